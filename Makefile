@@ -1,0 +1,35 @@
+# frontdesk — see README.md. Every target works with Go alone.
+GO        ?= go
+BIN       ?= bin
+PORT      ?= 8080
+UPSTREAM_PORT ?= 9000
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: build run test test-short vet lint bench-micro clean
+
+build: ## build bin/frontdesk and the demo upstream
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
+	$(GO) build -o $(BIN)/demo-upstream ./examples/upstream
+
+run: build ## serve examples/quickstart.yaml with the demo upstream, and print what to try
+	@PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) BIN=$(BIN) sh scripts/run.sh
+
+test: ## all tests, with the race detector (the CI command)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+test-short: ## quick tests without the race detector
+	$(GO) test -short -count=1 ./...
+
+lint: vet ## go vet and staticcheck (installed on demand from the module proxy)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+vet:
+	$(GO) vet ./...
+
+bench-micro: ## hot-path micro-benchmarks, benchstat-comparable output
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./router/ ./gateway/ | tee bench-micro.txt
+
+clean:
+	rm -rf $(BIN) bench-micro.txt

@@ -1,0 +1,139 @@
+// Package apierror writes the responses frontdesk itself produces, in the
+// dialect of the API that was called: HTTP APIs answer {"message":...} with
+// an apigw-requestid header, REST APIs add x-amzn-ErrorType (see
+// docs/errors.md, after Amazon API Gateway's gateway responses).
+//
+// Hot path: Write copies precomputed byte slices; it never allocates.
+package apierror
+
+import (
+	"github.com/valyala/fasthttp"
+)
+
+// Dialect is the error style of an API type.
+type Dialect uint8
+
+// Dialects.
+const (
+	HTTP Dialect = iota
+	REST
+)
+
+// Code names a gateway-generated response.
+type Code uint8
+
+// The responses frontdesk produces itself.
+const (
+	NotFound Code = iota
+	BadRequest
+	RequestTooLarge
+	HeaderTooLarge
+	BadGateway
+	IntegrationTimeout
+	InternalError
+	Forbidden
+	Unauthorized
+	TooManyRequests
+	LimitExceeded
+	NotImplemented
+	numCodes
+)
+
+type response struct {
+	status    int
+	body      []byte
+	errorType []byte
+}
+
+func r(status int, body, errorType string) response {
+	var et []byte
+	if errorType != "" {
+		et = []byte(errorType)
+	}
+	return response{status: status, body: []byte(body), errorType: et}
+}
+
+// table is indexed by [Dialect][Code]; it is built once and only read.
+var table = [2][numCodes]response{
+	HTTP: {
+		NotFound:           r(404, `{"message":"Not Found"}`, ""),
+		BadRequest:         r(400, `{"message":"Bad Request"}`, ""),
+		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, ""),
+		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, ""),
+		BadGateway:         r(502, `{"message":"Bad Gateway"}`, ""),
+		IntegrationTimeout: r(503, `{"message":"Service Unavailable"}`, ""),
+		InternalError:      r(500, `{"message":"Internal Server Error"}`, ""),
+		Forbidden:          r(403, `{"message":"Forbidden"}`, ""),
+		Unauthorized:       r(401, `{"message":"Unauthorized"}`, ""),
+		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
+		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
+		NotImplemented:     r(500, `{"message":"Internal Server Error"}`, ""),
+	},
+	REST: {
+		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
+		BadRequest:         r(400, `{"message":"Bad Request"}`, "BadRequestException"),
+		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
+		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
+		BadGateway:         r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
+		IntegrationTimeout: r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
+		InternalError:      r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		Forbidden:          r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
+		Unauthorized:       r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
+		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
+		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
+		NotImplemented:     r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+	},
+}
+
+var (
+	contentTypeJSON = []byte("application/json")
+	hdrErrorType    = []byte("x-amzn-ErrorType")
+)
+
+// Write replaces the response with the gateway response c of dialect d.
+// Headers already set that belong to the gateway (request id, CORS) are
+// kept; the body, status and content type are replaced.
+func Write(resp *fasthttp.Response, d Dialect, c Code) {
+	e := &table[d][c]
+	resp.SetStatusCode(e.status)
+	resp.Header.SetContentTypeBytes(contentTypeJSON)
+	if e.errorType != nil {
+		resp.Header.SetBytesKV(hdrErrorType, e.errorType)
+	}
+	resp.SetBodyRaw(e.body)
+}
+
+// WriteStatus writes a response with an arbitrary status and JSON message,
+// for errors the table does not name (not on the hot path).
+func WriteStatus(resp *fasthttp.Response, d Dialect, status int, message, errorType string) {
+	resp.SetStatusCode(status)
+	resp.Header.SetContentTypeBytes(contentTypeJSON)
+	if d == REST && errorType != "" {
+		resp.Header.Set("x-amzn-ErrorType", errorType)
+	}
+	resp.SetBodyString(`{"message":` + quote(message) + `}`)
+}
+
+// Status returns the HTTP status of c in dialect d.
+func Status(d Dialect, c Code) int { return table[d][c].status }
+
+// Body returns the body of c in dialect d.
+func Body(d Dialect, c Code) string { return string(table[d][c].body) }
+
+func quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "frontdesk-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "frontdesk")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build frontdesk: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func writeConfig(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidateListsEveryProblemWithItsLine(t *testing.T) {
+	path := writeConfig(t, `server:
+  listen: "127.0.0.1:8080"
+  shutdown_grace: soon
+apis:
+  petstore:
+    integrations:
+      up: {type: http_proxy, url: "http://127.0.0.1:9", timeout: 1s}
+    routes:
+      "GET /pets/{id}": {integration: up}
+      "GET /pets/{petId}": {integration: up}
+      "GET /files/{proxy+}/x": {integration: up}
+      "BREW /coffee": {integration: up}
+      "GET /dangling": {integration: nowhere}
+`)
+	cmd := exec.Command(binary, "validate", "-c", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1; stderr:\n%s", err, stderr.String())
+	}
+	// Kind errors come first; the semantic check runs once they are fixed.
+	if !strings.Contains(stderr.String(), path+":3: server.shutdown_grace: invalid duration") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	fixed := strings.Replace(mustRead(t, path), "soon", "5s", 1)
+	os.WriteFile(path, []byte(fixed), 0o600)
+	stderr.Reset()
+	cmd = exec.Command(binary, "validate", "-c", path)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("broken config validated")
+	}
+	for _, want := range []string{
+		":10: apis.petstore.routes.GET /pets/{petId}: conflicts with route \"GET /pets/{id}\"",
+		":11: apis.petstore.routes.GET /files/{proxy+}/x: ",
+		":12: apis.petstore.routes.BREW /coffee: ",
+		":13: apis.petstore.routes.GET /dangling.integration: no integration named \"nowhere\"",
+		"4 problem(s)",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestValidateAcceptsTheQuickstart(t *testing.T) {
+	out, err := exec.Command(binary, "validate", "-c", "../../examples/quickstart.yaml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "valid") {
+		t.Fatalf("%v: %s", err, out)
+	}
+	out, err = exec.Command(binary, "routes", "-c", "../../examples/quickstart.yaml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "GET /orders/{orderId}") || !strings.Contains(string(out), "v1") {
+		t.Fatalf("routes: %v: %s", err, out)
+	}
+}
+
+func TestHelpIsComplete(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"validate", "--help"}, {"routes", "--help"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Usage") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startServe runs `frontdesk serve` on a free port and waits until it
+// answers.
+func startServe(t *testing.T, src string) *process {
+	t.Helper()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	path := writeConfig(t, src)
+	cmd := exec.Command(binary, "serve", "-c", path, "-listen", addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return &process{cmd: cmd, addr: addr}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("frontdesk did not start")
+	return nil
+}
+
+// status reads a field of /proc/PID/status in KiB.
+func status(t *testing.T, pid int, field string) int {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	t.Fatalf("no %s", field)
+	return 0
+}
+
+func bigUpstream(t *testing.T) string {
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		mib, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("mib")))
+		size := mib << 20
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for sent := 0; sent < size; sent += len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+				w.Flush()
+			}
+		})
+		ctx.Response.Header.SetContentLength(size)
+	}}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+func TestLargeResponseStreamsWithoutBuffering(t *testing.T) {
+	up := bigUpstream(t)
+	p := startServe(t, fmt.Sprintf("apis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://%s\"}}\n    routes: {$default: {integration: u}}\n", up))
+	get := func(mib int) int64 {
+		resp, err := http.Get("http://" + p.addr + "/big?mib=" + strconv.Itoa(mib))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	get(1) // warm up pools and buffers
+	before := status(t, p.cmd.Process.Pid, "VmRSS")
+	if n := get(32); n != 32<<20 {
+		t.Fatalf("got %d bytes, want 32 MiB", n)
+	}
+	peak := status(t, p.cmd.Process.Pid, "VmHWM")
+	growth := peak - before
+	t.Logf("RSS before %d KiB, peak %d KiB, growth %d KiB", before, peak, growth)
+	if growth > 16<<10 {
+		t.Errorf("RSS grew by %d KiB while proxying 32 MiB; want < 16 MiB", growth)
+	}
+}
+
+func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		time.Sleep(500 * time.Millisecond)
+		ctx.SetBodyString("finished")
+	}}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Shutdown()
+	p := startServe(t, fmt.Sprintf("server: {shutdown_grace: 5s}\napis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://%s\"}}\n    routes: {$default: {integration: u}}\n", ln.Addr()))
+
+	type res struct {
+		body string
+		err  error
+	}
+	done := make(chan res, 1)
+	go func() {
+		resp, err := http.Get("http://" + p.addr + "/slow")
+		if err != nil {
+			done <- res{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- res{body: string(b)}
+	}()
+	time.Sleep(150 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request: %q %v", r.body, r.err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond); err == nil {
+		t.Error("still accepting after shutdown")
+	}
+}

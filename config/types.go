@@ -1,0 +1,207 @@
+package config
+
+// Config is the whole frontdesk.yaml file, as written by the user. The
+// gateway compiles it once into plain structs (see package gateway); nothing
+// on the request path reads these types.
+type Config struct {
+	Server     Server               `yaml:"server"`
+	Admin      Admin                `yaml:"admin"`
+	AccessLog  AccessLog            `yaml:"access_log"`
+	Cache      Cache                `yaml:"cache"`
+	Cluster    Cluster              `yaml:"cluster"`
+	Functions  map[string]Function  `yaml:"functions"`
+	APIKeys    []APIKey             `yaml:"api_keys"`
+	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
+	APIs       map[string]*API      `yaml:"apis"`
+
+	// File is the path the config was read from; Lines maps a key path
+	// ("apis.petstore.routes.GET /pets.integration") to its line, so that
+	// later checks can name file:line.
+	File  string         `yaml:"-"`
+	Lines map[string]int `yaml:"-"`
+}
+
+// Server is the data-plane listener.
+type Server struct {
+	Listen         string   `yaml:"listen"`
+	TLS            *TLS     `yaml:"tls"`
+	ReadTimeout    Duration `yaml:"read_timeout"`
+	WriteTimeout   Duration `yaml:"write_timeout"`
+	IdleTimeout    Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes int      `yaml:"max_header_bytes"`
+	MaxBodyBytes   Size     `yaml:"max_body_bytes"`
+	MaxConns       int      `yaml:"max_conns"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	ShutdownGrace  Duration `yaml:"shutdown_grace"`
+	Concurrency    int      `yaml:"concurrency"`
+}
+
+// TLS holds one certificate, or several chosen by SNI.
+type TLS struct {
+	Cert  string    `yaml:"cert"`
+	Key   string    `yaml:"key"`
+	Certs []TLSCert `yaml:"certs"`
+}
+
+// TLSCert is one PEM certificate/key pair.
+type TLSCert struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Admin is the management listener.
+type Admin struct {
+	Listen string `yaml:"listen"`
+	Token  string `yaml:"token"`
+}
+
+// AccessLog says where and how requests are logged.
+type AccessLog struct {
+	Output string `yaml:"output"`
+	Format string `yaml:"format"`
+}
+
+// Cache is the shared response cache.
+type Cache struct {
+	MaxSize Size `yaml:"max_size"`
+}
+
+// Cluster is the optional shared state store.
+type Cluster struct {
+	Redis string `yaml:"redis"`
+}
+
+// Function is a Lambda function: run locally (Command) or remote (InvokeURL).
+type Function struct {
+	Command      []string          `yaml:"command"`
+	Env          map[string]string `yaml:"env"`
+	Concurrency  int               `yaml:"concurrency"`
+	Timeout      Duration          `yaml:"timeout"`
+	InvokeURL    string            `yaml:"invoke_url"`
+	FunctionName string            `yaml:"function_name"`
+	Region       string            `yaml:"region"`
+}
+
+// APIKey is one x-api-key value bound to a usage plan.
+type APIKey struct {
+	Name    string `yaml:"name"`
+	Value   string `yaml:"value"`
+	Plan    string `yaml:"plan"`
+	Enabled *bool  `yaml:"enabled"`
+}
+
+// UsagePlan groups throttle and quota limits for API keys.
+type UsagePlan struct {
+	Throttle *Throttle `yaml:"throttle"`
+	Quota    *Quota    `yaml:"quota"`
+	APIs     []string  `yaml:"apis"`
+}
+
+// Throttle is a token bucket: Rate per second, Burst capacity.
+type Throttle struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+	Per   string  `yaml:"per"`
+}
+
+// Quota is a request budget per period.
+type Quota struct {
+	Limit  int64  `yaml:"limit"`
+	Period string `yaml:"period"`
+}
+
+// API is one HTTP, REST or WebSocket API.
+type API struct {
+	Type            string                  `yaml:"type"`
+	Hosts           []string                `yaml:"hosts"`
+	BasePath        string                  `yaml:"base_path"`
+	Stages          map[string]Stage        `yaml:"stages"`
+	CORS            *CORS                   `yaml:"cors"`
+	Authorizers     map[string]Authorizer   `yaml:"authorizers"`
+	Integrations    map[string]*Integration `yaml:"integrations"`
+	Routes          map[string]*Route       `yaml:"routes"`
+	RouteSelection  string                  `yaml:"route_selection"`
+	IdleTimeout     Duration                `yaml:"idle_timeout"`
+	MaxMessageBytes Size                    `yaml:"max_message_bytes"`
+	Management      *Management             `yaml:"management"`
+}
+
+// Stage is a named deployment of an API.
+type Stage struct {
+	Variables map[string]string `yaml:"variables"`
+	Throttle  *Throttle         `yaml:"throttle"`
+}
+
+// CORS is the HTTP API CORS configuration.
+type CORS struct {
+	AllowOrigins     []string `yaml:"allow_origins"`
+	AllowMethods     []string `yaml:"allow_methods"`
+	AllowHeaders     []string `yaml:"allow_headers"`
+	ExposeHeaders    []string `yaml:"expose_headers"`
+	MaxAge           int      `yaml:"max_age"`
+	AllowCredentials bool     `yaml:"allow_credentials"`
+}
+
+// Authorizer is a JWT or Lambda authorizer.
+type Authorizer struct {
+	Type           string   `yaml:"type"`
+	Issuer         string   `yaml:"issuer"`
+	Audience       []string `yaml:"audience"`
+	JWKSURL        string   `yaml:"jwks_url"`
+	IdentitySource StrList  `yaml:"identity_source"`
+	Function       string   `yaml:"function"`
+	URL            string   `yaml:"url"`
+	TTL            Duration `yaml:"ttl"`
+	PayloadFormat  string   `yaml:"payload_format"`
+}
+
+// Integration is a backend: http_proxy, mock, lambda (and http for WebSocket).
+type Integration struct {
+	Type          string            `yaml:"type"`
+	URL           string            `yaml:"url"`
+	Targets       []string          `yaml:"targets"`
+	Balance       string            `yaml:"balance"`
+	Timeout       Duration          `yaml:"timeout"`
+	Retries       int               `yaml:"retries"`
+	HealthCheck   *HealthCheck      `yaml:"health_check"`
+	Function      string            `yaml:"function"`
+	PayloadFormat string            `yaml:"payload_format"`
+	Status        int               `yaml:"status"`
+	Headers       map[string]string `yaml:"headers"`
+	Body          string            `yaml:"body"`
+}
+
+// HealthCheck is an active upstream health check.
+type HealthCheck struct {
+	Path     string   `yaml:"path"`
+	Interval Duration `yaml:"interval"`
+}
+
+// Route binds a route key to an integration and per-route policy.
+type Route struct {
+	Integration string      `yaml:"integration"`
+	Cache       *RouteCache `yaml:"cache"`
+	Throttle    *Throttle   `yaml:"throttle"`
+	APIKey      bool        `yaml:"api_key"`
+	Authorizer  string      `yaml:"authorizer"`
+	Scopes      []string    `yaml:"scopes"`
+	Reply       bool        `yaml:"reply"`
+}
+
+// RouteCache is a route's response cache policy.
+type RouteCache struct {
+	TTL        Duration `yaml:"ttl"`
+	Key        []string `yaml:"key"`
+	Invalidate string   `yaml:"invalidate"`
+}
+
+// Management configures a WebSocket API's @connections endpoint.
+type Management struct {
+	Credentials []Credential `yaml:"credentials"`
+}
+
+// Credential is an access key pair accepted for SigV4.
+type Credential struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+}

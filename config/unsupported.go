@@ -1,0 +1,88 @@
+package config
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// notYetSupported lists the contract's keys that no feature implements yet.
+// Present in a config they are accepted and reported once as a warning, so
+// nothing is silently ignored. Entries leave this list as features land.
+var notYetSupported = []string{
+	"server.tls",
+	"server.trusted_proxies",
+	"admin",
+	"access_log",
+	"cache",
+	"cluster",
+	"functions",
+	"api_keys",
+	"usage_plans",
+	"apis.*.stages.*.throttle",
+	"apis.*.cors",
+	"apis.*.authorizers",
+	"apis.*.route_selection",
+	"apis.*.idle_timeout",
+	"apis.*.max_message_bytes",
+	"apis.*.management",
+	"apis.*.integrations.*.targets",
+	"apis.*.integrations.*.balance",
+	"apis.*.integrations.*.retries",
+	"apis.*.integrations.*.health_check",
+	"apis.*.integrations.*.function",
+	"apis.*.integrations.*.payload_format",
+	"apis.*.routes.*.cache",
+	"apis.*.routes.*.throttle",
+	"apis.*.routes.*.api_key",
+	"apis.*.routes.*.authorizer",
+	"apis.*.routes.*.scopes",
+	"apis.*.routes.*.reply",
+}
+
+// unsupported reports, once per key, the keys of c that are accepted but
+// not yet implemented.
+func unsupported(c *Config) []Problem {
+	var out []Problem
+	for key, line := range c.Lines {
+		if strings.Contains(key, "[") {
+			continue
+		}
+		parts := strings.Split(key, ".")
+		for _, pat := range notYetSupported {
+			pp := strings.Split(pat, ".")
+			if len(pp) != len(parts) {
+				continue
+			}
+			if matchParts(pp, parts) {
+				out = append(out, Problem{File: c.File, Line: line, Key: key, Msg: "not yet supported: accepted and ignored"})
+				break
+			}
+		}
+	}
+	for name, a := range c.APIs {
+		if a != nil && a.Type == "websocket" {
+			out = append(out, Problem{File: c.File, Line: c.Line("apis." + name + ".type"), Key: "apis." + name + ".type", Msg: "websocket APIs are not yet supported: the API is not served"})
+		}
+		if a == nil {
+			continue
+		}
+		for n, in := range a.Integrations {
+			if in != nil && in.Type == "lambda" {
+				k := "apis." + name + ".integrations." + n + ".type"
+				out = append(out, Problem{File: c.File, Line: c.Line(k), Key: k, Msg: "lambda integrations are not yet supported: their routes answer 500"})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+func matchParts(pat, parts []string) bool {
+	for i := range pat {
+		if ok, _ := path.Match(pat[i], parts[i]); !ok && pat[i] != parts[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,535 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/router"
+)
+
+// Defaults, also written in docs/config.md.
+const (
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultReadTimeout    = 30 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultMaxHeaderBytes = 10240
+	DefaultMaxBodyBytes   = 10 << 20
+	DefaultShutdownGrace  = 15 * time.Second
+	DefaultHTTPTimeout    = 30 * time.Second // HTTP API integration timeout (AWS)
+	DefaultRESTTimeout    = 29 * time.Second // REST API integration timeout (AWS)
+	DefaultStage          = "$default"
+)
+
+func applyDefaults(c *Config) {
+	s := &c.Server
+	if s.Listen == "" {
+		s.Listen = DefaultListen
+	}
+	if s.ReadTimeout == 0 {
+		s.ReadTimeout = Duration(DefaultReadTimeout)
+	}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.ShutdownGrace == 0 {
+		s.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	for _, a := range c.APIs {
+		if a == nil {
+			continue
+		}
+		if a.Type == "" {
+			a.Type = "http"
+		}
+		if a.BasePath == "" {
+			a.BasePath = "/"
+		}
+		for _, in := range a.Integrations {
+			if in == nil {
+				continue
+			}
+			if in.Timeout == 0 {
+				in.Timeout = Duration(DefaultHTTPTimeout)
+				if a.Type == "rest" {
+					in.Timeout = Duration(DefaultRESTTimeout)
+				}
+			}
+			if in.Type == "mock" && in.Status == 0 {
+				in.Status = 200
+			}
+		}
+	}
+}
+
+// v collects problems with their lines.
+type v struct {
+	c     *Config
+	errs  Errors
+	warns []Problem
+}
+
+func (x *v) warn(key, format string, args ...any) {
+	x.warns = append(x.warns, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (x *v) fail(key, format string, args ...any) {
+	x.errs = append(x.errs, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Line returns the line of a key path, or of its closest parent.
+func (c *Config) Line(key string) int {
+	for key != "" {
+		if l, ok := c.Lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+var (
+	stageNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	stageVarRE  = regexp.MustCompile(`\$\{stageVariables\.([A-Za-z0-9_]+)\}`)
+	urlParamRE  = regexp.MustCompile(`(?:^|[^$])\{([A-Za-z0-9_.-]+)\}`)
+)
+
+func validate(c *Config) (Errors, []Problem) {
+	x := &v{c: c}
+	x.server()
+	x.accessLog()
+	x.functions()
+	x.keysAndPlans()
+	mounts, wsMounts := &router.Table{}, &router.Table{}
+	names := sortedKeys(c.APIs)
+	for i, name := range names {
+		a := c.APIs[name]
+		key := "apis." + name
+		if a == nil {
+			x.fail(key, "empty API")
+			continue
+		}
+		if !x.api(key, a) {
+			continue
+		}
+		m := router.Mount{Hosts: a.Hosts, BasePath: a.BasePath}
+		m.Stages, m.DefaultStage = StageNames(a)
+		// WebSocket APIs take upgrade requests and @connections calls,
+		// so they may share a host and base path with an HTTP API.
+		table := mounts
+		if a.Type == "websocket" {
+			table = wsMounts
+		}
+		if err := table.Add(m, i); err != nil {
+			x.fail(key+".base_path", "%v", err)
+		}
+	}
+	sort.SliceStable(x.errs, func(i, j int) bool { return x.errs[i].Line < x.errs[j].Line })
+	return x.errs, x.warns
+}
+
+// StageNames lists an API's named stages (sorted) and whether it has a
+// $default stage served at the base path.
+func StageNames(a *API) ([]string, bool) {
+	if len(a.Stages) == 0 {
+		return nil, true
+	}
+	var named []string
+	def := false
+	for n := range a.Stages {
+		if n == DefaultStage {
+			def = true
+			continue
+		}
+		named = append(named, n)
+	}
+	sort.Strings(named)
+	return named, def
+}
+
+func sortedKeys[T any](m map[string]T) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (x *v) server() {
+	s := x.c.Server
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		x.fail("server.listen", "want host:port, got %q", s.Listen)
+	}
+	if s.MaxHeaderBytes < 1024 {
+		x.fail("server.max_header_bytes", "must be at least 1024, got %d", s.MaxHeaderBytes)
+	}
+	if s.MaxConns < 0 {
+		x.fail("server.max_conns", "must not be negative")
+	}
+	for i, p := range s.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			x.fail(fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR or IP, got %q", p)
+		}
+	}
+	if x.c.Admin.Listen != "" {
+		if _, _, err := net.SplitHostPort(x.c.Admin.Listen); err != nil {
+			x.fail("admin.listen", "want host:port, got %q", x.c.Admin.Listen)
+		}
+	}
+}
+
+func (x *v) accessLog() {
+	switch x.c.AccessLog.Format {
+	case "", "json", "clf":
+	default:
+		x.fail("access_log.format", "want json or clf, got %q", x.c.AccessLog.Format)
+	}
+}
+
+func (x *v) functions() {
+	for _, name := range sortedKeys(x.c.Functions) {
+		f := x.c.Functions[name]
+		key := "functions." + name
+		switch {
+		case len(f.Command) > 0 && f.InvokeURL != "":
+			x.fail(key, "set either command or invoke_url, not both")
+		case len(f.Command) == 0 && f.InvokeURL == "":
+			x.fail(key, "set command (run locally) or invoke_url (remote Invoke API)")
+		}
+		if f.InvokeURL != "" {
+			if u, err := url.Parse(f.InvokeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				x.fail(key+".invoke_url", "want an http(s) URL, got %q", f.InvokeURL)
+			}
+		}
+		if f.Concurrency < 0 {
+			x.fail(key+".concurrency", "must not be negative")
+		}
+	}
+}
+
+func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
+	if t == nil {
+		return
+	}
+	if t.Rate <= 0 {
+		x.fail(key+".rate", "must be greater than 0")
+	}
+	if t.Burst < 1 {
+		x.fail(key+".burst", "must be at least 1")
+	}
+	if t.Per != "" {
+		if !perAllowed {
+			x.fail(key+".per", "only route throttles take per")
+		} else if t.Per != "route" && t.Per != "client_ip" && !(strings.HasPrefix(t.Per, "header.") && len(t.Per) > len("header.")) {
+			x.fail(key+".per", "want route, client_ip or header.<name>, got %q", t.Per)
+		}
+	}
+}
+
+func (x *v) keysAndPlans() {
+	names := map[string]bool{}
+	for i, k := range x.c.APIKeys {
+		key := fmt.Sprintf("api_keys[%d]", i)
+		if k.Name == "" {
+			x.fail(key+".name", "required")
+		} else if names[k.Name] {
+			x.fail(key+".name", "duplicate key name %q", k.Name)
+		}
+		names[k.Name] = true
+		if n := len(k.Value); n != 0 && (n < 20 || n > 128) {
+			x.fail(key+".value", "must be 20 to 128 characters, got %d", n)
+		}
+		if k.Value == "" {
+			x.warn(key+".value", "empty (unset environment variable?): key %q is disabled", k.Name)
+		}
+		if k.Plan != "" {
+			if _, ok := x.c.UsagePlans[k.Plan]; !ok {
+				x.fail(key+".plan", "no usage plan named %q", k.Plan)
+			}
+		}
+	}
+	for _, name := range sortedKeys(x.c.UsagePlans) {
+		p := x.c.UsagePlans[name]
+		key := "usage_plans." + name
+		x.throttle(key+".throttle", p.Throttle, false)
+		if p.Quota != nil {
+			if p.Quota.Limit < 1 {
+				x.fail(key+".quota.limit", "must be at least 1")
+			}
+			switch p.Quota.Period {
+			case "day", "week", "month":
+			default:
+				x.fail(key+".quota.period", "want day, week or month, got %q", p.Quota.Period)
+			}
+		}
+		for i, a := range p.APIs {
+			if _, ok := x.c.APIs[a]; !ok {
+				x.fail(fmt.Sprintf("%s.apis[%d]", key, i), "no API named %q", a)
+			}
+		}
+	}
+}
+
+// api checks one API; false means its type is unknown and nothing else
+// about it can be checked.
+func (x *v) api(key string, a *API) bool {
+	switch a.Type {
+	case "http", "rest", "websocket":
+	default:
+		x.fail(key+".type", "want http, rest or websocket, got %q", a.Type)
+		return false
+	}
+	if !strings.HasPrefix(a.BasePath, "/") {
+		x.fail(key+".base_path", "must start with /, got %q", a.BasePath)
+	}
+	for _, s := range sortedKeys(a.Stages) {
+		if s != DefaultStage && !stageNameRE.MatchString(s) {
+			x.fail(key+".stages."+s, "stage names use letters, digits, - and _ (at most 128)")
+		}
+		x.throttle(key+".stages."+s+".throttle", a.Stages[s].Throttle, false)
+	}
+	if a.CORS != nil && a.CORS.AllowCredentials {
+		for _, o := range a.CORS.AllowOrigins {
+			if o == "*" {
+				x.fail(key+".cors.allow_credentials", "cannot be true when allow_origins has \"*\" (browsers refuse it)")
+			}
+		}
+	}
+	for _, n := range sortedKeys(a.Authorizers) {
+		au := a.Authorizers[n]
+		ak := key + ".authorizers." + n
+		switch au.Type {
+		case "jwt":
+			if au.Issuer == "" {
+				x.fail(ak+".issuer", "required for jwt authorizers")
+			}
+		case "lambda":
+			if _, ok := x.c.Functions[au.Function]; !ok {
+				x.fail(ak+".function", "no function named %q", au.Function)
+			}
+		case "http":
+			if au.URL == "" {
+				x.fail(ak+".url", "required for http authorizers")
+			}
+		default:
+			x.fail(ak+".type", "want jwt, lambda or http, got %q", au.Type)
+		}
+	}
+	for _, n := range sortedKeys(a.Integrations) {
+		x.integration(key, a, n)
+	}
+	if a.Type == "websocket" {
+		x.wsRoutes(key, a)
+		return true
+	}
+	tree := router.NewTree()
+	for i, rk := range sortedKeys(a.Routes) {
+		r := a.Routes[rk]
+		k := key + ".routes." + rk
+		parsed, err := router.ParseKey(rk)
+		if err != nil {
+			x.fail(k, "%v", err)
+		} else if err := tree.Add(parsed, i, rk); err != nil {
+			x.fail(k, "%v", err)
+		}
+		if r == nil {
+			x.fail(k, "empty route: set integration")
+			continue
+		}
+		x.routeCommon(k, a, r)
+		if in := a.Integrations[r.Integration]; in != nil && in.Type == "http_proxy" && err == nil {
+			for _, m := range urlParamRE.FindAllStringSubmatch(in.URL, -1) {
+				if !contains(parsed.ParamNames(), m[1]) {
+					x.warn(k+".integration", "integration %q uses {%s} but the route has no such path variable: it expands to nothing", r.Integration, m[1])
+				}
+			}
+		}
+		if r.Reply {
+			x.fail(k+".reply", "only WebSocket routes take reply")
+		}
+		x.throttle(k+".throttle", r.Throttle, true)
+		if r.Authorizer != "" {
+			if _, ok := a.Authorizers[r.Authorizer]; !ok {
+				x.fail(k+".authorizer", "no authorizer named %q in this API", r.Authorizer)
+			}
+		}
+		if len(r.Scopes) > 0 && r.Authorizer == "" {
+			x.fail(k+".scopes", "scopes need an authorizer")
+		}
+		if c := r.Cache; c != nil {
+			if c.TTL.D() > time.Hour {
+				x.fail(k+".cache.ttl", "at most 3600s (as Amazon API Gateway), got %s", c.TTL.D())
+			}
+			switch c.Invalidate {
+			case "", "authorized", "anyone", "ignore":
+			default:
+				x.fail(k+".cache.invalidate", "want authorized, anyone or ignore, got %q", c.Invalidate)
+			}
+			for i, ck := range c.Key {
+				src, name, _ := strings.Cut(ck, ".")
+				if (src != "query" && src != "header" && src != "path") || name == "" {
+					x.fail(fmt.Sprintf("%s.cache.key[%d]", k, i), "want query.<name>, header.<name> or path.<name>, got %q", ck)
+				} else if src == "path" && err == nil && !contains(parsed.ParamNames(), name) {
+					x.fail(fmt.Sprintf("%s.cache.key[%d]", k, i), "route has no path variable {%s}", name)
+				}
+			}
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *v) routeCommon(k string, a *API, r *Route) {
+	if r.Integration == "" {
+		x.fail(k+".integration", "required")
+	} else if _, ok := a.Integrations[r.Integration]; !ok {
+		x.fail(k+".integration", "no integration named %q in this API", r.Integration)
+	}
+}
+
+func (x *v) wsRoutes(key string, a *API) {
+	if a.RouteSelection == "" {
+		x.fail(key+".route_selection", "required for websocket APIs (e.g. $request.body.action)")
+	}
+	for _, rk := range sortedKeys(a.Routes) {
+		r := a.Routes[rk]
+		k := key + ".routes." + rk
+		if strings.HasPrefix(rk, "$") && rk != "$connect" && rk != "$disconnect" && rk != "$default" {
+			x.fail(k, "route keys starting with $ are $connect, $disconnect and $default")
+		}
+		if r == nil {
+			x.fail(k, "empty route: set integration")
+			continue
+		}
+		x.routeCommon(k, a, r)
+		if r.Cache != nil || r.Throttle != nil && r.Throttle.Per != "" {
+			x.fail(k, "cache and per-client throttles do not apply to WebSocket routes")
+		}
+	}
+}
+
+func (x *v) integration(apiKey string, a *API, name string) {
+	in := a.Integrations[name]
+	k := apiKey + ".integrations." + name
+	if in == nil {
+		x.fail(k, "empty integration: set type")
+		return
+	}
+	switch in.Type {
+	case "http_proxy":
+		if a.Type == "websocket" {
+			x.fail(k+".type", "websocket integrations are http or lambda")
+			return
+		}
+		x.proxyURL(k, a, in)
+		switch in.Balance {
+		case "", "round_robin", "least_conn":
+		default:
+			x.fail(k+".balance", "want round_robin or least_conn, got %q", in.Balance)
+		}
+		if in.Retries < 0 {
+			x.fail(k+".retries", "must not be negative")
+		}
+		for i, t := range in.Targets {
+			if u, err := url.Parse(t); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
+			}
+		}
+	case "http":
+		if a.Type != "websocket" {
+			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
+			return
+		}
+		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
+		}
+	case "mock":
+		if in.Status < 100 || in.Status > 599 {
+			x.fail(k+".status", "want an HTTP status 100-599, got %d", in.Status)
+		}
+	case "lambda":
+		if _, ok := x.c.Functions[in.Function]; !ok {
+			x.fail(k+".function", "no function named %q", in.Function)
+		}
+		switch in.PayloadFormat {
+		case "", "1.0", "2.0":
+		default:
+			x.fail(k+".payload_format", "want \"1.0\" or \"2.0\", got %q", in.PayloadFormat)
+		}
+		if in.PayloadFormat == "2.0" && a.Type == "rest" {
+			x.fail(k+".payload_format", "REST APIs send payload format 1.0")
+		}
+	case "":
+		x.fail(k+".type", "required (http_proxy, lambda or mock)")
+	default:
+		x.fail(k+".type", "want http_proxy, lambda or mock, got %q", in.Type)
+	}
+	if in.Timeout.D() < 50*time.Millisecond {
+		x.fail(k+".timeout", "at least 50ms, got %s", in.Timeout.D())
+	}
+}
+
+// proxyURL checks the URL template once per stage, with that stage's
+// variables substituted.
+func (x *v) proxyURL(k string, a *API, in *Integration) {
+	if in.URL == "" {
+		x.fail(k+".url", "required")
+		return
+	}
+	stages := sortedKeys(a.Stages)
+	if len(stages) == 0 {
+		stages = []string{DefaultStage}
+	}
+	for _, s := range stages {
+		raw, missing := SubstituteStageVars(in.URL, a.Stages[s].Variables)
+		if missing != "" {
+			x.fail(k+".url", "stage %q has no variable %q", s, missing)
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			x.fail(k+".url", "stage %q: want an http(s) URL, got %q", s, raw)
+			continue
+		}
+		if strings.Count(u.Path, "{") != strings.Count(u.Path, "}") {
+			x.fail(k+".url", "unbalanced { } in path %q", u.Path)
+		}
+	}
+}
+
+// SubstituteStageVars replaces ${stageVariables.x}; missing names the first
+// variable that is not defined.
+func SubstituteStageVars(s string, vars map[string]string) (out, missing string) {
+	out = stageVarRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := stageVarRE.FindStringSubmatch(m)[1]
+		val, ok := vars[name]
+		if !ok && missing == "" {
+			missing = name
+		}
+		return val
+	})
+	return out, missing
+}

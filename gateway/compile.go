@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/router"
+)
+
+// Snapshot is one compiled config: everything the request path reads,
+// immutable once built and swapped in whole.
+type Snapshot struct {
+	table router.Table
+	apis  []*api
+}
+
+type api struct {
+	name    string
+	typ     string
+	dialect apierror.Dialect
+	tree    *router.Tree
+	routes  []*route
+	// stages[i] is Mount.Stages[i]; def is the $default stage or nil.
+	stages []*stage
+	def    *stage
+}
+
+type route struct {
+	key    string
+	params []string
+}
+
+type stage struct {
+	name string
+	// integrations[i] serves routes[i] on this stage.
+	integrations []proxy.Integration
+	integNames   []string
+}
+
+// Compile turns a checked config into a Snapshot. pools are reused from the
+// previous snapshot so that upstream connections survive a reload.
+func Compile(c *config.Config, pools *proxy.Pools) (*Snapshot, error) {
+	s := &Snapshot{}
+	names := make([]string, 0, len(c.APIs))
+	for n, a := range c.APIs {
+		if a.Type == "websocket" {
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a, err := compileAPI(name, c.APIs[name], pools)
+		if err != nil {
+			return nil, fmt.Errorf("api %s: %w", name, err)
+		}
+		stageNames, hasDef := config.StageNames(c.APIs[name])
+		m := router.Mount{Hosts: c.APIs[name].Hosts, BasePath: c.APIs[name].BasePath, Stages: stageNames, DefaultStage: hasDef}
+		if err := s.table.Add(m, len(s.apis)); err != nil {
+			return nil, fmt.Errorf("api %s: %w", name, err)
+		}
+		s.apis = append(s.apis, a)
+	}
+	return s, nil
+}
+
+func compileAPI(name string, ca *config.API, pools *proxy.Pools) (*api, error) {
+	a := &api{name: name, typ: ca.Type, tree: router.NewTree()}
+	if ca.Type == "rest" {
+		a.dialect = apierror.REST
+	}
+	keys := make([]string, 0, len(ca.Routes))
+	for k := range ca.Routes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		parsed, err := router.ParseKey(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.tree.Add(parsed, i, k); err != nil {
+			return nil, fmt.Errorf("route %q: %w", k, err)
+		}
+		a.routes = append(a.routes, &route{key: k, params: parsed.ParamNames()})
+	}
+	stageNames, hasDef := config.StageNames(ca)
+	build := func(sn string) (*stage, error) {
+		st := &stage{name: sn}
+		vars := ca.Stages[sn].Variables
+		for _, k := range keys {
+			r := ca.Routes[k]
+			in, err := compileIntegration(ca.Integrations[r.Integration], vars, pools)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
+			}
+			st.integrations = append(st.integrations, in)
+			st.integNames = append(st.integNames, r.Integration)
+		}
+		return st, nil
+	}
+	for _, sn := range stageNames {
+		st, err := build(sn)
+		if err != nil {
+			return nil, err
+		}
+		a.stages = append(a.stages, st)
+	}
+	if hasDef {
+		st, err := build(config.DefaultStage)
+		if err != nil {
+			return nil, err
+		}
+		a.def = st
+	}
+	return a, nil
+}
+
+func compileIntegration(in *config.Integration, vars map[string]string, pools *proxy.Pools) (proxy.Integration, error) {
+	switch in.Type {
+	case "http_proxy":
+		u, missing := config.SubstituteStageVars(in.URL, vars)
+		if missing != "" {
+			return nil, fmt.Errorf("url: no stage variable %q", missing)
+		}
+		return proxy.NewHTTPProxy(pools, u, time.Duration(in.Timeout))
+	case "mock":
+		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
+	default:
+		return unsupported{}, nil
+	}
+}
+
+// unsupported answers routes whose integration type is accepted by the
+// config but not implemented; config.Load warns about them at start-up.
+type unsupported struct{}
+
+func (unsupported) Serve(ex *proxy.Exchange) { ex.Fail(apierror.NotImplemented) }
+
+// RouteInfo is one row of the compiled route table.
+type RouteInfo struct {
+	API, Type, Hosts, BasePath, Stage, RouteKey, Integration string
+}
+
+// Routes lists the compiled table, for `frontdesk routes` and the admin API.
+func (s *Snapshot) Routes(c *config.Config) []RouteInfo {
+	var out []RouteInfo
+	for _, a := range s.apis {
+		ca := c.APIs[a.name]
+		hosts := "*"
+		if len(ca.Hosts) > 0 {
+			hosts = fmt.Sprint(ca.Hosts)
+		}
+		stages := append([]*stage(nil), a.stages...)
+		if a.def != nil {
+			stages = append(stages, a.def)
+		}
+		for _, st := range stages {
+			for i, r := range a.routes {
+				out = append(out, RouteInfo{API: a.name, Type: a.typ, Hosts: hosts, BasePath: ca.BasePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,205 @@
+// Package gateway is the data plane's request path: it compiles a config
+// into an immutable Snapshot and serves each request through it —
+// listener → API and stage selection → route match → integration →
+// response — answering every failure in the API's error dialect.
+//
+// Hot path: Handle. It reads the current Snapshot through one atomic
+// pointer, takes a pooled Exchange, and allocates nothing in steady state.
+package gateway
+
+import (
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/router"
+	"github.com/valyala/fasthttp"
+)
+
+// Gateway serves requests from the current Snapshot.
+type Gateway struct {
+	snap atomic.Pointer[Snapshot]
+	pool sync.Pool
+	log  *slog.Logger
+}
+
+// New returns a gateway serving s.
+func New(s *Snapshot, log *slog.Logger) *Gateway {
+	g := &Gateway{log: log}
+	g.pool.New = func() any { return &proxy.Exchange{} }
+	g.snap.Store(s)
+	return g
+}
+
+// Swap makes s the snapshot for every request that starts from now on;
+// requests in flight finish on the one they started with.
+func (g *Gateway) Swap(s *Snapshot) { g.snap.Store(s) }
+
+// Snapshot returns the snapshot in use.
+func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
+
+var (
+	hdrHTTPRequestID = []byte("apigw-requestid")
+	hdrRESTRequestID = []byte("x-amzn-RequestId")
+)
+
+// Handle serves one request.
+func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
+	ex := g.pool.Get().(*proxy.Exchange)
+	ex.Ctx = ctx
+	defer g.finish(ex)
+
+	s := g.snap.Load()
+	path := ctx.Request.URI().PathOriginal()
+	sel := s.table.Match(ctx.Request.Header.Host(), path)
+	if sel.API < 0 {
+		g.begin(ex, apierror.HTTP)
+		ex.Fail(apierror.NotFound)
+		return
+	}
+	a := s.apis[sel.API]
+	g.begin(ex, a.dialect)
+	st := a.def
+	switch {
+	case sel.Stage == router.NoStage:
+		ex.Fail(apierror.NotFound)
+		return
+	case sel.Stage >= 0:
+		st = a.stages[sel.Stage]
+	}
+	if hasDotSegment(sel.Rest) {
+		ex.Fail(apierror.BadRequest)
+		return
+	}
+	id, ok := a.tree.Lookup(router.ParseMethod(ctx.Method()), sel.Rest, &ex.Params)
+	if !ok {
+		ex.Fail(apierror.NotFound)
+		return
+	}
+	ex.Path = sel.Rest
+	ex.ParamNames = a.routes[id].params
+	st.integrations[id].Serve(ex)
+}
+
+// begin sets the dialect and the request id of ex.
+func (g *Gateway) begin(ex *proxy.Exchange, d apierror.Dialect) {
+	ex.Dialect = d
+	if d == apierror.REST {
+		ex.RequestID = appendUUID(ex.RequestID[:0])
+		ex.RequestIDHeader = hdrRESTRequestID
+	} else {
+		ex.RequestID = appendShortID(ex.RequestID[:0])
+		ex.RequestIDHeader = hdrHTTPRequestID
+	}
+}
+
+// finish stamps the request id, turns a panic into a 500 for this request
+// only, and returns the exchange to the pool.
+func (g *Gateway) finish(ex *proxy.Exchange) {
+	ctx := ex.Ctx
+	if r := recover(); r != nil {
+		g.log.Error("panic serving request", "panic", r, "method", string(ctx.Method()),
+			"path", string(ctx.Path()), "stack", string(debug.Stack()))
+		ctx.Response.Reset()
+		apierror.Write(&ctx.Response, ex.Dialect, apierror.InternalError)
+	}
+	if len(ex.RequestIDHeader) > 0 {
+		ctx.Response.Header.SetBytesKV(ex.RequestIDHeader, ex.RequestID)
+	}
+	ex.Reset()
+	g.pool.Put(ex)
+}
+
+// appendShortID appends an HTTP API style request id such as
+// "LV7fzho-PHcEJPw=": 11 random bytes, URL-safe base64.
+func appendShortID(dst []byte) []byte {
+	var raw [16]byte
+	a, b := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		raw[i] = byte(a >> (8 * i))
+		raw[8+i] = byte(b >> (8 * i))
+	}
+	return base64.URLEncoding.AppendEncode(dst, raw[:11])
+}
+
+// appendUUID appends a random (version 4) UUID, as REST APIs use.
+func appendUUID(dst []byte) []byte {
+	const hex = "0123456789abcdef"
+	a, b := rand.Uint64(), rand.Uint64()
+	var raw [16]byte
+	for i := 0; i < 8; i++ {
+		raw[i] = byte(a >> (8 * i))
+		raw[8+i] = byte(b >> (8 * i))
+	}
+	raw[6] = raw[6]&0x0f | 0x40
+	raw[8] = raw[8]&0x3f | 0x80
+	for i, c := range raw {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hex[c>>4], hex[c&0xf])
+	}
+	return dst
+}
+
+// hasDotSegment reports a "." or ".." segment, plain or percent-encoded.
+// Such paths are refused rather than forwarded, so an upstream that
+// resolves them can never be reached outside the route that matched.
+func hasDotSegment(p []byte) bool {
+	for i := 0; i < len(p); {
+		j := i + 1
+		for j < len(p) && p[j] != '/' {
+			j++
+		}
+		if isDots(p[i+1 : j]) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+func isDots(seg []byte) bool {
+	n := 0
+	for i := 0; i < len(seg); {
+		switch {
+		case seg[i] == '.':
+			i++
+		case i+2 < len(seg) && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
+			i += 3
+		default:
+			return false
+		}
+		n++
+	}
+	return n == 1 || n == 2
+}
+
+// HandleError answers a request the server could not read (body or header
+// over the limit, malformed request), in the dialect of the API it was for.
+func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
+	ex := g.pool.Get().(*proxy.Exchange)
+	ex.Ctx = ctx
+	defer g.finish(ex)
+	d := apierror.HTTP
+	if sel := g.snap.Load().table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
+		d = g.snap.Load().apis[sel.API].dialect
+	}
+	g.begin(ex, d)
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ex.Fail(apierror.RequestTooLarge)
+	case errors.As(err, &small):
+		ex.Fail(apierror.HeaderTooLarge)
+	default:
+		ex.Fail(apierror.BadRequest)
+	}
+	ctx.SetConnectionClose()
+}

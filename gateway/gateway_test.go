@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+const benchConfig = `
+apis:
+  petstore:
+    type: http
+    integrations:
+      up:
+        type: http_proxy
+        url: "http://upstream.test:80/pets/{id}"
+      ping:
+        type: mock
+        headers: {content-type: application/json}
+        body: '{"pong":true}'
+    routes:
+      "GET /pets/{id}": {integration: up}
+      "GET /ping": {integration: ping}
+`
+
+// newTestGateway compiles src with upstreams served in memory by h.
+func newTestGateway(t testing.TB, src string, h fasthttp.RequestHandler) *Gateway {
+	t.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	t.Cleanup(func() { ln.Close() })
+	go fasthttp.Serve(ln, h) //nolint:errcheck // ends when ln closes
+	cfg, _, err := config.Parse("bench.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	snap, err := Compile(cfg, pools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+var petBody = []byte(`{"id":42,"name":"Rex","kind":"dog"}`)
+
+func petUpstream(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBody(petBody)
+}
+
+func newCtx(method, uri string) *fasthttp.RequestCtx {
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(uri)
+	req.Header.SetHost("gw.test")
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 5555}, nil)
+	return ctx
+}
+
+// drain consumes the response as the server would after the handler.
+func drain(ctx *fasthttp.RequestCtx) {
+	_ = ctx.Response.BodyWriteTo(io.Discard)
+	ctx.Response.Reset()
+}
+
+func TestPanicInRequestPathBecomes500AndServingGoesOn(t *testing.T) {
+	g := newTestGateway(t, benchConfig, petUpstream)
+	s := g.Snapshot()
+	s.apis[0].def.integrations[1] = panicking{} // GET /ping
+	ctx := newCtx("GET", "/ping")
+	g.Handle(ctx)
+	if ctx.Response.StatusCode() != 500 || !strings.Contains(string(ctx.Response.Body()), "Internal Server Error") {
+		t.Fatalf("panic answered %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if len(ctx.Response.Header.Peek("apigw-requestid")) == 0 {
+		t.Error("the 500 must carry the request id")
+	}
+	ctx = newCtx("GET", "/pets/42")
+	g.Handle(ctx)
+	if ctx.Response.StatusCode() != 200 || string(ctx.Response.Body()) != string(petBody) {
+		t.Fatalf("after a panic: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+type panicking struct{}
+
+func (panicking) Serve(*proxy.Exchange) { panic("boom") }
+
+func TestDotSegmentsAreRefused(t *testing.T) {
+	for _, p := range []string{"/pets/../admin", "/pets/%2e%2e/admin", "/pets/./x", "/pets/.%2E"} {
+		if !hasDotSegment([]byte(p)) {
+			t.Errorf("%s not flagged", p)
+		}
+	}
+	for _, p := range []string{"/pets/..x", "/pets/a.b", "/", "/pets/...", "/.well-known/x"} {
+		if hasDotSegment([]byte(p)) {
+			t.Errorf("%s wrongly flagged", p)
+		}
+	}
+}
+
+func BenchmarkMockRoute(b *testing.B) {
+	g := newTestGateway(b, benchConfig, petUpstream)
+	ctx := newCtx("GET", "/ping")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode())
+		}
+		drain(ctx)
+	}
+}
+
+// BenchmarkProxyGET is a proxied GET through the whole handler to an
+// upstream served in memory: route match, upstream request, response.
+func BenchmarkProxyGET(b *testing.B) {
+	g := newTestGateway(b, benchConfig, petUpstream)
+	ctx := newCtx("GET", "/pets/42?verbose=1")
+	ctx.Request.Header.Set("Accept", "application/json")
+	ctx.Request.Header.Set("User-Agent", "bench/1.0")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode(), string(ctx.Response.Body()))
+		}
+		drain(ctx)
+	}
+}

@@ -1,0 +1,270 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/upstream"
+	"github.com/valyala/fasthttp"
+)
+
+// Pools shares one keep-alive connection pool per upstream origin across
+// integrations and across config reloads, so a reload does not reconnect.
+type Pools struct {
+	mu    sync.Mutex
+	pools map[string]*upstream.Pool
+	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
+	MaxConnsPerOrigin int
+	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
+	Dial func(addr string) (net.Conn, error)
+}
+
+// Get returns the pool for scheme://hostport, creating it on first use.
+func (p *Pools) Get(scheme, hostport, serverName string) *upstream.Pool {
+	key := scheme + "://" + hostport
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.pools[key]; c != nil {
+		return c
+	}
+	if p.pools == nil {
+		p.pools = map[string]*upstream.Pool{}
+	}
+	o := upstream.Options{Addr: hostport, MaxConns: p.MaxConnsPerOrigin, Dial: p.Dial}
+	if scheme == "https" {
+		o.TLS = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	}
+	c := upstream.New(o)
+	p.pools[key] = c
+	return c
+}
+
+type pathPart struct {
+	literal []byte
+	param   string
+}
+
+// HTTPProxy forwards a request to an HTTP service (type: http_proxy).
+type HTTPProxy struct {
+	client  *upstream.Pool
+	scheme  []byte
+	host    []byte
+	path    []pathPart // nil: forward the request path
+	query   []byte
+	timeout time.Duration
+}
+
+// NewHTTPProxy compiles an http_proxy integration for one stage; rawURL has
+// its stage variables already substituted and may hold {param} templates.
+func NewHTTPProxy(pools *Pools, rawURL string, timeout time.Duration) (*HTTPProxy, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("integration url %q: %w", rawURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("integration url %q: want http(s)://host[:port][/path]", rawURL)
+	}
+	hostport := u.Host
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		hostport = net.JoinHostPort(u.Hostname(), port)
+	}
+	p := &HTTPProxy{
+		client:  pools.Get(u.Scheme, hostport, u.Hostname()),
+		scheme:  []byte(u.Scheme),
+		host:    []byte(u.Host),
+		query:   []byte(u.RawQuery),
+		timeout: timeout,
+	}
+	if raw := u.EscapedPath(); raw != "" {
+		p.path = parseTemplate(strings.NewReplacer("%7B", "{", "%7D", "}").Replace(raw))
+	}
+	return p, nil
+}
+
+func parseTemplate(s string) []pathPart {
+	var parts []pathPart
+	for s != "" {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s, '}')
+		if i < 0 || j < i {
+			parts = append(parts, pathPart{literal: []byte(s)})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, pathPart{literal: []byte(s[:i])})
+		}
+		parts = append(parts, pathPart{param: s[i+1 : j]})
+		s = s[j+1:]
+	}
+	return parts
+}
+
+// Request headers that describe one connection, not the request: never
+// forwarded (RFC 9110 §7.6.1), in either direction.
+var hopHeaders = [][]byte{
+	[]byte("Connection"), []byte("Keep-Alive"), []byte("Proxy-Authenticate"),
+	[]byte("Proxy-Authorization"), []byte("Proxy-Connection"), []byte("TE"),
+	[]byte("Trailer"), []byte("Transfer-Encoding"), []byte("Upgrade"),
+}
+
+var (
+	hdrXFF        = []byte("X-Forwarded-For")
+	hdrXFProto    = []byte("X-Forwarded-Proto")
+	hdrXFPort     = []byte("X-Forwarded-Port")
+	hdrXFHost     = []byte("X-Forwarded-Host")
+	hdrConnection = []byte("Connection")
+	protoHTTP     = []byte("http")
+	protoHTTPS    = []byte("https")
+	commaSpace    = []byte(", ")
+)
+
+// Serve forwards ex's request upstream and streams the response back.
+func (p *HTTPProxy) Serve(ex *Exchange) {
+	ctx := ex.Ctx
+	in := &ctx.Request
+	up := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(up)
+
+	in.Header.CopyTo(&up.Header)
+	dropConnectionHeaders(&up.Header, in.Header.PeekBytes(hdrConnection))
+	up.Header.ResetConnectionClose()
+
+	ex.buf = p.appendURI(ex.buf[:0], ex)
+	up.Header.SetRequestURIBytes(ex.buf)
+	up.Header.SetHostBytes(p.host)
+	up.URI().SetSchemeBytes(p.scheme)
+	up.SetBodyRaw(in.Body())
+
+	setForwarded(ctx, &up.Header, &ex.buf)
+	if len(ex.RequestIDHeader) > 0 {
+		up.Header.SetBytesKV(ex.RequestIDHeader, ex.RequestID)
+	}
+
+	resp := &ctx.Response
+	err := p.client.Do(up, resp, time.Now().Add(p.timeout))
+	if err != nil {
+		resp.Reset()
+		if errors.Is(err, upstream.ErrTimeout) {
+			ex.Fail(apierror.IntegrationTimeout)
+		} else {
+			ex.Fail(apierror.BadGateway)
+		}
+		return
+	}
+	dropConnectionHeaders(&resp.Header, nil)
+	resp.Header.ResetConnectionClose()
+}
+
+// appendURI builds the upstream path and query: the URL template with route
+// variables filled in, or the request path; then the template's query and
+// the request's query.
+func (p *HTTPProxy) appendURI(dst []byte, ex *Exchange) []byte {
+	if p.path == nil {
+		dst = append(dst, ex.Path...)
+	} else {
+		emptyLast := false
+		for _, part := range p.path {
+			if part.param == "" {
+				dst = append(dst, part.literal...)
+				emptyLast = false
+			} else {
+				v := ex.Param(part.param)
+				dst = append(dst, v...)
+				emptyLast = len(v) == 0
+			}
+		}
+		// A variable the route does not define expands to nothing; drop
+		// the slash it leaves at the end ("/pets/{id}" on GET /pets
+		// forwards "/pets").
+		if emptyLast && len(dst) > 1 && dst[len(dst)-1] == '/' {
+			dst = dst[:len(dst)-1]
+		}
+	}
+	q := ex.Ctx.URI().QueryString()
+	if len(p.query) > 0 || len(q) > 0 {
+		dst = append(dst, '?')
+		dst = append(dst, p.query...)
+		if len(p.query) > 0 && len(q) > 0 {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, q...)
+	}
+	return dst
+}
+
+type headerDeleter interface {
+	DelBytes(key []byte)
+}
+
+// dropConnectionHeaders removes hop-by-hop headers and any header the
+// Connection header names.
+func dropConnectionHeaders(h headerDeleter, connection []byte) {
+	for len(connection) > 0 {
+		var tok []byte
+		if i := bytes.IndexByte(connection, ','); i >= 0 {
+			tok, connection = connection[:i], connection[i+1:]
+		} else {
+			tok, connection = connection, nil
+		}
+		tok = bytes.TrimSpace(tok)
+		if len(tok) > 0 {
+			h.DelBytes(tok)
+		}
+	}
+	for _, k := range hopHeaders {
+		h.DelBytes(k)
+	}
+}
+
+// setForwarded appends the client address to X-Forwarded-For and sets
+// X-Forwarded-Proto, -Port and -Host, like Amazon API Gateway does toward
+// HTTP integrations.
+func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte) {
+	b := (*scratch)[:0]
+	if prior := ctx.Request.Header.PeekBytes(hdrXFF); len(prior) > 0 {
+		b = append(b, prior...)
+		b = append(b, commaSpace...)
+	}
+	b = appendIP(b, ctx.RemoteAddr())
+	h.SetBytesKV(hdrXFF, b)
+	if ctx.IsTLS() {
+		h.SetBytesKV(hdrXFProto, protoHTTPS)
+	} else {
+		h.SetBytesKV(hdrXFProto, protoHTTP)
+	}
+	b = b[:0]
+	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		b = strconv.AppendInt(b, int64(a.Port), 10)
+		h.SetBytesKV(hdrXFPort, b)
+	}
+	h.SetBytesKV(hdrXFHost, ctx.Request.Header.Host())
+	*scratch = b
+}
+
+// appendIP writes the address's IP without allocating.
+func appendIP(dst []byte, addr net.Addr) []byte {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		if ip4 := a.IP.To4(); ip4 != nil {
+			return fasthttp.AppendIPv4(dst, ip4)
+		}
+		if ap, ok := netip.AddrFromSlice(a.IP); ok {
+			return ap.AppendTo(dst)
+		}
+	}
+	return append(dst, "0.0.0.0"...)
+}

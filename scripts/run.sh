@@ -1,0 +1,41 @@
+#!/bin/sh
+# make run: start the demo upstream and frontdesk on examples/quickstart.yaml,
+# print the requests to try, and stop both on Ctrl-C.
+set -eu
+BIN=${BIN:-bin}
+PORT=${PORT:-8080}
+UPSTREAM_PORT=${UPSTREAM_PORT:-9000}
+export PORT UPSTREAM_PORT
+
+"$BIN/demo-upstream" -listen "127.0.0.1:$UPSTREAM_PORT" &
+UP=$!
+"$BIN/frontdesk" serve -c examples/quickstart.yaml &
+FD=$!
+trap 'kill $FD $UP 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM EXIT
+
+# Wait until frontdesk answers.
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$PORT/ping" 2>/dev/null; do
+  i=$((i+1)); [ $i -gt 50 ] && { echo "frontdesk did not start" >&2; exit 1; }
+  sleep 0.1
+done
+
+B="http://127.0.0.1:$PORT"
+cat <<MSG
+
+frontdesk is serving examples/quickstart.yaml on $B (demo upstream on 127.0.0.1:$UPSTREAM_PORT).
+Try:
+
+  curl -i $B/ping                       # mock integration
+  curl -i $B/pets/42                    # http_proxy, {id} filled into the upstream URL
+  curl -i "$B/files/a/b/c?x=1"          # greedy {proxy+}, path and query forwarded
+  curl -i $B/nope                       # HTTP API dialect: 404 {"message":"Not Found"}
+  curl -i $B/shop/v1/orders/7           # REST API, stage v1, stage variable in the URL
+  curl -i $B/shop/v1/nope               # REST dialect: 403 Missing Authentication Token
+  curl -i "$B/slow?ms=3000"             # integration timeout 2s: 503 {"message":"Service Unavailable"}
+
+  bin/frontdesk routes -c examples/quickstart.yaml    # the compiled route table
+
+Ctrl-C stops both.
+MSG
+wait $FD
