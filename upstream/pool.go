@@ -97,19 +97,20 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.acquire(deadline)
 		if err != nil {
-			return err
+			return classify(err)
 		}
 		err = p.exchange(c, req, resp, deadline)
 		if err == nil {
 			return nil
 		}
 		p.closeConn(c)
+		err = classify(err)
 		var r retryable
-		if reused && attempt == 0 && errors.As(err, &r) && isIdempotent(req) {
+		if reused && attempt == 0 && errors.As(err, &r) && !errors.Is(err, ErrTimeout) && isIdempotent(req) {
 			resp.Reset()
 			continue
 		}
-		return classify(err)
+		return err
 	}
 }
 
@@ -122,7 +123,7 @@ func (r retryable) Unwrap() error { return r.err }
 func classify(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w: %v", ErrTimeout, err)
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
 	return err
 }

@@ -152,3 +152,45 @@ func TestTimeoutAndRefusedConnections(t *testing.T) {
 		t.Errorf("refused connection: %v", err)
 	}
 }
+
+func TestSlowAnswerOnAReusedConnectionIsATimeoutNotARetry(t *testing.T) {
+	var requests atomic.Int32
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					var req fasthttp.Request
+					if err := req.Read(br); err != nil {
+						return
+					}
+					if requests.Add(1) > 1 {
+						time.Sleep(500 * time.Millisecond)
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}(c)
+		}
+	}()
+	p := New(Options{Addr: ln.Addr().String()})
+	if _, err := get(t, p, "GET"); err != nil {
+		t.Fatal(err)
+	}
+	req := fasthttp.AcquireRequest()
+	req.SetRequestURI("/")
+	req.Header.SetHost("x")
+	err := p.Do(req, &fasthttp.Response{}, time.Now().Add(100*time.Millisecond))
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("upstream saw %d requests, want 2 (no retry after a timeout)", n)
+	}
+}
