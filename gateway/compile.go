@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -19,11 +20,13 @@ type Snapshot struct {
 }
 
 type api struct {
-	name    string
-	typ     string
-	dialect apierror.Dialect
-	tree    *router.Tree
-	routes  []*route
+	name     string
+	hosts    string
+	basePath string
+	typ      string
+	dialect  apierror.Dialect
+	tree     *router.Tree
+	routes   []*route
 	// stages[i] is Mount.Stages[i]; def is the $default stage or nil.
 	stages []*stage
 	def    *stage
@@ -69,7 +72,10 @@ func Compile(c *config.Config, pools *proxy.Pools) (*Snapshot, error) {
 }
 
 func compileAPI(name string, ca *config.API, pools *proxy.Pools) (*api, error) {
-	a := &api{name: name, typ: ca.Type, tree: router.NewTree()}
+	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath}
+	if len(ca.Hosts) > 0 {
+		a.hosts = strings.Join(ca.Hosts, ",")
+	}
 	if ca.Type == "rest" {
 		a.dialect = apierror.REST
 	}
@@ -143,25 +149,26 @@ func (unsupported) Serve(ex *proxy.Exchange) { ex.Fail(apierror.NotImplemented) 
 
 // RouteInfo is one row of the compiled route table.
 type RouteInfo struct {
-	API, Type, Hosts, BasePath, Stage, RouteKey, Integration string
+	API         string `json:"api"`
+	Type        string `json:"type"`
+	Hosts       string `json:"hosts"`
+	BasePath    string `json:"basePath"`
+	Stage       string `json:"stage"`
+	RouteKey    string `json:"routeKey"`
+	Integration string `json:"integration"`
 }
 
 // Routes lists the compiled table, for `frontdesk routes` and the admin API.
-func (s *Snapshot) Routes(c *config.Config) []RouteInfo {
+func (s *Snapshot) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, a := range s.apis {
-		ca := c.APIs[a.name]
-		hosts := "*"
-		if len(ca.Hosts) > 0 {
-			hosts = fmt.Sprint(ca.Hosts)
-		}
 		stages := append([]*stage(nil), a.stages...)
 		if a.def != nil {
 			stages = append(stages, a.def)
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteInfo{API: a.name, Type: a.typ, Hosts: hosts, BasePath: ca.BasePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+				out = append(out, RouteInfo{API: a.name, Type: a.typ, Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
 			}
 		}
 	}

@@ -6,24 +6,38 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/valyala/fasthttp"
 )
 
-// Server is one running frontdesk data plane.
+// Server is one running frontdesk: the data plane, and the admin listener
+// when admin.listen is set.
 type Server struct {
-	cfg   *config.Config
+	cfg   atomic.Pointer[config.Config]
 	log   *slog.Logger
 	pools *proxy.Pools
 	gw    *gateway.Gateway
 	http  *fasthttp.Server
 	ln    net.Listener
+
+	admin   *admin.Server
+	adminLn net.Listener
+	ready   atomic.Bool
+
+	reloadMu     sync.Mutex
+	reloads      atomic.Int64
+	lastReloadOK atomic.Bool
+	lastReload   atomic.Int64
 }
 
 // New compiles cfg and prepares the listener settings; it does not bind.
@@ -33,7 +47,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, pools: pools, gw: gateway.New(snap, log)}
+	s := &Server{log: log, pools: pools, gw: gateway.New(snap, log)}
+	s.cfg.Store(cfg)
+	s.lastReloadOK.Store(true)
 	sc := cfg.Server
 	s.http = &fasthttp.Server{
 		Handler:               s.gw.Handle,
@@ -54,20 +70,63 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if sc.MaxConns > 0 {
 		s.http.Concurrency = sc.MaxConns
 	}
+	if cfg.Admin.Listen != "" {
+		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
+	}
 	return s, nil
+}
+
+// Admin is the admin server (nil without admin.listen), for features to
+// register endpoints on.
+func (s *Server) Admin() *admin.Server { return s.admin }
+
+// Ready reports that the listeners are bound and serving.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Routes is the compiled route table of the config in use.
+func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
+
+// WriteMetrics writes the Prometheus metrics.
+func (s *Server) WriteMetrics(w io.Writer) {
+	count, ok, at := s.ReloadStats()
+	okv := 0
+	if ok {
+		okv = 1
+	}
+	fmt.Fprintf(w, "frontdesk_reloads_total %d\nfrontdesk_last_reload_success %d\nfrontdesk_last_reload_timestamp_seconds %d\n", count, okv, at)
 }
 
 // Gateway returns the request path, for reloads and tests.
 func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
-// Listen binds the configured address.
+// Listen binds the configured addresses (data plane, then admin).
 func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.cfg.Server.Listen)
+	cfg := s.cfg.Load()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Server.Listen, err)
+		return fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)
 	}
 	s.ln = ln
+	if s.admin != nil {
+		aln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen admin %s: %w", cfg.Admin.Listen, err)
+		}
+		s.adminLn = aln
+	}
 	return nil
+}
+
+// UseAdminListener serves the admin API on an already bound listener.
+func (s *Server) UseAdminListener(ln net.Listener) { s.adminLn = ln }
+
+// AdminAddr is the bound admin address, or nil.
+func (s *Server) AdminAddr() net.Addr {
+	if s.adminLn == nil {
+		return nil
+	}
+	return s.adminLn.Addr()
 }
 
 // UseListener serves on an already bound listener (tests bind :0).
@@ -78,7 +137,16 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve blocks serving requests until Shutdown.
 func (s *Server) Serve() error {
+	if s.admin != nil && s.adminLn != nil {
+		s.log.Info("admin listening", "listen", s.adminLn.Addr().String())
+		go func() {
+			if err := s.admin.Serve(s.adminLn); err != nil {
+				s.log.Error("admin listener", "err", err)
+			}
+		}()
+	}
 	s.log.Info("serving", "listen", s.ln.Addr().String())
+	s.ready.Store(true)
 	return s.http.Serve(s.ln)
 }
 
@@ -86,6 +154,10 @@ func (s *Server) Serve() error {
 // then closes what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	start := time.Now()
+	s.ready.Store(false)
+	if s.admin != nil {
+		defer s.admin.Shutdown() //nolint:errcheck // best effort after the data plane drained
+	}
 	err := s.http.ShutdownWithContext(ctx)
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())
 	return err

@@ -170,7 +170,7 @@ func routes(args []string, stdout, stderr io.Writer) int {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "API\tTYPE\tHOSTS\tBASE PATH\tSTAGE\tROUTE KEY\tINTEGRATION")
-	for _, r := range snap.Routes(cfg) {
+	for _, r := range snap.Routes() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.API, r.Type, r.Hosts, r.BasePath, r.Stage, r.RouteKey, r.Integration)
 	}
 	tw.Flush()
@@ -178,9 +178,11 @@ func routes(args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
-	c := newFlags("serve", "Serve the APIs of a config file until SIGTERM or SIGINT, then drain in-flight\nrequests for server.shutdown_grace and exit 0.", stderr)
+	c := newFlags("serve", "Serve the APIs of a config file until SIGTERM or SIGINT, then drain in-flight\nrequests for server.shutdown_grace and exit 0. SIGHUP, a change of the config file\n(-watch) and POST /reload on the admin listener reload the config without dropping\na request; a config that fails validation is refused and the old one keeps serving.", stderr)
 	c.logFlags()
 	listen := c.fs.String("listen", "", "override server.listen (host:port)")
+	adminListen := c.fs.String("admin-listen", "", "override admin.listen (host:port)")
+	watch := c.fs.Bool("watch", true, "reload when the config file changes (SIGHUP and POST /reload on the admin listener always reload)")
 	if err := c.fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -199,6 +201,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
+	if *adminListen != "" {
+		cfg.Admin.Listen = *adminListen
+	}
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		log.Error("start", "err", err)
@@ -210,16 +215,29 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if *watch {
+		if err := srv.Watch(ctx); err != nil {
+			log.Warn("config file not watched", "err", err)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			log.Error("serve", "err", err)
-			return 1
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				log.Error("serve", "err", err)
+				return 1
+			}
+			return 0
+		case <-hup:
+			_ = srv.Reload() // logged by Reload
+		case <-ctx.Done():
+			running = false
 		}
-		return 0
-	case <-ctx.Done():
 	}
 	stop()
 	log.Info("shutting down", "grace", cfg.Server.ShutdownGrace.D().String())

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/fsnotify/fsnotify"
+	"gopkg.in/yaml.v3"
+)
+
+// Reload reads the config file again and, when it is valid, swaps in a new
+// snapshot: requests that start afterwards use it, requests in flight finish
+// on the old one. An invalid file is refused (the error is a config.Errors
+// listing every problem) and the old config keeps serving. Listener settings
+// (server.*, admin.*) need a restart; a change to them is logged.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.cfg.Load()
+	cfg, warnings, err := config.Load(old.File)
+	if err == nil {
+		var snap *gateway.Snapshot
+		snap, err = gateway.Compile(cfg, s.pools)
+		if err == nil {
+			s.gw.Swap(snap)
+			s.cfg.Store(cfg)
+		}
+	}
+	s.reloads.Add(1)
+	s.lastReload.Store(time.Now().Unix())
+	if err != nil {
+		s.lastReloadOK.Store(false)
+		s.log.Error("reload refused; the previous config keeps serving", "file", old.File, "err", err)
+		return err
+	}
+	s.lastReloadOK.Store(true)
+	for _, w := range warnings {
+		s.log.Warn(w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
+	}
+	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || old.Admin != cfg.Admin {
+		s.log.Warn("server.* and admin.* changes apply at the next restart (TLS certificates excepted)")
+	}
+	s.log.Info("reloaded", "file", cfg.File, "apis", len(cfg.APIs))
+	return nil
+}
+
+func listenerSettings(s config.Server) config.Server {
+	s.TLS = nil
+	return s
+}
+
+// ReloadStats reports reloads done, whether the last one succeeded, and when.
+func (s *Server) ReloadStats() (count int64, lastOK bool, lastUnix int64) {
+	return s.reloads.Load(), s.lastReloadOK.Load(), s.lastReload.Load()
+}
+
+// Watch reloads when the config file changes, until ctx ends. It watches
+// the directory, so editors that replace the file are seen too, and waits
+// for writes to settle before reloading.
+func (s *Server) Watch(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch config: %w", err)
+	}
+	path, err := filepath.Abs(s.cfg.Load().File)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("watch config: %w", err)
+	}
+	if err := w.Add(filepath.Dir(path)); err != nil {
+		w.Close()
+		return fmt.Errorf("watch %s: %w", filepath.Dir(path), err)
+	}
+	go func() {
+		defer w.Close()
+		const settle = 200 * time.Millisecond
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if p, _ := filepath.Abs(ev.Name); p == path && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+					timer.Reset(settle)
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				s.log.Warn("config watch", "err", err)
+			case <-timer.C:
+				if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+					continue // mid-replace; the create event follows
+				}
+				_ = s.Reload()
+			}
+		}
+	}()
+	return nil
+}
+
+// EffectiveConfig is the config in use as YAML, with secrets masked.
+func (s *Server) EffectiveConfig() ([]byte, error) {
+	c := *s.cfg.Load()
+	c.Admin.Token = mask(c.Admin.Token)
+	keys := make([]config.APIKey, len(c.APIKeys))
+	for i, k := range c.APIKeys {
+		k.Value = mask(k.Value)
+		keys[i] = k
+	}
+	c.APIKeys = keys
+	apis := make(map[string]*config.API, len(c.APIs))
+	for name, a := range c.APIs {
+		cp := *a
+		if a.Management != nil {
+			m := *a.Management
+			m.Credentials = make([]config.Credential, len(a.Management.Credentials))
+			for i, cr := range a.Management.Credentials {
+				m.Credentials[i] = config.Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: mask(cr.SecretAccessKey)}
+			}
+			cp.Management = &m
+		}
+		apis[name] = &cp
+	}
+	c.APIs = apis
+	return yaml.Marshal(&c)
+}
+
+// mask keeps the first four characters of a secret.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) <= 4 {
+		return "****"
+	}
+	return s[:4] + "****"
+}

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/valyala/fasthttp"
+)
+
+// startFromFile serves the config file at path with an admin listener, both
+// on 127.0.0.1:0.
+func startFromFile(t *testing.T, path string) (*Server, string, string) {
+	t.Helper()
+	cfg, _, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Admin.Listen = "127.0.0.1:0"
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	aln, _ := net.Listen("tcp", "127.0.0.1:0")
+	s.UseListener(ln)
+	s.UseAdminListener(aln)
+	go s.Serve() //nolint:errcheck
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	for !s.Ready() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return s, "http://" + ln.Addr().String(), "http://" + aln.Addr().String()
+}
+
+func versionConfig(v int, upstream string) string {
+	return fmt.Sprintf(`
+apis:
+  a:
+    integrations:
+      version: {type: mock, body: "%d"}
+      only: {type: mock, body: "only-%d"}
+      up: {type: http_proxy, url: "http://%s"}
+    routes:
+      "GET /version": {integration: version}
+      "GET /only-%d": {integration: only}
+      "GET /up": {integration: up}
+`, v, v, upstream, v)
+}
+
+func writeFile(t *testing.T, path, src string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func namedUpstream(t *testing.T, name string) string {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(name) }}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+func TestBrokenReloadIsRefusedAndTheOldConfigKeepsServing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	up := namedUpstream(t, "A")
+	writeFile(t, path, versionConfig(1, up))
+	_, base, adm := startFromFile(t, path)
+
+	writeFile(t, path, "apis:\n  a:\n    routes:\n      \"GET /x\": {integration: nowhere}\n      \"BREW /x\": {integration: nowhere}\n")
+	resp, err := http.Post(adm+"/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Message string   `json:"message"`
+		Errors  []string `json:"errors"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || len(body.Errors) != 3 {
+		t.Fatalf("reload answered %d %+v", resp.StatusCode, body)
+	}
+	for _, e := range body.Errors {
+		if !strings.Contains(e, "frontdesk.yaml:") {
+			t.Errorf("error without file:line: %s", e)
+		}
+	}
+	if r := do(t, "GET", base+"/version", nil); r.body != "1" {
+		t.Errorf("after a refused reload: %d %s", r.status, r.body)
+	}
+
+	writeFile(t, path, versionConfig(2, up))
+	if r := do(t, "POST", adm+"/reload", nil); r.status != 200 {
+		t.Fatalf("valid reload: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/version", nil); r.body != "2" {
+		t.Errorf("after reload: %s", r.body)
+	}
+	if r := do(t, "GET", base+"/only-1", nil); r.status != 404 {
+		t.Errorf("removed route still served: %d", r.status)
+	}
+	m := do(t, "GET", adm+"/metrics", nil)
+	if !strings.Contains(m.body, "frontdesk_reloads_total 2") || !strings.Contains(m.body, "frontdesk_last_reload_success 1") {
+		t.Errorf("metrics:\n%s", m.body)
+	}
+}
+
+func TestConfigFileChangeIsPickedUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	up := namedUpstream(t, "A")
+	writeFile(t, path, versionConfig(1, up))
+	s, base, _ := startFromFile(t, path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.Watch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, versionConfig(7, up))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if r := do(t, "GET", base+"/version", nil); r.body == "7" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("file change not applied within 5 s")
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeFile(t, path, versionConfig(1, namedUpstream(t, "A"))+`
+api_keys:
+  - {name: alice, value: "abcdefghijklmnopqrstuvwxyz"}
+`)
+	_, _, adm := startFromFile(t, path)
+	for _, c := range []struct {
+		path string
+		want string
+	}{
+		{"/healthz", `"ok"`},
+		{"/readyz", `"ready"`},
+		{"/routes", `"routeKey": "GET /version"`},
+		{"/config", "abcd****"},
+	} {
+		r := do(t, "GET", adm+c.path, nil)
+		if r.status != 200 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: %d %s", c.path, r.status, r.body)
+		}
+		if strings.Contains(r.body, "abcdefghijklmnop") {
+			t.Errorf("%s leaks an API key", c.path)
+		}
+	}
+}
+
+// Steady load while the config is reloaded 50 times: routes added and
+// removed, the upstream changed. No request may fail, and each response
+// must come from a snapshot that was current at some point while the
+// request was in flight.
+func TestReloadUnderLoadDropsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test; runs in make test")
+	}
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	ups := []string{namedUpstream(t, "A"), namedUpstream(t, "B")}
+	writeFile(t, path, versionConfig(0, ups[0]))
+	s, base, _ := startFromFile(t, path)
+
+	var committed atomic.Int64 // highest version whose Reload returned
+	var sent, failed, stale atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := &fasthttp.Client{MaxConnsPerHost: 4}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := "/version"
+				if i%2 == 1 {
+					path = "/up"
+				}
+				req.SetRequestURI(base + path)
+				before := committed.Load()
+				err := c.DoTimeout(req, resp, 5*time.Second)
+				after := committed.Load()
+				sent.Add(1)
+				if err != nil || resp.StatusCode() != 200 {
+					failed.Add(1)
+					t.Errorf("%s: %v %d %s", path, err, resp.StatusCode(), resp.Body())
+					continue
+				}
+				if path == "/version" {
+					v, _ := strconv.ParseInt(string(resp.Body()), 10, 64)
+					// The version may be one ahead of `after`: Reload swaps
+					// before it returns.
+					if v < before || v > after+1 {
+						stale.Add(1)
+						t.Errorf("response from version %d, current was %d..%d", v, before, after)
+					}
+				}
+			}
+		}(w)
+	}
+	const reloads = 50
+	for v := 1; v <= reloads; v++ {
+		time.Sleep(100 * time.Millisecond)
+		writeFile(t, path, versionConfig(v, ups[v%2]))
+		if err := s.Reload(); err != nil {
+			t.Fatalf("reload %d: %v", v, err)
+		}
+		committed.Store(int64(v))
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	count, _, _ := s.ReloadStats()
+	t.Logf("requests %d, failed %d, stale %d, reloads %d", sent.Load(), failed.Load(), stale.Load(), count)
+	if sent.Load() < 1000 {
+		t.Errorf("only %d requests sent", sent.Load())
+	}
+}
