@@ -36,6 +36,7 @@ const (
 	TooManyRequests
 	LimitExceeded
 	NotImplemented
+	NoHealthyUpstream
 	numCodes
 )
 
@@ -68,6 +69,7 @@ var table = [2][numCodes]response{
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
 		NotImplemented:     r(500, `{"message":"Internal Server Error"}`, ""),
+		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
 	},
 	REST: {
 		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
@@ -82,6 +84,7 @@ var table = [2][numCodes]response{
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
 		NotImplemented:     r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
 	},
 }
 

@@ -12,7 +12,6 @@ import (
 var notYetSupported = []string{
 	"server.tls",
 	"server.trusted_proxies",
-	"admin",
 	"access_log",
 	"cache",
 	"cluster",
@@ -26,10 +25,6 @@ var notYetSupported = []string{
 	"apis.*.idle_timeout",
 	"apis.*.max_message_bytes",
 	"apis.*.management",
-	"apis.*.integrations.*.targets",
-	"apis.*.integrations.*.balance",
-	"apis.*.integrations.*.retries",
-	"apis.*.integrations.*.health_check",
 	"apis.*.integrations.*.function",
 	"apis.*.integrations.*.payload_format",
 	"apis.*.routes.*.cache",

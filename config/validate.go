@@ -23,6 +23,7 @@ const (
 	DefaultHTTPTimeout    = 30 * time.Second // HTTP API integration timeout (AWS)
 	DefaultRESTTimeout    = 29 * time.Second // REST API integration timeout (AWS)
 	DefaultStage          = "$default"
+	DefaultHealthInterval = 5 * time.Second
 )
 
 func applyDefaults(c *Config) {
@@ -452,6 +453,14 @@ func (x *v) integration(apiKey string, a *API, name string) {
 		}
 		if in.Retries < 0 {
 			x.fail(k+".retries", "must not be negative")
+		}
+		if hc := in.HealthCheck; hc != nil {
+			if !strings.HasPrefix(hc.Path, "/") {
+				x.fail(k+".health_check.path", "want a path starting with /, got %q", hc.Path)
+			}
+			if hc.Interval != 0 && hc.Interval.D() < 100*time.Millisecond {
+				x.fail(k+".health_check.interval", "at least 100ms, got %s", hc.Interval.D())
+			}
 		}
 		for i, t := range in.Targets {
 			if u, err := url.Parse(t); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
+	"github.com/frontdeskgw/frontdesk/upstream"
 )
 
 // Snapshot is one compiled config: everything the request path reads,
@@ -133,7 +133,17 @@ func compileIntegration(in *config.Integration, vars map[string]string, pools *p
 		if missing != "" {
 			return nil, fmt.Errorf("url: no stage variable %q", missing)
 		}
-		return proxy.NewHTTPProxy(pools, u, time.Duration(in.Timeout))
+		up := proxy.Upstream{URL: u, Targets: in.Targets, Retries: in.Retries, Timeout: in.Timeout.D()}
+		if in.Balance == "least_conn" {
+			up.Policy = upstream.LeastConn
+		}
+		if hc := in.HealthCheck; hc != nil {
+			up.HealthPath, up.HealthInterval = hc.Path, hc.Interval.D()
+			if up.HealthInterval == 0 {
+				up.HealthInterval = config.DefaultHealthInterval
+			}
+		}
+		return proxy.NewHTTPProxy(pools, up)
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	default:

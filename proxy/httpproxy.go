@@ -23,10 +23,55 @@ import (
 type Pools struct {
 	mu    sync.Mutex
 	pools map[string]*upstream.Pool
+	want  map[*upstream.Pool]healthCheck
 	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
 	MaxConnsPerOrigin int
 	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
 	Dial func(addr string) (net.Conn, error)
+}
+
+// WantHealthCheck records that the next snapshot checks pool actively.
+// ApplyHealthChecks starts and stops checks to match.
+func (p *Pools) WantHealthCheck(pool *upstream.Pool, path string, interval time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.want == nil {
+		p.want = map[*upstream.Pool]healthCheck{}
+	}
+	p.want[pool] = healthCheck{path, interval}
+}
+
+// ApplyHealthChecks runs the checks wanted by the snapshot compiled last
+// and stops the others; call it once that snapshot is in use.
+func (p *Pools) ApplyHealthChecks() {
+	p.mu.Lock()
+	want := p.want
+	p.want = nil
+	all := make([]*upstream.Pool, 0, len(p.pools))
+	for _, pool := range p.pools {
+		all = append(all, pool)
+	}
+	p.mu.Unlock()
+	for _, pool := range all {
+		if hc, ok := want[pool]; ok {
+			pool.StartHealthCheck(hc.path, hc.interval)
+		} else {
+			pool.StopHealthCheck()
+		}
+	}
+}
+
+// DiscardHealthChecks forgets the wanted checks of a snapshot that will not
+// be used (a refused reload, `frontdesk validate`).
+func (p *Pools) DiscardHealthChecks() {
+	p.mu.Lock()
+	p.want = nil
+	p.mu.Unlock()
+}
+
+type healthCheck struct {
+	path     string
+	interval time.Duration
 }
 
 // Get returns the pool for scheme://hostport, creating it on first use.
@@ -54,9 +99,10 @@ type pathPart struct {
 	param   string
 }
 
-// HTTPProxy forwards a request to an HTTP service (type: http_proxy).
+// HTTPProxy forwards a request to an HTTP service (type: http_proxy),
+// balanced over the origins of url and targets.
 type HTTPProxy struct {
-	client  *upstream.Pool
+	client  *upstream.Balancer
 	scheme  []byte
 	host    []byte
 	path    []pathPart // nil: forward the request path
@@ -64,35 +110,68 @@ type HTTPProxy struct {
 	timeout time.Duration
 }
 
-// NewHTTPProxy compiles an http_proxy integration for one stage; rawURL has
-// its stage variables already substituted and may hold {param} templates.
-func NewHTTPProxy(pools *Pools, rawURL string, timeout time.Duration) (*HTTPProxy, error) {
-	u, err := url.Parse(rawURL)
+// Upstream is how an http_proxy integration reaches its origins.
+type Upstream struct {
+	// URL has its stage variables substituted and may hold {param}
+	// templates; its origin is the first target.
+	URL string
+	// Targets are more origins (scheme://host[:port]) sharing URL's path.
+	Targets []string
+	Policy  upstream.Policy
+	Retries int
+	Timeout time.Duration
+	// HealthPath and HealthInterval enable active health checks.
+	HealthPath     string
+	HealthInterval time.Duration
+}
+
+// NewHTTPProxy compiles an http_proxy integration for one stage.
+func NewHTTPProxy(pools *Pools, u Upstream) (*HTTPProxy, error) {
+	pu, err := url.Parse(u.URL)
 	if err != nil {
-		return nil, fmt.Errorf("integration url %q: %w", rawURL, err)
+		return nil, fmt.Errorf("integration url %q: %w", u.URL, err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("integration url %q: want http(s)://host[:port][/path]", rawURL)
+	if pu.Scheme != "http" && pu.Scheme != "https" || pu.Host == "" {
+		return nil, fmt.Errorf("integration url %q: want http(s)://host[:port][/path]", u.URL)
 	}
-	hostport := u.Host
-	if _, _, err := net.SplitHostPort(hostport); err != nil {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
+	origins := []*url.URL{pu}
+	for _, t := range u.Targets {
+		tu, err := url.Parse(t)
+		if err != nil || (tu.Scheme != "http" && tu.Scheme != "https") || tu.Host == "" {
+			return nil, fmt.Errorf("target %q: want http(s)://host[:port]", t)
 		}
-		hostport = net.JoinHostPort(u.Hostname(), port)
+		origins = append(origins, tu)
+	}
+	var list []*upstream.Pool
+	for _, o := range origins {
+		pool := pools.Get(o.Scheme, hostPort(o), o.Hostname())
+		if u.HealthPath != "" && u.HealthInterval > 0 {
+			pools.WantHealthCheck(pool, u.HealthPath, u.HealthInterval)
+		}
+		list = append(list, pool)
 	}
 	p := &HTTPProxy{
-		client:  pools.Get(u.Scheme, hostport, u.Hostname()),
-		scheme:  []byte(u.Scheme),
-		host:    []byte(u.Host),
-		query:   []byte(u.RawQuery),
-		timeout: timeout,
+		client:  upstream.NewBalancer(list, u.Policy, u.Retries, 0),
+		scheme:  []byte(pu.Scheme),
+		host:    []byte(pu.Host),
+		query:   []byte(pu.RawQuery),
+		timeout: u.Timeout,
 	}
-	if raw := u.EscapedPath(); raw != "" {
+	if raw := pu.EscapedPath(); raw != "" {
 		p.path = parseTemplate(strings.NewReplacer("%7B", "{", "%7D", "}").Replace(raw))
 	}
 	return p, nil
+}
+
+func hostPort(u *url.URL) string {
+	if _, _, err := net.SplitHostPort(u.Host); err == nil {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func parseTemplate(s string) []pathPart {
@@ -158,9 +237,12 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 	err := p.client.Do(up, resp, time.Now().Add(p.timeout))
 	if err != nil {
 		resp.Reset()
-		if errors.Is(err, upstream.ErrTimeout) {
+		switch {
+		case errors.Is(err, upstream.ErrTimeout):
 			ex.Fail(apierror.IntegrationTimeout)
-		} else {
+		case errors.Is(err, upstream.ErrAllDown):
+			ex.Fail(apierror.NoHealthyUpstream)
+		default:
 			ex.Fail(apierror.BadGateway)
 		}
 		return

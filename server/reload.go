@@ -31,6 +31,9 @@ func (s *Server) Reload() error {
 		if err == nil {
 			s.gw.Swap(snap)
 			s.cfg.Store(cfg)
+			s.pools.ApplyHealthChecks()
+		} else {
+			s.pools.DiscardHealthChecks()
 		}
 	}
 	s.reloads.Add(1)

@@ -47,6 +47,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
+	pools.ApplyHealthChecks()
 	s := &Server{log: log, pools: pools, gw: gateway.New(snap, log)}
 	s.cfg.Store(cfg)
 	s.lastReloadOK.Store(true)

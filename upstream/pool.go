@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -51,12 +52,19 @@ type Options struct {
 	Dial func(addr string) (net.Conn, error)
 }
 
-// Pool is a bounded set of keep-alive connections to one origin.
+// Pool is a bounded set of keep-alive connections to one origin, with the
+// origin's health: passive (marked down for a back-off after a connection
+// failure) and active (the result of the last health check).
 type Pool struct {
 	o    Options
 	sem  chan struct{}
 	mu   sync.Mutex
 	idle []*conn
+
+	downUntil atomic.Int64 // unix nanos; passive health
+	unhealthy atomic.Bool  // active health check result
+	inflight  atomic.Int64 // exchanges in progress, for least_conn
+	check     *checker     // guarded by mu
 }
 
 type conn struct {
@@ -94,6 +102,13 @@ func (p *Pool) Addr() string { return p.o.Addr }
 // arrived is retried once on a new connection when its method is
 // idempotent: the upstream may have closed the idle connection.
 func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	p.inflight.Add(1)
+	streaming := false
+	defer func() {
+		if !streaming {
+			p.inflight.Add(-1)
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.acquire(deadline)
 		if err != nil {
@@ -101,6 +116,7 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		}
 		err = p.exchange(c, req, resp, deadline)
 		if err == nil {
+			streaming = resp.IsBodyStream()
 			return nil
 		}
 		p.closeConn(c)
@@ -113,6 +129,30 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		return err
 	}
 }
+
+// DialError is a failure to connect: the request reached nothing, so it is
+// safe to send to another origin.
+type DialError struct {
+	Addr string
+	Err  error
+}
+
+func (e *DialError) Error() string { return fmt.Sprintf("dial %s: %v", e.Addr, e.Err) }
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Available reports whether the origin may take requests: not in a passive
+// back-off and not failing its active health check.
+func (p *Pool) Available(now int64) bool {
+	return !p.unhealthy.Load() && p.downUntil.Load() <= now
+}
+
+// MarkDown takes the origin out of rotation for d.
+func (p *Pool) MarkDown(d time.Duration) {
+	p.downUntil.Store(time.Now().Add(d).UnixNano())
+}
+
+// InFlight is the number of exchanges in progress.
+func (p *Pool) InFlight() int64 { return p.inflight.Load() }
 
 // retryable wraps an error that happened before any response byte.
 type retryable struct{ err error }
@@ -249,14 +289,14 @@ func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
 		nc, err = d.Dial("tcp", p.o.Addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", p.o.Addr, err)
+		return nil, &DialError{Addr: p.o.Addr, Err: err}
 	}
 	if p.o.TLS != nil {
 		tc := tls.Client(nc, p.o.TLS)
 		_ = tc.SetDeadline(deadline)
 		if err := tc.Handshake(); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("tls handshake %s: %w", p.o.Addr, err)
+			return nil, &DialError{Addr: p.o.Addr, Err: fmt.Errorf("tls handshake: %w", err)}
 		}
 		nc = tc
 	}
@@ -370,6 +410,7 @@ func (s *stream) Close() error {
 	if s.c == nil {
 		return nil
 	}
+	s.p.inflight.Add(-1)
 	if (s.done || s.left == 0) && !s.closeC {
 		_ = s.c.nc.SetDeadline(time.Time{})
 		s.c.lastUse = time.Now()

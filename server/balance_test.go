@@ -1,0 +1,188 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// replica is an upstream that can be stopped and started again on the
+// same address.
+type replica struct {
+	name    string
+	addr    string
+	srv     *fasthttp.Server
+	hits    atomic.Int64
+	healthy atomic.Bool
+}
+
+func startReplica(t *testing.T, name, addr string) *replica {
+	t.Helper()
+	r := &replica{name: name, addr: addr}
+	r.healthy.Store(true)
+	r.start(t)
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+func (r *replica) start(t *testing.T) {
+	t.Helper()
+	addr := r.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the port may linger briefly after a stop
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	r.srv = &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/healthz" {
+			if !r.healthy.Load() {
+				ctx.SetStatusCode(503)
+			}
+			return
+		}
+		r.hits.Add(1)
+		ctx.SetBodyString(r.name)
+	}, CloseOnShutdown: true}
+	go r.srv.Serve(ln) //nolint:errcheck
+}
+
+func (r *replica) stop() { r.srv.Shutdown() }
+
+func TestRoundRobinSpreadsRequests(t *testing.T) {
+	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  x:
+    integrations:
+      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"]}
+    routes: {$default: {integration: up}}
+`, a.addr, b.addr), "")
+	for i := 0; i < 100; i++ {
+		if r := do(t, "GET", base+"/", nil); r.status != 200 {
+			t.Fatal(r.status)
+		}
+	}
+	if a.hits.Load() < 40 || b.hits.Load() < 40 {
+		t.Errorf("uneven round robin: A %d, B %d", a.hits.Load(), b.hits.Load())
+	}
+}
+
+// Killing one of two replicas under load: after the passive back-off no
+// request goes to the dead one, and restarting it brings it back through
+// the active health check.
+func TestDeadReplicaIsSkippedAndComesBackThroughHealthChecks(t *testing.T) {
+	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  x:
+    integrations:
+      up:
+        type: http_proxy
+        url: "http://%s"
+        targets: ["http://%s"]
+        retries: 1
+        health_check: {path: /healthz, interval: 200ms}
+    routes: {$default: {integration: up}}
+`, a.addr, b.addr), "")
+	b.stop()
+	// With retries: 1 a GET that meets the dead replica moves on to A.
+	for i := 0; i < 50; i++ {
+		if r := do(t, "GET", base+"/", nil); r.status != 200 || r.body != "A" {
+			t.Fatalf("request %d with B dead: %d %s", i, r.status, r.body)
+		}
+	}
+	// A POST is not retried: at most one meets the dead replica before the
+	// back-off takes it out of rotation; none after that.
+	failed := 0
+	for i := 0; i < 20; i++ {
+		if r := do(t, "POST", base+"/", nil); r.status != 200 {
+			failed++
+		}
+	}
+	if failed > 1 {
+		t.Errorf("%d POSTs failed; the dead replica should be skipped after the first failure", failed)
+	}
+	b.hits.Store(0)
+	b.start(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.hits.Load() == 0 && time.Now().Before(deadline) {
+		do(t, "GET", base+"/", nil)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b.hits.Load() == 0 {
+		t.Fatal("restarted replica not brought back by the active check")
+	}
+	// An origin failing its health check is taken out of rotation.
+	a.healthy.Store(false)
+	time.Sleep(500 * time.Millisecond)
+	a.hits.Store(0)
+	for i := 0; i < 20; i++ {
+		do(t, "GET", base+"/", nil)
+	}
+	if a.hits.Load() != 0 {
+		t.Errorf("unhealthy replica A got %d requests", a.hits.Load())
+	}
+}
+
+func TestAllOriginsDownAnswersAtOnce(t *testing.T) {
+	dead1, dead2 := closedPort(t), closedPort(t)
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  x:
+    integrations:
+      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"], retries: 1, timeout: 10s}
+    routes: {$default: {integration: up}}
+`, dead1, dead2), "")
+	start := time.Now()
+	first := do(t, "GET", base+"/", nil)
+	second := do(t, "GET", base+"/", nil)
+	if first.status != 502 || second.status != 503 || second.body != `{"message":"Service Unavailable"}` {
+		t.Errorf("got %d %s then %d %s", first.status, first.body, second.status, second.body)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s with every origin down", d)
+	}
+}
+
+func TestLeastConnPrefersTheIdleOrigin(t *testing.T) {
+	slowHits, fastHits := atomic.Int64{}, atomic.Int64{}
+	mk := func(delay time.Duration, hits *atomic.Int64) string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { hits.Add(1); time.Sleep(delay) }}
+		go srv.Serve(ln) //nolint:errcheck
+		t.Cleanup(func() { srv.Shutdown() })
+		return ln.Addr().String()
+	}
+	slow, fast := mk(300*time.Millisecond, &slowHits), mk(0, &fastHits)
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  x:
+    integrations:
+      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"], balance: least_conn}
+    routes: {$default: {integration: up}}
+`, slow, fast), "")
+	done := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() { do(t, "GET", base+"/", nil); done <- struct{}{} }()
+	}
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+	if slowHits.Load() > 2 {
+		t.Errorf("least_conn sent %d of 4 concurrent requests to the busy origin", slowHits.Load())
+	}
+}
