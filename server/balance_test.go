@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,8 +17,11 @@ type replica struct {
 	name    string
 	addr    string
 	srv     *fasthttp.Server
+	ln      net.Listener
 	hits    atomic.Int64
 	healthy atomic.Bool
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
 }
 
 func startReplica(t *testing.T, name, addr string) *replica {
@@ -47,7 +51,17 @@ func (r *replica) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.addr = ln.Addr().String()
-	r.srv = &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	r.ln = ln
+	r.conns = map[net.Conn]bool{}
+	r.srv = &fasthttp.Server{ConnState: func(c net.Conn, st fasthttp.ConnState) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if st == fasthttp.StateClosed || st == fasthttp.StateHijacked {
+			delete(r.conns, c)
+		} else {
+			r.conns[c] = true
+		}
+	}, Handler: func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/healthz" {
 			if !r.healthy.Load() {
 				ctx.SetStatusCode(503)
@@ -60,7 +74,15 @@ func (r *replica) start(t *testing.T) {
 	go r.srv.Serve(ln) //nolint:errcheck
 }
 
-func (r *replica) stop() { r.srv.Shutdown() }
+// stop is a crash: the listener and every connection close at once.
+func (r *replica) stop() {
+	r.ln.Close()
+	r.mu.Lock()
+	for c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+}
 
 func TestRoundRobinSpreadsRequests(t *testing.T) {
 	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")

@@ -43,20 +43,22 @@ func NewBalancer(pools []*Pool, policy Policy, retries int, backoff time.Duratio
 	return &Balancer{pools: pools, policy: policy, retries: retries, backoff: backoff}
 }
 
-// Do sends req to an available origin. An origin that refuses the
+// Do sends req to an available origin. With several origins, one that refuses the
 // connection is marked down for the back-off; an idempotent request then
 // moves on to the next origin, up to retries times. A request that may have
 // reached an origin is never sent again unless its method is idempotent and
 // the failure happened before any response byte.
 func (b *Balancer) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
-	if len(b.pools) == 1 && b.retries == 0 {
+	if len(b.pools) == 1 {
+		// With a single origin there is nowhere else to go: a passive
+		// back-off would only turn its recovery into errors, so it is
+		// always tried (as nginx does). A failing active check still
+		// answers at once.
 		p := b.pools[0]
-		if !p.Available(time.Now().UnixNano()) {
+		if p.unhealthy.Load() {
 			return ErrAllDown
 		}
-		err := p.Do(req, resp, deadline)
-		b.observe(p, err)
-		return err
+		return p.Do(req, resp, deadline)
 	}
 	var tried uint64 // bit set of origins tried (first 64)
 	for attempt := 0; ; attempt++ {
