@@ -4,7 +4,14 @@
 // seam that remote Invoke API clients and the local function host implement.
 //
 // Hot path: building an event into a pooled buffer and parsing a response;
-// both work on byte slices and avoid reflection over maps.
+// both work on byte slices and avoid reflection over maps. With a reused
+// destination buffer and Response neither allocates for ordinary requests.
+//
+// Entry points: AppendEventV2, AppendEventV1 and AppendWebSocketEvent build
+// events; ParseResponseV2 and ParseResponseV1 read results; ErrorResponse
+// maps failures to the client's status and body. docs/lambda-events.md
+// lists, field by field, what the events carry and which response rules
+// apply.
 package lambda
 
 import (

@@ -1,0 +1,67 @@
+package lambda
+
+import "testing"
+
+func BenchmarkAppendEventV2(b *testing.B) {
+	in := typicalRequest(b)
+	dst := AppendEventV2(nil, in)
+	b.SetBytes(int64(len(dst)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendEventV2(dst[:0], in)
+	}
+}
+
+func BenchmarkAppendEventV1(b *testing.B) {
+	in := typicalRequest(b)
+	dst := AppendEventV1(nil, in, false)
+	b.SetBytes(int64(len(dst)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendEventV1(dst[:0], in, false)
+	}
+}
+
+func BenchmarkAppendWebSocketEvent(b *testing.B) {
+	in := &WSEventInput{
+		EventType: WSMessage, RouteKey: "sendmessage", Stage: "prod", APIID: "chat",
+		DomainName: []byte("ws.example.com"), ConnectionID: []byte("R1kmxc2VNjMCFIA="), ConnectedAt: msTime(1705751697419),
+		RequestID: []byte("R1knPH17NjMFftw="), Time: msTime(1705751700453), SourceIP: []byte("127.0.0.1"),
+		UserAgent: []byte("wscat/5"), MessageID: []byte("R1knPc2ntjMCFIA="), Body: []byte(`{"action":"sendmessage","data":"hello"}`),
+	}
+	dst := AppendWebSocketEvent(nil, in)
+	b.SetBytes(int64(len(dst)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendWebSocketEvent(dst[:0], in)
+	}
+}
+
+// benchResponseV2 is a typical handler result: JSON body, two headers and a
+// cookie.
+var benchResponseV2 = []byte(`{"statusCode":200,"headers":{"content-type":"application/json","x-request-id":"Xk2aHiVvoAMEbHg="},` +
+	`"cookies":["session=abc; Path=/; HttpOnly"],"body":"{\"id\":42,\"name\":\"rex\",\"kind\":\"dog\"}","isBase64Encoded":false}`)
+
+func BenchmarkParseResponseV2(b *testing.B) {
+	var r Response
+	b.SetBytes(int64(len(benchResponseV2)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ParseResponseV2(benchResponseV2, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseResponseV1(b *testing.B) {
+	payload := []byte(`{"statusCode":200,"headers":{"Content-Type":"application/json","X-Request-Id":"Xk2aHiVvoAMEbHg="},` +
+		`"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"body":"{\"id\":42,\"name\":\"rex\"}","isBase64Encoded":false}`)
+	var r Response
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ParseResponseV1(payload, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+// Package host runs Lambda functions locally, without containers: it
+// starts each function's executable (a custom runtime such as an
+// aws-lambda-go "bootstrap", or any runtime interface client) as a child
+// process and serves it the Lambda Runtime API on a loopback port.
+//
+// Its job is the function's execution environment: the standard
+// environment variables, a pool of up to Concurrency warm instances started
+// on demand, a bounded queue of waiting invocations, the function timeout
+// (the instance's process group is killed and replaced), crash and init
+// failure reporting as function errors, stdout/stderr capture into slog,
+// and hot reload when the executable is rebuilt.
+//
+// Each instance gets its own Runtime API listener (127.0.0.1:0, passed as
+// AWS_LAMBDA_RUNTIME_API). Runtimes only know a host:port and fixed paths,
+// so a per-instance port is the one identification every runtime client
+// honours; per-instance path prefixes would break clients that treat the
+// value as a bare authority.
+//
+// Hot path: Function.Invoke on a warm instance. The invocation travels
+// through a buffered channel to an instance's slot goroutine, is handed to
+// the instance's blocked GET /next handler and completed by its POST
+// /response handler; no locks are held while the function runs.
+package host
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Defaults applied to zero Config fields.
+const (
+	DefaultConcurrency = 4
+	DefaultQueueSize   = 100
+	DefaultTimeout     = 3 * time.Second // AWS Lambda's default
+	DefaultInitTimeout = 10 * time.Second
+	DefaultMemorySize  = 128
+	DefaultRegion      = "us-east-1"
+	// AccountID is the account in the invoked function ARN given to
+	// instances (LocalStack uses the same placeholder).
+	AccountID = "000000000000"
+)
+
+// ErrQueueFull reports that Concurrency instances are busy and QueueSize
+// invocations are already waiting.
+var ErrQueueFull = errors.New("host: function busy: invocation queue full")
+
+// ErrClosed reports an invocation on, or cut short by, a closed Function.
+var ErrClosed = errors.New("host: function closed")
+
+// Config describes one locally hosted function.
+type Config struct {
+	// Name is the function name (AWS_LAMBDA_FUNCTION_NAME, ARN, logs).
+	Name string
+	// Command is the executable and its arguments. A first element
+	// containing a slash is resolved against the current directory, else
+	// looked up in PATH.
+	Command []string
+	// Env is added to the instances' environment. Lambda's reserved
+	// variables (see docs/functions.md) cannot be overridden.
+	Env map[string]string
+	// Concurrency is the maximum number of instances (default
+	// DefaultConcurrency).
+	Concurrency int
+	// QueueSize bounds the invocations waiting for a free instance
+	// (default DefaultQueueSize); beyond it Invoke fails with ErrQueueFull.
+	QueueSize int
+	// Timeout is the function timeout (default DefaultTimeout).
+	Timeout time.Duration
+	// InitTimeout bounds an instance's start, from exec to its first GET
+	// /next (default DefaultInitTimeout).
+	InitTimeout time.Duration
+	// MemorySize is reported in AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default
+	// DefaultMemorySize, MB); it is not enforced.
+	MemorySize int
+	// Handler is _HANDLER (default: the executable's base name).
+	Handler string
+	// Region is AWS_REGION and the ARN's region (default DefaultRegion).
+	Region string
+	// Dir is the instances' working directory and LAMBDA_TASK_ROOT
+	// (default: the current directory).
+	Dir string
+	// Watch retires warm instances when the executable (or WatchPaths)
+	// changes, so the next invocation runs the new build.
+	Watch bool
+	// WatchPaths replaces the executable as the watched files, e.g. the
+	// script of an interpreted runtime.
+	WatchPaths []string
+}
+
+// Host owns the locally hosted functions of one gateway.
+type Host struct {
+	log *slog.Logger
+
+	mu  sync.Mutex
+	fns map[string]*Function
+}
+
+// New returns an empty Host logging to logger (nil discards).
+func New(logger *slog.Logger) *Host {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Host{log: logger, fns: map[string]*Function{}}
+}
+
+// Add starts hosting cfg. No instance starts until the first invocation.
+func (h *Host) Add(cfg Config) (*Function, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fns == nil {
+		return nil, fmt.Errorf("host: add %s: %w", cfg.Name, ErrClosed)
+	}
+	if _, dup := h.fns[cfg.Name]; dup {
+		return nil, fmt.Errorf("host: function %q already added", cfg.Name)
+	}
+	f, err := NewFunction(cfg, h.log)
+	if err != nil {
+		return nil, err
+	}
+	h.fns[cfg.Name] = f
+	return f, nil
+}
+
+// Function returns the function added under name.
+func (h *Host) Function(name string) (*Function, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.fns[name]
+	return f, ok
+}
+
+// Close stops every function's instances. Later Adds fail.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	fns := h.fns
+	h.fns = nil
+	h.mu.Unlock()
+	var errs []error
+	for _, f := range fns {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}

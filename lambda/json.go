@@ -1,0 +1,491 @@
+package lambda
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds the small JSON toolkit the event builders and response
+// parsers share. Events are written by appending to a byte slice so a pooled
+// buffer can be reused without reflection; responses are read with a
+// validating scanner instead of encoding/json because API Gateway's rules
+// need exact, case-sensitive key matching (encoding/json folds case, so
+// "StatusCode" would wrongly count as "statusCode") and must know which keys
+// were present at all.
+
+// byteseq lets the string helpers take either a Go string (configuration
+// values) or a byte slice (request data) without converting, which would copy.
+type byteseq interface {
+	~string | ~[]byte
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a quoted JSON string.
+func appendJSONString[S byteseq](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	dst = appendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// appendEscaped appends the JSON string escaping of s without quotes.
+// Control characters, quote and backslash are escaped; bytes that are not
+// valid UTF-8 become \ufffd so the event is always valid JSON (a Lambda
+// runtime would otherwise reject the whole payload); U+2028 and U+2029 are
+// escaped as encoding/json does, so handlers that eval JSON stay safe.
+func appendEscaped[S byteseq](dst []byte, s S) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+// needsEscape reports whether appendEscaped would change s, so callers that
+// wrote raw bytes optimistically know when to redo them.
+func needsEscape(s []byte) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// decodeRune decodes the first UTF-8 sequence of s. The copy into a fixed
+// array keeps the string instantiation allocation-free.
+func decodeRune[S byteseq](s S) (rune, int) {
+	var b [utf8.UTFMax]byte
+	n := copy(b[:], s)
+	return utf8.DecodeRune(b[:n])
+}
+
+// appendLowerEscaped appends s escaped as appendEscaped does, with ASCII
+// letters lower-cased: HTTP API events carry lower-case header names.
+func appendLowerEscaped(dst, s []byte) []byte {
+	start := len(dst)
+	dst = appendEscaped(dst, s)
+	// Lower-casing the escaped form is safe: escape sequences only contain
+	// lower-case letters and hex digits.
+	for i := start; i < len(dst); i++ {
+		if c := dst[i]; 'A' <= c && c <= 'Z' {
+			dst[i] = c + ('a' - 'A')
+		}
+	}
+	return dst
+}
+
+// ---------------------------------------------------------------------------
+// Scanning (validation) of JSON documents produced by functions.
+
+// maxJSONDepth bounds nesting so a hostile payload cannot exhaust the stack;
+// it matches encoding/json's limit so any document it accepts we accept.
+const maxJSONDepth = 10000
+
+var errJSONSyntax = errors.New("invalid JSON")
+
+func syntaxError(p []byte, i int) error {
+	if i >= len(p) {
+		return fmt.Errorf("%w: unexpected end of input", errJSONSyntax)
+	}
+	return fmt.Errorf("%w: unexpected %q at offset %d", errJSONSyntax, p[i], i)
+}
+
+func skipWS(p []byte, i int) int {
+	for i < len(p) {
+		switch p[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// validJSON checks that p holds exactly one JSON value (surrounding
+// whitespace allowed) and returns it trimmed.
+func validJSON(p []byte) ([]byte, error) {
+	start := skipWS(p, 0)
+	end, err := scanValue(p, start, 0)
+	if err != nil {
+		return nil, err
+	}
+	if rest := skipWS(p, end); rest != len(p) {
+		return nil, syntaxError(p, rest)
+	}
+	return p[start:end], nil
+}
+
+// scanValue returns the offset just past the JSON value starting at p[i].
+func scanValue(p []byte, i, depth int) (int, error) {
+	if i >= len(p) {
+		return i, syntaxError(p, i)
+	}
+	switch c := p[i]; {
+	case c == '"':
+		return scanString(p, i)
+	case c == '{':
+		return scanObject(p, i, depth+1)
+	case c == '[':
+		return scanArray(p, i, depth+1)
+	case c == 't':
+		return scanLiteral(p, i, "true")
+	case c == 'f':
+		return scanLiteral(p, i, "false")
+	case c == 'n':
+		return scanLiteral(p, i, "null")
+	case c == '-' || isDigit(c):
+		return scanNumber(p, i)
+	}
+	return i, syntaxError(p, i)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isHex(c byte) bool {
+	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+func scanLiteral(p []byte, i int, lit string) (int, error) {
+	if len(p)-i < len(lit) || string(p[i:i+len(lit)]) != lit {
+		return i, syntaxError(p, i)
+	}
+	return i + len(lit), nil
+}
+
+func scanString(p []byte, i int) (int, error) {
+	for j := i + 1; j < len(p); {
+		switch c := p[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			if j+1 >= len(p) {
+				return j, syntaxError(p, len(p))
+			}
+			switch p[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if len(p)-j < 6 || !isHex(p[j+2]) || !isHex(p[j+3]) || !isHex(p[j+4]) || !isHex(p[j+5]) {
+					return j, syntaxError(p, j)
+				}
+				j += 6
+			default:
+				return j, syntaxError(p, j+1)
+			}
+		case c < 0x20:
+			return j, syntaxError(p, j)
+		default:
+			j++
+		}
+	}
+	return len(p), syntaxError(p, len(p))
+}
+
+func scanNumber(p []byte, i int) (int, error) {
+	j := i
+	if p[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(p) && p[j] == '0':
+		j++
+	case j < len(p) && '1' <= p[j] && p[j] <= '9':
+		for j < len(p) && isDigit(p[j]) {
+			j++
+		}
+	default:
+		return j, syntaxError(p, j)
+	}
+	if j < len(p) && p[j] == '.' {
+		j++
+		if j >= len(p) || !isDigit(p[j]) {
+			return j, syntaxError(p, j)
+		}
+		for j < len(p) && isDigit(p[j]) {
+			j++
+		}
+	}
+	if j < len(p) && (p[j] == 'e' || p[j] == 'E') {
+		j++
+		if j < len(p) && (p[j] == '+' || p[j] == '-') {
+			j++
+		}
+		if j >= len(p) || !isDigit(p[j]) {
+			return j, syntaxError(p, j)
+		}
+		for j < len(p) && isDigit(p[j]) {
+			j++
+		}
+	}
+	return j, nil
+}
+
+func scanObject(p []byte, i, depth int) (int, error) {
+	if depth > maxJSONDepth {
+		return i, fmt.Errorf("%w: nesting deeper than %d", errJSONSyntax, maxJSONDepth)
+	}
+	j := skipWS(p, i+1)
+	if j < len(p) && p[j] == '}' {
+		return j + 1, nil
+	}
+	for {
+		if j >= len(p) || p[j] != '"' {
+			return j, syntaxError(p, j)
+		}
+		var err error
+		if j, err = scanString(p, j); err != nil {
+			return j, err
+		}
+		j = skipWS(p, j)
+		if j >= len(p) || p[j] != ':' {
+			return j, syntaxError(p, j)
+		}
+		if j, err = scanValue(p, skipWS(p, j+1), depth); err != nil {
+			return j, err
+		}
+		j = skipWS(p, j)
+		if j >= len(p) {
+			return j, syntaxError(p, j)
+		}
+		switch p[j] {
+		case ',':
+			j = skipWS(p, j+1)
+		case '}':
+			return j + 1, nil
+		default:
+			return j, syntaxError(p, j)
+		}
+	}
+}
+
+func scanArray(p []byte, i, depth int) (int, error) {
+	if depth > maxJSONDepth {
+		return i, fmt.Errorf("%w: nesting deeper than %d", errJSONSyntax, maxJSONDepth)
+	}
+	j := skipWS(p, i+1)
+	if j < len(p) && p[j] == ']' {
+		return j + 1, nil
+	}
+	for {
+		var err error
+		if j, err = scanValue(p, j, depth); err != nil {
+			return j, err
+		}
+		j = skipWS(p, j)
+		if j >= len(p) {
+			return j, syntaxError(p, j)
+		}
+		switch p[j] {
+		case ',':
+			j = skipWS(p, j+1)
+		case ']':
+			return j + 1, nil
+		default:
+			return j, syntaxError(p, j)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Walking documents already checked by validJSON. These helpers ignore
+// errors because the scanner has proven the input well formed.
+
+// objectIter walks the members of a validated JSON object.
+type objectIter struct {
+	p []byte
+	i int
+}
+
+func newObjectIter(obj []byte) objectIter { return objectIter{p: obj, i: 1} }
+
+// next returns the raw (quoted) key and raw value of the next member.
+func (it *objectIter) next() (key, val []byte, ok bool) {
+	p := it.p
+	i := skipWS(p, it.i)
+	if i < len(p) && p[i] == ',' {
+		i = skipWS(p, i+1)
+	}
+	if i >= len(p) || p[i] != '"' {
+		return nil, nil, false
+	}
+	kend, _ := scanString(p, i)
+	key = p[i:kend]
+	vstart := skipWS(p, skipWS(p, kend)+1)
+	vend, _ := scanValue(p, vstart, 0)
+	it.i = vend
+	return key, p[vstart:vend], true
+}
+
+// arrayIter walks the elements of a validated JSON array.
+type arrayIter struct {
+	p []byte
+	i int
+}
+
+func newArrayIter(arr []byte) arrayIter { return arrayIter{p: arr, i: 1} }
+
+func (it *arrayIter) next() (val []byte, ok bool) {
+	p := it.p
+	i := skipWS(p, it.i)
+	if i < len(p) && p[i] == ',' {
+		i = skipWS(p, i+1)
+	}
+	if i >= len(p) || p[i] == ']' {
+		return nil, false
+	}
+	end, _ := scanValue(p, i, 0)
+	it.i = end
+	return p[i:end], true
+}
+
+// keyIs reports whether the raw quoted key decodes to name. Keys are compared
+// exactly: API Gateway's response keys are case-sensitive.
+func keyIs(raw []byte, name string) bool {
+	inner := raw[1 : len(raw)-1]
+	if !hasBackslash(inner) {
+		return string(inner) == name
+	}
+	var buf [64]byte
+	return string(appendUnquoted(buf[:0], raw)) == name
+}
+
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendUnquoted appends the decoded text of the validated JSON string raw
+// (quotes included). Lone surrogates and invalid UTF-8 become U+FFFD, as
+// encoding/json does.
+func appendUnquoted(dst, raw []byte) []byte {
+	s := raw[1 : len(raw)-1]
+	if !hasBackslash(s) && utf8.Valid(s) {
+		return append(dst, s...)
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			switch e := s[i+1]; e {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(s[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						r2 = hex4(s[i+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						r = dec
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, e)
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case isDigit(c):
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
