@@ -3,17 +3,19 @@ GO        ?= go
 BIN       ?= bin
 PORT      ?= 8080
 UPSTREAM_PORT ?= 9000
+ADMIN_PORT ?= 9901
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
 .PHONY: build run test test-short vet lint bench-micro clean
 
-build: ## build bin/frontdesk and the demo upstream
+build: ## build bin/frontdesk, the demo upstream and the example function
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
 	$(GO) build -o $(BIN)/demo-upstream ./examples/upstream
+	$(GO) build -o examples/functions/hello/bootstrap ./examples/functions/hello
 
 run: build ## serve examples/quickstart.yaml with the demo upstream, and print what to try
-	@PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) BIN=$(BIN) sh scripts/run.sh
+	@PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) ADMIN_PORT=$(ADMIN_PORT) BIN=$(BIN) sh scripts/run.sh
 
 test: ## all tests, with the race detector (the CI command)
 	$(GO) vet ./...

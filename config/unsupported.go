@@ -15,7 +15,6 @@ var notYetSupported = []string{
 	"access_log",
 	"cache",
 	"cluster",
-	"functions",
 	"api_keys",
 	"usage_plans",
 	"apis.*.stages.*.throttle",
@@ -25,8 +24,6 @@ var notYetSupported = []string{
 	"apis.*.idle_timeout",
 	"apis.*.max_message_bytes",
 	"apis.*.management",
-	"apis.*.integrations.*.function",
-	"apis.*.integrations.*.payload_format",
 	"apis.*.routes.*.cache",
 	"apis.*.routes.*.throttle",
 	"apis.*.routes.*.api_key",
@@ -61,12 +58,6 @@ func unsupported(c *Config) []Problem {
 		}
 		if a == nil {
 			continue
-		}
-		for n, in := range a.Integrations {
-			if in != nil && in.Type == "lambda" {
-				k := "apis." + name + ".integrations." + n + ".type"
-				out = append(out, Problem{File: c.File, Line: c.Line(k), Key: k, Msg: "lambda integrations are not yet supported: their routes answer 500"})
-			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })

@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
@@ -39,14 +40,25 @@ type route struct {
 
 type stage struct {
 	name string
-	// integrations[i] serves routes[i] on this stage.
+	// integrations[i] serves routes[i] on this stage, described by
+	// infos[i].
 	integrations []proxy.Integration
+	infos        []*proxy.Route
 	integNames   []string
+}
+
+// Deps are the long-lived resources a snapshot uses; they outlive it, so
+// that a reload keeps connections, warm functions and counters.
+type Deps struct {
+	Pools *proxy.Pools
+	// Functions are the invokers of the config's functions by name; nil
+	// when the snapshot will not serve (validate, routes).
+	Functions map[string]lambda.Invoker
 }
 
 // Compile turns a checked config into a Snapshot. pools are reused from the
 // previous snapshot so that upstream connections survive a reload.
-func Compile(c *config.Config, pools *proxy.Pools) (*Snapshot, error) {
+func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	s := &Snapshot{}
 	names := make([]string, 0, len(c.APIs))
 	for n, a := range c.APIs {
@@ -57,7 +69,7 @@ func Compile(c *config.Config, pools *proxy.Pools) (*Snapshot, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		a, err := compileAPI(name, c.APIs[name], pools)
+		a, err := compileAPI(name, c.APIs[name], deps)
 		if err != nil {
 			return nil, fmt.Errorf("api %s: %w", name, err)
 		}
@@ -71,7 +83,7 @@ func Compile(c *config.Config, pools *proxy.Pools) (*Snapshot, error) {
 	return s, nil
 }
 
-func compileAPI(name string, ca *config.API, pools *proxy.Pools) (*api, error) {
+func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath}
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
@@ -98,14 +110,20 @@ func compileAPI(name string, ca *config.API, pools *proxy.Pools) (*api, error) {
 	build := func(sn string) (*stage, error) {
 		st := &stage{name: sn}
 		vars := ca.Stages[sn].Variables
+		varList := stageVarList(vars)
 		for _, k := range keys {
 			r := ca.Routes[k]
-			in, err := compileIntegration(ca.Integrations[r.Integration], vars, pools)
+			in, err := compileIntegration(ca, ca.Integrations[r.Integration], vars, deps)
 			if err != nil {
 				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
+			info := &proxy.Route{APIID: name, Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
+			if _, path, ok := strings.Cut(k, " "); ok {
+				info.Resource = path
+			}
+			st.infos = append(st.infos, info)
 		}
 		return st, nil
 	}
@@ -126,7 +144,21 @@ func compileAPI(name string, ca *config.API, pools *proxy.Pools) (*api, error) {
 	return a, nil
 }
 
-func compileIntegration(in *config.Integration, vars map[string]string, pools *proxy.Pools) (proxy.Integration, error) {
+func stageVarList(vars map[string]string) []lambda.Param {
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]lambda.Param, 0, len(names))
+	for _, k := range names {
+		out = append(out, lambda.Param{Name: k, Value: []byte(vars[k])})
+	}
+	return out
+}
+
+func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (proxy.Integration, error) {
+	pools := deps.Pools
 	switch in.Type {
 	case "http_proxy":
 		u, missing := config.SubstituteStageVars(in.URL, vars)
@@ -146,6 +178,22 @@ func compileIntegration(in *config.Integration, vars map[string]string, pools *p
 		return proxy.NewHTTPProxy(pools, up)
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
+	case "lambda":
+		format := in.PayloadFormat
+		if format == "" {
+			format = "2.0"
+			if ca.Type == "rest" {
+				format = "1.0"
+			}
+		}
+		var inv lambda.Invoker
+		if deps.Functions != nil {
+			inv = deps.Functions[in.Function]
+			if inv == nil {
+				return nil, fmt.Errorf("function %q is not running", in.Function)
+			}
+		}
+		return proxy.NewLambda(inv, format, ca.Type == "rest", in.Timeout.D()), nil
 	default:
 		return unsupported{}, nil
 	}

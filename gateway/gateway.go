@@ -53,6 +53,7 @@ var (
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
+	ex.Start = ctx.Time()
 	defer g.finish(ex)
 
 	s := g.snap.Load()
@@ -84,6 +85,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	ex.Path = sel.Rest
 	ex.ParamNames = a.routes[id].params
+	ex.Route = st.infos[id]
 	st.integrations[id].Serve(ex)
 }
 

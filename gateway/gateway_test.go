@@ -41,7 +41,7 @@ func newTestGateway(t testing.TB, src string, h fasthttp.RequestHandler) *Gatewa
 		t.Fatal(err)
 	}
 	pools := &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	snap, err := Compile(cfg, pools)
+	snap, err := Compile(cfg, Deps{Pools: pools})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,10 @@
 package proxy
 
 import (
+	"time"
+
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/valyala/fasthttp"
 )
@@ -37,9 +40,40 @@ type Exchange struct {
 	// RequestIDHeader.
 	RequestID       []byte
 	RequestIDHeader []byte
+	// Route describes the matched route on its stage.
+	Route *Route
+	// Start is when the request arrived.
+	Start time.Time
+	// Authorizer is the requestContext.authorizer JSON object of the
+	// request (nil when no authorizer ran).
+	Authorizer []byte
+	// APIKey and APIKeyID identify the API key used (nil when none).
+	APIKey, APIKeyID []byte
+	// IntegrationLatency and IntegrationError describe the backend call.
+	IntegrationLatency time.Duration
+	IntegrationError   error
 
-	// buf is scratch space for building the upstream URI.
-	buf []byte
+	// Reusable buffers: the upstream URI, the client address, the Lambda
+	// event and its parsed result.
+	buf          []byte
+	sourceIP     []byte
+	payload      []byte
+	event        lambda.EventInput
+	lambdaParams []lambda.Param
+	lambdaResp   lambda.Response
+}
+
+// Route is what the pipeline and integrations know of the matched route on
+// its stage; compiled once per snapshot.
+type Route struct {
+	APIID      string
+	Stage      string
+	NamedStage bool
+	RouteKey   string
+	// Resource is the route's path template ("/pets/{id}"), "" for
+	// $default.
+	Resource       string
+	StageVariables []lambda.Param
 }
 
 // Param returns the value of the route variable name, or nil.
@@ -60,7 +94,13 @@ func (ex *Exchange) Reset() {
 	ex.ParamNames = nil
 	ex.RequestID = ex.RequestID[:0]
 	ex.RequestIDHeader = nil
+	ex.Route = nil
+	ex.Authorizer = nil
+	ex.APIKey, ex.APIKeyID = nil, nil
+	ex.IntegrationLatency, ex.IntegrationError = 0, nil
 	ex.buf = ex.buf[:0]
+	ex.sourceIP = ex.sourceIP[:0]
+	ex.event = lambda.EventInput{}
 }
 
 // Fail answers the request with the gateway response c.

@@ -5,7 +5,8 @@ set -eu
 BIN=${BIN:-bin}
 PORT=${PORT:-8080}
 UPSTREAM_PORT=${UPSTREAM_PORT:-9000}
-export PORT UPSTREAM_PORT
+ADMIN_PORT=${ADMIN_PORT:-9901}
+export PORT UPSTREAM_PORT ADMIN_PORT
 
 "$BIN/demo-upstream" -listen "127.0.0.1:$UPSTREAM_PORT" &
 UP=$!
@@ -27,6 +28,7 @@ frontdesk is serving examples/quickstart.yaml on $B (demo upstream on 127.0.0.1:
 Try:
 
   curl -i $B/ping                       # mock integration
+  curl -i $B/hello/ada                  # Lambda function (aws-lambda-go) run by frontdesk itself
   curl -i $B/pets/42                    # http_proxy, {id} filled into the upstream URL
   curl -i "$B/files/a/b/c?x=1"          # greedy {proxy+}, path and query forwarded
   curl -i $B/nope                       # HTTP API dialect: 404 {"message":"Not Found"}
@@ -34,7 +36,9 @@ Try:
   curl -i $B/shop/v1/nope               # REST dialect: 403 Missing Authentication Token
   curl -i "$B/slow?ms=3000"             # integration timeout 2s: 503 {"message":"Service Unavailable"}
 
-  bin/frontdesk routes -c examples/quickstart.yaml    # the compiled route table
+  curl -s http://127.0.0.1:$ADMIN_PORT/routes          # admin: the compiled route table
+  curl -s http://127.0.0.1:$ADMIN_PORT/metrics         # admin: Prometheus metrics
+  curl -s -X POST http://127.0.0.1:$ADMIN_PORT/reload  # admin: reload (also SIGHUP, or just edit the file)
 
 Ctrl-C stops both.
 MSG

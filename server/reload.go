@@ -11,6 +11,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
 )
@@ -25,9 +26,13 @@ func (s *Server) Reload() error {
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
 	cfg, warnings, err := config.Load(old.File)
+	var invokers map[string]lambda.Invoker
+	if err == nil {
+		invokers, err = s.fns.sync(cfg.Functions)
+	}
 	if err == nil {
 		var snap *gateway.Snapshot
-		snap, err = gateway.Compile(cfg, s.pools)
+		snap, err = gateway.Compile(cfg, gateway.Deps{Pools: s.pools, Functions: invokers})
 		if err == nil {
 			s.gw.Swap(snap)
 			s.cfg.Store(cfg)

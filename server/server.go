@@ -26,6 +26,7 @@ type Server struct {
 	cfg   atomic.Pointer[config.Config]
 	log   *slog.Logger
 	pools *proxy.Pools
+	fns   *functions
 	gw    *gateway.Gateway
 	http  *fasthttp.Server
 	ln    net.Listener
@@ -40,15 +41,33 @@ type Server struct {
 	lastReload   atomic.Int64
 }
 
-// New compiles cfg and prepares the listener settings; it does not bind.
-func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+// Options are start-up choices that are not part of the config file.
+type Options struct {
+	// WatchFunctions restarts local function instances when their
+	// executable changes (developer hot reload).
+	WatchFunctions bool
+}
+
+// New compiles cfg, starts its functions and prepares the listener
+// settings; it does not bind.
+func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	pools := &proxy.Pools{}
-	snap, err := gateway.Compile(cfg, pools)
+	fns := &functions{log: log, watch: o.WatchFunctions}
+	invokers, err := fns.sync(cfg.Functions)
 	if err != nil {
+		return nil, err
+	}
+	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: pools, Functions: invokers})
+	if err != nil {
+		fns.close()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	pools.ApplyHealthChecks()
-	s := &Server{log: log, pools: pools, gw: gateway.New(snap, log)}
+	s := &Server{log: log, pools: pools, fns: fns, gw: gateway.New(snap, log)}
 	s.cfg.Store(cfg)
 	s.lastReloadOK.Store(true)
 	sc := cfg.Server
@@ -160,6 +179,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		defer s.admin.Shutdown() //nolint:errcheck // best effort after the data plane drained
 	}
 	err := s.http.ShutdownWithContext(ctx)
+	s.fns.close()
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())
 	return err
 }

@@ -146,7 +146,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning: "+w.String())
 	}
-	if _, err := gateway.Compile(cfg, &proxy.Pools{}); err != nil {
+	if _, err := gateway.Compile(cfg, gateway.Deps{Pools: &proxy.Pools{}}); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *c.config, err)
 		return 1
 	}
@@ -163,7 +163,7 @@ func routes(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	snap, err := gateway.Compile(cfg, &proxy.Pools{})
+	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: &proxy.Pools{}})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *c.config, err)
 		return 1
@@ -204,7 +204,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *adminListen != "" {
 		cfg.Admin.Listen = *adminListen
 	}
-	srv, err := server.New(cfg, log)
+	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch})
 	if err != nil {
 		log.Error("start", "err", err)
 		return 1
