@@ -34,6 +34,9 @@ type Server struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	ShutdownGrace  Duration `yaml:"shutdown_grace"`
 	Concurrency    int      `yaml:"concurrency"`
+	// RateLimitHeaders adds RateLimit-Limit/-Remaining/-Reset and
+	// Retry-After to 429 answers (added; default true).
+	RateLimitHeaders *bool `yaml:"rate_limit_headers"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.
@@ -95,6 +98,9 @@ type UsagePlan struct {
 	Throttle *Throttle `yaml:"throttle"`
 	Quota    *Quota    `yaml:"quota"`
 	APIs     []string  `yaml:"apis"`
+	// Routes are per key and route throttles (added), keyed
+	// "API ROUTEKEY", e.g. "petstore GET /pets".
+	Routes map[string]Throttle `yaml:"routes"`
 }
 
 // Throttle is a token bucket: Rate per second, Burst capacity.

@@ -11,13 +11,9 @@ import (
 // nothing is silently ignored. Entries leave this list as features land.
 var notYetSupported = []string{
 	"server.tls",
-	"server.trusted_proxies",
 	"access_log",
 	"cache",
 	"cluster",
-	"api_keys",
-	"usage_plans",
-	"apis.*.stages.*.throttle",
 	"apis.*.cors",
 	"apis.*.authorizers",
 	"apis.*.route_selection",
@@ -25,8 +21,6 @@ var notYetSupported = []string{
 	"apis.*.max_message_bytes",
 	"apis.*.management",
 	"apis.*.routes.*.cache",
-	"apis.*.routes.*.throttle",
-	"apis.*.routes.*.api_key",
 	"apis.*.routes.*.authorizer",
 	"apis.*.routes.*.scopes",
 	"apis.*.routes.*.reply",

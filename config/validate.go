@@ -283,6 +283,19 @@ func (x *v) keysAndPlans() {
 				x.fail(fmt.Sprintf("%s.apis[%d]", key, i), "no API named %q", a)
 			}
 		}
+		for _, rk := range sortedKeys(p.Routes) {
+			t := p.Routes[rk]
+			x.throttle(key+".routes."+rk, &t, false)
+			apiName, routeKey, _ := strings.Cut(rk, " ")
+			a := x.c.APIs[apiName]
+			if a == nil {
+				x.fail(key+".routes."+rk, "want \"API ROUTEKEY\" naming an API of this config, got %q", rk)
+			} else if _, ok := a.Routes[routeKey]; !ok {
+				x.fail(key+".routes."+rk, "API %s has no route %q", apiName, routeKey)
+			} else if !contains(p.APIs, apiName) {
+				x.fail(key+".routes."+rk, "API %s is not in this plan's apis", apiName)
+			}
+		}
 	}
 }
 

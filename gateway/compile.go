@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
@@ -16,9 +19,14 @@ import (
 // Snapshot is one compiled config: everything the request path reads,
 // immutable once built and swapped in whole.
 type Snapshot struct {
-	table router.Table
-	apis  []*api
+	table   router.Table
+	apis    []*api
+	keys    *pipeline.Keys
+	trusted []netip.Prefix
 }
+
+// Keys is the snapshot's API key table (nil without api_keys).
+func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
 
 type api struct {
 	name     string
@@ -54,12 +62,39 @@ type Deps struct {
 	// Functions are the invokers of the config's functions by name; nil
 	// when the snapshot will not serve (validate, routes).
 	Functions map[string]lambda.Invoker
+	// State holds throttle buckets, quotas and usage across snapshots.
+	State *pipeline.State
+
+	keys             *pipeline.Keys
+	rateLimitHeaders bool
 }
 
 // Compile turns a checked config into a Snapshot. pools are reused from the
 // previous snapshot so that upstream connections survive a reload.
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
+	if deps.State == nil {
+		deps.State = &pipeline.State{}
+	}
+	deps.State.BeginCompile()
 	s := &Snapshot{}
+	for _, p := range c.Server.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("server.trusted_proxies: %q: %w", p, err)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		s.trusted = append(s.trusted, pfx.Masked())
+	}
+	keys, err := compileKeys(c, deps.State)
+	if err != nil {
+		return nil, err
+	}
+	s.keys = keys
+	deps.keys = keys
+	deps.rateLimitHeaders = c.Server.RateLimitHeaders == nil || *c.Server.RateLimitHeaders
 	names := make([]string, 0, len(c.APIs))
 	for n, a := range c.APIs {
 		if a.Type == "websocket" {
@@ -80,7 +115,35 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		}
 		s.apis = append(s.apis, a)
 	}
+	deps.State.Sweep()
 	return s, nil
+}
+
+func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
+	var keys []pipeline.KeySpec
+	for _, k := range c.APIKeys {
+		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: k.Enabled == nil || *k.Enabled})
+	}
+	var plans []pipeline.PlanSpec
+	for name, p := range c.UsagePlans {
+		ps := pipeline.PlanSpec{Name: name, APIs: p.APIs, Routes: map[string]limiter.Limit{}}
+		if p.Throttle != nil {
+			ps.Throttle = &limiter.Limit{Rate: p.Throttle.Rate, Burst: p.Throttle.Burst}
+		}
+		if p.Quota != nil {
+			period, err := limiter.ParsePeriod(p.Quota.Period)
+			if err != nil {
+				return nil, fmt.Errorf("usage plan %s: %w", name, err)
+			}
+			ps.Quota = &limiter.Quota{Limit: p.Quota.Limit, Period: period}
+		}
+		for r, t := range p.Routes {
+			ps.Routes[r] = limiter.Limit{Rate: t.Rate, Burst: t.Burst}
+		}
+		plans = append(plans, ps)
+	}
+	sort.Slice(plans, func(i, j int) bool { return plans[i].Name < plans[j].Name })
+	return pipeline.CompileKeys(st, keys, plans)
 }
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
@@ -117,6 +180,13 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			if err != nil {
 				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
 			}
+			steps, err := compileSteps(name, sn, k, ca, r, deps)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
+			}
+			if len(steps) > 0 {
+				in = pipeline.NewChain(in, steps...)
+			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
 			info := &proxy.Route{APIID: name, Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
@@ -142,6 +212,40 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		a.def = st
 	}
 	return a, nil
+}
+
+// compileSteps lists the pipeline steps a route asks for, in the order
+// a request meets them: API key and usage plan (per key and route, per key,
+// quota), then the route throttle (the route's own, else the stage
+// default, as API Gateway's route settings).
+func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]pipeline.Step, error) {
+	var steps []pipeline.Step
+	if r.APIKey {
+		steps = append(steps, pipeline.NewAPIKey(deps.keys, pipeline.APIKeyOptions{API: apiName, RouteKey: routeKey, RateLimitHeaders: deps.rateLimitHeaders}))
+	}
+	t := r.Throttle
+	if t == nil {
+		t = ca.Stages[stageName].Throttle
+	}
+	if t != nil {
+		o := pipeline.ThrottleOptions{
+			ID:               apiName + "/" + stageName + "/" + routeKey,
+			Limit:            limiter.Limit{Rate: t.Rate, Burst: t.Burst},
+			RateLimitHeaders: deps.rateLimitHeaders,
+		}
+		switch {
+		case t.Per == "client_ip":
+			o.Per = pipeline.PerClientIP
+		case strings.HasPrefix(t.Per, "header."):
+			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
+		}
+		th, err := pipeline.NewThrottle(deps.State, o)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, th)
+	}
+	return steps, nil
 }
 
 func stageVarList(vars map[string]string) []lambda.Param {

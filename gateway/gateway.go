@@ -86,6 +86,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex.Path = sel.Rest
 	ex.ParamNames = a.routes[id].params
 	ex.Route = st.infos[id]
+	ex.TrustedProxies = s.trusted
 	st.integrations[id].Serve(ex)
 }
 

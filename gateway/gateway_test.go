@@ -136,3 +136,34 @@ func BenchmarkProxyGET(b *testing.B) {
 		drain(ctx)
 	}
 }
+
+const keyedConfig = `
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: basic}
+usage_plans:
+  basic: {throttle: {rate: 1e9, burst: 1000000}, quota: {limit: 1000000000000, period: month}, apis: [petstore]}
+apis:
+  petstore:
+    type: http
+    integrations:
+      up: {type: http_proxy, url: "http://upstream.test:80/pets/{id}"}
+    routes:
+      "GET /pets/{id}": {integration: up, api_key: true, throttle: {rate: 1e9, burst: 1000000, per: client_ip}}
+`
+
+// BenchmarkProxyGETWithAPIKeyAndThrottle is the proxied GET through a route
+// that checks an API key, its plan's throttle and quota, and a per-client
+// throttle.
+func BenchmarkProxyGETWithAPIKeyAndThrottle(b *testing.B) {
+	g := newTestGateway(b, keyedConfig, petUpstream)
+	ctx := newCtx("GET", "/pets/42")
+	ctx.Request.Header.Set("X-API-Key", "alice-key-0123456789abcdef")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode(), string(ctx.Response.Body()))
+		}
+		drain(ctx)
+	}
+}

@@ -9,6 +9,7 @@
 package proxy
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -49,6 +50,8 @@ type Exchange struct {
 	Authorizer []byte
 	// APIKey and APIKeyID identify the API key used (nil when none).
 	APIKey, APIKeyID []byte
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// IntegrationLatency and IntegrationError describe the backend call.
 	IntegrationLatency time.Duration
 	IntegrationError   error
@@ -95,6 +98,7 @@ func (ex *Exchange) Reset() {
 	ex.RequestID = ex.RequestID[:0]
 	ex.RequestIDHeader = nil
 	ex.Route = nil
+	ex.TrustedProxies = nil
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil

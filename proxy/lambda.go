@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -118,10 +120,49 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 // AccountID is the account id frontdesk reports in events.
 const AccountID = "000000000000"
 
-// SourceIP is the client address as text, written once per request.
+// SourceIP is the client address as text, worked out once per request:
+// the socket peer, or, when the peer is a trusted proxy, the right-most
+// X-Forwarded-For entry that is not a trusted proxy.
 func (ex *Exchange) SourceIP() []byte {
-	if len(ex.sourceIP) == 0 && ex.Ctx != nil {
-		ex.sourceIP = appendIP(ex.sourceIP[:0], ex.Ctx.RemoteAddr())
+	if len(ex.sourceIP) > 0 || ex.Ctx == nil {
+		return ex.sourceIP
+	}
+	ex.sourceIP = appendIP(ex.sourceIP[:0], ex.Ctx.RemoteAddr())
+	if len(ex.TrustedProxies) == 0 || !ex.trusted(ex.sourceIP) {
+		return ex.sourceIP
+	}
+	xff := ex.Ctx.Request.Header.PeekBytes(hdrXFF)
+	for len(xff) > 0 {
+		i := bytes.LastIndexByte(xff, ',')
+		entry := bytes.TrimSpace(xff[i+1:])
+		xff = xff[:max(i, 0)]
+		if len(entry) == 0 {
+			continue
+		}
+		if _, err := netip.ParseAddr(string(entry)); err != nil {
+			break // junk: stop at the last address that made sense
+		}
+		ex.sourceIP = append(ex.sourceIP[:0], entry...)
+		if !ex.trusted(entry) {
+			break
+		}
+		if i < 0 {
+			break
+		}
 	}
 	return ex.sourceIP
+}
+
+func (ex *Exchange) trusted(ip []byte) bool {
+	a, err := netip.ParseAddr(string(ip))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range ex.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,7 +32,7 @@ func (s *Server) Reload() error {
 	}
 	if err == nil {
 		var snap *gateway.Snapshot
-		snap, err = gateway.Compile(cfg, gateway.Deps{Pools: s.pools, Functions: invokers})
+		snap, err = gateway.Compile(cfg, gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state})
 		if err == nil {
 			s.gw.Swap(snap)
 			s.cfg.Store(cfg)

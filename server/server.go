@@ -16,6 +16,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/valyala/fasthttp"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	log   *slog.Logger
 	pools *proxy.Pools
 	fns   *functions
+	state *pipeline.State
 	gw    *gateway.Gateway
 	http  *fasthttp.Server
 	ln    net.Listener
@@ -61,13 +63,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: pools, Functions: invokers})
+	state := &pipeline.State{}
+	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: pools, Functions: invokers, State: state})
 	if err != nil {
 		fns.close()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	pools.ApplyHealthChecks()
-	s := &Server{log: log, pools: pools, fns: fns, gw: gateway.New(snap, log)}
+	s := &Server{log: log, pools: pools, fns: fns, state: state, gw: gateway.New(snap, log)}
 	s.cfg.Store(cfg)
 	s.lastReloadOK.Store(true)
 	sc := cfg.Server
@@ -92,6 +95,8 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	if cfg.Admin.Listen != "" {
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
+		s.admin.Handle("GET", "/usage", s.usage)
+		s.admin.Handle("GET", "/usage/{name}", s.usage)
 	}
 	return s, nil
 }
@@ -105,6 +110,28 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Routes is the compiled route table of the config in use.
 func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
+
+// usage answers GET /usage and /usage/{name}: per API key, requests
+// admitted and throttled, and quota used in the current period.
+func (s *Server) usage(ctx *fasthttp.RequestCtx) {
+	keys := s.gw.Snapshot().Keys()
+	var list []pipeline.KeyUsage
+	if keys != nil {
+		list = keys.Usage(time.Now())
+	}
+	name, _ := ctx.UserValue("name").(string)
+	if name == "" {
+		admin.WriteJSON(ctx, 200, map[string]any{"keys": list, "throttled": s.state.Throttled()})
+		return
+	}
+	for _, u := range list {
+		if u.Name == name {
+			admin.WriteJSON(ctx, 200, u)
+			return
+		}
+	}
+	admin.WriteJSON(ctx, 404, map[string]string{"message": "no API key named " + name})
+}
 
 // WriteMetrics writes the Prometheus metrics.
 func (s *Server) WriteMetrics(w io.Writer) {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -255,5 +257,83 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond); err == nil {
 		t.Error("still accepting after shutdown")
+	}
+}
+
+// A flood of distinct API keys and client addresses keeps memory bounded:
+// unknown keys keep no state, and per-client buckets are capped per
+// throttle (docs/limiter.md).
+func TestMillionDistinctKeysAndClientsKeepMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("flood test; runs in make test")
+	}
+	p := startServe(t, `
+server: {trusted_proxies: ["127.0.0.1"]}
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: basic}
+usage_plans:
+  basic: {apis: [a]}
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /keyed": {integration: m, api_key: true}
+      "GET /client": {integration: m, throttle: {rate: 1, burst: 5, per: client_ip}}
+      "GET /ping": {integration: m}
+`)
+	pid := p.cmd.Process.Pid
+	c := &fasthttp.PipelineClient{Addr: p.addr, MaxConns: 4, MaxPendingRequests: 4096}
+	warm := fasthttp.AcquireRequest()
+	warm.SetRequestURI("http://" + p.addr + "/ping")
+	if err := c.Do(warm, fasthttp.AcquireResponse()); err != nil {
+		t.Fatal(err)
+	}
+	before := status(t, pid, "VmRSS")
+	const total = 1_000_000
+	const workers = 64
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			var buf []byte
+			for i := w; i < total; i += workers {
+				req.Reset()
+				buf = buf[:0]
+				if i%2 == 0 {
+					req.SetRequestURI("http://" + p.addr + "/keyed")
+					buf = strconv.AppendUint(append(buf, "random-key-"...), uint64(i)*2654435761, 16)
+					req.Header.SetBytesV("X-API-Key", buf)
+				} else {
+					req.SetRequestURI("http://" + p.addr + "/client")
+					buf = fmt.Appendf(buf, "10.%d.%d.%d", byte(i>>16), byte(i>>8), byte(i))
+					req.Header.SetBytesV("X-Forwarded-For", buf)
+				}
+				if err := c.Do(req, resp); err != nil || (resp.StatusCode() != 403 && resp.StatusCode() != 200) {
+					failures.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	peak := status(t, pid, "VmHWM")
+	t.Logf("%d requests in %s; RSS before %d KiB, peak %d KiB, growth %d KiB; failures %d",
+		total, time.Since(start).Round(time.Millisecond), before, peak, peak-before, failures.Load())
+	if failures.Load() > 0 {
+		t.Errorf("%d requests failed", failures.Load())
+	}
+	// Bound: 100,000 client buckets (2.6 MB) plus connection buffers; the
+	// documented ceiling for this config is 32 MiB over the idle process.
+	if peak-before > 32<<10 {
+		t.Errorf("RSS grew by %d KiB; documented bound 32 MiB", peak-before)
+	}
+	r := fasthttp.AcquireRequest()
+	r.SetRequestURI("http://" + p.addr + "/ping")
+	resp := fasthttp.AcquireResponse()
+	if err := c.Do(r, resp); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("after the flood: %v %d", err, resp.StatusCode())
 	}
 }

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/limiter"
+)
+
+// KeySpec is one api_keys entry.
+type KeySpec struct {
+	Name, Value, Plan string
+	Enabled           bool
+}
+
+// PlanSpec is one usage_plans entry.
+type PlanSpec struct {
+	Name     string
+	Throttle *limiter.Limit
+	Quota    *limiter.Quota
+	APIs     []string
+	// Routes are per key and route throttles, by "api route key".
+	Routes map[string]limiter.Limit
+}
+
+// CompileKeys builds the key table of a snapshot with state from st, so
+// that quota counts, usage tallies and buckets carry over a reload.
+func CompileKeys(st *State, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
+	byName := map[string]*Plan{}
+	planQuota := map[string]*limiter.Quota{}
+	for _, ps := range plans {
+		p := &Plan{Name: ps.Name, APIs: map[string]bool{}, Routes: map[string]*limiter.Set{}}
+		for _, a := range ps.APIs {
+			p.APIs[a] = true
+		}
+		if ps.Throttle != nil {
+			set, err := st.set("plan:"+ps.Name, *ps.Throttle, MaxKeysPerSet)
+			if err != nil {
+				return nil, fmt.Errorf("usage plan %s: %w", ps.Name, err)
+			}
+			p.Throttle = set
+		}
+		routes := make([]string, 0, len(ps.Routes))
+		for r := range ps.Routes {
+			routes = append(routes, r)
+		}
+		sort.Strings(routes)
+		for _, r := range routes {
+			set, err := st.set("plan-route:"+ps.Name+":"+r, ps.Routes[r], MaxKeysPerSet)
+			if err != nil {
+				return nil, fmt.Errorf("usage plan %s, route %s: %w", ps.Name, r, err)
+			}
+			p.Routes[r] = set
+		}
+		p.HasQuota = ps.Quota != nil
+		planQuota[ps.Name] = ps.Quota
+		byName[ps.Name] = p
+	}
+	t := &Keys{byDigest: map[[32]byte]*Key{}, state: st}
+	quotas := map[uint64]limiter.Quota{}
+	var ids []uint64
+	for _, ks := range keys {
+		if ks.Value == "" {
+			continue // disabled at load (an unset variable)
+		}
+		k := &Key{Name: ks.Name, nameBytes: []byte(ks.Name), Digest: sha256.Sum256([]byte(ks.Value)), ID: limiter.KeyString(ks.Name), Enabled: ks.Enabled, Plan: byName[ks.Plan]}
+		t.byDigest[k.Digest] = k
+		ids = append(ids, k.ID)
+		if q := planQuota[ks.Plan]; q != nil {
+			quotas[k.ID] = *q
+		}
+	}
+	var err error
+	t.quotas, t.usage, err = st.keyState(quotas, ids)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// KeyUsage is one key's figures for the admin /usage report.
+type KeyUsage struct {
+	Name        string    `json:"name"`
+	Plan        string    `json:"plan"`
+	Enabled     bool      `json:"enabled"`
+	Admitted    uint64    `json:"admitted"`
+	Throttled   uint64    `json:"throttled"`
+	QuotaUsed   int64     `json:"quotaUsed,omitempty"`
+	QuotaLeft   int64     `json:"quotaRemaining,omitempty"`
+	QuotaResets time.Time `json:"quotaResets,omitzero"`
+}
+
+// Usage reports every key's figures, sorted by name.
+func (k *Keys) Usage(now time.Time) []KeyUsage {
+	out := make([]KeyUsage, 0, len(k.byDigest))
+	for _, key := range k.byDigest {
+		u := KeyUsage{Name: key.Name, Enabled: key.Enabled}
+		if key.Plan != nil {
+			u.Plan = key.Plan.Name
+		}
+		if c, ok := k.usage.Get(key.ID); ok {
+			u.Admitted, u.Throttled = c.Admitted, c.Throttled
+		}
+		if used, left, reset, ok := k.quotas.Peek(key.ID, now); ok {
+			u.QuotaUsed, u.QuotaLeft, u.QuotaResets = used, left, reset
+		}
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"strconv"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/proxy"
+)
+
+// Per says what identifies a client for a route throttle.
+type Per uint8
+
+// Route throttle identities.
+const (
+	PerRoute    Per = iota // one bucket for the route
+	PerClientIP            // one bucket per client address
+	PerHeader              // one bucket per value of a header
+)
+
+// Throttle admits a request when the route's bucket (shared, or the
+// client's own) has a token; else 429 Too Many Requests.
+type Throttle struct {
+	set     *limiter.Set
+	per     Per
+	header  []byte
+	state   *State
+	headers bool
+}
+
+// ThrottleOptions configure a route throttle step.
+type ThrottleOptions struct {
+	// ID names the bucket set across reloads (api, stage, route).
+	ID     string
+	Limit  limiter.Limit
+	Per    Per
+	Header string
+	// RateLimitHeaders adds RateLimit-* and Retry-After to 429 answers.
+	RateLimitHeaders bool
+}
+
+// NewThrottle compiles a route throttle with buckets from state.
+func NewThrottle(state *State, o ThrottleOptions) (*Throttle, error) {
+	maxKeys := 1
+	if o.Per != PerRoute {
+		maxKeys = MaxKeysPerSet
+	}
+	set, err := state.set("route:"+o.ID, o.Limit, maxKeys)
+	if err != nil {
+		return nil, err
+	}
+	return &Throttle{set: set, per: o.Per, header: []byte(o.Header), state: state, headers: o.RateLimitHeaders}, nil
+}
+
+// Handle spends a token or answers 429.
+func (t *Throttle) Handle(ex *proxy.Exchange, next Next) {
+	var key uint64 = 1
+	switch t.per {
+	case PerClientIP:
+		key = limiter.Key(ex.SourceIP())
+	case PerHeader:
+		key = limiter.Key(ex.Ctx.Request.Header.PeekBytes(t.header))
+	}
+	d := t.set.Allow(key, ex.Start.UnixNano())
+	if !d.Allowed {
+		t.state.throttled[LevelRoute].Add(1)
+		refuse(ex, apierror.TooManyRequests, d, t.headers)
+		return
+	}
+	next.Serve(ex)
+}
+
+var (
+	hdrLimit      = []byte("RateLimit-Limit")
+	hdrRemaining  = []byte("RateLimit-Remaining")
+	hdrReset      = []byte("RateLimit-Reset")
+	hdrRetryAfter = []byte("Retry-After")
+)
+
+// refuse writes a 429 with, when asked, the IETF RateLimit headers.
+func refuse(ex *proxy.Exchange, c apierror.Code, d limiter.Decision, headers bool) {
+	ex.Fail(c)
+	if !headers {
+		return
+	}
+	h := &ex.Ctx.Response.Header
+	var b [20]byte
+	h.SetBytesKV(hdrLimit, strconv.AppendInt(b[:0], int64(d.Limit), 10))
+	h.SetBytesKV(hdrRemaining, strconv.AppendInt(b[:0], int64(d.Remaining), 10))
+	h.SetBytesKV(hdrReset, strconv.AppendInt(b[:0], ceilSeconds(d.Reset), 10))
+	h.SetBytesKV(hdrRetryAfter, strconv.AppendInt(b[:0], ceilSeconds(d.RetryAfter), 10))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// Key is one configured API key, held as the SHA-256 digest of its value.
+type Key struct {
+	Name      string
+	nameBytes []byte
+	Digest    [32]byte
+	ID        uint64 // limiter.KeyString(Name): stable across reloads
+	Enabled   bool
+	Plan      *Plan
+}
+
+// Plan is a compiled usage plan.
+type Plan struct {
+	Name     string
+	Throttle *limiter.Set // per key; nil without a plan throttle
+	HasQuota bool
+	APIs     map[string]bool
+	// Routes are per key and route throttles: "api route key" → buckets.
+	Routes map[string]*limiter.Set
+}
+
+// Keys is the table of API keys of a snapshot.
+type Keys struct {
+	byDigest map[[32]byte]*Key
+	quotas   *limiter.Quotas
+	usage    *limiter.Usage
+	state    *State
+}
+
+// APIKeyOptions configure the API key step of one route.
+type APIKeyOptions struct {
+	API      string
+	RouteKey string // "GET /pets", to find plan route throttles
+	// RateLimitHeaders adds RateLimit-* and Retry-After to 429 answers.
+	RateLimitHeaders bool
+}
+
+// APIKey requires a valid x-api-key whose plan covers the API, then
+// applies the plan's per-key route throttle, per-key throttle and quota —
+// in that order, as API Gateway does.
+type APIKey struct {
+	keys    *Keys
+	api     string
+	route   string
+	headers bool
+}
+
+// NewAPIKey compiles the API key step of one route.
+func NewAPIKey(keys *Keys, o APIKeyOptions) *APIKey {
+	return &APIKey{keys: keys, api: o.API, route: o.API + " " + o.RouteKey, headers: o.RateLimitHeaders}
+}
+
+var hdrAPIKey = []byte("x-api-key")
+
+// Handle checks the key and the plan's limits.
+func (s *APIKey) Handle(ex *proxy.Exchange, next Next) {
+	v := ex.Ctx.Request.Header.PeekBytes(hdrAPIKey)
+	k := s.keys.lookup(v)
+	if k == nil || !k.Enabled || k.Plan == nil || !k.Plan.APIs[s.api] {
+		ex.Fail(apierror.Forbidden)
+		return
+	}
+	ex.APIKey = v
+	ex.APIKeyID = k.nameBytes
+	now := ex.Start.UnixNano()
+	st := s.keys.state
+	if set := k.Plan.Routes[s.route]; set != nil {
+		if d := set.Allow(k.ID, now); !d.Allowed {
+			st.throttled[LevelPlanRoute].Add(1)
+			s.keys.usage.Record(k.ID, false)
+			refuse(ex, apierror.TooManyRequests, d, s.headers)
+			return
+		}
+	}
+	if k.Plan.Throttle != nil {
+		if d := k.Plan.Throttle.Allow(k.ID, now); !d.Allowed {
+			st.throttled[LevelPlan].Add(1)
+			s.keys.usage.Record(k.ID, false)
+			refuse(ex, apierror.TooManyRequests, d, s.headers)
+			return
+		}
+	}
+	if k.Plan.HasQuota {
+		if _, _, reset, ok := s.keys.quotas.Take(k.ID, ex.Start); !ok {
+			st.throttled[LevelQuota].Add(1)
+			s.keys.usage.Record(k.ID, false)
+			d := limiter.Decision{Reset: reset.Sub(ex.Start), RetryAfter: reset.Sub(ex.Start)}
+			refuse(ex, apierror.LimitExceeded, d, s.headers)
+			return
+		}
+	}
+	s.keys.usage.Record(k.ID, true)
+	next.Serve(ex)
+}
+
+// lookup finds the key whose value is v. Values are compared by digest,
+// in constant time, so a timing side channel reveals nothing of a key.
+func (k *Keys) lookup(v []byte) *Key {
+	if len(v) == 0 || len(v) > 128 {
+		return nil
+	}
+	d := sha256.Sum256(v)
+	key := k.byDigest[d]
+	if key == nil || subtle.ConstantTimeCompare(key.Digest[:], d[:]) != 1 {
+		return nil
+	}
+	return key
+}

@@ -1,0 +1,223 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+const keysConfig = `
+server:
+  trusted_proxies: ["127.0.0.1/32"]
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: basic}
+  - {name: bob, value: "bob-key-0123456789abcdef00", plan: basic, enabled: false}
+  - {name: carol, value: "carol-key-0123456789abcdef", plan: other}
+  - {name: dave, value: "dave-key-0123456789abcdef0", plan: tiny}
+usage_plans:
+  basic: {throttle: {rate: 1000, burst: 1000}, apis: [a]}
+  other: {apis: [b]}
+  tiny: {quota: {limit: 25, period: day}, apis: [a]}
+apis:
+  a:
+    type: http
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /keyed": {integration: m, api_key: true}
+      "GET /hammer": {integration: m, throttle: {rate: 50, burst: 10}}
+      "GET /per-client": {integration: m, throttle: {rate: 1, burst: 2, per: client_ip}}
+  r:
+    type: rest
+    base_path: /r
+    stages: {v1: {throttle: {rate: 1, burst: 1}}}
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /keyed": {integration: m, api_key: true}
+      "GET /limited": {integration: m}
+  b:
+    base_path: /b
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /keyed": {integration: m, api_key: true}
+`
+
+func TestAPIKeysAnswerBadInputAsDocumented(t *testing.T) {
+	base := startGateway(t, keysConfig, "")
+	cases := []struct {
+		name, path, key string
+		status          int
+		body, errType   string
+	}{
+		{"valid key", "/keyed", "alice-key-0123456789abcdef", 200, "ok", ""},
+		{"no key", "/keyed", "", 403, `{"message":"Forbidden"}`, ""},
+		{"wrong key", "/keyed", "alice-key-0123456789abcdeX", 403, `{"message":"Forbidden"}`, ""},
+		{"disabled key", "/keyed", "bob-key-0123456789abcdef00", 403, `{"message":"Forbidden"}`, ""},
+		{"key of another plan", "/keyed", "carol-key-0123456789abcdef", 403, `{"message":"Forbidden"}`, ""},
+		{"plan covers its API", "/b/keyed", "carol-key-0123456789abcdef", 200, "ok", ""},
+		{"junk key", "/keyed", strings.Repeat("junk!@#$%^&*()<>", 560), 403, `{"message":"Forbidden"}`, ""},
+		{"rest no key", "/r/v1/keyed", "", 403, `{"message":"Forbidden"}`, "ForbiddenException"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var hdr []string
+			if c.key != "" {
+				hdr = []string{"X-API-Key", c.key}
+			}
+			r := do(t, "GET", base+c.path, nil, hdr...)
+			if r.status != c.status || r.body != c.body || r.header.Get("x-amzn-ErrorType") != c.errType {
+				t.Errorf("got %d %q (%s)", r.status, r.body, r.header.Get("x-amzn-ErrorType"))
+			}
+		})
+	}
+	// The header name is case-insensitive.
+	if r := do(t, "GET", base+"/keyed", nil, "x-api-key", "alice-key-0123456789abcdef"); r.status != 200 {
+		t.Errorf("lower-case header name: %d", r.status)
+	}
+	// 10 KB of junk in a header is over the header limit.
+	r := do(t, "GET", base+"/keyed", nil, "X-API-Key", strings.Repeat("j", 10*1024))
+	if r.status != 431 {
+		t.Errorf("10 KB header: %d %s", r.status, r.body)
+	}
+}
+
+func TestQuotaAdmitsExactlyN(t *testing.T) {
+	base := startGateway(t, keysConfig, "")
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				r := do(t, "GET", base+"/keyed", nil, "X-API-Key", "dave-key-0123456789abcdef0")
+				switch {
+				case r.status == 200:
+					ok.Add(1)
+				case r.status == 429 && r.body == `{"message":"Limit Exceeded"}` && r.header.Get("Retry-After") != "":
+					limited.Add(1)
+				default:
+					t.Errorf("unexpected %d %s", r.status, r.body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 25 || limited.Load() != 15 {
+		t.Errorf("quota 25: admitted %d, limited %d", ok.Load(), limited.Load())
+	}
+}
+
+// Four clients hammer {rate: 50, burst: 10} for 5 s: what is admitted is
+// burst + rate × elapsed within 5 %, and every refusal is a proper 429.
+func TestThrottleAccuracyUnderConcurrency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("5 s accuracy test; runs in make test")
+	}
+	base := startGateway(t, keysConfig, "")
+	var admitted, refused, bad atomic.Int64
+	const run = 5 * time.Second
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &fasthttp.Client{}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI(base + "/hammer")
+			for time.Since(start) < run {
+				if err := c.Do(req, resp); err != nil {
+					bad.Add(1)
+					continue
+				}
+				switch {
+				case resp.StatusCode() == 200:
+					admitted.Add(1)
+				case resp.StatusCode() == 429 && string(resp.Body()) == `{"message":"Too Many Requests"}` &&
+					len(resp.Header.Peek("RateLimit-Limit")) > 0 && len(resp.Header.Peek("Retry-After")) > 0:
+					refused.Add(1)
+				default:
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	want := 10 + 50*elapsed
+	got := float64(admitted.Load())
+	t.Logf("admitted %d (expected %.1f over %.2fs), refused %d, other %d", admitted.Load(), want, elapsed, refused.Load(), bad.Load())
+	if got < want*0.95 || got > want*1.05 {
+		t.Errorf("admitted %.0f, want %.1f ± 5%%", got, want)
+	}
+	if bad.Load() != 0 || refused.Load() == 0 {
+		t.Errorf("refused %d, other answers %d", refused.Load(), bad.Load())
+	}
+}
+
+func TestPerClientThrottleUsesTheClientAddress(t *testing.T) {
+	base := startGateway(t, keysConfig, "")
+	get := func(xff string) int {
+		return do(t, "GET", base+"/per-client", nil, "X-Forwarded-For", xff).status
+	}
+	// Each client has a burst of 2; the peer 127.0.0.1 is a trusted proxy,
+	// so the client is the right-most untrusted X-Forwarded-For entry.
+	for i, want := range []int{200, 200, 429} {
+		if got := get("198.51.100.1"); got != want {
+			t.Errorf("client 1 request %d: %d, want %d", i, got, want)
+		}
+	}
+	if got := get("198.51.100.2"); got != 200 {
+		t.Errorf("client 2 throttled by client 1's bucket: %d", got)
+	}
+	if got := get("198.51.100.2, 127.0.0.1"); got != 200 {
+		t.Errorf("trusted hop skipped: %d", got)
+	}
+	if got := get("spoofed, 198.51.100.1"); got != 429 {
+		t.Errorf("right-most untrusted entry must decide: %d", got)
+	}
+}
+
+func TestStageDefaultThrottleAndRESTDialect(t *testing.T) {
+	base := startGateway(t, keysConfig, "")
+	do(t, "GET", base+"/r/v1/limited", nil)
+	r := do(t, "GET", base+"/r/v1/limited", nil)
+	if r.status != 429 || r.body != `{"message":"Too Many Requests"}` || r.header.Get("x-amzn-ErrorType") != "TooManyRequestsException" {
+		t.Errorf("got %d %s %v", r.status, r.body, r.header)
+	}
+}
+
+func TestUsageReportAndStateSurviveReload(t *testing.T) {
+	path := t.TempDir() + "/frontdesk.yaml"
+	writeFile(t, path, keysConfig)
+	s, base, adm := startFromFile(t, path)
+	for i := 0; i < 5; i++ {
+		do(t, "GET", base+"/keyed", nil, "X-API-Key", "dave-key-0123456789abcdef0")
+	}
+	// A reload that changes an unrelated route keeps quota counts.
+	writeFile(t, path, strings.Replace(keysConfig, `"GET /hammer"`, `"GET /hammer2"`, 1))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "GET", adm+"/usage/dave", nil)
+	var u struct {
+		Admitted  uint64 `json:"admitted"`
+		QuotaUsed int64  `json:"quotaUsed"`
+		QuotaLeft int64  `json:"quotaRemaining"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &u); err != nil || u.Admitted != 5 || u.QuotaUsed != 5 || u.QuotaLeft != 20 {
+		t.Errorf("usage after reload: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", adm+"/usage", nil); !strings.Contains(r.body, `"alice"`) || strings.Contains(r.body, "alice-key") {
+		t.Errorf("usage list: %s", r.body)
+	}
+	if r := do(t, "GET", adm+"/usage/nobody", nil); r.status != 404 {
+		t.Errorf("unknown key: %d", r.status)
+	}
+}
+
