@@ -220,4 +220,3 @@ func TestUsageReportAndStateSurviveReload(t *testing.T) {
 		t.Errorf("unknown key: %d", r.status)
 	}
 }
-
