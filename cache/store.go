@@ -185,11 +185,13 @@ func New(cfg Config) (*Store, error) {
 		// outer bound after which bigcache reclaims them unread.
 		LifeWindow:  MaxTTL + cfg.StaleGrace,
 		CleanWindow: cfg.CleanWindow,
-		// These two only size the initial maps and queues; queues grow on
-		// demand up to HardMaxCacheSize, so start small instead of
-		// committing MaxSize up front.
-		MaxEntriesInWindow: shards * 64,
-		MaxEntrySize:       2048,
+		// These two size each shard's queue at its final capacity
+		// (HardMaxCacheSize/Shards) from the start: a queue that grows
+		// doubles by copying, leaving the old array as garbage, which
+		// would push the process far past max_size. Untouched pages of
+		// the array cost no resident memory until entries fill them.
+		MaxEntriesInWindow: shards * minEntriesPerShard,
+		MaxEntrySize:       int(maxBytes) / shards / minEntriesPerShard,
 		HardMaxCacheSize:   mbs,
 		Hasher:             slotHasher{},
 		Logger:             nopLogger{},
@@ -392,3 +394,10 @@ func (slotHasher) Sum64(k string) uint64 {
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
+
+// minEntriesPerShard is bigcache's floor on a shard's initial entry
+// count; with it the initial queue is exactly a shard's share of max_size.
+const minEntriesPerShard = 10
+
+// MaxItemSize is the largest entry Set accepts, in bytes.
+func (s *Store) MaxItemSize() int { return s.maxItem }

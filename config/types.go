@@ -67,6 +67,14 @@ type AccessLog struct {
 // Cache is the shared response cache.
 type Cache struct {
 	MaxSize Size `yaml:"max_size"`
+	// MaxItemSize is the largest cached response (added; default 1MiB).
+	MaxItemSize Size `yaml:"max_item_size"`
+	// MaxWait bounds how long concurrent misses wait for the one request
+	// that fetches (added; default 5s).
+	MaxWait Duration `yaml:"max_wait"`
+	// XCacheHeader adds "X-Cache: Hit|Miss" to cached routes' answers
+	// (added; default true).
+	XCacheHeader *bool `yaml:"x_cache_header"`
 }
 
 // Cluster is the optional shared state store.
@@ -196,9 +204,12 @@ type Route struct {
 
 // RouteCache is a route's response cache policy.
 type RouteCache struct {
-	TTL        Duration `yaml:"ttl"`
-	Key        []string `yaml:"key"`
-	Invalidate string   `yaml:"invalidate"`
+	// TTL is how long an entry is fresh (default 300s as AWS; 0 disables).
+	TTL        *Duration `yaml:"ttl"`
+	Key        []string  `yaml:"key"`
+	Invalidate string    `yaml:"invalidate"`
+	// Statuses are the cacheable statuses (added; default [200]).
+	Statuses []int `yaml:"statuses"`
 }
 
 // Management configures a WebSocket API's @connections endpoint.

@@ -12,7 +12,6 @@ import (
 var notYetSupported = []string{
 	"server.tls",
 	"access_log",
-	"cache",
 	"cluster",
 	"apis.*.cors",
 	"apis.*.authorizers",
@@ -20,7 +19,6 @@ var notYetSupported = []string{
 	"apis.*.idle_timeout",
 	"apis.*.max_message_bytes",
 	"apis.*.management",
-	"apis.*.routes.*.cache",
 	"apis.*.routes.*.authorizer",
 	"apis.*.routes.*.scopes",
 	"apis.*.routes.*.reply",

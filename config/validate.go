@@ -24,6 +24,8 @@ const (
 	DefaultRESTTimeout    = 29 * time.Second // REST API integration timeout (AWS)
 	DefaultStage          = "$default"
 	DefaultHealthInterval = 5 * time.Second
+	DefaultCacheTTL       = 300 * time.Second // AWS's default cache TTL
+	DefaultCacheMaxSize   = 256 << 20
 )
 
 func applyDefaults(c *Config) {
@@ -112,6 +114,7 @@ var (
 func validate(c *Config) (Errors, []Problem) {
 	x := &v{c: c}
 	x.server()
+	x.cache()
 	x.accessLog()
 	x.functions()
 	x.keysAndPlans()
@@ -191,6 +194,16 @@ func (x *v) server() {
 		if _, _, err := net.SplitHostPort(x.c.Admin.Listen); err != nil {
 			x.fail("admin.listen", "want host:port, got %q", x.c.Admin.Listen)
 		}
+	}
+}
+
+func (x *v) cache() {
+	c := x.c.Cache
+	if c.MaxSize != 0 && c.MaxSize < 1<<20 {
+		x.fail("cache.max_size", "at least 1MiB, got %d bytes", c.MaxSize)
+	}
+	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (c.MaxSize != 0 && c.MaxItemSize > c.MaxSize/8)) {
+		x.fail("cache.max_item_size", "between 1KiB and an eighth of max_size, got %d bytes", c.MaxItemSize)
 	}
 }
 
@@ -386,8 +399,13 @@ func (x *v) api(key string, a *API) bool {
 			x.fail(k+".scopes", "scopes need an authorizer")
 		}
 		if c := r.Cache; c != nil {
-			if c.TTL.D() > time.Hour {
+			if c.TTL != nil && c.TTL.D() > time.Hour {
 				x.fail(k+".cache.ttl", "at most 3600s (as Amazon API Gateway), got %s", c.TTL.D())
+			}
+			for i, st := range c.Statuses {
+				if st < 200 || st > 599 {
+					x.fail(fmt.Sprintf("%s.cache.statuses[%d]", k, i), "want an HTTP status 200-599, got %d", st)
+				}
 			}
 			switch c.Invalidate {
 			case "", "authorized", "anyone", "ignore":

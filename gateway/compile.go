@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/limiter"
@@ -64,6 +65,10 @@ type Deps struct {
 	Functions map[string]lambda.Invoker
 	// State holds throttle buckets, quotas and usage across snapshots.
 	State *pipeline.State
+	// Cache is the shared response cache; nil when no route caches.
+	Cache *cache.Store
+	// XCache adds X-Cache to cached routes' answers.
+	XCache bool
 
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
@@ -245,7 +250,44 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		}
 		steps = append(steps, th)
 	}
+	if rc := r.Cache; rc != nil && deps.Cache != nil {
+		ttl := config.DefaultCacheTTL
+		if rc.TTL != nil {
+			ttl = rc.TTL.D()
+		}
+		if ttl > 0 {
+			o := pipeline.CacheOptions{
+				Route:    deps.Cache.Namespace(apiName, stageName).Route(routeKey),
+				TTL:      ttl,
+				Statuses: rc.Statuses,
+				XCache:   deps.XCache,
+			}
+			switch rc.Invalidate {
+			case "anyone":
+				o.Invalidate = pipeline.InvalidateAnyone
+			case "ignore":
+				o.Invalidate = pipeline.InvalidateIgnore
+			}
+			for _, k := range rc.Key {
+				src, name, _ := strings.Cut(k, ".")
+				o.Key = append(o.Key, pipeline.KeyPart{Source: src, Name: name})
+			}
+			steps = append(steps, pipeline.NewCache(deps.Cache, o))
+		}
+	}
 	return steps, nil
+}
+
+// NeedsCache reports whether any route of c caches responses.
+func NeedsCache(c *config.Config) bool {
+	for _, a := range c.APIs {
+		for _, r := range a.Routes {
+			if r != nil && r.Cache != nil && (r.Cache.TTL == nil || r.Cache.TTL.D() > 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func stageVarList(vars map[string]string) []lambda.Param {

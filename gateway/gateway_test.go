@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/valyala/fasthttp"
@@ -32,6 +33,19 @@ apis:
 
 // newTestGateway compiles src with upstreams served in memory by h.
 func newTestGateway(t testing.TB, src string, h fasthttp.RequestHandler) *Gateway {
+	return newGateway(t, src, h, nil)
+}
+
+// newTestGatewayWithCache is newTestGateway with a 64 MiB response cache.
+func newTestGatewayWithCache(t testing.TB, src string, h fasthttp.RequestHandler) *Gateway {
+	store, err := cache.New(cache.Config{MaxSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newGateway(t, src, h, store)
+}
+
+func newGateway(t testing.TB, src string, h fasthttp.RequestHandler, store *cache.Store) *Gateway {
 	t.Helper()
 	ln := fasthttputil.NewInmemoryListener()
 	t.Cleanup(func() { ln.Close() })
@@ -41,7 +55,7 @@ func newTestGateway(t testing.TB, src string, h fasthttp.RequestHandler) *Gatewa
 		t.Fatal(err)
 	}
 	pools := &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	snap, err := Compile(cfg, Deps{Pools: pools})
+	snap, err := Compile(cfg, Deps{Pools: pools, Cache: store, XCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +177,38 @@ func BenchmarkProxyGETWithAPIKeyAndThrottle(b *testing.B) {
 		g.Handle(ctx)
 		if ctx.Response.StatusCode() != 200 {
 			b.Fatal(ctx.Response.StatusCode(), string(ctx.Response.Body()))
+		}
+		drain(ctx)
+	}
+}
+
+const cachedConfig = `
+apis:
+  petstore:
+    type: http
+    integrations:
+      up: {type: http_proxy, url: "http://upstream.test:80/pets/{id}"}
+    routes:
+      "GET /pets/{id}": {integration: up, cache: {ttl: 3600s, key: [path.id]}}
+`
+
+// BenchmarkCacheHit serves a 1 KiB cached response through the whole
+// handler.
+func BenchmarkCacheHit(b *testing.B) {
+	body := []byte(strings.Repeat("x", 1024))
+	g := newTestGatewayWithCache(b, cachedConfig, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	})
+	ctx := newCtx("GET", "/pets/42")
+	g.Handle(ctx)
+	drain(ctx)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 || len(ctx.Response.Body()) != 1024 {
+			b.Fatal(ctx.Response.StatusCode())
 		}
 		drain(ctx)
 	}

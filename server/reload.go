@@ -28,11 +28,14 @@ func (s *Server) Reload() error {
 	cfg, warnings, err := config.Load(old.File)
 	var invokers map[string]lambda.Invoker
 	if err == nil {
+		err = s.ensureCache(cfg)
+	}
+	if err == nil {
 		invokers, err = s.fns.sync(cfg.Functions)
 	}
 	if err == nil {
 		var snap *gateway.Snapshot
-		snap, err = gateway.Compile(cfg, gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state})
+		snap, err = gateway.Compile(cfg, s.deps(cfg, invokers))
 		if err == nil {
 			s.gw.Swap(snap)
 			s.cfg.Store(cfg)

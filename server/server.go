@@ -9,11 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/admin"
+	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/pipeline"
@@ -29,6 +32,7 @@ type Server struct {
 	pools *proxy.Pools
 	fns   *functions
 	state *pipeline.State
+	cache *cache.Store
 	gw    *gateway.Gateway
 	http  *fasthttp.Server
 	ln    net.Listener
@@ -64,13 +68,18 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	state := &pipeline.State{}
-	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: pools, Functions: invokers, State: state})
+	s := &Server{log: log, pools: pools, fns: fns, state: state}
+	if err := s.ensureCache(cfg); err != nil {
+		fns.close()
+		return nil, err
+	}
+	snap, err := gateway.Compile(cfg, s.deps(cfg, invokers))
 	if err != nil {
 		fns.close()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	pools.ApplyHealthChecks()
-	s := &Server{log: log, pools: pools, fns: fns, state: state, gw: gateway.New(snap, log)}
+	s.gw = gateway.New(snap, log)
 	s.cfg.Store(cfg)
 	s.lastReloadOK.Store(true)
 	sc := cfg.Server
@@ -97,6 +106,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
 		s.admin.Handle("GET", "/usage", s.usage)
 		s.admin.Handle("GET", "/usage/{name}", s.usage)
+		s.admin.Handle("GET", "/cache/stats", s.cacheStats)
+		s.admin.Handle("DELETE", "/cache", s.cacheFlush)
+		s.admin.Handle("DELETE", "/cache/{api}/{stage}", s.cacheFlush)
+		s.admin.Handle("DELETE", "/cache/{api}/{stage}/{route:*}", s.cacheFlush)
 	}
 	return s, nil
 }
@@ -110,6 +123,66 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Routes is the compiled route table of the config in use.
 func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
+
+// deps are the long-lived resources a snapshot of cfg uses.
+func (s *Server) deps(cfg *config.Config, invokers map[string]lambda.Invoker) gateway.Deps {
+	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache,
+		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
+}
+
+// ensureCache creates the shared response cache the first time a config
+// caches a route. Its size is fixed for the life of the process.
+func (s *Server) ensureCache(cfg *config.Config) error {
+	if s.cache != nil || !gateway.NeedsCache(cfg) {
+		return nil
+	}
+	size := int64(cfg.Cache.MaxSize)
+	if size == 0 {
+		size = config.DefaultCacheMaxSize
+	}
+	store, err := cache.New(cache.Config{MaxSize: size, MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D()})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	s.cache = store
+	return nil
+}
+
+func (s *Server) cacheStats(ctx *fasthttp.RequestCtx) {
+	if s.cache == nil {
+		admin.WriteJSON(ctx, 200, map[string]any{"enabled": false})
+		return
+	}
+	admin.WriteJSON(ctx, 200, s.cache.Stats())
+}
+
+// cacheFlush answers DELETE /cache[/{api}/{stage}[/{route}]].
+func (s *Server) cacheFlush(ctx *fasthttp.RequestCtx) {
+	if s.cache == nil {
+		admin.WriteJSON(ctx, 200, map[string]string{"status": "no cache"})
+		return
+	}
+	api, _ := ctx.UserValue("api").(string)
+	stage, _ := ctx.UserValue("stage").(string)
+	route, _ := ctx.UserValue("route").(string)
+	var found bool
+	switch {
+	case api == "":
+		found = s.cache.Flush() == nil
+	case route == "":
+		found = s.cache.FlushNamespace(api, stage)
+	default:
+		if r, err := url.PathUnescape(route); err == nil {
+			route = r
+		}
+		found = s.cache.FlushRoute(api, stage, route)
+	}
+	if !found {
+		admin.WriteJSON(ctx, 404, map[string]string{"message": "nothing cached there"})
+		return
+	}
+	admin.WriteJSON(ctx, 200, map[string]string{"status": "flushed"})
+}
 
 // usage answers GET /usage and /usage/{name}: per API key, requests
 // admitted and throttled, and quota used in the current period.

@@ -337,3 +337,63 @@ apis:
 		t.Fatalf("after the flood: %v %d", err, resp.StatusCode())
 	}
 }
+
+// Filling the cache with five times cache.max_size of distinct entries
+// keeps the process within max_size plus the documented overhead
+// (docs/cache.md).
+func TestCacheMemoryIsBoundedByMaxSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fill test; runs in make test")
+	}
+	body := bytes.Repeat([]byte("c"), 4096)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Shutdown()
+	const maxSize = 16 << 20
+	p := startServe(t, fmt.Sprintf(`
+cache: {max_size: 16MiB}
+apis:
+  a:
+    integrations: {u: {type: http_proxy, url: "http://%s"}}
+    routes:
+      "GET /item": {integration: u, cache: {ttl: 3600s, key: [query.k]}}
+`, ln.Addr()))
+	pid := p.cmd.Process.Pid
+	c := &fasthttp.PipelineClient{Addr: p.addr, MaxConns: 4, MaxPendingRequests: 1024}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.SetRequestURI("http://" + p.addr + "/item?k=warm")
+	if err := c.Do(req, resp); err != nil {
+		t.Fatal(err)
+	}
+	before := status(t, pid, "VmRSS")
+	total := 5 * maxSize / len(body)
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			for i := w; i < total; i += 16 {
+				req.SetRequestURI("http://" + p.addr + "/item?k=" + strconv.Itoa(i))
+				if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 || len(resp.Body()) != len(body) {
+					failures.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	peak := status(t, pid, "VmHWM")
+	growth := peak - before
+	t.Logf("%d distinct entries of 4 KiB into a 16 MiB cache: RSS before %d KiB, peak %d KiB, growth %d KiB", total, before, peak, growth)
+	if failures.Load() > 0 {
+		t.Errorf("%d requests failed", failures.Load())
+	}
+	// Documented bound (docs/cache.md): twice max_size — the store itself
+	// plus the garbage Go's collector lets accumulate at GOGC=100 before it
+	// runs — plus 8 MiB of buffers.
+	if limit := (2*maxSize + 8<<20) >> 10; growth > limit {
+		t.Errorf("RSS grew by %d KiB; bound %d KiB", growth, limit)
+	}
+}

@@ -1,0 +1,227 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/proxy"
+)
+
+// Invalidate says who may refresh a cached entry with
+// "Cache-Control: max-age=0".
+type Invalidate uint8
+
+// Invalidation policies (route cache.invalidate).
+const (
+	InvalidateAuthorized Invalidate = iota // only requests that passed an API key or authorizer
+	InvalidateAnyone
+	InvalidateIgnore
+)
+
+// KeyPart is one request value in a cache key: query.x, header.x or path.x.
+type KeyPart struct {
+	Source string // "query", "header" or "path"
+	Name   string
+}
+
+// CacheOptions configure a route's cache step.
+type CacheOptions struct {
+	Route      *cache.Route
+	TTL        time.Duration
+	Key        []KeyPart
+	Invalidate Invalidate
+	// Statuses are the cacheable response statuses (default 200).
+	Statuses []int
+	// XCache adds "X-Cache: Hit|Miss" to answers.
+	XCache bool
+}
+
+// Cache answers GET and HEAD from the shared store when it holds a fresh
+// response for the request's key, and stores cacheable responses. Concurrent
+// misses for one key send a single request upstream.
+type Cache struct {
+	store *cache.Store
+	o     CacheOptions
+	keys  sync.Pool
+	ents  sync.Pool
+}
+
+// NewCache compiles a route's cache step.
+func NewCache(store *cache.Store, o CacheOptions) *Cache {
+	if len(o.Statuses) == 0 {
+		o.Statuses = []int{200}
+	}
+	c := &Cache{store: store, o: o}
+	c.keys.New = func() any { return &cache.KeyBuilder{} }
+	c.ents.New = func() any { return &cache.Entry{} }
+	return c
+}
+
+var (
+	methodGET        = []byte("GET")
+	hdrCacheControl  = []byte("Cache-Control")
+	hdrXCache        = []byte("X-Cache")
+	hdrCacheWarning  = []byte("X-Cache-Invalidation")
+	valHit           = []byte("Hit")
+	valMiss          = []byte("Miss")
+	valRefresh       = []byte("Refresh")
+	valNotAuthorized = []byte("ignored: not authorized")
+	maxAge0          = []byte("max-age=0")
+	hdrSetCookie     = []byte("Set-Cookie")
+	noStore          = []byte("no-store")
+	private          = []byte("private")
+)
+
+// Handle serves from the cache or fetches and stores.
+func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
+	req := &ex.Ctx.Request
+	if !req.Header.IsGet() && !req.Header.IsHead() {
+		next.Serve(ex)
+		return
+	}
+	kb := c.keys.Get().(*cache.KeyBuilder)
+	defer c.keys.Put(kb)
+	kb.Begin(c.o.Route, methodGET) // HEAD is answered from GET's entry
+	for _, p := range c.o.Key {
+		var v []byte
+		found := false
+		switch p.Source {
+		case "query":
+			v = ex.Ctx.QueryArgs().Peek(p.Name)
+			found = ex.Ctx.QueryArgs().Has(p.Name)
+		case "header":
+			v = req.Header.Peek(p.Name)
+			found = len(v) > 0
+		case "path":
+			v = ex.Param(p.Name)
+			found = v != nil
+		}
+		if found {
+			kb.Param(p.Name, v)
+		} else {
+			kb.Absent(p.Name)
+		}
+	}
+	key := kb.Bytes()
+	e := c.ents.Get().(*cache.Entry)
+	defer c.ents.Put(e)
+	now := ex.Start.UnixNano()
+
+	if bytes.Contains(req.Header.PeekBytes(hdrCacheControl), maxAge0) {
+		switch {
+		case c.o.Invalidate == InvalidateAnyone || (c.o.Invalidate == InvalidateAuthorized && (ex.APIKey != nil || ex.Authorizer != nil)):
+			next.Serve(ex)
+			if c.capture(ex, e, now) {
+				_ = c.store.Set(key, e)
+			}
+			c.mark(ex, valRefresh)
+			return
+		case c.o.Invalidate == InvalidateAuthorized:
+			defer ex.Ctx.Response.Header.SetBytesKV(hdrCacheWarning, valNotAuthorized)
+		}
+	}
+
+	head := req.Header.IsHead()
+	hit, err := c.store.GetOrFetch(context.Background(), key, now, e, func(dst *cache.Entry) (bool, error) {
+		next.Serve(ex)
+		// A HEAD answer has no body: it may be served from GET's entry
+		// but never stored as one.
+		return !head && c.capture(ex, dst, now), nil
+	})
+	if hit && err == nil {
+		c.write(ex, e)
+		c.mark(ex, valHit)
+		return
+	}
+	c.mark(ex, valMiss)
+}
+
+func (c *Cache) mark(ex *proxy.Exchange, v []byte) {
+	if c.o.XCache {
+		ex.Ctx.Response.Header.SetBytesKV(hdrXCache, v)
+	}
+}
+
+// capture copies a cacheable response into e. Responses that set cookies,
+// say no-store or private, or have another status are not cacheable.
+func (c *Cache) capture(ex *proxy.Exchange, e *cache.Entry, now int64) bool {
+	resp := &ex.Ctx.Response
+	if !c.cacheableStatus(resp.StatusCode()) || len(resp.Header.PeekBytes(hdrSetCookie)) > 0 {
+		return false
+	}
+	if cc := resp.Header.PeekBytes(hdrCacheControl); bytes.Contains(cc, noStore) || bytes.Contains(cc, private) {
+		return false
+	}
+	if resp.IsBodyStream() {
+		// Streamed bodies are the large ones (over the upstream stream
+		// threshold); reading one whole to cache it is only worth it
+		// when it fits the item cap.
+		if n := resp.Header.ContentLength(); n < 0 || n > c.store.MaxItemSize() {
+			return false
+		}
+	}
+	e.Reset()
+	e.Status = resp.StatusCode()
+	for k, v := range resp.Header.All() {
+		if skipStored(k) {
+			continue
+		}
+		e.AddHeader(k, v)
+	}
+	e.Body = append(e.Body[:0], resp.Body()...)
+	e.Expires = now + int64(c.o.TTL)
+	return true
+}
+
+func (c *Cache) cacheableStatus(s int) bool {
+	for _, ok := range c.o.Statuses {
+		if s == ok {
+			return true
+		}
+	}
+	return false
+}
+
+// skipStored drops headers that describe one response, not the resource.
+func skipStored(name []byte) bool {
+	for _, s := range [...]string{"Content-Length", "Date", "Connection", "Transfer-Encoding", "X-Cache", "Apigw-Requestid", "X-Amzn-Requestid"} {
+		if asciiEqualFold(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// write answers from a cached entry.
+func (c *Cache) write(ex *proxy.Exchange, e *cache.Entry) {
+	resp := &ex.Ctx.Response
+	resp.Reset()
+	resp.SetStatusCode(e.Status)
+	resp.Header.SetNoDefaultContentType(true)
+	for _, h := range e.Headers {
+		resp.Header.AddBytesKV(h.Name, h.Value)
+	}
+	resp.SetBody(e.Body)
+}

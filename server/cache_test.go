@@ -1,0 +1,230 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// countingUpstream counts the requests it serves per path.
+type countingUpstream struct {
+	mu   sync.Mutex
+	hits map[string]int
+	n    atomic.Int64
+	addr string
+}
+
+func startCounting(t *testing.T) *countingUpstream {
+	u := &countingUpstream{hits: map[string]int{}}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	u.addr = ln.Addr().String()
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		n := u.n.Add(1)
+		u.mu.Lock()
+		u.hits[string(ctx.Path())]++
+		u.mu.Unlock()
+		switch string(ctx.Path()) {
+		case "/cookie":
+			ctx.Response.Header.Set("Set-Cookie", "s=1")
+		case "/slow":
+			time.Sleep(200 * time.Millisecond)
+		}
+		ctx.SetContentType("application/json")
+		fmt.Fprintf(ctx, `{"n":%d}`, n)
+	}}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Shutdown() })
+	return u
+}
+
+func (u *countingUpstream) count(path string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.hits[path]
+}
+
+const cacheConfig = `
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: p}
+usage_plans:
+  p: {apis: [a]}
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /items": {integration: up, cache: {ttl: 60s, key: [query.limit, header.accept]}}
+      "GET /short": {integration: up, cache: {ttl: 1s}}
+      "GET /keyed": {integration: up, api_key: true, cache: {ttl: 60s}}
+      "GET /open": {integration: up, cache: {ttl: 60s}}
+      "GET /anyone": {integration: up, cache: {ttl: 60s, invalidate: anyone}}
+      "GET /ignore": {integration: up, cache: {ttl: 60s, invalidate: ignore}}
+      "ANY /post": {integration: up, cache: {ttl: 60s}}
+      "GET /cookie": {integration: up, cache: {ttl: 60s}}
+      "GET /slow": {integration: up, cache: {ttl: 60s}}
+`
+
+func TestCacheServesRepeatsWithoutTheUpstream(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, cacheConfig, u.addr)
+	steps := []struct {
+		path, accept string
+		wantHits     int
+		xcache       string
+	}{
+		{"/items?limit=5", "", 1, "Miss"},
+		{"/items?limit=5", "", 1, "Hit"},
+		{"/items?limit=6", "", 2, "Miss"},         // key parameter splits the cache
+		{"/items?limit=5&page=2", "", 2, "Hit"},   // other parameters do not
+		{"/items?limit=5", "text/csv", 3, "Miss"}, // key header splits it
+		{"/items?limit=5", "text/csv", 3, "Hit"},
+	}
+	for i, s := range steps {
+		var h []string
+		if s.accept != "" {
+			h = []string{"Accept", s.accept}
+		}
+		r := do(t, "GET", base+s.path, nil, h...)
+		if r.status != 200 || u.count("/items") != s.wantHits || r.header.Get("X-Cache") != s.xcache {
+			t.Errorf("step %d %s: status %d, upstream hits %d (want %d), X-Cache %q (want %s)", i, s.path, r.status, u.count("/items"), s.wantHits, r.header.Get("X-Cache"), s.xcache)
+		}
+		if r.header.Get("Content-Type") != "application/json" || r.header.Get("apigw-requestid") == "" {
+			t.Errorf("step %d: headers %v", i, r.header)
+		}
+	}
+	// A hit has the body of the first answer.
+	a, b := do(t, "GET", base+"/items?limit=5", nil), do(t, "GET", base+"/items?limit=5", nil)
+	if a.body != b.body || a.body != `{"n":1}` {
+		t.Errorf("hit bodies %q %q", a.body, b.body)
+	}
+	// HEAD (on an ANY route) is answered from GET's entry.
+	do(t, "GET", base+"/post", nil)
+	if r := do(t, "HEAD", base+"/post", nil); r.status != 200 || r.header.Get("X-Cache") != "Hit" {
+		t.Errorf("HEAD: %d %v", r.status, r.header)
+	}
+}
+
+func TestCacheEntriesExpire(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, cacheConfig, u.addr)
+	do(t, "GET", base+"/short", nil)
+	do(t, "GET", base+"/short", nil)
+	if u.count("/short") != 1 {
+		t.Fatalf("hits %d", u.count("/short"))
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := do(t, "GET", base+"/short", nil); u.count("/short") != 2 || r.header.Get("X-Cache") != "Miss" {
+		t.Errorf("after the TTL: hits %d, X-Cache %s", u.count("/short"), r.header.Get("X-Cache"))
+	}
+}
+
+func TestMaxAgeZeroFollowsTheInvalidationOption(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, cacheConfig, u.addr)
+	key := []string{"X-API-Key", "alice-key-0123456789abcdef"}
+	cases := []struct {
+		name, path string
+		auth       bool
+		refetch    bool
+		warning    bool
+	}{
+		{"authorized with a key", "/keyed", true, true, false},
+		{"authorized without one", "/open", false, false, true},
+		{"anyone", "/anyone", false, true, false},
+		{"ignore", "/ignore", false, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := []string{}
+			if c.auth {
+				h = append(h, key...)
+			}
+			do(t, "GET", base+c.path, nil, h...)
+			before := u.count(c.path)
+			r := do(t, "GET", base+c.path, nil, append(h, "Cache-Control", "max-age=0")...)
+			refetched := u.count(c.path) == before+1
+			if refetched != c.refetch || (r.header.Get("X-Cache-Invalidation") != "") != c.warning {
+				t.Errorf("refetched %v (want %v), warning %q", refetched, c.refetch, r.header.Get("X-Cache-Invalidation"))
+			}
+			// After a refresh the new entry is what later requests get.
+			if c.refetch {
+				if next := do(t, "GET", base+c.path, nil, h...); next.body != r.body || next.header.Get("X-Cache") != "Hit" {
+					t.Errorf("refreshed entry not stored: %q vs %q", next.body, r.body)
+				}
+			}
+		})
+	}
+}
+
+func TestUncacheableRequestsAndResponses(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, cacheConfig, u.addr)
+	for i := 0; i < 3; i++ {
+		do(t, "POST", base+"/post", strings.NewReader("x"))
+		do(t, "GET", base+"/cookie", nil)
+	}
+	if u.count("/post") != 3 || u.count("/cookie") != 3 {
+		t.Errorf("POST hits %d, Set-Cookie hits %d; want 3 and 3", u.count("/post"), u.count("/cookie"))
+	}
+}
+
+func TestConcurrentMissesSendOneUpstreamRequest(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, cacheConfig, u.addr)
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := do(t, "GET", base+"/slow", nil); r.status != 200 || r.body != `{"n":1}` {
+				bad.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if u.count("/slow") != 1 || bad.Load() != 0 {
+		t.Errorf("100 concurrent misses: %d upstream requests, %d wrong answers", u.count("/slow"), bad.Load())
+	}
+}
+
+func TestAdminFlushesTheCache(t *testing.T) {
+	u := startCounting(t)
+	path := t.TempDir() + "/frontdesk.yaml"
+	writeFile(t, path, strings.ReplaceAll(cacheConfig, "{{UP}}", u.addr))
+	_, base, adm := startFromFile(t, path)
+	get := func(p string) { do(t, "GET", base+p, nil) }
+	get("/open")
+	get("/anyone")
+	if r := do(t, "DELETE", adm+"/cache/a/$default/"+url.PathEscape("GET /open"), nil); r.status != 200 {
+		t.Fatalf("flush route: %d %s", r.status, r.body)
+	}
+	get("/open")
+	get("/anyone")
+	if u.count("/open") != 2 || u.count("/anyone") != 1 {
+		t.Errorf("route flush: /open %d, /anyone %d", u.count("/open"), u.count("/anyone"))
+	}
+	if r := do(t, "DELETE", adm+"/cache/a/$default", nil); r.status != 200 {
+		t.Fatalf("flush stage: %d", r.status)
+	}
+	get("/anyone")
+	if u.count("/anyone") != 2 {
+		t.Errorf("stage flush: /anyone %d", u.count("/anyone"))
+	}
+	if r := do(t, "DELETE", adm+"/cache", nil); r.status != 200 {
+		t.Fatalf("flush all: %d", r.status)
+	}
+	get("/open")
+	if u.count("/open") != 3 {
+		t.Errorf("full flush: /open %d", u.count("/open"))
+	}
+	if r := do(t, "GET", adm+"/cache/stats", nil); r.status != 200 || !strings.Contains(strings.ToLower(r.body), "hits") {
+		t.Errorf("stats: %d %s", r.status, r.body)
+	}
+}
