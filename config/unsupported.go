@@ -15,13 +15,8 @@ var notYetSupported = []string{
 	"cluster",
 	"apis.*.cors",
 	"apis.*.authorizers",
-	"apis.*.route_selection",
-	"apis.*.idle_timeout",
-	"apis.*.max_message_bytes",
-	"apis.*.management",
 	"apis.*.routes.*.authorizer",
 	"apis.*.routes.*.scopes",
-	"apis.*.routes.*.reply",
 }
 
 // unsupported reports, once per key, the keys of c that are accepted but
@@ -42,14 +37,6 @@ func unsupported(c *Config) []Problem {
 				out = append(out, Problem{File: c.File, Line: line, Key: key, Msg: "not yet supported: accepted and ignored"})
 				break
 			}
-		}
-	}
-	for name, a := range c.APIs {
-		if a != nil && a.Type == "websocket" {
-			out = append(out, Problem{File: c.File, Line: c.Line("apis." + name + ".type"), Key: "apis." + name + ".type", Msg: "websocket APIs are not yet supported: the API is not served"})
-		}
-		if a == nil {
-			continue
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })

@@ -15,6 +15,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 )
 
 // Snapshot is one compiled config: everything the request path reads,
@@ -24,7 +25,21 @@ type Snapshot struct {
 	apis    []*api
 	keys    *pipeline.Keys
 	trusted []netip.Prefix
+	// WebSocket APIs take upgrades and @connections calls; they have a
+	// table of their own so they can share a host and base path with an
+	// HTTP API.
+	wsTable router.Table
+	ws      []*wsAPI
 }
+
+type wsAPI struct {
+	name   string
+	bridge *wsbridge.Bridge
+	stages []string // named; the $default stage is config.DefaultStage
+}
+
+// TrustedProxies are the peers whose X-Forwarded-For is believed.
+func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }
 
 // Keys is the snapshot's API key table (nil without api_keys).
 func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
@@ -69,6 +84,9 @@ type Deps struct {
 	Cache *cache.Store
 	// XCache adds X-Cache to cached routes' answers.
 	XCache bool
+	// Bridges serve the WebSocket APIs, by name; nil when the snapshot
+	// will not serve.
+	Bridges map[string]*wsbridge.Bridge
 
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
@@ -82,17 +100,11 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	}
 	deps.State.BeginCompile()
 	s := &Snapshot{}
-	for _, p := range c.Server.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			a, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return nil, fmt.Errorf("server.trusted_proxies: %q: %w", p, err)
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		s.trusted = append(s.trusted, pfx.Masked())
+	trusted, err := ParseTrustedProxies(c.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
+	s.trusted = trusted
 	keys, err := compileKeys(c, deps.State)
 	if err != nil {
 		return nil, err
@@ -101,11 +113,22 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	deps.keys = keys
 	deps.rateLimitHeaders = c.Server.RateLimitHeaders == nil || *c.Server.RateLimitHeaders
 	names := make([]string, 0, len(c.APIs))
+	var wsNames []string
 	for n, a := range c.APIs {
 		if a.Type == "websocket" {
+			wsNames = append(wsNames, n)
 			continue
 		}
 		names = append(names, n)
+	}
+	sort.Strings(wsNames)
+	for _, n := range wsNames {
+		a := c.APIs[n]
+		stages, def := config.StageNames(a)
+		if err := s.wsTable.Add(router.Mount{Hosts: a.Hosts, BasePath: a.BasePath, Stages: stages, DefaultStage: def}, len(s.ws)); err != nil {
+			return nil, fmt.Errorf("api %s: %w", n, err)
+		}
+		s.ws = append(s.ws, &wsAPI{name: n, bridge: deps.Bridges[n], stages: stages})
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -122,6 +145,23 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	}
 	deps.State.Sweep()
 	return s, nil
+}
+
+// ParseTrustedProxies reads server.trusted_proxies: CIDRs or single IPs.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("server.trusted_proxies: %q: %w", p, err)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
 }
 
 func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {

@@ -8,15 +8,18 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/valyala/fasthttp"
@@ -51,6 +54,9 @@ var (
 
 // Handle serves one request.
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
+	if s := g.snap.Load(); len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
+		return
+	}
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
@@ -205,4 +211,41 @@ func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
 		ex.Fail(apierror.BadRequest)
 	}
 	ctx.SetConnectionClose()
+}
+
+var (
+	hdrUpgrade     = []byte("Upgrade")
+	websocketToken = []byte("websocket")
+	connectionsSeg = []byte("/@connections/")
+)
+
+// serveWebSocket hands WebSocket upgrades of a WebSocket API's stage URL,
+// and @connections calls under it, to the API's bridge. Anything else is
+// left to the HTTP and REST APIs.
+func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
+	sel := s.wsTable.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
+	if sel.API < 0 || sel.Stage == router.NoStage {
+		return false
+	}
+	w := s.ws[sel.API]
+	if w.bridge == nil {
+		return false
+	}
+	stage := config.DefaultStage
+	if sel.Stage >= 0 {
+		stage = w.stages[sel.Stage]
+	}
+	if len(sel.Rest) == 1 && bytes.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
+		w.bridge.ServeUpgrade(ctx, stage)
+		return true
+	}
+	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
+		conn, err := url.PathUnescape(string(id))
+		if err != nil {
+			conn = string(id)
+		}
+		w.bridge.ServeManagement(ctx, stage, conn)
+		return true
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/valyala/fasthttp"
 )
 
 // Lambda invokes a function with the API Gateway proxy event of the request
@@ -120,18 +121,26 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 // AccountID is the account id frontdesk reports in events.
 const AccountID = "000000000000"
 
-// SourceIP is the client address as text, worked out once per request:
-// the socket peer, or, when the peer is a trusted proxy, the right-most
-// X-Forwarded-For entry that is not a trusted proxy.
+// SourceIP is the client address as text, worked out once per request
+// (see AppendClientIP).
 func (ex *Exchange) SourceIP() []byte {
 	if len(ex.sourceIP) > 0 || ex.Ctx == nil {
 		return ex.sourceIP
 	}
-	ex.sourceIP = appendIP(ex.sourceIP[:0], ex.Ctx.RemoteAddr())
-	if len(ex.TrustedProxies) == 0 || !ex.trusted(ex.sourceIP) {
-		return ex.sourceIP
+	ex.sourceIP = AppendClientIP(ex.sourceIP[:0], ex.Ctx, ex.TrustedProxies)
+	return ex.sourceIP
+}
+
+// AppendClientIP appends the client address of ctx: the socket peer, or,
+// when the peer is a trusted proxy, the right-most X-Forwarded-For entry
+// that is not a trusted proxy.
+func AppendClientIP(dst []byte, ctx *fasthttp.RequestCtx, trusted []netip.Prefix) []byte {
+	start := len(dst)
+	dst = appendIP(dst, ctx.RemoteAddr())
+	if len(trusted) == 0 || !isTrusted(dst[start:], trusted) {
+		return dst
 	}
-	xff := ex.Ctx.Request.Header.PeekBytes(hdrXFF)
+	xff := ctx.Request.Header.PeekBytes(hdrXFF)
 	for len(xff) > 0 {
 		i := bytes.LastIndexByte(xff, ',')
 		entry := bytes.TrimSpace(xff[i+1:])
@@ -140,26 +149,23 @@ func (ex *Exchange) SourceIP() []byte {
 			continue
 		}
 		if _, err := netip.ParseAddr(string(entry)); err != nil {
-			break // junk: stop at the last address that made sense
+			break // junk: keep the last address that made sense
 		}
-		ex.sourceIP = append(ex.sourceIP[:0], entry...)
-		if !ex.trusted(entry) {
-			break
-		}
-		if i < 0 {
+		dst = append(dst[:start], entry...)
+		if !isTrusted(entry, trusted) || i < 0 {
 			break
 		}
 	}
-	return ex.sourceIP
+	return dst
 }
 
-func (ex *Exchange) trusted(ip []byte) bool {
+func isTrusted(ip []byte, trusted []netip.Prefix) bool {
 	a, err := netip.ParseAddr(string(ip))
 	if err != nil {
 		return false
 	}
 	a = a.Unmap()
-	for _, p := range ex.TrustedProxies {
+	for _, p := range trusted {
 		if p.Contains(a) {
 			return true
 		}

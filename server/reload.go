@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
 )
@@ -33,13 +35,28 @@ func (s *Server) Reload() error {
 	if err == nil {
 		invokers, err = s.fns.sync(cfg.Functions)
 	}
+	var trusted []netip.Prefix
+	if err == nil {
+		trusted, err = gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	}
+	var brs map[string]*wsbridge.Bridge
+	var oldBridges []*wsbridge.Bridge
+	if err == nil {
+		brs, oldBridges, err = s.bridges.sync(cfg, invokers, s.clientIP)
+	}
 	if err == nil {
 		var snap *gateway.Snapshot
-		snap, err = gateway.Compile(cfg, s.deps(cfg, invokers))
+		deps := s.deps(cfg, invokers)
+		deps.Bridges = brs
+		snap, err = gateway.Compile(cfg, deps)
 		if err == nil {
+			s.trusted.Store(&trusted)
 			s.gw.Swap(snap)
 			s.cfg.Store(cfg)
 			s.pools.ApplyHealthChecks()
+			for _, b := range oldBridges {
+				go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
+			}
 		} else {
 			s.pools.DiscardHealthChecks()
 		}

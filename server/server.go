@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
 )
 
@@ -30,8 +32,10 @@ type Server struct {
 	cfg   atomic.Pointer[config.Config]
 	log   *slog.Logger
 	pools *proxy.Pools
-	fns   *functions
-	state *pipeline.State
+	fns     *functions
+	bridges *bridges
+	trusted atomic.Pointer[[]netip.Prefix]
+	state   *pipeline.State
 	cache *cache.Store
 	gw    *gateway.Gateway
 	http  *fasthttp.Server
@@ -68,14 +72,28 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	state := &pipeline.State{}
-	s := &Server{log: log, pools: pools, fns: fns, state: state}
+	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log}}
 	if err := s.ensureCache(cfg); err != nil {
 		fns.close()
 		return nil, err
 	}
-	snap, err := gateway.Compile(cfg, s.deps(cfg, invokers))
+	trusted, err := gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		fns.close()
+		return nil, err
+	}
+	s.trusted.Store(&trusted)
+	brs, _, err := s.bridges.sync(cfg, invokers, s.clientIP)
+	if err != nil {
+		fns.close()
+		return nil, err
+	}
+	deps := s.deps(cfg, invokers)
+	deps.Bridges = brs
+	snap, err := gateway.Compile(cfg, deps)
+	if err != nil {
+		fns.close()
+		s.bridges.close()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	pools.ApplyHealthChecks()
@@ -110,6 +128,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		s.admin.Handle("DELETE", "/cache", s.cacheFlush)
 		s.admin.Handle("DELETE", "/cache/{api}/{stage}", s.cacheFlush)
 		s.admin.Handle("DELETE", "/cache/{api}/{stage}/{route:*}", s.cacheFlush)
+		s.admin.Handle("GET", "/connections", s.connections)
+		for _, m := range []string{"GET", "POST", "DELETE"} {
+			s.admin.Handle(m, "/connections/{id}", s.connection)
+		}
 	}
 	return s, nil
 }
@@ -123,6 +145,46 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Routes is the compiled route table of the config in use.
 func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
+
+// clientIP is the WebSocket bridges' view of a client's address, with the
+// trusted proxies of the config in use.
+func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
+	var trusted []netip.Prefix
+	if p := s.trusted.Load(); p != nil {
+		trusted = *p
+	}
+	return string(proxy.AppendClientIP(nil, ctx, trusted))
+}
+
+// Bridge is the WebSocket bridge of a WebSocket API, or nil.
+func (s *Server) Bridge(api string) *wsbridge.Bridge { return s.bridges.all()[api] }
+
+// connections answers GET /connections: every WebSocket connection, by API.
+func (s *Server) connections(ctx *fasthttp.RequestCtx) {
+	out := map[string]any{}
+	total := 0
+	for name, b := range s.bridges.all() {
+		list := b.ListConnections()
+		total += len(list)
+		out[name] = map[string]any{"count": len(list), "connections": list, "stats": b.Stats()}
+	}
+	admin.WriteJSON(ctx, 200, map[string]any{"count": total, "apis": out})
+}
+
+// connection serves GET/POST/DELETE /connections/{id} on the admin
+// listener: the @connections operations without SigV4.
+func (s *Server) connection(ctx *fasthttp.RequestCtx) {
+	id, _ := ctx.UserValue("id").(string)
+	for _, b := range s.bridges.all() {
+		for _, c := range b.ListConnections() {
+			if c.ID == id {
+				b.ServeAdminManagement(ctx, id)
+				return
+			}
+		}
+	}
+	admin.WriteJSON(ctx, 410, map[string]string{"message": "Gone"})
+}
 
 // deps are the long-lived resources a snapshot of cfg uses.
 func (s *Server) deps(cfg *config.Config, invokers map[string]lambda.Invoker) gateway.Deps {
@@ -278,6 +340,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.admin != nil {
 		defer s.admin.Shutdown() //nolint:errcheck // best effort after the data plane drained
 	}
+	// WebSocket clients are told first (1001), so their $disconnect
+	// calls run while the backends are still reachable.
+	s.bridges.close()
 	err := s.http.ShutdownWithContext(ctx)
 	s.fns.close()
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+)
+
+// eventLog is a WebSocket backend that records the events it gets.
+type eventLog struct {
+	mu     sync.Mutex
+	events []map[string]any
+	addr   string
+}
+
+func startEventLog(t *testing.T) *eventLog {
+	l := &eventLog{}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	l.addr = ln.Addr().String()
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		var ev map[string]any
+		json.Unmarshal(ctx.PostBody(), &ev)
+		l.mu.Lock()
+		l.events = append(l.events, ev)
+		l.mu.Unlock()
+		ctx.SetBodyString(`{"statusCode":200,"body":"echo:` + fmt.Sprint(ev["body"] != nil) + `"}`)
+	}}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Shutdown() })
+	return l
+}
+
+func (l *eventLog) routeKeys() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, ev := range l.events {
+		rc, _ := ev["requestContext"].(map[string]any)
+		out = append(out, fmt.Sprint(rc["routeKey"]))
+	}
+	return out
+}
+
+func wsConfig(backend string) string {
+	return fmt.Sprintf(`
+apis:
+  chat:
+    type: websocket
+    stages: {prod: {}}
+    route_selection: "$request.body.action"
+    integrations: {be: {type: http, url: "http://%s/events"}}
+    routes:
+      "$connect": {integration: be}
+      "$disconnect": {integration: be}
+      "$default": {integration: be, reply: true}
+  web:
+    integrations: {m: {type: mock, body: plain-http}}
+    routes: {"GET /prod/hello": {integration: m}}
+`, backend)
+}
+
+func TestWebSocketAPIThroughTheGateway(t *testing.T) {
+	be := startEventLog(t)
+	path := t.TempDir() + "/frontdesk.yaml"
+	writeFile(t, path, wsConfig(be.addr))
+	s, base, adm := startFromFile(t, path)
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
+
+	c, resp, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer c.Close()
+	// An HTTP API on the same host and base path still serves plain requests.
+	if r := do(t, "GET", base+"/prod/hello", nil); r.body != "plain-http" {
+		t.Errorf("HTTP API beside the WebSocket API: %d %s", r.status, r.body)
+	}
+	c.WriteMessage(websocket.TextMessage, []byte(`{"action":"nothing-matches"}`))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "echo:true" {
+		t.Fatalf("reply: %q %v", msg, err)
+	}
+
+	// @connections through the data plane (loopback, no credentials).
+	var list struct {
+		Count int `json:"count"`
+		APIs  map[string]struct {
+			Connections []struct {
+				ID string `json:"id"`
+			} `json:"connections"`
+		} `json:"apis"`
+	}
+	r := do(t, "GET", adm+"/connections", nil)
+	if err := json.Unmarshal([]byte(r.body), &list); err != nil || list.Count != 1 {
+		t.Fatalf("admin /connections: %s", r.body)
+	}
+	var id string
+	for _, a := range list.APIs {
+		for _, cn := range a.Connections {
+			id = cn.ID
+		}
+	}
+	if r := do(t, "POST", base+"/prod/@connections/"+id, strings.NewReader("pushed")); r.status != 200 {
+		t.Fatalf("POST @connections: %d %s", r.status, r.body)
+	}
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "pushed" {
+		t.Fatalf("pushed message: %q %v", msg, err)
+	}
+	if r := do(t, "GET", base+"/prod/@connections/"+id, nil); r.status != 200 || !strings.Contains(r.body, "connectedAt") {
+		t.Errorf("GET @connections: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", base+"/prod/@connections/nope", strings.NewReader("x")); r.status != 410 {
+		t.Errorf("unknown connection: %d", r.status)
+	}
+
+	// A reload that leaves the WebSocket API alone keeps the connection.
+	writeFile(t, path, strings.Replace(wsConfig(be.addr), "plain-http", "plain-http-2", 1))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, "POST", base+"/prod/@connections/"+id, strings.NewReader("after-reload")); r.status != 200 {
+		t.Fatalf("after reload: %d %s", r.status, r.body)
+	}
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "after-reload" {
+		t.Fatalf("after reload: %q %v", msg, err)
+	}
+
+	// DELETE closes the connection and runs $disconnect once.
+	if r := do(t, "DELETE", base+"/prod/@connections/"+id, nil); r.status != 204 {
+		t.Fatalf("DELETE: %d", r.status)
+	}
+	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Errorf("after DELETE: %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && strings.Join(be.routeKeys(), ",") != "$connect,$default,$disconnect" {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := strings.Join(be.routeKeys(), ","); got != "$connect,$default,$disconnect" {
+		t.Errorf("events %s", got)
+	}
+}

@@ -1,0 +1,142 @@
+package wsbridge
+
+import (
+	"bytes"
+	"sort"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+)
+
+// isoMillis is the timestamp layout of GetConnection.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+// ServeManagement serves the @connections API for one connection of
+// stage: POST sends the body as a text message, GET describes the
+// connection, DELETE closes it. Callers must be SigV4-signed with a
+// configured credential (service execute-api), or, with no credentials
+// configured, come from a loopback address.
+func (b *Bridge) ServeManagement(ctx *fasthttp.RequestCtx, stage, connectionID string) {
+	if !b.authorized(ctx) {
+		writeError(ctx, fasthttp.StatusForbidden, "ForbiddenException", "Forbidden")
+		return
+	}
+	b.manage(ctx, stage, connectionID)
+}
+
+// ServeAdminManagement is ServeManagement for the admin listener, which
+// authenticates callers itself: no SigV4, and any stage's connection.
+func (b *Bridge) ServeAdminManagement(ctx *fasthttp.RequestCtx, connectionID string) {
+	b.manage(ctx, "", connectionID)
+}
+
+func (b *Bridge) authorized(ctx *fasthttp.RequestCtx) bool {
+	if len(b.s.secrets) == 0 {
+		return ctx.RemoteIP().IsLoopback()
+	}
+	if err := b.signer.verify(&ctx.Request, ctx.IsTLS(), time.Now()); err != nil {
+		b.s.log.Info("@connections call refused", "remote", ctx.RemoteIP().String(), "err", err)
+		return false
+	}
+	return true
+}
+
+// manage runs one @connections operation; stage "" matches any stage.
+func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
+	var rid [requestIDLen]byte
+	ctx.Response.Header.SetBytesV("x-amzn-RequestId", appendRequestID(rid[:0]))
+	method := ctx.Method()
+	if string(method) == fasthttp.MethodPost && len(ctx.Request.Body()) > b.s.maxMessage {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request entity too large")
+		return
+	}
+	c := b.reg.get(connectionID)
+	if c == nil || (stage != "" && c.stage != stage) {
+		writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+		return
+	}
+	switch string(method) {
+	case fasthttp.MethodPost:
+		switch err := c.send(b.s, &b.st, bytes.Clone(ctx.Request.Body()), false); err {
+		case nil:
+			ctx.SetStatusCode(fasthttp.StatusOK)
+		case errQueueFull:
+			b.st.queueFull.Add(1)
+			writeError(ctx, fasthttp.StatusTooManyRequests, "LimitExceededException", "Limit exceeded: the connection's send queue is full")
+		default:
+			writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+		}
+	case fasthttp.MethodGet:
+		info := c.info()
+		out := make([]byte, 0, 160)
+		out = append(out, `{"connectedAt":"`...)
+		out = info.ConnectedAt.UTC().AppendFormat(out, isoMillis)
+		out = append(out, `","identity":{"sourceIp":`...)
+		out = appendJSONString(out, info.SourceIP)
+		out = append(out, `,"userAgent":`...)
+		out = appendJSONString(out, info.UserAgent)
+		out = append(out, `},"lastActiveAt":"`...)
+		out = info.LastActiveAt.UTC().AppendFormat(out, isoMillis)
+		out = append(out, `"}`...)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(out)
+	case fasthttp.MethodDelete:
+		if !c.closeWith(b.s, &b.st, websocket.CloseNormalClosure, reasonNormal, true) {
+			writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+			return
+		}
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	default:
+		ctx.Response.Header.Set("Allow", "GET, POST, DELETE")
+		writeError(ctx, fasthttp.StatusMethodNotAllowed, "", "Method Not Allowed")
+	}
+}
+
+// ConnectionInfo describes one open connection.
+type ConnectionInfo struct {
+	ID           string
+	Stage        string
+	ConnectedAt  time.Time
+	LastActiveAt time.Time // last frame from the client
+	SourceIP     string
+	UserAgent    string
+	Queued       int // messages waiting to be written
+}
+
+func (c *conn) info() ConnectionInfo {
+	c.mu.Lock()
+	queued := len(c.queue)
+	c.mu.Unlock()
+	return ConnectionInfo{
+		ID:           c.id,
+		Stage:        c.stage,
+		ConnectedAt:  time.Unix(0, c.connectedAt),
+		LastActiveAt: time.Unix(0, c.lastActive.Load()),
+		SourceIP:     string(c.sourceIP),
+		UserAgent:    string(c.userAgent),
+		Queued:       queued,
+	}
+}
+
+// ListConnections returns the open connections, oldest first.
+func (b *Bridge) ListConnections() []ConnectionInfo {
+	var out []ConnectionInfo
+	b.reg.each(func(c *conn) { out = append(out, c.info()) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ConnectedAt.Before(out[j].ConnectedAt) })
+	return out
+}
+
+// writeError writes API Gateway's JSON error body, with x-amzn-ErrorType
+// when errType is set (the AWS SDKs read the error code from it).
+func writeError(ctx *fasthttp.RequestCtx, status int, errType, message string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	if errType != "" {
+		ctx.Response.Header.Set("x-amzn-ErrorType", errType)
+	}
+	body := make([]byte, 0, len(message)+16)
+	body = append(body, `{"message":`...)
+	body = appendJSONString(body, message)
+	ctx.SetBody(append(body, '}'))
+}

@@ -1,0 +1,187 @@
+package wsbridge
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Defaults, taken from Amazon API Gateway's WebSocket limits where it has
+// one.
+const (
+	DefaultRouteSelection   = "$request.body.action"
+	DefaultIdleTimeout      = 10 * time.Minute
+	DefaultMaxConnectionAge = 2 * time.Hour
+	DefaultMaxMessageBytes  = 128 << 10
+	DefaultSendQueueLength  = 64
+	DefaultWriteTimeout     = 10 * time.Second
+)
+
+// Options configure one WebSocket API. The gateway fills them from its
+// configuration; zero values take the defaults above.
+type Options struct {
+	// APIID is requestContext.apiId in events.
+	APIID string
+	// Stages the API is deployed to; empty means the single "$default".
+	Stages []string
+	// RouteSelection is the route selection expression:
+	// "$request.body.action" or a template such as
+	// "${request.body.service}/${request.body.action}".
+	RouteSelection string
+	// Routes maps route keys ($connect, $disconnect, $default or custom
+	// keys, which must not start with "$") to their integration.
+	Routes map[string]Route
+
+	IdleTimeout      time.Duration // no frame from the client for this long: close 1001
+	MaxConnectionAge time.Duration // hard cap on a connection's life: close 1001
+	MaxMessageBytes  int           // larger inbound message: close 1009; larger POST: 413
+	// SendQueueLength bounds the messages waiting for one client; an
+	// @connections POST finding it full gets 429 LimitExceededException.
+	SendQueueLength int
+	// WriteTimeout bounds one write to a client; a client that does not
+	// read for this long is disconnected.
+	WriteTimeout time.Duration
+	// BackendTimeout bounds each backend call (default: none beyond the
+	// backend's own, e.g. HTTPBackend's timeout).
+	BackendTimeout time.Duration
+
+	// Credentials verify SigV4-signed @connections calls. Empty: only
+	// loopback callers may use @connections, unsigned.
+	Credentials []Credential
+	// Region, when set, must be the region in the signature's credential
+	// scope; empty accepts any region, as clients are often configured
+	// with whatever region their AWS profile has.
+	Region string
+
+	// ClientIP returns requestContext.identity.sourceIp; nil uses the
+	// peer address. The gateway plugs its trusted-proxy logic in here.
+	ClientIP func(ctx *fasthttp.RequestCtx) string
+
+	Logger *slog.Logger
+}
+
+// Route is one route's integration.
+type Route struct {
+	Backend Backend
+	// Reply sends the backend's response body back to the caller as a
+	// message (a route response with key $default in API Gateway terms).
+	Reply bool
+}
+
+// Credential is an access key pair allowed to call @connections.
+type Credential struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// routeEntry keeps the route key beside the route so that events can
+// name it without allocating.
+type routeEntry struct {
+	key string
+	Route
+}
+
+// settings are Options validated, defaulted and indexed.
+type settings struct {
+	apiID          string
+	stages         []string
+	selector       *selector
+	routes         map[string]*routeEntry
+	connect        *routeEntry
+	disconnect     *routeEntry
+	fallback       *routeEntry
+	idle           time.Duration
+	maxAge         time.Duration
+	maxMessage     int
+	queueLen       int
+	writeTimeout   time.Duration
+	backendTimeout time.Duration
+	secrets        map[string]string
+	region         string
+	clientIP       func(*fasthttp.RequestCtx) string
+	log            *slog.Logger
+}
+
+func (o *Options) settings() (*settings, error) {
+	s := &settings{
+		apiID:          o.APIID,
+		stages:         o.Stages,
+		routes:         make(map[string]*routeEntry, len(o.Routes)),
+		idle:           orDefault(o.IdleTimeout, DefaultIdleTimeout),
+		maxAge:         orDefault(o.MaxConnectionAge, DefaultMaxConnectionAge),
+		maxMessage:     orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
+		queueLen:       orDefault(o.SendQueueLength, DefaultSendQueueLength),
+		writeTimeout:   orDefault(o.WriteTimeout, DefaultWriteTimeout),
+		backendTimeout: o.BackendTimeout,
+		secrets:        make(map[string]string, len(o.Credentials)),
+		region:         o.Region,
+		clientIP:       o.ClientIP,
+		log:            o.Logger,
+	}
+	if len(s.stages) == 0 {
+		s.stages = []string{"$default"}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clientIP == nil {
+		s.clientIP = func(ctx *fasthttp.RequestCtx) string { return ctx.RemoteIP().String() }
+	}
+	sel, err := parseSelector(o.RouteSelection)
+	if err != nil {
+		return nil, err
+	}
+	s.selector = sel
+	for key, r := range o.Routes {
+		if r.Backend == nil {
+			return nil, fmt.Errorf("route %q has no backend", key)
+		}
+		if strings.HasPrefix(key, "$") && key != RouteConnect && key != RouteDisconnect && key != RouteDefault {
+			return nil, fmt.Errorf("route %q: keys starting with $ are reserved for $connect, $disconnect and $default", key)
+		}
+		e := &routeEntry{key: key, Route: r}
+		switch key {
+		case RouteConnect:
+			s.connect = e
+		case RouteDisconnect:
+			s.disconnect = e
+		case RouteDefault:
+			s.fallback = e
+		default:
+			s.routes[key] = e
+		}
+	}
+	for _, c := range o.Credentials {
+		if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+			// ${VAR:-} placeholders expand to empty strings: a half-filled
+			// pair is a configuration mistake, not an open door.
+			if c.AccessKeyID == "" && c.SecretAccessKey == "" {
+				continue
+			}
+			return nil, fmt.Errorf("management credential %q: access key id and secret are both required", c.AccessKeyID)
+		}
+		s.secrets[c.AccessKeyID] = c.SecretAccessKey
+	}
+	return s, nil
+}
+
+func orDefault[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// stage returns the configured spelling of name, so connections keep a
+// shared string rather than a copy of request bytes.
+func (s *settings) stage(name string) (string, bool) {
+	for _, st := range s.stages {
+		if st == name {
+			return st, true
+		}
+	}
+	return "", false
+}
