@@ -29,17 +29,17 @@ import (
 // Server is one running frontdesk: the data plane, and the admin listener
 // when admin.listen is set.
 type Server struct {
-	cfg   atomic.Pointer[config.Config]
-	log   *slog.Logger
-	pools *proxy.Pools
+	cfg     atomic.Pointer[config.Config]
+	log     *slog.Logger
+	pools   *proxy.Pools
 	fns     *functions
 	bridges *bridges
 	trusted atomic.Pointer[[]netip.Prefix]
 	state   *pipeline.State
-	cache *cache.Store
-	gw    *gateway.Gateway
-	http  *fasthttp.Server
-	ln    net.Listener
+	cache   *cache.Store
+	gw      *gateway.Gateway
+	http    *fasthttp.Server
+	ln      net.Listener
 
 	admin   *admin.Server
 	adminLn net.Listener

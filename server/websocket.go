@@ -25,9 +25,9 @@ type bridges struct {
 }
 
 type bridge struct {
-	cfg     config.API
-	fnCfg   map[string]config.Function
-	b       *wsbridge.Bridge
+	cfg   config.API
+	fnCfg map[string]config.Function
+	b     *wsbridge.Bridge
 }
 
 // sync brings the bridges in line with cfg and returns them by API name.
