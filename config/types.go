@@ -167,6 +167,19 @@ type Authorizer struct {
 	URL            string   `yaml:"url"`
 	TTL            Duration `yaml:"ttl"`
 	PayloadFormat  string   `yaml:"payload_format"`
+	// SimpleResponses: a 2.0 authorizer answers {"isAuthorized":...}
+	// (added; default true), else an IAM policy.
+	SimpleResponses *bool `yaml:"simple_responses"`
+	// Timeout bounds one authorizer call (added; default 10s, as AWS).
+	Timeout Duration `yaml:"timeout"`
+	// ClaimsToHeaders passes JWT claims to HTTP backends as request
+	// headers (added): {sub: X-User-Id}. A client-sent header of that
+	// name is always replaced.
+	ClaimsToHeaders map[string]string `yaml:"claims_to_headers"`
+	// JWKSMinRefetch is the least time between two key-set fetches
+	// caused by unknown key ids (added; default 10s), so tokens with
+	// invented kids cannot hammer the identity provider.
+	JWKSMinRefetch Duration `yaml:"jwks_min_refetch"`
 }
 
 // Integration is a backend: http_proxy, mock, lambda (and http for WebSocket).

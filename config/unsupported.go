@@ -13,10 +13,6 @@ var notYetSupported = []string{
 	"server.tls",
 	"access_log",
 	"cluster",
-	"apis.*.cors",
-	"apis.*.authorizers",
-	"apis.*.routes.*.authorizer",
-	"apis.*.routes.*.scopes",
 }
 
 // unsupported reports, once per key, the keys of c that are accepted but

@@ -350,11 +350,25 @@ func (x *v) api(key string, a *API) bool {
 				x.fail(ak+".function", "no function named %q", au.Function)
 			}
 		case "http":
-			if au.URL == "" {
-				x.fail(ak+".url", "required for http authorizers")
+			if u, err := url.Parse(au.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				x.fail(ak+".url", "want an http(s) URL, got %q", au.URL)
 			}
 		default:
 			x.fail(ak+".type", "want jwt, lambda or http, got %q", au.Type)
+		}
+		switch au.PayloadFormat {
+		case "", "1.0", "2.0":
+		default:
+			x.fail(ak+".payload_format", "want \"1.0\" or \"2.0\", got %q", au.PayloadFormat)
+		}
+		if au.TTL.D() > time.Hour {
+			x.fail(ak+".ttl", "at most 3600s, got %s", au.TTL.D())
+		}
+		for i, src := range au.IdentitySource {
+			if !strings.HasPrefix(src, "$request.header.") && !strings.HasPrefix(src, "$request.querystring.") &&
+				!strings.HasPrefix(src, "$context.") && !strings.HasPrefix(src, "$stageVariables.") {
+				x.fail(fmt.Sprintf("%s.identity_source[%d]", ak, i), "want $request.header.X, $request.querystring.X, $context.X or $stageVariables.X, got %q", src)
+			}
 		}
 	}
 	for _, n := range sortedKeys(a.Integrations) {

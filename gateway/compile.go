@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/auth/cors"
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
@@ -45,6 +46,7 @@ func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }
 func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
 
 type api struct {
+	cors     *cors.Policy
 	name     string
 	hosts    string
 	basePath string
@@ -87,6 +89,9 @@ type Deps struct {
 	// Bridges serve the WebSocket APIs, by name; nil when the snapshot
 	// will not serve.
 	Bridges map[string]*wsbridge.Bridge
+	// Authorizers keeps authorizers (and their key and decision caches)
+	// across snapshots; nil builds fresh ones.
+	Authorizers *Authorizers
 
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
@@ -97,6 +102,9 @@ type Deps struct {
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	if deps.State == nil {
 		deps.State = &pipeline.State{}
+	}
+	if deps.Authorizers == nil {
+		deps.Authorizers = &Authorizers{}
 	}
 	deps.State.BeginCompile()
 	s := &Snapshot{}
@@ -199,6 +207,14 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	if ca.Type == "rest" {
 		a.dialect = apierror.REST
 	}
+	if c := ca.CORS; c != nil {
+		p, err := cors.Compile(cors.Options{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods,
+			AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge, AllowCredentials: c.AllowCredentials})
+		if err != nil {
+			return nil, fmt.Errorf("cors: %w", err)
+		}
+		a.cors = p
+	}
 	keys := make([]string, 0, len(ca.Routes))
 	for k := range ca.Routes {
 		keys = append(keys, k)
@@ -234,7 +250,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
-			info := &proxy.Route{APIID: name, Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
+			info := &proxy.Route{APIID: name, REST: ca.Type == "rest", Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
 			if _, path, ok := strings.Cut(k, " "); ok {
 				info.Resource = path
 			}
@@ -265,6 +281,15 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 // default, as API Gateway's route settings).
 func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]pipeline.Step, error) {
 	var steps []pipeline.Step
+	if r.Authorizer != "" {
+		step, err := compileAuthorizer(apiName, ca, r, deps)
+		if err != nil {
+			return nil, err
+		}
+		if step != nil {
+			steps = append(steps, step)
+		}
+	}
 	if r.APIKey {
 		steps = append(steps, pipeline.NewAPIKey(deps.keys, pipeline.APIKeyOptions{API: apiName, RouteKey: routeKey, RateLimitHeaders: deps.rateLimitHeaders}))
 	}
@@ -316,6 +341,35 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		}
 	}
 	return steps, nil
+}
+
+// compileAuthorizer builds the route's authorizer step. The context it
+// hands on is rendered for the route's payload format.
+func compileAuthorizer(apiName string, ca *config.API, r *config.Route, deps Deps) (pipeline.Step, error) {
+	ac := ca.Authorizers[r.Authorizer]
+	v1 := ca.Type == "rest"
+	if in := ca.Integrations[r.Integration]; in != nil && in.Type == "lambda" && in.PayloadFormat == "1.0" {
+		v1 = true
+	}
+	defaultFormat := "2.0"
+	if ca.Type == "rest" {
+		defaultFormat = "1.0"
+	}
+	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, defaultFormat, deps.Functions)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a.jwt != nil:
+		return pipeline.NewJWT(a.jwt, r.Scopes, v1, ac.ClaimsToHeaders)
+	case a.lam != nil:
+		format := ac.PayloadFormat
+		if format == "" {
+			format = defaultFormat
+		}
+		return pipeline.NewLambdaAuthorizer(a.lam, format == "1.0"), nil
+	}
+	return nil, nil
 }
 
 // NeedsCache reports whether any route of c caches responses.

@@ -72,6 +72,11 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	a := s.apis[sel.API]
 	g.begin(ex, a.dialect)
+	ex.CORS = a.cors
+	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {
+		ex.CORS = nil // the preflight answer is complete as it is
+		return        // preflights are answered before any route or authorizer
+	}
 	st := a.def
 	switch {
 	case sel.Stage == router.NoStage:
@@ -120,6 +125,9 @@ func (g *Gateway) finish(ex *proxy.Exchange) {
 	}
 	if len(ex.RequestIDHeader) > 0 {
 		ctx.Response.Header.SetBytesKV(ex.RequestIDHeader, ex.RequestID)
+	}
+	if ex.CORS != nil {
+		ex.CORS.Apply(&ctx.Request, &ctx.Response)
 	}
 	ex.Reset()
 	g.pool.Put(ex)
@@ -197,8 +205,10 @@ func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
 	ex.Ctx = ctx
 	defer g.finish(ex)
 	d := apierror.HTTP
-	if sel := g.snap.Load().table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
-		d = g.snap.Load().apis[sel.API].dialect
+	s := g.snap.Load()
+	if sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
+		d = s.apis[sel.API].dialect
+		ex.CORS = s.apis[sel.API].cors
 	}
 	g.begin(ex, d)
 	var small *fasthttp.ErrSmallBuffer

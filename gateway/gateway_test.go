@@ -1,15 +1,21 @@
 package gateway
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
@@ -209,6 +215,49 @@ func BenchmarkCacheHit(b *testing.B) {
 		g.Handle(ctx)
 		if ctx.Response.StatusCode() != 200 || len(ctx.Response.Body()) != 1024 {
 			b.Fatal(ctx.Response.StatusCode())
+		}
+		drain(ctx)
+	}
+}
+
+// BenchmarkProxyGETWithJWT is the proxied GET through a JWT-protected
+// route, keys fetched and the token's verification cached.
+func BenchmarkProxyGETWithJWT(b *testing.B) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","n":%q,"e":"AQAB"}]}`,
+		base64.RawURLEncoding.EncodeToString(key.N.Bytes()))
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(jwks) }}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Shutdown()
+	g := newTestGateway(b, fmt.Sprintf(`
+apis:
+  petstore:
+    authorizers:
+      users: {type: jwt, issuer: "https://issuer.test/", audience: [petstore], jwks_url: "http://%s/jwks"}
+    integrations:
+      up: {type: http_proxy, url: "http://upstream.test:80/pets/{id}"}
+    routes:
+      "GET /pets/{id}": {integration: up, authorizer: users, scopes: ["pets:read"]}
+`, ln.Addr()), petUpstream)
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": "https://issuer.test/", "aud": "petstore",
+		"sub": "u1", "scope": "pets:read", "exp": time.Now().Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := newCtx("GET", "/pets/42")
+	ctx.Request.Header.Set("Authorization", "Bearer "+signed)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode(), string(ctx.Response.Body()))
 		}
 		drain(ctx)
 	}

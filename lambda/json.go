@@ -489,3 +489,7 @@ func hex4(b []byte) rune {
 	}
 	return r
 }
+
+// AppendJSONString appends s as a JSON string, escaped as the event
+// builders escape (for callers composing events around them).
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

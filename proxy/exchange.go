@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/auth/cors"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/valyala/fasthttp"
@@ -46,10 +47,15 @@ type Exchange struct {
 	// Start is when the request arrived.
 	Start time.Time
 	// Authorizer is the requestContext.authorizer JSON object of the
-	// request (nil when no authorizer ran).
+	// request (nil when no authorizer ran); AuthBuf is its reusable
+	// storage.
 	Authorizer []byte
+	AuthBuf    []byte
 	// APIKey and APIKeyID identify the API key used (nil when none).
 	APIKey, APIKeyID []byte
+	// CORS, when the API has a CORS configuration, is applied to every
+	// response, the gateway's own errors included.
+	CORS *cors.Policy
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// IntegrationLatency and IntegrationError describe the backend call.
@@ -69,7 +75,9 @@ type Exchange struct {
 // Route is what the pipeline and integrations know of the matched route on
 // its stage; compiled once per snapshot.
 type Route struct {
-	APIID      string
+	APIID string
+	// REST is true for REST APIs (payload 1.0 without "version").
+	REST       bool
 	Stage      string
 	NamedStage bool
 	RouteKey   string
@@ -99,6 +107,7 @@ func (ex *Exchange) Reset() {
 	ex.RequestIDHeader = nil
 	ex.Route = nil
 	ex.TrustedProxies = nil
+	ex.CORS = nil
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil

@@ -29,17 +29,18 @@ import (
 // Server is one running frontdesk: the data plane, and the admin listener
 // when admin.listen is set.
 type Server struct {
-	cfg     atomic.Pointer[config.Config]
-	log     *slog.Logger
-	pools   *proxy.Pools
-	fns     *functions
-	bridges *bridges
-	trusted atomic.Pointer[[]netip.Prefix]
-	state   *pipeline.State
-	cache   *cache.Store
-	gw      *gateway.Gateway
-	http    *fasthttp.Server
-	ln      net.Listener
+	cfg         atomic.Pointer[config.Config]
+	log         *slog.Logger
+	pools       *proxy.Pools
+	fns         *functions
+	bridges     *bridges
+	authorizers *gateway.Authorizers
+	trusted     atomic.Pointer[[]netip.Prefix]
+	state       *pipeline.State
+	cache       *cache.Store
+	gw          *gateway.Gateway
+	http        *fasthttp.Server
+	ln          net.Listener
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -72,7 +73,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	state := &pipeline.State{}
-	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log}}
+	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}}
 	if err := s.ensureCache(cfg); err != nil {
 		fns.close()
 		return nil, err
@@ -188,7 +189,7 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) {
 
 // deps are the long-lived resources a snapshot of cfg uses.
 func (s *Server) deps(cfg *config.Config, invokers map[string]lambda.Invoker) gateway.Deps {
-	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache,
+	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache, Authorizers: s.authorizers,
 		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
 }
 

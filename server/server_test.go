@@ -67,7 +67,12 @@ func (r *recorder) seen() (string, http.Header) {
 // address) on 127.0.0.1:0 and returns its base URL.
 func startGateway(t *testing.T, src string, up string) string {
 	t.Helper()
-	src = strings.ReplaceAll(src, "{{UP}}", up)
+	return startGatewayOn(t, "127.0.0.1:0", strings.ReplaceAll(src, "{{UP}}", up))
+}
+
+// startGatewayOn serves src on addr.
+func startGatewayOn(t *testing.T, addr, src string) string {
+	t.Helper()
 	cfg, _, err := config.Parse("test.yaml", []byte(src), os.LookupEnv)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -76,7 +81,7 @@ func startGateway(t *testing.T, src string, up string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/fasthttp/websocket"
 	fdconfig "github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/browsertest"
 	fdserver "github.com/frontdeskgw/frontdesk/server"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 )
@@ -182,32 +183,8 @@ func TestChatPageUsesDefaultWebSocketURL(t *testing.T) {
 // TestChatInBrowser drives two headless Chromium pages that talk through
 // the bridge. It needs /usr/bin/chromium (Debian: apt-get install chromium).
 func TestChatInBrowser(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("chromium not installed at " + chromium + " (apt-get install -y chromium): browser test skipped")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	browser := browsertest.New(t)
 	st := startStack(t, false)
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	browser, cancelTimeout := context.WithTimeout(browser, 45*time.Second)
-	defer cancelTimeout()
 
 	page := st.backendURL + "/?ws=" + "ws://" + st.gatewayAddr + "/prod"
 	if err := chromedp.Do(browser, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#status.connected"))); err != nil {

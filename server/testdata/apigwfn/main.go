@@ -19,21 +19,22 @@ import (
 )
 
 type echo struct {
-	Version   string            `json:"version"`
-	Method    string            `json:"method"`
-	Path      string            `json:"path"`
-	RouteKey  string            `json:"routeKey"`
-	Params    map[string]string `json:"params"`
-	Query     map[string]string `json:"query"`
-	Header    string            `json:"header"`
-	Cookies   []string          `json:"cookies"`
-	Body      string            `json:"body"`
-	Base64    bool              `json:"base64"`
-	Stage     string            `json:"stage"`
-	StageVar  string            `json:"stageVar"`
-	PID       int               `json:"pid"`
-	SourceIP  string            `json:"sourceIp"`
-	RequestID string            `json:"requestId"`
+	Version    string            `json:"version"`
+	Method     string            `json:"method"`
+	Path       string            `json:"path"`
+	RouteKey   string            `json:"routeKey"`
+	Params     map[string]string `json:"params"`
+	Query      map[string]string `json:"query"`
+	Header     string            `json:"header"`
+	Cookies    []string          `json:"cookies"`
+	Body       string            `json:"body"`
+	Base64     bool              `json:"base64"`
+	Stage      string            `json:"stage"`
+	StageVar   string            `json:"stageVar"`
+	Authorizer any               `json:"authorizer"`
+	PID        int               `json:"pid"`
+	SourceIP   string            `json:"sourceIp"`
+	RequestID  string            `json:"requestId"`
 }
 
 func behave(path string) error {
@@ -52,9 +53,21 @@ func behave(path string) error {
 
 func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		Version string `json:"version"`
+		Version string            `json:"version"`
+		Type    string            `json:"type"`
+		Headers map[string]string `json:"headers"`
 	}
 	_ = json.Unmarshal(raw, &probe)
+	if probe.Type == "REQUEST" { // a REQUEST authorizer event (simple response)
+		tok := probe.Headers["x-token"]
+		switch tok {
+		case "crash":
+			return nil, errors.New("authorizer failed")
+		case "slow":
+			time.Sleep(3 * time.Second)
+		}
+		return map[string]any{"isAuthorized": tok == "let-me-in", "context": map[string]any{"user": "u1", "pid": os.Getpid()}}, nil
+	}
 	if probe.Version == "2.0" {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -72,7 +85,7 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 			Params: ev.PathParameters, Query: ev.QueryStringParameters, Header: ev.Headers["x-test"],
 			Cookies: ev.Cookies, Body: ev.Body, Base64: ev.IsBase64Encoded, Stage: ev.RequestContext.Stage,
 			StageVar: ev.StageVariables["color"], PID: os.Getpid(), SourceIP: ev.RequestContext.HTTP.SourceIP,
-			RequestID: ev.RequestContext.RequestID}
+			RequestID: ev.RequestContext.RequestID, Authorizer: ev.RequestContext.Authorizer}
 		b, _ := json.Marshal(out)
 		return events.APIGatewayV2HTTPResponse{StatusCode: 201, Body: string(b),
 			Headers: map[string]string{"content-type": "application/json", "x-fn": "v2"},

@@ -1,0 +1,194 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/auth"
+	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
+	"github.com/frontdeskgw/frontdesk/auth/lambdaauth"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/proxy"
+)
+
+// JWT admits requests bearing a valid token with the route's scopes and
+// hands the claims on: in the Lambda event's requestContext.authorizer, and
+// for HTTP backends as the configured request headers.
+type JWT struct {
+	a      *jwtauth.Authorizer
+	scopes *jwtauth.Scopes
+	v1     bool
+	// headers maps claim names to the request headers that carry them
+	// upstream; a client-sent header of that name is always replaced.
+	headers [][2]string
+}
+
+// NewJWT compiles a route's JWT step. v1 renders the authorizer context
+// for payload format 1.0.
+func NewJWT(a *jwtauth.Authorizer, scopes []string, v1 bool, claimHeaders map[string]string) (*JWT, error) {
+	sc, err := jwtauth.NewScopes(scopes)
+	if err != nil {
+		return nil, err
+	}
+	j := &JWT{a: a, scopes: sc, v1: v1}
+	for claim, header := range claimHeaders {
+		j.headers = append(j.headers, [2]string{claim, header})
+	}
+	return j, nil
+}
+
+// Handle verifies the token.
+func (j *JWT) Handle(ex *proxy.Exchange, next Next) {
+	req := &ex.Ctx.Request
+	for _, h := range j.headers {
+		req.Header.Del(h[1])
+	}
+	res, err := j.a.Authorize(context.Background(), req, j.scopes)
+	if err != nil {
+		writeAuthFailure(ex, err)
+		return
+	}
+	if j.v1 {
+		ex.AuthBuf = res.AppendV1(ex.AuthBuf[:0])
+	} else {
+		ex.AuthBuf = res.AppendV2(ex.AuthBuf[:0])
+	}
+	ex.Authorizer = ex.AuthBuf
+	for _, h := range j.headers {
+		if v, ok := res.Claim(h[0]); ok {
+			req.Header.Set(h[1], v)
+		}
+	}
+	next.Serve(ex)
+}
+
+// LambdaAuthorizer runs a REQUEST authorizer (a function, or an HTTP
+// endpoint) and hands its context on to the integration.
+type LambdaAuthorizer struct {
+	a      *lambdaauth.Authorizer
+	v1     bool
+	region string
+}
+
+// NewLambdaAuthorizer compiles a route's Lambda/HTTP authorizer step. v1
+// renders payload format 1.0 events and contexts.
+func NewLambdaAuthorizer(a *lambdaauth.Authorizer, v1 bool) *LambdaAuthorizer {
+	return &LambdaAuthorizer{a: a, v1: v1, region: "us-east-1"}
+}
+
+// Handle asks the authorizer.
+func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
+	r := ex.Route
+	arn := methodARN(l.region, r.APIID, r.Stage, string(ex.Ctx.Method()), string(ex.Path))
+	res, err := l.a.Authorize(context.Background(), lambdaauth.Request{
+		HTTP:      &ex.Ctx.Request,
+		MethodARN: arn,
+		Vars: func(s auth.Source) []byte {
+			if s.Kind == auth.FromStageVariable {
+				for _, v := range r.StageVariables {
+					if v.Name == s.Name {
+						return v.Value
+					}
+				}
+			}
+			return nil
+		},
+		Payload: func(dst []byte, identity [][]byte) []byte {
+			return appendAuthorizerEvent(dst, ex, l.v1, arn, identity)
+		},
+	})
+	if err != nil {
+		writeAuthFailure(ex, err)
+		return
+	}
+	if l.v1 {
+		ex.AuthBuf = res.AppendV1(ex.AuthBuf[:0], 0)
+	} else {
+		ex.AuthBuf = res.AppendV2(ex.AuthBuf[:0])
+	}
+	ex.Authorizer = ex.AuthBuf
+	next.Serve(ex)
+}
+
+// methodARN is the route's execute-api ARN, as IAM policies name it.
+func methodARN(region, api, stage, method, path string) string {
+	return "arn:aws:execute-api:" + region + ":" + proxy.AccountID + ":" + api + "/" + stage + "/" + method + path
+}
+
+// appendAuthorizerEvent builds a REQUEST authorizer event: the proxy event
+// of the request with the authorizer's own members in front.
+func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, identity [][]byte) []byte {
+	in := ex.EventInput()
+	in.Authorizer = nil
+	var event []byte
+	if v1 {
+		dst = append(dst, `{"type":"REQUEST","methodArn":`...)
+		dst = lambda.AppendJSONString(dst, arn)
+		dst = append(dst, `,"identitySource":`...)
+		joined := make([]string, len(identity))
+		for i, v := range identity {
+			joined[i] = string(v)
+		}
+		dst = lambda.AppendJSONString(dst, strings.Join(joined, ","))
+		event = lambda.AppendEventV1(nil, in, !ex.Route.REST)
+	} else {
+		dst = append(dst, `{"type":"REQUEST","routeArn":`...)
+		dst = lambda.AppendJSONString(dst, arn)
+		dst = append(dst, `,"identitySource":[`...)
+		for i, v := range identity {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = lambda.AppendJSONString(dst, string(v))
+		}
+		dst = append(dst, ']')
+		event = lambda.AppendEventV2(nil, in)
+	}
+	if len(event) > 2 {
+		dst = append(dst, ',')
+		dst = append(dst, event[1:]...)
+	} else {
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+var (
+	restDeny      = []byte(`{"Message":"User is not authorized to access this resource with an explicit deny"}`)
+	restAuthError = []byte(`{"message":null}`)
+)
+
+// writeAuthFailure answers a refused request in the API's dialect.
+func writeAuthFailure(ex *proxy.Exchange, err error) {
+	var f *auth.Failure
+	if !errors.As(err, &f) {
+		f = auth.Internal(err)
+	}
+	if ex.Dialect != apierror.REST {
+		ex.Ctx.Response.ResetBody()
+		f.WriteHTTP(&ex.Ctx.Response)
+		return
+	}
+	resp := &ex.Ctx.Response
+	switch f.Status {
+	case 401:
+		ex.Fail(apierror.Unauthorized)
+	case 403:
+		resp.ResetBody()
+		resp.SetStatusCode(403)
+		resp.Header.SetContentType("application/json")
+		resp.Header.Set("x-amzn-ErrorType", "AccessDeniedException")
+		resp.SetBody(restDeny)
+	default:
+		resp.ResetBody()
+		resp.SetStatusCode(500)
+		resp.Header.SetContentType("application/json")
+		resp.Header.Set("x-amzn-ErrorType", "AuthorizerConfigurationException")
+		resp.SetBody(restAuthError)
+	}
+	if f.WWWAuthenticate != "" {
+		resp.Header.Set("WWW-Authenticate", f.WWWAuthenticate)
+	}
+}
