@@ -11,7 +11,6 @@ import (
 // nothing is silently ignored. Entries leave this list as features land.
 var notYetSupported = []string{
 	"server.tls",
-	"access_log",
 	"cluster",
 }
 

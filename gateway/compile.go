@@ -12,6 +12,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
@@ -22,6 +23,7 @@ import (
 // Snapshot is one compiled config: everything the request path reads,
 // immutable once built and swapped in whole.
 type Snapshot struct {
+	pools   *proxy.Pools
 	table   router.Table
 	apis    []*api
 	keys    *pipeline.Keys
@@ -31,6 +33,8 @@ type Snapshot struct {
 	// HTTP API.
 	wsTable router.Table
 	ws      []*wsAPI
+	// noAPI counts requests that matched no API.
+	noAPI *metrics.RouteMetrics
 }
 
 type wsAPI struct {
@@ -46,7 +50,10 @@ func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }
 func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
 
 type api struct {
-	cors     *cors.Policy
+	cors *cors.Policy
+	// noRoute counts the API's requests that matched no route.
+	noRoute  *metrics.RouteMetrics
+	metrics  *metrics.APIMetrics
 	name     string
 	hosts    string
 	basePath string
@@ -92,6 +99,8 @@ type Deps struct {
 	// Authorizers keeps authorizers (and their key and decision caches)
 	// across snapshots; nil builds fresh ones.
 	Authorizers *Authorizers
+	// Metrics hands out the counters of each route; nil counts nothing.
+	Metrics *metrics.Registry
 
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
@@ -107,7 +116,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		deps.Authorizers = &Authorizers{}
 	}
 	deps.State.BeginCompile()
-	s := &Snapshot{}
+	s := &Snapshot{pools: deps.Pools}
 	trusted, err := ParseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -152,7 +161,24 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		s.apis = append(s.apis, a)
 	}
 	deps.State.Sweep()
+	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
 	return s, nil
+}
+
+// NoRouteLabel is the route (and API) label of requests that matched none.
+const NoRouteLabel = "-"
+
+// MetricRoutes lists the api/route pairs the snapshot counts, so that a
+// reload can drop the series of routes that are gone.
+func (s *Snapshot) MetricRoutes() map[metrics.RouteName]bool {
+	out := map[metrics.RouteName]bool{{API: NoRouteLabel, Route: NoRouteLabel}: true}
+	for _, a := range s.apis {
+		out[metrics.RouteName{API: a.name, Route: NoRouteLabel}] = true
+		for _, r := range a.routes {
+			out[metrics.RouteName{API: a.name, Route: r.key}] = true
+		}
+	}
+	return out
 }
 
 // ParseTrustedProxies reads server.trusted_proxies: CIDRs or single IPs.
@@ -200,7 +226,8 @@ func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
 }
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
-	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath}
+	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath,
+		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel)}
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
 	}
@@ -250,7 +277,8 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
-			info := &proxy.Route{APIID: name, REST: ca.Type == "rest", Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
+			info := &proxy.Route{APIID: name, REST: ca.Type == "rest", Stage: sn,
+				Metrics: deps.Metrics.Route(name, k), RouteKeyBytes: []byte(k), APIIDBytes: []byte(name), StageBytes: []byte(sn), NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
 			if _, path, ok := strings.Cut(k, " "); ok {
 				info.Resource = path
 			}

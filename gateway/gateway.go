@@ -17,20 +17,36 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
+	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
 )
 
 // Gateway serves requests from the current Snapshot.
 type Gateway struct {
-	snap atomic.Pointer[Snapshot]
-	pool sync.Pool
-	log  *slog.Logger
+	snap    atomic.Pointer[Snapshot]
+	pool    sync.Pool
+	log     *slog.Logger
+	access  atomic.Pointer[accesslog.Logger]
+	metrics *metrics.Registry
 }
+
+// SetAccessLog makes l (nil: off) the access log of requests from now on.
+func (g *Gateway) SetAccessLog(l *accesslog.Logger) { g.access.Store(l) }
+
+// AccessLog is the access log in use (nil: off).
+func (g *Gateway) AccessLog() *accesslog.Logger { return g.access.Load() }
+
+// SetMetrics sets the registry that counts requests; set it before serving.
+func (g *Gateway) SetMetrics(r *metrics.Registry) { g.metrics = r }
 
 // New returns a gateway serving s.
 func New(s *Snapshot, log *slog.Logger) *Gateway {
@@ -60,9 +76,11 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
+	g.metrics.InFlight().Inc()
+	s := g.snap.Load()
+	ex.Counter = s.noAPI
 	defer g.finish(ex)
 
-	s := g.snap.Load()
 	path := ctx.Request.URI().PathOriginal()
 	sel := s.table.Match(ctx.Request.Header.Host(), path)
 	if sel.API < 0 {
@@ -71,6 +89,8 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a := s.apis[sel.API]
+	ex.Counter = a.noRoute
+	ex.APIMetrics = a.metrics
 	g.begin(ex, a.dialect)
 	ex.CORS = a.cors
 	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {
@@ -97,6 +117,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex.Path = sel.Rest
 	ex.ParamNames = a.routes[id].params
 	ex.Route = st.infos[id]
+	ex.Counter = ex.Route.Metrics
 	ex.TrustedProxies = s.trusted
 	st.integrations[id].Serve(ex)
 }
@@ -129,6 +150,7 @@ func (g *Gateway) finish(ex *proxy.Exchange) {
 	if ex.CORS != nil {
 		ex.CORS.Apply(&ctx.Request, &ctx.Response)
 	}
+	g.account(ex)
 	ex.Reset()
 	g.pool.Put(ex)
 }
@@ -203,12 +225,15 @@ func isDots(seg []byte) bool {
 func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
+	ex.Start = ctx.Time()
+	g.metrics.InFlight().Inc()
 	defer g.finish(ex)
 	d := apierror.HTTP
 	s := g.snap.Load()
+	ex.Counter = s.noAPI
 	if sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
-		d = s.apis[sel.API].dialect
-		ex.CORS = s.apis[sel.API].cors
+		a := s.apis[sel.API]
+		d, ex.CORS, ex.Counter, ex.APIMetrics = a.dialect, a.cors, a.noRoute, a.metrics
 	}
 	g.begin(ex, d)
 	var small *fasthttp.ErrSmallBuffer
@@ -258,4 +283,59 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
 		return true
 	}
 	return false
+}
+
+// account counts the request and writes its access-log line.
+func (g *Gateway) account(ex *proxy.Exchange) {
+	ctx := ex.Ctx
+	total := time.Since(ex.Start)
+	status := ctx.Response.StatusCode()
+	integration := time.Duration(-1)
+	if ex.IntegrationLatency > 0 {
+		integration = ex.IntegrationLatency
+	}
+	if g.metrics != nil {
+		g.metrics.InFlight().Dec()
+		ex.Counter.Observe(metrics.MethodOf(ctx.Method()), status, total, integration)
+		if err := ex.IntegrationError; err != nil && ex.APIMetrics != nil {
+			ex.APIMetrics.UpstreamError(upstreamErrorKind(err))
+		}
+	}
+	l := g.access.Load()
+	if l == nil {
+		return
+	}
+	r := &ex.Record
+	r.Reset()
+	r.RequestID = ex.RequestID
+	r.SourceIP = ex.SourceIP()
+	r.RequestTime = ex.Start
+	r.HTTPMethod = ctx.Method()
+	r.Path = ctx.Request.URI().PathOriginal()
+	r.Status = status
+	r.Protocol = ctx.Request.Header.Protocol()
+	if ctx.Response.IsBodyStream() {
+		r.ResponseLength = int64(ctx.Response.Header.ContentLength()) // -1 when sent chunked
+	} else {
+		r.ResponseLength = int64(len(ctx.Response.Body()))
+	}
+	r.IntegrationLatency = integration
+	r.ResponseLatency = total
+	r.UserAgent = ctx.UserAgent()
+	r.APIKey = ex.APIKey
+	if rt := ex.Route; rt != nil {
+		r.RouteKey, r.APIID, r.Stage = rt.RouteKeyBytes, rt.APIIDBytes, rt.StageBytes
+	}
+	l.Log(r)
+}
+
+func upstreamErrorKind(err error) metrics.ErrorKind {
+	var de *upstream.DialError
+	switch {
+	case errors.Is(err, upstream.ErrTimeout), errors.Is(err, lambda.ErrTimeout):
+		return metrics.ErrorTimeout
+	case errors.As(err, &de), errors.Is(err, upstream.ErrAllDown):
+		return metrics.ErrorConnect
+	}
+	return metrics.ErrorOther
 }

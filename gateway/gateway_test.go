@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
@@ -260,5 +262,44 @@ apis:
 			b.Fatal(ctx.Response.StatusCode(), string(ctx.Response.Body()))
 		}
 		drain(ctx)
+	}
+}
+
+// BenchmarkProxyGETObserved is BenchmarkProxyGET with the access log (JSON,
+// to a discarding writer) and metrics on.
+func BenchmarkProxyGETObserved(b *testing.B) {
+	g := newTestGateway(b, benchConfig, petUpstream)
+	reg, err := metrics.New(metrics.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := accesslog.New(accesslog.Options{Output: "bench", Writer: io.Discard, Format: accesslog.FormatJSON})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Metrics handles are taken when a snapshot compiles, so compile again
+	// with the registry in place.
+	cfg, _, _ := config.Parse("bench.yaml", []byte(benchConfig), func(string) (string, bool) { return "", false })
+	snap, err := Compile(cfg, Deps{Pools: g.Snapshot().pools, Metrics: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.Swap(snap)
+	g.SetMetrics(reg)
+	g.SetAccessLog(l)
+	ctx := newCtx("GET", "/pets/42?verbose=1")
+	ctx.Request.Header.Set("User-Agent", "bench/1.0")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode())
+		}
+		drain(ctx)
+	}
+	b.StopTimer()
+	l.Close() // flushes, so the counts are final
+	if st := l.Stats(); st.Lines+st.Dropped < uint64(b.N) {
+		b.Fatalf("%d requests, %d lines logged, %d dropped", b.N, st.Lines, st.Dropped)
 	}
 }

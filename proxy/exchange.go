@@ -12,9 +12,11 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/auth/cors"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/valyala/fasthttp"
 )
@@ -62,6 +64,13 @@ type Exchange struct {
 	IntegrationLatency time.Duration
 	IntegrationError   error
 
+	// Counter counts the request: its route's, else its API's or the
+	// gateway's "no route" counters. APIMetrics is its API's.
+	Counter    *metrics.RouteMetrics
+	APIMetrics *metrics.APIMetrics
+	// Record is the access-log line of the request, filled at the end.
+	Record accesslog.Record
+
 	// Reusable buffers: the upstream URI, the client address, the Lambda
 	// event and its parsed result.
 	buf          []byte
@@ -76,6 +85,10 @@ type Exchange struct {
 // its stage; compiled once per snapshot.
 type Route struct {
 	APIID string
+	// Metrics counts the route's requests.
+	Metrics *metrics.RouteMetrics
+	// Bytes forms for the access log.
+	RouteKeyBytes, APIIDBytes, StageBytes []byte
 	// REST is true for REST APIs (payload 1.0 without "version").
 	REST       bool
 	Stage      string
@@ -108,6 +121,7 @@ func (ex *Exchange) Reset() {
 	ex.Route = nil
 	ex.TrustedProxies = nil
 	ex.CORS = nil
+	ex.Counter, ex.APIMetrics = nil, nil
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil

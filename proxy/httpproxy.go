@@ -234,8 +234,11 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 	}
 
 	resp := &ctx.Response
-	err := p.client.Do(up, resp, time.Now().Add(p.timeout))
+	start := time.Now()
+	err := p.client.Do(up, resp, start.Add(p.timeout))
+	ex.IntegrationLatency = time.Since(start)
 	if err != nil {
+		ex.IntegrationError = err
 		resp.Reset()
 		switch {
 		case errors.Is(err, upstream.ErrTimeout):

@@ -57,12 +57,18 @@ func (s *Server) Reload() error {
 			for _, b := range oldBridges {
 				go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
 			}
+			s.dropGoneRoutes(snap)
+			for name, b := range brs {
+				s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
+			}
+			s.reopenAccessLog(cfg.AccessLog)
 		} else {
 			s.pools.DiscardHealthChecks()
 		}
 	}
 	s.reloads.Add(1)
 	s.lastReload.Store(time.Now().Unix())
+	s.metrics.RecordReload(err == nil, time.Now())
 	if err != nil {
 		s.lastReloadOK.Store(false)
 		s.log.Error("reload refused; the previous config keeps serving", "file", old.File, "err", err)
@@ -174,4 +180,40 @@ func mask(s string) string {
 		return "****"
 	}
 	return s[:4] + "****"
+}
+
+// dropGoneRoutes removes the metric series of routes the new snapshot no
+// longer has, so a config that churns routes does not grow /metrics forever.
+func (s *Server) dropGoneRoutes(snap *gateway.Snapshot) {
+	keep := snap.MetricRoutes()
+	for _, r := range s.metrics.Routes() {
+		if !keep[r] {
+			s.metrics.UnregisterRoute(r.API, r.Route)
+		}
+	}
+}
+
+// reopenAccessLog applies a changed access_log section; the old logger is
+// closed (and flushed) once requests in flight have had time to log.
+func (s *Server) reopenAccessLog(cfg config.AccessLog) {
+	if cfg == s.accessCfg {
+		return
+	}
+	old := s.access
+	if err := s.openAccessLog(cfg); err != nil {
+		s.log.Error("access_log not changed", "err", err)
+		return
+	}
+	s.gw.SetAccessLog(s.access)
+	if old != nil {
+		time.AfterFunc(5*time.Second, func() { _ = old.Close() })
+	}
+}
+
+// ReopenAccessLog reopens the access log file (after log rotation moved
+// it); serve does it on SIGHUP.
+func (s *Server) ReopenAccessLog() {
+	if err := s.gw.AccessLog().Reopen(); err != nil {
+		s.log.Error("reopen access log", "err", err)
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
 )
 
@@ -124,7 +126,9 @@ func TestBrokenReloadIsRefusedAndTheOldConfigKeepsServing(t *testing.T) {
 		t.Errorf("removed route still served: %d", r.status)
 	}
 	m := do(t, "GET", adm+"/metrics", nil)
-	if !strings.Contains(m.body, "frontdesk_reloads_total 2") || !strings.Contains(m.body, "frontdesk_last_reload_success 1") {
+	if !strings.Contains(m.body, `frontdesk_config_reloads_total{result="success"} 1`) ||
+		!strings.Contains(m.body, `frontdesk_config_reloads_total{result="failure"} 1`) ||
+		!strings.Contains(m.body, "frontdesk_config_last_reload_successful 1") {
 		t.Errorf("metrics:\n%s", m.body)
 	}
 }
@@ -249,5 +253,134 @@ func TestReloadUnderLoadDropsNothing(t *testing.T) {
 	t.Logf("requests %d, failed %d, stale %d, reloads %d", sent.Load(), failed.Load(), stale.Load(), count)
 	if sent.Load() < 1000 {
 		t.Errorf("only %d requests sent", sent.Load())
+	}
+}
+
+// /metrics parses with Prometheus's own text parser and counts what was
+// sent.
+func TestMetricsCountWhatWasSent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	dead := closedPort(t)
+	writeFile(t, path, fmt.Sprintf(`
+apis:
+  a:
+    integrations:
+      m: {type: mock, body: ok}
+      dead: {type: http_proxy, url: "http://%s"}
+    routes:
+      "GET /ok": {integration: m}
+      "GET /dead": {integration: dead}
+`, dead))
+	_, base, adm := startFromFile(t, path)
+	for i := 0; i < 7; i++ {
+		do(t, "GET", base+"/ok", nil)
+	}
+	for i := 0; i < 3; i++ {
+		do(t, "POST", base+"/nowhere", nil)
+	}
+	do(t, "GET", base+"/dead", nil)
+	r := do(t, "GET", adm+"/metrics", nil)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(strings.NewReader(r.body))
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v\n%s", err, r.body)
+	}
+	count := func(family string, labels map[string]string) float64 {
+		f := families[family]
+		if f == nil {
+			t.Fatalf("no %s in /metrics", family)
+		}
+		var sum float64
+		for _, m := range f.GetMetric() {
+			match := true
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					match = false
+				}
+			}
+			if match && m.GetCounter() != nil {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+		return sum
+	}
+	names := make([]string, 0, len(families))
+	for n := range families {
+		names = append(names, n)
+	}
+	var reqFamily string
+	for _, n := range names {
+		if strings.Contains(n, "requests_total") {
+			reqFamily = n
+		}
+	}
+	if reqFamily == "" {
+		t.Fatalf("no request counter among %v", names)
+	}
+	if got := count(reqFamily, map[string]string{"api": "a", "route": "GET /ok", "method": "GET", "status": "2xx"}); got != 7 {
+		t.Errorf("GET /ok 2xx = %v, want 7", got)
+	}
+	if got := count(reqFamily, map[string]string{"api": "a", "route": "-", "method": "POST", "status": "4xx"}); got != 3 {
+		t.Errorf("unmatched POST 4xx = %v, want 3", got)
+	}
+	if got := count(reqFamily, map[string]string{"api": "a", "route": "GET /dead", "status": "5xx"}); got != 1 {
+		t.Errorf("GET /dead 5xx = %v, want 1", got)
+	}
+	for _, want := range []string{"frontdesk_throttled_total", "go_goroutines"} {
+		if families[want] == nil && !strings.Contains(r.body, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	t.Logf("families: %d", len(families))
+}
+
+func TestAccessLogLinesCarryContextFields(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	path := filepath.Join(dir, "frontdesk.yaml")
+	writeFile(t, path, fmt.Sprintf(`
+access_log: {output: %q, format: json}
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: p}
+usage_plans:
+  p: {apis: [a]}
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /pets/{id}": {integration: m, api_key: true}
+`, logPath))
+	s, base, _ := startFromFile(t, path)
+	r := do(t, "GET", base+"/pets/7?x=1", nil, "X-API-Key", "alice-key-0123456789abcdef", "User-Agent", "test-agent")
+	if r.status != 200 {
+		t.Fatal(r.status)
+	}
+	do(t, "GET", base+"/nope", nil)
+	s.gw.AccessLog().Close() // flush
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got:\n%s", b)
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"requestId": r.header.Get("apigw-requestid"), "ip": "127.0.0.1", "httpMethod": "GET",
+		"routeKey": "GET /pets/{id}", "path": "/pets/7", "status": float64(200), "protocol": "HTTP/1.1",
+		"responseLength": float64(2), "apiId": "a", "stage": "$default", "userAgent": "test-agent"}
+	for k, v := range want {
+		if first[k] != v {
+			t.Errorf("%s = %v, want %v", k, first[k], v)
+		}
+	}
+	if strings.Contains(string(b), "alice-key-0123456789abcdef") || !strings.HasPrefix(fmt.Sprint(first["apiKey"]), "alic") {
+		t.Errorf("API key not masked: %v", first["apiKey"])
+	}
+	if _, ok := first["requestTime"].(string); !ok {
+		t.Error("requestTime missing")
 	}
 }

@@ -11,15 +11,18 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
@@ -33,6 +36,9 @@ type Server struct {
 	log         *slog.Logger
 	pools       *proxy.Pools
 	fns         *functions
+	metrics     *metrics.Registry
+	access      *accesslog.Logger
+	accessCfg   config.AccessLog
 	bridges     *bridges
 	authorizers *gateway.Authorizers
 	trusted     atomic.Pointer[[]netip.Prefix]
@@ -73,7 +79,17 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	state := &pipeline.State{}
-	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}}
+	reg, err := metrics.New(metrics.Options{})
+	if err != nil {
+		fns.close()
+		return nil, err
+	}
+	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log},
+		authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
+	if err := s.openAccessLog(cfg.AccessLog); err != nil {
+		fns.close()
+		return nil, err
+	}
 	if err := s.ensureCache(cfg); err != nil {
 		fns.close()
 		return nil, err
@@ -89,6 +105,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		fns.close()
 		return nil, err
 	}
+	for name, b := range brs {
+		reg.API(name).SetWebSocketSource(webSocketStats(b))
+	}
 	deps := s.deps(cfg, invokers)
 	deps.Bridges = brs
 	snap, err := gateway.Compile(cfg, deps)
@@ -99,6 +118,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	pools.ApplyHealthChecks()
 	s.gw = gateway.New(snap, log)
+	s.gw.SetMetrics(reg)
+	s.gw.SetAccessLog(s.access)
+	s.watchSources()
 	s.cfg.Store(cfg)
 	s.lastReloadOK.Store(true)
 	sc := cfg.Server
@@ -117,6 +139,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		Concurrency:        sc.Concurrency,
 		CloseOnShutdown:    true,
 		Logger:             slogPrinter{log},
+		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
+			switch st {
+			case fasthttp.StateNew:
+				reg.OpenConnections().Inc()
+			case fasthttp.StateClosed, fasthttp.StateHijacked:
+				reg.OpenConnections().Dec()
+			}
+		},
 	}
 	if sc.MaxConns > 0 {
 		s.http.Concurrency = sc.MaxConns
@@ -189,7 +219,7 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) {
 
 // deps are the long-lived resources a snapshot of cfg uses.
 func (s *Server) deps(cfg *config.Config, invokers map[string]lambda.Invoker) gateway.Deps {
-	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache, Authorizers: s.authorizers,
+	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache, Authorizers: s.authorizers, Metrics: s.metrics,
 		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
 }
 
@@ -269,14 +299,50 @@ func (s *Server) usage(ctx *fasthttp.RequestCtx) {
 	admin.WriteJSON(ctx, 404, map[string]string{"message": "no API key named " + name})
 }
 
-// WriteMetrics writes the Prometheus metrics.
+// WriteMetrics writes the Prometheus metrics: the registry's, plus the
+// throttle refusals by level.
 func (s *Server) WriteMetrics(w io.Writer) {
-	count, ok, at := s.ReloadStats()
-	okv := 0
-	if ok {
-		okv = 1
+	s.metrics.WritePrometheus(w)
+	fmt.Fprintf(w, "# HELP frontdesk_throttled_total Requests refused by a throttle or quota, by level.\n# TYPE frontdesk_throttled_total counter\n")
+	levels := s.state.Throttled()
+	names := make([]string, 0, len(levels))
+	for l := range levels {
+		names = append(names, l)
 	}
-	fmt.Fprintf(w, "frontdesk_reloads_total %d\nfrontdesk_last_reload_success %d\nfrontdesk_last_reload_timestamp_seconds %d\n", count, okv, at)
+	sort.Strings(names)
+	for _, l := range names {
+		fmt.Fprintf(w, "frontdesk_throttled_total{level=%q} %d\n", l, levels[l])
+	}
+}
+
+// watchSources has the registry read the cache, the access log and the
+// WebSocket bridges at scrape time.
+func (s *Server) watchSources() {
+	s.metrics.SetCacheSource(func() metrics.CacheStats {
+		if s.cache == nil {
+			return metrics.CacheStats{}
+		}
+		st := s.cache.Stats()
+		return metrics.CacheStats{Hits: st.Hits, Misses: st.Misses, Evictions: st.Evictions, Bytes: st.Bytes, Entries: int64(st.Entries)}
+	})
+	s.metrics.SetAccessLogSource(func() metrics.AccessLogStats {
+		st := s.gw.AccessLog().Stats()
+		return metrics.AccessLogStats{Lines: st.Lines, Dropped: st.Dropped, WriteErrors: st.WriteErrors}
+	})
+}
+
+// openAccessLog opens the access log of cfg; nil when it is off.
+func (s *Server) openAccessLog(cfg config.AccessLog) error {
+	format, err := accesslog.ParseFormat(cfg.Format)
+	if err != nil {
+		return fmt.Errorf("access_log: %w", err)
+	}
+	l, err := accesslog.New(accesslog.Options{Output: cfg.Output, Format: format, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("access_log: %w", err)
+	}
+	s.access, s.accessCfg = l, cfg
+	return nil
 }
 
 // Gateway returns the request path, for reloads and tests.
@@ -346,6 +412,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.bridges.close()
 	err := s.http.ShutdownWithContext(ctx)
 	s.fns.close()
+	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())
 	return err
 }

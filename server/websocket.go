@@ -9,6 +9,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
 )
@@ -141,6 +142,14 @@ func (l lambdaBackend) Call(ctx context.Context, event []byte, _ string) (wsbrid
 		return wsbridge.Reply{}, err
 	}
 	return wsbridge.Reply{Status: 200, Body: res.Payload}, nil
+}
+
+// webSocketStats adapts a bridge's counters for /metrics.
+func webSocketStats(b *wsbridge.Bridge) func() metrics.WebSocketStats {
+	return func() metrics.WebSocketStats {
+		st := b.Stats()
+		return metrics.WebSocketStats{OpenConnections: st.OpenConnections, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut, QueueFull: st.QueueFull}
+	}
 }
 
 // close closes every bridge (shutdown): clients get 1001 and their

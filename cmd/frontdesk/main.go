@@ -234,6 +234,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			}
 			return 0
 		case <-hup:
+			srv.ReopenAccessLog()
 			_ = srv.Reload() // logged by Reload
 		case <-ctx.Done():
 			running = false
