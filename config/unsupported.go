@@ -10,7 +10,6 @@ import (
 // Present in a config they are accepted and reported once as a warning, so
 // nothing is silently ignored. Entries leave this list as features land.
 var notYetSupported = []string{
-	"server.tls",
 	"cluster",
 }
 

@@ -190,6 +190,19 @@ func (x *v) server() {
 			x.fail(fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR or IP, got %q", p)
 		}
 	}
+	if t := s.TLS; t != nil {
+		if (t.Cert == "") != (t.Key == "") {
+			x.fail("server.tls", "set both cert and key")
+		}
+		if t.Cert == "" && len(t.Certs) == 0 {
+			x.fail("server.tls", "set cert and key, or certs: [{cert, key}]")
+		}
+		for i, c := range t.Certs {
+			if c.Cert == "" || c.Key == "" {
+				x.fail(fmt.Sprintf("server.tls.certs[%d]", i), "set both cert and key")
+			}
+		}
+	}
 	if x.c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(x.c.Admin.Listen); err != nil {
 			x.fail("admin.listen", "want host:port, got %q", x.c.Admin.Listen)

@@ -58,6 +58,7 @@ func (s *Server) Reload() error {
 				go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
 			}
 			s.dropGoneRoutes(snap)
+			s.reloadCertificates(cfg)
 			for name, b := range brs {
 				s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 			}
@@ -215,5 +216,19 @@ func (s *Server) reopenAccessLog(cfg config.AccessLog) {
 func (s *Server) ReopenAccessLog() {
 	if err := s.gw.AccessLog().Reopen(); err != nil {
 		s.log.Error("reopen access log", "err", err)
+	}
+}
+
+// reloadCertificates reads server.tls again, so renewed certificates are
+// served without a restart. Turning TLS on or off needs a restart.
+func (s *Server) reloadCertificates(cfg *config.Config) {
+	switch {
+	case s.certs == nil && cfg.Server.TLS == nil:
+	case s.certs == nil || cfg.Server.TLS == nil:
+		s.log.Warn("turning server.tls on or off applies at the next restart")
+	default:
+		if err := s.certs.load(cfg.Server.TLS); err != nil {
+			s.log.Error("certificates not reloaded; the previous ones keep serving", "err", err)
+		}
 	}
 }

@@ -36,6 +36,7 @@ type Server struct {
 	log         *slog.Logger
 	pools       *proxy.Pools
 	fns         *functions
+	certs       *certificates
 	metrics     *metrics.Registry
 	access      *accesslog.Logger
 	accessCfg   config.AccessLog
@@ -89,6 +90,13 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if err := s.openAccessLog(cfg.AccessLog); err != nil {
 		fns.close()
 		return nil, err
+	}
+	if cfg.Server.TLS != nil {
+		s.certs = &certificates{}
+		if err := s.certs.load(cfg.Server.TLS); err != nil {
+			fns.close()
+			return nil, err
+		}
 	}
 	if err := s.ensureCache(cfg); err != nil {
 		fns.close()
@@ -394,9 +402,9 @@ func (s *Server) Serve() error {
 			}
 		}()
 	}
-	s.log.Info("serving", "listen", s.ln.Addr().String())
+	s.log.Info("serving", "listen", s.ln.Addr().String(), "tls", s.certs != nil)
 	s.ready.Store(true)
-	return s.http.Serve(s.ln)
+	return s.http.Serve(s.tlsListener(s.ln))
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx ends,
