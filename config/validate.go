@@ -484,8 +484,16 @@ func (x *v) wsRoutes(key string, a *API) {
 			continue
 		}
 		x.routeCommon(k, a, r)
-		if r.Cache != nil || r.Throttle != nil && r.Throttle.Per != "" {
-			x.fail(k, "cache and per-client throttles do not apply to WebSocket routes")
+		if r.Cache != nil || r.Throttle != nil {
+			x.fail(k, "cache and throttle do not apply to WebSocket routes")
+		}
+		if (r.Authorizer != "" || r.APIKey) && rk != "$connect" {
+			x.fail(k, "authorizer and api_key apply to $connect only: they gate the whole connection")
+		}
+		if r.Authorizer != "" {
+			if _, ok := a.Authorizers[r.Authorizer]; !ok {
+				x.fail(k+".authorizer", "no authorizer named %q in this API", r.Authorizer)
+			}
 		}
 	}
 }

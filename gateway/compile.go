@@ -41,6 +41,10 @@ type wsAPI struct {
 	name   string
 	bridge *wsbridge.Bridge
 	stages []string // named; the $default stage is config.DefaultStage
+	// gate runs the $connect route's authorizer and API key check (nil:
+	// none); infos describe $connect per stage for it.
+	gate  *pipeline.Chain
+	infos map[string]*proxy.Route
 }
 
 // TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -145,7 +149,11 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err := s.wsTable.Add(router.Mount{Hosts: a.Hosts, BasePath: a.BasePath, Stages: stages, DefaultStage: def}, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
-		s.ws = append(s.ws, &wsAPI{name: n, bridge: deps.Bridges[n], stages: stages})
+		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: stages, infos: map[string]*proxy.Route{}}
+		if err := compileGate(w, a, deps); err != nil {
+			return nil, fmt.Errorf("api %s: %w", n, err)
+		}
+		s.ws = append(s.ws, w)
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -370,6 +378,46 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 	}
 	return steps, nil
 }
+
+// compileGate builds the checks of a WebSocket API's $connect route: they
+// gate the whole connection, and the authorizer's context (in the REST
+// form WebSocket events use) goes with every event of it.
+func compileGate(w *wsAPI, a *config.API, deps Deps) error {
+	r := a.Routes["$connect"]
+	stages, def := config.StageNames(a)
+	if def {
+		stages = append(stages, config.DefaultStage)
+	}
+	for _, sn := range stages {
+		w.infos[sn] = &proxy.Route{APIID: w.name, Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: "$connect",
+			RouteKeyBytes: []byte("$connect"), APIIDBytes: []byte(w.name), StageBytes: []byte(sn), REST: true}
+	}
+	if r == nil || (r.Authorizer == "" && !r.APIKey) {
+		return nil
+	}
+	var steps []pipeline.Step
+	if r.Authorizer != "" {
+		ws := *a
+		ws.Type = "rest" // WebSocket events carry the 1.0 (REST) authorizer form
+		step, err := compileAuthorizer(w.name, &ws, r, deps)
+		if err != nil {
+			return err
+		}
+		if step != nil {
+			steps = append(steps, step)
+		}
+	}
+	if r.APIKey {
+		steps = append(steps, pipeline.NewAPIKey(deps.keys, pipeline.APIKeyOptions{API: w.name, RouteKey: "$connect"}))
+	}
+	w.gate = pipeline.NewChain(gatePassed{}, steps...)
+	return nil
+}
+
+// gatePassed ends a $connect gate: reaching it means every check passed.
+type gatePassed struct{}
+
+func (gatePassed) Serve(ex *proxy.Exchange) { ex.GatePassed = true }
 
 // compileAuthorizer builds the route's authorizer step. The context it
 // hands on is rendered for the route's payload format.

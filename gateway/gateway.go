@@ -339,3 +339,35 @@ func upstreamErrorKind(err error) metrics.ErrorKind {
 	}
 	return metrics.ErrorOther
 }
+
+// AuthorizeWebSocket runs the $connect checks of a WebSocket API for an
+// upgrade request. It returns the authorizer context for the connection's
+// events, or false when a check refused the connection; the refusal
+// (401, 403, 429, 500) is then written into ctx.Response.
+func (g *Gateway) AuthorizeWebSocket(ctx *fasthttp.RequestCtx, api, stage string) ([]byte, bool) {
+	s := g.snap.Load()
+	var w *wsAPI
+	for _, x := range s.ws {
+		if x.name == api {
+			w = x
+		}
+	}
+	if w == nil || w.gate == nil {
+		return nil, true
+	}
+	ex := g.pool.Get().(*proxy.Exchange)
+	defer func() {
+		ex.Reset()
+		g.pool.Put(ex)
+	}()
+	ex.Ctx = ctx
+	ex.Start = ctx.Time()
+	ex.Route = w.infos[stage]
+	ex.TrustedProxies = s.trusted
+	g.begin(ex, apierror.HTTP)
+	w.gate.Serve(ex)
+	if !ex.GatePassed {
+		return nil, false
+	}
+	return bytes.Clone(ex.Authorizer), true
+}

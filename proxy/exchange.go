@@ -68,6 +68,9 @@ type Exchange struct {
 	// gateway's "no route" counters. APIMetrics is its API's.
 	Counter    *metrics.RouteMetrics
 	APIMetrics *metrics.APIMetrics
+	// GatePassed is set when a WebSocket $connect gate let the request
+	// through.
+	GatePassed bool
 	// Record is the access-log line of the request, filled at the end.
 	Record accesslog.Record
 
@@ -122,6 +125,7 @@ func (ex *Exchange) Reset() {
 	ex.TrustedProxies = nil
 	ex.CORS = nil
 	ex.Counter, ex.APIMetrics = nil, nil
+	ex.GatePassed = false
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil

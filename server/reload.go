@@ -42,7 +42,7 @@ func (s *Server) Reload() error {
 	var brs map[string]*wsbridge.Bridge
 	var oldBridges []*wsbridge.Bridge
 	if err == nil {
-		brs, oldBridges, err = s.bridges.sync(cfg, invokers, s.clientIP)
+		brs, oldBridges, err = s.bridges.sync(cfg, invokers, s.clientIP, s.wsAuthorize)
 	}
 	if err == nil {
 		var snap *gateway.Snapshot

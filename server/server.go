@@ -108,7 +108,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	s.trusted.Store(&trusted)
-	brs, _, err := s.bridges.sync(cfg, invokers, s.clientIP)
+	brs, _, err := s.bridges.sync(cfg, invokers, s.clientIP, s.wsAuthorize)
 	if err != nil {
 		fns.close()
 		return nil, err

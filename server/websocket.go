@@ -34,7 +34,8 @@ type bridge struct {
 // sync brings the bridges in line with cfg and returns them by API name.
 // Replaced bridges are returned in old, to close once the new snapshot is
 // in use.
-func (bs *bridges) sync(cfg *config.Config, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string) (map[string]*wsbridge.Bridge, []*wsbridge.Bridge, error) {
+func (bs *bridges) sync(cfg *config.Config, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
+	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) (map[string]*wsbridge.Bridge, []*wsbridge.Bridge, error) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	next := map[string]*bridge{}
@@ -54,7 +55,7 @@ func (bs *bridges) sync(cfg *config.Config, invokers map[string]lambda.Invoker, 
 			next[name] = cur
 			continue
 		}
-		b, err := newBridge(name, a, invokers, clientIP, bs.log)
+		b, err := newBridge(name, a, invokers, clientIP, authorize(name), bs.log)
 		if err != nil {
 			return fail(fmt.Errorf("websocket api %s: %w", name, err))
 		}
@@ -86,7 +87,8 @@ func usedFunctions(a *config.API, fns map[string]config.Function) map[string]con
 	return out
 }
 
-func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string, log *slog.Logger) (*wsbridge.Bridge, error) {
+func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
+	authorize func(*fasthttp.RequestCtx, string) ([]byte, bool), log *slog.Logger) (*wsbridge.Bridge, error) {
 	stages, def := config.StageNames(a)
 	if def {
 		stages = append(stages, config.DefaultStage)
@@ -99,6 +101,7 @@ func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, c
 		IdleTimeout:     a.IdleTimeout.D(),
 		MaxMessageBytes: int(a.MaxMessageBytes),
 		ClientIP:        clientIP,
+		Authorize:       authorize,
 		Logger:          log.With("api", name),
 	}
 	if a.Management != nil {
@@ -172,4 +175,12 @@ func (bs *bridges) all() map[string]*wsbridge.Bridge {
 		out[name] = b.b
 	}
 	return out
+}
+
+// wsAuthorize is the $connect gate of a WebSocket API: the checks of the
+// snapshot in use when the upgrade arrives.
+func (s *Server) wsAuthorize(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool) {
+	return func(ctx *fasthttp.RequestCtx, stage string) ([]byte, bool) {
+		return s.gw.AuthorizeWebSocket(ctx, api, stage)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -145,5 +146,87 @@ func TestWebSocketAPIThroughTheGateway(t *testing.T) {
 	}
 	if got := strings.Join(be.routeKeys(), ","); got != "$connect,$default,$disconnect" {
 		t.Errorf("events %s", got)
+	}
+}
+
+func TestWebSocketConnectIsGatedByAuthorizerAndAPIKey(t *testing.T) {
+	be := startEventLog(t)
+	authLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	authSrv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		var ev struct {
+			Headers map[string]string `json:"headers"`
+		}
+		json.Unmarshal(ctx.PostBody(), &ev)
+		effect := "Deny"
+		if ev.Headers["X-Token"] == "ok" || ev.Headers["x-token"] == "ok" {
+			effect = "Allow"
+		}
+		fmt.Fprintf(ctx, `{"principalId":"u1","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":%q,"Resource":"*"}]},"context":{"team":"blue"}}`, effect)
+	}}
+	go authSrv.Serve(authLn) //nolint:errcheck
+	defer authSrv.Shutdown()
+	base := startGateway(t, fmt.Sprintf(`
+api_keys:
+  - {name: alice, value: "alice-key-0123456789abcdef", plan: p}
+usage_plans:
+  p: {apis: [chat]}
+apis:
+  chat:
+    type: websocket
+    stages: {prod: {}}
+    route_selection: "$request.body.action"
+    authorizers:
+      gate: {type: http, url: "http://%s/auth", identity_source: ["$request.header.X-Token"], payload_format: "1.0"}
+    integrations: {be: {type: http, url: "http://%s/events"}}
+    routes:
+      "$connect": {integration: be, api_key: true, authorizer: gate}
+      "$default": {integration: be}
+`, authLn.Addr(), be.addr), "")
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
+	dial := func(headers ...string) (*websocket.Conn, int) {
+		h := http.Header{}
+		for i := 0; i+1 < len(headers); i += 2 {
+			h.Set(headers[i], headers[i+1])
+		}
+		c, resp, err := websocket.DefaultDialer.Dial(wsURL, h)
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			return nil, resp.StatusCode
+		}
+		return c, 101
+	}
+	key := "alice-key-0123456789abcdef"
+	if _, st := dial("X-Token", "ok"); st != 403 {
+		t.Errorf("no API key: %d, want 403", st)
+	}
+	if _, st := dial("X-API-Key", key); st != 401 {
+		t.Errorf("no token: %d, want 401", st)
+	}
+	if _, st := dial("X-API-Key", key, "X-Token", "bad"); st != 403 {
+		t.Errorf("denied token: %d, want 403", st)
+	}
+	c, st := dial("X-API-Key", key, "X-Token", "ok")
+	if st != 101 {
+		t.Fatalf("allowed: %d", st)
+	}
+	defer c.Close()
+	c.WriteMessage(websocket.TextMessage, []byte("hello"))
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && len(be.routeKeys()) < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if len(be.events) < 2 {
+		t.Fatalf("events: %v", be.routeKeys())
+	}
+	for _, ev := range be.events[:2] {
+		rc, _ := ev["requestContext"].(map[string]any)
+		az, _ := rc["authorizer"].(map[string]any)
+		if az["principalId"] != "u1" || az["team"] != "blue" {
+			t.Errorf("%v event authorizer = %v", rc["routeKey"], rc["authorizer"])
+		}
 	}
 }

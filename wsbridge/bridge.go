@@ -114,6 +114,14 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string) {
 	}
 	c.lastActive.Store(c.connectedAt)
 
+	if b.s.authorize != nil {
+		authz, ok := b.s.authorize(ctx, stage)
+		if !ok {
+			b.st.connectsRejected.Add(1)
+			return
+		}
+		c.authorizer = authz
+	}
 	if r := b.s.connect; r != nil && !b.runConnect(ctx, c, r, now) {
 		b.st.connectsRejected.Add(1)
 		return
@@ -138,6 +146,7 @@ func (b *Bridge) event(c *conn, typ lambda.WSEventType, routeKey string, request
 		Time:         now,
 		SourceIP:     c.sourceIP,
 		UserAgent:    c.userAgent,
+		Authorizer:   c.authorizer,
 	}
 }
 

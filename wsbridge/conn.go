@@ -48,8 +48,11 @@ type conn struct {
 	sourceIP    []byte
 	userAgent   []byte
 	connectedAt int64 // unix ns
-	lastActive  atomic.Int64
-	ws          *websocket.Conn
+	// authorizer is the $connect authorizer's context, sent in every
+	// event of the connection (nil: none).
+	authorizer []byte
+	lastActive atomic.Int64
+	ws         *websocket.Conn
 
 	mu sync.Mutex
 	// queue holds text messages for the writer, at most settings.queueLen

@@ -60,6 +60,13 @@ type Options struct {
 	// peer address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
 
+	// Authorize gates the connection before $connect runs (authorizers
+	// and API keys of the $connect route). It returns the
+	// requestContext.authorizer object attached to every event of the
+	// connection (nil for none), or ok false when it refused the upgrade
+	// and has written the answer into ctx.Response.
+	Authorize func(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
+
 	Logger *slog.Logger
 }
 
@@ -102,6 +109,7 @@ type settings struct {
 	secrets        map[string]string
 	region         string
 	clientIP       func(*fasthttp.RequestCtx) string
+	authorize      func(*fasthttp.RequestCtx, string) ([]byte, bool)
 	log            *slog.Logger
 }
 
@@ -119,6 +127,7 @@ func (o *Options) settings() (*settings, error) {
 		secrets:        make(map[string]string, len(o.Credentials)),
 		region:         o.Region,
 		clientIP:       o.ClientIP,
+		authorize:      o.Authorize,
 		log:            o.Logger,
 	}
 	if len(s.stages) == 0 {
