@@ -330,11 +330,13 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		steps = append(steps, pipeline.NewAPIKey(deps.keys, pipeline.APIKeyOptions{API: apiName, RouteKey: routeKey, RateLimitHeaders: deps.rateLimitHeaders}))
 	}
 	t := r.Throttle
+	stageDefault := false
 	if t == nil {
-		t = ca.Stages[stageName].Throttle
+		t, stageDefault = ca.Stages[stageName].Throttle, true
 	}
 	if t != nil {
 		o := pipeline.ThrottleOptions{
+			StageDefault:     stageDefault,
 			ID:               apiName + "/" + stageName + "/" + routeKey,
 			Limit:            limiter.Limit{Rate: t.Rate, Burst: t.Burst},
 			RateLimitHeaders: deps.rateLimitHeaders,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/proxy"
 )
 
@@ -24,6 +25,7 @@ const (
 // Throttle admits a request when the route's bucket (shared, or the
 // client's own) has a token; else 429 Too Many Requests.
 type Throttle struct {
+	level   metrics.ThrottleLevel
 	set     *limiter.Set
 	per     Per
 	header  []byte
@@ -40,6 +42,9 @@ type ThrottleOptions struct {
 	Header string
 	// RateLimitHeaders adds RateLimit-* and Retry-After to 429 answers.
 	RateLimitHeaders bool
+	// StageDefault marks the stage's default limit applied to a route
+	// without its own, for metrics.
+	StageDefault bool
 }
 
 // NewThrottle compiles a route throttle with buckets from state.
@@ -52,7 +57,11 @@ func NewThrottle(state *State, o ThrottleOptions) (*Throttle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Throttle{set: set, per: o.Per, header: []byte(o.Header), state: state, headers: o.RateLimitHeaders}, nil
+	level := metrics.ThrottleRoute
+	if o.StageDefault {
+		level = metrics.ThrottleStage
+	}
+	return &Throttle{level: level, set: set, per: o.Per, header: []byte(o.Header), state: state, headers: o.RateLimitHeaders}, nil
 }
 
 // Handle spends a token or answers 429.
@@ -67,6 +76,7 @@ func (t *Throttle) Handle(ex *proxy.Exchange, next Next) {
 	d := t.set.Allow(key, ex.Start.UnixNano())
 	if !d.Allowed {
 		t.state.throttled[LevelRoute].Add(1)
+		ex.APIMetrics.Throttled(t.level)
 		refuse(ex, apierror.TooManyRequests, d, t.headers)
 		return
 	}
@@ -166,6 +176,7 @@ func (s *APIKey) Handle(ex *proxy.Exchange, next Next) {
 	if set := k.Plan.Routes[s.route]; set != nil {
 		if d := set.Allow(k.ID, now); !d.Allowed {
 			st.throttled[LevelPlanRoute].Add(1)
+			ex.APIMetrics.Throttled(metrics.ThrottleKeyRoute)
 			s.keys.usage.Record(k.ID, false)
 			refuse(ex, apierror.TooManyRequests, d, s.headers)
 			return
@@ -174,6 +185,7 @@ func (s *APIKey) Handle(ex *proxy.Exchange, next Next) {
 	if k.Plan.Throttle != nil {
 		if d := k.Plan.Throttle.Allow(k.ID, now); !d.Allowed {
 			st.throttled[LevelPlan].Add(1)
+			ex.APIMetrics.Throttled(metrics.ThrottlePlan)
 			s.keys.usage.Record(k.ID, false)
 			refuse(ex, apierror.TooManyRequests, d, s.headers)
 			return
@@ -182,6 +194,7 @@ func (s *APIKey) Handle(ex *proxy.Exchange, next Next) {
 	if k.Plan.HasQuota {
 		if _, _, reset, ok := s.keys.quotas.Take(k.ID, ex.Start); !ok {
 			st.throttled[LevelQuota].Add(1)
+			ex.APIMetrics.QuotaExceeded()
 			s.keys.usage.Record(k.ID, false)
 			d := limiter.Decision{Reset: reset.Sub(ex.Start), RetryAfter: reset.Sub(ex.Start)}
 			refuse(ex, apierror.LimitExceeded, d, s.headers)

@@ -270,6 +270,7 @@ apis:
     routes:
       "GET /ok": {integration: m}
       "GET /dead": {integration: dead}
+      "GET /limited": {integration: m, throttle: {rate: 1, burst: 1}}
 `, dead))
 	_, base, adm := startFromFile(t, path)
 	for i := 0; i < 7; i++ {
@@ -279,6 +280,8 @@ apis:
 		do(t, "POST", base+"/nowhere", nil)
 	}
 	do(t, "GET", base+"/dead", nil)
+	do(t, "GET", base+"/limited", nil)
+	do(t, "GET", base+"/limited", nil)
 	r := do(t, "GET", adm+"/metrics", nil)
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(strings.NewReader(r.body))
@@ -308,14 +311,9 @@ apis:
 	for n := range families {
 		names = append(names, n)
 	}
-	var reqFamily string
-	for _, n := range names {
-		if strings.Contains(n, "requests_total") {
-			reqFamily = n
-		}
-	}
-	if reqFamily == "" {
-		t.Fatalf("no request counter among %v", names)
+	reqFamily := "frontdesk_requests_total"
+	if families[reqFamily] == nil {
+		t.Fatalf("no %s among %v", reqFamily, names)
 	}
 	if got := count(reqFamily, map[string]string{"api": "a", "route": "GET /ok", "method": "GET", "status": "2xx"}); got != 7 {
 		t.Errorf("GET /ok 2xx = %v, want 7", got)
@@ -326,7 +324,13 @@ apis:
 	if got := count(reqFamily, map[string]string{"api": "a", "route": "GET /dead", "status": "5xx"}); got != 1 {
 		t.Errorf("GET /dead 5xx = %v, want 1", got)
 	}
-	for _, want := range []string{"frontdesk_throttled_total", "go_goroutines"} {
+	if got := count("frontdesk_throttled_requests_total", map[string]string{"api": "a", "level": "route"}); got != 1 {
+		t.Errorf("throttled by route = %v, want 1", got)
+	}
+	if got := count("frontdesk_upstream_errors_total", map[string]string{"api": "a", "kind": "connect"}); got != 1 {
+		t.Errorf("upstream connect errors = %v, want 1", got)
+	}
+	for _, want := range []string{"frontdesk_requests_in_flight", "go_goroutines", "frontdesk_request_duration_seconds"} {
 		if families[want] == nil && !strings.Contains(r.body, want) {
 			t.Errorf("missing %s", want)
 		}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -307,21 +306,8 @@ func (s *Server) usage(ctx *fasthttp.RequestCtx) {
 	admin.WriteJSON(ctx, 404, map[string]string{"message": "no API key named " + name})
 }
 
-// WriteMetrics writes the Prometheus metrics: the registry's, plus the
-// throttle refusals by level.
-func (s *Server) WriteMetrics(w io.Writer) {
-	s.metrics.WritePrometheus(w)
-	fmt.Fprintf(w, "# HELP frontdesk_throttled_total Requests refused by a throttle or quota, by level.\n# TYPE frontdesk_throttled_total counter\n")
-	levels := s.state.Throttled()
-	names := make([]string, 0, len(levels))
-	for l := range levels {
-		names = append(names, l)
-	}
-	sort.Strings(names)
-	for _, l := range names {
-		fmt.Fprintf(w, "frontdesk_throttled_total{level=%q} %d\n", l, levels[l])
-	}
-}
+// WriteMetrics writes the Prometheus metrics.
+func (s *Server) WriteMetrics(w io.Writer) { s.metrics.WritePrometheus(w) }
 
 // watchSources has the registry read the cache, the access log and the
 // WebSocket bridges at scrape time.
