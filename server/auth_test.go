@@ -270,3 +270,36 @@ func TestCORSHeadersOnEveryAnswer(t *testing.T) {
 		t.Errorf("429: %d %v", r.status, r.header)
 	}
 }
+
+// One authorizer call serves every request of the same identity within the
+// ttl; another identity is asked again.
+func TestAuthorizerDecisionsAreCachedForTheTTL(t *testing.T) {
+	var calls atomic.Int64
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		calls.Add(1)
+		ctx.SetBodyString(`{"isAuthorized":true,"context":{"n":1}}`)
+	}}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Shutdown()
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  a:
+    authorizers:
+      gate: {type: http, url: "http://%s/", identity_source: ["$request.header.X-Token"], ttl: 60s}
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /x": {integration: m, authorizer: gate}}
+`, ln.Addr()), "")
+	for i := 0; i < 10; i++ {
+		if r := do(t, "GET", base+"/x", nil, "X-Token", "same"); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("10 requests with one identity made %d authorizer calls, want 1", n)
+	}
+	do(t, "GET", base+"/x", nil, "X-Token", "other")
+	if n := calls.Load(); n != 2 {
+		t.Errorf("a new identity made %d calls in all, want 2", n)
+	}
+}
