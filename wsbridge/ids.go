@@ -10,11 +10,17 @@ import (
 // newConnectionID returns 16 URL-safe characters from 96 random bits, so
 // ids never repeat across restarts and need no escaping in @connections
 // URLs. They are capabilities of a sort (a loopback caller that knows one
-// can post to it), hence crypto/rand.
+// can post to it), hence crypto/rand. An id never starts with '-' or '_',
+// which command-line tools (the AWS CLI's --connection-id) would take for
+// an option.
 func newConnectionID() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:]) // never fails on supported platforms (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	for {
+		_, _ = rand.Read(b[:]) // never fails on supported platforms (Go 1.24+)
+		if b[0]>>2 < 62 {      // the first character is a letter or digit
+			return base64.RawURLEncoding.EncodeToString(b[:])
+		}
+	}
 }
 
 // requestIDLen is the length of an AWS-looking request or message id

@@ -134,7 +134,7 @@ func TestConnectionIDsAreUniqueAndURLSafe(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
 		id := newConnectionID()
-		if len(id) != 16 || strings.ContainsAny(id, "+/=%") || seen[id] {
+		if len(id) != 16 || strings.ContainsAny(id, "+/=%") || id[0] == '-' || id[0] == '_' || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
 		seen[id] = true
