@@ -194,7 +194,7 @@ func parseTemplate(s string) []pathPart {
 
 // Request headers that describe one connection, not the request: never
 // forwarded (RFC 9110 §7.6.1), in either direction.
-var hopHeaders = [][]byte{
+var hopHeaders = [...][]byte{
 	[]byte("Connection"), []byte("Keep-Alive"), []byte("Proxy-Authenticate"),
 	[]byte("Proxy-Authorization"), []byte("Proxy-Connection"), []byte("TE"),
 	[]byte("Trailer"), []byte("Transfer-Encoding"), []byte("Upgrade"),
@@ -219,7 +219,7 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 	defer fasthttp.ReleaseRequest(up)
 
 	in.Header.CopyTo(&up.Header)
-	dropConnectionHeaders(&up.Header, in.Header.PeekBytes(hdrConnection))
+	dropRequestHopHeaders(&up.Header, in.Header.PeekBytes(hdrConnection))
 	up.Header.ResetConnectionClose()
 
 	ex.buf = p.appendURI(ex.buf[:0], ex)
@@ -250,7 +250,7 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 		}
 		return
 	}
-	dropConnectionHeaders(&resp.Header, nil)
+	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
 }
 
@@ -291,13 +291,56 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *Exchange) []byte {
 	return dst
 }
 
+// dropRequestHopHeaders removes the request's hop-by-hop headers and the
+// headers its Connection header names. One pass over the names finds which
+// are present, so the common request costs no deletion.
+func dropRequestHopHeaders(h *fasthttp.RequestHeader, connection []byte) {
+	var found hopSet
+	for k := range h.All() {
+		found.note(k)
+	}
+	found.drop(h)
+	dropNamed(h, connection)
+}
+
+// dropResponseHopHeaders is dropRequestHopHeaders for the upstream's
+// answer.
+func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
+	var found hopSet
+	for k := range h.All() {
+		found.note(k)
+	}
+	found.drop(h)
+}
+
 type headerDeleter interface {
 	DelBytes(key []byte)
 }
 
-// dropConnectionHeaders removes hop-by-hop headers and any header the
-// Connection header names.
-func dropConnectionHeaders(h headerDeleter, connection []byte) {
+// hopSet marks which hop-by-hop headers a message has.
+type hopSet [len(hopHeaders)]bool
+
+func (s *hopSet) note(name []byte) {
+	switch len(name) {
+	case 2, 7, 10, 16, 17, 18, 19:
+		for i, k := range hopHeaders {
+			if len(k) == len(name) && bytes.EqualFold(k, name) {
+				s[i] = true
+			}
+		}
+	}
+}
+
+func (s *hopSet) drop(h headerDeleter) {
+	for i, present := range s {
+		if present {
+			h.DelBytes(hopHeaders[i])
+		}
+	}
+}
+
+// dropNamed removes the headers a Connection header lists.
+func dropNamed(h headerDeleter, connection []byte) {
 	for len(connection) > 0 {
 		var tok []byte
 		if i := bytes.IndexByte(connection, ','); i >= 0 {
@@ -309,9 +352,6 @@ func dropConnectionHeaders(h headerDeleter, connection []byte) {
 		if len(tok) > 0 {
 			h.DelBytes(tok)
 		}
-	}
-	for _, k := range hopHeaders {
-		h.DelBytes(k)
 	}
 }
 
