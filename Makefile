@@ -7,7 +7,7 @@ ADMIN_PORT ?= 9901
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test test-short vet lint bench-micro clean
+.PHONY: build run chat test test-short vet lint bench-micro clean
 
 build: ## build bin/frontdesk, the demo upstream and the example function
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
@@ -16,6 +16,12 @@ build: ## build bin/frontdesk, the demo upstream and the example function
 
 run: build ## serve examples/quickstart.yaml with the demo upstream, and print what to try
 	@PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) ADMIN_PORT=$(ADMIN_PORT) BIN=$(BIN) sh scripts/run.sh
+
+chat: build ## the WebSocket chat example: open http://127.0.0.1:9100/ in two browser tabs
+	$(GO) build -o $(BIN)/chat ./examples/chat
+	@$(BIN)/chat -listen 127.0.0.1:9100 -connections http://127.0.0.1:$(PORT)/prod/@connections -ws ws://127.0.0.1:$(PORT)/prod & \
+	 CHAT=$$!; trap 'kill $$CHAT 2>/dev/null' EXIT INT TERM; \
+	 PORT=$(PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk.yaml
 
 test: ## all tests, with the race detector (the CI command)
 	$(GO) vet ./...
@@ -35,3 +41,13 @@ bench-micro: ## hot-path micro-benchmarks, benchstat-comparable output
 
 clean:
 	rm -rf $(BIN) bench-micro.txt
+
+.PHONY: bench bench-check
+
+BENCH_FLAGS ?=
+
+bench: ## macro suite vs nginx (nginx, wrk, taskset used when installed); results in bench/results/
+	$(GO) run ./bench/cmd/frontdesk-bench $(BENCH_FLAGS)
+
+bench-check: ## check bench/results/results.json and the hot-path micro-benchmarks against the budget
+	$(GO) run ./bench/cmd/frontdesk-bench check

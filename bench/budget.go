@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Verdicts of a budget line.
+const (
+	Pass        = "PASS"
+	Fail        = "FAIL"
+	NotMeasured = "not measured"
+	NotYetLine  = "not measured yet" // the scenario exists but cannot run yet
+	Excluded    = "SKIP"             // a benchmark outside the allocation budget, with the reason
+)
+
+// BudgetLine is one checked promise of the performance budget.
+type BudgetLine struct {
+	Verdict string `json:"verdict"`
+	Name    string `json:"name"`
+	Detail  string `json:"detail"`
+}
+
+func (l BudgetLine) String() string {
+	return fmt.Sprintf("%-16s %s: %s", l.Verdict, l.Name, l.Detail)
+}
+
+// Budget is a CPU-per-request promise against nginx measured in the same
+// run (bench/README.md).
+type Budget struct {
+	Name      string
+	Scenario  string
+	Reference string
+	Max       float64 // largest allowed CPU/request ratio
+}
+
+// Budgets is the macro part of the performance budget.
+func Budgets() []Budget {
+	return []Budget{
+		{Name: "plain proxy CPU/request ≤ nginx's", Scenario: "frontdesk-proxy", Reference: "nginx", Max: 1.0},
+		{Name: "full pipeline CPU/request ≤ 1.3× nginx's", Scenario: "frontdesk-pipeline", Reference: "nginx", Max: 1.3},
+		{Name: "cache hit CPU/request ≤ 0.5× nginx's proxy", Scenario: "frontdesk-cache-hit", Reference: "nginx", Max: 0.5},
+	}
+}
+
+// CheckMacro judges the report against Budgets.
+func CheckMacro(r *Report) []BudgetLine {
+	var out []BudgetLine
+	for _, b := range Budgets() {
+		out = append(out, checkBudget(r, b))
+	}
+	return out
+}
+
+func checkBudget(r *Report, b Budget) BudgetLine {
+	line := BudgetLine{Name: b.Name}
+	s, ref := r.Scenario(b.Scenario), r.Scenario(b.Reference)
+	switch {
+	case s == nil:
+		line.Verdict, line.Detail = NotMeasured, b.Scenario+" was not in this run"
+		return line
+	case s.Status == NotYet:
+		line.Verdict, line.Detail = NotYetLine, b.Scenario+": "+s.Reason
+		return line
+	case s.Status == Failed:
+		line.Verdict, line.Detail = Fail, b.Scenario+" failed: "+s.Reason
+		return line
+	case s.Median == nil:
+		line.Verdict, line.Detail = NotMeasured, fmt.Sprintf("%s %s: %s", b.Scenario, s.Status, s.Reason)
+		return line
+	case ref == nil || ref.Median == nil:
+		why := "was not in this run"
+		if ref != nil {
+			why = fmt.Sprintf("%s: %s", ref.Status, ref.Reason)
+		}
+		line.Verdict, line.Detail = NotMeasured, fmt.Sprintf("reference %s %s", b.Reference, why)
+		return line
+	case ref.Median.CPUUsPerReq <= 0:
+		line.Verdict, line.Detail = NotMeasured, fmt.Sprintf("reference %s used no measurable CPU", b.Reference)
+		return line
+	}
+	ratio := s.Median.CPUUsPerReq / ref.Median.CPUUsPerReq
+	line.Verdict = Pass
+	if ratio > b.Max {
+		line.Verdict = Fail
+	}
+	line.Detail = fmt.Sprintf("%s %.2f µs vs %s %.2f µs = %.2f× (limit %.2f×)",
+		b.Scenario, s.Median.CPUUsPerReq, b.Reference, ref.Median.CPUUsPerReq, ratio, b.Max)
+	if s.Median.Noisy() || ref.Median.Noisy() {
+		line.Detail += fmt.Sprintf("; measured under other load (%s %.0f%%, %s %.0f%%)",
+			b.Scenario, s.Median.OtherCPU*100, b.Reference, ref.Median.OtherCPU*100)
+	}
+	return line
+}
+
+// MicroResult is one benchmark line of `go test -bench -benchmem`.
+type MicroResult struct {
+	Pkg      string
+	Name     string // with the -GOMAXPROCS suffix, as printed
+	NsOp     float64
+	AllocsOp int64
+}
+
+var benchFunc = regexp.MustCompile(`(?m)^func Benchmark`)
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+)\s+\d+\s+([0-9.]+) ns/op.*?\s(\d+) allocs/op`)
+
+// ParseBenchOutput reads `go test -bench . -benchmem` output over several
+// packages: the benchmark lines, and the packages or benchmarks that
+// failed (a build error, a b.Fatal, a panic).
+func ParseBenchOutput(out string) ([]MicroResult, []string) {
+	var results []MicroResult
+	var failures []string
+	pkg := ""
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "pkg: "):
+			pkg = strings.TrimSpace(strings.TrimPrefix(line, "pkg: "))
+		case strings.HasPrefix(line, "--- FAIL: "):
+			failures = append(failures, fmt.Sprintf("%s %s failed", pkg, strings.Fields(line)[2]))
+		case strings.HasPrefix(line, "FAIL\t") || strings.HasPrefix(line, "FAIL "):
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				why := "failed"
+				if i := strings.Index(line, "["); i >= 0 {
+					why = strings.Trim(line[i:], "[]")
+				}
+				failures = append(failures, fmt.Sprintf("%s: %s", f[1], why))
+			}
+		default:
+			m := benchLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			ns, _ := strconv.ParseFloat(m[2], 64)
+			allocs, _ := strconv.ParseInt(m[3], 10, 64)
+			results = append(results, MicroResult{Pkg: pkg, Name: m[1], NsOp: ns, AllocsOp: allocs})
+		}
+	}
+	return results, failures
+}
+
+// Exclusion is a benchmark that is not a frontdesk hot path, so outside
+// the zero-allocation budget.
+type Exclusion struct {
+	Name   string // benchmark name without the -GOMAXPROCS suffix; covers its sub-benchmarks
+	Reason string
+}
+
+// MicroExclusions lists the benchmarks outside the allocation budget.
+func MicroExclusions() []Exclusion {
+	return []Exclusion{
+		{Name: "BenchmarkFasthttpRouterLookup", Reason: "measures github.com/fasthttp/router for comparison (docs/architecture.md)"},
+		{Name: "BenchmarkVerifyRS256", Reason: "uncached JWT signature check, crypto/rsa allocates; the per-request path is BenchmarkVerifyCached"},
+		{Name: "BenchmarkWritePrometheus", Reason: "metrics exposition, once per scrape of the admin listener, not per request"},
+	}
+}
+
+// baseName strips the -GOMAXPROCS suffix go test adds.
+func baseName(name string) string {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+func excluded(name string, ex []Exclusion) (string, bool) {
+	n := baseName(name)
+	for _, e := range ex {
+		if n == e.Name || strings.HasPrefix(n, e.Name+"/") {
+			return e.Reason, true
+		}
+	}
+	return "", false
+}
+
+// CheckMicro judges micro-benchmark results against the zero-allocation
+// budget: one line per failure or allocating benchmark, one per excluded
+// benchmark family, and a summary.
+func CheckMicro(results []MicroResult, failures []string, ex []Exclusion) []BudgetLine {
+	const name = "0 allocs/op on hot-path micro-benchmarks"
+	var out []BudgetLine
+	for _, f := range failures {
+		out = append(out, BudgetLine{Verdict: Fail, Name: name, Detail: f})
+	}
+	checked, bad := 0, 0
+	pkgs := map[string]bool{}
+	seenEx := map[string]bool{}
+	for _, r := range results {
+		if reason, ok := excluded(r.Name, ex); ok {
+			fam := strings.SplitN(baseName(r.Name), "/", 2)[0]
+			if !seenEx[fam] {
+				seenEx[fam] = true
+				out = append(out, BudgetLine{Verdict: Excluded, Name: name, Detail: fmt.Sprintf("%s %s: %s", r.Pkg, fam, reason)})
+			}
+			continue
+		}
+		checked++
+		pkgs[r.Pkg] = true
+		if r.AllocsOp != 0 {
+			bad++
+			out = append(out, BudgetLine{Verdict: Fail, Name: name, Detail: fmt.Sprintf("%s %s: %d allocs/op", r.Pkg, r.Name, r.AllocsOp)})
+		}
+	}
+	summary := BudgetLine{Verdict: Pass, Name: name, Detail: fmt.Sprintf("%d benchmarks in %d packages, all 0 allocs/op", checked, len(pkgs))}
+	switch {
+	case checked == 0 && len(failures) == 0:
+		summary.Verdict, summary.Detail = Fail, "no benchmark ran"
+	case bad > 0 || len(failures) > 0:
+		summary.Verdict = Fail
+		summary.Detail = fmt.Sprintf("%d of %d benchmarks allocate, %d packages or benchmarks failed", bad, checked, len(failures))
+	}
+	return append(out, summary)
+}
+
+// BenchPackages lists, as ./dir/ patterns relative to root, the packages
+// whose tests define a benchmark.
+func BenchPackages(root string) ([]string, error) {
+	set := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			n := d.Name()
+			if path != root && (strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_") || n == "testdata" || n == "vendor" || n == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if benchFunc.Match(data) {
+			rel, err := filepath.Rel(root, filepath.Dir(path))
+			if err != nil {
+				return err
+			}
+			set["./"+filepath.ToSlash(rel)+"/"] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find benchmarks: %w", err)
+	}
+	pkgs := make([]string, 0, len(set))
+	for p := range set {
+		pkgs = append(pkgs, strings.Replace(p, "././", "./", 1))
+	}
+	sort.Strings(pkgs)
+	return pkgs, nil
+}
+
+// RunMicro runs the micro-benchmarks of pkgs once each with allocation
+// counts and returns go test's output. A failing package is in the output,
+// not an error: only a go command that cannot run at all is.
+func RunMicro(ctx context.Context, goBin, root string, pkgs []string, benchtime string) (string, error) {
+	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1"}
+	if benchtime != "" {
+		args = append(args, "-benchtime", benchtime)
+	}
+	args = append(args, pkgs...)
+	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
+		return string(out), fmt.Errorf("go test -bench: %w", err)
+	}
+	return string(out), nil
+}

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// DescribeMachine gathers what the report says about the machine and the
+// tools. A tool missing from PATH reads "not installed".
+func DescribeMachine(ctx context.Context, tools Tools, cores int) Machine {
+	m := Machine{
+		CPUModel: cpuModel(),
+		Cores:    cores,
+		Kernel:   strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
+		Go:       runtime.Version(),
+		Nginx:    "not installed",
+		Wrk:      "not installed",
+		Taskset:  "not installed",
+		ClkTck:   ClockTicks(ctx),
+	}
+	if tools.Nginx != "" {
+		// nginx -v prints "nginx version: nginx/1.22.1" on stderr.
+		m.Nginx = strings.TrimPrefix(firstLine(toolOutput(ctx, tools.Nginx, "-v")), "nginx version: ")
+	}
+	if tools.Wrk != "" {
+		// wrk -v prints "wrk 4.1.0 [epoll] Copyright ..." and its usage.
+		v := firstLine(toolOutput(ctx, tools.Wrk, "-v"))
+		if i := strings.Index(v, " Copyright"); i > 0 {
+			v = v[:i]
+		}
+		m.Wrk = v
+	}
+	if tools.Taskset != "" {
+		m.Taskset = tools.Taskset
+	}
+	return m
+}
+
+// Tools are the optional programs the suite uses, by path; empty when not
+// installed.
+type Tools struct {
+	Nginx, Wrk, Taskset string
+}
+
+// FindTools looks the optional programs up in PATH.
+func FindTools() Tools {
+	look := func(name string) string {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return ""
+		}
+		return p
+	}
+	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset")}
+}
+
+// Missing names the tools that are not installed.
+func (t Tools) Missing() []string {
+	out := []string{}
+	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}} {
+		if x.path == "" {
+			out = append(out, x.name)
+		}
+	}
+	return out
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// toolOutput runs a version command; these exit non-zero for -v now and
+// then, so only the output matters.
+func toolOutput(ctx context.Context, name string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	return string(out)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(line)
+}
+
+func readFile(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return string(data)
+}

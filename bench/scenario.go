@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/frontdeskgw/frontdesk/bench/loadgen"
+)
+
+// ProxyKind is what sits between the load generator and the upstream.
+type ProxyKind string
+
+// The proxies the suite knows how to start.
+const (
+	Direct    ProxyKind = "direct"    // nothing: the load goes to the upstream, which is then the measured process
+	Nginx     ProxyKind = "nginx"     // the reference proxy
+	Frontdesk ProxyKind = "frontdesk" // bin/frontdesk serve
+)
+
+// Generator is the program that applies the load.
+type Generator string
+
+// The load generators.
+const (
+	Loadgen Generator = "loadgen" // the suite's own (bench/loadgen), in a child process
+	Wrk     Generator = "wrk"     // wrk -t1, to check the suite's generator against
+)
+
+// Profile names the micro-benchmark that drives the same code as a
+// frontdesk scenario, used as its profiling path (frontdesk has no pprof
+// endpoint).
+type Profile struct {
+	Pkg   string // package directory, e.g. ./gateway/
+	Bench string // benchmark name, e.g. BenchmarkProxyGET
+}
+
+// Scenario is one measured setup. Adding a feature's scenario is adding a
+// value to Scenarios: a frontdesk config fragment, the path to load and the
+// headers to send.
+type Scenario struct {
+	Name      string
+	Proxy     ProxyKind
+	Generator Generator // Loadgen when empty
+	// Config is, for frontdesk, the YAML placed after the generated
+	// server block (apis, api_keys, cache, ...); for nginx, extra
+	// directives inside its proxying location. It is a text/template over
+	// ConfigData.
+	Config  string
+	Path    string
+	Headers []loadgen.Header
+	// Reference names the nginx scenario this one's CPU/request and
+	// requests/s are divided by.
+	Reference string
+	// Builds lists binaries built into the run directory before the
+	// proxy starts, name → package (e.g. a Lambda function), reachable in
+	// Config as {{index .Bins "name"}}.
+	Builds map[string]string
+	// Profiles are the micro-benchmarks that drive the scenario's code
+	// path, profiled by -profile.
+	Profiles []Profile
+	// Group keeps scenarios that are compared with each other next to
+	// each other in every round (their order alternating), so that a
+	// drift of the machine's speed between them does not skew the
+	// comparison. Empty: a group of its own.
+	Group string
+	// Unavailable, when set, says why the suite cannot run the scenario
+	// yet, whatever frontdesk supports.
+	Unavailable string
+	About       string
+}
+
+// ConfigData is what a scenario's Config template may use.
+type ConfigData struct {
+	Upstream string            // host:port of the upstream
+	Dir      string            // the run's scratch directory
+	Bins     map[string]string // built binaries by name
+}
+
+// Bodies the upstream and the mock route answer with: ~100 bytes of JSON,
+// and 64 KiB.
+const (
+	SmallPath = "/small"
+	LargePath = "/64k"
+	MockPath  = "/mock"
+	LargeSize = 64 << 10
+)
+
+// SmallBody is the ~100-byte JSON answer of the upstream's small route and
+// of the mock route.
+const SmallBody = `{"id":42,"name":"frontdesk","tags":["gateway","bench"],"status":"available","price":12.5,"ok":true}`
+
+// apiKey is the x-api-key of the pipeline scenario (20-128 characters).
+const apiKey = "bench-key-0123456789abcdef"
+
+const proxyAPI = `apis:
+  bench:
+    type: http
+    integrations:
+      up:
+        type: http_proxy
+        url: "http://{{.Upstream}}"
+        timeout: 10s
+    routes:
+      "GET ` + SmallPath + `": {integration: up}
+      "GET ` + LargePath + `": {integration: up}
+`
+
+// Scenarios is every scenario the suite knows, in report order.
+func Scenarios() []Scenario {
+	gatewayBench := func(names ...string) []Profile {
+		var out []Profile
+		for _, n := range names {
+			out = append(out, Profile{Pkg: "./gateway/", Bench: n})
+		}
+		return out
+	}
+	gatewayProxy := gatewayBench("BenchmarkProxyGET")
+	return []Scenario{
+		{Name: "direct", Proxy: Direct, Path: SmallPath, Group: "direct",
+			About: "load straight to the upstream (~100 B JSON): the ceiling of this machine"},
+		{Name: "direct-wrk", Proxy: Direct, Generator: Wrk, Path: SmallPath, Group: "direct",
+			About: "as direct, with wrk -t1 as the generator: checks the suite's generator"},
+		{Name: "nginx", Proxy: Nginx, Path: SmallPath, Group: "small",
+			About: "nginx proxying ~100 B JSON over keep-alive upstream connections"},
+		{Name: "frontdesk-proxy", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx", Group: "small", Config: proxyAPI, Profiles: gatewayProxy,
+			About: "plain http_proxy route, ~100 B JSON"},
+		{Name: "nginx-64k", Proxy: Nginx, Path: LargePath, Group: "64k",
+			About: "nginx proxying 64 KiB responses"},
+		{Name: "frontdesk-64k", Proxy: Frontdesk, Path: LargePath, Reference: "nginx-64k", Group: "64k", Config: proxyAPI, Profiles: gatewayProxy,
+			About: "http_proxy route, 64 KiB responses"},
+		{Name: "frontdesk-mock", Proxy: Frontdesk, Path: MockPath, Reference: "nginx",
+			Profiles: gatewayBench("BenchmarkMockRoute"),
+			About:    "mock route: the gateway's own overhead without an upstream",
+			Config: `apis:
+  bench:
+    type: http
+    integrations:
+      mock:
+        type: mock
+        status: 200
+        headers: {content-type: application/json}
+        body: '` + SmallBody + `'
+    routes:
+      "GET ` + MockPath + `": {integration: mock}
+`},
+		{Name: "frontdesk-pipeline", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx",
+			Profiles: gatewayBench("BenchmarkProxyGETWithAPIKeyAndThrottle", "BenchmarkProxyGETObserved"),
+			Headers:  []loadgen.Header{{Name: "X-Api-Key", Value: apiKey}},
+			About:    "full pipeline: API key, usage-plan and route throttles, JSON access log, admin metrics",
+			Config: `access_log:
+  output: "{{.Dir}}/access.log"
+  format: json
+admin:
+  listen: "127.0.0.1:0"
+api_keys:
+  - {name: bench, value: "` + apiKey + `", plan: bench, enabled: true}
+usage_plans:
+  bench:
+    throttle: {rate: 1000000, burst: 1000000}
+    apis: [bench]
+apis:
+  bench:
+    type: http
+    integrations:
+      up:
+        type: http_proxy
+        url: "http://{{.Upstream}}"
+        timeout: 10s
+    routes:
+      "GET ` + SmallPath + `":
+        integration: up
+        api_key: true
+        throttle: {rate: 1000000, burst: 1000000}
+`},
+		{Name: "frontdesk-cache-hit", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx",
+			Profiles: gatewayBench("BenchmarkCacheHit"),
+			About:    "cached route answered from the response cache",
+			Config: `cache:
+  max_size: 64MiB
+apis:
+  bench:
+    type: http
+    integrations:
+      up:
+        type: http_proxy
+        url: "http://{{.Upstream}}"
+        timeout: 10s
+    routes:
+      "GET ` + SmallPath + `":
+        integration: up
+        cache: {ttl: 300s}
+`},
+		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello",
+			About:  "lambda integration on the local function host (examples/functions/hello)",
+			Builds: map[string]string{"hello": "./examples/functions/hello"},
+			Config: `functions:
+  hello:
+    command: ["{{index .Bins "hello"}}"]
+    concurrency: 4
+    timeout: 10s
+apis:
+  bench:
+    type: http
+    integrations:
+      fn: {type: lambda, function: hello}
+    routes:
+      "GET /hello": {integration: fn}
+`},
+		{Name: "frontdesk-websocket", Proxy: Frontdesk, Path: "/",
+			About:       "WebSocket API, messages echoed by a $default route",
+			Unavailable: "the suite's load generator speaks HTTP only",
+			Config: `apis:
+  chat:
+    type: websocket
+    route_selection: "$request.body.action"
+    integrations:
+      echo: {type: mock, status: 200, body: '{"ok":true}'}
+    routes:
+      "$default": {integration: echo, reply: true}
+`},
+	}
+}
+
+// SelectScenarios returns the scenarios named in the comma-separated list,
+// in report order; an empty list selects all.
+func SelectScenarios(all []Scenario, list string) ([]Scenario, error) {
+	if strings.TrimSpace(list) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
+		}
+	}
+	var out []Scenario
+	for _, s := range all {
+		if want[s.Name] {
+			out = append(out, s)
+			delete(want, s.Name)
+		}
+	}
+	if len(want) > 0 {
+		var unknown, known []string
+		for n := range want {
+			unknown = append(unknown, n)
+		}
+		for _, s := range all {
+			known = append(known, s.Name)
+		}
+		return nil, fmt.Errorf("unknown scenario(s) %s; known: %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+// RoundOrder returns the indexes of scenarios in the order round r
+// (0-based) runs them: groups rotated by r, and the members of each group
+// rotated by r as well.
+func RoundOrder(scenarios []Scenario, runnable []int, r int) []int {
+	var groups [][]int
+	at := map[string]int{}
+	for _, i := range runnable {
+		g := scenarios[i].Group
+		if k, ok := at[g]; ok && g != "" {
+			groups[k] = append(groups[k], i)
+			continue
+		}
+		at[g] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	var out []int
+	for _, g := range Rotate(groups, r) {
+		out = append(out, Rotate(g, r)...)
+	}
+	return out
+}
+
+// Rotate returns the order of round r: the list rotated left by r, so each
+// scenario runs early and late in turn and slow drifts of the machine
+// spread over all of them.
+func Rotate[T any](list []T, r int) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	k := r % len(list)
+	out := make([]T, 0, len(list))
+	out = append(out, list[k:]...)
+	return append(out, list[:k]...)
+}

@@ -1,0 +1,751 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/bench/loadgen"
+	"github.com/valyala/fasthttp"
+)
+
+// Options configure a run of the suite.
+type Options struct {
+	Root       string        // module root: where go build and go test run
+	Frontdesk  string        // the frontdesk binary
+	Build      bool          // build Frontdesk first (go build skips an up-to-date binary)
+	GoBin      string        // the go command
+	Self       string        // this program, started as its `load` and `upstream` subcommands
+	Duration   time.Duration // measured window of each round
+	Warmup     time.Duration // load before each window
+	Rounds     int
+	Conns      int
+	Scenarios  []Scenario
+	ProfileDir string // when set, CPU and allocation profiles go there
+	Keep       bool   // keep the scratch directory (configs, logs)
+	// TimeLimit, when set, bounds the whole run: if the rounds would take
+	// longer, each window is shortened (to 3s at least) and the report
+	// says so.
+	TimeLimit time.Duration
+	CPUs      []int // CPUs the suite may use; the proxy gets the first
+	Tools     Tools
+	Log       *slog.Logger
+	Out       io.Writer // progress lines
+}
+
+type suite struct {
+	opt    Options
+	layout CPULayout
+	clk    int64
+	dir    string            // scratch directory of the run
+	bins   map[string]string // built helper binaries by name
+}
+
+// Run measures every scenario of opt and returns the report. Scenarios
+// that cannot run are in the report with the reason; only a failure of
+// the suite itself is an error.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.Rounds < 1 || opt.Conns < 1 || opt.Duration <= 0 || opt.Warmup < 0 {
+		return nil, fmt.Errorf("bench: need rounds ≥ 1, conns ≥ 1, duration > 0 and warm-up ≥ 0")
+	}
+	started := time.Now()
+	s := &suite{opt: opt, layout: NewCPULayout(opt.Tools.Taskset, opt.CPUs), bins: map[string]string{}}
+	rep := &Report{
+		Started: started,
+		Machine: DescribeMachine(ctx, opt.Tools, len(opt.CPUs)),
+		Settings: Settings{DurationS: opt.Duration.Seconds(), WarmupS: opt.Warmup.Seconds(),
+			Rounds: opt.Rounds, Conns: opt.Conns, Pinning: s.layout.Note},
+		Missing: opt.Tools.Missing(),
+	}
+	s.clk = rep.Machine.ClkTck
+	dir, err := os.MkdirTemp("", "frontdesk-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("scratch dir: %w", err)
+	}
+	s.dir = dir
+	if opt.Keep {
+		opt.Log.Info("keeping scratch directory", "dir", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	buildErr := s.buildFrontdesk(ctx)
+	var runnable []int
+	for _, sc := range opt.Scenarios {
+		res := ScenarioResult{Name: sc.Name, Proxy: sc.Proxy, Generator: sc.generator(), Path: sc.Path, About: sc.About, Reference: sc.Reference}
+		res.Status, res.Reason = s.preflight(ctx, sc, buildErr)
+		if res.Status == Measured {
+			runnable = append(runnable, len(rep.Scenarios))
+		}
+		rep.Scenarios = append(rep.Scenarios, res)
+	}
+
+	if d, note := fitDuration(opt, len(runnable)); d != opt.Duration {
+		fmt.Fprintf(opt.Out, "%s\n", note)
+		s.opt.Duration = d
+		rep.Settings.DurationS = d.Seconds()
+		rep.Settings.Note = note
+	}
+	for r := 1; r <= opt.Rounds; r++ {
+		for pos, i := range RoundOrder(opt.Scenarios, runnable, r-1) {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("bench interrupted: %w", err)
+			}
+			sc := opt.Scenarios[i]
+			rd := s.runOnce(ctx, sc, r, pos+1)
+			rep.Scenarios[i].Rounds = append(rep.Scenarios[i].Rounds, rd)
+			s.progress(sc, rd, len(runnable))
+		}
+	}
+	rep.summarize()
+	if opt.ProfileDir != "" {
+		s.profile(ctx, rep)
+	}
+	rep.Elapsed = time.Since(started).Round(time.Second).String()
+	return rep, nil
+}
+
+// runOverhead is what starting and stopping the processes of one round of
+// one scenario costs, on top of its warm-up and window.
+const runOverhead = 500 * time.Millisecond
+
+// fitDuration shortens the window when the run would not fit
+// opt.TimeLimit, and says why.
+func fitDuration(opt Options, scenarios int) (time.Duration, string) {
+	if opt.TimeLimit <= 0 || scenarios == 0 {
+		return opt.Duration, ""
+	}
+	runs := time.Duration(opt.Rounds * scenarios)
+	if runs*(opt.Warmup+opt.Duration+runOverhead) <= opt.TimeLimit {
+		return opt.Duration, ""
+	}
+	d := (opt.TimeLimit/runs - opt.Warmup - runOverhead).Truncate(100 * time.Millisecond)
+	d = max(d, 3*time.Second)
+	return d, fmt.Sprintf("window shortened from %s to %s so that %d rounds × %d scenarios fit the %s time limit",
+		opt.Duration, d, opt.Rounds, scenarios, opt.TimeLimit)
+}
+
+func (sc Scenario) generator() Generator {
+	if sc.Generator == "" {
+		return Loadgen
+	}
+	return sc.Generator
+}
+
+func (s *suite) progress(sc Scenario, rd Round, n int) {
+	prefix := fmt.Sprintf("round %d/%d [%d/%d] %-20s", rd.Round, s.opt.Rounds, rd.Position, n, sc.Name)
+	if rd.Err != "" {
+		fmt.Fprintf(s.opt.Out, "%s failed: %s\n", prefix, rd.Err)
+		return
+	}
+	fmt.Fprintf(s.opt.Out, "%s %9.0f req/s  p99 %-9s  %6.2f µs CPU/req  other load %3.0f%%\n", prefix, rd.RPS(), fmtMicros(rd.Load.P99Us), rd.CPUUsPerReq, rd.OtherCPU*100)
+}
+
+func (s *suite) buildFrontdesk(ctx context.Context) error {
+	if !s.opt.Build {
+		if _, err := os.Stat(s.opt.Frontdesk); err != nil {
+			return fmt.Errorf("frontdesk binary: %w", err)
+		}
+		return nil
+	}
+	if err := s.goBuild(ctx, s.opt.Frontdesk, "./cmd/frontdesk"); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *suite) goBuild(ctx context.Context, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, s.opt.GoBin, "build", "-o", out, pkg)
+	cmd.Dir = s.opt.Root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w: %s", pkg, err, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// preflight decides whether a scenario can run here: its tools are
+// installed, and for frontdesk, its config validates without "not yet
+// supported" warnings and its helper binaries build.
+func (s *suite) preflight(ctx context.Context, sc Scenario, buildErr error) (Status, string) {
+	switch {
+	case sc.Unavailable != "":
+		return NotYet, sc.Unavailable
+	case sc.generator() == Wrk && s.opt.Tools.Wrk == "":
+		return Skipped, "wrk not installed"
+	case sc.Proxy == Nginx && s.opt.Tools.Nginx == "":
+		return Skipped, "nginx not installed"
+	case sc.Proxy != Frontdesk:
+		return Measured, ""
+	case buildErr != nil:
+		return Failed, buildErr.Error()
+	}
+	dir := filepath.Join(s.dir, "preflight-"+sc.Name)
+	path, err := s.writeFrontdeskConfig(sc, dir, "127.0.0.1:9")
+	if err != nil {
+		return Failed, err.Error()
+	}
+	notYet, err := ValidateFrontdesk(ctx, s.opt.Frontdesk, path)
+	switch {
+	case len(notYet) > 0:
+		return NotYet, "frontdesk: " + summarizeList(notYet, 3)
+	case err != nil && !(errors.Is(err, errConfigRejected) && len(sc.Builds) > 0):
+		return Failed, err.Error()
+	}
+	for name, pkg := range sc.Builds {
+		if _, done := s.bins[name]; done {
+			continue
+		}
+		out := filepath.Join(s.dir, "bin", name)
+		if err := s.goBuild(ctx, out, pkg); err != nil {
+			return Failed, err.Error()
+		}
+		s.bins[name] = out
+	}
+	if err != nil {
+		// The config was rejected before its binaries existed: judge it
+		// again now that they do.
+		if _, err := ValidateFrontdesk(ctx, s.opt.Frontdesk, path); err != nil {
+			return Failed, err.Error()
+		}
+	}
+	return Measured, ""
+}
+
+func summarizeList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(items[:n], "; "), len(items)-n)
+}
+
+// writeFrontdeskConfig renders sc's config for an upstream into dir.
+func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("run dir: %w", err)
+	}
+	bins := map[string]string{}
+	for name := range sc.Builds {
+		bins[name] = filepath.Join(s.dir, "bin", name)
+	}
+	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "frontdesk.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return "", fmt.Errorf("write frontdesk config: %w", err)
+	}
+	return path, nil
+}
+
+// runOnce starts the upstream and the proxy, checks one request, applies
+// the load and reads the measured process's CPU time and peak RSS.
+func (s *suite) runOnce(ctx context.Context, sc Scenario, round, pos int) Round {
+	rd := Round{Round: round, Position: pos}
+	if err := s.measure(ctx, sc, &rd); err != nil {
+		rd.Err = err.Error()
+		rd.Load = nil
+	}
+	return rd
+}
+
+func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
+	dir := filepath.Join(s.dir, fmt.Sprintf("%s-round%d", sc.Name, rd.Round))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("run dir: %w", err)
+	}
+	// Direct has no proxy: the upstream is the server under test and
+	// takes the proxy's CPU.
+	upCPUs := s.layout.Load
+	if sc.Proxy == Direct {
+		upCPUs = s.layout.Proxy
+	}
+	up, upAddr, err := s.startUpstream(ctx, dir, upCPUs)
+	if err != nil {
+		return err
+	}
+	defer up.stop(5 * time.Second)
+
+	target, addr := up, upAddr
+	switch sc.Proxy {
+	case Nginx:
+		target, addr, err = s.startNginx(ctx, dir, sc, upAddr)
+	case Frontdesk:
+		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr)
+	}
+	if err != nil {
+		return err
+	}
+	if target != up {
+		defer target.stop(5 * time.Second)
+	}
+	if err := probe(ctx, addr, sc, target); err != nil {
+		return err
+	}
+	// The upstream's CPU is the suite's own load, not the machine's
+	// other work, when it is not the measured process.
+	var helpers []*child
+	if target != up {
+		helpers = append(helpers, up)
+	}
+	switch sc.generator() {
+	case Wrk:
+		err = s.runWrk(ctx, dir, sc, addr, target, helpers, rd)
+	default:
+		err = s.runLoadgen(ctx, dir, sc, addr, target, helpers, rd)
+	}
+	if err != nil {
+		return err
+	}
+	if target.exited() {
+		return target.failure()
+	}
+	rss, err := ReadTreePeakRSS(target.pid())
+	if err != nil {
+		return err
+	}
+	rd.PeakRSSKiB = rss
+	if rd.Load.Responses > 0 {
+		rd.CPUUsPerReq = float64(rd.CPUTicks) * 1e6 / float64(s.clk) / float64(rd.Load.Responses)
+	}
+	if rd.Load.Status2xx == 0 {
+		return fmt.Errorf("no 2xx response in the window (non-2xx %d, errors %v)", rd.Load.Non2xx, rd.Load.Errors)
+	}
+	return nil
+}
+
+// startUpstream runs this program's `upstream` subcommand, which prints
+// the address it bound.
+func (s *suite) startUpstream(ctx context.Context, dir, cpus string) (*child, string, error) {
+	logPath := filepath.Join(dir, "upstream.log")
+	cmd := s.layout.command(ctx, cpus, nil, s.opt.Self, "upstream")
+	lines, c, err := startWithLines(cmd, "upstream", logPath, false)
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := waitLine(lines, 10*time.Second, func(l string) (string, bool) {
+		return strings.CutPrefix(l, "listening ")
+	})
+	drain(lines)
+	if err != nil {
+		c.stop(time.Second)
+		return nil, "", fmt.Errorf("upstream did not start: %w; %s", err, logTail(logPath))
+	}
+	return c, addr, nil
+}
+
+// startWithLines starts cmd with stdout (or stderr, when fromStderr) read
+// line by line and copied to logPath, and the other stream appended to
+// the same file. The pipe is the suite's own rather than exec's, whose
+// reading end Wait closes as soon as the child exits, possibly before its
+// last lines were read.
+func startWithLines(cmd *exec.Cmd, name, logPath string, fromStderr bool) (<-chan string, *child, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s log: %w", name, err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		return nil, nil, fmt.Errorf("%s pipe: %w", name, err)
+	}
+	if fromStderr {
+		cmd.Stdout, cmd.Stderr = logf, pw
+	} else {
+		cmd.Stdout, cmd.Stderr = pw, logf
+	}
+	c, err := startChild(name, cmd, logPath)
+	pw.Close() // the child holds its own copy; EOF comes when it exits
+	if err != nil {
+		pr.Close()
+		logf.Close()
+		return nil, nil, err
+	}
+	lines := make(chan string, 16)
+	go func() {
+		scanLines(pr, logf, lines)
+		pr.Close()
+		logf.Close()
+	}()
+	return lines, c, nil
+}
+
+// startFrontdesk serves the scenario's config on a port the OS picks and
+// reads the bound address from frontdesk's "serving" log line.
+func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, upstream string) (*child, string, error) {
+	path, err := s.writeFrontdeskConfig(sc, dir, upstream)
+	if err != nil {
+		return nil, "", err
+	}
+	logPath := filepath.Join(dir, "frontdesk.log")
+	cmd := s.layout.command(ctx, s.layout.Proxy, []string{"GOMAXPROCS=1"},
+		s.opt.Frontdesk, "serve", "-c", path, "-listen", "127.0.0.1:0", "-log-format", "json")
+	lines, c, err := startWithLines(cmd, "frontdesk", logPath, true)
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := waitLine(lines, 15*time.Second, servingAddr)
+	drain(lines)
+	if err != nil {
+		c.stop(time.Second)
+		return nil, "", fmt.Errorf("frontdesk did not start: %w; %s", err, logTail(logPath))
+	}
+	return c, addr, nil
+}
+
+// servingAddr reads the address out of frontdesk's JSON "serving" line.
+func servingAddr(line string) (string, bool) {
+	var rec struct {
+		Msg    string `json:"msg"`
+		Listen string `json:"listen"`
+	}
+	if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "serving" || rec.Listen == "" {
+		return "", false
+	}
+	return rec.Listen, true
+}
+
+// startNginx runs the reference proxy on a port picked by the OS a moment
+// before (nginx cannot report a port it chose itself).
+func (s *suite) startNginx(ctx context.Context, dir string, sc Scenario, upstream string) (*child, string, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	conf, err := NginxConf(nginxData{Dir: dir, Listen: addr, Upstream: upstream, Extra: sc.Config})
+	if err != nil {
+		return nil, "", err
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, "", fmt.Errorf("write nginx.conf: %w", err)
+	}
+	logPath := filepath.Join(dir, "nginx.out")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("nginx log: %w", err)
+	}
+	defer logf.Close() // the child has its own copy
+	// -e sends start-up errors to the scratch directory too, before the
+	// config's error_log is read.
+	cmd := s.layout.command(ctx, s.layout.Proxy, nil, s.opt.Tools.Nginx,
+		"-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "nginx-error.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	c, err := startChild("nginx", cmd, filepath.Join(dir, "nginx-error.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := waitListening(addr, c, 10*time.Second); err != nil {
+		c.stop(time.Second)
+		return nil, "", err
+	}
+	return c, addr, nil
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := ListenLoopback()
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	return addr, nil
+}
+
+// waitListening polls addr until it accepts, the process exits or the
+// timeout passes.
+func waitListening(addr string, c *child, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if c.exited() {
+			return c.failure()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening on %s after %s", c.name, addr, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// probe checks that the scenario's request gets a 2xx answer before any
+// load is applied, retrying briefly while the server settles.
+func probe(ctx context.Context, addr string, sc Scenario, target *child) error {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + addr + sc.Path)
+	for _, h := range sc.Headers {
+		req.Header.Add(h.Name, h.Value)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var last string
+	for {
+		err := fasthttp.DoTimeout(req, resp, 2*time.Second)
+		if err == nil && resp.StatusCode()/100 == 2 {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = fmt.Sprintf("status %d %q", resp.StatusCode(), truncate(resp.Body()))
+		}
+		if target.exited() {
+			return target.failure()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("probe GET %s: %s", sc.Path, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sample is the CPU time read at one edge of the measured window.
+type sample struct {
+	at      time.Time
+	system  SystemTicks
+	target  uint64 // the measured process and its descendants
+	helpers uint64 // the suite's other processes: upstream, load generator
+}
+
+func takeSample(target *child, helpers []*child) (sample, error) {
+	sys, err := ReadSystem()
+	if err != nil {
+		return sample{}, err
+	}
+	t, err := ReadTreeCPU(target.pid())
+	if err != nil {
+		return sample{}, err
+	}
+	out := sample{at: time.Now(), system: sys, target: t}
+	for _, h := range helpers {
+		c, err := ReadCPU(h.pid())
+		if err != nil {
+			return sample{}, err
+		}
+		out.helpers += c.Total()
+	}
+	return out, nil
+}
+
+// account sets the round's CPU figures from the samples around its
+// window; extraHelpers is helper CPU time not in the samples (a generator
+// read from its exit status).
+func (s *suite) account(rd *Round, before, after sample, extraHelpers uint64) {
+	rd.CPUTicks = after.target - before.target
+	ours := rd.CPUTicks + after.helpers - before.helpers + extraHelpers
+	total := after.system.Busy - before.system.Busy
+	secs := after.at.Sub(before.at).Seconds()
+	if total > ours && secs > 0 {
+		rd.OtherCPU = float64(total-ours) / float64(s.clk) / secs
+	}
+}
+
+// runLoadgen runs this program's `load` subcommand against addr and reads
+// CPU times when the child says the window opens and closes.
+func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr string, target *child, helpers []*child, rd *Round) error {
+	args := []string{s.opt.Self, "load", "-addr", addr, "-path", sc.Path,
+		"-conns", strconv.Itoa(s.opt.Conns), "-warmup", s.opt.Warmup.String(), "-duration", s.opt.Duration.String()}
+	for _, h := range sc.Headers {
+		args = append(args, "-header", h.Name+": "+h.Value)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Warmup+s.opt.Duration+time.Minute)
+	defer cancel()
+	logPath := filepath.Join(dir, "load.log")
+	lines, c, err := startWithLines(s.layout.command(ctx, s.layout.Load, nil, args...), "load generator", logPath, false)
+	if err != nil {
+		return err
+	}
+	defer c.stop(5 * time.Second)
+	helpers = append(helpers, c)
+	var before, after sample
+	var sampleErr error
+	var result []byte
+	for line := range lines {
+		switch {
+		case line == "measure":
+			before, sampleErr = takeSample(target, helpers)
+		case line == "stop":
+			after, err = takeSample(target, helpers)
+			sampleErr = errors.Join(sampleErr, err)
+		case strings.HasPrefix(line, "{"):
+			result = []byte(line)
+		}
+	}
+	<-c.done
+	if c.err != nil {
+		return fmt.Errorf("load generator: %w; %s", c.err, logTail(logPath))
+	}
+	if sampleErr != nil {
+		return sampleErr
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(result, &res); err != nil {
+		return fmt.Errorf("load generator result: %w; %s", err, logTail(logPath))
+	}
+	rd.Load = &res
+	s.account(rd, before, after, 0)
+	return nil
+}
+
+// runWrk applies the same load with wrk -t1: a warm-up run, then the
+// measured one, with CPU times read around the latter. wrk's own CPU time
+// comes from its exit status, as it is gone by the second reading.
+func (s *suite) runWrk(ctx context.Context, dir string, sc Scenario, addr string, target *child, helpers []*child, rd *Round) error {
+	wrk := func(d time.Duration) (string, uint64, error) {
+		args := []string{s.opt.Tools.Wrk, "-t1", "-c", strconv.Itoa(s.opt.Conns), "-d", wrkSeconds(d), "--latency", "--timeout", "10s"}
+		for _, h := range sc.Headers {
+			args = append(args, "-H", h.Name+": "+h.Value)
+		}
+		args = append(args, "http://"+addr+sc.Path)
+		cctx, cancel := context.WithTimeout(ctx, d+time.Minute)
+		defer cancel()
+		cmd := s.layout.command(cctx, s.layout.Load, nil, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		_ = os.WriteFile(filepath.Join(dir, "wrk.out"), out.Bytes(), 0o644)
+		if err != nil {
+			return "", 0, fmt.Errorf("wrk: %w: %s", err, firstLines(out.String(), 3))
+		}
+		used := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		return out.String(), uint64(used.Seconds() * float64(s.clk)), nil
+	}
+	if s.opt.Warmup >= time.Second {
+		if _, _, err := wrk(s.opt.Warmup); err != nil {
+			return err
+		}
+	}
+	before, err := takeSample(target, helpers)
+	if err != nil {
+		return err
+	}
+	out, wrkTicks, err := wrk(s.opt.Duration)
+	if err != nil {
+		return err
+	}
+	after, err := takeSample(target, helpers)
+	if err != nil {
+		return err
+	}
+	w, err := ParseWrk(out)
+	if err != nil {
+		return err
+	}
+	rd.Load = wrkToResult(w, s.opt.Conns)
+	s.account(rd, before, after, wrkTicks)
+	return nil
+}
+
+// wrkSeconds rounds a duration up to wrk's whole seconds.
+func wrkSeconds(d time.Duration) string {
+	return fmt.Sprintf("%ds", int(math.Max(1, math.Ceil(d.Seconds()))))
+}
+
+// wrkToResult expresses wrk's figures as a loadgen.Result; wrk prints no
+// 99.9th percentile, so that one stays zero (shown as "—").
+func wrkToResult(w WrkResult, conns int) *loadgen.Result {
+	var errs int64
+	for _, n := range w.Errors {
+		errs += n
+	}
+	return &loadgen.Result{
+		Conns: conns, Seconds: w.Seconds, Sent: w.Requests + errs,
+		Responses: w.Requests, Status2xx: w.Requests - w.Non2xx, Non2xx: w.Non2xx,
+		Errors: w.Errors, RPS: w.RPS,
+		P50Us: int64(math.Round(w.P50Us)), P99Us: int64(math.Round(w.P99Us)),
+	}
+}
+
+// profile captures CPU and allocation profiles of the code the measured
+// frontdesk scenarios run, through their gateway micro-benchmarks:
+// frontdesk serves no pprof endpoint.
+func (s *suite) profile(ctx context.Context, rep *Report) {
+	if err := os.MkdirAll(s.opt.ProfileDir, 0o755); err != nil {
+		s.opt.Log.Error("profile", "err", err)
+		return
+	}
+	done := map[Profile]bool{}
+	for i, sc := range s.opt.Scenarios {
+		if sc.Proxy != Frontdesk || rep.Scenarios[i].Median == nil {
+			continue
+		}
+		for _, p := range sc.Profiles {
+			if done[p] {
+				continue
+			}
+			done[p] = true
+			top, err := CaptureProfile(ctx, s.opt.GoBin, s.opt.Root, s.opt.ProfileDir, p)
+			if err != nil {
+				s.opt.Log.Error("profile", "bench", p.Bench, "err", err)
+				continue
+			}
+			fmt.Fprintf(s.opt.Out, "\nCPU profile of %s (%s), top:\n%s\n", p.Bench, sc.Name, firstLines(top, 34))
+		}
+	}
+}
+
+// CaptureProfile runs one micro-benchmark with -cpuprofile and
+// -memprofile into dir and writes the top of both profiles next to them
+// (NAME.cpu.top.txt, NAME.alloc.top.txt). It returns the CPU top.
+func CaptureProfile(ctx context.Context, goBin, root, dir string, p Profile) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("profile dir: %w", err)
+	}
+	testBin := filepath.Join(abs, p.Bench+".test")
+	cpu := filepath.Join(abs, p.Bench+".cpu.pprof")
+	mem := filepath.Join(abs, p.Bench+".mem.pprof")
+	cmd := exec.CommandContext(ctx, goBin, "test", "-run", "^$", "-bench", "^"+p.Bench+"$", "-benchmem", "-benchtime", "3s",
+		"-o", testBin, "-cpuprofile", cpu, "-memprofile", mem, p.Pkg)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go test %s: %w: %s", p.Bench, err, strings.TrimSpace(string(out)))
+	}
+	if !strings.Contains(string(out), p.Bench) {
+		return "", fmt.Errorf("go test %s %s: no such benchmark", p.Pkg, p.Bench)
+	}
+	if err := os.WriteFile(filepath.Join(abs, p.Bench+".bench.txt"), out, 0o644); err != nil {
+		return "", fmt.Errorf("write profile: %w", err)
+	}
+	var cpuTop string
+	for _, t := range []struct{ file, profile, index string }{
+		{p.Bench + ".cpu.top.txt", cpu, ""},
+		{p.Bench + ".alloc.top.txt", mem, "-sample_index=alloc_space"},
+	} {
+		args := []string{"tool", "pprof", "-top", "-nodecount", "25"}
+		if t.index != "" {
+			args = append(args, t.index)
+		}
+		top, err := exec.CommandContext(ctx, goBin, append(args, testBin, t.profile)...).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("go tool pprof %s: %w: %s", t.profile, err, firstLines(string(top), 3))
+		}
+		if err := os.WriteFile(filepath.Join(abs, t.file), top, 0o644); err != nil {
+			return "", fmt.Errorf("write profile: %w", err)
+		}
+		if cpuTop == "" {
+			cpuTop = string(top)
+		}
+	}
+	return cpuTop, nil
+}
