@@ -1,6 +1,8 @@
 package accesslog
 
 import (
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
+
 	"fmt"
 	"strconv"
 	"time"
@@ -150,7 +152,7 @@ func appendCLF(dst []byte, r *Record) []byte {
 func appendMaskedKey(dst, key []byte) []byte {
 	key, _ = clip(key, MaxShortField)
 	keep := min(keyVisible, len(key)/2)
-	dst = appendJSONString(dst, key[:keep])
+	dst = jsonstr.AppendEscaped(dst, key[:keep])
 	for range len(key) - keep {
 		dst = append(dst, '*')
 	}
@@ -183,60 +185,11 @@ func appendJSONField(dst, s []byte, limit int) []byte {
 		return append(dst, '-')
 	}
 	s, cut := clip(s, limit)
-	dst = appendJSONString(dst, s)
+	dst = jsonstr.AppendEscaped(dst, s)
 	if cut {
 		dst = append(dst, "..."...)
 	}
 	return dst
-}
-
-// appendJSONString appends s as the inside of a JSON string: quote,
-// backslash and control characters escaped, invalid UTF-8 replaced by
-// \ufffd (as encoding/json does), and U+2028/U+2029 escaped so a line stays
-// one line for JavaScript readers too. Runs of plain bytes are copied whole.
-func appendJSONString(dst, s []byte) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(dst, s[start:]...)
 }
 
 // appendCLFField appends s for a CLF line, "-" when empty, cut to limit

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // This file holds the small JSON toolkit the event builders and response
@@ -21,69 +23,12 @@ type byteseq interface {
 	~string | ~[]byte
 }
 
-const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a quoted JSON string.
-func appendJSONString[S byteseq](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	dst = appendEscaped(dst, s)
-	return append(dst, '"')
-}
+// appendJSONString appends s as a quoted JSON string; appendEscaped
+// without the quotes (package jsonstr has the one escaper of the tree).
+func appendJSONString[S byteseq](dst []byte, s S) []byte { return jsonstr.Append(dst, s) }
 
-// appendEscaped appends the JSON string escaping of s without quotes.
-// Control characters, quote and backslash are escaped; bytes that are not
-// valid UTF-8 become \ufffd so the event is always valid JSON (a Lambda
-// runtime would otherwise reject the whole payload); U+2028 and U+2029 are
-// escaped as encoding/json does, so handlers that eval JSON stay safe.
-func appendEscaped[S byteseq](dst []byte, s S) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := decodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
-}
+func appendEscaped[S byteseq](dst []byte, s S) []byte { return jsonstr.AppendEscaped(dst, s) }
 
 // needsEscape reports whether appendEscaped would change s, so callers that
 // wrote raw bytes optimistically know when to redo them.
@@ -104,14 +49,6 @@ func needsEscape(s []byte) bool {
 		i += size
 	}
 	return false
-}
-
-// decodeRune decodes the first UTF-8 sequence of s. The copy into a fixed
-// array keeps the string instantiation allocation-free.
-func decodeRune[S byteseq](s S) (rune, int) {
-	var b [utf8.UTFMax]byte
-	n := copy(b[:], s)
-	return utf8.DecodeRune(b[:n])
 }
 
 // appendLowerEscaped appends s escaped as appendEscaped does, with ASCII
@@ -489,7 +426,3 @@ func hex4(b []byte) rune {
 	}
 	return r
 }
-
-// AppendJSONString appends s as a JSON string, escaped as the event
-// builders escape (for callers composing events around them).
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

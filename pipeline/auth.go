@@ -9,6 +9,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/auth"
 	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
 	"github.com/frontdeskgw/frontdesk/auth/lambdaauth"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/proxy"
 )
@@ -125,23 +126,23 @@ func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, 
 	var event []byte
 	if v1 {
 		dst = append(dst, `{"type":"REQUEST","methodArn":`...)
-		dst = lambda.AppendJSONString(dst, arn)
+		dst = jsonstr.Append(dst, arn)
 		dst = append(dst, `,"identitySource":`...)
 		joined := make([]string, len(identity))
 		for i, v := range identity {
 			joined[i] = string(v)
 		}
-		dst = lambda.AppendJSONString(dst, strings.Join(joined, ","))
+		dst = jsonstr.Append(dst, strings.Join(joined, ","))
 		event = lambda.AppendEventV1(nil, in, !ex.Route.REST)
 	} else {
 		dst = append(dst, `{"type":"REQUEST","routeArn":`...)
-		dst = lambda.AppendJSONString(dst, arn)
+		dst = jsonstr.Append(dst, arn)
 		dst = append(dst, `,"identitySource":[`...)
 		for i, v := range identity {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = lambda.AppendJSONString(dst, string(v))
+			dst = jsonstr.Append(dst, string(v))
 		}
 		dst = append(dst, ']')
 		event = lambda.AppendEventV2(nil, in)

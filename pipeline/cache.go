@@ -185,33 +185,19 @@ func (c *Cache) cacheableStatus(s int) bool {
 	return false
 }
 
-// skipStored drops headers that describe one response, not the resource.
+// notStored are headers that describe one response, not the resource.
+var notStored = [...][]byte{
+	[]byte("Content-Length"), []byte("Date"), []byte("Connection"), []byte("Transfer-Encoding"),
+	[]byte("X-Cache"), []byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
+}
+
 func skipStored(name []byte) bool {
-	for _, s := range [...]string{"Content-Length", "Date", "Connection", "Transfer-Encoding", "X-Cache", "Apigw-Requestid", "X-Amzn-Requestid"} {
-		if asciiEqualFold(name, s) {
+	for _, s := range notStored {
+		if bytes.EqualFold(name, s) {
 			return true
 		}
 	}
 	return false
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // write answers from a cached entry.

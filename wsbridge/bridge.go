@@ -16,6 +16,8 @@
 package wsbridge
 
 import (
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
+
 	"bytes"
 	"context"
 	"errors"
@@ -318,11 +320,11 @@ func (b *Bridge) handleMessage(c *conn, msg []byte) {
 func (b *Bridge) sendError(c *conn, message string, requestID []byte) {
 	f := make([]byte, 0, 96)
 	f = append(f, `{"message":`...)
-	f = appendJSONString(f, message)
+	f = jsonstr.Append(f, message)
 	f = append(f, `,"connectionId":`...)
-	f = appendJSONString(f, c.id)
+	f = jsonstr.Append(f, c.id)
 	f = append(f, `,"requestId":`...)
-	f = appendJSONString(f, requestID)
+	f = jsonstr.Append(f, requestID)
 	f = append(f, '}')
 	_ = c.send(b.s, &b.st, f, true)
 }

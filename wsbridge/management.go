@@ -1,6 +1,8 @@
 package wsbridge
 
 import (
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
+
 	"bytes"
 	"sort"
 	"time"
@@ -73,9 +75,9 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 		out = append(out, `{"connectedAt":"`...)
 		out = info.ConnectedAt.UTC().AppendFormat(out, isoMillis)
 		out = append(out, `","identity":{"sourceIp":`...)
-		out = appendJSONString(out, info.SourceIP)
+		out = jsonstr.Append(out, info.SourceIP)
 		out = append(out, `,"userAgent":`...)
-		out = appendJSONString(out, info.UserAgent)
+		out = jsonstr.Append(out, info.UserAgent)
 		out = append(out, `},"lastActiveAt":"`...)
 		out = info.LastActiveAt.UTC().AppendFormat(out, isoMillis)
 		out = append(out, `"}`...)
@@ -137,6 +139,6 @@ func writeError(ctx *fasthttp.RequestCtx, status int, errType, message string) {
 	}
 	body := make([]byte, 0, len(message)+16)
 	body = append(body, `{"message":`...)
-	body = appendJSONString(body, message)
+	body = jsonstr.Append(body, message)
 	ctx.SetBody(append(body, '}'))
 }

@@ -1,7 +1,6 @@
 package wsbridge
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -111,24 +110,6 @@ func TestLambdaStyleRepliesUnfold(t *testing.T) {
 	}
 }
 
-func TestJSONStringsMatchEncodingJSON(t *testing.T) {
-	for _, s := range []string{
-		"plain", `q"uote\back`, "ctl\x00\x01\x1f\n\r\t", "héllo ✓ 𝄞", "bad\xffutf8\xc3", "",
-	} {
-		out := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("%q -> %s: %v", s, out, err)
-		}
-		want := strings.ToValidUTF8(s, "\uFFFD")
-		if s == "bad\xffutf8\xc3" {
-			want = "bad\uFFFDutf8\uFFFD"
-		}
-		if back != want {
-			t.Fatalf("%q round-tripped to %q", s, back)
-		}
-	}
-}
 
 func TestConnectionIDsAreUniqueAndURLSafe(t *testing.T) {
 	seen := map[string]bool{}
