@@ -42,12 +42,15 @@ bench-micro: ## hot-path micro-benchmarks, benchstat-comparable output
 clean:
 	rm -rf $(BIN) bench-micro.txt
 
-.PHONY: bench bench-check
+.PHONY: bench bench-ws bench-check
 
 BENCH_FLAGS ?=
 
 bench: ## macro suite vs nginx (nginx, wrk, taskset used when installed); results in bench/results/
 	$(GO) run ./bench/cmd/frontdesk-bench $(BENCH_FLAGS)
+
+bench-ws: build ## WebSocket load: 10,000 idle connections (RSS per connection) and @connections POSTs/s
+	$(GO) run ./bench/cmd/frontdesk-wsload $(BENCH_WS_FLAGS)
 
 bench-check: ## check bench/results/results.json and the hot-path micro-benchmarks against the budget
 	$(GO) run ./bench/cmd/frontdesk-bench check
