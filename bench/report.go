@@ -388,7 +388,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 	}
 	b.WriteString("\n## Results\n\n")
-	b.WriteString("CPU µs/req and peak RSS are the proxy process's (the upstream's for direct); ratios are to the `vs` scenario measured in the same run; " +
+	b.WriteString("CPU µs/req and peak RSS are the proxy process's, with its child processes (the upstream's for direct); ratios are to the `vs` scenario measured in the same run; " +
 		"other load is the CPU the machine spent on anything but the suite's processes during the window (100% = one CPU): rounds measured under other load are less trustworthy.\n\n")
 	hdr := tableHeader.cells()
 	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(hdr, " | "), strings.Repeat("---|", len(hdr)))
