@@ -23,7 +23,6 @@ type byteseq interface {
 	~string | ~[]byte
 }
 
-
 // appendJSONString appends s as a quoted JSON string; appendEscaped
 // without the quotes (package jsonstr has the one escaper of the tree).
 func appendJSONString[S byteseq](dst []byte, s S) []byte { return jsonstr.Append(dst, s) }

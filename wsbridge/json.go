@@ -1,7 +1,5 @@
 package wsbridge
 
-
-
 // equalFoldASCII compares header names and the like case-insensitively.
 func equalFoldASCII[A, B string | []byte](a A, b B) bool {
 	if len(a) != len(b) {

@@ -110,7 +110,6 @@ func TestLambdaStyleRepliesUnfold(t *testing.T) {
 	}
 }
 
-
 func TestConnectionIDsAreUniqueAndURLSafe(t *testing.T) {
 	seen := map[string]bool{}
 	for range 10000 {
