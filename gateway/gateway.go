@@ -70,14 +70,14 @@ var (
 
 // Handle serves one request.
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
-	if s := g.snap.Load(); len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
+	s := g.snap.Load()
+	if len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
 		return
 	}
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
 	g.metrics.InFlight().Inc()
-	s := g.snap.Load()
 	ex.Counter = s.noAPI
 	defer g.finish(ex)
 
