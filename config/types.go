@@ -223,6 +223,9 @@ type RouteCache struct {
 	Invalidate string    `yaml:"invalidate"`
 	// Statuses are the cacheable statuses (added; default [200]).
 	Statuses []int `yaml:"statuses"`
+	// StaleWhileRevalidate serves an expired entry this long past its TTL
+	// while one request refreshes it (added; default off, at most 1h).
+	StaleWhileRevalidate Duration `yaml:"stale_while_revalidate"`
 }
 
 // Management configures a WebSocket API's @connections endpoint.

@@ -429,6 +429,9 @@ func (x *v) api(key string, a *API) bool {
 			if c.TTL != nil && c.TTL.D() > time.Hour {
 				x.fail(k+".cache.ttl", "at most 3600s (as Amazon API Gateway), got %s", c.TTL.D())
 			}
+			if c.StaleWhileRevalidate.D() > time.Hour {
+				x.fail(k+".cache.stale_while_revalidate", "at most 3600s, got %s", c.StaleWhileRevalidate.D())
+			}
 			for i, st := range c.Statuses {
 				if st < 200 || st > 599 {
 					x.fail(fmt.Sprintf("%s.cache.statuses[%d]", k, i), "want an HTTP status 200-599, got %d", st)

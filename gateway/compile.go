@@ -360,10 +360,11 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		}
 		if ttl > 0 {
 			o := pipeline.CacheOptions{
-				Route:    deps.Cache.Namespace(apiName, stageName).Route(routeKey),
-				TTL:      ttl,
-				Statuses: rc.Statuses,
-				XCache:   deps.XCache,
+				Route:                deps.Cache.Namespace(apiName, stageName).Route(routeKey),
+				TTL:                  ttl,
+				Statuses:             rc.Statuses,
+				XCache:               deps.XCache,
+				StaleWhileRevalidate: rc.StaleWhileRevalidate.D(),
 			}
 			switch rc.Invalidate {
 			case "anyone":

@@ -37,6 +37,10 @@ type CacheOptions struct {
 	Statuses []int
 	// XCache adds "X-Cache: Hit|Miss" to answers.
 	XCache bool
+	// StaleWhileRevalidate serves an entry up to this long past its TTL
+	// while one request refreshes it (0: off). The store's StaleGrace
+	// bounds it.
+	StaleWhileRevalidate time.Duration
 }
 
 // Cache answers GET and HEAD from the shared store when it holds a fresh
@@ -68,6 +72,7 @@ var (
 	valHit           = []byte("Hit")
 	valMiss          = []byte("Miss")
 	valRefresh       = []byte("Refresh")
+	valStale         = []byte("Stale")
 	valNotAuthorized = []byte("ignored: not authorized")
 	maxAge0          = []byte("max-age=0")
 	hdrSetCookie     = []byte("Set-Cookie")
@@ -125,6 +130,9 @@ func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
 	}
 
 	head := req.Header.IsHead()
+	if c.o.StaleWhileRevalidate > 0 && c.serveStale(ex, next, key, e, now, head) {
+		return
+	}
 	hit, err := c.store.GetOrFetch(context.Background(), key, now, e, func(dst *cache.Entry) (bool, error) {
 		next.Serve(ex)
 		// A HEAD answer has no body: it may be served from GET's entry
@@ -137,6 +145,36 @@ func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
 		return
 	}
 	c.mark(ex, valMiss)
+}
+
+// serveStale answers from an entry that is fresh, or expired for less than
+// the route's stale window; of the requests that find it expired, one
+// refetches and stores while the others are served the old entry at once.
+// It reports false when the caller must take the ordinary path.
+func (c *Cache) serveStale(ex *proxy.Exchange, next Next, key []byte, e *cache.Entry, now int64, head bool) bool {
+	ok, refresh := c.store.GetStale(key, now, e)
+	if !ok || now-e.Expires > int64(c.o.StaleWhileRevalidate) {
+		if refresh != nil {
+			refresh.Release()
+		}
+		return false
+	}
+	if refresh == nil {
+		c.write(ex, e)
+		if now < e.Expires {
+			c.mark(ex, valHit)
+		} else {
+			c.mark(ex, valStale)
+		}
+		return true
+	}
+	defer refresh.Release()
+	next.Serve(ex)
+	if !head && c.capture(ex, e, now) {
+		_ = refresh.Set(key, e)
+	}
+	c.mark(ex, valRefresh)
+	return true
 }
 
 func (c *Cache) mark(ex *proxy.Exchange, v []byte) {

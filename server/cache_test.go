@@ -228,3 +228,40 @@ func TestAdminFlushesTheCache(t *testing.T) {
 		t.Errorf("stats: %d %s", r.status, r.body)
 	}
 }
+
+func TestStaleWhileRevalidateServesTheOldEntryDuringOneRefresh(t *testing.T) {
+	u := startCounting(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /slow": {integration: up, cache: {ttl: 1s, stale_while_revalidate: 30s}}
+`, u.addr)
+	if r := do(t, "GET", base+"/slow", nil); r.header.Get("X-Cache") != "Miss" || r.body != `{"n":1}` {
+		t.Fatalf("first: %s %s", r.header.Get("X-Cache"), r.body)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := do(t, "GET", base+"/slow", nil)
+			mu.Lock()
+			seen[r.header.Get("X-Cache")+" "+r.body]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// One request refreshes; the others get the old entry at once (or, if
+	// they arrive after the refresh, the new one).
+	if seen[`Refresh {"n":2}`] != 1 || seen[`Stale {"n":1}`]+seen[`Hit {"n":2}`] != 5 || seen[`Stale {"n":1}`] < 3 || u.count("/slow") != 2 {
+		t.Errorf("answers %v, upstream requests %d", seen, u.count("/slow"))
+	}
+	if r := do(t, "GET", base+"/slow", nil); r.header.Get("X-Cache") != "Hit" || r.body != `{"n":2}` {
+		t.Errorf("after the refresh: %s %s", r.header.Get("X-Cache"), r.body)
+	}
+}

@@ -240,7 +240,10 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 	if size == 0 {
 		size = config.DefaultCacheMaxSize
 	}
-	store, err := cache.New(cache.Config{MaxSize: size, MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D()})
+	// The store keeps expired entries up to an hour for the routes that
+	// serve stale while revalidating; each route applies its own window.
+	store, err := cache.New(cache.Config{MaxSize: size, MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D(),
+		StaleGrace: cache.MaxTTL})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
