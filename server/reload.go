@@ -68,14 +68,11 @@ func (s *Server) Reload() error {
 		}
 	}
 	s.reloads.Add(1)
-	s.lastReload.Store(time.Now().Unix())
 	s.metrics.RecordReload(err == nil, time.Now())
 	if err != nil {
-		s.lastReloadOK.Store(false)
 		s.log.Error("reload refused; the previous config keeps serving", "file", old.File, "err", err)
 		return err
 	}
-	s.lastReloadOK.Store(true)
 	for _, w := range warnings {
 		s.log.Warn(w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
 	}
@@ -91,10 +88,8 @@ func listenerSettings(s config.Server) config.Server {
 	return s
 }
 
-// ReloadStats reports reloads done, whether the last one succeeded, and when.
-func (s *Server) ReloadStats() (count int64, lastOK bool, lastUnix int64) {
-	return s.reloads.Load(), s.lastReloadOK.Load(), s.lastReload.Load()
-}
+// Reloads is the number of reloads tried; /metrics has their results.
+func (s *Server) Reloads() int64 { return s.reloads.Load() }
 
 // Watch reloads when the config file changes, until ctx ends. It watches
 // the directory, so editors that replace the file are seen too, and waits

@@ -52,10 +52,8 @@ type Server struct {
 	adminLn net.Listener
 	ready   atomic.Bool
 
-	reloadMu     sync.Mutex
-	reloads      atomic.Int64
-	lastReloadOK atomic.Bool
-	lastReload   atomic.Int64
+	reloadMu sync.Mutex
+	reloads  atomic.Int64
 }
 
 // Options are start-up choices that are not part of the config file.
@@ -129,7 +127,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	s.gw.SetAccessLog(s.access)
 	s.watchSources()
 	s.cfg.Store(cfg)
-	s.lastReloadOK.Store(true)
 	sc := cfg.Server
 	s.http = &fasthttp.Server{
 		Handler:               s.gw.Handle,
