@@ -107,6 +107,9 @@ type Store struct {
 
 	stripes [statStripes]hitStripe
 	events  eventCounters
+
+	// hot serves repeated hits without bigcache's copy.
+	hot *hotFront
 }
 
 // hitStripe spreads the per-lookup counters over cache lines so cores
@@ -168,6 +171,7 @@ func New(cfg Config) (*Store, error) {
 		grace:      int64(cfg.StaleGrace),
 		maxWait:    cfg.MaxWait,
 		maxBytes:   maxBytes,
+		hot:        newHotFront(maxBytes, cfg.MaxItemSize),
 		shards:     shards,
 		namespaces: make(map[nsName]*Namespace),
 	}
@@ -251,6 +255,10 @@ func (s *Store) Get(key []byte, now int64, dst *Entry) bool {
 
 // read decodes the entry stored for key into dst regardless of expiry.
 func (s *Store) read(key []byte, h uint64, dst *Entry) bool {
+	if e := s.hot.get(h); e != nil && decodeEntry(e.raw, key, dst) == decodeOK {
+		return true
+	}
+	epoch := s.hot.epoch(h)
 	binary.LittleEndian.PutUint64(dst.slot[:], h)
 	// bigcache wants a string key. This one aliases dst.slot without a copy:
 	// bigcache only hashes and compares it during the call and copies what it
@@ -261,6 +269,9 @@ func (s *Store) read(key []byte, h uint64, dst *Entry) bool {
 	}
 	switch decodeEntry(v, key, dst) {
 	case decodeOK:
+		// v is this read's own copy and nothing writes to it: the front
+		// may share it with later readers.
+		s.hot.put(h, v, epoch)
 		return true
 	case decodeOtherKey:
 		s.events.collisions.Add(1)
@@ -282,12 +293,15 @@ func (s *Store) Set(key []byte, e *Entry) error {
 		s.events.rejected.Add(1)
 		return fmt.Errorf("cache: set: entry of %d bytes over the %d-byte item cap: %w", n, s.maxItem, ErrTooLarge)
 	}
+	h := s.Hash(key)
+	s.hot.drop(h)
 	bp := s.bufs.Get().(*[]byte)
-	b := binary.LittleEndian.AppendUint64((*bp)[:0], s.Hash(key))
+	b := binary.LittleEndian.AppendUint64((*bp)[:0], h)
 	b = appendEntry(b, key, e)
 	// The slot key aliases the pooled buffer; bigcache copies key and value
 	// into its queue before Set returns.
 	err = s.bc.Set(unsafe.String(&b[0], slotLen), b[slotLen:])
+	s.hot.drop(h) // again: a read may have fetched the old value meanwhile
 	*bp = b
 	s.bufs.Put(bp)
 	if err != nil {
@@ -303,7 +317,9 @@ func (s *Store) Set(key []byte, e *Entry) error {
 // (odds about 2^-64 per pair) would be dropped too, costing one refetch.
 func (s *Store) Delete(key []byte) bool {
 	var slot [slotLen]byte
-	binary.LittleEndian.PutUint64(slot[:], s.Hash(key))
+	h := s.Hash(key)
+	s.hot.drop(h)
+	binary.LittleEndian.PutUint64(slot[:], h)
 	if s.bc.Delete(string(slot[:])) != nil {
 		return false
 	}
@@ -316,6 +332,7 @@ func (s *Store) Delete(key []byte) bool {
 // builds.
 func (s *Store) Flush() error {
 	s.gen.Add(1)
+	s.hot.clear()
 	if err := s.bc.Reset(); err != nil {
 		return fmt.Errorf("cache: flush: %w", err)
 	}
