@@ -208,3 +208,65 @@ apis:
 		t.Errorf("least_conn sent %d of 4 concurrent requests to the busy origin", slowHits.Load())
 	}
 }
+
+// Under concurrent load, a replica that dies takes out at most the
+// requests already on their way to it; once the back-off marks it down, no
+// request is sent there (POSTs are not retried, so a failure would show).
+func TestReplicaKilledUnderLoadIsSkippedAfterTheBackOff(t *testing.T) {
+	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")
+	base := startGateway(t, fmt.Sprintf(`
+apis:
+  x:
+    integrations:
+      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"]}
+    routes: {$default: {integration: up}}
+`, a.addr, b.addr), "")
+	var mu sync.Mutex
+	var failures []time.Time
+	var sent atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &fasthttp.Client{}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.Header.SetMethod("POST")
+			req.SetRequestURI(base + "/")
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sent.Add(1)
+				if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+					mu.Lock()
+					failures = append(failures, time.Now())
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	killed := time.Now()
+	b.stop()
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	late := 0
+	for _, f := range failures {
+		if f.Sub(killed) > 500*time.Millisecond {
+			late++
+		}
+	}
+	t.Logf("%d requests, %d failed around the kill, %d more than 500ms after it", sent.Load(), len(failures), late)
+	// At most each worker's request in flight on the dying connections and
+	// its first dial to the dead replica.
+	if late > 0 || len(failures) > 16 {
+		t.Errorf("%d failures, %d of them after the back-off", len(failures), late)
+	}
+}
