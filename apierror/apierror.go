@@ -35,7 +35,6 @@ const (
 	Unauthorized
 	TooManyRequests
 	LimitExceeded
-	NotImplemented
 	NoHealthyUpstream
 	numCodes
 )
@@ -68,7 +67,6 @@ var table = [2][numCodes]response{
 		Unauthorized:       r(401, `{"message":"Unauthorized"}`, ""),
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
-		NotImplemented:     r(500, `{"message":"Internal Server Error"}`, ""),
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
 	},
 	REST: {
@@ -83,7 +81,6 @@ var table = [2][numCodes]response{
 		Unauthorized:       r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
-		NotImplemented:     r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
 	},
 }

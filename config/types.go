@@ -33,7 +33,6 @@ type Server struct {
 	MaxConns       int      `yaml:"max_conns"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	ShutdownGrace  Duration `yaml:"shutdown_grace"`
-	Concurrency    int      `yaml:"concurrency"`
 	// RateLimitHeaders adds RateLimit-Limit/-Remaining/-Reset and
 	// Retry-After to 429 answers (added; default true).
 	RateLimitHeaders *bool `yaml:"rate_limit_headers"`

@@ -23,7 +23,6 @@ import (
 // Snapshot is one compiled config: everything the request path reads,
 // immutable once built and swapped in whole.
 type Snapshot struct {
-	pools   *proxy.Pools
 	table   router.Table
 	apis    []*api
 	keys    *pipeline.Keys
@@ -120,7 +119,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		deps.Authorizers = &Authorizers{}
 	}
 	deps.State.BeginCompile()
-	s := &Snapshot{pools: deps.Pools}
+	s := &Snapshot{}
 	trusted, err := ParseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -285,11 +284,8 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
-			info := &proxy.Route{APIID: name, REST: ca.Type == "rest", Stage: sn,
-				Metrics: deps.Metrics.Route(name, k), RouteKeyBytes: []byte(k), APIIDBytes: []byte(name), StageBytes: []byte(sn), NamedStage: sn != config.DefaultStage, RouteKey: k, StageVariables: varList}
-			if _, path, ok := strings.Cut(k, " "); ok {
-				info.Resource = path
-			}
+			info := routeInfo(name, sn, k, ca.Type == "rest", varList)
+			info.Metrics = deps.Metrics.Route(name, k)
 			st.infos = append(st.infos, info)
 		}
 		return st, nil
@@ -318,7 +314,13 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]pipeline.Step, error) {
 	var steps []pipeline.Step
 	if r.Authorizer != "" {
-		step, err := compileAuthorizer(apiName, ca, r, deps)
+		// The context is rendered for the payload format the route's
+		// integration receives.
+		v1 := false
+		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == "lambda" || ca.Type == "rest") {
+			v1 = payloadFormat(ca, in.PayloadFormat) == "1.0"
+		}
+		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, payloadFormat(ca, ""), deps)
 		if err != nil {
 			return nil, err
 		}
@@ -392,17 +394,15 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 		stages = append(stages, config.DefaultStage)
 	}
 	for _, sn := range stages {
-		w.infos[sn] = &proxy.Route{APIID: w.name, Stage: sn, NamedStage: sn != config.DefaultStage, RouteKey: "$connect",
-			RouteKeyBytes: []byte("$connect"), APIIDBytes: []byte(w.name), StageBytes: []byte(sn), REST: true}
+		w.infos[sn] = routeInfo(w.name, sn, "$connect", true, stageVarList(a.Stages[sn].Variables))
 	}
 	if r == nil || (r.Authorizer == "" && !r.APIKey) {
 		return nil
 	}
 	var steps []pipeline.Step
 	if r.Authorizer != "" {
-		ws := *a
-		ws.Type = "rest" // WebSocket events carry the 1.0 (REST) authorizer form
-		step, err := compileAuthorizer(w.name, &ws, r, deps)
+		// WebSocket events carry the 1.0 (REST) authorizer form.
+		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, "1.0", deps)
 		if err != nil {
 			return err
 		}
@@ -422,18 +422,10 @@ type gatePassed struct{}
 
 func (gatePassed) Serve(ex *proxy.Exchange) { ex.GatePassed = true }
 
-// compileAuthorizer builds the route's authorizer step. The context it
-// hands on is rendered for the route's payload format.
-func compileAuthorizer(apiName string, ca *config.API, r *config.Route, deps Deps) (pipeline.Step, error) {
-	ac := ca.Authorizers[r.Authorizer]
-	v1 := ca.Type == "rest"
-	if in := ca.Integrations[r.Integration]; in != nil && in.Type == "lambda" && in.PayloadFormat == "1.0" {
-		v1 = true
-	}
-	defaultFormat := "2.0"
-	if ca.Type == "rest" {
-		defaultFormat = "1.0"
-	}
+// compileAuthorizer builds the route's authorizer step; v1 renders the
+// context it hands on in payload format 1.0, and defaultFormat is the
+// authorizer's own payload format unless its config names one.
+func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (pipeline.Step, error) {
 	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, defaultFormat, deps.Functions)
 	if err != nil {
 		return nil, err
@@ -449,6 +441,31 @@ func compileAuthorizer(apiName string, ca *config.API, r *config.Route, deps Dep
 		return pipeline.NewLambdaAuthorizer(a.lam, format == "1.0"), nil
 	}
 	return nil, nil
+}
+
+// payloadFormat is the Lambda payload format of an API's integration or
+// authorizer: the one configured, else 1.0 for REST APIs and 2.0 for HTTP
+// APIs.
+func payloadFormat(ca *config.API, configured string) string {
+	switch {
+	case configured != "":
+		return configured
+	case ca.Type == "rest":
+		return "1.0"
+	}
+	return "2.0"
+}
+
+// routeInfo describes a route on a stage for the pipeline, the
+// integrations and the access log.
+func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *proxy.Route {
+	info := &proxy.Route{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
+		RouteKey: routeKey, StageVariables: vars,
+		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(api), StageBytes: []byte(stage)}
+	if _, path, ok := strings.Cut(routeKey, " "); ok {
+		info.Resource = path
+	}
+	return info
 }
 
 // NeedsCache reports whether any route of c caches responses.
@@ -498,13 +515,7 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	case "lambda":
-		format := in.PayloadFormat
-		if format == "" {
-			format = "2.0"
-			if ca.Type == "rest" {
-				format = "1.0"
-			}
-		}
+		format := payloadFormat(ca, in.PayloadFormat)
 		var inv lambda.Invoker
 		if deps.Functions != nil {
 			inv = deps.Functions[in.Function]
@@ -513,16 +524,10 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 			}
 		}
 		return proxy.NewLambda(inv, format, ca.Type == "rest", in.Timeout.D()), nil
-	default:
-		return unsupported{}, nil
 	}
+	// config.Load refuses every other type for HTTP and REST APIs.
+	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)
 }
-
-// unsupported answers routes whose integration type is accepted by the
-// config but not implemented; config.Load warns about them at start-up.
-type unsupported struct{}
-
-func (unsupported) Serve(ex *proxy.Exchange) { ex.Fail(apierror.NotImplemented) }
 
 // RouteInfo is one row of the compiled route table.
 type RouteInfo struct {

@@ -10,6 +10,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -74,25 +75,17 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	if len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
 		return
 	}
-	ex := g.pool.Get().(*proxy.Exchange)
-	ex.Ctx = ctx
-	ex.Start = ctx.Time()
-	g.metrics.InFlight().Inc()
-	ex.Counter = s.noAPI
+	ex := g.acquire(ctx, s)
 	defer g.finish(ex)
 
-	path := ctx.Request.URI().PathOriginal()
-	sel := s.table.Match(ctx.Request.Header.Host(), path)
+	sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
 	if sel.API < 0 {
 		g.begin(ex, apierror.HTTP)
 		ex.Fail(apierror.NotFound)
 		return
 	}
 	a := s.apis[sel.API]
-	ex.Counter = a.noRoute
-	ex.APIMetrics = a.metrics
-	g.begin(ex, a.dialect)
-	ex.CORS = a.cors
+	g.enter(ex, a)
 	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {
 		ex.CORS = nil // the preflight answer is complete as it is
 		return        // preflights are answered before any route or authorizer
@@ -118,8 +111,26 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex.ParamNames = a.routes[id].params
 	ex.Route = st.infos[id]
 	ex.Counter = ex.Route.Metrics
-	ex.TrustedProxies = s.trusted
 	st.integrations[id].Serve(ex)
+}
+
+// acquire takes a pooled exchange for a request served from s and counts
+// it in flight; finish gives it back.
+func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *proxy.Exchange {
+	ex := g.pool.Get().(*proxy.Exchange)
+	ex.Ctx = ctx
+	ex.Start = ctx.Time()
+	ex.TrustedProxies = s.trusted
+	ex.Counter = s.noAPI
+	g.metrics.InFlight().Inc()
+	return ex
+}
+
+// enter puts ex in API a: its error dialect and request id, CORS policy
+// and counters.
+func (g *Gateway) enter(ex *proxy.Exchange, a *api) {
+	g.begin(ex, a.dialect)
+	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
 }
 
 // begin sets the dialect and the request id of ex.
@@ -158,24 +169,14 @@ func (g *Gateway) finish(ex *proxy.Exchange) {
 // appendShortID appends an HTTP API style request id such as
 // "LV7fzho-PHcEJPw=": 11 random bytes, URL-safe base64.
 func appendShortID(dst []byte) []byte {
-	var raw [16]byte
-	a, b := rand.Uint64(), rand.Uint64()
-	for i := 0; i < 8; i++ {
-		raw[i] = byte(a >> (8 * i))
-		raw[8+i] = byte(b >> (8 * i))
-	}
+	raw := random16()
 	return base64.URLEncoding.AppendEncode(dst, raw[:11])
 }
 
 // appendUUID appends a random (version 4) UUID, as REST APIs use.
 func appendUUID(dst []byte) []byte {
 	const hex = "0123456789abcdef"
-	a, b := rand.Uint64(), rand.Uint64()
-	var raw [16]byte
-	for i := 0; i < 8; i++ {
-		raw[i] = byte(a >> (8 * i))
-		raw[8+i] = byte(b >> (8 * i))
-	}
+	raw := random16()
 	raw[6] = raw[6]&0x0f | 0x40
 	raw[8] = raw[8]&0x3f | 0x80
 	for i, c := range raw {
@@ -185,6 +186,15 @@ func appendUUID(dst []byte) []byte {
 		dst = append(dst, hex[c>>4], hex[c&0xf])
 	}
 	return dst
+}
+
+// random16 returns 16 bytes from the runtime's fast random source: request
+// ids need uniqueness, not secrecy.
+func random16() [16]byte {
+	var raw [16]byte
+	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+	return raw
 }
 
 // hasDotSegment reports a "." or ".." segment, plain or percent-encoded.
@@ -223,19 +233,14 @@ func isDots(seg []byte) bool {
 // HandleError answers a request the server could not read (body or header
 // over the limit, malformed request), in the dialect of the API it was for.
 func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
-	ex := g.pool.Get().(*proxy.Exchange)
-	ex.Ctx = ctx
-	ex.Start = ctx.Time()
-	g.metrics.InFlight().Inc()
-	defer g.finish(ex)
-	d := apierror.HTTP
 	s := g.snap.Load()
-	ex.Counter = s.noAPI
+	ex := g.acquire(ctx, s)
+	defer g.finish(ex)
 	if sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
-		a := s.apis[sel.API]
-		d, ex.CORS, ex.Counter, ex.APIMetrics = a.dialect, a.cors, a.noRoute, a.metrics
+		g.enter(ex, s.apis[sel.API])
+	} else {
+		g.begin(ex, apierror.HTTP)
 	}
-	g.begin(ex, d)
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
@@ -355,6 +360,8 @@ func (g *Gateway) AuthorizeWebSocket(ctx *fasthttp.RequestCtx, api, stage string
 	if w == nil || w.gate == nil {
 		return nil, true
 	}
+	// The gate's exchange is not counted or logged as a request: the
+	// upgrade it belongs to is the WebSocket bridge's.
 	ex := g.pool.Get().(*proxy.Exchange)
 	defer func() {
 		ex.Reset()

@@ -41,7 +41,7 @@ apis:
 
 // newTestGateway compiles src with upstreams served in memory by h.
 func newTestGateway(t testing.TB, src string, h fasthttp.RequestHandler) *Gateway {
-	return newGateway(t, src, h, nil)
+	return newGateway(t, src, h, nil, nil)
 }
 
 // newTestGatewayWithCache is newTestGateway with a 64 MiB response cache.
@@ -50,10 +50,10 @@ func newTestGatewayWithCache(t testing.TB, src string, h fasthttp.RequestHandler
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newGateway(t, src, h, store)
+	return newGateway(t, src, h, store, nil)
 }
 
-func newGateway(t testing.TB, src string, h fasthttp.RequestHandler, store *cache.Store) *Gateway {
+func newGateway(t testing.TB, src string, h fasthttp.RequestHandler, store *cache.Store, reg *metrics.Registry) *Gateway {
 	t.Helper()
 	ln := fasthttputil.NewInmemoryListener()
 	t.Cleanup(func() { ln.Close() })
@@ -63,7 +63,7 @@ func newGateway(t testing.TB, src string, h fasthttp.RequestHandler, store *cach
 		t.Fatal(err)
 	}
 	pools := &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	snap, err := Compile(cfg, Deps{Pools: pools, Cache: store, XCache: true})
+	snap, err := Compile(cfg, Deps{Pools: pools, Cache: store, XCache: true, Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,23 +260,15 @@ apis:
 // BenchmarkProxyGETObserved is BenchmarkProxyGET with the access log (JSON,
 // to a discarding writer) and metrics on.
 func BenchmarkProxyGETObserved(b *testing.B) {
-	g := newTestGateway(b, benchConfig, petUpstream)
 	reg, err := metrics.New(metrics.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	g := newGateway(b, benchConfig, petUpstream, nil, reg)
 	l, err := accesslog.New(accesslog.Options{Output: "bench", Writer: io.Discard, Format: accesslog.FormatJSON})
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Metrics handles are taken when a snapshot compiles, so compile again
-	// with the registry in place.
-	cfg, _, _ := config.Parse("bench.yaml", []byte(benchConfig), func(string) (string, bool) { return "", false })
-	snap, err := Compile(cfg, Deps{Pools: g.Snapshot().pools, Metrics: reg})
-	if err != nil {
-		b.Fatal(err)
-	}
-	g.Swap(snap)
 	g.SetMetrics(reg)
 	g.SetAccessLog(l)
 	ctx := newCtx("GET", "/pets/42?verbose=1")

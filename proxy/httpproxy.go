@@ -103,7 +103,6 @@ type pathPart struct {
 // balanced over the origins of url and targets.
 type HTTPProxy struct {
 	client  *upstream.Balancer
-	scheme  []byte
 	host    []byte
 	path    []pathPart // nil: forward the request path
 	query   []byte
@@ -152,7 +151,6 @@ func NewHTTPProxy(pools *Pools, u Upstream) (*HTTPProxy, error) {
 	}
 	p := &HTTPProxy{
 		client:  upstream.NewBalancer(list, u.Policy, u.Retries, 0),
-		scheme:  []byte(pu.Scheme),
 		host:    []byte(pu.Host),
 		query:   []byte(pu.RawQuery),
 		timeout: u.Timeout,
@@ -222,10 +220,13 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 	dropRequestHopHeaders(&up.Header, in.Header.PeekBytes(hdrConnection))
 	up.Header.ResetConnectionClose()
 
+	// The request line and Host are set as raw bytes and the URI is never
+	// parsed: fasthttp then writes them as they are, so the path keeps the
+	// client's encoding and costs no parse and re-render per request. The
+	// scheme is the pool's business (TLS or not).
 	ex.buf = p.appendURI(ex.buf[:0], ex)
 	up.Header.SetRequestURIBytes(ex.buf)
 	up.Header.SetHostBytes(p.host)
-	up.URI().SetSchemeBytes(p.scheme)
 	up.SetBodyRaw(in.Body())
 
 	setForwarded(ctx, &up.Header, &ex.buf)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
-	"sync"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
@@ -20,14 +18,12 @@ import (
 // connections; a changed or removed one is closed after a grace period, so
 // requests still running on the old snapshot can finish.
 type functions struct {
-	mu    sync.Mutex
 	log   *slog.Logger
 	watch bool
-	live  map[string]*function
+	set   liveSet[config.Function, *function]
 }
 
 type function struct {
-	cfg    config.Function
 	inv    lambda.Invoker
 	closer func()
 }
@@ -36,45 +32,39 @@ type function struct {
 // started before the reload.
 const retireAfter = 60 * time.Second
 
-// sync brings the running functions in line with want and returns the
-// invokers by name.
-func (f *functions) sync(want map[string]config.Function) (map[string]lambda.Invoker, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.live == nil {
-		f.live = map[string]*function{}
-	}
-	next := map[string]*function{}
-	var started []*function
-	for name, fc := range want {
-		if cur := f.live[name]; cur != nil && reflect.DeepEqual(cur.cfg, fc) {
-			next[name] = cur
-			continue
-		}
-		fn, err := f.start(name, fc)
-		if err != nil {
-			for _, s := range started {
-				s.closer()
-			}
-			return nil, fmt.Errorf("function %s: %w", name, err)
-		}
-		started = append(started, fn)
-		next[name] = fn
-	}
-	for name, cur := range f.live {
-		if next[name] != cur {
-			time.AfterFunc(retireAfter, cur.closer)
-		}
-	}
-	f.live = next
-	out := make(map[string]lambda.Invoker, len(next))
-	for name, fn := range next {
-		out[name] = fn.inv
-	}
-	return out, nil
+// prepare starts the functions of want that are new or changed.
+func (f *functions) prepare(want map[string]config.Function) (*livePlan[config.Function, *function], error) {
+	return f.set.prepare(want, f.start, stopFunction)
 }
 
+// invokers are a plan's functions by name, for the snapshot.
+func invokers(p *livePlan[config.Function, *function]) map[string]lambda.Invoker {
+	out := map[string]lambda.Invoker{}
+	for name, fn := range p.resources() {
+		out[name] = fn.inv
+	}
+	return out
+}
+
+// commit makes p the running functions; the ones it replaced close after
+// retireAfter.
+func (f *functions) commit(p *livePlan[config.Function, *function]) {
+	for _, fn := range p.commit() {
+		time.AfterFunc(retireAfter, fn.closer)
+	}
+}
+
+func stopFunction(fn *function) { fn.closer() }
+
 func (f *functions) start(name string, fc config.Function) (*function, error) {
+	fn, err := f.startFunction(name, fc)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	return fn, nil
+}
+
+func (f *functions) startFunction(name string, fc config.Function) (*function, error) {
 	if len(fc.Command) > 0 {
 		hf, err := host.NewFunction(host.Config{
 			Name:        name,
@@ -88,7 +78,7 @@ func (f *functions) start(name string, fc config.Function) (*function, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &function{cfg: fc, inv: hf, closer: func() { _ = hf.Close() }}, nil
+		return &function{inv: hf, closer: func() { _ = hf.Close() }}, nil
 	}
 	fnName := fc.FunctionName
 	if fnName == "" {
@@ -106,15 +96,12 @@ func (f *functions) start(name string, fc config.Function) (*function, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &function{cfg: fc, inv: c, closer: c.Close}, nil
+	return &function{inv: c, closer: c.Close}, nil
 }
 
 // close stops every function at once (shutdown).
 func (f *functions) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fn := range f.live {
+	for _, fn := range f.set.clear() {
 		fn.closer()
 	}
-	f.live = nil
 }

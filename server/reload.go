@@ -12,7 +12,6 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
@@ -28,43 +27,13 @@ func (s *Server) Reload() error {
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
 	cfg, warnings, err := config.Load(old.File)
-	var invokers map[string]lambda.Invoker
 	if err == nil {
-		err = s.ensureCache(cfg)
-	}
-	if err == nil {
-		invokers, err = s.fns.sync(cfg.Functions)
-	}
-	var trusted []netip.Prefix
-	if err == nil {
-		trusted, err = gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
-	}
-	var brs map[string]*wsbridge.Bridge
-	var oldBridges []*wsbridge.Bridge
-	if err == nil {
-		brs, oldBridges, err = s.bridges.sync(cfg, invokers, s.clientIP, s.wsAuthorize)
-	}
-	if err == nil {
-		var snap *gateway.Snapshot
-		deps := s.deps(cfg, invokers)
-		deps.Bridges = brs
-		snap, err = gateway.Compile(cfg, deps)
-		if err == nil {
-			s.trusted.Store(&trusted)
-			s.gw.Swap(snap)
-			s.cfg.Store(cfg)
-			s.pools.ApplyHealthChecks()
-			for _, b := range oldBridges {
-				go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
-			}
-			s.dropGoneRoutes(snap)
+		var n *next
+		if n, err = s.prepare(cfg); err == nil {
+			s.commit(n)
+			s.dropGoneRoutes(n.snap)
 			s.reloadCertificates(cfg)
-			for name, b := range brs {
-				s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
-			}
 			s.reopenAccessLog(cfg.AccessLog)
-		} else {
-			s.pools.DiscardHealthChecks()
 		}
 	}
 	s.reloads.Add(1)
@@ -86,6 +55,66 @@ func (s *Server) Reload() error {
 func listenerSettings(s config.Server) config.Server {
 	s.TLS = nil
 	return s
+}
+
+// next is a compiled config ready to swap in: its snapshot and the
+// long-lived resources prepared for it.
+type next struct {
+	cfg     *config.Config
+	snap    *gateway.Snapshot
+	trusted []netip.Prefix
+	fns     *livePlan[config.Function, *function]
+	bridges *livePlan[bridgeConfig, *wsbridge.Bridge]
+}
+
+// prepare builds everything cfg needs without changing what serves now; on
+// failure what it started is stopped again.
+func (s *Server) prepare(cfg *config.Config) (*next, error) {
+	if err := s.ensureCache(cfg); err != nil {
+		return nil, err
+	}
+	trusted, err := gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	fns, err := s.fns.prepare(cfg.Functions)
+	if err != nil {
+		return nil, err
+	}
+	inv := invokers(fns)
+	brs, err := s.bridges.prepare(cfg, inv, s.clientIP, s.wsAuthorize)
+	if err != nil {
+		fns.abort(stopFunction)
+		return nil, err
+	}
+	deps := s.deps(cfg, inv)
+	deps.Bridges = brs.resources()
+	snap, err := gateway.Compile(cfg, deps)
+	if err != nil {
+		fns.abort(stopFunction)
+		brs.abort(closeBridge)
+		s.pools.DiscardHealthChecks()
+		return nil, fmt.Errorf("compile config: %w", err)
+	}
+	return &next{cfg: cfg, snap: snap, trusted: trusted, fns: fns, bridges: brs}, nil
+}
+
+// commit makes n the config in use: requests that start from now on are
+// served by its snapshot, replaced functions and bridges are retired.
+func (s *Server) commit(n *next) {
+	s.trusted.Store(&n.trusted)
+	if s.gw == nil {
+		s.gw = gateway.New(n.snap, s.log)
+	} else {
+		s.gw.Swap(n.snap)
+	}
+	s.cfg.Store(n.cfg)
+	s.fns.commit(n.fns)
+	s.bridges.commit(n.bridges)
+	s.pools.ApplyHealthChecks()
+	for name, b := range n.bridges.resources() {
+		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
+	}
 }
 
 // Reloads is the number of reloads tried; /metrics has their results.

@@ -70,63 +70,30 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	pools := &proxy.Pools{}
-	fns := &functions{log: log, watch: o.WatchFunctions}
-	invokers, err := fns.sync(cfg.Functions)
-	if err != nil {
-		return nil, err
-	}
-	state := &pipeline.State{}
 	reg, err := metrics.New(metrics.Options{})
 	if err != nil {
-		fns.close()
 		return nil, err
 	}
-	s := &Server{log: log, pools: pools, fns: fns, state: state, bridges: &bridges{log: log},
-		authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
-	if err := s.openAccessLog(cfg.AccessLog); err != nil {
-		fns.close()
-		return nil, err
-	}
+	s := &Server{log: log, pools: &proxy.Pools{}, fns: &functions{log: log, watch: o.WatchFunctions},
+		state: &pipeline.State{}, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
 		if err := s.certs.load(cfg.Server.TLS); err != nil {
-			fns.close()
 			return nil, err
 		}
 	}
-	if err := s.ensureCache(cfg); err != nil {
-		fns.close()
+	if err := s.openAccessLog(cfg.AccessLog); err != nil {
 		return nil, err
 	}
-	trusted, err := gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	n, err := s.prepare(cfg)
 	if err != nil {
-		fns.close()
+		s.access.Close() //nolint:errcheck // nothing was logged
 		return nil, err
 	}
-	s.trusted.Store(&trusted)
-	brs, _, err := s.bridges.sync(cfg, invokers, s.clientIP, s.wsAuthorize)
-	if err != nil {
-		fns.close()
-		return nil, err
-	}
-	for name, b := range brs {
-		reg.API(name).SetWebSocketSource(webSocketStats(b))
-	}
-	deps := s.deps(cfg, invokers)
-	deps.Bridges = brs
-	snap, err := gateway.Compile(cfg, deps)
-	if err != nil {
-		fns.close()
-		s.bridges.close()
-		return nil, fmt.Errorf("compile config: %w", err)
-	}
-	pools.ApplyHealthChecks()
-	s.gw = gateway.New(snap, log)
+	s.commit(n)
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(s.access)
 	s.watchSources()
-	s.cfg.Store(cfg)
 	sc := cfg.Server
 	s.http = &fasthttp.Server{
 		Handler:               s.gw.Handle,
@@ -140,7 +107,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		// size is the header limit (AWS: 10,240 bytes).
 		ReadBufferSize:     sc.MaxHeaderBytes,
 		MaxRequestBodySize: int(sc.MaxBodyBytes),
-		Concurrency:        sc.Concurrency,
+		Concurrency:        sc.MaxConns, // 0: fasthttp's default, 262144
 		CloseOnShutdown:    true,
 		Logger:             slogPrinter{log},
 		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
@@ -151,9 +118,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 				reg.OpenConnections().Dec()
 			}
 		},
-	}
-	if sc.MaxConns > 0 {
-		s.http.Concurrency = sc.MaxConns
 	}
 	if cfg.Admin.Listen != "" {
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
@@ -222,8 +186,8 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) {
 }
 
 // deps are the long-lived resources a snapshot of cfg uses.
-func (s *Server) deps(cfg *config.Config, invokers map[string]lambda.Invoker) gateway.Deps {
-	return gateway.Deps{Pools: s.pools, Functions: invokers, State: s.state, Cache: s.cache, Authorizers: s.authorizers, Metrics: s.metrics,
+func (s *Server) deps(cfg *config.Config, inv map[string]lambda.Invoker) gateway.Deps {
+	return gateway.Deps{Pools: s.pools, Functions: inv, State: s.state, Cache: s.cache, Authorizers: s.authorizers, Metrics: s.metrics,
 		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
-	"sync"
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
@@ -16,66 +14,49 @@ import (
 
 // bridges runs one WebSocket bridge per WebSocket API. A bridge holds live
 // client connections, so it outlives snapshots: a reload that leaves an
-// API's config unchanged keeps its bridge and connections; one that changes
-// it starts a new bridge and closes the old one's connections with 1001
-// (clients reconnect), each getting its $disconnect.
+// API's config (and the functions it calls) unchanged keeps its bridge and
+// connections; one that changes it starts a new bridge and closes the old
+// one's connections with 1001 (clients reconnect), each getting its
+// $disconnect.
 type bridges struct {
-	mu   sync.Mutex
-	log  *slog.Logger
-	live map[string]*bridge
+	log *slog.Logger
+	set liveSet[bridgeConfig, *wsbridge.Bridge]
 }
 
-type bridge struct {
-	cfg   config.API
-	fnCfg map[string]config.Function
-	b     *wsbridge.Bridge
+// bridgeConfig is what a bridge is built from.
+type bridgeConfig struct {
+	api config.API
+	fns map[string]config.Function
 }
 
-// sync brings the bridges in line with cfg and returns them by API name.
-// Replaced bridges are returned in old, to close once the new snapshot is
-// in use.
-func (bs *bridges) sync(cfg *config.Config, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
-	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) (map[string]*wsbridge.Bridge, []*wsbridge.Bridge, error) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	next := map[string]*bridge{}
-	var created []*bridge
-	fail := func(err error) (map[string]*wsbridge.Bridge, []*wsbridge.Bridge, error) {
-		for _, c := range created {
-			c.b.Close() //nolint:errcheck // never served
-		}
-		return nil, nil, err
-	}
+// prepare builds the bridges of cfg's WebSocket APIs that are new or
+// changed.
+func (bs *bridges) prepare(cfg *config.Config, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
+	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) (*livePlan[bridgeConfig, *wsbridge.Bridge], error) {
+	want := map[string]bridgeConfig{}
 	for name, a := range cfg.APIs {
-		if a == nil || a.Type != "websocket" {
-			continue
+		if a != nil && a.Type == "websocket" {
+			want[name] = bridgeConfig{api: *a, fns: usedFunctions(a, cfg.Functions)}
 		}
-		used := usedFunctions(a, cfg.Functions)
-		if cur := bs.live[name]; cur != nil && reflect.DeepEqual(cur.cfg, *a) && reflect.DeepEqual(cur.fnCfg, used) {
-			next[name] = cur
-			continue
-		}
-		b, err := newBridge(name, a, invokers, clientIP, authorize(name), bs.log)
+	}
+	start := func(name string, bc bridgeConfig) (*wsbridge.Bridge, error) {
+		b, err := newBridge(name, &bc.api, invokers, clientIP, authorize(name), bs.log)
 		if err != nil {
-			return fail(fmt.Errorf("websocket api %s: %w", name, err))
+			return nil, fmt.Errorf("websocket api %s: %w", name, err)
 		}
-		nb := &bridge{cfg: *a, fnCfg: used, b: b}
-		created = append(created, nb)
-		next[name] = nb
+		return b, nil
 	}
-	var old []*wsbridge.Bridge
-	for name, cur := range bs.live {
-		if next[name] != cur {
-			old = append(old, cur.b)
-		}
-	}
-	bs.live = next
-	out := make(map[string]*wsbridge.Bridge, len(next))
-	for name, b := range next {
-		out[name] = b.b
-	}
-	return out, old, nil
+	return bs.set.prepare(want, start, closeBridge)
 }
+
+// commit makes p the live bridges and closes the ones it replaced.
+func (bs *bridges) commit(p *livePlan[bridgeConfig, *wsbridge.Bridge]) {
+	for _, b := range p.commit() {
+		go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
+	}
+}
+
+func closeBridge(b *wsbridge.Bridge) { _ = b.Close() } // never served, or shutting down
 
 func usedFunctions(a *config.API, fns map[string]config.Function) map[string]config.Function {
 	out := map[string]config.Function{}
@@ -158,24 +139,13 @@ func webSocketStats(b *wsbridge.Bridge) func() metrics.WebSocketStats {
 // close closes every bridge (shutdown): clients get 1001 and their
 // $disconnect runs.
 func (bs *bridges) close() {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	for _, b := range bs.live {
-		b.b.Close() //nolint:errcheck // best effort at shutdown
+	for _, b := range bs.set.clear() {
+		closeBridge(b)
 	}
-	bs.live = nil
 }
 
 // all returns the live bridges by API name.
-func (bs *bridges) all() map[string]*wsbridge.Bridge {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	out := make(map[string]*wsbridge.Bridge, len(bs.live))
-	for name, b := range bs.live {
-		out[name] = b.b
-	}
-	return out
-}
+func (bs *bridges) all() map[string]*wsbridge.Bridge { return bs.set.all() }
 
 // wsAuthorize is the $connect gate of a WebSocket API: the checks of the
 // snapshot in use when the upgrade arrives.
