@@ -42,7 +42,12 @@ type Round struct {
 	Load        *loadgen.Result `json:"load,omitempty"`
 	CPUTicks    uint64          `json:"cpu_ticks"`      // the measured process's user+sys in the window
 	CPUUsPerReq float64         `json:"cpu_us_per_req"` // CPU microseconds per response
-	PeakRSSKiB  int64           `json:"peak_rss_kib"`   // VmHWM of the measured process
+	// The upstream's CPU in the window, when it is not the measured
+	// process: what each request also cost the machine behind the proxy
+	// (next to nothing for an answer from the cache or a mock).
+	BackendTicks       uint64  `json:"backend_cpu_ticks"`
+	BackendCPUUsPerReq float64 `json:"backend_cpu_us_per_req"`
+	PeakRSSKiB         int64   `json:"peak_rss_kib"` // VmHWM of the measured process
 	// OtherCPU is CPU time, in CPUs, that the machine spent in the window
 	// on processes other than the suite's (and on other machines, as
 	// steal): the noise the round was measured under.
@@ -223,24 +228,28 @@ func countOK(rounds []Round) int {
 
 // row is one line of the results table, already formatted.
 type row struct {
-	name, status, rps, p50, p99, p999, cpu, rss, vs, cpuRatio, rpsRatio, non2xx, errs, other string
+	name, status, rps, p50, p99, p999, cpu, backend, rss, vs, cpuRatio, rpsRatio, non2xx, errs, other string
 }
 
-var tableHeader = row{"scenario", "status", "req/s", "p50", "p99", "p99.9", "CPU µs/req", "peak RSS", "vs", "CPU ratio", "req/s ratio", "non-2xx", "errors", "other load"}
+var tableHeader = row{"scenario", "status", "req/s", "p50", "p99", "p99.9", "CPU µs/req", "backend CPU µs/req", "peak RSS", "vs", "CPU ratio", "req/s ratio", "non-2xx", "errors", "other load"}
 
 func (r *Report) rows() []row {
 	var out []row
 	for _, s := range r.Scenarios {
 		if s.Median == nil {
-			out = append(out, row{name: s.Name, status: string(s.Status), rps: "—", p50: "—", p99: "—", p999: "—", cpu: "—", rss: "—", vs: "—", cpuRatio: "—", rpsRatio: "—", non2xx: "—", errs: "—", other: "—"})
+			out = append(out, row{name: s.Name, status: string(s.Status), rps: "—", p50: "—", p99: "—", p999: "—", cpu: "—", backend: "—", rss: "—", vs: "—", cpuRatio: "—", rpsRatio: "—", non2xx: "—", errs: "—", other: "—"})
 			continue
 		}
 		m := s.Median
 		l := m.Load
+		backend := "—" // direct: the upstream is the measured process
+		if s.Proxy != Direct {
+			backend = fmt.Sprintf("%.2f", m.BackendCPUUsPerReq)
+		}
 		out = append(out, row{
 			name: s.Name, status: string(s.Status),
 			rps: fmt.Sprintf("%.0f", l.RPS), p50: fmtMicros(l.P50Us), p99: fmtMicros(l.P99Us), p999: fmtMicros(l.P999Us),
-			cpu: fmt.Sprintf("%.2f", m.CPUUsPerReq), rss: fmtKiB(m.PeakRSSKiB),
+			cpu: fmt.Sprintf("%.2f", m.CPUUsPerReq), backend: backend, rss: fmtKiB(m.PeakRSSKiB),
 			vs: dash(s.Reference), cpuRatio: fmtRatio(s.CPURatio), rpsRatio: fmtRatio(s.RPSRatio),
 			non2xx: fmt.Sprint(l.Non2xx), errs: fmt.Sprint(l.ErrorCount()),
 			other: fmt.Sprintf("%.0f%%", m.OtherCPU*100),
@@ -250,7 +259,7 @@ func (r *Report) rows() []row {
 }
 
 func (w row) cells() []string {
-	return []string{w.name, w.status, w.rps, w.p50, w.p99, w.p999, w.cpu, w.rss, w.vs, w.cpuRatio, w.rpsRatio, w.non2xx, w.errs, w.other}
+	return []string{w.name, w.status, w.rps, w.p50, w.p99, w.p999, w.cpu, w.backend, w.rss, w.vs, w.cpuRatio, w.rpsRatio, w.non2xx, w.errs, w.other}
 }
 
 func fmtMicros(us int64) string {
@@ -388,7 +397,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 	}
 	b.WriteString("\n## Results\n\n")
-	b.WriteString("CPU µs/req and peak RSS are the proxy process's, with its child processes (the upstream's for direct); ratios are to the `vs` scenario measured in the same run; " +
+	b.WriteString("CPU µs/req and peak RSS are the proxy process's, with its child processes (the upstream's for direct); backend CPU µs/req is the upstream's behind the proxy, so the two add up to what a request cost the machine; ratios are to the `vs` scenario measured in the same run; " +
 		"other load is the CPU the machine spent on anything but the suite's processes during the window (100% = one CPU): rounds measured under other load are less trustworthy.\n\n")
 	hdr := tableHeader.cells()
 	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(hdr, " | "), strings.Repeat("---|", len(hdr)))

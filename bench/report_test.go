@@ -85,11 +85,51 @@ func TestSummarizeSetsMediansRatiosAndChecks(t *testing.T) {
 	if c := r.WrkCheck; c == nil || c.LoadgenRPS != 95000 || c.WrkRPS != 92000 || c.Ratio != 95000.0/91000 || len(c.Ratios) != 3 || !c.Pass {
 		t.Errorf("wrk check %+v, want median rounds 95000 vs 92000 and ratio 95/91 passing", c)
 	}
-	want := []string{Pass, NotYetLine, Fail} // proxy 0.9× ≤ 1; pipeline not yet; cache 0.6× > 0.5
+	// proxy 0.9× ≤ 1; pipeline not yet; cache 0.6× > 0.5; cache 12 µs vs
+	// proxy 18 µs with no backend figures (0.67×) > 0.4.
+	want := []string{Pass, NotYetLine, Fail, Fail}
+	if len(r.Budget) != len(want) {
+		t.Fatalf("%d budget lines, want %d: %v", len(r.Budget), len(want), r.Budget)
+	}
 	for i, l := range r.Budget {
 		if l.Verdict != want[i] {
 			t.Errorf("budget %d %q: %s, want %s", i, l.Name, l.Verdict, want[i])
 		}
+	}
+}
+
+func TestBackendBudgetCountsTheUpstreamsCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		hit, hitBackend       float64
+		proxy, proxyBackend   float64
+		verdict, wantInDetail string
+	}{
+		{"hit never reaches the backend", 8, 0.1, 17, 9, Pass, "8.00 + 0.10 µs vs frontdesk-proxy 17.00 + 9.00 µs"},
+		{"hit that calls the backend", 8, 9, 17, 9, Fail, "= 0.65×"},
+		{"gateway alone would pass", 6, 5, 17, 0, Fail, "= 0.65×"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hit, proxy := round(1, 100000, tc.hit), round(1, 50000, tc.proxy)
+			hit.BackendCPUUsPerReq, proxy.BackendCPUUsPerReq = tc.hitBackend, tc.proxyBackend
+			r := &Report{Scenarios: []ScenarioResult{
+				{Name: "frontdesk-proxy", Proxy: Frontdesk, Status: Measured, Rounds: []Round{proxy}},
+				{Name: "frontdesk-cache-hit", Proxy: Frontdesk, Status: Measured, Rounds: []Round{hit}},
+			}}
+			r.summarize()
+			var line *BudgetLine
+			for i := range r.Budget {
+				if strings.Contains(r.Budget[i].Name, "gateway and backend") {
+					line = &r.Budget[i]
+				}
+			}
+			if line == nil {
+				t.Fatalf("no gateway-and-backend line in %v", r.Budget)
+			}
+			if line.Verdict != tc.verdict || !strings.Contains(line.Detail, tc.wantInDetail) {
+				t.Errorf("%s %q, want %s with %q", line.Verdict, line.Detail, tc.verdict, tc.wantInDetail)
+			}
+		})
 	}
 }
 
@@ -112,7 +152,7 @@ func TestTableShowsEveryScenario(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"scenario", "req/s", "p99.9", "CPU µs/req", "CPU ratio",
+		"scenario", "req/s", "p99.9", "CPU µs/req", "backend CPU µs/req", "CPU ratio",
 		"frontdesk-proxy", "44000", "18.00", "10.0 MiB", "0.90×", "1.10×",
 		"frontdesk-pipeline", "not yet available", "nginx-64k", "skipped",
 		"Generator vs wrk on direct: PASS", "Not installed: wrk.",
@@ -209,7 +249,7 @@ func TestWriteFilesAndReadBack(t *testing.T) {
 	if got := back.Scenario("frontdesk-proxy"); got == nil || got.Median == nil || got.Median.CPUUsPerReq != 18 || *got.CPURatio != 0.9 {
 		t.Errorf("read back %+v", got)
 	}
-	if back.Machine.Nginx != "nginx/1.22.1" || back.Settings.Conns != 64 || len(back.Budget) != 3 {
+	if back.Machine.Nginx != "nginx/1.22.1" || back.Settings.Conns != 64 || len(back.Budget) != len(Budgets()) {
 		t.Errorf("read back machine %+v settings %+v budget %d", back.Machine, back.Settings, len(back.Budget))
 	}
 }

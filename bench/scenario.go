@@ -128,7 +128,10 @@ func Scenarios() []Scenario {
 			About: "nginx proxying 64 KiB responses"},
 		{Name: "frontdesk-64k", Proxy: Frontdesk, Path: LargePath, Reference: "nginx-64k", Group: "64k", Config: proxyAPI, Profiles: gatewayProxy,
 			About: "http_proxy route, 64 KiB responses"},
-		{Name: "frontdesk-mock", Proxy: Frontdesk, Path: MockPath, Reference: "nginx",
+		{Name: "nginx-static", Proxy: Nginx, Path: MockPath, Group: "memory",
+			About:  "nginx answering the ~100 B JSON from its config (return 200): the floor of any answer that needs no upstream",
+			Config: "default_type application/json;\n            return 200 '" + SmallBody + "';"},
+		{Name: "frontdesk-mock", Proxy: Frontdesk, Path: MockPath, Reference: "nginx-static", Group: "memory",
 			Profiles: gatewayBench("BenchmarkMockRoute"),
 			About:    "mock route: the gateway's own overhead without an upstream",
 			Config: `apis:
@@ -172,7 +175,7 @@ apis:
         api_key: true
         throttle: {rate: 1000000, burst: 1000000}
 `},
-		{Name: "frontdesk-cache-hit", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx",
+		{Name: "frontdesk-cache-hit", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx-static", Group: "memory",
 			Profiles: gatewayBench("BenchmarkCacheHit"),
 			About:    "cached route answered from the response cache",
 			Config: `cache:

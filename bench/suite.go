@@ -295,16 +295,17 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		return err
 	}
 	// The upstream's CPU is the suite's own load, not the machine's
-	// other work, when it is not the measured process.
-	var helpers []*child
+	// other work, when it is not the measured process; it is also what
+	// the request cost the machine behind the proxy.
+	w := watched{target: target}
 	if target != up {
-		helpers = append(helpers, up)
+		w.backend = up
 	}
 	switch sc.generator() {
 	case Wrk:
-		err = s.runWrk(ctx, dir, sc, addr, target, helpers, rd)
+		err = s.runWrk(ctx, dir, sc, addr, w, rd)
 	default:
-		err = s.runLoadgen(ctx, dir, sc, addr, target, helpers, rd)
+		err = s.runLoadgen(ctx, dir, sc, addr, w, rd)
 	}
 	if err != nil {
 		return err
@@ -318,7 +319,9 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	}
 	rd.PeakRSSKiB = rss
 	if rd.Load.Responses > 0 {
-		rd.CPUUsPerReq = float64(rd.CPUTicks) * 1e6 / float64(s.clk) / float64(rd.Load.Responses)
+		perReq := 1e6 / float64(s.clk) / float64(rd.Load.Responses)
+		rd.CPUUsPerReq = float64(rd.CPUTicks) * perReq
+		rd.BackendCPUUsPerReq = float64(rd.BackendTicks) * perReq
 	}
 	if rd.Load.Status2xx == 0 {
 		return fmt.Errorf("no 2xx response in the window (non-2xx %d, errors %v)", rd.Load.Non2xx, rd.Load.Errors)
@@ -518,25 +521,43 @@ func probe(ctx context.Context, addr string, sc Scenario, target *child) error {
 	}
 }
 
+// watched are the processes whose CPU time a round reads: the measured
+// one, the upstream behind it (nil for direct, where the upstream is the
+// measured process) and the suite's other helpers (the load generator).
+type watched struct {
+	target  *child
+	backend *child
+	helpers []*child
+}
+
 // sample is the CPU time read at one edge of the measured window.
 type sample struct {
 	at      time.Time
 	system  SystemTicks
 	target  uint64 // the measured process and its descendants
-	helpers uint64 // the suite's other processes: upstream, load generator
+	backend uint64 // the upstream behind it
+	helpers uint64 // the suite's processes other than the target, the upstream included
 }
 
-func takeSample(target *child, helpers []*child) (sample, error) {
+func takeSample(w watched) (sample, error) {
 	sys, err := ReadSystem()
 	if err != nil {
 		return sample{}, err
 	}
-	t, err := ReadTreeCPU(target.pid())
+	t, err := ReadTreeCPU(w.target.pid())
 	if err != nil {
 		return sample{}, err
 	}
 	out := sample{at: time.Now(), system: sys, target: t}
-	for _, h := range helpers {
+	if w.backend != nil {
+		c, err := ReadCPU(w.backend.pid())
+		if err != nil {
+			return sample{}, err
+		}
+		out.backend = c.Total()
+		out.helpers += out.backend
+	}
+	for _, h := range w.helpers {
 		c, err := ReadCPU(h.pid())
 		if err != nil {
 			return sample{}, err
@@ -551,6 +572,7 @@ func takeSample(target *child, helpers []*child) (sample, error) {
 // read from its exit status).
 func (s *suite) account(rd *Round, before, after sample, extraHelpers uint64) {
 	rd.CPUTicks = after.target - before.target
+	rd.BackendTicks = after.backend - before.backend
 	ours := rd.CPUTicks + after.helpers - before.helpers + extraHelpers
 	total := after.system.Busy - before.system.Busy
 	secs := after.at.Sub(before.at).Seconds()
@@ -561,7 +583,7 @@ func (s *suite) account(rd *Round, before, after sample, extraHelpers uint64) {
 
 // runLoadgen runs this program's `load` subcommand against addr and reads
 // CPU times when the child says the window opens and closes.
-func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr string, target *child, helpers []*child, rd *Round) error {
+func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr string, w watched, rd *Round) error {
 	args := []string{s.opt.Self, "load", "-addr", addr, "-path", sc.Path,
 		"-conns", strconv.Itoa(s.opt.Conns), "-warmup", s.opt.Warmup.String(), "-duration", s.opt.Duration.String()}
 	for _, h := range sc.Headers {
@@ -575,16 +597,16 @@ func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr st
 		return err
 	}
 	defer c.stop(5 * time.Second)
-	helpers = append(helpers, c)
+	w.helpers = append(w.helpers, c)
 	var before, after sample
 	var sampleErr error
 	var result []byte
 	for line := range lines {
 		switch {
 		case line == "measure":
-			before, sampleErr = takeSample(target, helpers)
+			before, sampleErr = takeSample(w)
 		case line == "stop":
-			after, err = takeSample(target, helpers)
+			after, err = takeSample(w)
 			sampleErr = errors.Join(sampleErr, err)
 		case strings.HasPrefix(line, "{"):
 			result = []byte(line)
@@ -609,7 +631,7 @@ func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr st
 // runWrk applies the same load with wrk -t1: a warm-up run, then the
 // measured one, with CPU times read around the latter. wrk's own CPU time
 // comes from its exit status, as it is gone by the second reading.
-func (s *suite) runWrk(ctx context.Context, dir string, sc Scenario, addr string, target *child, helpers []*child, rd *Round) error {
+func (s *suite) runWrk(ctx context.Context, dir string, sc Scenario, addr string, w watched, rd *Round) error {
 	wrk := func(d time.Duration) (string, uint64, error) {
 		args := []string{s.opt.Tools.Wrk, "-t1", "-c", strconv.Itoa(s.opt.Conns), "-d", wrkSeconds(d), "--latency", "--timeout", "10s"}
 		for _, h := range sc.Headers {
@@ -634,7 +656,7 @@ func (s *suite) runWrk(ctx context.Context, dir string, sc Scenario, addr string
 			return err
 		}
 	}
-	before, err := takeSample(target, helpers)
+	before, err := takeSample(w)
 	if err != nil {
 		return err
 	}
@@ -642,15 +664,15 @@ func (s *suite) runWrk(ctx context.Context, dir string, sc Scenario, addr string
 	if err != nil {
 		return err
 	}
-	after, err := takeSample(target, helpers)
+	after, err := takeSample(w)
 	if err != nil {
 		return err
 	}
-	w, err := ParseWrk(out)
+	parsed, err := ParseWrk(out)
 	if err != nil {
 		return err
 	}
-	rd.Load = wrkToResult(w, s.opt.Conns)
+	rd.Load = wrkToResult(parsed, s.opt.Conns)
 	s.account(rd, before, after, wrkTicks)
 	return nil
 }
