@@ -182,6 +182,9 @@ func MicroExclusions() []Exclusion {
 		{Name: "BenchmarkFasthttpRouterLookup", Reason: "measures github.com/fasthttp/router for comparison (docs/architecture.md)"},
 		{Name: "BenchmarkVerifyRS256", Reason: "uncached JWT signature check, crypto/rsa allocates; the per-request path is BenchmarkVerifyCached"},
 		{Name: "BenchmarkWritePrometheus", Reason: "metrics exposition, once per scrape of the admin listener, not per request"},
+		{Name: "BenchmarkSet1KiB6Headers", Reason: "storing after a miss; the allocation is bigcache's own \"queue full\" error value, made inside Set whenever a full shard drops its oldest bytes; the per-request path of a cached route is BenchmarkCacheHit (docs/cache.md)"},
+		{Name: "BenchmarkSetEvicting", Reason: "storing after a miss into a full cache; bigcache copies the evicted key and value to call the eviction callback that counts evictions (docs/cache.md)"},
+		{Name: "BenchmarkFlightUncontended", Reason: "once per miss that leads a fetch: its 64 B flight record, which waiters hold after the leader ends, so it is not pooled (docs/cache.md)"},
 	}
 }
 
