@@ -305,6 +305,15 @@ func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
 	if err != nil {
 		return nil, &DialError{Addr: p.o.Addr, Err: err}
 	}
+	// Connections from Options.Dial are used as they come.
+	if tcp, ok := nc.(*net.TCPConn); ok && p.o.TLS == nil && p.o.Dial == nil {
+		sw, err := newSendWaitConn(tcp)
+		if err != nil {
+			nc.Close()
+			return nil, &DialError{Addr: p.o.Addr, Err: err}
+		}
+		return sw, nil
+	}
 	if p.o.TLS != nil {
 		tc := tls.Client(nc, p.o.TLS)
 		_ = tc.SetDeadline(deadline)
