@@ -64,9 +64,11 @@ func (g *Gateway) Swap(s *Snapshot) { g.snap.Store(s) }
 // Snapshot returns the snapshot in use.
 func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
 
+// Request id header names, in the form fasthttp normalises names to, so
+// that they can be set without normalising them on every request.
 var (
-	hdrHTTPRequestID = []byte("apigw-requestid")
-	hdrRESTRequestID = []byte("x-amzn-RequestId")
+	hdrHTTPRequestID = []byte("Apigw-Requestid")
+	hdrRESTRequestID = []byte("X-Amzn-Requestid")
 )
 
 // Handle serves one request.
@@ -156,7 +158,7 @@ func (g *Gateway) finish(ex *proxy.Exchange) {
 		apierror.Write(&ctx.Response, ex.Dialect, apierror.InternalError)
 	}
 	if len(ex.RequestIDHeader) > 0 {
-		ctx.Response.Header.SetBytesKV(ex.RequestIDHeader, ex.RequestID)
+		ctx.Response.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
 	if ex.CORS != nil {
 		ex.CORS.Apply(&ctx.Request, &ctx.Response)

@@ -179,7 +179,7 @@ func (c *Cache) serveStale(ex *proxy.Exchange, next Next, key []byte, e *cache.E
 
 func (c *Cache) mark(ex *proxy.Exchange, v []byte) {
 	if c.o.XCache {
-		ex.Ctx.Response.Header.SetBytesKV(hdrXCache, v)
+		ex.Ctx.Response.Header.SetCanonical(hdrXCache, v)
 	}
 }
 
@@ -244,8 +244,12 @@ func (c *Cache) write(ex *proxy.Exchange, e *cache.Entry) {
 	resp.Reset()
 	resp.SetStatusCode(e.Status)
 	resp.Header.SetNoDefaultContentType(true)
+	// The names were stored as fasthttp normalised them (capture): adding
+	// them as they are skips normalising each one again on every hit.
+	resp.Header.DisableNormalizing()
 	for _, h := range e.Headers {
 		resp.Header.AddBytesKV(h.Name, h.Value)
 	}
+	resp.Header.EnableNormalizing()
 	resp.SetBody(e.Body)
 }

@@ -231,7 +231,7 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 
 	setForwarded(ctx, &up.Header, &ex.buf)
 	if len(ex.RequestIDHeader) > 0 {
-		up.Header.SetBytesKV(ex.RequestIDHeader, ex.RequestID)
+		up.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
 
 	resp := &ctx.Response
