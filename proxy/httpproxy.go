@@ -366,18 +366,18 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *
 		b = append(b, commaSpace...)
 	}
 	b = appendIP(b, ctx.RemoteAddr())
-	h.SetBytesKV(hdrXFF, b)
+	h.SetCanonical(hdrXFF, b)
 	if ctx.IsTLS() {
-		h.SetBytesKV(hdrXFProto, protoHTTPS)
+		h.SetCanonical(hdrXFProto, protoHTTPS)
 	} else {
-		h.SetBytesKV(hdrXFProto, protoHTTP)
+		h.SetCanonical(hdrXFProto, protoHTTP)
 	}
 	b = b[:0]
 	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
 		b = strconv.AppendInt(b, int64(a.Port), 10)
-		h.SetBytesKV(hdrXFPort, b)
+		h.SetCanonical(hdrXFPort, b)
 	}
-	h.SetBytesKV(hdrXFHost, ctx.Request.Header.Host())
+	h.SetCanonical(hdrXFHost, ctx.Request.Header.Host())
 	*scratch = b
 }
 
