@@ -58,14 +58,38 @@ func (c *sendWaitConn) Write(p []byte) (int, error) {
 		c.pending = append(c.pending, p...)
 		return len(p), nil
 	}
-	if len(c.pending) > 0 {
-		_, err := c.TCPConn.Write(c.pending)
-		c.pending = c.pending[:0]
-		if err != nil {
-			return 0, err
-		}
+	if err := c.sendHeld(); err != nil {
+		return 0, err
 	}
 	return c.TCPConn.Write(p)
+}
+
+// ReadFrom sends what is held first: bufio.Writer hands large copies to
+// the connection's own ReadFrom, which must not overtake held bytes.
+func (c *sendWaitConn) ReadFrom(r io.Reader) (int64, error) {
+	if err := c.sendHeld(); err != nil {
+		return 0, err
+	}
+	return c.TCPConn.ReadFrom(r)
+}
+
+// WriteTo sends what is held first, for the same reason on the reading
+// side (bufio.Reader.WriteTo).
+func (c *sendWaitConn) WriteTo(w io.Writer) (int64, error) {
+	if err := c.sendHeld(); err != nil {
+		return 0, err
+	}
+	return c.TCPConn.WriteTo(w)
+}
+
+// sendHeld writes the held bytes the ordinary way.
+func (c *sendWaitConn) sendHeld() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	_, err := c.TCPConn.Write(c.pending)
+	c.pending = c.pending[:0]
+	return err
 }
 
 // Read sends held request bytes, then waits for the answer and reads it.

@@ -207,3 +207,52 @@ func TestResetInsteadOfAnAnswer(t *testing.T) {
 		}
 	}
 }
+
+// io.Copy through a bufio.Writer hands the copy to the connection's
+// ReadFrom once the buffer is flushed; the held bytes must still come
+// first.
+func TestCopiesDoNotOvertakeHeldBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const size = 1 << 20
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(io.LimitReader(c, size+5))
+		got <- b
+		io.WriteString(c, "done")
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newSendWaitConn(nc.(*net.TCPConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bw := bufio.NewWriterSize(c, 4<<10)
+	bw.WriteString("head:")
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	if _, err := io.Copy(bw, struct{ io.Reader }{bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 8)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "done" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	if b := <-got; !bytes.Equal(b, append([]byte("head:"), body...)) {
+		t.Errorf("origin got %d bytes, not in the order written (starts %q)", len(b), b[:min(len(b), 16)])
+	}
+}
