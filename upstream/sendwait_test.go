@@ -73,25 +73,22 @@ func TestRequestsOfEverySizeReachTheOriginWhole(t *testing.T) {
 	}
 }
 
-// A held request the socket cannot take at once (its send buffer is full)
-// is finished with an ordinary write, and the answer still arrives.
-func TestHeldRequestTheSocketTakesOnlyInPartIsFinished(t *testing.T) {
+// heldConn dials a loopback origin whose one connection serve handles,
+// and wraps the client side as the pool does.
+func heldConn(t *testing.T, serve func(net.Conn)) *sendWaitConn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	total := make(chan int) // what the client wrote, once its buffers are full
-	got := make(chan int, 1)
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		defer c.Close()
-		n, _ := io.CopyN(io.Discard, c, int64(<-total))
-		got <- int(n)
-		io.WriteString(c, "done")
+		serve(c)
 	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -101,7 +98,20 @@ func TestHeldRequestTheSocketTakesOnlyInPartIsFinished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// A held request the socket cannot take at once (its send buffer is full)
+// is finished with an ordinary write, and the answer still arrives.
+func TestHeldRequestTheSocketTakesOnlyInPartIsFinished(t *testing.T) {
+	total := make(chan int) // what the client wrote, once its buffers are full
+	got := make(chan int, 1)
+	c := heldConn(t, func(c net.Conn) {
+		n, _ := io.CopyN(io.Discard, c, int64(<-total))
+		got <- int(n)
+		io.WriteString(c, "done")
+	})
 	if err := c.SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
@@ -212,32 +222,13 @@ func TestResetInsteadOfAnAnswer(t *testing.T) {
 // ReadFrom once the buffer is flushed; the held bytes must still come
 // first.
 func TestCopiesDoNotOvertakeHeldBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	const size = 1 << 20
 	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	c := heldConn(t, func(c net.Conn) {
 		b, _ := io.ReadAll(io.LimitReader(c, size+5))
 		got <- b
 		io.WriteString(c, "done")
-	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newSendWaitConn(nc.(*net.TCPConn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	})
 	bw := bufio.NewWriterSize(c, 4<<10)
 	bw.WriteString("head:")
 	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
