@@ -1,12 +1,12 @@
 package accesslog
 
 import (
-	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
-
 	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // Format is the shape of a log line.

@@ -121,16 +121,15 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 200, map[string]string{"status": "reloaded"})
 		return
 	}
+	problems := []string{err.Error()}
 	var list config.Errors
 	if errors.As(err, &list) {
-		problems := make([]string, len(list))
+		problems = make([]string, len(list))
 		for i, p := range list {
 			problems[i] = p.String()
 		}
-		writeJSON(ctx, 400, map[string]any{"message": "config refused; the previous config keeps serving", "errors": problems})
-		return
 	}
-	writeJSON(ctx, 400, map[string]any{"message": "config refused; the previous config keeps serving", "errors": []string{err.Error()}})
+	writeJSON(ctx, 400, map[string]any{"message": "config refused; the previous config keeps serving", "errors": problems})
 }
 
 func (s *Server) config(ctx *fasthttp.RequestCtx) {

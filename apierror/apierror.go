@@ -102,38 +102,3 @@ func Write(resp *fasthttp.Response, d Dialect, c Code) {
 	}
 	resp.SetBodyRaw(e.body)
 }
-
-// WriteStatus writes a response with an arbitrary status and JSON message,
-// for errors the table does not name (not on the hot path).
-func WriteStatus(resp *fasthttp.Response, d Dialect, status int, message, errorType string) {
-	resp.SetStatusCode(status)
-	resp.Header.SetContentTypeBytes(contentTypeJSON)
-	if d == REST && errorType != "" {
-		resp.Header.Set("x-amzn-ErrorType", errorType)
-	}
-	resp.SetBodyString(`{"message":` + quote(message) + `}`)
-}
-
-// Status returns the HTTP status of c in dialect d.
-func Status(d Dialect, c Code) int { return table[d][c].status }
-
-// Body returns the body of c in dialect d.
-func Body(d Dialect, c Code) string { return string(table[d][c].body) }
-
-func quote(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			const hex = "0123456789abcdef"
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(append(b, '"'))
-}

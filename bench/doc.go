@@ -8,6 +8,7 @@
 // against the performance budget.
 //
 // Hot path: none of this package's code runs while load is applied, except
-// two reads of /proc/PID/stat per round that bracket the measured window;
-// the request loop is bench/loadgen's, in its own process.
+// the two samples of CPU times from /proc per round that bracket the
+// measured window (each scans /proc for the measured process's
+// descendants); the request loop is bench/loadgen's, in its own process.
 package bench

@@ -167,9 +167,7 @@ func scanLines(r io.Reader, log io.Writer, lines chan<- string) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if log != nil {
-			fmt.Fprintln(log, line)
-		}
+		fmt.Fprintln(log, line)
 		lines <- line
 	}
 }

@@ -55,6 +55,9 @@ type Round struct {
 	Err      string  `json:"error,omitempty"`
 }
 
+// succeeded reports whether the round measured something.
+func (r *Round) succeeded() bool { return r.Err == "" && r.Load != nil }
+
 // RPS is the round's responses per second.
 func (r *Round) RPS() float64 {
 	if r.Load == nil {
@@ -144,7 +147,7 @@ func (r *Report) Scenario(name string) *ScenarioResult {
 func MedianRound(rounds []Round) (Round, bool) {
 	var ok []Round
 	for _, r := range rounds {
-		if r.Err == "" && r.Load != nil {
+		if r.succeeded() {
 			ok = append(ok, r)
 		}
 	}
@@ -202,7 +205,7 @@ func wrkCheck(d, w *ScenarioResult) *WrkCheck {
 	var ratios []float64
 	for _, dr := range d.Rounds {
 		for _, wr := range w.Rounds {
-			if dr.Round == wr.Round && dr.Err == "" && wr.Err == "" && dr.Load != nil && wr.Load != nil && wr.RPS() > 0 {
+			if dr.Round == wr.Round && dr.succeeded() && wr.succeeded() && wr.RPS() > 0 {
 				ratios = append(ratios, dr.RPS()/wr.RPS())
 			}
 		}
@@ -219,7 +222,7 @@ func wrkCheck(d, w *ScenarioResult) *WrkCheck {
 func countOK(rounds []Round) int {
 	n := 0
 	for _, r := range rounds {
-		if r.Err == "" && r.Load != nil {
+		if r.succeeded() {
 			n++
 		}
 	}
@@ -305,27 +308,27 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return fmt.Errorf("write table: %w", err)
 	}
 	var b strings.Builder
-	r.writeNotes(&b, "")
+	r.writeNotes(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // writeNotes writes what is not in the table: scenarios not measured and
 // why, the wrk check, the budget lines and missing tools.
-func (r *Report) writeNotes(b *strings.Builder, bullet string) {
+func (r *Report) writeNotes(b *strings.Builder) {
 	fmt.Fprintf(b, "\n%s, %d rounds × %s (+%s warm-up), %d connections; %s.\n",
 		r.Machine.short(), r.Settings.Rounds, secs(r.Settings.DurationS), secs(r.Settings.WarmupS), r.Settings.Conns, r.Settings.Pinning)
 	var notes []string
 	if r.Settings.Note != "" {
-		notes = append(notes, bullet+r.Settings.Note)
+		notes = append(notes, r.Settings.Note)
 	}
 	for _, s := range r.Scenarios {
 		if s.Reason != "" {
-			notes = append(notes, fmt.Sprintf("%s%s: %s — %s", bullet, s.Name, s.Status, s.Reason))
+			notes = append(notes, fmt.Sprintf("%s: %s — %s", s.Name, s.Status, s.Reason))
 		}
 	}
 	if n := r.noiseNote(); n != "" {
-		notes = append(notes, bullet+n)
+		notes = append(notes, n)
 	}
 	if len(notes) > 0 {
 		fmt.Fprintf(b, "\n%s\n", strings.Join(notes, "\n"))
@@ -334,7 +337,7 @@ func (r *Report) writeNotes(b *strings.Builder, bullet string) {
 	if len(r.Budget) > 0 {
 		b.WriteString("\nBudget:\n")
 		for _, l := range r.Budget {
-			fmt.Fprintf(b, "%s%s\n", bullet, l)
+			fmt.Fprintf(b, "%s\n", l)
 		}
 	}
 	if len(r.Missing) > 0 {

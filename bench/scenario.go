@@ -92,7 +92,9 @@ const SmallBody = `{"id":42,"name":"frontdesk","tags":["gateway","bench"],"statu
 // apiKey is the x-api-key of the pipeline scenario (20-128 characters).
 const apiKey = "bench-key-0123456789abcdef"
 
-const proxyAPI = `apis:
+// upstreamAPI opens the API of every proxying scenario: one http_proxy
+// integration to the upstream; the scenario's routes follow.
+const upstreamAPI = `apis:
   bench:
     type: http
     integrations:
@@ -101,7 +103,9 @@ const proxyAPI = `apis:
         url: "http://{{.Upstream}}"
         timeout: 10s
     routes:
-      "GET ` + SmallPath + `": {integration: up}
+`
+
+const proxyAPI = upstreamAPI + `      "GET ` + SmallPath + `": {integration: up}
       "GET ` + LargePath + `": {integration: up}
 `
 
@@ -161,16 +165,7 @@ usage_plans:
   bench:
     throttle: {rate: 1000000, burst: 1000000}
     apis: [bench]
-apis:
-  bench:
-    type: http
-    integrations:
-      up:
-        type: http_proxy
-        url: "http://{{.Upstream}}"
-        timeout: 10s
-    routes:
-      "GET ` + SmallPath + `":
+` + upstreamAPI + `      "GET ` + SmallPath + `":
         integration: up
         api_key: true
         throttle: {rate: 1000000, burst: 1000000}
@@ -180,16 +175,7 @@ apis:
 			About:    "cached route answered from the response cache",
 			Config: `cache:
   max_size: 64MiB
-apis:
-  bench:
-    type: http
-    integrations:
-      up:
-        type: http_proxy
-        url: "http://{{.Upstream}}"
-        timeout: 10s
-    routes:
-      "GET ` + SmallPath + `":
+` + upstreamAPI + `      "GET ` + SmallPath + `":
         integration: up
         cache: {ttl: 300s}
 `},

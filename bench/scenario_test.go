@@ -85,10 +85,7 @@ func TestSelectScenarios(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := SelectScenarios(all, tc.list)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
 			}
 			if err != nil || !reflect.DeepEqual(namesOf(got), tc.want) {

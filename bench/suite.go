@@ -49,8 +49,8 @@ type suite struct {
 	opt    Options
 	layout CPULayout
 	clk    int64
-	dir    string            // scratch directory of the run
-	bins   map[string]string // built helper binaries by name
+	dir    string          // scratch directory of the run
+	built  map[string]bool // helper binaries built so far, by name
 }
 
 // Run measures every scenario of opt and returns the report. Scenarios
@@ -61,7 +61,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("bench: need rounds ≥ 1, conns ≥ 1, duration > 0 and warm-up ≥ 0")
 	}
 	started := time.Now()
-	s := &suite{opt: opt, layout: NewCPULayout(opt.Tools.Taskset, opt.CPUs), bins: map[string]string{}}
+	s := &suite{opt: opt, layout: NewCPULayout(opt.Tools.Taskset, opt.CPUs), built: map[string]bool{}}
 	rep := &Report{
 		Started: started,
 		Machine: DescribeMachine(ctx, opt.Tools, len(opt.CPUs)),
@@ -160,10 +160,7 @@ func (s *suite) buildFrontdesk(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := s.goBuild(ctx, s.opt.Frontdesk, "./cmd/frontdesk"); err != nil {
-		return err
-	}
-	return nil
+	return s.goBuild(ctx, s.opt.Frontdesk, "./cmd/frontdesk")
 }
 
 func (s *suite) goBuild(ctx context.Context, out, pkg string) error {
@@ -204,14 +201,13 @@ func (s *suite) preflight(ctx context.Context, sc Scenario, buildErr error) (Sta
 		return Failed, err.Error()
 	}
 	for name, pkg := range sc.Builds {
-		if _, done := s.bins[name]; done {
+		if s.built[name] {
 			continue
 		}
-		out := filepath.Join(s.dir, "bin", name)
-		if err := s.goBuild(ctx, out, pkg); err != nil {
+		if err := s.goBuild(ctx, s.binPath(name), pkg); err != nil {
 			return Failed, err.Error()
 		}
-		s.bins[name] = out
+		s.built[name] = true
 	}
 	if err != nil {
 		// The config was rejected before its binaries existed: judge it
@@ -230,6 +226,9 @@ func summarizeList(items []string, n int) string {
 	return fmt.Sprintf("%s; and %d more", strings.Join(items[:n], "; "), len(items)-n)
 }
 
+// binPath is where a scenario's helper binary is built.
+func (s *suite) binPath(name string) string { return filepath.Join(s.dir, "bin", name) }
+
 // writeFrontdeskConfig renders sc's config for an upstream into dir.
 func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -237,7 +236,7 @@ func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream string) (string,
 	}
 	bins := map[string]string{}
 	for name := range sc.Builds {
-		bins[name] = filepath.Join(s.dir, "bin", name)
+		bins[name] = s.binPath(name)
 	}
 	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins})
 	if err != nil {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,9 +23,8 @@ type WrkResult struct {
 func ParseWrk(out string) (WrkResult, error) {
 	r := WrkResult{Errors: map[string]int64{}}
 	haveRPS := false
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(out) {
+		line = strings.TrimSpace(line)
 		f := strings.Fields(line)
 		switch {
 		case strings.HasPrefix(line, "Requests/sec:") && len(f) == 2:

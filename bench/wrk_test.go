@@ -1,9 +1,6 @@
 package bench
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 const wrkReport = `Running 8s test @ http://127.0.0.1:43211/small
   1 threads and 64 connections
@@ -59,10 +56,7 @@ func TestParseWrk(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := ParseWrk(tc.in)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
 			}
 			if err != nil {

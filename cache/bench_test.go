@@ -6,12 +6,16 @@ import (
 	"testing"
 )
 
+// benchRoute is the route of the benchmarks' requests, resolved once as the
+// gateway does per configured route.
+func benchRoute(s *Store) *Route { return s.Namespace("petstore", "prod").Route("GET /pets") }
+
 // benchKey builds the key of a typical cached request: a route with a query
 // and a header parameter.
-func benchKey(s *Store, kb *KeyBuilder, id uint64) []byte {
+func benchKey(r *Route, kb *KeyBuilder, id uint64) []byte {
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], id)
-	kb.Begin(s.Namespace("petstore", "prod").Route("GET /pets"), []byte("GET"))
+	kb.Begin(r, []byte("GET"))
 	kb.Param("query.limit", v[:])
 	kb.Param("header.accept", []byte("application/json"))
 	return kb.Bytes()
@@ -19,11 +23,10 @@ func benchKey(s *Store, kb *KeyBuilder, id uint64) []byte {
 
 func BenchmarkGetHit1KiB6Headers(b *testing.B) {
 	s := newTestStore(b, Config{MaxSize: 64 * mib})
+	r := benchRoute(s)
 	var kb KeyBuilder
-	key := benchKey(s, &kb, 1)
-	if err := s.Set(key, sampleEntry(1024, testNow+1)); err != nil {
-		b.Fatal(err)
-	}
+	key := benchKey(r, &kb, 1)
+	mustSet(b, s, key, sampleEntry(1024, testNow+1))
 	var e Entry
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,12 +38,11 @@ func BenchmarkGetHit1KiB6Headers(b *testing.B) {
 
 func BenchmarkGetHitParallel(b *testing.B) {
 	s := newTestStore(b, Config{MaxSize: 64 * mib})
+	r := benchRoute(s)
 	var kb KeyBuilder
 	const keys = 1024
 	for i := range keys {
-		if err := s.Set(benchKey(s, &kb, uint64(i)), sampleEntry(1024, testNow+1)); err != nil {
-			b.Fatal(err)
-		}
+		mustSet(b, s, benchKey(r, &kb, uint64(i)), sampleEntry(1024, testNow+1))
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -49,7 +51,7 @@ func BenchmarkGetHitParallel(b *testing.B) {
 		i := uint64(0)
 		for pb.Next() {
 			i++
-			if !s.Get(benchKey(s, &kb, i%keys), testNow, &e) {
+			if !s.Get(benchKey(r, &kb, i%keys), testNow, &e) {
 				b.Error("miss")
 				return
 			}
@@ -59,8 +61,9 @@ func BenchmarkGetHitParallel(b *testing.B) {
 
 func BenchmarkGetMiss(b *testing.B) {
 	s := newTestStore(b, Config{MaxSize: 64 * mib})
+	r := benchRoute(s)
 	var kb KeyBuilder
-	key := benchKey(s, &kb, 1)
+	key := benchKey(r, &kb, 1)
 	var e Entry
 	b.ReportAllocs()
 	for b.Loop() {
@@ -72,6 +75,7 @@ func BenchmarkGetMiss(b *testing.B) {
 
 func BenchmarkSet1KiB6Headers(b *testing.B) {
 	s := newTestStore(b, Config{MaxSize: 8 * mib})
+	r := benchRoute(s)
 	var kb KeyBuilder
 	e := sampleEntry(1024, testNow+1)
 	// A working set that fits, so no live entry is evicted. Overwrites still
@@ -79,15 +83,13 @@ func BenchmarkSet1KiB6Headers(b *testing.B) {
 	// size and wrapped, and measure the steady state.
 	const keys = 1024
 	for i := range 2 * 8 * mib / 1024 {
-		if err := s.Set(benchKey(s, &kb, uint64(i%keys)), e); err != nil {
-			b.Fatal(err)
-		}
+		mustSet(b, s, benchKey(r, &kb, uint64(i%keys)), e)
 	}
 	b.ReportAllocs()
 	i := uint64(0)
 	for b.Loop() {
 		i++
-		if err := s.Set(benchKey(s, &kb, i%keys), e); err != nil {
+		if err := s.Set(benchKey(r, &kb, i%keys), e); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -98,19 +100,18 @@ func BenchmarkSet1KiB6Headers(b *testing.B) {
 
 func BenchmarkSetEvicting(b *testing.B) {
 	s := newTestStore(b, Config{MaxSize: 8 * mib})
+	r := benchRoute(s)
 	var kb KeyBuilder
 	e := sampleEntry(1024, testNow+1)
 	// Fill first so every measured Set evicts.
 	for i := range 2 * 8 * mib / 1024 {
-		if err := s.Set(benchKey(s, &kb, uint64(i)), e); err != nil {
-			b.Fatal(err)
-		}
+		mustSet(b, s, benchKey(r, &kb, uint64(i)), e)
 	}
 	b.ReportAllocs()
 	i := uint64(1 << 32)
 	for b.Loop() {
 		i++
-		if err := s.Set(benchKey(s, &kb, i), e); err != nil {
+		if err := s.Set(benchKey(r, &kb, i), e); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -118,7 +119,7 @@ func BenchmarkSetEvicting(b *testing.B) {
 
 func BenchmarkKeyBuilder(b *testing.B) {
 	s := newTestStore(b, Config{})
-	r := s.Namespace("petstore", "prod").Route("GET /pets")
+	r := benchRoute(s)
 	var kb KeyBuilder
 	method, limit, accept := []byte("GET"), []byte("25"), []byte("application/json")
 	b.ReportAllocs()

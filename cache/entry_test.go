@@ -32,9 +32,7 @@ func TestEntryRoundTripsThroughStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := []byte("key/" + tt.name)
-			if err := s.Set(key, tt.entry); err != nil {
-				t.Fatalf("Set: %v", err)
-			}
+			mustSet(t, s, key, tt.entry)
 			var got Entry
 			if !s.Get(key, testNow, &got) {
 				t.Fatal("Get missed a fresh entry")
@@ -53,9 +51,7 @@ func TestSetDropsHopByHopHeaders(t *testing.T) {
 		"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Content-Type", "Tea"} {
 		e.AddHeader([]byte(name), []byte("v"))
 	}
-	if err := s.Set([]byte("k"), e); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, []byte("k"), e)
 	var got Entry
 	if !s.Get([]byte("k"), testNow, &got) {
 		t.Fatal("miss")
@@ -115,9 +111,7 @@ func FuzzDecodeEntry(f *testing.F) {
 func TestGetReusesEntryAcrossHits(t *testing.T) {
 	s := newTestStore(t, Config{})
 	want := sampleEntry(64, testNow+1)
-	if err := s.Set([]byte("k"), want); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, []byte("k"), want)
 	var e Entry
 	if !s.Get([]byte("k"), testNow, &e) {
 		t.Fatal("miss")
@@ -139,9 +133,7 @@ func TestGetReusesEntryAcrossHits(t *testing.T) {
 func TestAppendToDecodedFieldDoesNotCorruptNeighbours(t *testing.T) {
 	s := newTestStore(t, Config{})
 	want := sampleEntry(16, testNow+1)
-	if err := s.Set([]byte("k"), want); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, []byte("k"), want)
 	var e Entry
 	if !s.Get([]byte("k"), testNow, &e) {
 		t.Fatal("miss")

@@ -227,9 +227,6 @@ func (s *Store) GetOrFetch(ctx context.Context, key []byte, now int64, dst *Entr
 		if s.read(key, h, dst) && now < dst.Expires {
 			return true, nil
 		}
-		f = nil
-	default:
-		f = nil
 	}
 
 	dst.Reset()
@@ -240,6 +237,7 @@ func (s *Store) GetOrFetch(ctx context.Context, key []byte, now int64, dst *Entr
 	if !cacheable {
 		return false, nil
 	}
+	// Only a leader holds a flight; Flight hands the others nil.
 	if f != nil {
 		err = f.Set(key, dst)
 	} else {

@@ -265,9 +265,7 @@ func TestStaleEntryIsServedWhileOneCallerRefreshes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTestStore(t, Config{StaleGrace: tt.grace})
 			key := []byte("k")
-			if err := s.Set(key, sampleEntry(10, expires)); err != nil {
-				t.Fatalf("Set: %v", err)
-			}
+			mustSet(t, s, key, sampleEntry(10, expires))
 			var e Entry
 			ok, refresh := s.GetStale(key, tt.now, &e)
 			if ok != tt.wantOK || (refresh != nil) != tt.wantRefresh {
@@ -296,9 +294,7 @@ func TestStaleEntryIsServedWhileOneCallerRefreshes(t *testing.T) {
 func TestReleasedRefreshLetsTheNextCallerRefresh(t *testing.T) {
 	s := newTestStore(t, Config{StaleGrace: time.Minute})
 	key := []byte("k")
-	if err := s.Set(key, sampleEntry(10, testNow)); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, key, sampleEntry(10, testNow))
 	var e Entry
 	_, first := s.GetStale(key, testNow, &e)
 	first.Release() // the refresh failed

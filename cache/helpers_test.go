@@ -28,6 +28,14 @@ func newTestStore(t testing.TB, cfg Config) *Store {
 	return s
 }
 
+// mustSet stores e under key and fails the test if the store refuses it.
+func mustSet(t testing.TB, s *Store, key []byte, e *Entry) {
+	t.Helper()
+	if err := s.Set(key, e); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+}
+
 // constHasher sends every key to the same hash, turning each pair of keys
 // into a collision.
 type constHasher struct{}

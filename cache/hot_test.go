@@ -13,9 +13,7 @@ func TestHotFrontNeverServesReplacedEntries(t *testing.T) {
 	key := []byte("k")
 	set := func(body string) {
 		t.Helper()
-		if err := s.Set(key, &Entry{Status: 200, Expires: testNow + 1, Body: []byte(body)}); err != nil {
-			t.Fatal(err)
-		}
+		mustSet(t, s, key, &Entry{Status: 200, Expires: testNow + 1, Body: []byte(body)})
 	}
 	get := func() (string, bool) {
 		var e Entry
@@ -50,9 +48,7 @@ func TestHotFrontStaysWithinItsBudget(t *testing.T) {
 	body := make([]byte, 4000)
 	for i := 0; i < 2000; i++ {
 		k := []byte(fmt.Sprint("k", i))
-		if err := s.Set(k, &Entry{Status: 200, Expires: testNow + 1, Body: body}); err != nil {
-			t.Fatal(err)
-		}
+		mustSet(t, s, k, &Entry{Status: 200, Expires: testNow + 1, Body: body})
 		var e Entry
 		s.Get(k, testNow, &e)
 	}

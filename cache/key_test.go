@@ -106,9 +106,7 @@ func TestFlushInvalidatesItsScopeOnly(t *testing.T) {
 			s := newTestStore(t, Config{})
 			var kb KeyBuilder
 			for _, in := range all {
-				if err := s.Set(buildKey(s, &kb, in), sampleEntry(10, testNow+1)); err != nil {
-					t.Fatalf("Set: %v", err)
-				}
+				mustSet(t, s, buildKey(s, &kb, in), sampleEntry(10, testNow+1))
 			}
 			if !tt.flush(s) {
 				t.Fatal("flush reported an unexpected result")
@@ -139,9 +137,7 @@ func TestFetchStartedBeforeFlushIsNotServedAfterIt(t *testing.T) {
 	for _, tt := range tests {
 		oldKey := buildKey(s, &kb, in) // the fetch began here
 		tt.flush()
-		if err := s.Set(oldKey, sampleEntry(10, testNow+1)); err != nil { // and ended here
-			t.Fatalf("Set: %v", err)
-		}
+		mustSet(t, s, oldKey, sampleEntry(10, testNow+1)) // and ended here
 		var e Entry
 		if s.Get(buildKey(s, &kb, in), testNow, &e) {
 			t.Errorf("flush of %s: a response fetched before the flush was served after it", tt.name)

@@ -114,9 +114,7 @@ func TestEntryIsFreshUntilItsExpiry(t *testing.T) {
 		{"long after expiry", testNow + 10*ttl, false},
 	}
 	s := newTestStore(t, Config{})
-	if err := s.Set([]byte("k"), sampleEntry(10, testNow+ttl)); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, []byte("k"), sampleEntry(10, testNow+ttl))
 	for _, tt := range tests {
 		var e Entry
 		if got := s.Get([]byte("k"), tt.now, &e); got != tt.hit {
@@ -182,9 +180,7 @@ func TestSetRefusesUnrepresentableEntries(t *testing.T) {
 func TestSetReplacesPreviousEntry(t *testing.T) {
 	s := newTestStore(t, Config{})
 	for _, body := range []string{"first", "second"} {
-		if err := s.Set([]byte("k"), &Entry{Status: 200, Expires: testNow + 1, Body: []byte(body)}); err != nil {
-			t.Fatalf("Set: %v", err)
-		}
+		mustSet(t, s, []byte("k"), &Entry{Status: 200, Expires: testNow + 1, Body: []byte(body)})
 	}
 	var e Entry
 	if !s.Get([]byte("k"), testNow, &e) || string(e.Body) != "second" {
@@ -198,9 +194,7 @@ func TestSetReplacesPreviousEntry(t *testing.T) {
 func TestDeleteRemovesOnlyThatKey(t *testing.T) {
 	s := newTestStore(t, Config{})
 	for _, k := range []string{"a", "b"} {
-		if err := s.Set([]byte(k), sampleEntry(10, testNow+1)); err != nil {
-			t.Fatalf("Set: %v", err)
-		}
+		mustSet(t, s, []byte(k), sampleEntry(10, testNow+1))
 	}
 	if !s.Delete([]byte("a")) {
 		t.Fatal("Delete of a stored key reported nothing deleted")
@@ -219,9 +213,7 @@ func TestDeleteRemovesOnlyThatKey(t *testing.T) {
 
 func TestStatsCountLookups(t *testing.T) {
 	s := newTestStore(t, Config{})
-	if err := s.Set([]byte("k"), sampleEntry(10, testNow+1)); err != nil {
-		t.Fatalf("Set: %v", err)
-	}
+	mustSet(t, s, []byte("k"), sampleEntry(10, testNow+1))
 	var e Entry
 	s.Get([]byte("k"), testNow, &e)
 	s.Get([]byte("k"), testNow, &e)

@@ -233,18 +233,15 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	switch t.Kind() {
 	case reflect.Pointer:
 		w.walk(n, t.Elem(), path)
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			w.fail(n, path, "want a mapping, got %s", kindName(n))
 			return
 		}
-		fields := map[string]reflect.StructField{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name != "" && name != "-" {
-				fields[name] = f
-			}
+		// A struct takes the keys its yaml tags name; a map takes any key.
+		var fields map[string]reflect.StructField
+		if t.Kind() == reflect.Struct {
+			fields = yamlFields(t)
 		}
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -255,30 +252,17 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 				continue
 			}
 			seen[k.Value] = k.Line
-			f, ok := fields[k.Value]
-			if !ok {
+			var elem reflect.Type
+			if fields == nil {
+				elem = t.Elem()
+			} else if f, ok := fields[k.Value]; ok {
+				elem = f.Type
+			} else {
 				w.fail(k, key, "unknown key %q%s", k.Value, suggest(k.Value, fields))
 				continue
 			}
 			w.lines[key] = k.Line
-			w.walk(v, f.Type, key)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			w.fail(n, path, "want a mapping, got %s", kindName(n))
-			return
-		}
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			key := join(path, k.Value)
-			if first, dup := seen[k.Value]; dup {
-				w.fail(k, key, "duplicate key (first at line %d)", first)
-				continue
-			}
-			seen[k.Value] = k.Line
-			w.lines[key] = k.Line
-			w.walk(v, t.Elem(), key)
+			w.walk(v, elem, key)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -312,6 +296,19 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			}
 		}
 	}
+}
+
+// yamlFields are t's fields by the name their yaml tag gives them.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	fields := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = f
+		}
+	}
+	return fields
 }
 
 func (w *walker) scalar(n *yaml.Node, path, want string) bool {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -239,7 +240,7 @@ func (x *v) functions() {
 			x.fail(key, "set command (run locally) or invoke_url (remote Invoke API)")
 		}
 		if f.InvokeURL != "" {
-			if u, err := url.Parse(f.InvokeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(f.InvokeURL); !ok {
 				x.fail(key+".invoke_url", "want an http(s) URL, got %q", f.InvokeURL)
 			}
 		}
@@ -318,7 +319,7 @@ func (x *v) keysAndPlans() {
 				x.fail(key+".routes."+rk, "want \"API ROUTEKEY\" naming an API of this config, got %q", rk)
 			} else if _, ok := a.Routes[routeKey]; !ok {
 				x.fail(key+".routes."+rk, "API %s has no route %q", apiName, routeKey)
-			} else if !contains(p.APIs, apiName) {
+			} else if !slices.Contains(p.APIs, apiName) {
 				x.fail(key+".routes."+rk, "API %s is not in this plan's apis", apiName)
 			}
 		}
@@ -363,7 +364,7 @@ func (x *v) api(key string, a *API) bool {
 				x.fail(ak+".function", "no function named %q", au.Function)
 			}
 		case "http":
-			if u, err := url.Parse(au.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(au.URL); !ok {
 				x.fail(ak+".url", "want an http(s) URL, got %q", au.URL)
 			}
 		default:
@@ -408,7 +409,7 @@ func (x *v) api(key string, a *API) bool {
 		x.routeCommon(k, a, r)
 		if in := a.Integrations[r.Integration]; in != nil && in.Type == "http_proxy" && err == nil {
 			for _, m := range urlParamRE.FindAllStringSubmatch(in.URL, -1) {
-				if !contains(parsed.ParamNames(), m[1]) {
+				if !slices.Contains(parsed.ParamNames(), m[1]) {
 					x.warn(k+".integration", "integration %q uses {%s} but the route has no such path variable: it expands to nothing", r.Integration, m[1])
 				}
 			}
@@ -446,7 +447,7 @@ func (x *v) api(key string, a *API) bool {
 				src, name, _ := strings.Cut(ck, ".")
 				if (src != "query" && src != "header" && src != "path") || name == "" {
 					x.fail(fmt.Sprintf("%s.cache.key[%d]", k, i), "want query.<name>, header.<name> or path.<name>, got %q", ck)
-				} else if src == "path" && err == nil && !contains(parsed.ParamNames(), name) {
+				} else if src == "path" && err == nil && !slices.Contains(parsed.ParamNames(), name) {
 					x.fail(fmt.Sprintf("%s.cache.key[%d]", k, i), "route has no path variable {%s}", name)
 				}
 			}
@@ -455,13 +456,10 @@ func (x *v) api(key string, a *API) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
+// httpURL parses s; ok says it is an absolute http or https URL.
+func httpURL(s string) (u *url.URL, ok bool) {
+	u, err := url.Parse(s)
+	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (x *v) routeCommon(k string, a *API, r *Route) {
@@ -532,7 +530,7 @@ func (x *v) integration(apiKey string, a *API, name string) {
 			}
 		}
 		for i, t := range in.Targets {
-			if u, err := url.Parse(t); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(t); !ok {
 				x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
 			}
 		}
@@ -541,7 +539,7 @@ func (x *v) integration(apiKey string, a *API, name string) {
 			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
 			return
 		}
-		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if _, ok := httpURL(in.URL); !ok {
 			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
 		}
 	case "mock":
@@ -587,8 +585,8 @@ func (x *v) proxyURL(k string, a *API, in *Integration) {
 			x.fail(k+".url", "stage %q has no variable %q", s, missing)
 			continue
 		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, ok := httpURL(raw)
+		if !ok {
 			x.fail(k+".url", "stage %q: want an http(s) URL, got %q", s, raw)
 			continue
 		}

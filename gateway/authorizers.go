@@ -22,13 +22,16 @@ type Authorizers struct {
 }
 
 type authorizer struct {
-	cfg config.Authorizer
-	inv lambda.Invoker
-	jwt *jwtauth.Authorizer
-	lam *lambdaauth.Authorizer
+	cfg    config.Authorizer
+	format string
+	inv    lambda.Invoker
+	jwt    *jwtauth.Authorizer
+	lam    *lambdaauth.Authorizer
 }
 
-func (as *Authorizers) get(api, name string, ac config.Authorizer, defaultFormat string, invokers map[string]lambda.Invoker) (*authorizer, error) {
+// get returns the authorizer name of api, reusing the live one when its
+// config, payload format and function are unchanged.
+func (as *Authorizers) get(api, name string, ac config.Authorizer, format string, invokers map[string]lambda.Invoker) (*authorizer, error) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	id := api + "/" + name
@@ -36,14 +39,14 @@ func (as *Authorizers) get(api, name string, ac config.Authorizer, defaultFormat
 	if ac.Type == "lambda" {
 		inv = invokers[ac.Function]
 	}
-	if cur := as.live[id]; cur != nil && reflect.DeepEqual(cur.cfg, ac) && cur.inv == inv {
+	if cur := as.live[id]; cur != nil && reflect.DeepEqual(cur.cfg, ac) && cur.format == format && cur.inv == inv {
 		return cur, nil
 	}
 	log := as.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &authorizer{cfg: ac, inv: inv}
+	a := &authorizer{cfg: ac, format: format, inv: inv}
 	switch ac.Type {
 	case "jwt":
 		o := jwtauth.Options{Name: id, Issuer: ac.Issuer, Audience: ac.Audience, JWKSURL: ac.JWKSURL, Logger: log,
@@ -57,10 +60,6 @@ func (as *Authorizers) get(api, name string, ac config.Authorizer, defaultFormat
 		}
 		a.jwt = j
 	case "lambda", "http":
-		format := ac.PayloadFormat
-		if format == "" {
-			format = defaultFormat
-		}
 		o := lambdaauth.Options{
 			Name: id, PayloadFormat: format, IdentitySources: ac.IdentitySource,
 			TTL: ac.TTL.D(), Timeout: ac.Timeout.D(), Logger: log,

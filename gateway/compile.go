@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,9 +47,6 @@ type wsAPI struct {
 	gate  *pipeline.Chain
 	infos map[string]*proxy.Route
 }
-
-// TrustedProxies are the peers whose X-Forwarded-For is believed.
-func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }
 
 // Keys is the snapshot's API key table (nil without api_keys).
 func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
@@ -144,11 +143,11 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	sort.Strings(wsNames)
 	for _, n := range wsNames {
 		a := c.APIs[n]
-		stages, def := config.StageNames(a)
-		if err := s.wsTable.Add(router.Mount{Hosts: a.Hosts, BasePath: a.BasePath, Stages: stages, DefaultStage: def}, len(s.ws)); err != nil {
+		m := mountOf(a)
+		if err := s.wsTable.Add(m, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
-		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: stages, infos: map[string]*proxy.Route{}}
+		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: m.Stages, infos: map[string]*proxy.Route{}}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -160,9 +159,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("api %s: %w", name, err)
 		}
-		stageNames, hasDef := config.StageNames(c.APIs[name])
-		m := router.Mount{Hosts: c.APIs[name].Hosts, BasePath: c.APIs[name].BasePath, Stages: stageNames, DefaultStage: hasDef}
-		if err := s.table.Add(m, len(s.apis)); err != nil {
+		if err := s.table.Add(mountOf(c.APIs[name]), len(s.apis)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", name, err)
 		}
 		s.apis = append(s.apis, a)
@@ -170,6 +167,12 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	deps.State.Sweep()
 	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
 	return s, nil
+}
+
+// mountOf says where the API a is served.
+func mountOf(a *config.API) router.Mount {
+	stages, def := config.StageNames(a)
+	return router.Mount{Hosts: a.Hosts, BasePath: a.BasePath, Stages: stages, DefaultStage: def}
 }
 
 // NoRouteLabel is the route (and API) label of requests that matched none.
@@ -249,11 +252,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		}
 		a.cors = p
 	}
-	keys := make([]string, 0, len(ca.Routes))
-	for k := range ca.Routes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(ca.Routes))
 	for i, k := range keys {
 		parsed, err := router.ParseKey(k)
 		if err != nil {
@@ -426,7 +425,11 @@ func (gatePassed) Serve(ex *proxy.Exchange) { ex.GatePassed = true }
 // context it hands on in payload format 1.0, and defaultFormat is the
 // authorizer's own payload format unless its config names one.
 func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (pipeline.Step, error) {
-	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, defaultFormat, deps.Functions)
+	format := ac.PayloadFormat
+	if format == "" {
+		format = defaultFormat
+	}
+	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, format, deps.Functions)
 	if err != nil {
 		return nil, err
 	}
@@ -434,10 +437,6 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	case a.jwt != nil:
 		return pipeline.NewJWT(a.jwt, r.Scopes, v1, ac.ClaimsToHeaders)
 	case a.lam != nil:
-		format := ac.PayloadFormat
-		if format == "" {
-			format = defaultFormat
-		}
 		return pipeline.NewLambdaAuthorizer(a.lam, format == "1.0"), nil
 	}
 	return nil, nil
@@ -481,13 +480,8 @@ func NeedsCache(c *config.Config) bool {
 }
 
 func stageVarList(vars map[string]string) []lambda.Param {
-	names := make([]string, 0, len(vars))
-	for k := range vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := make([]lambda.Param, 0, len(names))
-	for _, k := range names {
+	out := make([]lambda.Param, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		out = append(out, lambda.Param{Name: k, Value: []byte(vars[k])})
 	}
 	return out

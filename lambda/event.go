@@ -1,11 +1,13 @@
 package lambda
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
 )
 
@@ -101,11 +103,11 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 	when := eventTime(in.Time)
 
 	dst = append(dst, `{"version":"2.0","routeKey":`...)
-	dst = appendJSONString(dst, in.RouteKey)
+	dst = jsonstr.Append(dst, in.RouteKey)
 	dst = append(dst, `,"rawPath":`...)
-	dst = appendJSONString(dst, path)
+	dst = jsonstr.Append(dst, path)
 	dst = append(dst, `,"rawQueryString":`...)
-	dst = appendJSONString(dst, rawQuery)
+	dst = jsonstr.Append(dst, rawQuery)
 	dst = appendCookies(dst, &req.Header)
 	dst = append(dst, `,"headers":`...)
 	dst = appendHeadersJoined(dst, hs, hg)
@@ -116,33 +118,33 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 
 	domain := domainName(in)
 	dst = append(dst, `,"requestContext":{"accountId":`...)
-	dst = appendJSONString(dst, in.AccountID)
+	dst = jsonstr.Append(dst, in.AccountID)
 	dst = append(dst, `,"apiId":`...)
-	dst = appendJSONString(dst, in.APIID)
+	dst = jsonstr.Append(dst, in.APIID)
 	if in.Authorizer != nil {
 		dst = append(dst, `,"authorizer":`...)
 		dst = append(dst, in.Authorizer...)
 	}
 	dst = append(dst, `,"domainName":`...)
-	dst = appendJSONString(dst, domain)
+	dst = jsonstr.Append(dst, domain)
 	dst = append(dst, `,"domainPrefix":`...)
-	dst = appendJSONString(dst, domainPrefix(domain))
+	dst = jsonstr.Append(dst, domainPrefix(domain))
 	dst = append(dst, `,"http":{"method":`...)
-	dst = appendJSONString(dst, req.Header.Method())
+	dst = jsonstr.Append(dst, req.Header.Method())
 	dst = append(dst, `,"path":`...)
-	dst = appendJSONString(dst, path)
+	dst = jsonstr.Append(dst, path)
 	dst = append(dst, `,"protocol":`...)
-	dst = appendJSONString(dst, req.Header.Protocol())
+	dst = jsonstr.Append(dst, req.Header.Protocol())
 	dst = append(dst, `,"sourceIp":`...)
-	dst = appendJSONString(dst, in.SourceIP)
+	dst = jsonstr.Append(dst, in.SourceIP)
 	dst = append(dst, `,"userAgent":`...)
-	dst = appendJSONString(dst, req.Header.UserAgent())
+	dst = jsonstr.Append(dst, req.Header.UserAgent())
 	dst = append(dst, `},"requestId":`...)
-	dst = appendJSONString(dst, in.RequestID)
+	dst = jsonstr.Append(dst, in.RequestID)
 	dst = append(dst, `,"routeKey":`...)
-	dst = appendJSONString(dst, in.RouteKey)
+	dst = jsonstr.Append(dst, in.RouteKey)
 	dst = append(dst, `,"stage":`...)
-	dst = appendJSONString(dst, in.Stage)
+	dst = jsonstr.Append(dst, in.Stage)
 	dst = append(dst, `,"time":"`...)
 	dst = when.AppendFormat(dst, clfLayout)
 	dst = append(dst, `","timeEpoch":`...)
@@ -205,73 +207,73 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 		dst = append(dst, `"version":"1.0",`...)
 	}
 	dst = append(dst, `"resource":`...)
-	dst = appendJSONString(dst, resource)
+	dst = jsonstr.Append(dst, resource)
 	dst = append(dst, `,"path":`...)
 	if httpAPI && in.StagePrefix && len(in.Path) > 0 {
 		dst = append(dst, '"', '/')
-		dst = appendEscaped(dst, in.Stage)
-		dst = appendEscaped(dst, topPath)
+		dst = jsonstr.AppendEscaped(dst, in.Stage)
+		dst = jsonstr.AppendEscaped(dst, topPath)
 		dst = append(dst, '"')
 	} else {
-		dst = appendJSONString(dst, topPath)
+		dst = jsonstr.Append(dst, topPath)
 	}
 	dst = append(dst, `,"httpMethod":`...)
-	dst = appendJSONString(dst, method)
+	dst = jsonstr.Append(dst, method)
 	dst = append(dst, ',')
-	dst = appendHeadersMulti(dst, hs, hg, httpAPI, true)
+	dst = appendHeadersMulti(dst, hs, hg, httpAPI)
 	dst = append(dst, ',')
-	dst = appendQueryMulti(dst, qs, qg, true)
+	dst = appendQueryMulti(dst, qs, qg)
 
 	domain := domainName(in)
 	dst = append(dst, `,"requestContext":{"accountId":`...)
-	dst = appendJSONString(dst, in.AccountID)
+	dst = jsonstr.Append(dst, in.AccountID)
 	dst = append(dst, `,"apiId":`...)
-	dst = appendJSONString(dst, in.APIID)
+	dst = jsonstr.Append(dst, in.APIID)
 	if in.Authorizer != nil {
 		dst = append(dst, `,"authorizer":`...)
 		dst = append(dst, in.Authorizer...)
 	}
 	if in.DeploymentID != "" {
 		dst = append(dst, `,"deploymentId":`...)
-		dst = appendJSONString(dst, in.DeploymentID)
+		dst = jsonstr.Append(dst, in.DeploymentID)
 	}
 	dst = append(dst, `,"domainName":`...)
-	dst = appendJSONString(dst, domain)
+	dst = jsonstr.Append(dst, domain)
 	dst = append(dst, `,"domainPrefix":`...)
-	dst = appendJSONString(dst, domainPrefix(domain))
+	dst = jsonstr.Append(dst, domainPrefix(domain))
 	dst = append(dst, `,"extendedRequestId":`...)
 	if in.ExtendedRequestID != nil {
-		dst = appendJSONString(dst, in.ExtendedRequestID)
+		dst = jsonstr.Append(dst, in.ExtendedRequestID)
 	} else {
-		dst = appendJSONString(dst, in.RequestID)
+		dst = jsonstr.Append(dst, in.RequestID)
 	}
 	dst = append(dst, `,"httpMethod":`...)
-	dst = appendJSONString(dst, method)
+	dst = jsonstr.Append(dst, method)
 	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":`...)
 	dst = appendNullable(dst, in.APIKey)
 	dst = append(dst, `,"apiKeyId":`...)
 	dst = appendNullable(dst, in.APIKeyID)
 	dst = append(dst, `,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,`+
 		`"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null,"sourceIp":`...)
-	dst = appendJSONString(dst, in.SourceIP)
+	dst = jsonstr.Append(dst, in.SourceIP)
 	dst = append(dst, `,"user":null,"userAgent":`...)
-	dst = appendJSONString(dst, req.Header.UserAgent())
+	dst = jsonstr.Append(dst, req.Header.UserAgent())
 	dst = append(dst, `,"userArn":null},"path":`...)
-	dst = appendJSONString(dst, full)
+	dst = jsonstr.Append(dst, full)
 	dst = append(dst, `,"protocol":`...)
-	dst = appendJSONString(dst, req.Header.Protocol())
+	dst = jsonstr.Append(dst, req.Header.Protocol())
 	dst = append(dst, `,"requestId":`...)
-	dst = appendJSONString(dst, in.RequestID)
+	dst = jsonstr.Append(dst, in.RequestID)
 	dst = append(dst, `,"requestTime":"`...)
 	dst = when.AppendFormat(dst, clfLayout)
 	dst = append(dst, `","requestTimeEpoch":`...)
 	dst = strconv.AppendInt(dst, when.UnixMilli(), 10)
 	dst = append(dst, `,"resourceId":`...)
-	dst = appendJSONString(dst, resourceID)
+	dst = jsonstr.Append(dst, resourceID)
 	dst = append(dst, `,"resourcePath":`...)
-	dst = appendJSONString(dst, resource)
+	dst = jsonstr.Append(dst, resource)
 	dst = append(dst, `,"stage":`...)
-	dst = appendJSONString(dst, in.Stage)
+	dst = jsonstr.Append(dst, in.Stage)
 	dst = append(dst, `},"pathParameters":`...)
 	dst = appendParamsOrNull(dst, in.PathParams)
 	dst = append(dst, `,"stageVariables":`...)
@@ -305,7 +307,7 @@ func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
 	return hs
 }
 
-func equalFold[A, B byteseq](a A, b B) bool {
+func equalFold[A, B ~string | ~[]byte](a A, b B) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -338,6 +340,8 @@ func lowerASCII(c byte) byte {
 // nameGroups links entries that share a name, so repeated headers and query
 // parameters are handled in time linear in their number: head[i] is the
 // first entry with i's name, next[i] the following one (-1 after the last).
+// Entry 0 always heads its group, so writers that visit only heads put a
+// comma before every head but entry 0.
 type nameGroups struct {
 	head, next []int32
 }
@@ -424,10 +428,10 @@ func appendHeadersJoined(dst []byte, hs []kv, g nameGroups) []byte {
 		dst = append(dst, '"')
 		dst = appendLowerEscaped(dst, hs[i].k)
 		dst = append(dst, '"', ':', '"')
-		dst = appendEscaped(dst, hs[i].v)
+		dst = jsonstr.AppendEscaped(dst, hs[i].v)
 		for j := g.next[i]; j >= 0; j = g.next[j] {
 			dst = append(dst, ',')
-			dst = appendEscaped(dst, hs[j].v)
+			dst = jsonstr.AppendEscaped(dst, hs[j].v)
 		}
 		dst = append(dst, '"')
 	}
@@ -436,41 +440,37 @@ func appendHeadersJoined(dst []byte, hs []kv, g nameGroups) []byte {
 
 // appendHeadersMulti writes the "headers" and "multiValueHeaders" members of
 // 1.0 and WebSocket events. Names group case-insensitively under the first
-// spelling seen; "headers" keeps the last value. With nullWhenEmpty both are
-// null for a request without headers; otherwise the caller must not call it.
-func appendHeadersMulti(dst []byte, hs []kv, g nameGroups, lower, nullWhenEmpty bool) []byte {
-	if len(hs) == 0 && nullWhenEmpty {
+// spelling seen; "headers" keeps the last value. Both are null for a request
+// without headers (WebSocket events leave them out instead).
+func appendHeadersMulti(dst []byte, hs []kv, g nameGroups, lower bool) []byte {
+	if len(hs) == 0 {
 		return append(dst, `"headers":null,"multiValueHeaders":null`...)
 	}
 	dst = append(dst, `"headers":{`...)
-	first := true
 	for i := range hs {
 		if g.head[i] != int32(i) {
 			continue
 		}
-		if !first {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendName(dst, hs[i].k, lower)
-		dst = appendJSONString(dst, hs[g.last(i)].v)
+		dst = jsonstr.Append(dst, hs[g.last(i)].v)
 	}
 	dst = append(dst, `},"multiValueHeaders":{`...)
-	first = true
 	for i := range hs {
 		if g.head[i] != int32(i) {
 			continue
 		}
-		if !first {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendName(dst, hs[i].k, lower)
 		dst = append(dst, '[')
-		dst = appendJSONString(dst, hs[i].v)
+		dst = jsonstr.Append(dst, hs[i].v)
 		for j := g.next[i]; j >= 0; j = g.next[j] {
 			dst = append(dst, ',')
-			dst = appendJSONString(dst, hs[j].v)
+			dst = jsonstr.Append(dst, hs[j].v)
 		}
 		dst = append(dst, ']')
 	}
@@ -483,7 +483,7 @@ func appendName(dst, name []byte, lower bool) []byte {
 	if lower {
 		dst = appendLowerEscaped(dst, name)
 	} else {
-		dst = appendEscaped(dst, name)
+		dst = jsonstr.AppendEscaped(dst, name)
 	}
 	return append(dst, '"', ':')
 }
@@ -501,10 +501,10 @@ func appendCookies(dst []byte, h *fasthttp.RequestHeader) []byte {
 		n++
 		dst = append(dst, '"')
 		if len(k) > 0 {
-			dst = appendEscaped(dst, k)
+			dst = jsonstr.AppendEscaped(dst, k)
 			dst = append(dst, '=')
 		}
-		dst = appendEscaped(dst, v)
+		dst = jsonstr.AppendEscaped(dst, v)
 		dst = append(dst, '"')
 	}
 	if n > 0 {
@@ -516,28 +516,18 @@ func appendCookies(dst []byte, h *fasthttp.RequestHeader) []byte {
 // splitQuery appends the raw name/value pairs of a query string to qs.
 // Empty segments and pairs without a name are dropped.
 func splitQuery(qs []kv, raw []byte, semicolon bool) []kv {
+	seps := "&"
+	if semicolon {
+		seps = "&;"
+	}
 	for len(raw) > 0 {
-		end := len(raw)
-		for i, c := range raw {
-			if c == '&' || (semicolon && c == ';') {
-				end = i
-				break
-			}
-		}
-		seg := raw[:end]
-		if end < len(raw) {
-			raw = raw[end+1:]
+		seg := raw
+		if i := bytes.IndexAny(raw, seps); i >= 0 {
+			seg, raw = raw[:i], raw[i+1:]
 		} else {
-			raw = raw[len(raw):]
+			raw = nil
 		}
-		name, value := seg, seg[len(seg):]
-		for i, c := range seg {
-			if c == '=' {
-				name, value = seg[:i], seg[i+1:]
-				break
-			}
-		}
-		if len(name) > 0 {
+		if name, value, _ := bytes.Cut(seg, []byte{'='}); len(name) > 0 {
 			qs = append(qs, kv{name, value})
 		}
 	}
@@ -557,17 +547,6 @@ func decodedByte(s []byte, i int) (byte, int) {
 		}
 	}
 	return s[i], i + 1
-}
-
-func unhex(c byte) byte {
-	switch {
-	case isDigit(c):
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
 
 // decodedEqual compares two raw query components by their decoded bytes
@@ -591,10 +570,10 @@ func decodedEqual(a, b []byte) bool {
 func appendDecodedEscaped(dst, raw []byte) []byte {
 	mark := len(dst)
 	dst = appendQueryDecoded(dst, raw)
-	if needsEscape(dst[mark:]) {
+	if jsonstr.NeedsEscape(dst[mark:]) {
 		var buf [256]byte
 		tmp := append(buf[:0], dst[mark:]...)
-		dst = appendEscaped(dst[:mark], tmp)
+		dst = jsonstr.AppendEscaped(dst[:mark], tmp)
 	}
 	return dst
 }
@@ -619,15 +598,13 @@ func appendDecodedString(dst, raw []byte) []byte {
 // names joined with ",".
 func appendQueryJoined(dst []byte, qs []kv, g nameGroups) []byte {
 	dst = append(dst, '{')
-	first := true
 	for i := range qs {
 		if g.head[i] != int32(i) {
 			continue
 		}
-		if !first {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendDecodedString(dst, qs[i].k)
 		dst = append(dst, ':', '"')
 		dst = appendDecodedEscaped(dst, qs[i].v)
@@ -642,36 +619,31 @@ func appendQueryJoined(dst []byte, qs []kv, g nameGroups) []byte {
 
 // appendQueryMulti writes the 1.0 pair queryStringParameters (last value
 // wins) and multiValueQueryStringParameters (all values in order). Without
-// parameters both are null with nullWhenEmpty; otherwise the caller must not
-// call it.
-func appendQueryMulti(dst []byte, qs []kv, g nameGroups, nullWhenEmpty bool) []byte {
-	if len(qs) == 0 && nullWhenEmpty {
+// parameters both are null (WebSocket events leave them out instead).
+func appendQueryMulti(dst []byte, qs []kv, g nameGroups) []byte {
+	if len(qs) == 0 {
 		return append(dst, `"queryStringParameters":null,"multiValueQueryStringParameters":null`...)
 	}
 	dst = append(dst, `"queryStringParameters":{`...)
-	first := true
 	for i := range qs {
 		if g.head[i] != int32(i) {
 			continue
 		}
-		if !first {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendDecodedString(dst, qs[i].k)
 		dst = append(dst, ':')
 		dst = appendDecodedString(dst, qs[g.last(i)].v)
 	}
 	dst = append(dst, `},"multiValueQueryStringParameters":{`...)
-	first = true
 	for i := range qs {
 		if g.head[i] != int32(i) {
 			continue
 		}
-		if !first {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendDecodedString(dst, qs[i].k)
 		dst = append(dst, ':', '[')
 		dst = appendDecodedString(dst, qs[i].v)
@@ -690,9 +662,9 @@ func appendParams(dst []byte, ps []Param) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, ps[i].Name)
+		dst = jsonstr.Append(dst, ps[i].Name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, ps[i].Value)
+		dst = jsonstr.Append(dst, ps[i].Value)
 	}
 	return append(dst, '}')
 }
@@ -708,14 +680,14 @@ func appendNullable(dst, v []byte) []byte {
 	if v == nil {
 		return append(dst, "null"...)
 	}
-	return appendJSONString(dst, v)
+	return jsonstr.Append(dst, v)
 }
 
 // appendBody writes the body as a JSON string: base64 when binary, text
 // otherwise.
 func appendBody(dst, body []byte, binary bool) []byte {
 	if !binary {
-		return appendJSONString(dst, body)
+		return jsonstr.Append(dst, body)
 	}
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, body)
@@ -735,14 +707,8 @@ func isBinaryBody(contentType, body []byte) bool {
 // isTextMediaType reports whether a Content-Type names textual data:
 // text/*, JSON, XML, JavaScript, form posts and the +json/+xml suffixes.
 func isTextMediaType(ct []byte) bool {
-	end := len(ct)
-	for i, c := range ct {
-		if c == ';' {
-			end = i
-			break
-		}
-	}
-	mt := trimSpace(ct[:end])
+	mt, _, _ := bytes.Cut(ct, []byte{';'})
+	mt = bytes.Trim(mt, " \t")
 	switch {
 	case len(mt) >= 5 && equalFold(mt[:5], "text/"):
 		return true
@@ -757,16 +723,6 @@ func isTextMediaType(ct []byte) bool {
 		return true
 	}
 	return false
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // rawPath is the path as the client sent it, base path and stage included.

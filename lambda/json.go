@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -17,50 +18,15 @@ import (
 // "StatusCode" would wrongly count as "statusCode") and must know which keys
 // were present at all.
 
-// byteseq lets the string helpers take either a Go string (configuration
-// values) or a byte slice (request data) without converting, which would copy.
-type byteseq interface {
-	~string | ~[]byte
-}
-
-// appendJSONString appends s as a quoted JSON string; appendEscaped
-// without the quotes (package jsonstr has the one escaper of the tree).
-func appendJSONString[S byteseq](dst []byte, s S) []byte { return jsonstr.Append(dst, s) }
-
-func appendEscaped[S byteseq](dst []byte, s S) []byte { return jsonstr.AppendEscaped(dst, s) }
-
-// needsEscape reports whether appendEscaped would change s, so callers that
-// wrote raw bytes optimistically know when to redo them.
-func needsEscape(s []byte) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' {
-				return true
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-			return true
-		}
-		i += size
-	}
-	return false
-}
-
-// appendLowerEscaped appends s escaped as appendEscaped does, with ASCII
-// letters lower-cased: HTTP API events carry lower-case header names.
+// appendLowerEscaped appends s escaped as jsonstr.AppendEscaped does, with
+// ASCII letters lower-cased: HTTP API events carry lower-case header names.
 func appendLowerEscaped(dst, s []byte) []byte {
 	start := len(dst)
-	dst = appendEscaped(dst, s)
+	dst = jsonstr.AppendEscaped(dst, s)
 	// Lower-casing the escaped form is safe: escape sequences only contain
 	// lower-case letters and hex digits.
 	for i := start; i < len(dst); i++ {
-		if c := dst[i]; 'A' <= c && c <= 'Z' {
-			dst[i] = c + ('a' - 'A')
-		}
+		dst[i] = lowerASCII(dst[i])
 	}
 	return dst
 }
@@ -115,10 +81,8 @@ func scanValue(p []byte, i, depth int) (int, error) {
 	switch c := p[i]; {
 	case c == '"':
 		return scanString(p, i)
-	case c == '{':
-		return scanObject(p, i, depth+1)
-	case c == '[':
-		return scanArray(p, i, depth+1)
+	case c == '{' || c == '[':
+		return scanComposite(p, i, depth+1)
 	case c == 't':
 		return scanLiteral(p, i, "true")
 	case c == 'f':
@@ -135,6 +99,18 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func isHex(c byte) bool {
 	return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// unhex is the value of the hex digit c.
+func unhex(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
 }
 
 func scanLiteral(p []byte, i int, lit string) (int, error) {
@@ -212,54 +188,36 @@ func scanNumber(p []byte, i int) (int, error) {
 	return j, nil
 }
 
-func scanObject(p []byte, i, depth int) (int, error) {
+// scanComposite scans the object or array starting at p[i]; an object's
+// members are a key and a colon in front of what an array element is.
+func scanComposite(p []byte, i, depth int) (int, error) {
 	if depth > maxJSONDepth {
 		return i, fmt.Errorf("%w: nesting deeper than %d", errJSONSyntax, maxJSONDepth)
 	}
+	object := p[i] == '{'
+	closing := byte(']')
+	if object {
+		closing = '}'
+	}
 	j := skipWS(p, i+1)
-	if j < len(p) && p[j] == '}' {
+	if j < len(p) && p[j] == closing {
 		return j + 1, nil
 	}
 	for {
-		if j >= len(p) || p[j] != '"' {
-			return j, syntaxError(p, j)
-		}
 		var err error
-		if j, err = scanString(p, j); err != nil {
-			return j, err
-		}
-		j = skipWS(p, j)
-		if j >= len(p) || p[j] != ':' {
-			return j, syntaxError(p, j)
-		}
-		if j, err = scanValue(p, skipWS(p, j+1), depth); err != nil {
-			return j, err
-		}
-		j = skipWS(p, j)
-		if j >= len(p) {
-			return j, syntaxError(p, j)
-		}
-		switch p[j] {
-		case ',':
+		if object {
+			if j >= len(p) || p[j] != '"' {
+				return j, syntaxError(p, j)
+			}
+			if j, err = scanString(p, j); err != nil {
+				return j, err
+			}
+			j = skipWS(p, j)
+			if j >= len(p) || p[j] != ':' {
+				return j, syntaxError(p, j)
+			}
 			j = skipWS(p, j+1)
-		case '}':
-			return j + 1, nil
-		default:
-			return j, syntaxError(p, j)
 		}
-	}
-}
-
-func scanArray(p []byte, i, depth int) (int, error) {
-	if depth > maxJSONDepth {
-		return i, fmt.Errorf("%w: nesting deeper than %d", errJSONSyntax, maxJSONDepth)
-	}
-	j := skipWS(p, i+1)
-	if j < len(p) && p[j] == ']' {
-		return j + 1, nil
-	}
-	for {
-		var err error
 		if j, err = scanValue(p, j, depth); err != nil {
 			return j, err
 		}
@@ -270,7 +228,7 @@ func scanArray(p []byte, i, depth int) (int, error) {
 		switch p[j] {
 		case ',':
 			j = skipWS(p, j+1)
-		case ']':
+		case closing:
 			return j + 1, nil
 		default:
 			return j, syntaxError(p, j)
@@ -334,20 +292,11 @@ func (it *arrayIter) next() (val []byte, ok bool) {
 // exactly: API Gateway's response keys are case-sensitive.
 func keyIs(raw []byte, name string) bool {
 	inner := raw[1 : len(raw)-1]
-	if !hasBackslash(inner) {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner) == name
 	}
 	var buf [64]byte
 	return string(appendUnquoted(buf[:0], raw)) == name
-}
-
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
 }
 
 // appendUnquoted appends the decoded text of the validated JSON string raw
@@ -355,7 +304,7 @@ func hasBackslash(b []byte) bool {
 // encoding/json does.
 func appendUnquoted(dst, raw []byte) []byte {
 	s := raw[1 : len(raw)-1]
-	if !hasBackslash(s) && utf8.Valid(s) {
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
 		return append(dst, s...)
 	}
 	for i := 0; i < len(s); {
@@ -413,15 +362,7 @@ func appendUnquoted(dst, raw []byte) []byte {
 func hex4(b []byte) rune {
 	var r rune
 	for _, c := range b[:4] {
-		r <<= 4
-		switch {
-		case isDigit(c):
-			r |= rune(c - '0')
-		case 'a' <= c && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		default:
-			r |= rune(c - 'A' + 10)
-		}
+		r = r<<4 | rune(unhex(c))
 	}
 	return r
 }

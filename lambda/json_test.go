@@ -1,61 +1,10 @@
 package lambda
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 )
-
-// marshalString is encoding/json's encoding of s without HTML escaping: the
-// reference our escaper must reproduce byte for byte.
-func marshalString(t testing.TB, s string) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
-var escapeSeeds = []string{
-	"",
-	"plain ascii",
-	`quote " and backslash \`,
-	"controls \x00\x01\x08\x0c\n\r\t\x1f\x7f",
-	"utf-8 é € 😀",
-	"invalid \xff \xc3 \xe2\x82 \xed\xa0\x80 end",
-	"separators \u2028 \u2029",
-	"html <a href='x'>&amp;</a>",
-	"\xf4\x90\x80\x80 beyond U+10FFFF",
-}
-
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range escapeSeeds {
-		want := marshalString(t, s)
-		if got := string(appendJSONString(nil, s)); got != want {
-			t.Errorf("string %q:\n got  %s\n want %s", s, got, want)
-		}
-		if got := string(appendJSONString(nil, []byte(s))); got != want {
-			t.Errorf("bytes %q:\n got  %s\n want %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range escapeSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendJSONString(nil, []byte(s))), marshalString(t, s); got != want {
-			t.Errorf("%q:\n got  %s\n want %s", s, got, want)
-		}
-		if needsEscape([]byte(s)) != (string(appendEscaped(nil, s)) != s) {
-			t.Errorf("needsEscape(%q) disagrees with appendEscaped", s)
-		}
-	})
-}
 
 var validitySeeds = []string{
 	`{}`, `[]`, `""`, `0`, `-0`, `1.5e+10`, `-1E-2`, `true`, `false`, `null`,

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
 )
 
@@ -88,11 +89,11 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 	dst = append(dst, '{')
 	var hgbuf, qgbuf [3 * linearGroupLimit]int32
 	if len(hs) > 0 {
-		dst = appendHeadersMulti(dst, hs, groupHeaders(hgbuf[:0], hs), false, false)
+		dst = appendHeadersMulti(dst, hs, groupHeaders(hgbuf[:0], hs), false)
 		dst = append(dst, ',')
 	}
 	if len(qs) > 0 {
-		dst = appendQueryMulti(dst, qs, groupQuery(qgbuf[:0], qs), false)
+		dst = appendQueryMulti(dst, qs, groupQuery(qgbuf[:0], qs))
 		dst = append(dst, ',')
 	}
 	if len(in.StageVariables) > 0 {
@@ -101,11 +102,11 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"requestContext":{"routeKey":`...)
-	dst = appendJSONString(dst, in.RouteKey)
+	dst = jsonstr.Append(dst, in.RouteKey)
 	switch in.EventType {
 	case WSMessage:
 		dst = append(dst, `,"messageId":`...)
-		dst = appendJSONString(dst, in.MessageID)
+		dst = jsonstr.Append(dst, in.MessageID)
 	case WSDisconnect:
 		dst = append(dst, `,"disconnectStatusCode":`...)
 		dst = strconv.AppendInt(dst, int64(in.DisconnectStatusCode), 10)
@@ -113,16 +114,16 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 	dst = append(dst, `,"eventType":"`...)
 	dst = append(dst, in.EventType.String()...)
 	dst = append(dst, `","extendedRequestId":`...)
-	dst = appendJSONString(dst, in.RequestID)
+	dst = jsonstr.Append(dst, in.RequestID)
 	dst = append(dst, `,"requestTime":"`...)
 	dst = when.AppendFormat(dst, clfLayout)
 	dst = append(dst, `","messageDirection":"IN"`...)
 	if in.EventType == WSDisconnect {
 		dst = append(dst, `,"disconnectReason":`...)
-		dst = appendJSONString(dst, in.DisconnectReason)
+		dst = jsonstr.Append(dst, in.DisconnectReason)
 	}
 	dst = append(dst, `,"stage":`...)
-	dst = appendJSONString(dst, in.Stage)
+	dst = jsonstr.Append(dst, in.Stage)
 	dst = append(dst, `,"connectedAt":`...)
 	dst = strconv.AppendInt(dst, in.ConnectedAt.UnixMilli(), 10)
 	dst = append(dst, `,"requestTimeEpoch":`...)
@@ -132,21 +133,21 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 		userAgent = req.Header.UserAgent()
 	}
 	dst = append(dst, `,"identity":{"userAgent":`...)
-	dst = appendJSONString(dst, userAgent)
+	dst = jsonstr.Append(dst, userAgent)
 	dst = append(dst, `,"sourceIp":`...)
-	dst = appendJSONString(dst, in.SourceIP)
+	dst = jsonstr.Append(dst, in.SourceIP)
 	dst = append(dst, `},"requestId":`...)
-	dst = appendJSONString(dst, in.RequestID)
+	dst = jsonstr.Append(dst, in.RequestID)
 	domain := in.DomainName
 	if domain == nil && req != nil {
 		domain = req.Header.Host()
 	}
 	dst = append(dst, `,"domainName":`...)
-	dst = appendJSONString(dst, domain)
+	dst = jsonstr.Append(dst, domain)
 	dst = append(dst, `,"connectionId":`...)
-	dst = appendJSONString(dst, in.ConnectionID)
+	dst = jsonstr.Append(dst, in.ConnectionID)
 	dst = append(dst, `,"apiId":`...)
-	dst = appendJSONString(dst, in.APIID)
+	dst = jsonstr.Append(dst, in.APIID)
 	if in.Authorizer != nil {
 		dst = append(dst, `,"authorizer":`...)
 		dst = append(dst, in.Authorizer...)
@@ -154,7 +155,7 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 	dst = append(dst, '}')
 	if in.EventType == WSMessage {
 		dst = append(dst, `,"body":`...)
-		dst = appendJSONString(dst, in.Body)
+		dst = jsonstr.Append(dst, in.Body)
 	}
 	return append(dst, `,"isBase64Encoded":false}`...)
 }

@@ -80,20 +80,15 @@ type APIMetrics struct {
 	removed bool
 }
 
-// newAPI registers an API's counters; r.mu is held. A removed API's
-// handle is detached: its counters work but are not in the set.
-func newAPI(r *Registry, name string, detached bool) *APIMetrics {
+// newAPI registers an API's counters; r.mu is held.
+func newAPI(r *Registry, name string) *APIMetrics {
 	a := &APIMetrics{
-		r:       r,
-		name:    name,
-		label:   label("api", name),
-		routes:  make(map[string]*RouteMetrics),
-		removed: detached,
+		r:      r,
+		name:   name,
+		label:  label("api", name),
+		routes: make(map[string]*RouteMetrics),
 	}
 	counter := func(n string) *vm.Counter {
-		if detached {
-			return new(vm.Counter)
-		}
 		a.names = append(a.names, n)
 		return r.set.GetOrCreateCounter(n)
 	}
@@ -195,9 +190,15 @@ func (a *APIMetrics) SetWebSocketSource(f func() WebSocketStats) {
 	if a == nil {
 		return
 	}
+	storeSource(&a.ws, f)
+}
+
+// storeSource makes p hold f, or nothing for a nil f, so a scrape needs a
+// single nil check to skip an absent source.
+func storeSource[T any](p *atomic.Pointer[func() T], f func() T) {
 	if f == nil {
-		a.ws.Store(nil)
+		p.Store(nil)
 		return
 	}
-	a.ws.Store(&f)
+	p.Store(&f)
 }

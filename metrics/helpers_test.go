@@ -9,10 +9,8 @@ import (
 	"testing"
 )
 
-// The tests read scrapes through parseExposition, which has two builds:
-// by default a strict parser of the text format written for these tests
-// (parse_text_test.go), and with -tags expfmt the Prometheus project's own
-// parser, github.com/prometheus/common/expfmt (parse_expfmt_test.go).
+// The tests read scrapes through parseExposition (parse_expfmt_test.go),
+// which uses the Prometheus project's own text parser.
 
 // family is one parsed metric family.
 type family struct {

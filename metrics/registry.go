@@ -119,7 +119,7 @@ func (r *Registry) API(name string) *APIMetrics {
 	if a := r.apis[name]; a != nil {
 		return a
 	}
-	a := newAPI(r, name, false)
+	a := newAPI(r, name)
 	r.apis[name] = a
 	return a
 }
@@ -242,11 +242,7 @@ func (r *Registry) SetCacheSource(f func() CacheStats) {
 	if r == nil {
 		return
 	}
-	if f == nil {
-		r.cache.Store(nil)
-		return
-	}
-	r.cache.Store(&f)
+	storeSource(&r.cache, f)
 }
 
 // SetAccessLogSource makes scrapes report f's figures for the access log;
@@ -255,11 +251,7 @@ func (r *Registry) SetAccessLogSource(f func() AccessLogStats) {
 	if r == nil {
 		return
 	}
-	if f == nil {
-		r.accessLog.Store(nil)
-		return
-	}
-	r.accessLog.Store(&f)
+	storeSource(&r.accessLog, f)
 }
 
 // WritePrometheus writes every metric in the Prometheus text exposition

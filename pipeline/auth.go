@@ -1,9 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/auth"
@@ -68,21 +68,20 @@ func (j *JWT) Handle(ex *proxy.Exchange, next Next) {
 // LambdaAuthorizer runs a REQUEST authorizer (a function, or an HTTP
 // endpoint) and hands its context on to the integration.
 type LambdaAuthorizer struct {
-	a      *lambdaauth.Authorizer
-	v1     bool
-	region string
+	a  *lambdaauth.Authorizer
+	v1 bool
 }
 
 // NewLambdaAuthorizer compiles a route's Lambda/HTTP authorizer step. v1
 // renders payload format 1.0 events and contexts.
 func NewLambdaAuthorizer(a *lambdaauth.Authorizer, v1 bool) *LambdaAuthorizer {
-	return &LambdaAuthorizer{a: a, v1: v1, region: "us-east-1"}
+	return &LambdaAuthorizer{a: a, v1: v1}
 }
 
 // Handle asks the authorizer.
 func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 	r := ex.Route
-	arn := methodARN(l.region, r.APIID, r.Stage, string(ex.Ctx.Method()), string(ex.Path))
+	arn := methodARN(r.APIID, r.Stage, string(ex.Ctx.Method()), string(ex.Path))
 	res, err := l.a.Authorize(context.Background(), lambdaauth.Request{
 		HTTP:      &ex.Ctx.Request,
 		MethodARN: arn,
@@ -113,9 +112,12 @@ func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 	next.Serve(ex)
 }
 
+// arnRegion is the region of the execute-api ARNs given to authorizers.
+const arnRegion = "us-east-1"
+
 // methodARN is the route's execute-api ARN, as IAM policies name it.
-func methodARN(region, api, stage, method, path string) string {
-	return "arn:aws:execute-api:" + region + ":" + proxy.AccountID + ":" + api + "/" + stage + "/" + method + path
+func methodARN(api, stage, method, path string) string {
+	return "arn:aws:execute-api:" + arnRegion + ":" + proxy.AccountID + ":" + api + "/" + stage + "/" + method + path
 }
 
 // appendAuthorizerEvent builds a REQUEST authorizer event: the proxy event
@@ -123,17 +125,14 @@ func methodARN(region, api, stage, method, path string) string {
 func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, identity [][]byte) []byte {
 	in := ex.EventInput()
 	in.Authorizer = nil
-	var event []byte
+	var at int // where the proxy event starts in dst
 	if v1 {
 		dst = append(dst, `{"type":"REQUEST","methodArn":`...)
 		dst = jsonstr.Append(dst, arn)
 		dst = append(dst, `,"identitySource":`...)
-		joined := make([]string, len(identity))
-		for i, v := range identity {
-			joined[i] = string(v)
-		}
-		dst = jsonstr.Append(dst, strings.Join(joined, ","))
-		event = lambda.AppendEventV1(nil, in, !ex.Route.REST)
+		dst = jsonstr.Append(dst, bytes.Join(identity, []byte(",")))
+		at = len(dst)
+		dst = lambda.AppendEventV1(dst, in, !ex.Route.REST)
 	} else {
 		dst = append(dst, `{"type":"REQUEST","routeArn":`...)
 		dst = jsonstr.Append(dst, arn)
@@ -142,16 +141,18 @@ func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, 
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = jsonstr.Append(dst, string(v))
+			dst = jsonstr.Append(dst, v)
 		}
 		dst = append(dst, ']')
-		event = lambda.AppendEventV2(nil, in)
+		at = len(dst)
+		dst = lambda.AppendEventV2(dst, in)
 	}
-	if len(event) > 2 {
-		dst = append(dst, ',')
-		dst = append(dst, event[1:]...)
+	// The event's members continue the object: its opening brace becomes
+	// a comma, or, for an empty event, the object's closing brace.
+	if len(dst)-at > 2 {
+		dst[at] = ','
 	} else {
-		dst = append(dst, '}')
+		dst = append(dst[:at], '}')
 	}
 	return dst
 }

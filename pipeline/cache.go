@@ -43,12 +43,30 @@ type CacheOptions struct {
 	StaleWhileRevalidate time.Duration
 }
 
+// keySource is KeyPart.Source resolved when the route compiles.
+type keySource uint8
+
+const (
+	fromNone keySource = iota // an unknown source: the parameter is always absent
+	fromQuery
+	fromHeader
+	fromPath
+)
+
+var keySources = map[string]keySource{"query": fromQuery, "header": fromHeader, "path": fromPath}
+
+type keyPart struct {
+	from keySource
+	name string
+}
+
 // Cache answers GET and HEAD from the shared store when it holds a fresh
 // response for the request's key, and stores cacheable responses. Concurrent
 // misses for one key send a single request upstream.
 type Cache struct {
 	store *cache.Store
 	o     CacheOptions
+	key   []keyPart
 	keys  sync.Pool
 	ents  sync.Pool
 }
@@ -59,6 +77,9 @@ func NewCache(store *cache.Store, o CacheOptions) *Cache {
 		o.Statuses = []int{200}
 	}
 	c := &Cache{store: store, o: o}
+	for _, p := range o.Key {
+		c.key = append(c.key, keyPart{from: keySources[p.Source], name: p.Name})
+	}
 	c.keys.New = func() any { return &cache.KeyBuilder{} }
 	c.ents.New = func() any { return &cache.Entry{} }
 	return c
@@ -90,24 +111,24 @@ func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
 	kb := c.keys.Get().(*cache.KeyBuilder)
 	defer c.keys.Put(kb)
 	kb.Begin(c.o.Route, methodGET) // HEAD is answered from GET's entry
-	for _, p := range c.o.Key {
+	for _, p := range c.key {
 		var v []byte
 		found := false
-		switch p.Source {
-		case "query":
-			v = ex.Ctx.QueryArgs().Peek(p.Name)
-			found = ex.Ctx.QueryArgs().Has(p.Name)
-		case "header":
-			v = req.Header.Peek(p.Name)
+		switch p.from {
+		case fromQuery:
+			v = ex.Ctx.QueryArgs().Peek(p.name)
+			found = ex.Ctx.QueryArgs().Has(p.name)
+		case fromHeader:
+			v = req.Header.Peek(p.name)
 			found = len(v) > 0
-		case "path":
-			v = ex.Param(p.Name)
+		case fromPath:
+			v = ex.Param(p.name)
 			found = v != nil
 		}
 		if found {
-			kb.Param(p.Name, v)
+			kb.Param(p.name, v)
 		} else {
-			kb.Absent(p.Name)
+			kb.Absent(p.name)
 		}
 	}
 	key := kb.Bytes()
@@ -154,9 +175,7 @@ func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
 func (c *Cache) serveStale(ex *proxy.Exchange, next Next, key []byte, e *cache.Entry, now int64, head bool) bool {
 	ok, refresh := c.store.GetStale(key, now, e)
 	if !ok || now-e.Expires > int64(c.o.StaleWhileRevalidate) {
-		if refresh != nil {
-			refresh.Release()
-		}
+		refresh.Release()
 		return false
 	}
 	if refresh == nil {
@@ -224,8 +243,10 @@ func (c *Cache) cacheableStatus(s int) bool {
 }
 
 // notStored are headers that describe one response, not the resource.
+// Hop-by-hop headers (Connection, Transfer-Encoding, ...) are not listed:
+// cache.Store.Set drops those itself.
 var notStored = [...][]byte{
-	[]byte("Content-Length"), []byte("Date"), []byte("Connection"), []byte("Transfer-Encoding"),
+	[]byte("Content-Length"), []byte("Date"),
 	[]byte("X-Cache"), []byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
 }
 

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -42,12 +44,7 @@ func CompileKeys(st *State, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
 			}
 			p.Throttle = set
 		}
-		routes := make([]string, 0, len(ps.Routes))
-		for r := range ps.Routes {
-			routes = append(routes, r)
-		}
-		sort.Strings(routes)
-		for _, r := range routes {
+		for _, r := range slices.Sorted(maps.Keys(ps.Routes)) {
 			set, err := st.set("plan-route:"+ps.Name+":"+r, ps.Routes[r], MaxKeysPerSet)
 			if err != nil {
 				return nil, fmt.Errorf("usage plan %s, route %s: %w", ps.Name, r, err)

@@ -1,7 +1,8 @@
 package proxy
 
 import (
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Mock answers with a fixed status, headers and body from the config.
@@ -14,12 +15,7 @@ type Mock struct {
 // NewMock compiles a mock integration.
 func NewMock(status int, headers map[string]string, body string) *Mock {
 	m := &Mock{status: status, body: []byte(body)}
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
 		m.headers = append(m.headers, [2][]byte{[]byte(k), []byte(headers[k])})
 	}
 	return m

@@ -70,7 +70,6 @@ type Segment struct {
 type Key struct {
 	Default  bool
 	Method   Method
-	Path     string
 	Segments []Segment
 }
 
@@ -98,7 +97,7 @@ func ParseKey(s string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("route key %q: %w", s, err)
 	}
-	return Key{Method: m, Path: path, Segments: segs}, nil
+	return Key{Method: m, Segments: segs}, nil
 }
 
 // ParsePath splits a route path into segments and checks its variables.
@@ -160,30 +159,6 @@ func validParamName(s string) bool {
 		}
 	}
 	return true
-}
-
-// Shape is the route path with variable names erased: two routes with the
-// same method and shape can never both win, so they conflict.
-func (k Key) Shape() string {
-	if k.Default {
-		return "$default"
-	}
-	var b strings.Builder
-	for _, s := range k.Segments {
-		b.WriteByte('/')
-		switch s.Kind {
-		case Literal:
-			b.WriteString(s.Value)
-		case Param:
-			b.WriteString("{}")
-		case Greedy:
-			b.WriteString("{+}")
-		}
-	}
-	if b.Len() == 0 {
-		b.WriteByte('/')
-	}
-	return b.String()
 }
 
 // ParamNames lists the key's variables in path order.

@@ -49,17 +49,13 @@ type node struct {
 
 // Tree is the compiled route set of one API.
 type Tree struct {
-	root       node
-	def        int32
-	defKey     string
-	routeCount int
+	root   node
+	def    int32
+	defKey string
 }
 
 // NewTree returns an empty tree.
 func NewTree() *Tree { return &Tree{} }
-
-// Len is the number of routes added, $default included.
-func (t *Tree) Len() int { return t.routeCount }
 
 // Add inserts a route. It fails when another route has the same method and
 // the same shape (variable names aside), since one of them could never match.
@@ -70,7 +66,6 @@ func (t *Tree) Add(k Key, id int, keyText string) error {
 		}
 		t.def = int32(id) + 1
 		t.defKey = keyText
-		t.routeCount++
 		return nil
 	}
 	n := &t.root
@@ -103,7 +98,6 @@ func (t *Tree) Add(k Key, id int, keyText string) error {
 	}
 	n.routes[k.Method] = int32(id) + 1
 	n.keys[k.Method] = keyText
-	t.routeCount++
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,9 +31,7 @@ type idp struct {
 func startIDP(t *testing.T) *idp {
 	p := &idp{keys: map[string]*rsa.PrivateKey{}}
 	p.addKey(t, "k1")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	p.url = "http://" + ln.Addr().String()
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	p.url = "http://" + startServer(t, func(ctx *fasthttp.RequestCtx) {
 		p.fetches.Add(1)
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -46,9 +43,7 @@ func startIDP(t *testing.T) *idp {
 		}
 		ctx.SetContentType("application/json")
 		json.NewEncoder(ctx).Encode(map[string]any{"keys": keys})
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
+	})
 	return p
 }
 
@@ -275,13 +270,10 @@ func TestCORSHeadersOnEveryAnswer(t *testing.T) {
 // ttl; another identity is asked again.
 func TestAuthorizerDecisionsAreCachedForTheTTL(t *testing.T) {
 	var calls atomic.Int64
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	authz := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		calls.Add(1)
 		ctx.SetBodyString(`{"isAuthorized":true,"context":{"n":1}}`)
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Shutdown()
+	})
 	base := startGateway(t, fmt.Sprintf(`
 apis:
   a:
@@ -289,7 +281,7 @@ apis:
       gate: {type: http, url: "http://%s/", identity_source: ["$request.header.X-Token"], ttl: 60s}
     integrations: {m: {type: mock, body: ok}}
     routes: {"GET /x": {integration: m, authorizer: gate}}
-`, ln.Addr()), "")
+`, authz), "")
 	for i := 0; i < 10; i++ {
 		if r := do(t, "GET", base+"/x", nil, "X-Token", "same"); r.status != 200 {
 			t.Fatalf("%d %s", r.status, r.body)

@@ -84,15 +84,22 @@ func (r *replica) stop() {
 	r.mu.Unlock()
 }
 
-func TestRoundRobinSpreadsRequests(t *testing.T) {
-	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")
-	base := startGateway(t, fmt.Sprintf(`
+// startPair serves replicas A and B as the origins of one integration.
+func startPair(t *testing.T) (a, b *replica, base string) {
+	t.Helper()
+	a, b = startReplica(t, "A", ""), startReplica(t, "B", "")
+	base = startGateway(t, fmt.Sprintf(`
 apis:
   x:
     integrations:
       up: {type: http_proxy, url: "http://%s", targets: ["http://%s"]}
     routes: {$default: {integration: up}}
 `, a.addr, b.addr), "")
+	return a, b, base
+}
+
+func TestRoundRobinSpreadsRequests(t *testing.T) {
+	a, b, base := startPair(t)
 	for i := 0; i < 100; i++ {
 		if r := do(t, "GET", base+"/", nil); r.status != 200 {
 			t.Fatal(r.status)
@@ -183,11 +190,7 @@ apis:
 func TestLeastConnPrefersTheIdleOrigin(t *testing.T) {
 	slowHits, fastHits := atomic.Int64{}, atomic.Int64{}
 	mk := func(delay time.Duration, hits *atomic.Int64) string {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { hits.Add(1); time.Sleep(delay) }}
-		go srv.Serve(ln) //nolint:errcheck
-		t.Cleanup(func() { srv.Shutdown() })
-		return ln.Addr().String()
+		return startServer(t, func(ctx *fasthttp.RequestCtx) { hits.Add(1); time.Sleep(delay) })
 	}
 	slow, fast := mk(300*time.Millisecond, &slowHits), mk(0, &fastHits)
 	base := startGateway(t, fmt.Sprintf(`
@@ -213,14 +216,7 @@ apis:
 // requests already on their way to it; once the back-off marks it down, no
 // request is sent there (POSTs are not retried, so a failure would show).
 func TestReplicaKilledUnderLoadIsSkippedAfterTheBackOff(t *testing.T) {
-	a, b := startReplica(t, "A", ""), startReplica(t, "B", "")
-	base := startGateway(t, fmt.Sprintf(`
-apis:
-  x:
-    integrations:
-      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"]}
-    routes: {$default: {integration: up}}
-`, a.addr, b.addr), "")
+	_, b, base := startPair(t)
 	var mu sync.Mutex
 	var failures []time.Time
 	var sent atomic.Int64

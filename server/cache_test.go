@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -23,9 +22,7 @@ type countingUpstream struct {
 
 func startCounting(t *testing.T) *countingUpstream {
 	u := &countingUpstream{hits: map[string]int{}}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	u.addr = ln.Addr().String()
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	u.addr = startServer(t, func(ctx *fasthttp.RequestCtx) {
 		n := u.n.Add(1)
 		u.mu.Lock()
 		u.hits[string(ctx.Path())]++
@@ -38,9 +35,7 @@ func startCounting(t *testing.T) *countingUpstream {
 		}
 		ctx.SetContentType("application/json")
 		fmt.Fprintf(ctx, `{"n":%d}`, n)
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
+	})
 	return u
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
@@ -14,31 +13,26 @@ import (
 // pageServer serves a page that fetches url with credentials and writes
 // the outcome into the document title.
 func pageServer(t *testing.T, url string) string {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	page := fmt.Sprintf(`<!doctype html><title>pending</title><script>
 fetch(%q, {credentials: "include", headers: {"Authorization": "Bearer x"}})
   .then(r => r.text()).then(t => { document.title = "read:" + t })
   .catch(e => { document.title = "blocked" });
 </script>`, url)
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	return "http://" + startServer(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html")
 		ctx.SetBodyString(page)
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
-	return "http://" + ln.Addr().String()
+	})
 }
 
 // A page on an allowed origin reads the answer of frontdesk on another
 // origin; a page on any other origin is stopped by the browser.
 func TestCORSInTheBrowser(t *testing.T) {
 	browser := browsertest.New(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	gwURL := "http://" + ln.Addr().String() + "/data"
-	ln.Close()
+	gwAddr := closedPort(t)
+	gwURL := "http://" + gwAddr + "/data"
 	allowed := pageServer(t, gwURL)
 	denied := pageServer(t, gwURL)
-	startGatewayOn(t, ln.Addr().String(), fmt.Sprintf(`
+	startGatewayOn(t, gwAddr, fmt.Sprintf(`
 apis:
   a:
     cors: {allow_origins: [%q], allow_methods: [GET], allow_headers: [authorization], allow_credentials: true}

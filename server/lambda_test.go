@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -200,8 +199,7 @@ func TestLambdaConcurrencyIsBounded(t *testing.T) {
 func TestRemoteFunctionThroughTheInvokeAPI(t *testing.T) {
 	var mu sync.Mutex
 	var paths []string
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	invokeAPI := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		mu.Lock()
 		paths = append(paths, string(ctx.Path()))
 		mu.Unlock()
@@ -218,9 +216,7 @@ func TestRemoteFunctionThroughTheInvokeAPI(t *testing.T) {
 		default:
 			ctx.SetBodyString(`{"statusCode":200,"body":"remote:` + ev.RawPath + `"}`)
 		}
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Shutdown()
+	})
 	base := startGateway(t, fmt.Sprintf(`
 functions:
   remote: {invoke_url: "http://%s", function_name: function}
@@ -228,7 +224,7 @@ apis:
   a:
     integrations: {fn: {type: lambda, function: remote}}
     routes: {"ANY /{proxy+}": {integration: fn}}
-`, ln.Addr()), "")
+`, invokeAPI), "")
 	for _, c := range []struct {
 		path   string
 		status int

@@ -21,7 +21,7 @@ type liveEntry[C, R any] struct {
 	res R
 }
 
-// liveplan is a prepared next set.
+// livePlan is a prepared next set.
 type livePlan[C, R any] struct {
 	set     *liveSet[C, R]
 	next    map[string]liveEntry[C, R]
@@ -52,13 +52,7 @@ func (s *liveSet[C, R]) prepare(want map[string]C, start func(name string, cfg C
 }
 
 // resources are the plan's resources by name.
-func (p *livePlan[C, R]) resources() map[string]R {
-	out := make(map[string]R, len(p.next))
-	for name, e := range p.next {
-		out[name] = e.res
-	}
-	return out
-}
+func (p *livePlan[C, R]) resources() map[string]R { return resourcesOf(p.next) }
 
 // commit makes the plan live and returns the resources it replaced, for
 // the caller to stop when requests no longer use them.
@@ -87,8 +81,12 @@ func (p *livePlan[C, R]) abort(stop func(R)) {
 func (s *liveSet[C, R]) all() map[string]R {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]R, len(s.live))
-	for name, e := range s.live {
+	return resourcesOf(s.live)
+}
+
+func resourcesOf[C, R any](entries map[string]liveEntry[C, R]) map[string]R {
+	out := make(map[string]R, len(entries))
+	for name, e := range entries {
 		out[name] = e.res
 	}
 	return out

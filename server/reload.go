@@ -224,12 +224,13 @@ func (s *Server) reopenAccessLog(cfg config.AccessLog) {
 	if cfg == s.accessCfg {
 		return
 	}
-	old := s.access
-	if err := s.openAccessLog(cfg); err != nil {
+	l, err := s.openAccessLog(cfg)
+	if err != nil {
 		s.log.Error("access_log not changed", "err", err)
 		return
 	}
-	s.gw.SetAccessLog(s.access)
+	old := s.gw.AccessLog()
+	s.gw.SetAccessLog(l)
 	if old != nil {
 		time.AfterFunc(5*time.Second, func() { _ = old.Close() })
 	}

@@ -79,11 +79,7 @@ func writeFile(t *testing.T, path, src string) {
 }
 
 func namedUpstream(t *testing.T, name string) string {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(name) }}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
-	return ln.Addr().String()
+	return startServer(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(name) })
 }
 
 func TestBrokenReloadIsRefusedAndTheOldConfigKeepsServing(t *testing.T) {

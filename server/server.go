@@ -37,7 +37,6 @@ type Server struct {
 	fns         *functions
 	certs       *certificates
 	metrics     *metrics.Registry
-	access      *accesslog.Logger
 	accessCfg   config.AccessLog
 	bridges     *bridges
 	authorizers *gateway.Authorizers
@@ -82,17 +81,18 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 			return nil, err
 		}
 	}
-	if err := s.openAccessLog(cfg.AccessLog); err != nil {
+	access, err := s.openAccessLog(cfg.AccessLog)
+	if err != nil {
 		return nil, err
 	}
 	n, err := s.prepare(cfg)
 	if err != nil {
-		s.access.Close() //nolint:errcheck // nothing was logged
+		access.Close() //nolint:errcheck // nothing was logged
 		return nil, err
 	}
 	s.commit(n)
 	s.gw.SetMetrics(reg)
-	s.gw.SetAccessLog(s.access)
+	s.gw.SetAccessLog(access)
 	s.watchSources()
 	sc := cfg.Server
 	s.http = &fasthttp.Server{
@@ -134,10 +134,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	return s, nil
 }
-
-// Admin is the admin server (nil without admin.listen), for features to
-// register endpoints on.
-func (s *Server) Admin() *admin.Server { return s.admin }
 
 // Ready reports that the listeners are bound and serving.
 func (s *Server) Ready() bool { return s.ready.Load() }
@@ -289,22 +285,20 @@ func (s *Server) watchSources() {
 	})
 }
 
-// openAccessLog opens the access log of cfg; nil when it is off.
-func (s *Server) openAccessLog(cfg config.AccessLog) error {
+// openAccessLog opens the access log of cfg (nil when it is off) and
+// records cfg as the section in use.
+func (s *Server) openAccessLog(cfg config.AccessLog) (*accesslog.Logger, error) {
 	format, err := accesslog.ParseFormat(cfg.Format)
 	if err != nil {
-		return fmt.Errorf("access_log: %w", err)
+		return nil, fmt.Errorf("access_log: %w", err)
 	}
 	l, err := accesslog.New(accesslog.Options{Output: cfg.Output, Format: format, Logger: s.log})
 	if err != nil {
-		return fmt.Errorf("access_log: %w", err)
+		return nil, fmt.Errorf("access_log: %w", err)
 	}
-	s.access, s.accessCfg = l, cfg
-	return nil
+	s.accessCfg = cfg
+	return l, nil
 }
-
-// Gateway returns the request path, for reloads and tests.
-func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
 // Listen binds the configured addresses (data plane, then admin).
 func (s *Server) Listen() error {
@@ -328,19 +322,8 @@ func (s *Server) Listen() error {
 // UseAdminListener serves the admin API on an already bound listener.
 func (s *Server) UseAdminListener(ln net.Listener) { s.adminLn = ln }
 
-// AdminAddr is the bound admin address, or nil.
-func (s *Server) AdminAddr() net.Addr {
-	if s.adminLn == nil {
-		return nil
-	}
-	return s.adminLn.Addr()
-}
-
 // UseListener serves on an already bound listener (tests bind :0).
 func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
-
-// Addr is the bound address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve blocks serving requests until Shutdown.
 func (s *Server) Serve() error {

@@ -26,15 +26,24 @@ type recorder struct {
 	addr string
 }
 
-func startUpstream(t *testing.T) *recorder {
+// startServer serves h on a loopback port until the test ends and returns
+// its address.
+func startServer(t *testing.T, h fasthttp.RequestHandler) string {
 	t.Helper()
-	r := &recorder{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.addr = ln.Addr().String()
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	srv := &fasthttp.Server{Handler: h}
+	go srv.Serve(ln) //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
+func startUpstream(t *testing.T) *recorder {
+	t.Helper()
+	r := &recorder{}
+	r.addr = startServer(t, func(ctx *fasthttp.RequestCtx) {
 		h := http.Header{}
 		for k, v := range ctx.Request.Header.All() {
 			h.Add(string(k), string(v))
@@ -51,9 +60,7 @@ func startUpstream(t *testing.T) *recorder {
 		}
 		ctx.SetContentType("application/json")
 		fmt.Fprintf(ctx, `{"path":%q}`, ctx.Request.RequestURI())
-	}}
-	go srv.Serve(ln) //nolint:errcheck // ends at cleanup
-	t.Cleanup(func() { srv.Shutdown() })
+	})
 	return r
 }
 
@@ -382,16 +389,13 @@ apis:
 func TestKeepAliveConnectionsAreReusedUpstream(t *testing.T) {
 	var mu sync.Mutex
 	conns := map[string]bool{}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	up := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		mu.Lock()
 		conns[ctx.RemoteAddr().String()] = true
 		mu.Unlock()
 		ctx.SetBody(bytes.Repeat([]byte("z"), 100))
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Shutdown()
-	base := startGateway(t, "apis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://{{UP}}\"}}\n    routes: {$default: {integration: u}}\n", ln.Addr().String())
+	})
+	base := startGateway(t, "apis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://{{UP}}\"}}\n    routes: {$default: {integration: u}}\n", up)
 	for i := 0; i < 50; i++ {
 		if r := do(t, "GET", base+"/x", nil); r.status != 200 || len(r.body) != 100 {
 			t.Fatalf("request %d: %d", i, r.status)

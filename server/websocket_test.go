@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,18 +22,14 @@ type eventLog struct {
 
 func startEventLog(t *testing.T) *eventLog {
 	l := &eventLog{}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	l.addr = ln.Addr().String()
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	l.addr = startServer(t, func(ctx *fasthttp.RequestCtx) {
 		var ev map[string]any
 		json.Unmarshal(ctx.PostBody(), &ev)
 		l.mu.Lock()
 		l.events = append(l.events, ev)
 		l.mu.Unlock()
 		ctx.SetBodyString(`{"statusCode":200,"body":"echo:` + fmt.Sprint(ev["body"] != nil) + `"}`)
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
+	})
 	return l
 }
 
@@ -151,8 +146,7 @@ func TestWebSocketAPIThroughTheGateway(t *testing.T) {
 
 func TestWebSocketConnectIsGatedByAuthorizerAndAPIKey(t *testing.T) {
 	be := startEventLog(t)
-	authLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	authSrv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	authAddr := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		var ev struct {
 			Headers map[string]string `json:"headers"`
 		}
@@ -162,9 +156,7 @@ func TestWebSocketConnectIsGatedByAuthorizerAndAPIKey(t *testing.T) {
 			effect = "Allow"
 		}
 		fmt.Fprintf(ctx, `{"principalId":"u1","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":%q,"Resource":"*"}]},"context":{"team":"blue"}}`, effect)
-	}}
-	go authSrv.Serve(authLn) //nolint:errcheck
-	defer authSrv.Shutdown()
+	})
 	base := startGateway(t, fmt.Sprintf(`
 api_keys:
   - {name: alice, value: "alice-key-0123456789abcdef", plan: p}
@@ -181,7 +173,7 @@ apis:
     routes:
       "$connect": {integration: be, api_key: true, authorizer: gate}
       "$default": {integration: be}
-`, authLn.Addr(), be.addr), "")
+`, authAddr, be.addr), "")
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
 	dial := func(headers ...string) (*websocket.Conn, int) {
 		h := http.Header{}

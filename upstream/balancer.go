@@ -88,8 +88,7 @@ func (b *Balancer) observe(p *Pool, err error) {
 
 func connectionFailure(err error) bool {
 	var de *DialError
-	var r retryable
-	return errors.As(err, &de) || (errors.As(err, &r) && !errors.Is(err, ErrTimeout))
+	return errors.As(err, &de) || unanswered(err)
 }
 
 // pick chooses an available origin not yet tried.
@@ -113,6 +112,3 @@ func (b *Balancer) pick(tried uint64) (*Pool, int) {
 	}
 	return best, bestIdx
 }
-
-// Pools are the balancer's origins.
-func (b *Balancer) Pools() []*Pool { return b.pools }

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -59,7 +60,7 @@ func (p *Pool) runCheck(ctx context.Context, path string, interval time.Duration
 		resp.Reset()
 		err := p.Do(req, resp, time.Now().Add(timeout))
 		if err == nil {
-			_ = resp.BodyWriteTo(discard{})
+			_ = resp.BodyWriteTo(io.Discard)
 			resp.CloseBodyStream() //nolint:errcheck // releases the connection
 		}
 		ok := err == nil && resp.StatusCode() >= 200 && resp.StatusCode() < 400
@@ -74,7 +75,3 @@ func (p *Pool) runCheck(ctx context.Context, path string, interval time.Duration
 		}
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }

@@ -122,8 +122,7 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		}
 		p.closeConn(c)
 		err = classify(err)
-		var r retryable
-		if reused && attempt == 0 && errors.As(err, &r) && !errors.Is(err, ErrTimeout) && isIdempotent(req) {
+		if reused && attempt == 0 && unanswered(err) && isIdempotent(req) {
 			resp.Reset()
 			continue
 		}
@@ -160,6 +159,13 @@ type retryable struct{ err error }
 
 func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
+
+// unanswered reports a failure before any response byte that was not a
+// timeout: an idempotent request may be sent again.
+func unanswered(err error) bool {
+	var r retryable
+	return errors.As(err, &r) && !errors.Is(err, ErrTimeout)
+}
 
 func classify(err error) error {
 	var ne net.Error
@@ -332,6 +338,10 @@ func (p *Pool) release(c *conn, resp *fasthttp.Response) {
 		p.closeConn(c)
 		return
 	}
+	p.putIdle(c)
+}
+
+func (p *Pool) putIdle(c *conn) {
 	c.lastUse = time.Now()
 	p.mu.Lock()
 	p.idle = append(p.idle, c)
@@ -436,10 +446,7 @@ func (s *stream) Close() error {
 	s.p.inflight.Add(-1)
 	if (s.done || s.left == 0) && !s.closeC {
 		_ = s.c.nc.SetDeadline(time.Time{})
-		s.c.lastUse = time.Now()
-		s.p.mu.Lock()
-		s.p.idle = append(s.p.idle, s.c)
-		s.p.mu.Unlock()
+		s.p.putIdle(s.c)
 	} else {
 		s.p.closeConn(s.c)
 	}

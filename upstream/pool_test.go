@@ -13,9 +13,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// rawServer answers each request on a connection with the next of replies,
-// written verbatim, and counts connections.
+// rawServer answers the i-th request the server reads (from 0, over all
+// connections) with replies[i], the last one repeating, written verbatim;
+// see serveRaw.
 func rawServer(t *testing.T, replies ...string) (string, *atomic.Int32) {
+	return serveRaw(t, func(i int) string { return replies[min(i, len(replies)-1)] })
+}
+
+// serveRaw answers the i-th request the server reads (from 0, over all
+// connections) with reply(i), written verbatim; the replies "CLOSE" and
+// "RESET" end the connection instead, with a FIN or an RST. It returns the
+// address and the count of connections.
+func serveRaw(t *testing.T, reply func(i int) string) (string, *atomic.Int32) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,13 +48,16 @@ func rawServer(t *testing.T, replies ...string) (string, *atomic.Int32) {
 					if err := req.Read(br); err != nil {
 						return
 					}
-					i := int(next.Add(1)) - 1
-					reply := replies[min(i, len(replies)-1)]
-					if reply == "CLOSE" {
+					switch r := reply(int(next.Add(1)) - 1); r {
+					case "CLOSE":
 						return
-					}
-					if _, err := io.WriteString(c, reply); err != nil {
+					case "RESET":
+						c.(*net.TCPConn).SetLinger(0) // close with RST
 						return
+					default:
+						if _, err := io.WriteString(c, r); err != nil {
+							return
+						}
 					}
 				}
 			}(c)
@@ -155,31 +167,13 @@ func TestTimeoutAndRefusedConnections(t *testing.T) {
 
 func TestSlowAnswerOnAReusedConnectionIsATimeoutNotARetry(t *testing.T) {
 	var requests atomic.Int32
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var req fasthttp.Request
-					if err := req.Read(br); err != nil {
-						return
-					}
-					if requests.Add(1) > 1 {
-						time.Sleep(500 * time.Millisecond)
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}(c)
+	addr, _ := serveRaw(t, func(int) string {
+		if requests.Add(1) > 1 {
+			time.Sleep(500 * time.Millisecond)
 		}
-	}()
-	p := New(Options{Addr: ln.Addr().String()})
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	})
+	p := New(Options{Addr: addr})
 	if _, err := get(t, p, "GET"); err != nil {
 		t.Fatal(err)
 	}

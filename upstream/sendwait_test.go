@@ -182,35 +182,9 @@ func BenchmarkDoLoopback(b *testing.B) {
 // reset surfaces as a connection error, and the GET is retried on a new
 // connection.
 func TestResetInsteadOfAnAnswer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for first := true; ; first = false {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn, resetSecond bool) {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for i := 0; ; i++ {
-					var req fasthttp.Request
-					if err := req.Read(br); err != nil {
-						return
-					}
-					if resetSecond && i == 1 {
-						c.(*net.TCPConn).SetLinger(0) // close with RST
-						return
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}(c, first)
-		}
-	}()
-	p := New(Options{Addr: ln.Addr().String()})
+	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	addr, _ := rawServer(t, ok, "RESET", ok)
+	p := New(Options{Addr: addr})
 	for i, method := range []string{"GET", "GET"} {
 		if resp, err := get(t, p, method); err != nil || body(t, resp) != "ok" {
 			t.Fatalf("request %d: %v", i, err)

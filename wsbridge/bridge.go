@@ -16,8 +16,6 @@
 package wsbridge
 
 import (
-	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
-
 	"bytes"
 	"context"
 	"errors"
@@ -28,6 +26,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/valyala/fasthttp"
 )
@@ -158,10 +157,7 @@ func (b *Bridge) runConnect(ctx *fasthttp.RequestCtx, c *conn, r *routeEntry, no
 	var rid [requestIDLen]byte
 	in := b.event(c, lambda.WSConnect, RouteConnect, appendRequestID(rid[:0]), now)
 	in.Req = &ctx.Request
-	buf := b.bufs.Get().(*[]byte)
-	*buf = lambda.AppendWebSocketEvent((*buf)[:0], &in)
-	reply, err := b.call(r.Backend, *buf, c.id)
-	b.bufs.Put(buf)
+	reply, err := b.call(r.Backend, &in, c.id)
 	if err != nil {
 		b.s.log.Warn("$connect backend failed", "connectionId", c.id, "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "", "Internal server error")
@@ -297,10 +293,7 @@ func (b *Bridge) handleMessage(c *conn, msg []byte) {
 	in := b.event(c, lambda.WSMessage, route.key, requestID, time.Now())
 	in.MessageID = appendRequestID(mid[:0])
 	in.Body = msg
-	buf := b.bufs.Get().(*[]byte)
-	*buf = lambda.AppendWebSocketEvent((*buf)[:0], &in)
-	reply, err := b.call(route.Backend, *buf, c.id)
-	b.bufs.Put(buf)
+	reply, err := b.call(route.Backend, &in, c.id)
 	if err == nil && reply.Status >= 500 {
 		err = fmt.Errorf("backend answered %d", reply.Status)
 	}
@@ -345,17 +338,17 @@ func (b *Bridge) disconnect(c *conn, code int, reason string) {
 	defer fasthttp.ReleaseRequest(req)
 	req.Header.SetHostBytes(c.host)
 	in.Req = req
-	buf := b.bufs.Get().(*[]byte)
-	*buf = lambda.AppendWebSocketEvent((*buf)[:0], &in)
-	_, err := b.call(r.Backend, *buf, c.id)
-	b.bufs.Put(buf)
-	if err != nil {
+	if _, err := b.call(r.Backend, &in, c.id); err != nil {
 		b.s.log.Warn("$disconnect backend failed", "connectionId", c.id, "err", err)
 	}
 }
 
-// call invokes a backend and accounts for it.
-func (b *Bridge) call(be Backend, event []byte, connectionID string) (Reply, error) {
+// call invokes a backend with in's event, built in a pooled buffer, and
+// accounts for it.
+func (b *Bridge) call(be Backend, in *lambda.WSEventInput, connectionID string) (Reply, error) {
+	buf := b.bufs.Get().(*[]byte)
+	defer b.bufs.Put(buf)
+	*buf = lambda.AppendWebSocketEvent((*buf)[:0], in)
 	ctx := context.Background()
 	if b.s.backendTimeout > 0 {
 		var cancel context.CancelFunc
@@ -363,7 +356,7 @@ func (b *Bridge) call(be Backend, event []byte, connectionID string) (Reply, err
 		defer cancel()
 	}
 	start := time.Now()
-	r, err := be.Call(ctx, event, connectionID)
+	r, err := be.Call(ctx, *buf, connectionID)
 	b.st.backendNanos.Add(int64(time.Since(start)))
 	b.st.backendCalls.Add(1)
 	if err != nil {
@@ -395,7 +388,7 @@ func (b *Bridge) Close() error {
 	b.closed = true
 	b.mu.Unlock()
 	b.reg.each(func(c *conn) {
-		c.closeWith(b.s, &b.st, websocket.CloseGoingAway, reasonGoingAway, true)
+		c.closeWith(b.s, &b.st, websocket.CloseGoingAway, reasonGoingAway)
 	})
 	b.wg.Wait()
 	return nil

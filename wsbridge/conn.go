@@ -118,19 +118,16 @@ func (c *conn) send(s *settings, st *stats, msg []byte, wait bool) error {
 	return nil
 }
 
-// closeWith starts a close initiated by the bridge. With flush the close
-// frame follows the queued messages, otherwise it replaces them. It
-// reports false when the connection is already closing.
-func (c *conn) closeWith(s *settings, st *stats, code int, reason string, flush bool) bool {
+// closeWith starts a close initiated by the bridge: the close frame
+// follows the queued messages. It reports false when the connection is
+// already closing.
+func (c *conn) closeWith(s *settings, st *stats, code int, reason string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done || c.closeCode != 0 {
 		return false
 	}
 	c.closeCode, c.closeReason = code, reason
-	if !flush {
-		c.queue = nil
-	}
 	c.closeQueued = true
 	c.signal()
 	if !c.writing {

@@ -210,7 +210,7 @@ func readClose(t *testing.T, c *websocket.Conn, timeout time.Duration) *websocke
 	}
 }
 
-// connectionID learns the id the bridge gave the newest connection.
+// connectionIDs lists the ids of the bridge's open connections.
 func connectionIDs(b *Bridge) []string {
 	var ids []string
 	for _, ci := range b.ListConnections() {

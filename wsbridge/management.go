@@ -1,13 +1,12 @@
 package wsbridge
 
 import (
-	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
-
 	"bytes"
 	"sort"
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
 )
 
@@ -84,7 +83,7 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(out)
 	case fasthttp.MethodDelete:
-		if !c.closeWith(b.s, &b.st, websocket.CloseNormalClosure, reasonNormal, true) {
+		if !c.closeWith(b.s, &b.st, websocket.CloseNormalClosure, reasonNormal) {
 			writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
 			return
 		}

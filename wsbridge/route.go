@@ -1,6 +1,7 @@
 package wsbridge
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func lookupKey(obj []byte, key string) []byte {
 // are rare, so only they pay for decoding.
 func keyEquals(quoted []byte, key string) bool {
 	inner := quoted[1 : len(quoted)-1]
-	if !containsByte(inner, '\\') {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner) == key
 	}
 	var s string
@@ -179,7 +180,7 @@ func appendScalar(dst, v []byte) []byte {
 		return append(dst, v...)
 	}
 	inner := v[1 : len(v)-1]
-	if !containsByte(inner, '\\') {
+	if bytes.IndexByte(inner, '\\') < 0 {
 		return append(dst, inner...)
 	}
 	var s string
@@ -187,15 +188,6 @@ func appendScalar(dst, v []byte) []byte {
 		return dst
 	}
 	return append(dst, s...)
-}
-
-func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 func skipSpace(b []byte, i int) int {

@@ -65,19 +65,10 @@ type Policy struct {
 	allowHeaders  []byte // joined list, sent when anyHeader is false
 	exposeHeaders []byte
 	maxAge        []byte
-
-	// Header names already in canonical form and constant values, so
-	// setting a header skips fasthttp's key normalisation and converts
-	// nothing.
-	key           [numKeys][]byte
-	star, trueVal []byte
-	origin        []byte
-	preflightVary []byte
 }
 
-// Indexes into Policy.key: every Access-Control-* response header a
-// backend could send (Fetch standard plus Private Network Access), then
-// Vary.
+// Indexes into hdrKey: every Access-Control-* response header a backend
+// could send (Fetch standard plus Private Network Access), then Vary.
 const (
 	kAllowOrigin = iota
 	kAllowCredentials
@@ -89,6 +80,25 @@ const (
 	kVary
 	numKeys
 	numCORSKeys = kVary
+)
+
+// Header names already in canonical form and constant values, so setting
+// a header skips fasthttp's key normalisation and converts nothing.
+var (
+	hdrKey = [numKeys][]byte{
+		kAllowOrigin:         []byte("Access-Control-Allow-Origin"),
+		kAllowCredentials:    []byte("Access-Control-Allow-Credentials"),
+		kAllowMethods:        []byte("Access-Control-Allow-Methods"),
+		kAllowHeaders:        []byte("Access-Control-Allow-Headers"),
+		kExposeHeaders:       []byte("Access-Control-Expose-Headers"),
+		kMaxAge:              []byte("Access-Control-Max-Age"),
+		kAllowPrivateNetwork: []byte("Access-Control-Allow-Private-Network"),
+		kVary:                []byte(hVary),
+	}
+	valStar, valTrue = []byte("*"), []byte("true")
+	valOrigin        = []byte(hOrigin)
+	// A preflight answer depends on all three.
+	valPreflightVary = []byte("Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
 )
 
 // Request header names and the Vary header.
@@ -105,21 +115,7 @@ var ErrCredentialsWithAnyOrigin = errors.New(`cors: allow_credentials cannot be 
 
 // Compile checks o and precomputes the policy.
 func Compile(o Options) (*Policy, error) {
-	p := &Policy{
-		credentials:   o.AllowCredentials,
-		star:          []byte("*"),
-		trueVal:       []byte("true"),
-		origin:        []byte(hOrigin),
-		preflightVary: []byte("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"), // a preflight answer depends on all three
-	}
-	for i, name := range [numKeys]string{
-		"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
-		"Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
-		"Access-Control-Expose-Headers", "Access-Control-Max-Age",
-		"Access-Control-Allow-Private-Network", hVary,
-	} {
-		p.key[i] = []byte(name)
-	}
+	p := &Policy{credentials: o.AllowCredentials}
 	for _, raw := range o.AllowOrigins {
 		if err := p.addOrigin(raw); err != nil {
 			return nil, err
@@ -247,10 +243,10 @@ func (p *Policy) allowed(origin []byte) bool {
 // credentials then, so browsers honour it) and echoes origin otherwise.
 func (p *Policy) setAllowOrigin(h *fasthttp.ResponseHeader, origin []byte) {
 	if p.anyOrigin {
-		h.SetCanonical(p.key[kAllowOrigin], p.star)
+		h.SetCanonical(hdrKey[kAllowOrigin], valStar)
 		return
 	}
-	h.SetCanonical(p.key[kAllowOrigin], origin)
+	h.SetCanonical(hdrKey[kAllowOrigin], origin)
 }
 
 func (pt originPattern) match(origin []byte) bool {
@@ -337,31 +333,31 @@ func (p *Policy) Preflight(req *fasthttp.Request, resp *fasthttp.Response) bool 
 	resp.SetStatusCode(fasthttp.StatusNoContent)
 	resp.ResetBody()
 	h := &resp.Header
-	h.SetCanonical(p.key[kVary], p.preflightVary)
+	h.SetCanonical(hdrKey[kVary], valPreflightVary)
 
 	if !p.allowed(origin) || !p.methodAllowed(method) {
 		return true
 	}
 	p.setAllowOrigin(h, origin)
 	if p.credentials {
-		h.SetCanonical(p.key[kAllowCredentials], p.trueVal)
+		h.SetCanonical(hdrKey[kAllowCredentials], valTrue)
 	}
 	if p.anyMethod {
 		// Echo rather than "*": browsers take "*" literally on credentialed
 		// requests, and the echo is right either way.
-		h.SetCanonical(p.key[kAllowMethods], method)
+		h.SetCanonical(hdrKey[kAllowMethods], method)
 	} else if len(p.allowMethods) > 0 {
-		h.SetCanonical(p.key[kAllowMethods], p.allowMethods)
+		h.SetCanonical(hdrKey[kAllowMethods], p.allowMethods)
 	}
 	if p.anyHeader {
 		if asked := req.Header.Peek(hRequestHeaders); len(asked) > 0 {
-			h.SetCanonical(p.key[kAllowHeaders], asked)
+			h.SetCanonical(hdrKey[kAllowHeaders], asked)
 		}
 	} else if len(p.allowHeaders) > 0 {
-		h.SetCanonical(p.key[kAllowHeaders], p.allowHeaders)
+		h.SetCanonical(hdrKey[kAllowHeaders], p.allowHeaders)
 	}
 	if len(p.maxAge) > 0 {
-		h.SetCanonical(p.key[kMaxAge], p.maxAge)
+		h.SetCanonical(hdrKey[kMaxAge], p.maxAge)
 	}
 	return true
 }
@@ -384,10 +380,10 @@ func (p *Policy) Apply(req *fasthttp.Request, resp *fasthttp.Response) {
 	}
 	p.setAllowOrigin(h, origin)
 	if p.credentials {
-		h.SetCanonical(p.key[kAllowCredentials], p.trueVal)
+		h.SetCanonical(hdrKey[kAllowCredentials], valTrue)
 	}
 	if len(p.exposeHeaders) > 0 {
-		h.SetCanonical(p.key[kExposeHeaders], p.exposeHeaders)
+		h.SetCanonical(hdrKey[kExposeHeaders], p.exposeHeaders)
 	}
 }
 
@@ -403,7 +399,7 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 			continue
 		}
 		for i := range numCORSKeys {
-			if equalFold(k, p.key[i]) {
+			if equalFold(k, hdrKey[i]) {
 				present[i], found = true, true
 			}
 		}
@@ -413,7 +409,7 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 	}
 	for i, ok := range present {
 		if ok {
-			h.DelBytes(p.key[i])
+			h.DelBytes(hdrKey[i])
 		}
 	}
 }
@@ -424,7 +420,7 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 func (p *Policy) addVaryOrigin(h *fasthttp.ResponseHeader) {
 	lines := h.PeekAll(hVary) // reuses the header's own buffer
 	if len(lines) == 0 {
-		h.SetCanonical(p.key[kVary], p.origin)
+		h.SetCanonical(hdrKey[kVary], valOrigin)
 		return
 	}
 	for _, line := range lines {
@@ -432,7 +428,7 @@ func (p *Policy) addVaryOrigin(h *fasthttp.ResponseHeader) {
 			return
 		}
 	}
-	h.AddBytesKV(p.key[kVary], p.origin)
+	h.AddBytesKV(hdrKey[kVary], valOrigin)
 }
 
 // hasToken reports whether the comma-separated list contains tok,

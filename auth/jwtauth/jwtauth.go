@@ -14,6 +14,8 @@
 package jwtauth
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,12 +143,12 @@ func New(o Options) (*Authorizer, error) {
 		name:            o.Name,
 		audience:        slices.Clone(o.Audience),
 		source:          src,
-		skew:            orDefault(o.ClockSkew, DefaultClockSkew),
-		fetchTimeout:    orDefault(o.FetchTimeout, DefaultFetchTimeout),
-		keysTTL:         orDefault(o.KeysTTL, DefaultKeysTTL),
-		refetchInterval: orDefault(o.RefetchInterval, DefaultRefetchInterval),
-		maxKeySetBytes:  orDefault(o.MaxKeySetBytes, DefaultMaxKeySetBytes),
-		cacheTTL:        orDefault(o.CacheTTL, DefaultCacheTTL),
+		skew:            cmp.Or(o.ClockSkew, DefaultClockSkew),
+		fetchTimeout:    cmp.Or(o.FetchTimeout, DefaultFetchTimeout),
+		keysTTL:         cmp.Or(o.KeysTTL, DefaultKeysTTL),
+		refetchInterval: cmp.Or(o.RefetchInterval, DefaultRefetchInterval),
+		maxKeySetBytes:  cmp.Or(o.MaxKeySetBytes, DefaultMaxKeySetBytes),
+		cacheTTL:        cmp.Or(o.CacheTTL, DefaultCacheTTL),
 		client:          o.Client,
 		log:             o.Logger,
 		now:             o.Now,
@@ -172,7 +174,7 @@ func New(o Options) (*Authorizer, error) {
 		u := o.JWKSURL
 		a.keySetURL.Store(&u)
 	}
-	if n := orDefault(o.CacheEntries, DefaultCacheEntries); n > 0 {
+	if n := cmp.Or(o.CacheEntries, DefaultCacheEntries); n > 0 {
 		a.cache = ttlcache.New[*Result](n)
 	}
 	a.parser = jwt.NewParser(
@@ -189,13 +191,6 @@ func New(o Options) (*Authorizer, error) {
 		jwt.WithJSONNumber(),
 	)
 	return a, nil
-}
-
-func orDefault[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Authorize verifies the token of req and, when scopes is not nil, that it
@@ -230,36 +225,13 @@ func (a *Authorizer) Authorize(ctx context.Context, req *fasthttp.Request, scope
 // bearerToken trims v and an optional, case-insensitive "Bearer " prefix;
 // a lone "Bearer" is no token.
 func bearerToken(v []byte) []byte {
-	v = trimSpace(v)
+	v = bytes.Trim(v, " \t")
 	if len(v) == len("bearer") && (v[0] == 'B' || v[0] == 'b') && string(v[1:]) == "earer" {
 		return nil
 	}
 	const prefix = "bearer "
-	if len(v) >= len(prefix) {
-		match := true
-		for i := range len(prefix) {
-			c := v[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != prefix[i] {
-				match = false
-				break
-			}
-		}
-		if match {
-			v = trimSpace(v[len(prefix):])
-		}
-	}
-	return v
-}
-
-func trimSpace(v []byte) []byte {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
+	if len(v) >= len(prefix) && bytes.EqualFold(v[:len(prefix)], []byte(prefix)) {
+		v = bytes.TrimLeft(v[len(prefix):], " \t")
 	}
 	return v
 }

@@ -54,6 +54,16 @@ type keySet struct {
 	fetched time.Time
 }
 
+// get returns the key named kid; a nil set, before the first fetch, has
+// none.
+func (ks *keySet) get(kid string) (key, bool) {
+	if ks == nil {
+		return key{}, false
+	}
+	k, ok := ks.keys[kid]
+	return k, ok
+}
+
 // keyFor is the jwt.Keyfunc: the key named by the token's kid, fetched if
 // need be, and fit for the token's alg.
 func (a *Authorizer) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
@@ -77,13 +87,12 @@ func (a *Authorizer) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 // request that asks meanwhile.
 func (a *Authorizer) key(ctx context.Context, kid string) (key, error) {
 	now := a.now()
-	if ks := a.keys.Load(); ks != nil {
-		if k, ok := ks.keys[kid]; ok {
-			if now.Sub(ks.fetched) >= a.keysTTL && a.mayFetch(now) {
-				a.flight.DoChan("keys", a.fetchOnce) // not waited for
-			}
-			return k, nil
+	ks := a.keys.Load()
+	if k, ok := ks.get(kid); ok {
+		if now.Sub(ks.fetched) >= a.keysTTL && a.mayFetch(now) {
+			a.flight.DoChan("keys", a.fetchOnce) // not waited for
 		}
+		return k, nil
 	}
 	var fetchErr error
 	if a.mayFetch(now) {
@@ -94,10 +103,8 @@ func (a *Authorizer) key(ctx context.Context, kid string) (key, error) {
 			return key{}, fmt.Errorf("jwtauth: waiting for the key set: %w", ctx.Err())
 		}
 	}
-	if ks := a.keys.Load(); ks != nil {
-		if k, ok := ks.keys[kid]; ok {
-			return k, nil
-		}
+	if k, ok := a.keys.Load().get(kid); ok {
+		return k, nil
 	}
 	if fetchErr != nil && !errors.Is(fetchErr, errRateLimited) {
 		return key{}, fmt.Errorf("jwtauth: kid %q: %w (key set fetch failed: %w)", kid, errUnknownKey, fetchErr)

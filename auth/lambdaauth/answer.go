@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/auth"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // Result is an allowed request's authorizer output. It is shared by every
@@ -285,13 +286,13 @@ func newResult(principal string, rawContext json.RawMessage) (*Result, error) {
 		r.context = buf.Bytes()
 	}
 
-	v1 := append([]byte(`{"principalId":`), quote(principal)...)
+	v1 := jsonstr.Append([]byte(`{"principalId":`), principal)
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if k == "principalId" || k == "integrationLatency" {
 			continue // the gateway's own keys win
 		}
 		v1 = append(v1, ',')
-		v1 = append(v1, quote(k)...)
+		v1 = jsonstr.Append(v1, k)
 		v1 = append(v1, ':')
 		v1 = appendStringified(v1, fields[k])
 	}
@@ -313,12 +314,6 @@ func appendStringified(dst []byte, raw json.RawMessage) []byte {
 		if json.Compact(&buf, raw) == nil {
 			raw = buf.Bytes()
 		}
-		return append(dst, quote(string(raw))...)
+		return jsonstr.Append(dst, raw)
 	}
-}
-
-// quote renders s as a JSON string.
-func quote(s string) []byte {
-	b, _ := json.Marshal(s) // marshalling a string cannot fail
-	return b
 }

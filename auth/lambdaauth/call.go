@@ -42,9 +42,6 @@ func (a *Authorizer) invokeFunction(inv lambda.Invoker) func(context.Context, []
 			}
 			return nil, fmt.Errorf("lambdaauth %s: function error %s: %.200s", a.name, res.FunctionError, res.Payload)
 		}
-		if len(res.Payload) > MaxResultBytes {
-			return nil, fmt.Errorf("lambdaauth %s: answer of %d bytes, more than %d", a.name, len(res.Payload), MaxResultBytes)
-		}
 		return res.Payload, nil
 	}
 }
@@ -73,11 +70,7 @@ func (a *Authorizer) postURL(client auth.Doer, url string) func(context.Context,
 		}
 		switch sc := resp.StatusCode(); {
 		case sc >= 200 && sc < 300:
-			body := resp.Body()
-			if len(body) > MaxResultBytes {
-				return nil, fmt.Errorf("lambdaauth %s: answer of %d bytes, more than %d", a.name, len(body), MaxResultBytes)
-			}
-			return append([]byte(nil), body...), nil
+			return append([]byte(nil), resp.Body()...), nil
 		case sc == fasthttp.StatusUnauthorized:
 			return nil, auth.Unauthorized("", errSaidUnauthorized)
 		case sc == fasthttp.StatusForbidden:

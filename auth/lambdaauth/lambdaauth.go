@@ -278,6 +278,9 @@ func (a *Authorizer) invoke(ctx context.Context, r Request, ids [][]byte) (*deci
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	body, err := a.call(ctx, payload)
+	if err == nil && len(body) > MaxResultBytes {
+		err = fmt.Errorf("lambdaauth %s: answer of %d bytes, more than %d", a.name, len(body), MaxResultBytes)
+	}
 	if err != nil {
 		var f *auth.Failure
 		if errors.As(err, &f) && f.Status != fasthttp.StatusInternalServerError {

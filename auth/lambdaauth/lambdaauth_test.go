@@ -109,6 +109,22 @@ func statusOf(err error) int {
 	return 0
 }
 
+// authorizeBounded authorizes a "tok" GET, checks that the authorizer's
+// timeout bounded the call and that it ended with status want (0 =
+// allowed).
+func authorizeBounded(t *testing.T, a *Authorizer, want int) (*Result, error) {
+	t.Helper()
+	start := time.Now()
+	r, err := a.Authorize(context.Background(), request("tok", getARN))
+	if elapsed := time.Since(start); elapsed > time.Second/2 {
+		t.Fatalf("Authorize took %v, want the timeout to bound it", elapsed)
+	}
+	if got := statusOf(err); got != want {
+		t.Fatalf("status = %d (%v), want %d", got, err, want)
+	}
+	return r, err
+}
+
 func TestSimpleResponses(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -134,14 +150,7 @@ func TestSimpleResponses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAuthorizer(t, Options{Invoker: tt.fn, Timeout: 50 * time.Millisecond})
-			start := time.Now()
-			r, err := a.Authorize(context.Background(), request("tok", getARN))
-			if elapsed := time.Since(start); elapsed > time.Second/2 {
-				t.Fatalf("Authorize took %v, want the timeout to bound it", elapsed)
-			}
-			if got := statusOf(err); got != tt.want {
-				t.Fatalf("status = %d (%v), want %d", got, err, tt.want)
-			}
+			r, err := authorizeBounded(t, a, tt.want)
 			if tt.want != 0 {
 				var f *auth.Failure
 				errors.As(err, &f)
@@ -419,14 +428,7 @@ func TestHTTPAuthorizer(t *testing.T) {
 			}))
 			defer srv.Close()
 			a := newAuthorizer(t, Options{URL: srv.URL + "/authorize", Timeout: 200 * time.Millisecond, TTL: time.Minute})
-			start := time.Now()
-			r, err := a.Authorize(context.Background(), request("tok", getARN))
-			if elapsed := time.Since(start); elapsed > time.Second/2 {
-				t.Fatalf("Authorize took %v, want it bounded by the timeout", elapsed)
-			}
-			if got := statusOf(err); got != tt.want {
-				t.Fatalf("status = %d (%v), want %d", got, err, tt.want)
-			}
+			r, _ := authorizeBounded(t, a, tt.want)
 			if gotMethod.Load() != "POST" || gotType.Load() != "application/json" || gotBody.Load() != `{"version":"2.0","type":"REQUEST","identitySource":["tok"]}` {
 				t.Fatalf("server saw %v %v %v", gotMethod.Load(), gotType.Load(), gotBody.Load())
 			}

@@ -150,11 +150,7 @@ func RenderRequest(c *Config) ([]byte, error) {
 		req.SetBody(c.Body)
 	}
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	if err := req.Write(w); err != nil {
-		return nil, fmt.Errorf("loadgen: render request: %w", err)
-	}
-	if err := w.Flush(); err != nil {
+	if _, err := req.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("loadgen: render request: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -170,10 +170,23 @@ func status(t *testing.T, pid int, field string) int {
 	return 0
 }
 
+// startServer serves h on a loopback port until the test ends and returns
+// its address.
+func startServer(t *testing.T, h fasthttp.RequestHandler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h}
+	go srv.Serve(ln) //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
+}
+
 func bigUpstream(t *testing.T) string {
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	return startServer(t, func(ctx *fasthttp.RequestCtx) {
 		mib, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("mib")))
 		size := mib << 20
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
@@ -185,10 +198,7 @@ func bigUpstream(t *testing.T) string {
 			}
 		})
 		ctx.Response.Header.SetContentLength(size)
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() { srv.Shutdown() })
-	return ln.Addr().String()
+	})
 }
 
 func TestLargeResponseStreamsWithoutBuffering(t *testing.T) {
@@ -220,14 +230,11 @@ func TestLargeResponseStreamsWithoutBuffering(t *testing.T) {
 }
 
 func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	up := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		time.Sleep(500 * time.Millisecond)
 		ctx.SetBodyString("finished")
-	}}
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Shutdown()
-	p := startServe(t, fmt.Sprintf("server: {shutdown_grace: 5s}\napis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://%s\"}}\n    routes: {$default: {integration: u}}\n", ln.Addr()))
+	})
+	p := startServe(t, fmt.Sprintf("server: {shutdown_grace: 5s}\napis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://%s\"}}\n    routes: {$default: {integration: u}}\n", up))
 
 	type res struct {
 		body string
@@ -346,10 +353,7 @@ func TestCacheMemoryIsBoundedByMaxSize(t *testing.T) {
 		t.Skip("fill test; runs in make test")
 	}
 	body := bytes.Repeat([]byte("c"), 4096)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }}
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Shutdown()
+	up := startServer(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) })
 	const maxSize = 16 << 20
 	p := startServe(t, fmt.Sprintf(`
 cache: {max_size: 16MiB}
@@ -358,7 +362,7 @@ apis:
     integrations: {u: {type: http_proxy, url: "http://%s"}}
     routes:
       "GET /item": {integration: u, cache: {ttl: 3600s, key: [query.k]}}
-`, ln.Addr()))
+`, up))
 	pid := p.cmd.Process.Pid
 	c := &fasthttp.PipelineClient{Addr: p.addr, MaxConns: 4, MaxPendingRequests: 1024}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()

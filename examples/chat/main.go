@@ -111,6 +111,7 @@ func newServer(cfg config) (*server, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	cfg.ConnectionsURL = strings.TrimSuffix(cfg.ConnectionsURL, "/")
 	page, err := template.New("index").Parse(indexHTML)
 	if err != nil {
 		return nil, fmt.Errorf("chat page: %w", err)
@@ -218,7 +219,7 @@ func (s *server) broadcast(ctx context.Context, data string) {
 // post is PostToConnection: POST {connections}/{id} with the raw data.
 func (s *server) post(ctx context.Context, id string, data []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		strings.TrimSuffix(s.cfg.ConnectionsURL, "/")+"/"+url.PathEscape(id), bytes.NewReader(data))
+		s.cfg.ConnectionsURL+"/"+url.PathEscape(id), bytes.NewReader(data))
 	if err != nil {
 		return 0, fmt.Errorf("building request: %w", err)
 	}

@@ -74,6 +74,28 @@ func AppendEscaped[S Bytes](dst []byte, s S) []byte {
 	return append(dst, s[start:]...)
 }
 
+// NeedsEscape reports whether AppendEscaped would change s, so callers that
+// wrote raw bytes optimistically know when to redo them. It applies the same
+// rules as AppendEscaped without writing anything.
+func NeedsEscape[S Bytes](s S) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
 // decodeRune decodes the first UTF-8 sequence of s. The copy into a fixed
 // array keeps the string instantiation allocation-free.
 func decodeRune[S Bytes](s S) (rune, int) {

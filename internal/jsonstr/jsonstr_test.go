@@ -1,6 +1,7 @@
 package jsonstr
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -23,4 +24,54 @@ func TestJSONStringsMatchEncodingJSON(t *testing.T) {
 			t.Fatalf("%q round-tripped to %q", s, back)
 		}
 	}
+}
+
+// marshalString is encoding/json's encoding of s without HTML escaping: the
+// reference the escaper must reproduce byte for byte.
+func marshalString(t testing.TB, s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+var escapeSeeds = []string{
+	"",
+	"plain ascii",
+	`quote " and backslash \`,
+	"controls \x00\x01\x08\x0c\n\r\t\x1f\x7f",
+	"utf-8 é € 😀",
+	"invalid \xff \xc3 \xe2\x82 \xed\xa0\x80 end",
+	"separators \u2028 \u2029",
+	"html <a href='x'>&amp;</a>",
+	"\xf4\x90\x80\x80 beyond U+10FFFF",
+}
+
+func TestAppendMatchesEncodingJSON(t *testing.T) {
+	for _, s := range escapeSeeds {
+		want := marshalString(t, s)
+		if got := string(Append(nil, s)); got != want {
+			t.Errorf("string %q:\n got  %s\n want %s", s, got, want)
+		}
+		if got := string(Append(nil, []byte(s))); got != want {
+			t.Errorf("bytes %q:\n got  %s\n want %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppend(f *testing.F) {
+	for _, s := range escapeSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(Append(nil, []byte(s))), marshalString(t, s); got != want {
+			t.Errorf("%q:\n got  %s\n want %s", s, got, want)
+		}
+		if NeedsEscape([]byte(s)) != (string(AppendEscaped(nil, s)) != s) {
+			t.Errorf("NeedsEscape(%q) disagrees with AppendEscaped", s)
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
 )
 
@@ -37,6 +37,7 @@ type instance struct {
 	result  chan outcome     // POST /response and /error send here
 	initErr chan []byte      // POST /init/error sends here
 	current atomic.Pointer[invocation]
+	timer   *time.Timer // run's, reused: an instance runs one invocation at a time
 
 	stop     chan struct{} // closed by destroy: unblocks GET /next
 	stopOnce sync.Once
@@ -62,6 +63,7 @@ func (f *Function) startInstance() (*instance, error) {
 		next:    make(chan *invocation),
 		result:  make(chan outcome, 1),
 		initErr: make(chan []byte, 1),
+		timer:   time.NewTimer(f.cfg.InitTimeout), // run resets it before each wait
 		stop:    make(chan struct{}),
 		exited:  make(chan struct{}),
 	}
@@ -197,7 +199,8 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	if cold {
 		wait = f.cfg.InitTimeout
 	}
-	timer := time.NewTimer(wait)
+	timer := inst.timer
+	timer.Reset(wait)
 	defer timer.Stop()
 	select {
 	case inst.next <- inv:
@@ -268,14 +271,10 @@ func (inst *instance) exitOutcome(inv *invocation) outcome {
 }
 
 func errorDocument(message, errorType string) []byte {
-	b, err := json.Marshal(struct {
-		Message string `json:"errorMessage"`
-		Type    string `json:"errorType"`
-	}{message, errorType})
-	if err != nil { // unreachable for two strings
-		return []byte(`{"errorMessage":"internal error","errorType":"Runtime.Unknown"}`)
-	}
-	return b
+	b := jsonstr.Append([]byte(`{"errorMessage":`), message)
+	b = append(b, `,"errorType":`...)
+	b = jsonstr.Append(b, errorType)
+	return append(b, '}')
 }
 
 // state describes the process for logs.

@@ -87,7 +87,8 @@ func (inst *instance) handleNext(ctx *fasthttp.RequestCtx) {
 	deadline := time.Now().Add(inst.f.cfg.Timeout)
 	h := &ctx.Response.Header
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
+	var ms [20]byte
+	h.SetBytesV("Lambda-Runtime-Deadline-Ms", strconv.AppendInt(ms[:0], deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", inst.f.arn)
 	h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
 	h.SetContentType("application/json")

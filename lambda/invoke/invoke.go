@@ -266,7 +266,12 @@ var (
 	headerFunctionError = []byte("X-Amz-Function-Error")
 	headerErrorType     = []byte("X-Amzn-Errortype")
 	headerRIEErrorType  = []byte("Error-Type")
-	contentTypeJSON     = []byte("application/json")
+)
+
+// The headers Invoke sends besides Host; sign signs the same values.
+const (
+	contentTypeJSON = "application/json"
+	invocationType  = "RequestResponse"
 )
 
 // Invoke sends payload as a RequestResponse invocation. A function error is
@@ -293,8 +298,8 @@ func (c *Client) Invoke(ctx context.Context, payload []byte) (lambda.Result, err
 
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(c.uri)
-	req.Header.SetContentTypeBytes(contentTypeJSON)
-	req.Header.Set("X-Amz-Invocation-Type", "RequestResponse")
+	req.Header.SetContentType(contentTypeJSON)
+	req.Header.Set("X-Amz-Invocation-Type", invocationType)
 	req.SetBodyRaw(payload)
 	if c.creds != nil {
 		if err := c.sign(ctx, req, payload); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -419,11 +420,11 @@ func verifySignature(t *testing.T, req captured, creds aws.Credentials, region s
 	}
 	signed := strings.Split(m[4], ";")
 	for _, want := range []string{"host", "x-amz-date", "content-type", "x-amz-invocation-type"} {
-		if !contains(signed, want) {
+		if !slices.Contains(signed, want) {
 			t.Errorf("SignedHeaders %q lacks %s", m[4], want)
 		}
 	}
-	if creds.SessionToken != "" && !contains(signed, "x-amz-security-token") {
+	if creds.SessionToken != "" && !slices.Contains(signed, "x-amz-security-token") {
 		t.Errorf("SignedHeaders %q lacks x-amz-security-token", m[4])
 	}
 
@@ -450,15 +451,6 @@ func verifySignature(t *testing.T, req captured, creds aws.Credentials, region s
 	if got := hreq.Header.Get("Authorization"); got != auth {
 		t.Errorf("signature mismatch:\n got  %s\n want %s", auth, got)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestInvokeSignsWithExplicitCredentials(t *testing.T) {

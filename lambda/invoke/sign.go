@@ -29,8 +29,8 @@ func (c *Client) sign(ctx context.Context, req *fasthttp.Request, payload []byte
 		Host:          u.Host,
 		ContentLength: int64(len(payload)),
 		Header: http.Header{
-			"Content-Type":          {string(contentTypeJSON)},
-			"X-Amz-Invocation-Type": {"RequestResponse"},
+			"Content-Type":          {contentTypeJSON},
+			"X-Amz-Invocation-Type": {invocationType},
 		},
 	}
 	if err := c.signer.SignHTTP(ctx, creds, hreq, hex.EncodeToString(sum[:]), "lambda", c.region, time.Now()); err != nil {

@@ -79,7 +79,10 @@ func run(nconns, nposts, posters int, bin, out string, headerBytes int) error {
 		}
 	}}
 	go backend.Serve(bln) //nolint:errcheck // ends with the process
-	gln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
 	gw := gln.Addr().String()
 	gln.Close()
 	dir, err := os.MkdirTemp("", "frontdesk-wsload")
@@ -88,7 +91,7 @@ func run(nconns, nposts, posters int, bin, out string, headerBytes int) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "ws.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	err = os.WriteFile(cfg, []byte(fmt.Sprintf(`
 server: {listen: %q, max_header_bytes: %d}
 apis:
   chat:
@@ -101,6 +104,9 @@ apis:
       "$disconnect": {integration: be}
       "$default": {integration: be}
 `, gw, headerBytes, bln.Addr())), 0o600)
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
 	fd := exec.Command(bin, "serve", "-c", cfg, "-watch=false", "-log-level", "error")
 	fd.Stderr = os.Stderr
 	if err := fd.Start(); err != nil {
