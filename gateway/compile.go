@@ -48,6 +48,9 @@ type wsAPI struct {
 	infos map[string]*proxy.Route
 }
 
+// TrustedProxies are the peers whose X-Forwarded-For is believed.
+func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }
+
 // Keys is the snapshot's API key table (nil without api_keys).
 func (s *Snapshot) Keys() *pipeline.Keys { return s.keys }
 
@@ -119,7 +122,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	}
 	deps.State.BeginCompile()
 	s := &Snapshot{}
-	trusted, err := ParseTrustedProxies(c.Server.TrustedProxies)
+	trusted, err := parseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -191,8 +194,8 @@ func (s *Snapshot) MetricRoutes() map[metrics.RouteName]bool {
 	return out
 }
 
-// ParseTrustedProxies reads server.trusted_proxies: CIDRs or single IPs.
-func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+// parseTrustedProxies reads server.trusted_proxies: CIDRs or single IPs.
+func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, p := range list {
 		pfx, err := netip.ParsePrefix(p)

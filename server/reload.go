@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -62,7 +61,6 @@ func listenerSettings(s config.Server) config.Server {
 type next struct {
 	cfg     *config.Config
 	snap    *gateway.Snapshot
-	trusted []netip.Prefix
 	fns     *livePlan[config.Function, *function]
 	bridges *livePlan[bridgeConfig, *wsbridge.Bridge]
 }
@@ -71,10 +69,6 @@ type next struct {
 // failure what it started is stopped again.
 func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	if err := s.ensureCache(cfg); err != nil {
-		return nil, err
-	}
-	trusted, err := gateway.ParseTrustedProxies(cfg.Server.TrustedProxies)
-	if err != nil {
 		return nil, err
 	}
 	fns, err := s.fns.prepare(cfg.Functions)
@@ -96,13 +90,12 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 		s.pools.DiscardHealthChecks()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
-	return &next{cfg: cfg, snap: snap, trusted: trusted, fns: fns, bridges: brs}, nil
+	return &next{cfg: cfg, snap: snap, fns: fns, bridges: brs}, nil
 }
 
 // commit makes n the config in use: requests that start from now on are
 // served by its snapshot, replaced functions and bridges are retired.
 func (s *Server) commit(n *next) {
-	s.trusted.Store(&n.trusted)
 	if s.gw == nil {
 		s.gw = gateway.New(n.snap, s.log)
 	} else {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -40,7 +39,6 @@ type Server struct {
 	accessCfg   config.AccessLog
 	bridges     *bridges
 	authorizers *gateway.Authorizers
-	trusted     atomic.Pointer[[]netip.Prefix]
 	state       *pipeline.State
 	cache       *cache.Store
 	gw          *gateway.Gateway
@@ -144,11 +142,7 @@ func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
 // clientIP is the WebSocket bridges' view of a client's address, with the
 // trusted proxies of the config in use.
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
-	var trusted []netip.Prefix
-	if p := s.trusted.Load(); p != nil {
-		trusted = *p
-	}
-	return string(proxy.AppendClientIP(nil, ctx, trusted))
+	return string(proxy.AppendClientIP(nil, ctx, s.gw.Snapshot().TrustedProxies()))
 }
 
 // Bridge is the WebSocket bridge of a WebSocket API, or nil.
