@@ -104,7 +104,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		ex.Fail(apierror.BadRequest)
 		return
 	}
-	id, ok := a.tree.Lookup(router.ParseMethod(ctx.Method()), sel.Rest, &ex.Params)
+	id, ok := a.tree.Lookup(ex.Method, sel.Rest, &ex.Params)
 	if !ok {
 		ex.Fail(apierror.NotFound)
 		return
@@ -122,6 +122,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *proxy.Exchange
 	ex := g.pool.Get().(*proxy.Exchange)
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
+	ex.Method = router.ParseMethod(ctx.Method())
 	ex.TrustedProxies = s.trusted
 	ex.Counter = s.noAPI
 	g.metrics.InFlight().Inc()
@@ -292,6 +293,14 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
 	return false
 }
 
+// counterMethod maps a request's method, as the router parsed it, to the
+// request counters' (a request's method is never ANY).
+var counterMethod = [...]metrics.Method{
+	router.GET: metrics.MethodGET, router.POST: metrics.MethodPOST, router.PUT: metrics.MethodPUT,
+	router.PATCH: metrics.MethodPATCH, router.DELETE: metrics.MethodDELETE, router.HEAD: metrics.MethodHEAD,
+	router.OPTIONS: metrics.MethodOPTIONS, router.ANY: metrics.MethodOther, router.Other: metrics.MethodOther,
+}
+
 // account counts the request and writes its access-log line.
 func (g *Gateway) account(ex *proxy.Exchange) {
 	ctx := ex.Ctx
@@ -303,7 +312,7 @@ func (g *Gateway) account(ex *proxy.Exchange) {
 	}
 	if g.metrics != nil {
 		g.metrics.InFlight().Dec()
-		ex.Counter.Observe(metrics.MethodOf(ctx.Method()), status, total, integration)
+		ex.Counter.Observe(counterMethod[ex.Method], status, total, integration)
 		if err := ex.IntegrationError; err != nil && ex.APIMetrics != nil {
 			ex.APIMetrics.UpstreamError(upstreamErrorKind(err))
 		}

@@ -36,6 +36,9 @@ type Exchange struct {
 	// Path is the request path after the base path and the stage, as sent
 	// (percent-encoding kept); it starts with '/'.
 	Path []byte
+	// Method is the request's method, parsed once for the route lookup
+	// and the request counters.
+	Method router.Method
 	// Params are the route's variable values, as ranges into Path, named
 	// by ParamNames.
 	Params     router.Params
@@ -117,6 +120,7 @@ func (ex *Exchange) Param(name string) []byte {
 func (ex *Exchange) Reset() {
 	ex.Ctx = nil
 	ex.Path = nil
+	ex.Method = router.Other
 	ex.Params.Reset()
 	ex.ParamNames = nil
 	ex.RequestID = ex.RequestID[:0]
