@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 )
 
 // Header is one response header as raw bytes.
@@ -61,7 +63,7 @@ func (e *Entry) AddHeader(name, value []byte) {
 // case-insensitively, or nil.
 func (e *Entry) Header(name string) []byte {
 	for i := range e.Headers {
-		if asciiEqualFold(e.Headers[i].Name, name) {
+		if ascii.EqualFold(e.Headers[i].Name, name) {
 			return e.Headers[i].Value
 		}
 	}
@@ -232,40 +234,19 @@ func decodeEntry(v, key []byte, dst *Entry) decodeResult {
 func hopByHop(name []byte) bool {
 	switch len(name) {
 	case 2:
-		return asciiEqualFold(name, "te")
+		return ascii.EqualFold(name, "te")
 	case 7:
-		return asciiEqualFold(name, "trailer") || asciiEqualFold(name, "upgrade")
+		return ascii.EqualFold(name, "trailer") || ascii.EqualFold(name, "upgrade")
 	case 10:
-		return asciiEqualFold(name, "connection") || asciiEqualFold(name, "keep-alive")
+		return ascii.EqualFold(name, "connection") || ascii.EqualFold(name, "keep-alive")
 	case 16:
-		return asciiEqualFold(name, "proxy-connection")
+		return ascii.EqualFold(name, "proxy-connection")
 	case 17:
-		return asciiEqualFold(name, "transfer-encoding")
+		return ascii.EqualFold(name, "transfer-encoding")
 	case 18:
-		return asciiEqualFold(name, "proxy-authenticate")
+		return ascii.EqualFold(name, "proxy-authenticate")
 	case 19:
-		return asciiEqualFold(name, "proxy-authorization")
+		return ascii.EqualFold(name, "proxy-authorization")
 	}
 	return false
-}
-
-// asciiEqualFold compares b and s ignoring ASCII case. Header names are
-// ASCII tokens, so Unicode folding would only cost time.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		if lowerASCII(b[i]) != lowerASCII(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
 )
@@ -307,34 +308,14 @@ func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
 	return hs
 }
 
-func equalFold[A, B ~string | ~[]byte](a A, b B) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x != y && lowerASCII(x) != lowerASCII(y) {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerASCIIString lower-cases ASCII letters only, matching equalFold
+// lowerASCIIString lower-cases ASCII letters only, matching ascii.EqualFold
 // (strings.ToLower would also fold other bytes and merge distinct names).
 func lowerASCIIString(b []byte) string {
 	out := make([]byte, len(b))
 	for i, c := range b {
-		out[i] = lowerASCII(c)
+		out[i] = ascii.Lower(c)
 	}
 	return string(out)
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }
 
 // nameGroups links entries that share a name, so repeated headers and query
@@ -402,7 +383,7 @@ func (g nameGroups) last(i int) int {
 
 func groupHeaders(buf []int32, hs []kv) nameGroups {
 	return groupNames(buf, len(hs),
-		func(i, j int) bool { return equalFold(hs[i].k, hs[j].k) },
+		func(i, j int) bool { return ascii.EqualFold(hs[i].k, hs[j].k) },
 		func(i int) string { return lowerASCIIString(hs[i].k) })
 }
 
@@ -418,7 +399,7 @@ func appendHeadersJoined(dst []byte, hs []kv, g nameGroups) []byte {
 	dst = append(dst, '{')
 	first := true
 	for i := range hs {
-		if g.head[i] != int32(i) || equalFold(hs[i].k, "cookie") {
+		if g.head[i] != int32(i) || ascii.EqualFold(hs[i].k, "cookie") {
 			continue
 		}
 		if !first {
@@ -710,16 +691,16 @@ func isTextMediaType(ct []byte) bool {
 	mt, _, _ := bytes.Cut(ct, []byte{';'})
 	mt = bytes.Trim(mt, " \t")
 	switch {
-	case len(mt) >= 5 && equalFold(mt[:5], "text/"):
+	case len(mt) >= 5 && ascii.EqualFold(mt[:5], "text/"):
 		return true
-	case equalFold(mt, "application/json"),
-		equalFold(mt, "application/xml"),
-		equalFold(mt, "application/javascript"),
-		equalFold(mt, "application/x-www-form-urlencoded"):
+	case ascii.EqualFold(mt, "application/json"),
+		ascii.EqualFold(mt, "application/xml"),
+		ascii.EqualFold(mt, "application/javascript"),
+		ascii.EqualFold(mt, "application/x-www-form-urlencoded"):
 		return true
-	case len(mt) >= 5 && equalFold(mt[len(mt)-5:], "+json"):
+	case len(mt) >= 5 && ascii.EqualFold(mt[len(mt)-5:], "+json"):
 		return true
-	case len(mt) >= 4 && equalFold(mt[len(mt)-4:], "+xml"):
+	case len(mt) >= 4 && ascii.EqualFold(mt[len(mt)-4:], "+xml"):
 		return true
 	}
 	return false

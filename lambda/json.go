@@ -7,6 +7,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
@@ -26,7 +27,7 @@ func appendLowerEscaped(dst, s []byte) []byte {
 	// Lower-casing the escaped form is safe: escape sequences only contain
 	// lower-case letters and hex digits.
 	for i := start; i < len(dst); i++ {
-		dst[i] = lowerASCII(dst[i])
+		dst[i] = ascii.Lower(dst[i])
 	}
 	return dst
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 )
 
 // Header is one response header line.
@@ -263,7 +265,7 @@ func (r *Response) addHeaders(raw []byte, merge bool) error {
 		if merge {
 			dup, spelled := false, span{}
 			for _, s := range r.spans {
-				if s.fromMulti && equalFold(r.get(s.name), r.get(name)) {
+				if s.fromMulti && ascii.EqualFold(r.get(s.name), r.get(name)) {
 					spelled = s.name
 					if string(r.get(s.value)) == string(r.get(value)) {
 						dup = true
@@ -411,7 +413,7 @@ func (r *Response) addLiteral(name, value string) {
 // Content-Type, as API Gateway does.
 func (r *Response) defaultContentType(name string) {
 	for _, s := range r.spans {
-		if equalFold(r.get(s.name), "content-type") {
+		if ascii.EqualFold(r.get(s.name), "content-type") {
 			return
 		}
 	}

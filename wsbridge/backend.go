@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/valyala/fasthttp"
 )
@@ -93,7 +94,7 @@ func entityOrHopHeader(k []byte) bool {
 		"Content-Length", "Content-Type", "Content-Encoding", "Connection", "Keep-Alive",
 		"Transfer-Encoding", "Date", "Server", "Upgrade", "Trailer", "Te",
 	} {
-		if equalFoldASCII(k, h) {
+		if ascii.EqualFold(k, h) {
 			return true
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/valyala/fasthttp"
@@ -167,7 +168,7 @@ func (b *Bridge) runConnect(ctx *fasthttp.RequestCtx, c *conn, r *routeEntry, no
 	if reply.Status < 200 || reply.Status > 299 {
 		ctx.SetStatusCode(reply.Status)
 		for _, h := range reply.Headers {
-			if equalFoldASCII(h[0], "Content-Type") {
+			if ascii.EqualFold(h[0], "Content-Type") {
 				ctx.SetContentType(h[1])
 			}
 		}
@@ -190,7 +191,7 @@ func allowedOnUpgrade(name string) bool {
 		"Content-Length", "Content-Type", "Connection", "Upgrade", "Transfer-Encoding",
 		"Sec-WebSocket-Accept", "Sec-WebSocket-Extensions", "Sec-WebSocket-Version",
 	} {
-		if equalFoldASCII(name, h) {
+		if ascii.EqualFold(name, h) {
 			return false
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/valyala/fasthttp"
 )
 
@@ -227,7 +228,7 @@ func (p *Policy) allowed(origin []byte) bool {
 		return true
 	}
 	for _, e := range p.exact {
-		if equalFold(origin, e) {
+		if ascii.EqualFold(origin, e) {
 			return true
 		}
 	}
@@ -250,14 +251,14 @@ func (p *Policy) setAllowOrigin(h *fasthttp.ResponseHeader, origin []byte) {
 }
 
 func (pt originPattern) match(origin []byte) bool {
-	if len(origin) <= len(pt.scheme) || !equalFold(origin[:len(pt.scheme)], pt.scheme) {
+	if len(origin) <= len(pt.scheme) || !ascii.EqualFold(origin[:len(pt.scheme)], pt.scheme) {
 		return false
 	}
 	host := origin[len(pt.scheme):]
 	if len(pt.suffix) == 0 {
 		return validHostPort(host)
 	}
-	if len(host) <= len(pt.suffix) || !equalFold(host[len(host)-len(pt.suffix):], pt.suffix) {
+	if len(host) <= len(pt.suffix) || !ascii.EqualFold(host[len(host)-len(pt.suffix):], pt.suffix) {
 		return false
 	}
 	return validLabels(host[:len(host)-len(pt.suffix)])
@@ -306,7 +307,7 @@ func (p *Policy) methodAllowed(m []byte) bool {
 		return true
 	}
 	for _, allowed := range p.methods {
-		if equalFold(m, allowed) {
+		if ascii.EqualFold(m, allowed) {
 			return true
 		}
 	}
@@ -395,11 +396,11 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 	var present [numCORSKeys]bool
 	found := false
 	for k := range h.All() {
-		if len(k) < len(prefix) || !equalFold(k[:len(prefix)], prefix) {
+		if len(k) < len(prefix) || !ascii.EqualFold(k[:len(prefix)], prefix) {
 			continue
 		}
 		for i := range numCORSKeys {
-			if equalFold(k, hdrKey[i]) {
+			if ascii.EqualFold(k, hdrKey[i]) {
 				present[i], found = true, true
 			}
 		}
@@ -441,30 +442,9 @@ func hasToken(list []byte, tok string) bool {
 		} else {
 			list = nil
 		}
-		if equalFold(bytes.TrimSpace(item), tok) {
+		if ascii.EqualFold(bytes.TrimSpace(item), tok) {
 			return true
 		}
 	}
 	return false
-}
-
-// equalFold compares ASCII case-insensitively: header names and origins
-// are ASCII, and bytes.EqualFold's Unicode folding costs more.
-func equalFold[T string | []byte](b []byte, s T) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		if lower(b[i]) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
