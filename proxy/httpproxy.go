@@ -23,7 +23,9 @@ import (
 type Pools struct {
 	mu    sync.Mutex
 	pools map[string]*upstream.Pool
-	want  map[*upstream.Pool]healthCheck
+	// What the snapshot compiled last uses: its pools and their checks.
+	used map[string]bool
+	want map[*upstream.Pool]healthCheck
 	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
 	MaxConnsPerOrigin int
 	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
@@ -31,7 +33,7 @@ type Pools struct {
 }
 
 // WantHealthCheck records that the next snapshot checks pool actively.
-// ApplyHealthChecks starts and stops checks to match.
+// Apply starts and stops checks to match.
 func (p *Pools) WantHealthCheck(pool *upstream.Pool, path string, interval time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -41,31 +43,41 @@ func (p *Pools) WantHealthCheck(pool *upstream.Pool, path string, interval time.
 	p.want[pool] = healthCheck{path, interval}
 }
 
-// ApplyHealthChecks runs the checks wanted by the snapshot compiled last
-// and stops the others; call it once that snapshot is in use.
-func (p *Pools) ApplyHealthChecks() {
+// Apply makes the pools match the snapshot compiled last, once it is in
+// use: it runs the checks that snapshot wants, stops the others, and
+// retires the pools of origins it no longer names, so the pool map holds
+// the origins of the config in use only.
+func (p *Pools) Apply() {
 	p.mu.Lock()
-	want := p.want
-	p.want = nil
-	all := make([]*upstream.Pool, 0, len(p.pools))
-	for _, pool := range p.pools {
-		all = append(all, pool)
+	want, used := p.want, p.used
+	p.want, p.used = nil, nil
+	var keep, retire []*upstream.Pool
+	for key, pool := range p.pools {
+		if used[key] {
+			keep = append(keep, pool)
+		} else {
+			retire = append(retire, pool)
+			delete(p.pools, key)
+		}
 	}
 	p.mu.Unlock()
-	for _, pool := range all {
+	for _, pool := range keep {
 		if hc, ok := want[pool]; ok {
 			pool.StartHealthCheck(hc.path, hc.interval)
 		} else {
 			pool.StopHealthCheck()
 		}
 	}
+	for _, pool := range retire {
+		pool.Retire()
+	}
 }
 
-// DiscardHealthChecks forgets the wanted checks of a snapshot that will not
-// be used (a refused reload, `frontdesk validate`).
-func (p *Pools) DiscardHealthChecks() {
+// Discard forgets what a snapshot that will not be used (a refused
+// reload) asked for; pools it created alone are retired by the next Apply.
+func (p *Pools) Discard() {
 	p.mu.Lock()
-	p.want = nil
+	p.want, p.used = nil, nil
 	p.mu.Unlock()
 }
 
@@ -74,11 +86,16 @@ type healthCheck struct {
 	interval time.Duration
 }
 
-// Get returns the pool for scheme://hostport, creating it on first use.
+// Get returns the pool for scheme://hostport, creating it on first use,
+// and records that the snapshot being compiled uses it.
 func (p *Pools) Get(scheme, hostport, serverName string) *upstream.Pool {
 	key := scheme + "://" + hostport
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.used == nil {
+		p.used = map[string]bool{}
+	}
+	p.used[key] = true
 	if c := p.pools[key]; c != nil {
 		return c
 	}

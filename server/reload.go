@@ -87,7 +87,7 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	if err != nil {
 		fns.abort(stopFunction)
 		brs.abort(closeBridge)
-		s.pools.DiscardHealthChecks()
+		s.pools.Discard()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	return &next{cfg: cfg, snap: snap, fns: fns, bridges: brs}, nil
@@ -104,7 +104,7 @@ func (s *Server) commit(n *next) {
 	s.cfg.Store(n.cfg)
 	s.fns.commit(n.fns)
 	s.bridges.commit(n.bridges)
-	s.pools.ApplyHealthChecks()
+	s.pools.Apply()
 	for name, b := range n.bridges.resources() {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}

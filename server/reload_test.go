@@ -384,3 +384,50 @@ apis:
 		t.Error("requestTime missing")
 	}
 }
+
+// An origin that leaves the config keeps no connection from frontdesk
+// open: its pool is retired when the new config is in use.
+func TestReloadClosesConnectionsToARemovedOrigin(t *testing.T) {
+	var open atomic.Int32
+	old := &fasthttp.Server{
+		Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("old") },
+		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
+			switch st {
+			case fasthttp.StateNew:
+				open.Add(1)
+			case fasthttp.StateClosed:
+				open.Add(-1)
+			}
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go old.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { old.Shutdown() })
+
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeFile(t, path, versionConfig(1, ln.Addr().String()))
+	_, base, adm := startFromFile(t, path)
+	if r := do(t, "GET", base+"/up", nil); r.body != "old" {
+		t.Fatalf("before reload: %d %s", r.status, r.body)
+	}
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections to the origin, want 1 kept alive", n)
+	}
+	writeFile(t, path, versionConfig(2, namedUpstream(t, "new")))
+	if r := do(t, "POST", adm+"/reload", nil); r.status != 200 {
+		t.Fatalf("reload: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/up", nil); r.body != "new" {
+		t.Fatalf("after reload: %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the removed origin still open", open.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

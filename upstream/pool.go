@@ -56,10 +56,11 @@ type Options struct {
 // origin's health: passive (marked down for a back-off after a connection
 // failure) and active (the result of the last health check).
 type Pool struct {
-	o    Options
-	sem  chan struct{}
-	mu   sync.Mutex
-	idle []*conn
+	o       Options
+	sem     chan struct{}
+	mu      sync.Mutex
+	idle    []*conn
+	retired bool // guarded by mu: connections are closed, not kept idle
 
 	downUntil atomic.Int64 // unix nanos; passive health
 	unhealthy atomic.Bool  // active health check result
@@ -344,6 +345,11 @@ func (p *Pool) release(c *conn, resp *fasthttp.Response) {
 func (p *Pool) putIdle(c *conn) {
 	c.lastUse = time.Now()
 	p.mu.Lock()
+	if p.retired {
+		p.mu.Unlock()
+		p.closeConn(c)
+		return
+	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
 }
@@ -353,10 +359,14 @@ func (p *Pool) closeConn(c *conn) {
 	<-p.sem
 }
 
-// CloseIdle closes every idle connection (on shutdown, or when an origin
-// leaves the config).
-func (p *Pool) CloseIdle() {
+// Retire is for an origin that left the config: it stops the active
+// check, closes the idle connections, and closes the others as their
+// exchanges end. Requests still reaching the pool (from a snapshot in
+// flight) are served, on connections it closes after them.
+func (p *Pool) Retire() {
+	p.StopHealthCheck()
 	p.mu.Lock()
+	p.retired = true
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()

@@ -188,3 +188,29 @@ func TestSlowAnswerOnAReusedConnectionIsATimeoutNotARetry(t *testing.T) {
 		t.Errorf("upstream saw %d requests, want 2 (no retry after a timeout)", n)
 	}
 }
+
+// A retired pool closes its idle connections at once, still serves the
+// requests that reach it, and closes their connections after them.
+func TestRetiredPoolKeepsNoConnectionOpen(t *testing.T) {
+	addr, conns := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	p := New(Options{Addr: addr})
+	if resp, err := get(t, p, "GET"); err != nil || body(t, resp) != "ok" {
+		t.Fatalf("before: %v", err)
+	}
+	if n := len(p.sem); n != 1 {
+		t.Fatalf("%d connections open after one exchange, want 1 kept idle", n)
+	}
+	p.Retire()
+	if n := len(p.sem); n != 0 {
+		t.Errorf("%d connections open after Retire, want 0", n)
+	}
+	if resp, err := get(t, p, "GET"); err != nil || body(t, resp) != "ok" {
+		t.Fatalf("a request reaching the retired pool: %v", err)
+	}
+	if n := len(p.sem); n != 0 {
+		t.Errorf("%d connections open after an exchange on the retired pool, want 0", n)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("origin saw %d connections, want 2", n)
+	}
+}
