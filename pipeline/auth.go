@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/auth"
@@ -81,7 +82,11 @@ func NewLambdaAuthorizer(a *lambdaauth.Authorizer, v1 bool) *LambdaAuthorizer {
 // Handle asks the authorizer.
 func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 	r := ex.Route
-	arn := methodARN(r.APIID, r.Stage, string(ex.Ctx.Method()), string(ex.Path))
+	// The ARN is built in the exchange's authorizer buffer and read only
+	// until Authorize returns (the result is written there after), so a
+	// request answered from the decision cache allocates nothing.
+	ex.AuthBuf = appendMethodARN(ex.AuthBuf[:0], r.APIID, r.Stage, ex.Ctx.Method(), ex.Path)
+	arn := unsafe.String(unsafe.SliceData(ex.AuthBuf), len(ex.AuthBuf))
 	res, err := l.a.Authorize(context.Background(), lambdaauth.Request{
 		HTTP:      &ex.Ctx.Request,
 		MethodARN: arn,
@@ -115,9 +120,16 @@ func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 // arnRegion is the region of the execute-api ARNs given to authorizers.
 const arnRegion = "us-east-1"
 
-// methodARN is the route's execute-api ARN, as IAM policies name it.
-func methodARN(api, stage, method, path string) string {
-	return "arn:aws:execute-api:" + arnRegion + ":" + proxy.AccountID + ":" + api + "/" + stage + "/" + method + path
+// appendMethodARN appends the route's execute-api ARN, as IAM policies
+// name it.
+func appendMethodARN(dst []byte, api, stage string, method, path []byte) []byte {
+	dst = append(dst, "arn:aws:execute-api:"+arnRegion+":"+proxy.AccountID+":"...)
+	dst = append(dst, api...)
+	dst = append(dst, '/')
+	dst = append(dst, stage...)
+	dst = append(dst, '/')
+	dst = append(dst, method...)
+	return append(dst, path...)
 }
 
 // appendAuthorizerEvent builds a REQUEST authorizer event: the proxy event
