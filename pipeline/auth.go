@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"time"
 	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -87,6 +88,10 @@ func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 	// request answered from the decision cache allocates nothing.
 	ex.AuthBuf = appendMethodARN(ex.AuthBuf[:0], r.APIID, r.Stage, ex.Ctx.Method(), ex.Path)
 	arn := unsafe.String(unsafe.SliceData(ex.AuthBuf), len(ex.AuthBuf))
+	var start time.Time
+	if l.v1 { // payload 1.0 hands the authorizer's latency on
+		start = time.Now()
+	}
 	res, err := l.a.Authorize(context.Background(), lambdaauth.Request{
 		HTTP:      &ex.Ctx.Request,
 		MethodARN: arn,
@@ -109,7 +114,7 @@ func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
 		return
 	}
 	if l.v1 {
-		ex.AuthBuf = res.AppendV1(ex.AuthBuf[:0], 0)
+		ex.AuthBuf = res.AppendV1(ex.AuthBuf[:0], time.Since(start))
 	} else {
 		ex.AuthBuf = res.AppendV2(ex.AuthBuf[:0])
 	}

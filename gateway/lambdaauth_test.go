@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/proxy"
+)
+
+// answering is an authorizer function that always gives the same answer.
+type answering string
+
+func (a answering) Invoke(context.Context, []byte) (lambda.Result, error) {
+	return lambda.Result{Payload: []byte(a)}, nil
+}
+
+// BenchmarkLambdaAuthorizerCachedDecision is a mock route behind a Lambda
+// authorizer whose decision for the request's identity is cached: what
+// every request but the first of an identity costs, in both payload
+// formats (1.0 with an IAM policy evaluated against the method ARN).
+func BenchmarkLambdaAuthorizerCachedDecision(b *testing.B) {
+	for _, bc := range []struct {
+		format, simple string
+		answer         answering
+	}{
+		{"2.0", "true", `{"isAuthorized":true,"context":{"user":"u-1"}}`},
+		{"1.0", "false", `{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[` +
+			`{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"arn:aws:execute-api:*:*:*/*/GET/ping"}]},"context":{"user":"u-1"}}`},
+	} {
+		b.Run(bc.format, func(b *testing.B) {
+			src := `apis:
+  a:
+    type: http
+    authorizers:
+      gate: {type: lambda, function: f, identity_source: ["$request.header.X-Token"], ttl: 60s, payload_format: "` + bc.format + `", simple_responses: ` + bc.simple + `}
+    integrations:
+      ping: {type: mock, body: ok}
+    routes:
+      "GET /ping": {integration: ping, authorizer: gate}
+functions:
+  f: {command: ["unused"]}
+`
+			cfg, _, err := config.Parse("bench.yaml", []byte(src), func(string) (string, bool) { return "", false })
+			if err != nil {
+				b.Fatal(err)
+			}
+			snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{},
+				Functions: map[string]lambda.Invoker{"f": bc.answer}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			ctx := newCtx("GET", "/ping")
+			ctx.Request.Header.Set("X-Token", "token-1")
+			g.Handle(ctx) // the first request of the identity calls the function
+			drain(ctx)
+			serveLoop(b, g, ctx)
+		})
+	}
+}
+
+// slowAllow is a payload 1.0 authorizer function that takes its time.
+type slowAllow struct{ d time.Duration }
+
+func (s slowAllow) Invoke(context.Context, []byte) (lambda.Result, error) {
+	time.Sleep(s.d)
+	return lambda.Result{Payload: []byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17",` +
+		`"Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}]}}`)}, nil
+}
+
+// recording is a Lambda integration that keeps the last event it got.
+type recording struct{ event chan []byte }
+
+func (r recording) Invoke(_ context.Context, payload []byte) (lambda.Result, error) {
+	r.event <- bytes.Clone(payload)
+	return lambda.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
+}
+
+func TestPayloadV1EventCarriesTheAuthorizersLatency(t *testing.T) {
+	src := `apis:
+  a:
+    type: http
+    authorizers:
+      gate: {type: lambda, function: auth, identity_source: ["$request.header.X-Token"], payload_format: "1.0"}
+    integrations:
+      fn: {type: lambda, function: fn, payload_format: "1.0"}
+    routes:
+      "GET /x": {integration: fn, authorizer: gate}
+functions:
+  auth: {command: ["unused"]}
+  fn: {command: ["unused"]}
+`
+	cfg, _, err := config.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording{make(chan []byte, 1)}
+	snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{},
+		Functions: map[string]lambda.Invoker{"auth": slowAllow{30 * time.Millisecond}, "fn": rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := newCtx("GET", "/x")
+	ctx.Request.Header.Set("X-Token", "t")
+	g.Handle(ctx)
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	var event struct {
+		RequestContext struct {
+			Authorizer struct {
+				PrincipalID        string `json:"principalId"`
+				IntegrationLatency int64  `json:"integrationLatency"`
+			} `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(<-rec.event, &event); err != nil {
+		t.Fatal(err)
+	}
+	if a := event.RequestContext.Authorizer; a.PrincipalID != "p" || a.IntegrationLatency < 30 {
+		t.Errorf("authorizer context %+v, want principalId p and integrationLatency ≥ 30 ms", a)
+	}
+}
