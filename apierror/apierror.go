@@ -36,6 +36,10 @@ const (
 	TooManyRequests
 	LimitExceeded
 	NoHealthyUpstream
+	// An authorizer's answers: a deny (or a missing scope), and an
+	// authorizer that failed, timed out or answered unreadably.
+	AccessDenied
+	AuthorizerFailure
 	numCodes
 )
 
@@ -68,6 +72,8 @@ var table = [2][numCodes]response{
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
+		AccessDenied:       r(403, `{"message":"Forbidden"}`, ""),
+		AuthorizerFailure:  r(500, `{"message":"Internal Server Error"}`, ""),
 	},
 	REST: {
 		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
@@ -82,6 +88,8 @@ var table = [2][numCodes]response{
 		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
 		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
+		AccessDenied:       r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
+		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -127,5 +128,64 @@ functions:
 	}
 	if a := event.RequestContext.Authorizer; a.PrincipalID != "p" || a.IntegrationLatency < 30 {
 		t.Errorf("authorizer context %+v, want principalId p and integrationLatency ≥ 30 ms", a)
+	}
+}
+
+// failing is an authorizer function whose invocations fail.
+type failing struct{}
+
+func (failing) Invoke(context.Context, []byte) (lambda.Result, error) {
+	return lambda.Result{}, errors.New("function unreachable")
+}
+
+// REST APIs answer an authorizer's deny and failure in their own words
+// (docs/errors.md).
+func TestRESTAuthorizerDenyAndFailureAnswers(t *testing.T) {
+	deny := answering(`{"principalId":"p","policyDocument":{"Version":"2012-10-17",` +
+		`"Statement":[{"Action":"execute-api:Invoke","Effect":"Deny","Resource":"*"}]}}`)
+	for _, tc := range []struct {
+		name      string
+		fn        lambda.Invoker
+		status    int
+		body      string
+		errorType string
+	}{
+		{"deny", deny, 403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"},
+		{"failure", failing{}, 500, `{"message":null}`, "AuthorizerConfigurationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := `apis:
+  a:
+    type: rest
+    authorizers:
+      gate: {type: lambda, function: auth, identity_source: ["$request.header.X-Token"]}
+    integrations:
+      ping: {type: mock, body: ok}
+    routes:
+      "GET /x": {integration: ping, authorizer: gate}
+functions:
+  auth: {command: ["unused"]}
+`
+			cfg, _, err := config.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{Log: quiet},
+				Functions: map[string]lambda.Invoker{"auth": tc.fn}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := New(snap, quiet)
+			ctx := newCtx("GET", "/x")
+			ctx.Request.Header.Set("X-Token", "t")
+			g.Handle(ctx)
+			resp := &ctx.Response
+			if resp.StatusCode() != tc.status || string(resp.Body()) != tc.body ||
+				string(resp.Header.Peek("x-amzn-ErrorType")) != tc.errorType || string(resp.Header.ContentType()) != "application/json" {
+				t.Errorf("%d %s (%s, %s), want %d %s (%s)", resp.StatusCode(), resp.Body(),
+					resp.Header.Peek("x-amzn-ErrorType"), resp.Header.ContentType(), tc.status, tc.body, tc.errorType)
+			}
+		})
 	}
 }

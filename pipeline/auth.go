@@ -174,38 +174,25 @@ func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, 
 	return dst
 }
 
-var (
-	restDeny      = []byte(`{"Message":"User is not authorized to access this resource with an explicit deny"}`)
-	restAuthError = []byte(`{"message":null}`)
-)
-
 // writeAuthFailure answers a refused request in the API's dialect.
 func writeAuthFailure(ex *proxy.Exchange, err error) {
 	var f *auth.Failure
 	if !errors.As(err, &f) {
 		f = auth.Internal(err)
 	}
+	resp := &ex.Ctx.Response
 	if ex.Dialect != apierror.REST {
-		ex.Ctx.Response.ResetBody()
-		f.WriteHTTP(&ex.Ctx.Response)
+		resp.ResetBody()
+		f.WriteHTTP(resp)
 		return
 	}
-	resp := &ex.Ctx.Response
 	switch f.Status {
 	case 401:
 		ex.Fail(apierror.Unauthorized)
 	case 403:
-		resp.ResetBody()
-		resp.SetStatusCode(403)
-		resp.Header.SetContentType("application/json")
-		resp.Header.Set("x-amzn-ErrorType", "AccessDeniedException")
-		resp.SetBody(restDeny)
+		ex.Fail(apierror.AccessDenied)
 	default:
-		resp.ResetBody()
-		resp.SetStatusCode(500)
-		resp.Header.SetContentType("application/json")
-		resp.Header.Set("x-amzn-ErrorType", "AuthorizerConfigurationException")
-		resp.SetBody(restAuthError)
+		ex.Fail(apierror.AuthorizerFailure)
 	}
 	if f.WWWAuthenticate != "" {
 		resp.Header.Set("WWW-Authenticate", f.WWWAuthenticate)
