@@ -23,6 +23,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/proxy"
@@ -278,7 +279,7 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
 	if sel.Stage >= 0 {
 		stage = w.stages[sel.Stage]
 	}
-	if len(sel.Rest) == 1 && bytes.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
+	if len(sel.Rest) == 1 && ascii.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
 		w.bridge.ServeUpgrade(ctx, stage)
 		return true
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/proxy"
 )
 
@@ -252,7 +253,7 @@ var notStored = [...][]byte{
 
 func skipStored(name []byte) bool {
 	for _, s := range notStored {
-		if bytes.EqualFold(name, s) {
+		if ascii.EqualFold(name, s) {
 			return true
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -342,7 +343,7 @@ func (s *hopSet) note(name []byte) {
 	switch len(name) {
 	case 2, 7, 10, 16, 17, 18, 19:
 		for i, k := range hopHeaders {
-			if len(k) == len(name) && bytes.EqualFold(k, name) {
+			if len(k) == len(name) && ascii.EqualFold(k, name) {
 				s[i] = true
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 )
 
 // Mount says where an API is served: which hosts (none = any), under which
@@ -125,7 +127,7 @@ func (t *Table) Match(host, path []byte) Selection {
 
 func hostIn(host []byte, hosts [][]byte) bool {
 	for _, h := range hosts {
-		if bytes.EqualFold(host, h) {
+		if ascii.EqualFold(host, h) {
 			return true
 		}
 	}

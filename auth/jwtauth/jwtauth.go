@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/singleflight"
@@ -230,7 +231,7 @@ func bearerToken(v []byte) []byte {
 		return nil
 	}
 	const prefix = "bearer "
-	if len(v) >= len(prefix) && bytes.EqualFold(v[:len(prefix)], []byte(prefix)) {
+	if len(v) >= len(prefix) && ascii.EqualFold(v[:len(prefix)], prefix) {
 		v = bytes.TrimLeft(v[len(prefix):], " \t")
 	}
 	return v
