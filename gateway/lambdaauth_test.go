@@ -22,6 +22,21 @@ func (a answering) Invoke(context.Context, []byte) (lambda.Result, error) {
 	return lambda.Result{Payload: []byte(a)}, nil
 }
 
+// functionGateway compiles src with its functions answered by fns.
+func functionGateway(tb testing.TB, src string, fns map[string]lambda.Invoker) *Gateway {
+	tb.Helper()
+	cfg, _, err := config.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{Log: quiet}, Functions: fns})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return New(snap, quiet)
+}
+
 // BenchmarkLambdaAuthorizerCachedDecision is a mock route behind a Lambda
 // authorizer whose decision for the request's identity is cached: what
 // every request but the first of an identity costs, in both payload
@@ -48,16 +63,7 @@ func BenchmarkLambdaAuthorizerCachedDecision(b *testing.B) {
 functions:
   f: {command: ["unused"]}
 `
-			cfg, _, err := config.Parse("bench.yaml", []byte(src), func(string) (string, bool) { return "", false })
-			if err != nil {
-				b.Fatal(err)
-			}
-			snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{},
-				Functions: map[string]lambda.Invoker{"f": bc.answer}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			g := New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			g := functionGateway(b, src, map[string]lambda.Invoker{"f": bc.answer})
 			ctx := newCtx("GET", "/ping")
 			ctx.Request.Header.Set("X-Token", "token-1")
 			g.Handle(ctx) // the first request of the identity calls the function
@@ -98,17 +104,8 @@ functions:
   auth: {command: ["unused"]}
   fn: {command: ["unused"]}
 `
-	cfg, _, err := config.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := recording{make(chan []byte, 1)}
-	snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{},
-		Functions: map[string]lambda.Invoker{"auth": slowAllow{30 * time.Millisecond}, "fn": rec}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := functionGateway(t, src, map[string]lambda.Invoker{"auth": slowAllow{30 * time.Millisecond}, "fn": rec})
 	ctx := newCtx("GET", "/x")
 	ctx.Request.Header.Set("X-Token", "t")
 	g.Handle(ctx)
@@ -166,17 +163,7 @@ func TestRESTAuthorizerDenyAndFailureAnswers(t *testing.T) {
 functions:
   auth: {command: ["unused"]}
 `
-			cfg, _, err := config.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
-			if err != nil {
-				t.Fatal(err)
-			}
-			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{Log: quiet},
-				Functions: map[string]lambda.Invoker{"auth": tc.fn}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := New(snap, quiet)
+			g := functionGateway(t, src, map[string]lambda.Invoker{"auth": tc.fn})
 			ctx := newCtx("GET", "/x")
 			ctx.Request.Header.Set("X-Token", "t")
 			g.Handle(ctx)
