@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"maps"
 	"net/netip"
 	"slices"
@@ -45,7 +46,7 @@ type wsAPI struct {
 	// gate runs the $connect route's authorizer and API key check (nil:
 	// none); infos describe $connect per stage for it.
 	gate  *pipeline.Chain
-	infos map[string]*proxy.Route
+	infos map[string]*exchange.Route
 }
 
 // TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -80,8 +81,8 @@ type stage struct {
 	name string
 	// integrations[i] serves routes[i] on this stage, described by
 	// infos[i].
-	integrations []proxy.Integration
-	infos        []*proxy.Route
+	integrations []exchange.Integration
+	infos        []*exchange.Route
 	integNames   []string
 }
 
@@ -150,7 +151,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err := s.wsTable.Add(m, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
-		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: m.Stages, infos: map[string]*proxy.Route{}}
+		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: m.Stages, infos: map[string]*exchange.Route{}}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -313,8 +314,8 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 // a request meets them: API key and usage plan (per key and route, per key,
 // quota), then the route throttle (the route's own, else the stage
 // default, as API Gateway's route settings).
-func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]pipeline.Step, error) {
-	var steps []pipeline.Step
+func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]exchange.Step, error) {
+	var steps []exchange.Step
 	if r.Authorizer != "" {
 		// The context is rendered for the payload format the route's
 		// integration receives.
@@ -401,7 +402,7 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 	if r == nil || (r.Authorizer == "" && !r.APIKey) {
 		return nil
 	}
-	var steps []pipeline.Step
+	var steps []exchange.Step
 	if r.Authorizer != "" {
 		// WebSocket events carry the 1.0 (REST) authorizer form.
 		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, "1.0", deps)
@@ -422,12 +423,12 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 // gatePassed ends a $connect gate: reaching it means every check passed.
 type gatePassed struct{}
 
-func (gatePassed) Serve(ex *proxy.Exchange) { ex.GatePassed = true }
+func (gatePassed) Serve(ex *exchange.Exchange) { ex.GatePassed = true }
 
 // compileAuthorizer builds the route's authorizer step; v1 renders the
 // context it hands on in payload format 1.0, and defaultFormat is the
 // authorizer's own payload format unless its config names one.
-func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (pipeline.Step, error) {
+func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (exchange.Step, error) {
 	format := ac.PayloadFormat
 	if format == "" {
 		format = defaultFormat
@@ -460,8 +461,8 @@ func payloadFormat(ca *config.API, configured string) string {
 
 // routeInfo describes a route on a stage for the pipeline, the
 // integrations and the access log.
-func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *proxy.Route {
-	info := &proxy.Route{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
+func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.Route {
+	info := &exchange.Route{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
 		RouteKey: routeKey, StageVariables: vars,
 		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(api), StageBytes: []byte(stage)}
 	if _, path, ok := strings.Cut(routeKey, " "); ok {
@@ -490,7 +491,7 @@ func stageVarList(vars map[string]string) []lambda.Param {
 	return out
 }
 
-func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (proxy.Integration, error) {
+func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	pools := deps.Pools
 	switch in.Type {
 	case "http_proxy":

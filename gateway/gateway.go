@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -26,7 +27,6 @@ import (
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
-	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
@@ -53,7 +53,7 @@ func (g *Gateway) SetMetrics(r *metrics.Registry) { g.metrics = r }
 // New returns a gateway serving s.
 func New(s *Snapshot, log *slog.Logger) *Gateway {
 	g := &Gateway{log: log}
-	g.pool.New = func() any { return &proxy.Exchange{} }
+	g.pool.New = func() any { return &exchange.Exchange{} }
 	g.snap.Store(s)
 	return g
 }
@@ -119,8 +119,8 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 
 // acquire takes a pooled exchange for a request served from s and counts
 // it in flight; finish gives it back.
-func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *proxy.Exchange {
-	ex := g.pool.Get().(*proxy.Exchange)
+func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Exchange {
+	ex := g.pool.Get().(*exchange.Exchange)
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
 	ex.Method = router.ParseMethod(ctx.Method())
@@ -132,13 +132,13 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *proxy.Exchange
 
 // enter puts ex in API a: its error dialect and request id, CORS policy
 // and counters.
-func (g *Gateway) enter(ex *proxy.Exchange, a *api) {
+func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 	g.begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
 }
 
 // begin sets the dialect and the request id of ex.
-func (g *Gateway) begin(ex *proxy.Exchange, d apierror.Dialect) {
+func (g *Gateway) begin(ex *exchange.Exchange, d apierror.Dialect) {
 	ex.Dialect = d
 	if d == apierror.REST {
 		ex.RequestID = appendUUID(ex.RequestID[:0])
@@ -151,7 +151,7 @@ func (g *Gateway) begin(ex *proxy.Exchange, d apierror.Dialect) {
 
 // finish stamps the request id, turns a panic into a 500 for this request
 // only, and returns the exchange to the pool.
-func (g *Gateway) finish(ex *proxy.Exchange) {
+func (g *Gateway) finish(ex *exchange.Exchange) {
 	ctx := ex.Ctx
 	if r := recover(); r != nil {
 		g.log.Error("panic serving request", "panic", r, "method", string(ctx.Method()),
@@ -303,7 +303,7 @@ var counterMethod = [...]metrics.Method{
 }
 
 // account counts the request and writes its access-log line.
-func (g *Gateway) account(ex *proxy.Exchange) {
+func (g *Gateway) account(ex *exchange.Exchange) {
 	ctx := ex.Ctx
 	total := time.Since(ex.Start)
 	status := ctx.Response.StatusCode()
@@ -374,7 +374,7 @@ func (g *Gateway) AuthorizeWebSocket(ctx *fasthttp.RequestCtx, api, stage string
 	}
 	// The gate's exchange is not counted or logged as a request: the
 	// upgrade it belongs to is the WebSocket bridge's.
-	ex := g.pool.Get().(*proxy.Exchange)
+	ex := g.pool.Get().(*exchange.Exchange)
 	defer func() {
 		ex.Reset()
 		g.pool.Put(ex)

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"io"
 	"log/slog"
 	"net"
@@ -128,7 +129,7 @@ func TestPanicInRequestPathBecomes500AndServingGoesOn(t *testing.T) {
 
 type panicking struct{}
 
-func (panicking) Serve(*proxy.Exchange) { panic("boom") }
+func (panicking) Serve(*exchange.Exchange) { panic("boom") }
 
 func TestDotSegmentsAreRefused(t *testing.T) {
 	for _, p := range []string{"/pets/../admin", "/pets/%2e%2e/admin", "/pets/./x", "/pets/.%2E"} {

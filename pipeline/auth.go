@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"time"
 	"unsafe"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/frontdeskgw/frontdesk/auth/lambdaauth"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
-	"github.com/frontdeskgw/frontdesk/proxy"
 )
 
 // JWT admits requests bearing a valid token with the route's scopes and
@@ -43,7 +43,7 @@ func NewJWT(a *jwtauth.Authorizer, scopes []string, v1 bool, claimHeaders map[st
 }
 
 // Handle verifies the token.
-func (j *JWT) Handle(ex *proxy.Exchange, next Next) {
+func (j *JWT) Handle(ex *exchange.Exchange, next exchange.Next) {
 	req := &ex.Ctx.Request
 	for _, h := range j.headers {
 		req.Header.Del(h[1])
@@ -81,7 +81,7 @@ func NewLambdaAuthorizer(a *lambdaauth.Authorizer, v1 bool) *LambdaAuthorizer {
 }
 
 // Handle asks the authorizer.
-func (l *LambdaAuthorizer) Handle(ex *proxy.Exchange, next Next) {
+func (l *LambdaAuthorizer) Handle(ex *exchange.Exchange, next exchange.Next) {
 	r := ex.Route
 	// The ARN is built in the exchange's authorizer buffer and read only
 	// until Authorize returns (the result is written there after), so a
@@ -128,7 +128,7 @@ const arnRegion = "us-east-1"
 // appendMethodARN appends the route's execute-api ARN, as IAM policies
 // name it.
 func appendMethodARN(dst []byte, api, stage string, method, path []byte) []byte {
-	dst = append(dst, "arn:aws:execute-api:"+arnRegion+":"+proxy.AccountID+":"...)
+	dst = append(dst, "arn:aws:execute-api:"+arnRegion+":"+exchange.AccountID+":"...)
 	dst = append(dst, api...)
 	dst = append(dst, '/')
 	dst = append(dst, stage...)
@@ -139,7 +139,7 @@ func appendMethodARN(dst []byte, api, stage string, method, path []byte) []byte 
 
 // appendAuthorizerEvent builds a REQUEST authorizer event: the proxy event
 // of the request with the authorizer's own members in front.
-func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, identity [][]byte) []byte {
+func appendAuthorizerEvent(dst []byte, ex *exchange.Exchange, v1 bool, arn string, identity [][]byte) []byte {
 	in := ex.EventInput()
 	in.Authorizer = nil
 	var at int // where the proxy event starts in dst
@@ -175,7 +175,7 @@ func appendAuthorizerEvent(dst []byte, ex *proxy.Exchange, v1 bool, arn string, 
 }
 
 // writeAuthFailure answers a refused request in the API's dialect.
-func writeAuthFailure(ex *proxy.Exchange, err error) {
+func writeAuthFailure(ex *exchange.Exchange, err error) {
 	var f *auth.Failure
 	if !errors.As(err, &f) {
 		f = auth.Internal(err)

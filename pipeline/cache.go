@@ -3,12 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"sync"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
-	"github.com/frontdeskgw/frontdesk/proxy"
 )
 
 // Invalidate says who may refresh a cached entry with
@@ -103,7 +103,7 @@ var (
 )
 
 // Handle serves from the cache or fetches and stores.
-func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
+func (c *Cache) Handle(ex *exchange.Exchange, next exchange.Next) {
 	req := &ex.Ctx.Request
 	if !req.Header.IsGet() && !req.Header.IsHead() {
 		next.Serve(ex)
@@ -173,7 +173,7 @@ func (c *Cache) Handle(ex *proxy.Exchange, next Next) {
 // the route's stale window; of the requests that find it expired, one
 // refetches and stores while the others are served the old entry at once.
 // It reports false when the caller must take the ordinary path.
-func (c *Cache) serveStale(ex *proxy.Exchange, next Next, key []byte, e *cache.Entry, now int64, head bool) bool {
+func (c *Cache) serveStale(ex *exchange.Exchange, next exchange.Next, key []byte, e *cache.Entry, now int64, head bool) bool {
 	ok, refresh := c.store.GetStale(key, now, e)
 	if !ok || now-e.Expires > int64(c.o.StaleWhileRevalidate) {
 		refresh.Release()
@@ -197,7 +197,7 @@ func (c *Cache) serveStale(ex *proxy.Exchange, next Next, key []byte, e *cache.E
 	return true
 }
 
-func (c *Cache) mark(ex *proxy.Exchange, v []byte) {
+func (c *Cache) mark(ex *exchange.Exchange, v []byte) {
 	if c.o.XCache {
 		ex.Ctx.Response.Header.SetCanonical(hdrXCache, v)
 	}
@@ -205,7 +205,7 @@ func (c *Cache) mark(ex *proxy.Exchange, v []byte) {
 
 // capture copies a cacheable response into e. Responses that set cookies,
 // say no-store or private, or have another status are not cacheable.
-func (c *Cache) capture(ex *proxy.Exchange, e *cache.Entry, now int64) bool {
+func (c *Cache) capture(ex *exchange.Exchange, e *cache.Entry, now int64) bool {
 	resp := &ex.Ctx.Response
 	if !c.cacheableStatus(resp.StatusCode()) || len(resp.Header.PeekBytes(hdrSetCookie)) > 0 {
 		return false
@@ -261,7 +261,7 @@ func skipStored(name []byte) bool {
 }
 
 // write answers from a cached entry.
-func (c *Cache) write(ex *proxy.Exchange, e *cache.Entry) {
+func (c *Cache) write(ex *exchange.Exchange, e *cache.Entry) {
 	resp := &ex.Ctx.Response
 	resp.Reset()
 	resp.SetStatusCode(e.Status)

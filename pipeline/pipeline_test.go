@@ -1,10 +1,10 @@
 package pipeline
 
 import (
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"strings"
 	"testing"
 
-	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -14,7 +14,7 @@ type mark struct {
 	log  *[]string
 }
 
-func (m mark) Handle(ex *proxy.Exchange, next Next) {
+func (m mark) Handle(ex *exchange.Exchange, next exchange.Next) {
 	*m.log = append(*m.log, m.name+">")
 	if m.stop {
 		ex.Ctx.SetStatusCode(429)
@@ -26,7 +26,7 @@ func (m mark) Handle(ex *proxy.Exchange, next Next) {
 
 type final struct{ log *[]string }
 
-func (f final) Serve(ex *proxy.Exchange) {
+func (f final) Serve(ex *exchange.Exchange) {
 	*f.log = append(*f.log, "integration")
 	ex.Ctx.SetStatusCode(200)
 }
@@ -46,11 +46,11 @@ func TestChainRunsStepsInOrderAroundTheIntegration(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var log []string
-			var steps []Step
+			var steps []exchange.Step
 			for i, s := range c.stops {
 				steps = append(steps, mark{name: string(rune('a' + i)), stop: s, log: &log})
 			}
-			ex := &proxy.Exchange{Ctx: &fasthttp.RequestCtx{}}
+			ex := &exchange.Exchange{Ctx: &fasthttp.RequestCtx{}}
 			NewChain(final{&log}, steps...).Serve(ex)
 			if got := strings.Join(log, " "); got != c.want {
 				t.Errorf("ran %q, want %q", got, c.want)
@@ -64,15 +64,15 @@ func TestChainRunsStepsInOrderAroundTheIntegration(t *testing.T) {
 
 type pass struct{}
 
-func (pass) Handle(ex *proxy.Exchange, next Next) { next.Serve(ex) }
+func (pass) Handle(ex *exchange.Exchange, next exchange.Next) { next.Serve(ex) }
 
 type nop struct{}
 
-func (nop) Serve(*proxy.Exchange) {}
+func (nop) Serve(*exchange.Exchange) {}
 
 func BenchmarkChainOfFourSteps(b *testing.B) {
 	c := NewChain(nop{}, pass{}, pass{}, pass{}, pass{})
-	ex := &proxy.Exchange{}
+	ex := &exchange.Exchange{}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.Serve(ex)

@@ -2,13 +2,13 @@ package pipeline
 
 import (
 	"crypto/sha256"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"strconv"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/limiter"
 	"github.com/frontdeskgw/frontdesk/metrics"
-	"github.com/frontdeskgw/frontdesk/proxy"
 )
 
 // Per says what identifies a client for a route throttle.
@@ -64,7 +64,7 @@ func NewThrottle(state *State, o ThrottleOptions) (*Throttle, error) {
 }
 
 // Handle spends a token or answers 429.
-func (t *Throttle) Handle(ex *proxy.Exchange, next Next) {
+func (t *Throttle) Handle(ex *exchange.Exchange, next exchange.Next) {
 	var key uint64 = 1
 	switch t.per {
 	case PerClientIP:
@@ -90,7 +90,7 @@ var (
 )
 
 // refuse writes a 429 with, when asked, the IETF RateLimit headers.
-func refuse(ex *proxy.Exchange, c apierror.Code, d limiter.Decision, headers bool) {
+func refuse(ex *exchange.Exchange, c apierror.Code, d limiter.Decision, headers bool) {
 	ex.Fail(c)
 	if !headers {
 		return
@@ -161,7 +161,7 @@ func NewAPIKey(keys *Keys, o APIKeyOptions) *APIKey {
 var hdrAPIKey = []byte("x-api-key")
 
 // Handle checks the key and the plan's limits.
-func (s *APIKey) Handle(ex *proxy.Exchange, next Next) {
+func (s *APIKey) Handle(ex *exchange.Exchange, next exchange.Next) {
 	v := ex.Ctx.Request.Header.PeekBytes(hdrAPIKey)
 	k := s.keys.lookup(v)
 	if k == nil || !k.Enabled || k.Plan == nil || !k.Plan.APIs[s.api] {

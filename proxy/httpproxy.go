@@ -2,115 +2,20 @@ package proxy
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
 )
-
-// Pools shares one keep-alive connection pool per upstream origin across
-// integrations and across config reloads, so a reload does not reconnect.
-type Pools struct {
-	mu    sync.Mutex
-	pools map[string]*upstream.Pool
-	// What the snapshot compiled last uses: its pools and their checks.
-	used map[string]bool
-	want map[*upstream.Pool]healthCheck
-	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
-	MaxConnsPerOrigin int
-	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
-	Dial func(addr string) (net.Conn, error)
-}
-
-// WantHealthCheck records that the next snapshot checks pool actively.
-// Apply starts and stops checks to match.
-func (p *Pools) WantHealthCheck(pool *upstream.Pool, path string, interval time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.want == nil {
-		p.want = map[*upstream.Pool]healthCheck{}
-	}
-	p.want[pool] = healthCheck{path, interval}
-}
-
-// Apply makes the pools match the snapshot compiled last, once it is in
-// use: it runs the checks that snapshot wants, stops the others, and
-// retires the pools of origins it no longer names, so the pool map holds
-// the origins of the config in use only.
-func (p *Pools) Apply() {
-	p.mu.Lock()
-	want, used := p.want, p.used
-	p.want, p.used = nil, nil
-	var keep, retire []*upstream.Pool
-	for key, pool := range p.pools {
-		if used[key] {
-			keep = append(keep, pool)
-		} else {
-			retire = append(retire, pool)
-			delete(p.pools, key)
-		}
-	}
-	p.mu.Unlock()
-	for _, pool := range keep {
-		if hc, ok := want[pool]; ok {
-			pool.StartHealthCheck(hc.path, hc.interval)
-		} else {
-			pool.StopHealthCheck()
-		}
-	}
-	for _, pool := range retire {
-		pool.Retire()
-	}
-}
-
-// Discard forgets what a snapshot that will not be used (a refused
-// reload) asked for; pools it created alone are retired by the next Apply.
-func (p *Pools) Discard() {
-	p.mu.Lock()
-	p.want, p.used = nil, nil
-	p.mu.Unlock()
-}
-
-type healthCheck struct {
-	path     string
-	interval time.Duration
-}
-
-// Get returns the pool for scheme://hostport, creating it on first use,
-// and records that the snapshot being compiled uses it.
-func (p *Pools) Get(scheme, hostport, serverName string) *upstream.Pool {
-	key := scheme + "://" + hostport
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.used == nil {
-		p.used = map[string]bool{}
-	}
-	p.used[key] = true
-	if c := p.pools[key]; c != nil {
-		return c
-	}
-	if p.pools == nil {
-		p.pools = map[string]*upstream.Pool{}
-	}
-	o := upstream.Options{Addr: hostport, MaxConns: p.MaxConnsPerOrigin, Dial: p.Dial}
-	if scheme == "https" {
-		o.TLS = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
-	}
-	c := upstream.New(o)
-	p.pools[key] = c
-	return c
-}
 
 type pathPart struct {
 	literal []byte
@@ -228,7 +133,7 @@ var (
 )
 
 // Serve forwards ex's request upstream and streams the response back.
-func (p *HTTPProxy) Serve(ex *Exchange) {
+func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	ctx := ex.Ctx
 	in := &ctx.Request
 	up := fasthttp.AcquireRequest()
@@ -242,12 +147,12 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	ex.buf = p.appendURI(ex.buf[:0], ex)
-	up.Header.SetRequestURIBytes(ex.buf)
+	ex.Scratch = p.appendURI(ex.Scratch[:0], ex)
+	up.Header.SetRequestURIBytes(ex.Scratch)
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
 
-	setForwarded(ctx, &up.Header, &ex.buf)
+	setForwarded(ctx, &up.Header, &ex.Scratch)
 	if len(ex.RequestIDHeader) > 0 {
 		up.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
@@ -276,7 +181,7 @@ func (p *HTTPProxy) Serve(ex *Exchange) {
 // appendURI builds the upstream path and query: the URL template with route
 // variables filled in, or the request path; then the template's query and
 // the request's query.
-func (p *HTTPProxy) appendURI(dst []byte, ex *Exchange) []byte {
+func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 	if p.path == nil {
 		dst = append(dst, ex.Path...)
 	} else {
@@ -383,7 +288,7 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *
 		b = append(b, prior...)
 		b = append(b, commaSpace...)
 	}
-	b = appendIP(b, ctx.RemoteAddr())
+	b = exchange.AppendPeerIP(b, ctx.RemoteAddr())
 	h.SetCanonical(hdrXFF, b)
 	if ctx.IsTLS() {
 		h.SetCanonical(hdrXFProto, protoHTTPS)
@@ -397,18 +302,4 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *
 	}
 	h.SetCanonical(hdrXFHost, ctx.Request.Header.Host())
 	*scratch = b
-}
-
-// appendIP writes the address's IP without allocating.
-func appendIP(dst []byte, addr net.Addr) []byte {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		if ip4 := a.IP.To4(); ip4 != nil {
-			return fasthttp.AppendIPv4(dst, ip4)
-		}
-		if ap, ok := netip.AddrFromSlice(a.IP); ok {
-			return ap.AppendTo(dst)
-		}
-	}
-	return append(dst, "0.0.0.0"...)
 }

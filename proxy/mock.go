@@ -3,6 +3,8 @@ package proxy
 import (
 	"maps"
 	"slices"
+
+	"github.com/frontdeskgw/frontdesk/exchange"
 )
 
 // Mock answers with a fixed status, headers and body from the config.
@@ -22,7 +24,7 @@ func NewMock(status int, headers map[string]string, body string) *Mock {
 }
 
 // Serve writes the configured response.
-func (m *Mock) Serve(ex *Exchange) {
+func (m *Mock) Serve(ex *exchange.Exchange) {
 	resp := &ex.Ctx.Response
 	resp.SetStatusCode(m.status)
 	for _, h := range m.headers {

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"io"
 	"log/slog"
 	"net"
@@ -142,7 +143,7 @@ func (s *Server) Routes() any { return s.gw.Snapshot().Routes() }
 // clientIP is the WebSocket bridges' view of a client's address, with the
 // trusted proxies of the config in use.
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
-	return string(proxy.AppendClientIP(nil, ctx, s.gw.Snapshot().TrustedProxies()))
+	return string(exchange.AppendClientIP(nil, ctx, s.gw.Snapshot().TrustedProxies()))
 }
 
 // Bridge is the WebSocket bridge of a WebSocket API, or nil.

@@ -1,12 +1,15 @@
-// Package proxy holds the integrations: the backends a matched route hands
-// its request to (an HTTP service, a mock, a Lambda function). Each is
-// compiled once per route and stage into a value that implements
-// Integration; the gateway calls Serve with the request's Exchange.
+// Package exchange is the shape of one request on its way through the
+// gateway: the Exchange every pipeline step and integration reads and
+// writes, the two seams they plug into (Integration and Step), what is
+// known of the matched route, and the client's address.
 //
-// Hot path: HTTPProxy.Serve copies the request into a pooled upstream
-// request, sends it over a keep-alive pool and streams the answer back;
-// nothing is allocated per request in steady state.
-package proxy
+// It sits below pipeline and proxy so that steps and backends depend on
+// the request, never on each other.
+//
+// Hot path: everything here. Exchanges are pooled by the gateway and keep
+// their buffers across requests, so a request allocates nothing in steady
+// state.
+package exchange
 
 import (
 	"net/netip"
@@ -21,15 +24,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Integration answers a routed request by filling ex.Ctx.Response. Errors
-// are answered too, in ex.Dialect; Serve never panics on bad input.
-type Integration interface {
-	Serve(ex *Exchange)
-}
-
 // Exchange is the state of one request as it moves through the pipeline.
-// The gateway reuses Exchanges from a pool; fields are valid until Serve
-// returns.
+// The gateway reuses Exchanges from a pool; fields are valid until the
+// route's integration returns.
 type Exchange struct {
 	Ctx     *fasthttp.RequestCtx
 	Dialect apierror.Dialect
@@ -77,33 +74,17 @@ type Exchange struct {
 	// Record is the access-log line of the request, filled at the end.
 	Record accesslog.Record
 
-	// Reusable buffers: the upstream URI, the client address, the Lambda
-	// event and its parsed result.
-	buf          []byte
+	// Scratch is a reusable buffer an integration may use for the
+	// length of its Serve (the upstream URI, header values).
+	Scratch []byte
+	// Payload and Result are the Lambda integration's reusable event and
+	// parsed result.
+	Payload []byte
+	Result  lambda.Response
+
 	sourceIP     []byte
-	payload      []byte
 	event        lambda.EventInput
 	lambdaParams []lambda.Param
-	lambdaResp   lambda.Response
-}
-
-// Route is what the pipeline and integrations know of the matched route on
-// its stage; compiled once per snapshot.
-type Route struct {
-	APIID string
-	// Metrics counts the route's requests.
-	Metrics *metrics.RouteMetrics
-	// Bytes forms for the access log.
-	RouteKeyBytes, APIIDBytes, StageBytes []byte
-	// REST is true for REST APIs (payload 1.0 without "version").
-	REST       bool
-	Stage      string
-	NamedStage bool
-	RouteKey   string
-	// Resource is the route's path template ("/pets/{id}"), "" for
-	// $default.
-	Resource       string
-	StageVariables []lambda.Param
 }
 
 // Param returns the value of the route variable name, or nil.
@@ -133,7 +114,7 @@ func (ex *Exchange) Reset() {
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil
-	ex.buf = ex.buf[:0]
+	ex.Scratch = ex.Scratch[:0]
 	ex.sourceIP = ex.sourceIP[:0]
 	ex.event = lambda.EventInput{}
 }

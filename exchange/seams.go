@@ -1,0 +1,33 @@
+package exchange
+
+// Integration answers a routed request by filling ex.Ctx.Response. Errors
+// are answered too, in ex.Dialect; Serve never panics on bad input.
+type Integration interface {
+	Serve(ex *Exchange)
+}
+
+// Step is one stage of a route's pipeline. It either answers the request
+// itself (and does not call next) or calls next.Serve to go on, and may act
+// on the response once next returns.
+type Step interface {
+	Handle(ex *Exchange, next Next)
+}
+
+// Next is the rest of a route's pipeline after the current step. It is a
+// value, so passing control down a chain allocates nothing.
+type Next struct {
+	steps []Step
+	last  Integration
+}
+
+// Then returns the pipeline that runs steps in order, then last.
+func Then(steps []Step, last Integration) Next { return Next{steps: steps, last: last} }
+
+// Serve runs the rest of the pipeline.
+func (n Next) Serve(ex *Exchange) {
+	if len(n.steps) == 0 {
+		n.last.Serve(ex)
+		return
+	}
+	n.steps[0].Handle(ex, Next{steps: n.steps[1:], last: n.last})
+}
