@@ -40,6 +40,9 @@ const (
 	// authorizer that failed, timed out or answered unreadably.
 	AccessDenied
 	AuthorizerFailure
+	// A Lambda integration's function failed or returned a result API
+	// Gateway would refuse.
+	FunctionFailure
 	numCodes
 )
 
@@ -74,6 +77,7 @@ var table = [2][numCodes]response{
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
 		AccessDenied:       r(403, `{"message":"Forbidden"}`, ""),
 		AuthorizerFailure:  r(500, `{"message":"Internal Server Error"}`, ""),
+		FunctionFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
 	},
 	REST: {
 		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
@@ -90,6 +94,7 @@ var table = [2][numCodes]response{
 		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
 		AccessDenied:       r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
 		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
+		FunctionFailure:    r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 	},
 }
 

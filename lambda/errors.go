@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"context"
 	"errors"
 )
 
@@ -45,37 +44,4 @@ func (r Result) Err() error {
 		return nil
 	}
 	return &FunctionError{Type: r.FunctionError, Payload: r.Payload}
-}
-
-// Gateway-generated error bodies, byte for byte as API Gateway sends them.
-const (
-	restBodyInternal = `{"message":"Internal server error"}`
-	restBodyTimeout  = `{"message":"Endpoint request timed out"}`
-	httpBodyInternal = `{"message":"Internal Server Error"}`
-	httpBodyTimeout  = `{"message":"Service Unavailable"}`
-)
-
-// ErrorResponse is what the client receives when a Lambda integration fails
-// with err, in the REST dialect (rest) or the HTTP API one. The body is JSON.
-//
-//	cause                                   REST  HTTP API
-//	ErrTimeout, context.DeadlineExceeded    504   503
-//	ErrFunction, ErrMalformedResponse       502   500
-//	anything else (invoke failed)           500   500
-func ErrorResponse(rest bool, err error) (status int, body string) {
-	timeout := errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
-	switch {
-	case timeout && rest:
-		return 504, restBodyTimeout
-	case timeout:
-		return 503, httpBodyTimeout
-	case !rest:
-		return 500, httpBodyInternal
-	case errors.Is(err, ErrFunction), errors.Is(err, ErrMalformedResponse):
-		return 502, restBodyInternal
-	default:
-		// The invoke itself failed (function missing, throttled, host
-		// unreachable): API Gateway reports 500 for those.
-		return 500, restBodyInternal
-	}
 }

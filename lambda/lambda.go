@@ -8,8 +8,9 @@
 // destination buffer and Response neither allocates for ordinary requests.
 //
 // Entry points: AppendEventV2, AppendEventV1 and AppendWebSocketEvent build
-// events; ParseResponseV2 and ParseResponseV1 read results; ErrorResponse
-// maps failures to the client's status and body. docs/lambda-events.md
+// events; ParseResponseV2 and ParseResponseV1 read results, and their
+// errors say which failure it was (the integration answers it in the API's
+// dialect through apierror). docs/lambda-events.md
 // lists, field by field, what the events carry and which response rules
 // apply.
 package lambda

@@ -55,7 +55,7 @@ func (r *Response) Reset() {
 // (a JSON string contributes its text) with status 200 and content-type
 // application/json. Otherwise statusCode, headers, cookies (one set-cookie
 // each), body and isBase64Encoded are read and other keys are ignored. Errors
-// wrap ErrMalformedResponse; ErrorResponse maps them to the client status.
+// wrap ErrMalformedResponse; the integration maps them to the client status.
 func ParseResponseV2(payload []byte, out *Response) error {
 	out.Reset()
 	doc, err := validJSON(payload)

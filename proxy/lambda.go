@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -24,8 +25,6 @@ type Lambda struct {
 func NewLambda(inv lambda.Invoker, format string, rest bool, timeout time.Duration) *Lambda {
 	return &Lambda{inv: inv, v1: format == "1.0", rest: rest, timeout: timeout}
 }
-
-var hdrContentTypeJSON = []byte("application/json")
 
 // Serve invokes the function and writes its answer.
 func (l *Lambda) Serve(ex *exchange.Exchange) {
@@ -68,17 +67,24 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	l.fail(ex, err)
 }
 
-// fail answers a failed invocation in the dialect's words: function errors
-// and malformed results 502 (rest) / 500 (http), timeouts 504 / 503.
+// fail answers a failed invocation in the API's dialect, as API Gateway
+// does:
+//
+//	cause                                   REST  HTTP API
+//	ErrTimeout, context.DeadlineExceeded    504   503
+//	ErrFunction, ErrMalformedResponse       502   500
+//	anything else (invoke failed)           500   500
 func (l *Lambda) fail(ex *exchange.Exchange, err error) {
-	status, body := lambda.ErrorResponse(l.rest, err)
-	resp := &ex.Ctx.Response
-	resp.Reset()
-	resp.SetStatusCode(status)
-	resp.Header.SetContentTypeBytes(hdrContentTypeJSON)
-	if l.rest {
-		resp.Header.Set("x-amzn-ErrorType", "InternalServerErrorException")
-	}
-	resp.SetBodyString(body)
 	ex.IntegrationError = err
+	ex.Ctx.Response.Reset()
+	switch {
+	case errors.Is(err, lambda.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		ex.Fail(apierror.IntegrationTimeout)
+	case errors.Is(err, lambda.ErrFunction), errors.Is(err, lambda.ErrMalformedResponse):
+		ex.Fail(apierror.FunctionFailure)
+	default:
+		// The invoke itself failed (function missing, throttled, host
+		// unreachable): API Gateway reports 500 for those.
+		ex.Fail(apierror.InternalError)
+	}
 }

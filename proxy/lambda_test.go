@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/exchange"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/valyala/fasthttp"
+)
+
+// failingInvoker answers every invocation with a fixed result or error.
+type failingInvoker struct {
+	res lambda.Result
+	err error
+}
+
+func (f failingInvoker) Invoke(context.Context, []byte) (lambda.Result, error) { return f.res, f.err }
+
+var dateLine = regexp.MustCompile(`Date: [^\r]*\r\n`)
+
+// TestLambdaFailuresAreAnsweredInTheAPIsDialect pins, byte for byte, what a
+// client receives when a Lambda integration fails.
+func TestLambdaFailuresAreAnsweredInTheAPIsDialect(t *testing.T) {
+	const (
+		restInternal = "InternalServerErrorException"
+	)
+	tests := []struct {
+		name       string
+		inv        failingInvoker
+		restStatus int
+		restBody   string
+		httpStatus int
+		httpBody   string
+	}{
+		{"timeout", failingInvoker{err: lambda.ErrTimeout}, 504, `{"message":"Endpoint request timed out"}`, 503, `{"message":"Service Unavailable"}`},
+		{"wrapped timeout", failingInvoker{err: fmt.Errorf("invoke hello: %w", lambda.ErrTimeout)}, 504, `{"message":"Endpoint request timed out"}`, 503, `{"message":"Service Unavailable"}`},
+		{"context deadline", failingInvoker{err: context.DeadlineExceeded}, 504, `{"message":"Endpoint request timed out"}`, 503, `{"message":"Service Unavailable"}`},
+		{"function error", failingInvoker{res: lambda.Result{Payload: []byte(`{"errorMessage":"boom"}`), FunctionError: "Unhandled"}}, 502, `{"message":"Internal server error"}`, 500, `{"message":"Internal Server Error"}`},
+		{"malformed result", failingInvoker{res: lambda.Result{Payload: []byte("not json")}}, 502, `{"message":"Internal server error"}`, 500, `{"message":"Internal Server Error"}`},
+		{"invoke failed", failingInvoker{err: errors.New("connection refused")}, 500, `{"message":"Internal server error"}`, 500, `{"message":"Internal Server Error"}`},
+	}
+	for _, tt := range tests {
+		for _, rest := range []bool{true, false} {
+			name := tt.name + "/http"
+			status, body, errType, dialect := tt.httpStatus, tt.httpBody, "", apierror.HTTP
+			if rest {
+				name = tt.name + "/rest"
+				status, body, errType, dialect = tt.restStatus, tt.restBody, restInternal, apierror.REST
+			}
+			t.Run(name, func(t *testing.T) {
+				format := "2.0"
+				if rest {
+					format = "1.0"
+				}
+				l := NewLambda(tt.inv, format, rest, 0)
+				var ctx fasthttp.RequestCtx
+				ctx.Request.SetRequestURI("/items")
+				ctx.Response.Header.Set("X-Left-Over", "from an earlier step")
+				ex := &exchange.Exchange{Ctx: &ctx, Dialect: dialect, Path: []byte("/items"), Route: &exchange.Route{RouteKey: "GET /items", REST: rest}}
+				l.Serve(ex)
+				want := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", status, fasthttp.StatusMessage(status), len(body))
+				if errType != "" {
+					want += "X-Amzn-Errortype: " + errType + "\r\n"
+				}
+				want += "\r\n" + body
+				got := dateLine.ReplaceAllString(ctx.Response.String(), "")
+				if got != want {
+					t.Errorf("response\n%q\nwant\n%q", got, want)
+				}
+				if ex.IntegrationError == nil {
+					t.Error("IntegrationError not recorded")
+				}
+			})
+		}
+	}
+}
