@@ -1,0 +1,35 @@
+// Package layers names the floors of frontdesk's code base, lowest first,
+// so that the rule "a package never imports a package above it" is data a
+// test can check (layers_test.go) and docs/architecture.md can show.
+//
+// Hot path: none; nothing imports this package.
+package layers
+
+// Floors lists every package of the module (paths relative to the module
+// root) by floor, lowest first. A package may import packages on lower
+// floors only; on the library floor, libraries may also import each other
+// (Go already forbids cycles). bench/ and examples/ are tools beside the
+// gateway, not part of it, and are not listed.
+var Floors = []Floor{
+	{Name: "library", Peers: true, Packages: []string{
+		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/layers",
+		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream",
+		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
+		"lambda", "lambda/invoke", "lambda/host", "wsbridge",
+	}},
+	{Name: "config", Packages: []string{"config"}},
+	{Name: "request", Packages: []string{"exchange"}},
+	{Name: "steps and integrations", Packages: []string{"pipeline", "proxy"}},
+	{Name: "request path", Packages: []string{"gateway"}},
+	{Name: "admin API", Packages: []string{"admin"}},
+	{Name: "process", Packages: []string{"server"}},
+	{Name: "command", Packages: []string{"cmd/frontdesk"}},
+}
+
+// Floor is one level of the code base.
+type Floor struct {
+	Name string
+	// Peers allows imports between packages of this floor.
+	Peers    bool
+	Packages []string
+}
