@@ -1,6 +1,7 @@
 // Package admin serves the management listener: health and readiness,
 // Prometheus metrics, config reload, the effective config and the route
-// table, plus the endpoints features register (usage, cache, connections).
+// table, and the feature endpoints (usage, cache, connections) of a Backend
+// that also implements Sources.
 // It is off the data path: nothing here runs per proxied request.
 //
 // Access: with admin.token set, every request needs
@@ -62,6 +63,9 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 	r.NotFound = func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 404, map[string]string{"message": "Not Found"}) }
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 405, map[string]string{"message": "Method Not Allowed"})
+	}
+	if src, ok := b.(Sources); ok {
+		s.addFeatures(src)
 	}
 	s.http = &fasthttp.Server{
 		Handler:               s.guard,

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,16 +119,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	if cfg.Admin.Listen != "" {
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
-		s.admin.Handle("GET", "/usage", s.usage)
-		s.admin.Handle("GET", "/usage/{name}", s.usage)
-		s.admin.Handle("GET", "/cache/stats", s.cacheStats)
-		s.admin.Handle("DELETE", "/cache", s.cacheFlush)
-		s.admin.Handle("DELETE", "/cache/{api}/{stage}", s.cacheFlush)
-		s.admin.Handle("DELETE", "/cache/{api}/{stage}/{route:*}", s.cacheFlush)
-		s.admin.Handle("GET", "/connections", s.connections)
-		for _, m := range []string{"GET", "POST", "DELETE"} {
-			s.admin.Handle(m, "/connections/{id}", s.connection)
-		}
 	}
 	return s, nil
 }
@@ -148,33 +137,6 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 
 // Bridge is the WebSocket bridge of a WebSocket API, or nil.
 func (s *Server) Bridge(api string) *wsbridge.Bridge { return s.bridges.all()[api] }
-
-// connections answers GET /connections: every WebSocket connection, by API.
-func (s *Server) connections(ctx *fasthttp.RequestCtx) {
-	out := map[string]any{}
-	total := 0
-	for name, b := range s.bridges.all() {
-		list := b.ListConnections()
-		total += len(list)
-		out[name] = map[string]any{"count": len(list), "connections": list, "stats": b.Stats()}
-	}
-	admin.WriteJSON(ctx, 200, map[string]any{"count": total, "apis": out})
-}
-
-// connection serves GET/POST/DELETE /connections/{id} on the admin
-// listener: the @connections operations without SigV4.
-func (s *Server) connection(ctx *fasthttp.RequestCtx) {
-	id, _ := ctx.UserValue("id").(string)
-	for _, b := range s.bridges.all() {
-		for _, c := range b.ListConnections() {
-			if c.ID == id {
-				b.ServeAdminManagement(ctx, id)
-				return
-			}
-		}
-	}
-	admin.WriteJSON(ctx, 410, map[string]string{"message": "Gone"})
-}
 
 // deps are the long-lived resources a snapshot of cfg uses.
 func (s *Server) deps(cfg *config.Config, inv map[string]lambda.Invoker) gateway.Deps {
@@ -203,63 +165,23 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 	return nil
 }
 
-func (s *Server) cacheStats(ctx *fasthttp.RequestCtx) {
-	if s.cache == nil {
-		admin.WriteJSON(ctx, 200, map[string]any{"enabled": false})
-		return
+// Cache is the response cache (nil while no route caches), for the admin
+// endpoints.
+func (s *Server) Cache() *cache.Store { return s.cache }
+
+// KeyUsage is each API key's usage in the config in use.
+func (s *Server) KeyUsage(now time.Time) []pipeline.KeyUsage {
+	if keys := s.gw.Snapshot().Keys(); keys != nil {
+		return keys.Usage(now)
 	}
-	admin.WriteJSON(ctx, 200, s.cache.Stats())
+	return nil
 }
 
-// cacheFlush answers DELETE /cache[/{api}/{stage}[/{route}]].
-func (s *Server) cacheFlush(ctx *fasthttp.RequestCtx) {
-	if s.cache == nil {
-		admin.WriteJSON(ctx, 200, map[string]string{"status": "no cache"})
-		return
-	}
-	api, _ := ctx.UserValue("api").(string)
-	stage, _ := ctx.UserValue("stage").(string)
-	route, _ := ctx.UserValue("route").(string)
-	var found bool
-	switch {
-	case api == "":
-		found = s.cache.Flush() == nil
-	case route == "":
-		found = s.cache.FlushNamespace(api, stage)
-	default:
-		if r, err := url.PathUnescape(route); err == nil {
-			route = r
-		}
-		found = s.cache.FlushRoute(api, stage, route)
-	}
-	if !found {
-		admin.WriteJSON(ctx, 404, map[string]string{"message": "nothing cached there"})
-		return
-	}
-	admin.WriteJSON(ctx, 200, map[string]string{"status": "flushed"})
-}
+// Throttled counts the requests refused at each throttle level.
+func (s *Server) Throttled() map[string]uint64 { return s.state.Throttled() }
 
-// usage answers GET /usage and /usage/{name}: per API key, requests
-// admitted and throttled, and quota used in the current period.
-func (s *Server) usage(ctx *fasthttp.RequestCtx) {
-	keys := s.gw.Snapshot().Keys()
-	var list []pipeline.KeyUsage
-	if keys != nil {
-		list = keys.Usage(time.Now())
-	}
-	name, _ := ctx.UserValue("name").(string)
-	if name == "" {
-		admin.WriteJSON(ctx, 200, map[string]any{"keys": list, "throttled": s.state.Throttled()})
-		return
-	}
-	for _, u := range list {
-		if u.Name == name {
-			admin.WriteJSON(ctx, 200, u)
-			return
-		}
-	}
-	admin.WriteJSON(ctx, 404, map[string]string{"message": "no API key named " + name})
-}
+// Bridges are the WebSocket APIs' bridges, by API name.
+func (s *Server) Bridges() map[string]*wsbridge.Bridge { return s.bridges.all() }
 
 // WriteMetrics writes the Prometheus metrics.
 func (s *Server) WriteMetrics(w io.Writer) { s.metrics.WritePrometheus(w) }
