@@ -8,12 +8,12 @@
 // plain API over bytes. The gateway resolves a *Route per cached route once,
 // builds a key per request with a reused KeyBuilder, and calls Store.Get.
 //
-// Hot path: Store.Get on a hit. It hashes the key with xxhash, reads one
-// bigcache shard under its read lock, and decodes into a caller-owned Entry
-// whose Headers and Body alias the copy bigcache hands out, so a hit costs
-// exactly the two allocations bigcache's public Get makes (an 8-byte copy of
-// the slot key for its own collision check and the copy of the value) and
-// nothing more. Misses go through Store.Flight or Store.GetOrFetch, which let
+// Hot path: Store.Get on a hit. It hashes the key with xxhash and looks in
+// the hot front (hot.go), a small lock-free copy of the entries read most
+// recently; a repeated hit is decoded from there into a caller-owned Entry
+// and allocates nothing. Only a first hit reads a bigcache shard under its
+// read lock, paying the copy bigcache's public Get makes, and puts that
+// copy in the front. Misses go through Store.Flight or Store.GetOrFetch, which let
 // only one caller per key fetch from the origin while the others wait a
 // bounded time.
 //
