@@ -24,9 +24,6 @@ package host
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -90,57 +87,3 @@ type Config struct {
 	WatchPaths []string
 }
 
-// Host owns the locally hosted functions of one gateway.
-type Host struct {
-	log *slog.Logger
-
-	mu  sync.Mutex
-	fns map[string]*Function
-}
-
-// New returns an empty Host logging to logger (nil discards).
-func New(logger *slog.Logger) *Host {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Host{log: logger, fns: map[string]*Function{}}
-}
-
-// Add starts hosting cfg. No instance starts until the first invocation.
-func (h *Host) Add(cfg Config) (*Function, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.fns == nil {
-		return nil, fmt.Errorf("host: add %s: %w", cfg.Name, ErrClosed)
-	}
-	if _, dup := h.fns[cfg.Name]; dup {
-		return nil, fmt.Errorf("host: function %q already added", cfg.Name)
-	}
-	f, err := NewFunction(cfg, h.log)
-	if err != nil {
-		return nil, err
-	}
-	h.fns[cfg.Name] = f
-	return f, nil
-}
-
-// Function returns the function added under name.
-func (h *Host) Function(name string) (*Function, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f, ok := h.fns[name]
-	return f, ok
-}
-
-// Close stops every function's instances. Later Adds fail.
-func (h *Host) Close() error {
-	h.mu.Lock()
-	fns := h.fns
-	h.fns = nil
-	h.mu.Unlock()
-	var errs []error
-	for _, f := range fns {
-		errs = append(errs, f.Close())
-	}
-	return errors.Join(errs...)
-}

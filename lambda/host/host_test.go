@@ -663,33 +663,6 @@ func TestCloseStopsInstancesAndInvocations(t *testing.T) {
 	}
 }
 
-func TestHostManagesFunctionsByName(t *testing.T) {
-	log, _ := testLogger(t)
-	h := New(log)
-	f, err := h.Add(Config{Name: "a", Command: []string{fnBin}})
-	if err != nil {
-		t.Fatalf("Add: %v", err)
-	}
-	if _, err := h.Add(Config{Name: "a", Command: []string{fnBin}}); err == nil {
-		t.Error("duplicate Add succeeded")
-	}
-	if got, ok := h.Function("a"); !ok || got != f {
-		t.Errorf("Function(a) = %v, %v", got, ok)
-	}
-	if _, ok := h.Function("b"); ok {
-		t.Error("Function(b) found")
-	}
-	r := mustReply(t, f, `{}`)
-	if err := h.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if processAlive(r.PID) {
-		t.Errorf("instance %d survived Host.Close", r.PID)
-	}
-	if _, err := h.Add(Config{Name: "c", Command: []string{fnBin}}); !errors.Is(err, ErrClosed) {
-		t.Errorf("Add after Close: err = %v, want ErrClosed", err)
-	}
-}
 
 func TestNewFunctionRejectsBadConfig(t *testing.T) {
 	tests := []struct {
