@@ -27,7 +27,7 @@ type Doer interface {
 	DoTimeout(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
 }
 
-// Messages of the HTTP API error bodies an authorizer can cause (§10).
+// Messages of the HTTP API error bodies an authorizer can cause.
 const (
 	MessageUnauthorized = "Unauthorized"
 	MessageForbidden    = "Forbidden"

@@ -22,7 +22,7 @@ func mustTree(t testing.TB, keys ...string) *Tree {
 	return tr
 }
 
-// The worked example of API Gateway's HTTP API routing (reference §4.1),
+// The worked example of API Gateway's HTTP API routing,
 // plus the tie-breaks frontdesk documents.
 func TestLookupFollowsAPIGatewayPriority(t *testing.T) {
 	keys := []string{

@@ -149,7 +149,7 @@ func mocks(n int) string {
 	return b.String()
 }
 
-// The worked example of reference §4.1, over TCP.
+// The worked example of API Gateway's HTTP API routing, over TCP.
 func TestRoutePriorityFollowsAPIGateway(t *testing.T) {
 	base := startGateway(t, fmt.Sprintf(priorityConfig, mocks(7)), "")
 	cases := []struct{ method, path, want string }{
