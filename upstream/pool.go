@@ -1,11 +1,14 @@
 // Package upstream keeps keep-alive connection pools to upstream origins and
 // runs one HTTP/1.1 exchange over them. Small responses are read whole into
-// the response; large or unsized ones are handed to the caller as a stream
-// that returns the connection to the pool when it is closed, so a body of
-// many MiB never sits whole in memory.
+// the response. Moderate ones with a known length are read whole too, so
+// that a client that reads slowly does not hold the connection, within a
+// byte budget shared by the pools; larger or unsized ones, or any once the
+// budget is spent, are handed to the caller as a stream that returns the
+// connection to the pool when it is closed, so a body of many MiB never
+// sits whole in memory.
 //
-// Hot path: Pool.Do with an idle connection and a sized response below the
-// stream threshold; it allocates nothing in steady state.
+// Hot path: Pool.Do with an idle connection and a sized response of up to
+// 64 KiB; it allocates nothing in steady state.
 package upstream
 
 import (
@@ -31,21 +34,40 @@ var (
 	ErrNoConns = errors.New("upstream: no free connection")
 )
 
+// Defaults of Options.
+const (
+	DefaultMaxConns        = 1024
+	DefaultBufferResponses = 1 << 20
+	DefaultMaxBuffered     = 64 << 20
+)
+
+// inlineMax is the largest body copied into the response itself, outside
+// the budget: most API answers are smaller, and they cost no allocation.
+const inlineMax = 64 << 10
+
 // Options configure a Pool.
 type Options struct {
 	// Addr is host:port to dial.
 	Addr string
 	// TLS, when set, wraps each connection (https origins).
 	TLS *tls.Config
-	// MaxConns bounds open connections (default 1024).
+	// MaxConns bounds open connections (DefaultMaxConns).
 	MaxConns int
 	// IdleTimeout closes connections idle for longer (default 30 s, below
 	// the keep-alive timeout of common servers so that a request rarely
 	// meets a connection the server is closing).
 	IdleTimeout time.Duration
-	// StreamAbove is the largest response body read whole; bigger or
-	// unsized bodies stream (default 256 KiB).
-	StreamAbove int
+	// BufferResponses is the largest response body read whole before Do
+	// returns, which frees the connection however slowly the client reads
+	// (DefaultBufferResponses). Bodies over 64 KiB take their size from
+	// Budget while they wait to be written. Bigger or unsized bodies
+	// stream.
+	BufferResponses int
+	// Budget bounds the bytes of bodies read whole and not yet written
+	// (above 64 KiB each); share one among all pools to bound the process.
+	// When it is spent, responses stream. Nil: the pool has its own of
+	// DefaultMaxBuffered.
+	Budget *Budget
 	// ReadBufferSize bounds the response header size (default 16 KiB).
 	ReadBufferSize int
 	// Dial replaces TCP dialing (tests and benchmarks).
@@ -79,13 +101,16 @@ type conn struct {
 // New returns an empty pool.
 func New(o Options) *Pool {
 	if o.MaxConns <= 0 {
-		o.MaxConns = 1024
+		o.MaxConns = DefaultMaxConns
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
-	if o.StreamAbove <= 0 {
-		o.StreamAbove = 256 << 10
+	if o.BufferResponses <= 0 {
+		o.BufferResponses = DefaultBufferResponses
+	}
+	if o.Budget == nil {
+		o.Budget = NewBudget(DefaultMaxBuffered)
 	}
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = 16 << 10
@@ -118,7 +143,9 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		}
 		err = p.exchange(c, req, resp, deadline)
 		if err == nil {
-			streaming = resp.IsBodyStream()
+			// A stream holds the connection, and counts as in flight,
+			// until it is closed; a body read whole does not.
+			_, streaming = resp.BodyStream().(*stream)
 			return nil
 		}
 		p.closeConn(c)
@@ -223,11 +250,21 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		return nil
 	}
 	n := resp.Header.ContentLength()
-	if n >= 0 && n <= p.o.StreamAbove {
+	if n >= 0 && n <= min(inlineMax, p.o.BufferResponses) {
 		if err := readBody(c.br, resp, n); err != nil {
 			return err
 		}
 		p.release(c, resp)
+		return nil
+	}
+	if n >= 0 && n <= p.o.BufferResponses && p.o.Budget.take(int64(n)) {
+		h := &heldBody{budget: p.o.Budget, buf: make([]byte, n)}
+		if _, err := io.ReadFull(c.br, h.buf); err != nil {
+			h.Close() //nolint:errcheck // gives the budget back
+			return err
+		}
+		p.release(c, resp)
+		resp.SetBodyStream(h, n)
 		return nil
 	}
 	size := n
