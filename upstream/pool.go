@@ -7,6 +7,10 @@
 // connection to the pool when it is closed, so a body of many MiB never
 // sits whole in memory.
 //
+// A connection goes back to the pool only when nothing is left unread
+// after its response: those bytes would answer the next request, which may
+// be another client's.
+//
 // Hot path: Pool.Do with an idle connection and a sized response of up to
 // 64 KiB; it allocates nothing in steady state.
 package upstream
@@ -17,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -32,6 +37,10 @@ var (
 	// ErrNoConns: every connection of the pool stayed busy until the
 	// deadline.
 	ErrNoConns = errors.New("upstream: no free connection")
+	// ErrUnexpectedUpgrade: the upstream answered 101 Switching Protocols
+	// to a request that asked for no upgrade. What follows on the
+	// connection is not HTTP/1.1 answers; the connection is closed.
+	ErrUnexpectedUpgrade = errors.New("upstream: 101 Switching Protocols to a request without Upgrade")
 )
 
 // Defaults of Options.
@@ -70,6 +79,9 @@ type Options struct {
 	Budget *Budget
 	// ReadBufferSize bounds the response header size (default 16 KiB).
 	ReadBufferSize int
+	// Log gets rate-limited warnings about misbehaving origins (default
+	// slog.Default()).
+	Log *slog.Logger
 	// Dial replaces TCP dialing (tests and benchmarks).
 	Dial func(addr string) (net.Conn, error)
 }
@@ -88,6 +100,7 @@ type Pool struct {
 	unhealthy atomic.Bool  // active health check result
 	inflight  atomic.Int64 // exchanges in progress, for least_conn
 	check     *checker     // guarded by mu
+	warned    atomic.Int64 // unix nanos of the last leftover-bytes warning
 }
 
 type conn struct {
@@ -114,6 +127,9 @@ func New(o Options) *Pool {
 	}
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = 16 << 10
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	return &Pool{o: o, sem: make(chan struct{}, o.MaxConns)}
 }
@@ -244,9 +260,17 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		}
 		resp.Header.Reset()
 	}
+	if resp.Header.StatusCode() == 101 {
+		// The connection now speaks another protocol: never pooled.
+		if len(req.Header.Peek("Upgrade")) == 0 {
+			return ErrUnexpectedUpgrade
+		}
+		p.closeConn(c)
+		return nil
+	}
 	if req.Header.IsHead() || !bodyAllowed(resp.Header.StatusCode()) {
 		resp.SkipBody = req.Header.IsHead()
-		p.release(c, resp)
+		p.release(c, resp, "a response without a body")
 		return nil
 	}
 	n := resp.Header.ContentLength()
@@ -254,7 +278,7 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		if err := readBody(c.br, resp, n); err != nil {
 			return err
 		}
-		p.release(c, resp)
+		p.release(c, resp, "a sized body")
 		return nil
 	}
 	if n >= 0 && n <= p.o.BufferResponses && p.o.Budget.take(int64(n)) {
@@ -263,7 +287,7 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 			h.Close() //nolint:errcheck // gives the budget back
 			return err
 		}
-		p.release(c, resp)
+		p.release(c, resp, "a sized body")
 		resp.SetBodyStream(h, n)
 		return nil
 	}
@@ -370,13 +394,33 @@ func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
 	return nc, nil
 }
 
-// release returns c to the pool, or closes it when the upstream asked to.
-func (p *Pool) release(c *conn, resp *fasthttp.Response) {
+// release returns c to the pool after the response it read, or closes it
+// when the upstream asked to or sent more than the response: those bytes
+// would be taken for the answer to the next request.
+func (p *Pool) release(c *conn, resp *fasthttp.Response, after string) {
 	if resp.ConnectionClose() {
 		p.closeConn(c)
 		return
 	}
+	if c.br.Buffered() > 0 {
+		p.warnLeftover(after)
+		p.closeConn(c)
+		return
+	}
 	p.putIdle(c)
+}
+
+// warnLeftover logs, at most once a minute per origin, that an origin sent
+// bytes no request asked for. The bytes themselves are never logged: they
+// may be another client's data.
+func (p *Pool) warnLeftover(after string) {
+	now := time.Now().UnixNano()
+	last := p.warned.Load()
+	if last != 0 && now-last < int64(time.Minute) || !p.warned.CompareAndSwap(last, now) {
+		return
+	}
+	p.o.Log.Warn("upstream sent more data than its response; connection closed",
+		"origin", p.o.Addr, "after", after)
 }
 
 func (p *Pool) putIdle(c *conn) {
@@ -485,17 +529,22 @@ func skipTrailer(br *bufio.Reader) error {
 }
 
 // Close releases the connection: back to the pool when the body was read
-// to its end and the upstream keeps it alive, closed otherwise.
+// to its end, nothing follows it, and the upstream keeps it alive; closed
+// otherwise.
 func (s *stream) Close() error {
 	if s.c == nil {
 		return nil
 	}
 	s.p.inflight.Add(-1)
-	if (s.done || s.left == 0) && !s.closeC {
+	switch {
+	case !s.done && s.left != 0 || s.closeC:
+		s.p.closeConn(s.c)
+	case s.c.br.Buffered() > 0:
+		s.p.warnLeftover("a streamed body")
+		s.p.closeConn(s.c)
+	default:
 		_ = s.c.nc.SetDeadline(time.Time{})
 		s.p.putIdle(s.c)
-	} else {
-		s.p.closeConn(s.c)
 	}
 	s.c = nil
 	return nil
