@@ -67,6 +67,65 @@ func TestLeftoverBytesNeverAnswerTheNextRequest(t *testing.T) {
 	}
 }
 
+// Bytes that reach the idle connection after the answer was read and the
+// connection pooled are caught before the connection is used again.
+func TestBytesArrivingOnAnIdleConnectionAreNotTakenForTheNextAnswer(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "tls"}[useTLS], func(t *testing.T) {
+			released, late := make(chan struct{}), make(chan struct{})
+			handle := func(i int, c net.Conn, _ *fasthttp.Request) bool {
+				if i != 1 {
+					_, err := c.Write([]byte(victim))
+					return err == nil
+				}
+				if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); err != nil {
+					return false
+				}
+				select { // once the pool has read the answer and kept the connection
+				case <-released:
+				case <-time.After(5 * time.Second):
+					return false
+				}
+				_, err := c.Write([]byte(smuggled))
+				close(late)
+				return err == nil
+			}
+			var o *origin
+			opts := Options{}
+			if useTLS {
+				o, opts.TLS = startTLSOrigin(t, handle)
+			} else {
+				o = startOrigin(t, handle)
+			}
+			opts.Addr = o.addr
+			p := New(opts)
+			// The first exchange shows the check keeps good connections.
+			for i, want := range []string{"victim", "ok"} {
+				resp, err := get(t, p, "GET")
+				if err != nil || body(t, resp) != want {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			if n := o.conns.Load(); n != 1 {
+				t.Fatalf("two exchanges used %d connections, want 1", n)
+			}
+			close(released)
+			select {
+			case <-late:
+			case <-time.After(5 * time.Second):
+				t.Fatal("origin did not send its late bytes")
+			}
+			resp, err := get(t, p, "GET")
+			if err != nil {
+				t.Fatalf("victim request: %v", err)
+			}
+			if got := body(t, resp); got != "victim" {
+				t.Fatalf("victim request answered %q, want its own answer", got)
+			}
+		})
+	}
+}
+
 // Leftover bytes are logged at most once a minute per origin, and never
 // the bytes themselves (they may be another client's data).
 func TestLeftoverBytesAreLoggedRarelyAndWithoutTheirContent(t *testing.T) {

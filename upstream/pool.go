@@ -8,8 +8,10 @@
 // sits whole in memory.
 //
 // A connection goes back to the pool only when nothing is left unread
-// after its response: those bytes would answer the next request, which may
-// be another client's.
+// after its response, and an idle connection is checked before reuse: one
+// the origin has closed, or on which bytes arrived that no request asked
+// for, is closed instead. Otherwise those bytes would answer the next
+// request, which may be another client's.
 //
 // Hot path: Pool.Do with an idle connection and a sized response of up to
 // 64 KiB; it allocates nothing in steady state.
@@ -45,9 +47,15 @@ var (
 
 // Defaults of Options.
 const (
-	DefaultMaxConns        = 1024
-	DefaultBufferResponses = 1 << 20
-	DefaultMaxBuffered     = 64 << 20
+	DefaultMaxConns = 1024
+	// DefaultIdleTimeout is below the keep-alive timeout of common
+	// servers (Node and Apache 5 s; gunicorn's 2 s is caught by the check
+	// before reuse), so that a request rarely meets a connection the server
+	// is closing.
+	DefaultIdleTimeout       = 4 * time.Second
+	DefaultBufferResponses   = 1 << 20
+	DefaultMaxBuffered       = 64 << 20
+	DefaultStreamReadTimeout = 30 * time.Second
 )
 
 // inlineMax is the largest body copied into the response itself, outside
@@ -62,9 +70,7 @@ type Options struct {
 	TLS *tls.Config
 	// MaxConns bounds open connections (DefaultMaxConns).
 	MaxConns int
-	// IdleTimeout closes connections idle for longer (default 30 s, below
-	// the keep-alive timeout of common servers so that a request rarely
-	// meets a connection the server is closing).
+	// IdleTimeout closes connections idle for longer (DefaultIdleTimeout).
 	IdleTimeout time.Duration
 	// BufferResponses is the largest response body read whole before Do
 	// returns, which frees the connection however slowly the client reads
@@ -77,6 +83,9 @@ type Options struct {
 	// When it is spent, responses stream. Nil: the pool has its own of
 	// DefaultMaxBuffered.
 	Budget *Budget
+	// StreamReadTimeout bounds each wait for more of a streamed body
+	// (DefaultStreamReadTimeout).
+	StreamReadTimeout time.Duration
 	// ReadBufferSize bounds the response header size (default 16 KiB).
 	ReadBufferSize int
 	// Log gets rate-limited warnings about misbehaving origins (default
@@ -107,6 +116,8 @@ type conn struct {
 	nc            net.Conn
 	br            *bufio.Reader
 	bw            *bufio.Writer
+	probe         *prober // nil when nc has no socket of its own
+	tls           bool    // nc buffers decrypted bytes of its own
 	lastUse       time.Time
 	writeDeadline bool // a write deadline is set on nc
 }
@@ -117,13 +128,16 @@ func New(o Options) *Pool {
 		o.MaxConns = DefaultMaxConns
 	}
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 30 * time.Second
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.BufferResponses <= 0 {
 		o.BufferResponses = DefaultBufferResponses
 	}
 	if o.Budget == nil {
 		o.Budget = NewBudget(DefaultMaxBuffered)
+	}
+	if o.StreamReadTimeout <= 0 {
+		o.StreamReadTimeout = DefaultStreamReadTimeout
 	}
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = 16 << 10
@@ -323,20 +337,21 @@ func readBody(br *bufio.Reader, resp *fasthttp.Response, n int) error {
 
 func (p *Pool) acquire(deadline time.Time) (*conn, bool, error) {
 	now := time.Now()
-	p.mu.Lock()
-	for len(p.idle) > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.idle) == 0 {
+			p.mu.Unlock()
+			break
+		}
 		c := p.idle[len(p.idle)-1]
 		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.lastUse) < p.o.IdleTimeout {
-			p.mu.Unlock()
+		p.mu.Unlock()
+		if now.Sub(c.lastUse) < p.o.IdleTimeout && p.usable(c, deadline) {
 			return c, true, nil
 		}
-		p.mu.Unlock()
 		p.closeConn(c)
-		p.mu.Lock()
 	}
-	p.mu.Unlock()
 
 	select {
 	case p.sem <- struct{}{}:
@@ -354,11 +369,18 @@ func (p *Pool) acquire(deadline time.Time) (*conn, bool, error) {
 		<-p.sem
 		return nil, false, err
 	}
-	return &conn{
+	c := &conn{
 		nc: nc,
 		br: bufio.NewReaderSize(nc, p.o.ReadBufferSize),
 		bw: bufio.NewWriterSize(nc, 4<<10),
-	}, false, nil
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.tls = true
+		c.probe = newProber(tc.NetConn())
+	} else {
+		c.probe = newProber(nc)
+	}
+	return c, false, nil
 }
 
 func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
@@ -432,7 +454,20 @@ func (p *Pool) putIdle(c *conn) {
 		return
 	}
 	p.idle = append(p.idle, c)
+	// Reuse takes the most recent connection, so the oldest would stay
+	// open past the idle timeout while traffic is light: each release
+	// closes at most one of those.
+	var old *conn
+	if len(p.idle) > 1 && c.lastUse.Sub(p.idle[0].lastUse) >= p.o.IdleTimeout {
+		old = p.idle[0]
+		copy(p.idle, p.idle[1:])
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+	}
 	p.mu.Unlock()
+	if old != nil {
+		p.closeConn(old)
+	}
 }
 
 func (p *Pool) closeConn(c *conn) {
@@ -496,7 +531,7 @@ func (s *stream) Read(b []byte) (int, error) {
 	if s.left > 0 && len(b) > s.left {
 		b = b[:s.left]
 	}
-	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.IdleTimeout))
+	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.StreamReadTimeout))
 	n, err := s.r.Read(b)
 	if s.left > 0 {
 		s.left -= n
