@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -159,5 +160,40 @@ func TestDefaultsApply(t *testing.T) {
 	}
 	if c.Server.Listen != DefaultListen || c.Server.MaxBodyBytes != DefaultMaxBodyBytes || c.APIs["a"].Type != "http" || c.APIs["a"].Integrations["m"].Status != 200 {
 		t.Errorf("defaults not applied: %+v", c.Server)
+	}
+}
+
+func TestUpstreamKeysDefaultsAndBounds(t *testing.T) {
+	const apis = "apis:\n  a:\n    integrations:\n      m: {type: mock}\n    routes:\n      $default: {integration: m}\n"
+	c, _, err := Parse("up.yaml", []byte(apis), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Upstream{MaxConnsPerOrigin: 1024, IdleTimeout: Duration(4 * time.Second), BufferResponses: 1 << 20, MaxBufferedBytes: 64 << 20}
+	if c.Upstream != want {
+		t.Errorf("defaults %+v, want %+v", c.Upstream, want)
+	}
+	c, _, err = Parse("up.yaml", []byte("upstream:\n  max_conns_per_origin: 64\n  idle_timeout: 2s\n  buffer_responses: 256KiB\n  max_buffered_bytes: 8MiB\n"+apis), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Upstream{MaxConnsPerOrigin: 64, IdleTimeout: Duration(2 * time.Second), BufferResponses: 256 << 10, MaxBufferedBytes: 8 << 20}
+	if c.Upstream != want {
+		t.Errorf("set %+v, want %+v", c.Upstream, want)
+	}
+	for _, tc := range []struct{ line, key string }{
+		{"max_conns_per_origin: -1", "upstream.max_conns_per_origin"},
+		{"max_conns_per_origin: 100000", "upstream.max_conns_per_origin"},
+		{"idle_timeout: 10ms", "upstream.idle_timeout"},
+		{"idle_timeout: 1h", "upstream.idle_timeout"},
+		{"buffer_responses: 100", "upstream.buffer_responses"},
+		{"buffer_responses: 1GiB", "upstream.buffer_responses"},
+		{"max_buffered_bytes: 512KiB", "upstream.max_buffered_bytes"},
+	} {
+		_, _, err := Parse("up.yaml", []byte("upstream:\n  "+tc.line+"\n"+apis), env(nil))
+		var list Errors
+		if !errors.As(err, &list) || !hasProblem(list, 2, tc.key, "between") {
+			t.Errorf("%s: got %v, want up.yaml:2 %s out of bounds", tc.line, err, tc.key)
+		}
 	}
 }

@@ -9,6 +9,7 @@ type Config struct {
 	AccessLog  AccessLog            `yaml:"access_log"`
 	Cache      Cache                `yaml:"cache"`
 	Cluster    Cluster              `yaml:"cluster"`
+	Upstream   Upstream             `yaml:"upstream"`
 	Functions  map[string]Function  `yaml:"functions"`
 	APIKeys    []APIKey             `yaml:"api_keys"`
 	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
@@ -74,6 +75,22 @@ type Cache struct {
 	// XCacheHeader adds "X-Cache: Hit|Miss" to cached routes' answers
 	// (added; default true).
 	XCacheHeader *bool `yaml:"x_cache_header"`
+}
+
+// Upstream tunes the keep-alive pools to http_proxy origins (added).
+type Upstream struct {
+	// MaxConnsPerOrigin bounds the open connections to one origin
+	// (default 1024).
+	MaxConnsPerOrigin int `yaml:"max_conns_per_origin"`
+	// IdleTimeout closes connections idle for longer (default 4s, below
+	// common upstream keep-alives).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// BufferResponses: bodies with a known length up to it are read whole
+	// and the connection freed before the client reads (default 1MiB).
+	BufferResponses Size `yaml:"buffer_responses"`
+	// MaxBufferedBytes bounds the bytes of such bodies waiting to be
+	// written, over all origins (default 64MiB); past it they stream.
+	MaxBufferedBytes Size `yaml:"max_buffered_bytes"`
 }
 
 // Cluster is the optional shared state store.

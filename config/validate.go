@@ -27,6 +27,12 @@ const (
 	DefaultHealthInterval = 5 * time.Second
 	DefaultCacheTTL       = 300 * time.Second // AWS's default cache TTL
 	DefaultCacheMaxSize   = 256 << 20
+
+	// upstream.*: the same as package upstream's defaults.
+	DefaultUpstreamMaxConns    = 1024
+	DefaultUpstreamIdleTimeout = 4 * time.Second
+	DefaultUpstreamBuffer      = 1 << 20
+	DefaultUpstreamMaxBuffered = 64 << 20
 )
 
 func applyDefaults(c *Config) {
@@ -48,6 +54,19 @@ func applyDefaults(c *Config) {
 	}
 	if s.ShutdownGrace == 0 {
 		s.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	u := &c.Upstream
+	if u.MaxConnsPerOrigin == 0 {
+		u.MaxConnsPerOrigin = DefaultUpstreamMaxConns
+	}
+	if u.IdleTimeout == 0 {
+		u.IdleTimeout = Duration(DefaultUpstreamIdleTimeout)
+	}
+	if u.BufferResponses == 0 {
+		u.BufferResponses = DefaultUpstreamBuffer
+	}
+	if u.MaxBufferedBytes == 0 {
+		u.MaxBufferedBytes = DefaultUpstreamMaxBuffered
 	}
 	for _, a := range c.APIs {
 		if a == nil {
@@ -115,6 +134,7 @@ var (
 func validate(c *Config) (Errors, []Problem) {
 	x := &v{c: c}
 	x.server()
+	x.upstream()
 	x.cache()
 	x.accessLog()
 	x.functions()
@@ -208,6 +228,22 @@ func (x *v) server() {
 		if _, _, err := net.SplitHostPort(x.c.Admin.Listen); err != nil {
 			x.fail("admin.listen", "want host:port, got %q", x.c.Admin.Listen)
 		}
+	}
+}
+
+func (x *v) upstream() {
+	u := x.c.Upstream
+	if u.MaxConnsPerOrigin < 1 || u.MaxConnsPerOrigin > 65536 {
+		x.fail("upstream.max_conns_per_origin", "between 1 and 65536, got %d", u.MaxConnsPerOrigin)
+	}
+	if d := u.IdleTimeout.D(); d < 100*time.Millisecond || d > 10*time.Minute {
+		x.fail("upstream.idle_timeout", "between 100ms and 10m, got %v", d)
+	}
+	if u.BufferResponses < 1024 || u.BufferResponses > 64<<20 {
+		x.fail("upstream.buffer_responses", "between 1KiB and 64MiB, got %d bytes", u.BufferResponses)
+	}
+	if u.MaxBufferedBytes < u.BufferResponses || u.MaxBufferedBytes > 64<<30 {
+		x.fail("upstream.max_buffered_bytes", "between buffer_responses (%d bytes) and 64GiB, got %d bytes", u.BufferResponses, u.MaxBufferedBytes)
 	}
 }
 

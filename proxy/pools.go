@@ -19,6 +19,9 @@ type Pools struct {
 	want map[*upstream.Pool]healthCheck
 	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
 	MaxConnsPerOrigin int
+	// Options is the template of new pools (Addr and Dial are set per
+	// origin). Its Budget, made on first use when nil, is shared by all.
+	Options upstream.Options
 	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
 	Dial func(addr string) (net.Conn, error)
 }
@@ -93,7 +96,14 @@ func (p *Pools) Get(scheme, hostport, serverName string) *upstream.Pool {
 	if p.pools == nil {
 		p.pools = map[string]*upstream.Pool{}
 	}
-	o := upstream.Options{Addr: hostport, MaxConns: p.MaxConnsPerOrigin, Dial: p.Dial}
+	if p.Options.Budget == nil {
+		p.Options.Budget = upstream.NewBudget(upstream.DefaultMaxBuffered)
+	}
+	o := p.Options
+	o.Addr, o.Dial = hostport, p.Dial
+	if p.MaxConnsPerOrigin > 0 {
+		o.MaxConns = p.MaxConnsPerOrigin
+	}
 	if scheme == "https" {
 		o.TLS = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
 	}

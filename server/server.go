@@ -23,6 +23,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
 )
@@ -71,7 +72,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, pools: &proxy.Pools{}, fns: &functions{log: log, watch: o.WatchFunctions},
+	up := cfg.Upstream
+	s := &Server{log: log, pools: &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
+		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}, fns: &functions{log: log, watch: o.WatchFunctions},
 		state: &pipeline.State{}, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}

@@ -1,11 +1,20 @@
 // Package upstream keeps keep-alive connection pools to upstream origins and
 // runs one HTTP/1.1 exchange over them. Small responses are read whole into
-// the response; large or unsized ones are handed to the caller as a stream
-// that returns the connection to the pool when it is closed, so a body of
-// many MiB never sits whole in memory.
+// the response. Moderate ones with a known length are read whole too, so
+// that a client that reads slowly does not hold the connection, within a
+// byte budget shared by the pools; larger or unsized ones, or any once the
+// budget is spent, are handed to the caller as a stream that returns the
+// connection to the pool when it is closed, so a body of many MiB never
+// sits whole in memory.
 //
-// Hot path: Pool.Do with an idle connection and a sized response below the
-// stream threshold; it allocates nothing in steady state.
+// A connection goes back to the pool only when nothing is left unread
+// after its response, and an idle connection is checked before reuse: one
+// the origin has closed, or on which bytes arrived that no request asked
+// for, is closed instead. Otherwise those bytes would answer the next
+// request, which may be another client's.
+//
+// Hot path: Pool.Do with an idle connection and a sized response of up to
+// 64 KiB; it allocates nothing in steady state.
 package upstream
 
 import (
@@ -14,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -29,7 +39,28 @@ var (
 	// ErrNoConns: every connection of the pool stayed busy until the
 	// deadline.
 	ErrNoConns = errors.New("upstream: no free connection")
+	// ErrUnexpectedUpgrade: the upstream answered 101 Switching Protocols
+	// to a request that asked for no upgrade. What follows on the
+	// connection is not HTTP/1.1 answers; the connection is closed.
+	ErrUnexpectedUpgrade = errors.New("upstream: 101 Switching Protocols to a request without Upgrade")
 )
+
+// Defaults of Options.
+const (
+	DefaultMaxConns = 1024
+	// DefaultIdleTimeout is below the keep-alive timeout of common
+	// servers (Node and Apache 5 s; gunicorn's 2 s is caught by the check
+	// before reuse), so that a request rarely meets a connection the server
+	// is closing.
+	DefaultIdleTimeout       = 4 * time.Second
+	DefaultBufferResponses   = 1 << 20
+	DefaultMaxBuffered       = 64 << 20
+	DefaultStreamReadTimeout = 30 * time.Second
+)
+
+// inlineMax is the largest body copied into the response itself, outside
+// the budget: most API answers are smaller, and they cost no allocation.
+const inlineMax = 64 << 10
 
 // Options configure a Pool.
 type Options struct {
@@ -37,17 +68,29 @@ type Options struct {
 	Addr string
 	// TLS, when set, wraps each connection (https origins).
 	TLS *tls.Config
-	// MaxConns bounds open connections (default 1024).
+	// MaxConns bounds open connections (DefaultMaxConns).
 	MaxConns int
-	// IdleTimeout closes connections idle for longer (default 30 s, below
-	// the keep-alive timeout of common servers so that a request rarely
-	// meets a connection the server is closing).
+	// IdleTimeout closes connections idle for longer (DefaultIdleTimeout).
 	IdleTimeout time.Duration
-	// StreamAbove is the largest response body read whole; bigger or
-	// unsized bodies stream (default 256 KiB).
-	StreamAbove int
+	// BufferResponses is the largest response body read whole before Do
+	// returns, which frees the connection however slowly the client reads
+	// (DefaultBufferResponses). Bodies over 64 KiB take their size from
+	// Budget while they wait to be written. Bigger or unsized bodies
+	// stream.
+	BufferResponses int
+	// Budget bounds the bytes of bodies read whole and not yet written
+	// (above 64 KiB each); share one among all pools to bound the process.
+	// When it is spent, responses stream. Nil: the pool has its own of
+	// DefaultMaxBuffered.
+	Budget *Budget
+	// StreamReadTimeout bounds each wait for more of a streamed body
+	// (DefaultStreamReadTimeout).
+	StreamReadTimeout time.Duration
 	// ReadBufferSize bounds the response header size (default 16 KiB).
 	ReadBufferSize int
+	// Log gets rate-limited warnings about misbehaving origins (default
+	// slog.Default()).
+	Log *slog.Logger
 	// Dial replaces TCP dialing (tests and benchmarks).
 	Dial func(addr string) (net.Conn, error)
 }
@@ -66,12 +109,15 @@ type Pool struct {
 	unhealthy atomic.Bool  // active health check result
 	inflight  atomic.Int64 // exchanges in progress, for least_conn
 	check     *checker     // guarded by mu
+	warned    atomic.Int64 // unix nanos of the last leftover-bytes warning
 }
 
 type conn struct {
 	nc            net.Conn
 	br            *bufio.Reader
 	bw            *bufio.Writer
+	probe         *prober // nil when nc has no socket of its own
+	tls           bool    // nc buffers decrypted bytes of its own
 	lastUse       time.Time
 	writeDeadline bool // a write deadline is set on nc
 }
@@ -79,16 +125,25 @@ type conn struct {
 // New returns an empty pool.
 func New(o Options) *Pool {
 	if o.MaxConns <= 0 {
-		o.MaxConns = 1024
+		o.MaxConns = DefaultMaxConns
 	}
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 30 * time.Second
+		o.IdleTimeout = DefaultIdleTimeout
 	}
-	if o.StreamAbove <= 0 {
-		o.StreamAbove = 256 << 10
+	if o.BufferResponses <= 0 {
+		o.BufferResponses = DefaultBufferResponses
+	}
+	if o.Budget == nil {
+		o.Budget = NewBudget(DefaultMaxBuffered)
+	}
+	if o.StreamReadTimeout <= 0 {
+		o.StreamReadTimeout = DefaultStreamReadTimeout
 	}
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = 16 << 10
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	return &Pool{o: o, sem: make(chan struct{}, o.MaxConns)}
 }
@@ -118,7 +173,9 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		}
 		err = p.exchange(c, req, resp, deadline)
 		if err == nil {
-			streaming = resp.IsBodyStream()
+			// A stream holds the connection, and counts as in flight,
+			// until it is closed; a body read whole does not.
+			_, streaming = resp.BodyStream().(*stream)
 			return nil
 		}
 		p.closeConn(c)
@@ -217,17 +274,35 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		}
 		resp.Header.Reset()
 	}
+	if resp.Header.StatusCode() == 101 {
+		// The connection now speaks another protocol: never pooled.
+		if len(req.Header.Peek("Upgrade")) == 0 {
+			return ErrUnexpectedUpgrade
+		}
+		p.closeConn(c)
+		return nil
+	}
 	if req.Header.IsHead() || !bodyAllowed(resp.Header.StatusCode()) {
 		resp.SkipBody = req.Header.IsHead()
-		p.release(c, resp)
+		p.release(c, resp, "a response without a body")
 		return nil
 	}
 	n := resp.Header.ContentLength()
-	if n >= 0 && n <= p.o.StreamAbove {
+	if n >= 0 && n <= min(inlineMax, p.o.BufferResponses) {
 		if err := readBody(c.br, resp, n); err != nil {
 			return err
 		}
-		p.release(c, resp)
+		p.release(c, resp, "a sized body")
+		return nil
+	}
+	if n >= 0 && n <= p.o.BufferResponses && p.o.Budget.take(int64(n)) {
+		h := &heldBody{budget: p.o.Budget, buf: make([]byte, n)}
+		if _, err := io.ReadFull(c.br, h.buf); err != nil {
+			h.Close() //nolint:errcheck // gives the budget back
+			return err
+		}
+		p.release(c, resp, "a sized body")
+		resp.SetBodyStream(h, n)
 		return nil
 	}
 	size := n
@@ -262,20 +337,21 @@ func readBody(br *bufio.Reader, resp *fasthttp.Response, n int) error {
 
 func (p *Pool) acquire(deadline time.Time) (*conn, bool, error) {
 	now := time.Now()
-	p.mu.Lock()
-	for len(p.idle) > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.idle) == 0 {
+			p.mu.Unlock()
+			break
+		}
 		c := p.idle[len(p.idle)-1]
 		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.lastUse) < p.o.IdleTimeout {
-			p.mu.Unlock()
+		p.mu.Unlock()
+		if now.Sub(c.lastUse) < p.o.IdleTimeout && p.usable(c, deadline) {
 			return c, true, nil
 		}
-		p.mu.Unlock()
 		p.closeConn(c)
-		p.mu.Lock()
 	}
-	p.mu.Unlock()
 
 	select {
 	case p.sem <- struct{}{}:
@@ -293,11 +369,18 @@ func (p *Pool) acquire(deadline time.Time) (*conn, bool, error) {
 		<-p.sem
 		return nil, false, err
 	}
-	return &conn{
+	c := &conn{
 		nc: nc,
 		br: bufio.NewReaderSize(nc, p.o.ReadBufferSize),
 		bw: bufio.NewWriterSize(nc, 4<<10),
-	}, false, nil
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.tls = true
+		c.probe = newProber(tc.NetConn())
+	} else {
+		c.probe = newProber(nc)
+	}
+	return c, false, nil
 }
 
 func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
@@ -333,13 +416,33 @@ func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
 	return nc, nil
 }
 
-// release returns c to the pool, or closes it when the upstream asked to.
-func (p *Pool) release(c *conn, resp *fasthttp.Response) {
+// release returns c to the pool after the response it read, or closes it
+// when the upstream asked to or sent more than the response: those bytes
+// would be taken for the answer to the next request.
+func (p *Pool) release(c *conn, resp *fasthttp.Response, after string) {
 	if resp.ConnectionClose() {
 		p.closeConn(c)
 		return
 	}
+	if c.br.Buffered() > 0 {
+		p.warnLeftover(after)
+		p.closeConn(c)
+		return
+	}
 	p.putIdle(c)
+}
+
+// warnLeftover logs, at most once a minute per origin, that an origin sent
+// bytes no request asked for. The bytes themselves are never logged: they
+// may be another client's data.
+func (p *Pool) warnLeftover(after string) {
+	now := time.Now().UnixNano()
+	last := p.warned.Load()
+	if last != 0 && now-last < int64(time.Minute) || !p.warned.CompareAndSwap(last, now) {
+		return
+	}
+	p.o.Log.Warn("upstream sent more data than its response; connection closed",
+		"origin", p.o.Addr, "after", after)
 }
 
 func (p *Pool) putIdle(c *conn) {
@@ -351,7 +454,20 @@ func (p *Pool) putIdle(c *conn) {
 		return
 	}
 	p.idle = append(p.idle, c)
+	// Reuse takes the most recent connection, so the oldest would stay
+	// open past the idle timeout while traffic is light: each release
+	// closes at most one of those.
+	var old *conn
+	if len(p.idle) > 1 && c.lastUse.Sub(p.idle[0].lastUse) >= p.o.IdleTimeout {
+		old = p.idle[0]
+		copy(p.idle, p.idle[1:])
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+	}
 	p.mu.Unlock()
+	if old != nil {
+		p.closeConn(old)
+	}
 }
 
 func (p *Pool) closeConn(c *conn) {
@@ -415,7 +531,7 @@ func (s *stream) Read(b []byte) (int, error) {
 	if s.left > 0 && len(b) > s.left {
 		b = b[:s.left]
 	}
-	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.IdleTimeout))
+	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.StreamReadTimeout))
 	n, err := s.r.Read(b)
 	if s.left > 0 {
 		s.left -= n
@@ -448,17 +564,22 @@ func skipTrailer(br *bufio.Reader) error {
 }
 
 // Close releases the connection: back to the pool when the body was read
-// to its end and the upstream keeps it alive, closed otherwise.
+// to its end, nothing follows it, and the upstream keeps it alive; closed
+// otherwise.
 func (s *stream) Close() error {
 	if s.c == nil {
 		return nil
 	}
 	s.p.inflight.Add(-1)
-	if (s.done || s.left == 0) && !s.closeC {
+	switch {
+	case !s.done && s.left != 0 || s.closeC:
+		s.p.closeConn(s.c)
+	case s.c.br.Buffered() > 0:
+		s.p.warnLeftover("a streamed body")
+		s.p.closeConn(s.c)
+	default:
 		_ = s.c.nc.SetDeadline(time.Time{})
 		s.p.putIdle(s.c)
-	} else {
-		s.p.closeConn(s.c)
 	}
 	s.c = nil
 	return nil
