@@ -101,7 +101,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	case sel.Stage >= 0:
 		st = a.stages[sel.Stage]
 	}
-	if hasDotSegment(sel.Rest) {
+	if unsafePath(sel.Rest) {
 		ex.Fail(apierror.BadRequest)
 		return
 	}
@@ -201,37 +201,63 @@ func random16() [16]byte {
 	return raw
 }
 
-// hasDotSegment reports a "." or ".." segment, plain or percent-encoded.
-// Such paths are refused rather than forwarded, so an upstream that
-// resolves them can never be reached outside the route that matched.
-func hasDotSegment(p []byte) bool {
-	for i := 0; i < len(p); {
-		j := i + 1
-		for j < len(p) && p[j] != '/' {
-			j++
+// unsafePath reports a path an upstream could resolve outside the route
+// that matched, or that it could cut short: one with a "." or ".."
+// segment once decoded, or with a NUL. Upstreams decode before they
+// resolve (nginx turns %2F into a separator first) and several take a
+// backslash for a slash, so %2F, %5C and \ end a segment here as '/'
+// does, and %2E counts as a dot; Tomcat and Jetty drop what follows ';'
+// in a segment, so "..;x" counts as "..". Such paths are refused rather
+// than forwarded. One pass, no allocation.
+func unsafePath(p []byte) bool {
+	dots := 0 // dots of the current segment so far; -1 once it holds anything else
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) {
+			if v, ok := unhex(p[i+1], p[i+2]); ok {
+				c = v
+				if c == 0 {
+					return true
+				}
+				i += 2
+			}
 		}
-		if isDots(p[i+1 : j]) {
-			return true
+		switch c {
+		case '/', '\\', ';':
+			if dots == 1 || dots == 2 {
+				return true
+			}
+			dots = 0
+			if c == ';' {
+				dots = -1 // the rest of the segment is a parameter
+			}
+		case '.':
+			if dots >= 0 {
+				dots++
+			}
+		default:
+			dots = -1
 		}
-		i = j
 	}
-	return false
+	return dots == 1 || dots == 2
 }
 
-func isDots(seg []byte) bool {
-	n := 0
-	for i := 0; i < len(seg); {
-		switch {
-		case seg[i] == '.':
-			i++
-		case i+2 < len(seg) && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
-			i += 3
-		default:
-			return false
-		}
-		n++
+func unhex(a, b byte) (byte, bool) {
+	x, ok1 := hexVal(a)
+	y, ok2 := hexVal(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
 	}
-	return n == 1 || n == 2
+	return 0, false
 }
 
 // HandleError answers a request the server could not read (body or header
