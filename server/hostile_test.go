@@ -154,3 +154,74 @@ func TestEncodedDotSegmentsNeverLeaveTheRoutePrefix(t *testing.T) {
 		}
 	}
 }
+
+// values lists every line of header name in h, in order.
+func values(h *fasthttp.RequestHeader, name string) []string {
+	var out []string
+	for k, v := range h.All() {
+		if strings.EqualFold(string(k), name) {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
+// Behind a trusted proxy that appends its own X-Forwarded-For line
+// (HAProxy's option forwardfor), a line the client sent first cannot
+// choose the client address; the upstream gets one line, in order, with
+// the peer appended.
+func TestForgedForwardedForLineDoesNotChooseTheClient(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+server:
+  trusted_proxies: ["127.0.0.1/32"]
+apis:
+  a:
+    integrations:
+      up: {type: http_proxy, url: "http://{{UP}}"}
+    routes:
+      "GET /limited": {integration: up, throttle: {rate: 0.001, burst: 1, per: client_ip}}
+`, up.addr)
+	first := rawDo(t, base, get("/limited", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-For: 203.0.113.5"))
+	if first.status != 200 {
+		t.Fatalf("first request: %d %s", first.status, first.body)
+	}
+	if got := values(up.last(t), "X-Forwarded-For"); len(got) != 1 || got[0] != "198.51.100.1, 203.0.113.5, 127.0.0.1" {
+		t.Errorf("upstream X-Forwarded-For lines %q, want one: 198.51.100.1, 203.0.113.5, 127.0.0.1", got)
+	}
+	// The same client (203.0.113.5, as the proxy saw it) with another
+	// forged first line is still the same client.
+	again := rawDo(t, base, get("/limited", "X-Forwarded-For: 198.51.100.2", "X-Forwarded-For: 203.0.113.5"))
+	if again.status != 429 {
+		t.Errorf("a forged first X-Forwarded-For line escaped the per-client throttle: %d %s", again.status, again.body)
+	}
+	other := rawDo(t, base, get("/limited", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-For: 203.0.113.6"))
+	if other.status != 200 {
+		t.Errorf("another client throttled: %d %s", other.status, other.body)
+	}
+}
+
+// Without trusted proxies the client's X-Forwarded-For lines are passed on
+// joined into one, with the peer appended, as API Gateway does.
+func TestForwardedForLinesAreJoinedWithThePeerAppended(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations:
+      up: {type: http_proxy, url: "http://{{UP}}"}
+    routes:
+      "$default": {integration: up}
+`, up.addr)
+	r := rawDo(t, base, get("/", "X-Forwarded-For: 198.51.100.1", "Accept: */*", "X-Forwarded-For: 203.0.113.5, 192.0.2.1"))
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := values(up.last(t), "X-Forwarded-For"); len(got) != 1 || got[0] != "198.51.100.1, 203.0.113.5, 192.0.2.1, 127.0.0.1" {
+		t.Errorf("upstream X-Forwarded-For lines %q", got)
+	}
+	rawDo(t, base, get("/"))
+	if got := values(up.last(t), "X-Forwarded-For"); len(got) != 1 || got[0] != "127.0.0.1" {
+		t.Errorf("without X-Forwarded-For the upstream got %q, want the peer alone", got)
+	}
+}
