@@ -285,9 +285,13 @@ func (s *hopSet) drop(h headerDeleter) {
 	}
 }
 
-// ownHeaders are the request headers frontdesk sets toward the upstream;
-// the client's lines of them are never passed on.
-var ownHeaders = [...][]byte{hdrXFF}
+// ownHeaders are the request headers frontdesk sets toward the upstream,
+// and Forwarded, which would contradict them: the client's lines of these
+// are never passed on. Both request id names go, whichever the API uses.
+var ownHeaders = [...][]byte{
+	hdrXFF, hdrXFProto, hdrXFPort, hdrXFHost, []byte("Forwarded"),
+	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
+}
 
 // requestSet marks which hop-by-hop headers and which of ownHeaders a
 // request has.
@@ -339,7 +343,8 @@ func dropNamed(h headerDeleter, connection []byte) {
 // setForwarded sets X-Forwarded-For to the list in *scratch (the
 // client's lines, joined) with the peer appended, and X-Forwarded-Proto,
 // -Port and -Host, like Amazon API Gateway does toward HTTP integrations.
-// The client's lines of these are gone already (dropRequestHeaders).
+// The client's lines of these are gone already (dropRequestHeaders), so
+// each is set as one line.
 func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte) {
 	b := *scratch
 	if len(b) > 0 {

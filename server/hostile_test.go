@@ -225,3 +225,55 @@ apis:
 		t.Errorf("without X-Forwarded-For the upstream got %q, want the peer alone", got)
 	}
 }
+
+// Every client line of a header frontdesk sets toward the upstream is
+// dropped, not only the first, and so is Forwarded: the upstream sees the
+// one frontdesk wrote.
+func TestClientCopiesOfGatewayHeadersNeverReachTheUpstream(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  web:
+    integrations:
+      up: {type: http_proxy, url: "http://{{UP}}"}
+    routes:
+      "$default": {integration: up}
+  shop:
+    type: rest
+    base_path: /shop
+    integrations:
+      up: {type: http_proxy, url: "http://{{UP}}"}
+    routes:
+      "$default": {integration: up}
+`, up.addr)
+	var forged []string
+	for _, name := range []string{"X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Host", "Apigw-Requestid", "X-Amzn-Requestid", "Forwarded"} {
+		forged = append(forged, name+": forged-1", strings.ToLower(name)+": forged-2")
+	}
+	for _, c := range []struct{ path, idHeader, otherID string }{
+		{"/", "Apigw-Requestid", "X-Amzn-Requestid"},
+		{"/shop/", "X-Amzn-Requestid", "Apigw-Requestid"},
+	} {
+		r := rawDo(t, base, get(c.path, forged...))
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d %s", c.path, r.status, r.body)
+		}
+		h := up.last(t)
+		want := map[string]string{
+			"X-Forwarded-Proto": "http",
+			"X-Forwarded-Port":  base[strings.LastIndexByte(base, ':')+1:],
+			"X-Forwarded-Host":  "gw.test",
+			c.idHeader:          r.header.Get(c.idHeader),
+		}
+		for name, v := range want {
+			if got := values(h, name); len(got) != 1 || got[0] != v || v == "" {
+				t.Errorf("GET %s: upstream %s lines %q, want one: %q", c.path, name, got, v)
+			}
+		}
+		for _, name := range []string{"Forwarded", c.otherID} {
+			if got := values(h, name); len(got) != 0 {
+				t.Errorf("GET %s: the client's %s reached the upstream: %q", c.path, name, got)
+			}
+		}
+	}
+}
