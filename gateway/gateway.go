@@ -75,7 +75,8 @@ var (
 // Handle serves one request.
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	s := g.snap.Load()
-	if len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
+	scan := scanHeaders(&ctx.Request.Header)
+	if len(s.ws) > 0 && g.serveWebSocket(ctx, s, scan) {
 		return
 	}
 	ex := g.acquire(ctx, s)
@@ -89,6 +90,12 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	a := s.apis[sel.API]
 	g.enter(ex, a)
+	if scan.authorizations > 1 {
+		// An authorizer reads one line; the others would reach the
+		// upstream unverified.
+		ex.Fail(apierror.BadRequest)
+		return
+	}
 	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {
 		ex.CORS = nil // the preflight answer is complete as it is
 		return        // preflights are answered before any route or authorizer
@@ -115,6 +122,25 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex.Route = st.infos[id]
 	ex.Counter = ex.Route.Metrics
 	st.integrations[id].Serve(ex)
+}
+
+var hdrAuthorization = []byte("Authorization")
+
+// headerScan is what one pass over a request's header names found.
+type headerScan struct {
+	authorizations int // Authorization lines
+}
+
+// scanHeaders looks at every header name of h once, without allocating:
+// names only, so a request costs no more than a walk over its headers.
+func scanHeaders(h *fasthttp.RequestHeader) headerScan {
+	var s headerScan
+	for k := range h.All() {
+		if len(k) == len(hdrAuthorization) && ascii.EqualFold(k, hdrAuthorization) {
+			s.authorizations++
+		}
+	}
+	return s
 }
 
 // acquire takes a pooled exchange for a request served from s and counts
@@ -292,7 +318,7 @@ var (
 // serveWebSocket hands WebSocket upgrades of a WebSocket API's stage URL,
 // and @connections calls under it, to the API's bridge. Anything else is
 // left to the HTTP and REST APIs.
-func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
+func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan headerScan) bool {
 	sel := s.wsTable.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
 	if sel.API < 0 || sel.Stage == router.NoStage {
 		return false
@@ -306,10 +332,18 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
 		stage = w.stages[sel.Stage]
 	}
 	if len(sel.Rest) == 1 && ascii.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
+		if scan.authorizations > 1 {
+			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
+			return true
+		}
 		w.bridge.ServeUpgrade(ctx, stage)
 		return true
 	}
 	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
+		if scan.authorizations > 1 {
+			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
+			return true
+		}
 		conn, err := url.PathUnescape(string(id))
 		if err != nil {
 			conn = string(id)

@@ -1,6 +1,13 @@
 package gateway
 
-import "testing"
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
 
 // Paths an upstream could resolve outside the route's prefix once it
 // decodes them (nginx decodes %2F before resolving dot segments, IIS and
@@ -57,6 +64,60 @@ func TestUnsafePathsAreRefused(t *testing.T) {
 	} {
 		if got := unsafePath([]byte(tc.path)); got != tc.want {
 			t.Errorf("unsafePath(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// rawCtx parses a raw request (so repeated header lines stay as sent)
+// arriving from 10.1.2.3.
+func rawCtx(t testing.TB, target string, lines ...string) *fasthttp.RequestCtx {
+	t.Helper()
+	raw := "GET " + target + " HTTP/1.1\r\nHost: gw.test\r\n"
+	for _, l := range lines {
+		raw += l + "\r\n"
+	}
+	var req fasthttp.Request
+	if err := req.Read(bufio.NewReader(strings.NewReader(raw + "\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 5555}, nil)
+	return ctx
+}
+
+const restMockConfig = benchConfig + `
+  shop:
+    type: rest
+    base_path: /shop
+    integrations:
+      ping: {type: mock, body: pong}
+    routes:
+      "GET /ping": {integration: ping}
+`
+
+func TestRepeatedAuthorizationIsABadRequestOnEveryRoute(t *testing.T) {
+	g := newTestGateway(t, restMockConfig, petUpstream)
+	for _, c := range []struct {
+		target string
+		lines  []string
+		status int
+	}{
+		{"/ping", nil, 200},
+		{"/ping", []string{"Authorization: Bearer a"}, 200},
+		{"/ping", []string{"Authorization: Bearer a", "Authorization: Bearer b"}, 400},
+		{"/ping", []string{"authorization: Bearer a", "Accept: */*", "AUTHORIZATION: Basic eA=="}, 400},
+		{"/ping", []string{"Authorization: a", "Authorization: b", "Authorization: c"}, 400},
+		{"/nowhere", []string{"Authorization: a", "Authorization: b"}, 400},
+		{"/shop/ping", []string{"Authorization: a"}, 200},
+		{"/shop/ping", []string{"Authorization: a", "Authorization: b"}, 400},
+	} {
+		ctx := rawCtx(t, c.target, c.lines...)
+		g.Handle(ctx)
+		if got := ctx.Response.StatusCode(); got != c.status {
+			t.Errorf("GET %s %q: %d %s, want %d", c.target, c.lines, got, ctx.Response.Body(), c.status)
+		}
+		if c.status == 400 && !strings.Contains(string(ctx.Response.Body()), "Bad Request") {
+			t.Errorf("GET %s %q: body %s", c.target, c.lines, ctx.Response.Body())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -275,5 +276,68 @@ apis:
 				t.Errorf("GET %s: the client's %s reached the upstream: %q", c.path, name, got)
 			}
 		}
+	}
+}
+
+// hostileAuthConfig has a JWT-protected route (its sub claim passed on as
+// X-User-Sub), an open route and a REST API.
+func hostileAuthConfig(jwks, up, server string) string {
+	return fmt.Sprintf(`
+server: {%s}
+apis:
+  a:
+    authorizers:
+      users:
+        type: jwt
+        issuer: "https://issuer.test/"
+        audience: [petstore]
+        jwks_url: "%s/jwks"
+        claims_to_headers: {sub: X-User-Sub}
+    integrations:
+      up: {type: http_proxy, url: "http://%s"}
+    routes:
+      "GET /pets": {integration: up, authorizer: users}
+      "GET /open": {integration: up}
+  r:
+    type: rest
+    base_path: /r
+    integrations: {up: {type: http_proxy, url: "http://%s"}}
+    routes: {"GET /open": {integration: up}}
+`, server, jwks, up, up)
+}
+
+// A second Authorization line would ride along unverified after the one
+// the authorizer checked: a request with more than one is refused with
+// 400 on every route, before any authorizer or upstream sees it.
+func TestRepeatedAuthorizationIsRefused(t *testing.T) {
+	p := startIDP(t)
+	up := startResolvingUpstream(t)
+	base := startGateway(t, hostileAuthConfig(p.url, up.addr, ""), "")
+	valid := "Authorization: Bearer " + p.sign(t, "k1", claims(nil))
+	forged := "Authorization: Bearer forged.token.here"
+	if r := rawDo(t, base, get("/pets", valid)); r.status != 200 {
+		t.Fatalf("one valid token: %d %s", r.status, r.body)
+	}
+	seen := len(up.paths())
+	for _, c := range []struct {
+		path, body string
+		lines      []string
+	}{
+		{"/pets", `{"message":"Bad Request"}`, []string{valid, forged}},
+		{"/pets", `{"message":"Bad Request"}`, []string{forged, valid}},
+		{"/pets", `{"message":"Bad Request"}`, []string{valid, "authorization: Basic Zm9vOmJhcg=="}},
+		{"/open", `{"message":"Bad Request"}`, []string{forged, forged}},
+		{"/r/open", `{"message":"Bad Request"}`, []string{forged, forged}},
+	} {
+		r := rawDo(t, base, get(c.path, c.lines...))
+		if r.status != 400 || r.body != c.body {
+			t.Errorf("GET %s with %d Authorization lines: %d %s, want 400 %s", c.path, len(c.lines), r.status, r.body, c.body)
+		}
+		if strings.HasPrefix(c.path, "/r/") && r.header.Get("x-amzn-ErrorType") != "BadRequestException" {
+			t.Errorf("REST 400 without BadRequestException: %v", r.header)
+		}
+	}
+	if n := len(up.paths()); n != seen {
+		t.Errorf("%d requests with repeated Authorization reached the upstream", n-seen)
 	}
 }
