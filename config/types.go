@@ -36,6 +36,11 @@ type Server struct {
 	// RateLimitHeaders adds RateLimit-Limit/-Remaining/-Reset and
 	// Retry-After to 429 answers (added; default true).
 	RateLimitHeaders *bool `yaml:"rate_limit_headers"`
+	// UnderscoresInHeaders keeps request header names that contain '_'
+	// (added; default false: they are dropped, as nginx does, so that a
+	// backend folding '-' and '_' together cannot read a client's
+	// X_User_Sub as a header the gateway set).
+	UnderscoresInHeaders *bool `yaml:"underscores_in_headers"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.

@@ -39,6 +39,21 @@ type Gateway struct {
 	log     *slog.Logger
 	access  atomic.Pointer[accesslog.Logger]
 	metrics *metrics.Registry
+
+	underscores atomic.Bool // keep header names with '_'
+}
+
+// Options are the request path's settings that outlive snapshots: they
+// come from the listener's section of the config (server.*).
+type Options struct {
+	// UnderscoresInHeaders keeps request header names that contain '_'
+	// (server.underscores_in_headers); by default they are dropped.
+	UnderscoresInHeaders bool
+}
+
+// SetOptions applies o to requests from now on.
+func (g *Gateway) SetOptions(o Options) {
+	g.underscores.Store(o.UnderscoresInHeaders)
 }
 
 // SetAccessLog makes l (nil: off) the access log of requests from now on.
@@ -75,7 +90,9 @@ var (
 // Handle serves one request.
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	s := g.snap.Load()
-	scan := scanHeaders(&ctx.Request.Header)
+	// Before anything reads a header: authorizers, cache keys, the
+	// WebSocket bridge and the upstream all see the screened set.
+	scan := screenHeaders(&ctx.Request.Header, g.underscores.Load())
 	if len(s.ws) > 0 && g.serveWebSocket(ctx, s, scan) {
 		return
 	}
@@ -131,16 +148,47 @@ type headerScan struct {
 	authorizations int // Authorization lines
 }
 
-// scanHeaders looks at every header name of h once, without allocating:
-// names only, so a request costs no more than a walk over its headers.
-func scanHeaders(h *fasthttp.RequestHeader) headerScan {
+// screenHeaders looks at every header name of h once: it counts the
+// Authorization lines and, unless keepUnderscores, drops every header
+// whose name holds '_' (nginx's default: a backend that folds '-' and '_'
+// together, as CGI and WSGI do, would read a client's X_User_Sub as the
+// X-User-Sub a gateway set). Names only are scanned; nothing allocates
+// unless a name with '_' has to go.
+func screenHeaders(h *fasthttp.RequestHeader, keepUnderscores bool) headerScan {
 	var s headerScan
+	underscored := 0
 	for k := range h.All() {
 		if len(k) == len(hdrAuthorization) && ascii.EqualFold(k, hdrAuthorization) {
 			s.authorizations++
 		}
+		if bytes.IndexByte(k, '_') >= 0 {
+			underscored++
+		}
+	}
+	if underscored > 0 && !keepUnderscores {
+		dropUnderscored(h, underscored)
 	}
 	return s
+}
+
+// dropUnderscored deletes the headers whose names hold '_', at most n
+// rounds: each round finds one such name and deletes all its lines (a
+// header cannot be deleted while h is being walked).
+func dropUnderscored(h *fasthttp.RequestHeader, n int) {
+	var buf [64]byte
+	for ; n > 0; n-- {
+		name := buf[:0]
+		for k := range h.All() {
+			if bytes.IndexByte(k, '_') >= 0 {
+				name = append(name, k...)
+				break
+			}
+		}
+		if len(name) == 0 {
+			return
+		}
+		h.DelBytes(name)
+	}
 }
 
 // acquire takes a pooled exchange for a request served from s and counts

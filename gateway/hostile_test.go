@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -119,5 +120,65 @@ func TestRepeatedAuthorizationIsABadRequestOnEveryRoute(t *testing.T) {
 		if c.status == 400 && !strings.Contains(string(ctx.Response.Body()), "Bad Request") {
 			t.Errorf("GET %s %q: body %s", c.target, c.lines, ctx.Response.Body())
 		}
+	}
+}
+
+// headerNames is an upstream that records the header names it received.
+type headerNames struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (h *headerNames) serve(ctx *fasthttp.RequestCtx) {
+	var names []string
+	for k := range ctx.Request.Header.All() {
+		names = append(names, string(k))
+	}
+	h.mu.Lock()
+	h.names = names
+	h.mu.Unlock()
+	petUpstream(ctx)
+}
+
+func (h *headerNames) seen() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.names
+}
+
+// Header names with '_' are dropped by default, as nginx does: a backend
+// that maps '-' and '_' to one name (CGI, WSGI) would otherwise read the
+// client's X_User_Sub as the X-User-Sub the gateway set.
+func TestUnderscoreHeaderNamesAreDroppedUnlessAllowed(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		up := &headerNames{}
+		g := newTestGateway(t, benchConfig, up.serve)
+		g.SetOptions(Options{UnderscoresInHeaders: allow})
+		ctx := rawCtx(t, "/pets/1", "X_User_Sub: admin", "Accept: */*", "x_a: 1", "X_User_Sub: root", "X-Kept: yes", "_: x")
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("status %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		var underscored []string
+		kept := false
+		for _, n := range up.seen() {
+			if strings.Contains(n, "_") {
+				underscored = append(underscored, n)
+			}
+			kept = kept || n == "X-Kept"
+		}
+		if !kept {
+			t.Errorf("allow %v: X-Kept lost: %q", allow, up.seen())
+		}
+		if want := map[bool]int{false: 0, true: 4}[allow]; len(underscored) != want {
+			t.Errorf("allow %v: upstream got %q, want %d names with '_'", allow, underscored, want)
+		}
+	}
+}
+
+func TestDroppingUnderscoreHeadersAllocatesNothing(t *testing.T) {
+	ctx := rawCtx(t, "/pets/1", "Accept: */*", "X-Api-Key: k")
+	if n := testing.AllocsPerRun(100, func() { screenHeaders(&ctx.Request.Header, false) }); n != 0 {
+		t.Errorf("%v allocations a request without '_' names", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -339,5 +340,43 @@ func TestRepeatedAuthorizationIsRefused(t *testing.T) {
 	}
 	if n := len(up.paths()); n != seen {
 		t.Errorf("%d requests with repeated Authorization reached the upstream", n-seen)
+	}
+}
+
+// cgiNames maps header lines to the names a CGI/WSGI backend reads them
+// under (HTTP_X_USER_SUB for both X-User-Sub and X_User_Sub).
+func cgiNames(h *fasthttp.RequestHeader) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range h.All() {
+		name := "HTTP_" + strings.ToUpper(strings.ReplaceAll(string(k), "-", "_"))
+		out[name] = append(out[name], string(v))
+	}
+	return out
+}
+
+// A client's X_User_Sub cannot shadow the X-User-Sub a JWT authorizer sets:
+// names with '_' are dropped unless server.underscores_in_headers is true.
+func TestUnderscoreHeadersCannotShadowGatewayHeaders(t *testing.T) {
+	p := startIDP(t)
+	token := "Authorization: Bearer " + p.sign(t, "k1", claims(nil))
+	for _, c := range []struct {
+		server string
+		want   []string
+	}{
+		{"", []string{"user-7"}},
+		{"underscores_in_headers: false", []string{"user-7"}},
+		{"underscores_in_headers: true", []string{"admin", "user-7"}},
+	} {
+		up := startResolvingUpstream(t)
+		base := startGateway(t, hostileAuthConfig(p.url, up.addr, c.server), "")
+		r := rawDo(t, base, get("/pets", token, "X_User_Sub: admin"))
+		if r.status != 200 {
+			t.Fatalf("%q: %d %s", c.server, r.status, r.body)
+		}
+		got := cgiNames(up.last(t))["HTTP_X_USER_SUB"]
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("server {%s}: the backend reads HTTP_X_USER_SUB as %q, want %q", c.server, got, c.want)
+		}
 	}
 }

@@ -90,6 +90,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	s.commit(n)
+	s.gw.SetOptions(gateway.Options{UnderscoresInHeaders: cfg.Server.UnderscoresInHeaders != nil && *cfg.Server.UnderscoresInHeaders})
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
 	s.watchSources()
