@@ -209,7 +209,11 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 	g.begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
+	ex.AnyHost = a.hosts == anyHost
 }
+
+// anyHost is api.hosts of an API without hosts.
+const anyHost = "*"
 
 // begin sets the dialect and the request id of ex.
 func (g *Gateway) begin(ex *exchange.Exchange, d apierror.Dialect) {

@@ -182,3 +182,33 @@ func TestDroppingUnderscoreHeadersAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations a request without '_' names", n)
 	}
 }
+
+// On an API without hosts the upstream sees the client's Host (as
+// X-Forwarded-Host), so the Host is part of the cache key: one client's
+// Host cannot decide what another is served.
+func TestCacheKeyHoldsTheHostOfAnAPIWithoutHosts(t *testing.T) {
+	g := newTestGatewayWithCache(t, cachedConfig, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/plain")
+		ctx.SetBody(ctx.Request.Header.Peek("X-Forwarded-Host"))
+	})
+	get := func(host string) string {
+		ctx := newCtx("GET", "/pets/1")
+		ctx.Request.Header.SetHost(host)
+		g.Handle(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("Host %s: %d %s", host, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		body := string(ctx.Response.Body())
+		drain(ctx)
+		return body
+	}
+	if got := get("evil.example"); got != "evil.example" {
+		t.Fatalf("first answer %q", got)
+	}
+	if got := get("shop.example"); got != "shop.example" {
+		t.Errorf("Host shop.example was served the entry Host evil.example stored: %q", got)
+	}
+	if got := get("SHOP.example"); got != "shop.example" {
+		t.Errorf("Host SHOP.example: %q, want shop.example's entry", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,6 +378,38 @@ func TestUnderscoreHeadersCannotShadowGatewayHeaders(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("server {%s}: the backend reads HTTP_X_USER_SUB as %q, want %q", c.server, got, c.want)
+		}
+	}
+}
+
+// On an API without hosts the first requester's Host must not decide what
+// every later client is served from the cache: two Hosts, two entries.
+func TestCachedAnswersAreKeptPerHost(t *testing.T) {
+	var hits sync.Map
+	addr := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		host := string(ctx.Request.Header.Peek("X-Forwarded-Host"))
+		n, _ := hits.LoadOrStore(host, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		ctx.SetContentType("text/html")
+		ctx.SetBodyString(`<a href="http://` + host + `/next">`)
+	})
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /page": {integration: up, cache: {ttl: 60s}}
+`, addr)
+	poisoned := rawDo(t, base, "GET /page HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+	for i := 0; i < 2; i++ {
+		r := rawDo(t, base, "GET /page HTTP/1.1\r\nHost: Shop.Example\r\nConnection: close\r\n\r\n")
+		if r.status != 200 || r.body != `<a href="http://shop.example/next">` && r.body != `<a href="http://Shop.Example/next">` {
+			t.Errorf("Host Shop.Example answered %d %s (the other Host's entry: %s)", r.status, r.body, poisoned.body)
+		}
+	}
+	for _, host := range []string{"evil.example", "Shop.Example"} {
+		if n, ok := hits.Load(host); !ok || n.(*atomic.Int64).Load() != 1 {
+			t.Errorf("Host %s reached the upstream other than once (%v)", host, n)
 		}
 	}
 }
