@@ -140,6 +140,9 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	defer fasthttp.ReleaseRequest(up)
 
 	in.Header.CopyTo(&up.Header)
+	// A body sent without a Content-Type goes on without one: fasthttp
+	// would otherwise label it application/octet-stream.
+	up.Header.SetNoDefaultContentType(true)
 	// Scratch holds the client's X-Forwarded-For list, then for a moment
 	// the upstream URI after it.
 	ex.Scratch = dropRequestHeaders(&up.Header, in.Header.PeekBytes(hdrConnection), ex.Scratch[:0])

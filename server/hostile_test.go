@@ -413,3 +413,30 @@ apis:
 		}
 	}
 }
+
+// A forwarded body keeps the Content-Type it came with, and gets none
+// when it had none (fasthttp would add application/octet-stream).
+func TestForwardedBodiesGetNoDefaultContentType(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`, up.addr)
+	for _, c := range []struct {
+		raw  string
+		want []string
+	}{
+		{"POST /x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", nil},
+		{"POST /x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", nil},
+		{"PUT /x HTTP/1.1\r\nHost: gw.test\r\nContent-Type: text/csv\r\nContent-Length: 3\r\nConnection: close\r\n\r\na,b", []string{"text/csv"}},
+	} {
+		if r := rawDo(t, base, c.raw); r.status != 200 {
+			t.Fatalf("%q: %d %s", c.raw, r.status, r.body)
+		}
+		if got := values(up.last(t), "Content-Type"); !slices.Equal(got, c.want) {
+			t.Errorf("%q: upstream Content-Type %q, want %q", c.raw, got, c.want)
+		}
+	}
+}
