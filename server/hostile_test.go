@@ -440,3 +440,36 @@ apis:
 		}
 	}
 }
+
+// An absolute-form request target names the authority the request is for
+// (RFC 9112 §3.2.2): it picks the API, and replaces the Host header.
+func TestAbsoluteFormTargetsAreRoutedByTheirAuthority(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  other:
+    hosts: [other.example]
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}/other"}}
+    routes: {"GET /x": {integration: up}}
+  main:
+    integrations: {m: {type: mock, body: main}}
+    routes: {"GET /x": {integration: m}}
+`, up.addr)
+	for _, c := range []struct{ raw, want, host string }{
+		{"GET http://other.example/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n", "/other", "other.example"},
+		{"GET http://OTHER.example:80/x?q=1 HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n", "/other", "other.example:80"},
+		{"GET http://gw.test/x HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n", "main", ""},
+		{"GET /x HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n", "/other", "other.example"},
+	} {
+		if r := rawDo(t, base, c.raw); r.status != 200 || r.body != c.want {
+			t.Errorf("%q: %d %q, want %q", c.raw, r.status, r.body, c.want)
+			continue
+		}
+		if c.host == "" {
+			continue
+		}
+		if got := values(up.last(t), "X-Forwarded-Host"); len(got) != 1 || got[0] != c.host {
+			t.Errorf("%q: X-Forwarded-Host %q, want %q", c.raw, got, c.host)
+		}
+	}
+}
