@@ -8,6 +8,7 @@ type Config struct {
 	Admin      Admin                `yaml:"admin"`
 	AccessLog  AccessLog            `yaml:"access_log"`
 	Cache      Cache                `yaml:"cache"`
+	Upstream   Upstream             `yaml:"upstream"`
 	Cluster    Cluster              `yaml:"cluster"`
 	Functions  map[string]Function  `yaml:"functions"`
 	APIKeys    []APIKey             `yaml:"api_keys"`
@@ -79,6 +80,16 @@ type Cache struct {
 	// XCacheHeader adds "X-Cache: Hit|Miss" to cached routes' answers
 	// (added; default true).
 	XCacheHeader *bool `yaml:"x_cache_header"`
+}
+
+// Upstream holds settings of the request path toward http_proxy origins
+// (added).
+type Upstream struct {
+	// MaxStreamsPerClient bounds the streamed (large or unsized) upstream
+	// responses one client address holds open at once, so that clients
+	// that read slowly cannot hold every connection to an origin (added;
+	// default 64; 0: no cap).
+	MaxStreamsPerClient *int `yaml:"max_streams_per_client"`
 }
 
 // Cluster is the optional shared state store.

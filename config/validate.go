@@ -27,6 +27,10 @@ const (
 	DefaultHealthInterval = 5 * time.Second
 	DefaultCacheTTL       = 300 * time.Second // AWS's default cache TTL
 	DefaultCacheMaxSize   = 256 << 20
+	// DefaultMaxStreamsPerClient is upstream.max_streams_per_client's
+	// default; MaxStreamsPerClient is its bound.
+	DefaultMaxStreamsPerClient = 64
+	MaxStreamsPerClient        = 1 << 16
 )
 
 func applyDefaults(c *Config) {
@@ -48,6 +52,10 @@ func applyDefaults(c *Config) {
 	}
 	if s.ShutdownGrace == 0 {
 		s.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
+	if c.Upstream.MaxStreamsPerClient == nil {
+		n := DefaultMaxStreamsPerClient
+		c.Upstream.MaxStreamsPerClient = &n
 	}
 	for _, a := range c.APIs {
 		if a == nil {
@@ -116,6 +124,7 @@ func validate(c *Config) (Errors, []Problem) {
 	x := &v{c: c}
 	x.server()
 	x.cache()
+	x.upstream()
 	x.accessLog()
 	x.functions()
 	x.keysAndPlans()
@@ -218,6 +227,12 @@ func (x *v) cache() {
 	}
 	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (c.MaxSize != 0 && c.MaxItemSize > c.MaxSize/8)) {
 		x.fail("cache.max_item_size", "between 1KiB and an eighth of max_size, got %d bytes", c.MaxItemSize)
+	}
+}
+
+func (x *v) upstream() {
+	if n := x.c.Upstream.MaxStreamsPerClient; n != nil && (*n < 0 || *n > MaxStreamsPerClient) {
+		x.fail("upstream.max_streams_per_client", "between 0 (no cap) and %d, got %d", MaxStreamsPerClient, *n)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
+	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
@@ -41,19 +42,23 @@ type Gateway struct {
 	metrics *metrics.Registry
 
 	underscores atomic.Bool // keep header names with '_'
+	streams     *proxy.ClientStreams
 }
 
-// Options are the request path's settings that outlive snapshots: they
-// come from the listener's section of the config (server.*).
+// Options are the request path's settings that outlive snapshots.
 type Options struct {
 	// UnderscoresInHeaders keeps request header names that contain '_'
 	// (server.underscores_in_headers); by default they are dropped.
 	UnderscoresInHeaders bool
+	// MaxStreamsPerClient caps the streamed upstream responses one client
+	// holds open at once (upstream.max_streams_per_client; 0: no cap).
+	MaxStreamsPerClient int
 }
 
 // SetOptions applies o to requests from now on.
 func (g *Gateway) SetOptions(o Options) {
 	g.underscores.Store(o.UnderscoresInHeaders)
+	g.streams.SetMax(o.MaxStreamsPerClient)
 }
 
 // SetAccessLog makes l (nil: off) the access log of requests from now on.
@@ -67,7 +72,7 @@ func (g *Gateway) SetMetrics(r *metrics.Registry) { g.metrics = r }
 
 // New returns a gateway serving s.
 func New(s *Snapshot, log *slog.Logger) *Gateway {
-	g := &Gateway{log: log}
+	g := &Gateway{log: log, streams: proxy.NewClientStreams(config.DefaultMaxStreamsPerClient)}
 	g.pool.New = func() any { return &exchange.Exchange{} }
 	g.snap.Store(s)
 	return g
@@ -214,6 +219,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 	ex.Start = ctx.Time()
 	ex.Method = router.ParseMethod(ctx.Method())
 	ex.TrustedProxies = s.trusted
+	ex.Streams = g.streams
 	ex.Counter = s.noAPI
 	g.metrics.InFlight().Inc()
 	return ex

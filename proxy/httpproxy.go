@@ -181,8 +181,28 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 		}
 		return
 	}
+	if resp.IsBodyStream() && ex.Streams != nil && !admitStream(ex, resp) {
+		return
+	}
 	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
+}
+
+// admitStream counts a streamed response against its client's share of
+// upstream streams until the stream closes. A client past its share gets
+// 429 at once, and the stream's origin connection is closed instead of
+// waiting on a reader that may never come.
+func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
+	slot, ok := ex.Streams.Acquire(ex.SourceIP())
+	if !ok {
+		resp.Reset() // closes the stream, and with it the origin connection
+		ex.Fail(apierror.TooManyRequests)
+		return false
+	}
+	if slot != 0 && !upstream.ReleaseOnClose(resp, ex.Streams, slot) {
+		ex.Streams.Release(slot)
+	}
+	return true
 }
 
 // appendURI builds the upstream path and query: the URL template with route

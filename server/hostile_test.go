@@ -473,3 +473,80 @@ apis:
 		}
 	}
 }
+
+// zeros is an endless body.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
+}
+
+// stalledGet sends a GET for target from client (an X-Forwarded-For
+// address; the gateway trusts the loopback peer) and reads the answer's
+// status line, then stops reading. The connection closes at the end of the
+// test, or when the caller closes it.
+func stalledGet(t *testing.T, base, target, client string) (net.Conn, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: "+client+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the status line: %v", err)
+	}
+	return conn, strings.TrimSpace(line)
+}
+
+// One client that opens large responses and never reads them can hold at
+// most upstream.max_streams_per_client of them; past that its requests get
+// 429, other clients are served, and a slot frees when a stream closes.
+func TestStalledReadersHoldAtMostTheirShareOfUpstreamStreams(t *testing.T) {
+	addr := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/octet-stream")
+		ctx.SetBodyStream(io.LimitReader(zeros{}, 256<<20), -1)
+	})
+	base := startGateway(t, `
+server:
+  trusted_proxies: ["127.0.0.1/32"]
+upstream:
+  max_streams_per_client: 2
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"GET /big": {integration: up}}
+`, addr)
+	const slow = "198.51.100.7"
+	first, status := stalledGet(t, base, "/big", slow)
+	if status != "HTTP/1.1 200 OK" {
+		t.Fatalf("first stream: %s", status)
+	}
+	if _, status := stalledGet(t, base, "/big", slow); status != "HTTP/1.1 200 OK" {
+		t.Fatalf("second stream: %s", status)
+	}
+	if _, status := stalledGet(t, base, "/big", slow); status != "HTTP/1.1 429 Too Many Requests" {
+		t.Errorf("third stream of one client: %s, want 429", status)
+	}
+	if _, status := stalledGet(t, base, "/big", "198.51.100.8"); status != "HTTP/1.1 200 OK" {
+		t.Errorf("another client: %s, want 200", status)
+	}
+	first.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, status := stalledGet(t, base, "/big", slow)
+		conn.Close()
+		if status == "HTTP/1.1 200 OK" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slot of a closed stream never freed: %s", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

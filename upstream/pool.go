@@ -384,6 +384,10 @@ type stream struct {
 	chunked bool // r decodes chunks; the trailer is read at the end
 	closeC  bool // the upstream closes after this response
 	done    bool
+	// release, when set, is given slot back once the stream closes
+	// (ReleaseOnClose).
+	release Releaser
+	slot    uint64
 }
 
 func (p *Pool) newStream(c *conn, resp *fasthttp.Response, n int) *stream {
@@ -461,5 +465,9 @@ func (s *stream) Close() error {
 		s.p.closeConn(s.c)
 	}
 	s.c = nil
+	if s.release != nil {
+		s.release.Release(s.slot)
+		s.release = nil
+	}
 	return nil
 }
