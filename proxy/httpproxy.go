@@ -272,7 +272,7 @@ func appendList(dst, v []byte) []byte {
 	return append(dst, v...)
 }
 
-// dropResponseHopHeaders is dropRequestHopHeaders for the upstream's
+// dropResponseHopHeaders removes the hop-by-hop headers of the upstream's
 // answer.
 func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
 	var found hopSet
