@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 )
 
 // nsName identifies a namespace: one stage of one API.
@@ -113,7 +115,8 @@ func (r *Route) generation() uint64 {
 // worker; it is not safe for concurrent use.
 //
 // Layout: uvarint-length-prefixed api, stage and route; the 8-byte
-// generation; the length-prefixed method; then, per key parameter, the
+// generation; the length-prefixed method; 0x00, or 0x01 and the
+// length-prefixed, lower-cased Host; then, per key parameter, the
 // length-prefixed name and either 0x00 (absent) or 0x01 and the
 // length-prefixed value. Every variable field carries its length, so no two
 // different inputs produce the same key whatever bytes they contain.
@@ -127,6 +130,21 @@ func (k *KeyBuilder) Begin(r *Route, method []byte) {
 	k.buf = append(k.buf[:0], r.prefix...)
 	k.buf = binary.LittleEndian.AppendUint64(k.buf, r.generation())
 	k.buf = appendField(k.buf, method)
+	k.buf = append(k.buf, 0) // no Host, until Host says otherwise
+}
+
+// Host adds the request's Host, compared without case, to a key begun
+// with Begin; call it before any parameter. Routes of APIs that answer
+// any Host use it: their upstream sees the client's Host, so two Hosts
+// may get two different answers.
+func (k *KeyBuilder) Host(host []byte) {
+	k.buf[len(k.buf)-1] = 1
+	k.buf = binary.AppendUvarint(k.buf, uint64(len(host)))
+	at := len(k.buf)
+	k.buf = append(k.buf, host...)
+	for i := at; i < len(k.buf); i++ {
+		k.buf[i] = ascii.Lower(k.buf[i])
+	}
 }
 
 // Param adds a key parameter that is present in the request (possibly with an

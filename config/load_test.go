@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -169,16 +170,17 @@ func TestUpstreamKeysDefaultsAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Upstream{MaxConnsPerOrigin: 1024, IdleTimeout: Duration(4 * time.Second), BufferResponses: 1 << 20, MaxBufferedBytes: 64 << 20}
-	if c.Upstream != want {
+	streams := DefaultMaxStreamsPerClient
+	want := Upstream{MaxConnsPerOrigin: 1024, IdleTimeout: Duration(4 * time.Second), BufferResponses: 1 << 20, MaxBufferedBytes: 64 << 20, MaxStreamsPerClient: &streams}
+	if !reflect.DeepEqual(c.Upstream, want) {
 		t.Errorf("defaults %+v, want %+v", c.Upstream, want)
 	}
 	c, _, err = Parse("up.yaml", []byte("upstream:\n  max_conns_per_origin: 64\n  idle_timeout: 2s\n  buffer_responses: 256KiB\n  max_buffered_bytes: 8MiB\n"+apis), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = Upstream{MaxConnsPerOrigin: 64, IdleTimeout: Duration(2 * time.Second), BufferResponses: 256 << 10, MaxBufferedBytes: 8 << 20}
-	if c.Upstream != want {
+	want = Upstream{MaxConnsPerOrigin: 64, IdleTimeout: Duration(2 * time.Second), BufferResponses: 256 << 10, MaxBufferedBytes: 8 << 20, MaxStreamsPerClient: &streams}
+	if !reflect.DeepEqual(c.Upstream, want) {
 		t.Errorf("set %+v, want %+v", c.Upstream, want)
 	}
 	for _, tc := range []struct{ line, key string }{

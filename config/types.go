@@ -8,8 +8,8 @@ type Config struct {
 	Admin      Admin                `yaml:"admin"`
 	AccessLog  AccessLog            `yaml:"access_log"`
 	Cache      Cache                `yaml:"cache"`
-	Cluster    Cluster              `yaml:"cluster"`
 	Upstream   Upstream             `yaml:"upstream"`
+	Cluster    Cluster              `yaml:"cluster"`
 	Functions  map[string]Function  `yaml:"functions"`
 	APIKeys    []APIKey             `yaml:"api_keys"`
 	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
@@ -37,6 +37,11 @@ type Server struct {
 	// RateLimitHeaders adds RateLimit-Limit/-Remaining/-Reset and
 	// Retry-After to 429 answers (added; default true).
 	RateLimitHeaders *bool `yaml:"rate_limit_headers"`
+	// UnderscoresInHeaders keeps request header names that contain '_'
+	// (added; default false: they are dropped, as nginx does, so that a
+	// backend folding '-' and '_' together cannot read a client's
+	// X_User_Sub as a header the gateway set).
+	UnderscoresInHeaders *bool `yaml:"underscores_in_headers"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.
@@ -77,7 +82,8 @@ type Cache struct {
 	XCacheHeader *bool `yaml:"x_cache_header"`
 }
 
-// Upstream tunes the keep-alive pools to http_proxy origins (added).
+// Upstream tunes the request path toward http_proxy origins: the
+// keep-alive pools and what one client may hold of them (added).
 type Upstream struct {
 	// MaxConnsPerOrigin bounds the open connections to one origin
 	// (default 1024).
@@ -91,6 +97,11 @@ type Upstream struct {
 	// MaxBufferedBytes bounds the bytes of such bodies waiting to be
 	// written, over all origins (default 64MiB); past it they stream.
 	MaxBufferedBytes Size `yaml:"max_buffered_bytes"`
+	// MaxStreamsPerClient bounds the streamed (large or unsized) upstream
+	// responses one client address holds open at once, so that clients
+	// that read slowly cannot hold every connection to an origin (added;
+	// default 64; 0: no cap).
+	MaxStreamsPerClient *int `yaml:"max_streams_per_client"`
 }
 
 // Cluster is the optional shared state store.

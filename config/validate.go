@@ -33,6 +33,10 @@ const (
 	DefaultUpstreamIdleTimeout = 4 * time.Second
 	DefaultUpstreamBuffer      = 1 << 20
 	DefaultUpstreamMaxBuffered = 64 << 20
+	// DefaultMaxStreamsPerClient is upstream.max_streams_per_client's
+	// default; MaxStreamsPerClient is its bound.
+	DefaultMaxStreamsPerClient = 64
+	MaxStreamsPerClient        = 1 << 16
 )
 
 func applyDefaults(c *Config) {
@@ -67,6 +71,10 @@ func applyDefaults(c *Config) {
 	}
 	if u.MaxBufferedBytes == 0 {
 		u.MaxBufferedBytes = DefaultUpstreamMaxBuffered
+	}
+	if c.Upstream.MaxStreamsPerClient == nil {
+		n := DefaultMaxStreamsPerClient
+		c.Upstream.MaxStreamsPerClient = &n
 	}
 	for _, a := range c.APIs {
 		if a == nil {
@@ -244,6 +252,9 @@ func (x *v) upstream() {
 	}
 	if u.MaxBufferedBytes < u.BufferResponses || u.MaxBufferedBytes > 64<<30 {
 		x.fail("upstream.max_buffered_bytes", "between buffer_responses (%d bytes) and 64GiB, got %d bytes", u.BufferResponses, u.MaxBufferedBytes)
+	}
+	if n := u.MaxStreamsPerClient; n != nil && (*n < 0 || *n > MaxStreamsPerClient) {
+		x.fail("upstream.max_streams_per_client", "between 0 (no cap) and %d, got %d", MaxStreamsPerClient, *n)
 	}
 }
 

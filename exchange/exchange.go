@@ -60,6 +60,13 @@ type Exchange struct {
 	CORS *cors.Policy
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Streams caps the streamed upstream responses per client (nil: no
+	// cap).
+	Streams StreamLimit
+	// AnyHost is set when the request's API lists no hosts: it answers
+	// any Host, and the upstream sees the client's (X-Forwarded-Host),
+	// so the Host belongs in cache keys.
+	AnyHost bool
 	// IntegrationLatency and IntegrationError describe the backend call.
 	IntegrationLatency time.Duration
 	IntegrationError   error
@@ -108,6 +115,8 @@ func (ex *Exchange) Reset() {
 	ex.RequestIDHeader = nil
 	ex.Route = nil
 	ex.TrustedProxies = nil
+	ex.AnyHost = false
+	ex.Streams = nil
 	ex.CORS = nil
 	ex.Counter, ex.APIMetrics = nil, nil
 	ex.GatePassed = false

@@ -31,3 +31,13 @@ func (n Next) Serve(ex *Exchange) {
 	}
 	n.steps[0].Handle(ex, Next{steps: n.steps[1:], last: n.last})
 }
+
+// StreamLimit caps the streamed upstream responses one client holds open
+// at once (proxy.ClientStreams).
+type StreamLimit interface {
+	// Acquire counts one more stream for client and returns the slot to
+	// Release when it closes (0: nothing counted), or false when client
+	// holds as many as it may.
+	Acquire(client []byte) (slot uint64, ok bool)
+	Release(slot uint64)
+}

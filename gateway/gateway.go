@@ -27,6 +27,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
+	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
@@ -39,6 +40,25 @@ type Gateway struct {
 	log     *slog.Logger
 	access  atomic.Pointer[accesslog.Logger]
 	metrics *metrics.Registry
+
+	underscores atomic.Bool // keep header names with '_'
+	streams     *proxy.ClientStreams
+}
+
+// Options are the request path's settings that outlive snapshots.
+type Options struct {
+	// UnderscoresInHeaders keeps request header names that contain '_'
+	// (server.underscores_in_headers); by default they are dropped.
+	UnderscoresInHeaders bool
+	// MaxStreamsPerClient caps the streamed upstream responses one client
+	// holds open at once (upstream.max_streams_per_client; 0: no cap).
+	MaxStreamsPerClient int
+}
+
+// SetOptions applies o to requests from now on.
+func (g *Gateway) SetOptions(o Options) {
+	g.underscores.Store(o.UnderscoresInHeaders)
+	g.streams.SetMax(o.MaxStreamsPerClient)
 }
 
 // SetAccessLog makes l (nil: off) the access log of requests from now on.
@@ -52,7 +72,7 @@ func (g *Gateway) SetMetrics(r *metrics.Registry) { g.metrics = r }
 
 // New returns a gateway serving s.
 func New(s *Snapshot, log *slog.Logger) *Gateway {
-	g := &Gateway{log: log}
+	g := &Gateway{log: log, streams: proxy.NewClientStreams(config.DefaultMaxStreamsPerClient)}
 	g.pool.New = func() any { return &exchange.Exchange{} }
 	g.snap.Store(s)
 	return g
@@ -75,7 +95,11 @@ var (
 // Handle serves one request.
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	s := g.snap.Load()
-	if len(s.ws) > 0 && g.serveWebSocket(ctx, s) {
+	useTargetAuthority(&ctx.Request)
+	// Before anything reads a header: authorizers, cache keys, the
+	// WebSocket bridge and the upstream all see the screened set.
+	scan := screenHeaders(&ctx.Request.Header, g.underscores.Load())
+	if len(s.ws) > 0 && g.serveWebSocket(ctx, s, scan) {
 		return
 	}
 	ex := g.acquire(ctx, s)
@@ -89,6 +113,12 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	a := s.apis[sel.API]
 	g.enter(ex, a)
+	if scan.authorizations > 1 {
+		// An authorizer reads one line; the others would reach the
+		// upstream unverified.
+		ex.Fail(apierror.BadRequest)
+		return
+	}
 	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {
 		ex.CORS = nil // the preflight answer is complete as it is
 		return        // preflights are answered before any route or authorizer
@@ -101,7 +131,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	case sel.Stage >= 0:
 		st = a.stages[sel.Stage]
 	}
-	if hasDotSegment(sel.Rest) {
+	if unsafePath(sel.Rest) {
 		ex.Fail(apierror.BadRequest)
 		return
 	}
@@ -117,6 +147,70 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	st.integrations[id].Serve(ex)
 }
 
+// useTargetAuthority makes the authority of an absolute-form request
+// target ("GET http://other.example/x HTTP/1.1") the request's Host: RFC
+// 9112 §3.2.2 says a server must ignore the Host header then. The API is
+// chosen by it, and the upstream sees it as X-Forwarded-Host. An
+// origin-form target (the usual "/x") costs one byte comparison.
+func useTargetAuthority(req *fasthttp.Request) {
+	if t := req.Header.RequestURI(); len(t) == 0 || t[0] == '/' {
+		return
+	}
+	if host := req.URI().Host(); len(host) > 0 {
+		req.Header.SetHostBytes(host)
+	}
+}
+
+var hdrAuthorization = []byte("Authorization")
+
+// headerScan is what one pass over a request's header names found.
+type headerScan struct {
+	authorizations int // Authorization lines
+}
+
+// screenHeaders looks at every header name of h once: it counts the
+// Authorization lines and, unless keepUnderscores, drops every header
+// whose name holds '_' (nginx's default: a backend that folds '-' and '_'
+// together, as CGI and WSGI do, would read a client's X_User_Sub as the
+// X-User-Sub a gateway set). Names only are scanned; nothing allocates
+// unless a name with '_' has to go.
+func screenHeaders(h *fasthttp.RequestHeader, keepUnderscores bool) headerScan {
+	var s headerScan
+	underscored := 0
+	for k := range h.All() {
+		if len(k) == len(hdrAuthorization) && ascii.EqualFold(k, hdrAuthorization) {
+			s.authorizations++
+		}
+		if bytes.IndexByte(k, '_') >= 0 {
+			underscored++
+		}
+	}
+	if underscored > 0 && !keepUnderscores {
+		dropUnderscored(h, underscored)
+	}
+	return s
+}
+
+// dropUnderscored deletes the headers whose names hold '_', at most n
+// rounds: each round finds one such name and deletes all its lines (a
+// header cannot be deleted while h is being walked).
+func dropUnderscored(h *fasthttp.RequestHeader, n int) {
+	var buf [64]byte
+	for ; n > 0; n-- {
+		name := buf[:0]
+		for k := range h.All() {
+			if bytes.IndexByte(k, '_') >= 0 {
+				name = append(name, k...)
+				break
+			}
+		}
+		if len(name) == 0 {
+			return
+		}
+		h.DelBytes(name)
+	}
+}
+
 // acquire takes a pooled exchange for a request served from s and counts
 // it in flight; finish gives it back.
 func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Exchange {
@@ -125,6 +219,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 	ex.Start = ctx.Time()
 	ex.Method = router.ParseMethod(ctx.Method())
 	ex.TrustedProxies = s.trusted
+	ex.Streams = g.streams
 	ex.Counter = s.noAPI
 	g.metrics.InFlight().Inc()
 	return ex
@@ -135,7 +230,11 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 	g.begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
+	ex.AnyHost = a.hosts == anyHost
 }
+
+// anyHost is api.hosts of an API without hosts.
+const anyHost = "*"
 
 // begin sets the dialect and the request id of ex.
 func (g *Gateway) begin(ex *exchange.Exchange, d apierror.Dialect) {
@@ -201,37 +300,63 @@ func random16() [16]byte {
 	return raw
 }
 
-// hasDotSegment reports a "." or ".." segment, plain or percent-encoded.
-// Such paths are refused rather than forwarded, so an upstream that
-// resolves them can never be reached outside the route that matched.
-func hasDotSegment(p []byte) bool {
-	for i := 0; i < len(p); {
-		j := i + 1
-		for j < len(p) && p[j] != '/' {
-			j++
+// unsafePath reports a path an upstream could resolve outside the route
+// that matched, or that it could cut short: one with a "." or ".."
+// segment once decoded, or with a NUL. Upstreams decode before they
+// resolve (nginx turns %2F into a separator first) and several take a
+// backslash for a slash, so %2F, %5C and \ end a segment here as '/'
+// does, and %2E counts as a dot; Tomcat and Jetty drop what follows ';'
+// in a segment, so "..;x" counts as "..". Such paths are refused rather
+// than forwarded. One pass, no allocation.
+func unsafePath(p []byte) bool {
+	dots := 0 // dots of the current segment so far; -1 once it holds anything else
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) {
+			if v, ok := unhex(p[i+1], p[i+2]); ok {
+				c = v
+				if c == 0 {
+					return true
+				}
+				i += 2
+			}
 		}
-		if isDots(p[i+1 : j]) {
-			return true
+		switch c {
+		case '/', '\\', ';':
+			if dots == 1 || dots == 2 {
+				return true
+			}
+			dots = 0
+			if c == ';' {
+				dots = -1 // the rest of the segment is a parameter
+			}
+		case '.':
+			if dots >= 0 {
+				dots++
+			}
+		default:
+			dots = -1
 		}
-		i = j
 	}
-	return false
+	return dots == 1 || dots == 2
 }
 
-func isDots(seg []byte) bool {
-	n := 0
-	for i := 0; i < len(seg); {
-		switch {
-		case seg[i] == '.':
-			i++
-		case i+2 < len(seg) && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
-			i += 3
-		default:
-			return false
-		}
-		n++
+func unhex(a, b byte) (byte, bool) {
+	x, ok1 := hexVal(a)
+	y, ok2 := hexVal(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
 	}
-	return n == 1 || n == 2
+	return 0, false
 }
 
 // HandleError answers a request the server could not read (body or header
@@ -266,7 +391,7 @@ var (
 // serveWebSocket hands WebSocket upgrades of a WebSocket API's stage URL,
 // and @connections calls under it, to the API's bridge. Anything else is
 // left to the HTTP and REST APIs.
-func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
+func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan headerScan) bool {
 	sel := s.wsTable.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
 	if sel.API < 0 || sel.Stage == router.NoStage {
 		return false
@@ -280,10 +405,18 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot) bool {
 		stage = w.stages[sel.Stage]
 	}
 	if len(sel.Rest) == 1 && ascii.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
+		if scan.authorizations > 1 {
+			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
+			return true
+		}
 		w.bridge.ServeUpgrade(ctx, stage)
 		return true
 	}
 	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
+		if scan.authorizations > 1 {
+			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
+			return true
+		}
 		conn, err := url.PathUnescape(string(id))
 		if err != nil {
 			conn = string(id)

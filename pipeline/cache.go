@@ -112,6 +112,11 @@ func (c *Cache) Handle(ex *exchange.Exchange, next exchange.Next) {
 	kb := c.keys.Get().(*cache.KeyBuilder)
 	defer c.keys.Put(kb)
 	kb.Begin(c.o.Route, methodGET) // HEAD is answered from GET's entry
+	if ex.AnyHost {
+		// The upstream sees this Host; without it in the key the first
+		// requester's Host would decide what every client is served.
+		kb.Host(req.Header.Host())
+	}
 	for _, p := range c.key {
 		var v []byte
 		found := false

@@ -140,15 +140,22 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	defer fasthttp.ReleaseRequest(up)
 
 	in.Header.CopyTo(&up.Header)
-	dropRequestHopHeaders(&up.Header, in.Header.PeekBytes(hdrConnection))
+	// A body sent without a Content-Type goes on without one: fasthttp
+	// would otherwise label it application/octet-stream.
+	up.Header.SetNoDefaultContentType(true)
+	// Scratch holds the client's X-Forwarded-For list, then for a moment
+	// the upstream URI after it.
+	ex.Scratch = dropRequestHeaders(&up.Header, in.Header.PeekBytes(hdrConnection), ex.Scratch[:0])
 	up.Header.ResetConnectionClose()
 
 	// The request line and Host are set as raw bytes and the URI is never
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	ex.Scratch = p.appendURI(ex.Scratch[:0], ex)
-	up.Header.SetRequestURIBytes(ex.Scratch)
+	xff := len(ex.Scratch)
+	ex.Scratch = p.appendURI(ex.Scratch, ex)
+	up.Header.SetRequestURIBytes(ex.Scratch[xff:])
+	ex.Scratch = ex.Scratch[:xff]
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
 
@@ -174,8 +181,30 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 		}
 		return
 	}
+	// Only a stream that holds its origin connection counts against the
+	// client's share: a body read whole holds nothing upstream.
+	if ex.Streams != nil && upstream.HoldsConnection(resp) && !admitStream(ex, resp) {
+		return
+	}
 	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
+}
+
+// admitStream counts a streamed response against its client's share of
+// upstream streams until the stream closes. A client past its share gets
+// 429 at once, and the stream's origin connection is closed instead of
+// waiting on a reader that may never come.
+func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
+	slot, ok := ex.Streams.Acquire(ex.SourceIP())
+	if !ok {
+		resp.Reset() // closes the stream, and with it the origin connection
+		ex.Fail(apierror.TooManyRequests)
+		return false
+	}
+	if slot != 0 && !upstream.ReleaseOnClose(resp, ex.Streams, slot) {
+		ex.Streams.Release(slot)
+	}
+	return true
 }
 
 // appendURI builds the upstream path and query: the URL template with route
@@ -215,19 +244,37 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 	return dst
 }
 
-// dropRequestHopHeaders removes the request's hop-by-hop headers and the
-// headers its Connection header names. One pass over the names finds which
-// are present, so the common request costs no deletion.
-func dropRequestHopHeaders(h *fasthttp.RequestHeader, connection []byte) {
-	var found hopSet
-	for k := range h.All() {
-		found.note(k)
+// dropRequestHeaders removes the request's hop-by-hop headers, the
+// headers its Connection header names, and every line of the headers
+// frontdesk sets itself (ownHeaders), so that no client copy rides along
+// after the one frontdesk writes. The client's X-Forwarded-For lines are
+// appended to xff first, joined in order into one list. One pass over the
+// names finds which are present, so the common request costs no deletion.
+func dropRequestHeaders(h *fasthttp.RequestHeader, connection, xff []byte) []byte {
+	var found requestSet
+	for k, v := range h.All() {
+		if found.note(k) && len(k) == len(hdrXFF) && ascii.EqualFold(k, hdrXFF) {
+			xff = appendList(xff, v)
+		}
 	}
 	found.drop(h)
 	dropNamed(h, connection)
+	return xff
 }
 
-// dropResponseHopHeaders is dropRequestHopHeaders for the upstream's
+// appendList appends the comma-separated list v to the list dst.
+func appendList(dst, v []byte) []byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return dst
+	}
+	if len(dst) > 0 {
+		dst = append(dst, commaSpace...)
+	}
+	return append(dst, v...)
+}
+
+// dropResponseHopHeaders removes the hop-by-hop headers of the upstream's
 // answer.
 func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
 	var found hopSet
@@ -263,6 +310,45 @@ func (s *hopSet) drop(h headerDeleter) {
 	}
 }
 
+// ownHeaders are the request headers frontdesk sets toward the upstream,
+// and Forwarded, which would contradict them: the client's lines of these
+// are never passed on. Both request id names go, whichever the API uses.
+var ownHeaders = [...][]byte{
+	hdrXFF, hdrXFProto, hdrXFPort, hdrXFHost, []byte("Forwarded"),
+	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
+}
+
+// requestSet marks which hop-by-hop headers and which of ownHeaders a
+// request has.
+type requestSet struct {
+	hop hopSet
+	own [len(ownHeaders)]bool
+}
+
+// note marks name and reports whether it is one of ownHeaders.
+func (s *requestSet) note(name []byte) bool {
+	s.hop.note(name)
+	switch len(name) {
+	case 9, 15, 16, 17:
+		for i, k := range ownHeaders {
+			if len(k) == len(name) && ascii.EqualFold(k, name) {
+				s.own[i] = true
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *requestSet) drop(h headerDeleter) {
+	s.hop.drop(h)
+	for i, present := range s.own {
+		if present {
+			h.DelBytes(ownHeaders[i])
+		}
+	}
+}
+
 // dropNamed removes the headers a Connection header lists.
 func dropNamed(h headerDeleter, connection []byte) {
 	for len(connection) > 0 {
@@ -279,13 +365,14 @@ func dropNamed(h headerDeleter, connection []byte) {
 	}
 }
 
-// setForwarded appends the client address to X-Forwarded-For and sets
-// X-Forwarded-Proto, -Port and -Host, like Amazon API Gateway does toward
-// HTTP integrations.
+// setForwarded sets X-Forwarded-For to the list in *scratch (the
+// client's lines, joined) with the peer appended, and X-Forwarded-Proto,
+// -Port and -Host, like Amazon API Gateway does toward HTTP integrations.
+// The client's lines of these are gone already (dropRequestHeaders), so
+// each is set as one line.
 func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte) {
-	b := (*scratch)[:0]
-	if prior := ctx.Request.Header.PeekBytes(hdrXFF); len(prior) > 0 {
-		b = append(b, prior...)
+	b := *scratch
+	if len(b) > 0 {
 		b = append(b, commaSpace...)
 	}
 	b = exchange.AppendPeerIP(b, ctx.RemoteAddr())

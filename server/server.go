@@ -92,6 +92,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	s.commit(n)
+	s.gw.SetOptions(gatewayOptions(cfg))
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
 	s.watchSources()
@@ -124,6 +125,17 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
 	}
 	return s, nil
+}
+
+// gatewayOptions are cfg's settings of the request path that are not
+// part of a snapshot.
+func gatewayOptions(cfg *config.Config) gateway.Options {
+	o := gateway.Options{UnderscoresInHeaders: cfg.Server.UnderscoresInHeaders != nil && *cfg.Server.UnderscoresInHeaders,
+		MaxStreamsPerClient: config.DefaultMaxStreamsPerClient}
+	if n := cfg.Upstream.MaxStreamsPerClient; n != nil {
+		o.MaxStreamsPerClient = *n
+	}
+	return o
 }
 
 // Ready reports that the listeners are bound and serving.

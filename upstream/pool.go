@@ -500,6 +500,10 @@ type stream struct {
 	chunked bool // r decodes chunks; the trailer is read at the end
 	closeC  bool // the upstream closes after this response
 	done    bool
+	// release, when set, is given slot back once the stream closes
+	// (ReleaseOnClose).
+	release Releaser
+	slot    uint64
 }
 
 func (p *Pool) newStream(c *conn, resp *fasthttp.Response, n int) *stream {
@@ -582,5 +586,9 @@ func (s *stream) Close() error {
 		s.p.putIdle(s.c)
 	}
 	s.c = nil
+	if s.release != nil {
+		s.release.Release(s.slot)
+		s.release = nil
+	}
 	return nil
 }
