@@ -95,7 +95,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	sc := cfg.Server
 	s.http = &fasthttp.Server{
 		Handler:               s.gw.Handle,
-		ErrorHandler:          s.gw.HandleError,
+		ErrorHandler:          s.refuse,
 		Name:                  "frontdesk",
 		NoDefaultServerHeader: true,
 		ReadTimeout:           sc.ReadTimeout.D(),
@@ -107,7 +107,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		MaxRequestBodySize: int(sc.MaxBodyBytes),
 		Concurrency:        sc.MaxConns, // 0: fasthttp's default, 262144
 		CloseOnShutdown:    true,
-		Logger:             slogPrinter{log},
+		Logger:             newSlogPrinter(log),
+		// Errors fasthttp builds must not quote the request: they are
+		// logged, and requests carry credentials.
+		SecureErrorLogMessage: true,
 		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
 			switch st {
 			case fasthttp.StateNew:
@@ -352,9 +355,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// slogPrinter routes fasthttp's own log lines to slog.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Printf(format string, args ...any) {
-	p.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
+// refuse answers a request fasthttp could not read (malformed, over a
+// limit, too slow) in its API's dialect, and counts it.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
+	s.metrics.BadRequest()
+	s.gw.HandleError(ctx, err)
 }
