@@ -334,7 +334,8 @@ func (s *Server) Serve() error {
 	}
 	s.log.Info("serving", "listen", s.ln.Addr().String(), "tls", s.certs != nil)
 	s.ready.Store(true)
-	return s.http.Serve(s.tlsListener(s.ln))
+	sendTimeout := s.cfg.Load().Server.SendTimeout.D()
+	return s.http.Serve(newListener(s.tlsListener(s.ln), sendTimeout))
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx ends,
