@@ -21,8 +21,8 @@ const connErrorFormat = "error when serving connection %q<->%q: %v"
 // an accept error, a client address). Lines in any other format are
 // logged without their arguments.
 var safeFormats = map[string]bool{
-	"Timeout error when accepting new connections: %v":   true,
-	"Permanent error when accepting new connections: %v": true,
+	"Timeout error when accepting new connections: %v":           true,
+	"Permanent error when accepting new connections: %v":         true,
 	"The number of connections from %s exceeds MaxConnsPerIP=%d": true,
 	"The incoming connection cannot be served, because %d concurrent connections are served. " +
 		"Try increasing Server.Concurrency": true,

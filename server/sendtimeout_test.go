@@ -2,7 +2,7 @@ package server
 
 import (
 	"io"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
