@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // A write deadline is set again at most this often: setting one re-arms a
@@ -94,10 +96,56 @@ type clientConn struct {
 	// refreshed is when the write deadline was last set here (Unix
 	// nanoseconds; 0: set it before the next write).
 	refreshed atomic.Int64
+	// While a chunked body is read, reads may take at most readLeft more
+	// bytes from the socket (see bodies.framing). Only the connection's
+	// serving goroutine uses these.
+	readLimited bool
+	readLeft    int
+
 	// fixed is a write deadline set through SetWriteDeadline or
 	// SetDeadline (fasthttp's write_timeout, a WebSocket's own), as Unix
 	// nanoseconds; 0 when none. The send timeout never extends it.
 	fixed atomic.Int64
+}
+
+func (c *clientConn) Read(p []byte) (int, error) {
+	if !c.readLimited {
+		return c.Conn.Read(p)
+	}
+	if c.readLeft <= 0 {
+		return 0, errChunkedFraming
+	}
+	if len(p) > c.readLeft {
+		p = p[:c.readLeft]
+	}
+	n, err := c.Conn.Read(p)
+	c.readLeft -= n
+	return n, err
+}
+
+// limitRead lets the next reads take n bytes from the socket at most. A
+// nil c, a connection not from the listener, limits nothing.
+func (c *clientConn) limitRead(n int) {
+	if c != nil {
+		c.readLimited, c.readLeft = true, n
+	}
+}
+
+func (c *clientConn) unlimitRead() {
+	if c != nil {
+		c.readLimited = false
+	}
+}
+
+// clientConnOf is ctx's connection, or nil when it is not the listener's.
+func clientConnOf(ctx *fasthttp.RequestCtx) *clientConn {
+	switch c := ctx.Conn().(type) {
+	case *clientConn:
+		return c
+	case *tlsClientConn:
+		return c.clientConn
+	}
+	return nil
 }
 
 func (c *clientConn) Write(p []byte) (int, error) {
@@ -164,5 +212,5 @@ type tlsClientConn struct {
 	tls *tls.Conn
 }
 
-func (c *tlsClientConn) Handshake() error                    { return c.tls.Handshake() }
+func (c *tlsClientConn) Handshake() error                     { return c.tls.Handshake() }
 func (c *tlsClientConn) ConnectionState() tls.ConnectionState { return c.tls.ConnectionState() }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,7 @@ type Server struct {
 	state       *pipeline.State
 	cache       *cache.Store
 	gw          *gateway.Gateway
+	bodies      *bodies
 	http        *fasthttp.Server
 	ln          net.Listener
 
@@ -93,8 +95,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	s.gw.SetAccessLog(access)
 	s.watchSources()
 	sc := cfg.Server
+	s.bodies = &bodies{max: int(sc.MaxBodyBytes), budget: int64(sc.MaxInflightBodyBytes), readBuf: sc.MaxHeaderBytes}
 	s.http = &fasthttp.Server{
-		Handler:               s.gw.Handle,
+		Handler:               s.handle,
 		ErrorHandler:          s.refuse,
 		Name:                  "frontdesk",
 		NoDefaultServerHeader: true,
@@ -105,9 +108,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		// size is the header limit (AWS: 10,240 bytes).
 		ReadBufferSize:     sc.MaxHeaderBytes,
 		MaxRequestBodySize: int(sc.MaxBodyBytes),
-		Concurrency:        sc.MaxConns, // 0: fasthttp's default, 262144
-		CloseOnShutdown:    true,
-		Logger:             newSlogPrinter(log),
+		// Bodies are read by handle as they arrive (body.go): fasthttp
+		// would reserve the declared length up front. Multipart bodies
+		// pass through as bytes, not parsed into a form.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		Concurrency:                  sc.MaxConns, // 0: fasthttp's default, 262144
+		CloseOnShutdown:              true,
+		Logger:                       newSlogPrinter(log),
 		// Errors fasthttp builds must not quote the request: they are
 		// logged, and requests carry credentials.
 		SecureErrorLogMessage: true,
@@ -356,9 +364,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// refuse answers a request fasthttp could not read (malformed, over a
-// limit, too slow) in its API's dialect, and counts it.
+// refuse answers a request that could not be read (malformed, over a
+// limit, too slow) in its API's dialect, and counts it; or one refused for
+// want of capacity (503).
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
-	s.metrics.BadRequest()
+	if !errors.Is(err, gateway.ErrOverloaded) {
+		s.metrics.BadRequest()
+	}
 	s.gw.HandleError(ctx, err)
 }
