@@ -186,6 +186,11 @@ func (bs *bodies) framing() int { return maxChunkLine + 2 + 2*bs.readBuf }
 // handle is the data plane's request handler: it reads the body, then
 // hands the request to the gateway.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if !ctx.Request.Header.IsHTTP11() {
+		// fasthttp ignores Expect in HTTP/1.0 requests, as RFC 9110 says
+		// a server must; the upstream is not to be asked either.
+		ctx.Request.Header.Del(fasthttp.HeaderExpect)
+	}
 	if ctx.Request.IsBodyStream() {
 		bb, err := s.bodies.read(ctx)
 		if bb != nil {
@@ -197,4 +202,17 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	s.gw.Handle(ctx)
+}
+
+// expect answers a request's Expect: 100-continue: 413 at once for a body
+// declared over max_body_bytes, so the client does not send it; otherwise
+// fasthttp sends 100 Continue. The header is then answered, and removed so
+// that no upstream answers it again.
+func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
+	ctx.Request.Header.Del(fasthttp.HeaderExpect)
+	if ctx.Request.Header.ContentLength() > s.bodies.max {
+		s.refuse(ctx, fasthttp.ErrBodyTooLarge)
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusContinue
 }

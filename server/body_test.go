@@ -241,3 +241,47 @@ apis:
 		t.Errorf("with the budget free again: %d %q", resp.StatusCode, got)
 	}
 }
+
+func TestExpectContinueIsAnsweredOnceAndNotForwarded(t *testing.T) {
+	up := startBodyUpstream(t)
+	_, addr := startServerWith(t, proxyConfig, up.addr, nil)
+
+	c := dial(t, addr)
+	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("interim answer %q, %v; want 100 Continue", line, err)
+	}
+	if blank, _ := br.ReadString('\n'); blank != "\r\n" {
+		t.Fatalf("after 100 Continue: %q", blank)
+	}
+	if _, err := io.WriteString(c, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, got := readResponse(t, br, "POST"); resp.StatusCode != 200 || got != digest("hello") {
+		t.Fatalf("got %d %q", resp.StatusCode, got)
+	}
+	if e := up.seenExpect(); e != "" {
+		t.Errorf("the upstream was sent Expect: %s after frontdesk answered it", e)
+	}
+
+	// HTTP/1.0 has no 100-continue: the header is ignored, and dropped.
+	if resp, got := roundTrip(t, addr, "POST /x HTTP/1.0\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"); resp.StatusCode != 200 || got != digest("hello") {
+		t.Fatalf("HTTP/1.0: got %d %q", resp.StatusCode, got)
+	}
+	if e := up.seenExpect(); e != "" {
+		t.Errorf("the upstream was sent Expect: %s from an HTTP/1.0 request", e)
+	}
+
+	// A body declared over the limit is refused before the client sends it.
+	resp, got := roundTrip(t, addr, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n")
+	if resp.StatusCode != 413 || got != `{"message":"Request Too Long"}` {
+		t.Errorf("Expect with an oversized body: %d %s, want 413 without 100 Continue", resp.StatusCode, got)
+	}
+}

@@ -113,6 +113,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		// pass through as bytes, not parsed into a form.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
+		ExpectHandler:                s.expect,
 		Concurrency:                  sc.MaxConns, // 0: fasthttp's default, 262144
 		CloseOnShutdown:              true,
 		Logger:                       newSlogPrinter(log),
