@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ const (
 )
 
 var (
+	errNULInPath      = errors.New("server: NUL in the request path")
 	errChunkedFraming = errors.New("server: chunk-size line too long")
 )
 
@@ -183,9 +185,13 @@ func (bs *bodies) read(ctx *fasthttp.RequestCtx) (*bodyBuf, error) {
 // read buffer), and one read buffer that fasthttp may fill ahead.
 func (bs *bodies) framing() int { return maxChunkLine + 2 + 2*bs.readBuf }
 
-// handle is the data plane's request handler: it reads the body, then
-// hands the request to the gateway.
+// handle is the data plane's request handler: it refuses a path with a
+// NUL, reads the body, then hands the request to the gateway.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if path := ctx.Request.URI().PathOriginal(); bytes.Contains(path, nulEscape) || bytes.IndexByte(path, 0) >= 0 {
+		s.refuse(ctx, errNULInPath)
+		return
+	}
 	if !ctx.Request.Header.IsHTTP11() {
 		// fasthttp ignores Expect in HTTP/1.0 requests, as RFC 9110 says
 		// a server must; the upstream is not to be asked either.
@@ -203,6 +209,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	s.gw.Handle(ctx)
 }
+
+var nulEscape = []byte("%00")
 
 // expect answers a request's Expect: 100-continue: 413 at once for a body
 // declared over max_body_bytes, so the client does not send it; otherwise

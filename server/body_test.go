@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -283,5 +284,28 @@ func TestExpectContinueIsAnsweredOnceAndNotForwarded(t *testing.T) {
 	resp, got := roundTrip(t, addr, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n")
 	if resp.StatusCode != 413 || got != `{"message":"Request Too Long"}` {
 		t.Errorf("Expect with an oversized body: %d %s, want 413 without 100 Continue", resp.StatusCode, got)
+	}
+}
+
+func TestANULInThePathIsABadRequest(t *testing.T) {
+	s, addr := startServerWith(t, `
+apis:
+  a:
+    base_path: /a
+    integrations: {m: {type: mock, body: ok}}
+    routes: {$default: {integration: m}}
+`, "", nil)
+	for i, path := range []string{"/a/x%00y", "/a/%00", "/nowhere/%00.txt", "/a/x%2500y%00", "/a/x\x00y"} {
+		resp, body := roundTrip(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp.StatusCode != http.StatusBadRequest || body != `{"message":"Bad Request"}` {
+			t.Errorf("GET %s = %d %s, want 400 Bad Request", path, resp.StatusCode, body)
+		}
+		want := fmt.Sprint(i + 1)
+		waitFor(t, "the bad request to be counted", 5*time.Second, func() bool { return metric(s, "frontdesk_bad_requests_total") == want })
+	}
+	for _, path := range []string{"/a/x%2500y", "/a/x?q=%00"} {
+		if resp, body := roundTrip(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n"); resp.StatusCode != 200 || body != "ok" {
+			t.Errorf("GET %s = %d %s, want 200", path, resp.StatusCode, body)
+		}
 	}
 }
