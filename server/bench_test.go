@@ -97,9 +97,17 @@ func benchServer(b *testing.B, src string) *pipeListener {
 // BenchmarkServeSmallPOST is one keep-alive POST with a 64-byte JSON body
 // to a mock route, from the request's first byte to its answer.
 func BenchmarkServeSmallPOST(b *testing.B) {
-	ln := benchServer(b, "apis:\n  a:\n    integrations: {m: {type: mock, body: ok}}\n    routes: {\"POST /things\": {integration: m}}\n")
 	body := bytes.Repeat([]byte("x"), 64)
-	req := append([]byte("POST /things HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"), body...)
+	benchServe(b, append([]byte("POST /things HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"), body...))
+}
+
+// BenchmarkServeGET is the same without a body.
+func BenchmarkServeGET(b *testing.B) {
+	benchServe(b, []byte("GET /things HTTP/1.1\r\nHost: api.example.com\r\n\r\n"))
+}
+
+func benchServe(b *testing.B, req []byte) {
+	ln := benchServer(b, "apis:\n  a:\n    integrations: {m: {type: mock, body: ok}}\n    routes: {\"ANY /things\": {integration: m}}\n")
 	// One warm-up connection fills the pools.
 	for _, n := range []int{1000, b.N} {
 		c := &pipeConn{req: req, left: n, closed: make(chan struct{})}
