@@ -199,3 +199,33 @@ func TestUpstreamKeysDefaultsAndBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestListenerBoundsDefaultAndAreChecked(t *testing.T) {
+	const routes = "apis:\n  a:\n    integrations:\n      m: {type: mock}\n    routes:\n      $default: {integration: m}\n"
+	c, _, err := Parse("min.yaml", []byte(routes), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.SendTimeout.D() != DefaultSendTimeout || c.Server.MaxInflightBodyBytes != DefaultMaxInflightBodyBytes {
+		t.Errorf("send_timeout %v, max_inflight_body_bytes %d: defaults not applied", c.Server.SendTimeout.D(), c.Server.MaxInflightBodyBytes)
+	}
+	c, _, err = Parse("big.yaml", []byte("server:\n  max_body_bytes: 1GiB\n"+routes), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxInflightBodyBytes != 1<<30 {
+		t.Errorf("max_inflight_body_bytes %d, want max_body_bytes when that is larger than the default", c.Server.MaxInflightBodyBytes)
+	}
+	src := "server:\n  send_timeout: 500ms\n  max_body_bytes: 10MiB\n  max_inflight_body_bytes: 1MiB\n" + routes
+	_, _, err = Parse("bad.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	if !hasProblem(list, 2, "server.send_timeout", "at least 1s") {
+		t.Errorf("send_timeout under 1s not reported at its line:\n%v", list)
+	}
+	if !hasProblem(list, 4, "server.max_inflight_body_bytes", "at least max_body_bytes") {
+		t.Errorf("max_inflight_body_bytes under max_body_bytes not reported at its line:\n%v", list)
+	}
+}

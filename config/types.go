@@ -32,8 +32,14 @@ type Server struct {
 	MaxHeaderBytes int      `yaml:"max_header_bytes"`
 	MaxBodyBytes   Size     `yaml:"max_body_bytes"`
 	MaxConns       int      `yaml:"max_conns"`
-	TrustedProxies []string `yaml:"trusted_proxies"`
-	ShutdownGrace  Duration `yaml:"shutdown_grace"`
+	// SendTimeout is the longest one write to a client may wait for the
+	// client to read (added; like nginx's send_timeout).
+	SendTimeout Duration `yaml:"send_timeout"`
+	// MaxInflightBodyBytes bounds the request body bytes held by all
+	// requests at once (added).
+	MaxInflightBodyBytes Size     `yaml:"max_inflight_body_bytes"`
+	TrustedProxies       []string `yaml:"trusted_proxies"`
+	ShutdownGrace        Duration `yaml:"shutdown_grace"`
 	// RateLimitHeaders adds RateLimit-Limit/-Remaining/-Reset and
 	// Retry-After to 429 answers (added; default true).
 	RateLimitHeaders *bool `yaml:"rate_limit_headers"`

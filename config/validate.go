@@ -15,18 +15,20 @@ import (
 
 // Defaults, also written in docs/config.md.
 const (
-	DefaultListen         = "127.0.0.1:8080"
-	DefaultReadTimeout    = 30 * time.Second
-	DefaultIdleTimeout    = 60 * time.Second
-	DefaultMaxHeaderBytes = 10240
-	DefaultMaxBodyBytes   = 10 << 20
-	DefaultShutdownGrace  = 15 * time.Second
-	DefaultHTTPTimeout    = 30 * time.Second // HTTP API integration timeout (AWS)
-	DefaultRESTTimeout    = 29 * time.Second // REST API integration timeout (AWS)
-	DefaultStage          = "$default"
-	DefaultHealthInterval = 5 * time.Second
-	DefaultCacheTTL       = 300 * time.Second // AWS's default cache TTL
-	DefaultCacheMaxSize   = 256 << 20
+	DefaultListen               = "127.0.0.1:8080"
+	DefaultReadTimeout          = 30 * time.Second
+	DefaultIdleTimeout          = 60 * time.Second
+	DefaultMaxHeaderBytes       = 10240
+	DefaultMaxBodyBytes         = 10 << 20
+	DefaultSendTimeout          = 60 * time.Second
+	DefaultMaxInflightBodyBytes = 256 << 20
+	DefaultShutdownGrace        = 15 * time.Second
+	DefaultHTTPTimeout          = 30 * time.Second // HTTP API integration timeout (AWS)
+	DefaultRESTTimeout          = 29 * time.Second // REST API integration timeout (AWS)
+	DefaultStage                = "$default"
+	DefaultHealthInterval       = 5 * time.Second
+	DefaultCacheTTL             = 300 * time.Second // AWS's default cache TTL
+	DefaultCacheMaxSize         = 256 << 20
 
 	// upstream.*: the same as package upstream's defaults.
 	DefaultUpstreamMaxConns    = 1024
@@ -75,6 +77,12 @@ func applyDefaults(c *Config) {
 	if c.Upstream.MaxStreamsPerClient == nil {
 		n := DefaultMaxStreamsPerClient
 		c.Upstream.MaxStreamsPerClient = &n
+	}
+	if s.SendTimeout == 0 {
+		s.SendTimeout = Duration(DefaultSendTimeout)
+	}
+	if s.MaxInflightBodyBytes == 0 {
+		s.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, s.MaxBodyBytes)
 	}
 	for _, a := range c.APIs {
 		if a == nil {
@@ -213,6 +221,12 @@ func (x *v) server() {
 	}
 	if s.MaxConns < 0 {
 		x.fail("server.max_conns", "must not be negative")
+	}
+	if s.SendTimeout < Duration(time.Second) {
+		x.fail("server.send_timeout", "at least 1s, got %v", s.SendTimeout.D())
+	}
+	if s.MaxInflightBodyBytes < s.MaxBodyBytes {
+		x.fail("server.max_inflight_body_bytes", "at least max_body_bytes (%d bytes), got %d bytes", s.MaxBodyBytes, s.MaxInflightBodyBytes)
 	}
 	for i, p := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {

@@ -359,6 +359,10 @@ func hexVal(c byte) (byte, bool) {
 	return 0, false
 }
 
+// ErrOverloaded is the error a listener passes to HandleError for a request
+// it refuses for want of capacity (503), not for what the client sent.
+var ErrOverloaded = errors.New("gateway: overloaded")
+
 // HandleError answers a request the server could not read (body or header
 // over the limit, malformed request), in the dialect of the API it was for.
 func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
@@ -376,6 +380,8 @@ func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
 		ex.Fail(apierror.RequestTooLarge)
 	case errors.As(err, &small):
 		ex.Fail(apierror.HeaderTooLarge)
+	case errors.Is(err, ErrOverloaded):
+		ex.Fail(apierror.NoHealthyUpstream) // 503 Service Unavailable
 	default:
 		ex.Fail(apierror.BadRequest)
 	}

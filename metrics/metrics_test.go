@@ -266,6 +266,18 @@ func TestGaugesReportCurrentValues(t *testing.T) {
 	}
 }
 
+func TestBadRequestsAreCounted(t *testing.T) {
+	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
+	if got := value(t, scrape(t, r), nameBadRequests, nil); got != 0 {
+		t.Errorf("bad requests before any = %v, want 0", got)
+	}
+	r.BadRequest()
+	r.BadRequest()
+	if got := value(t, scrape(t, r), nameBadRequests, nil); got != 2 {
+		t.Errorf("bad requests = %v, want 2", got)
+	}
+}
+
 func TestReloadResultAndTimeAreReported(t *testing.T) {
 	start := time.Now()
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
@@ -403,8 +415,8 @@ func TestEveryFamilyHasHelpAndType(t *testing.T) {
 	fams := scrape(t, r)
 
 	got := frontdeskFamilies(fams)
-	if len(got) != 22 {
-		t.Errorf("%d families, want all 22: %v", len(got), got)
+	if len(got) != 23 {
+		t.Errorf("%d families, want all 23: %v", len(got), got)
 	}
 	for _, name := range got {
 		typ, help, ok := describe(name)
@@ -489,6 +501,7 @@ func TestNilRegistryAndHandlesRecordNothing(t *testing.T) {
 		t.Error("nil gauge has a value")
 	}
 	r.RecordReload(true, time.Now())
+	r.BadRequest()
 	r.SetCacheSource(nil)
 	r.SetAccessLogSource(nil)
 	if r.UnregisterRoute("a", "b") || r.UnregisterAPI("a") {

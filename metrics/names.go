@@ -16,6 +16,7 @@ const (
 	nameQuotaExceeded       = "frontdesk_quota_exceeded_total"
 	nameInFlight            = "frontdesk_requests_in_flight"
 	nameOpenConnections     = "frontdesk_open_connections"
+	nameBadRequests         = "frontdesk_bad_requests_total"
 	nameReloads             = "frontdesk_config_reloads_total"
 	nameLastReloadOK        = "frontdesk_config_last_reload_successful"
 	nameLastReloadTime      = "frontdesk_config_last_reload_timestamp_seconds"
@@ -51,6 +52,8 @@ func describe(family string) (typ, help string, ok bool) {
 		return "gauge", "Requests being served.", true
 	case nameOpenConnections:
 		return "gauge", "Open client connections.", true
+	case nameBadRequests:
+		return "counter", "Requests refused because they could not be read: malformed, over a size limit, or too slow.", true
 	case nameReloads:
 		return "counter", "Configuration reloads, by result.", true
 	case nameLastReloadOK:

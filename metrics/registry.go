@@ -60,6 +60,7 @@ type Registry struct {
 
 	inFlight     Gauge
 	openConns    Gauge
+	badRequests  *vm.Counter
 	reloadOK     *vm.Counter
 	reloadFailed *vm.Counter
 	lastReloadOK atomic.Bool
@@ -92,6 +93,7 @@ func New(o Options) (*Registry, error) {
 	}
 	r.set.NewGauge(nameInFlight, func() float64 { return float64(r.inFlight.Value()) })
 	r.set.NewGauge(nameOpenConnections, func() float64 { return float64(r.openConns.Value()) })
+	r.badRequests = r.set.NewCounter(nameBadRequests)
 	r.reloadOK = r.set.NewCounter(nameReloads + `{result="success"}`)
 	r.reloadFailed = r.set.NewCounter(nameReloads + `{result="failure"}`)
 	r.set.NewGauge(nameLastReloadOK, func() float64 {
@@ -219,6 +221,14 @@ func (r *Registry) OpenConnections() *Gauge {
 		return nil
 	}
 	return &r.openConns
+}
+
+// BadRequest counts a request refused because it could not be read.
+func (r *Registry) BadRequest() {
+	if r == nil {
+		return
+	}
+	r.badRequests.Inc()
 }
 
 // RecordReload records a configuration reload attempt that ended at at.

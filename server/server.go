@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/frontdeskgw/frontdesk/exchange"
 	"io"
@@ -43,6 +44,7 @@ type Server struct {
 	state       *pipeline.State
 	cache       *cache.Store
 	gw          *gateway.Gateway
+	bodies      *bodies
 	http        *fasthttp.Server
 	ln          net.Listener
 
@@ -97,9 +99,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	s.gw.SetAccessLog(access)
 	s.watchSources()
 	sc := cfg.Server
+	s.bodies = &bodies{max: int(sc.MaxBodyBytes), budget: int64(sc.MaxInflightBodyBytes), readBuf: sc.MaxHeaderBytes}
 	s.http = &fasthttp.Server{
-		Handler:               s.gw.Handle,
-		ErrorHandler:          s.gw.HandleError,
+		Handler:               s.handle,
+		ErrorHandler:          s.refuse,
 		Name:                  "frontdesk",
 		NoDefaultServerHeader: true,
 		ReadTimeout:           sc.ReadTimeout.D(),
@@ -109,9 +112,18 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		// size is the header limit (AWS: 10,240 bytes).
 		ReadBufferSize:     sc.MaxHeaderBytes,
 		MaxRequestBodySize: int(sc.MaxBodyBytes),
-		Concurrency:        sc.MaxConns, // 0: fasthttp's default, 262144
-		CloseOnShutdown:    true,
-		Logger:             slogPrinter{log},
+		// Bodies are read by handle as they arrive (body.go): fasthttp
+		// would reserve the declared length up front. Multipart bodies
+		// pass through as bytes, not parsed into a form.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ExpectHandler:                s.expect,
+		Concurrency:                  sc.MaxConns, // 0: fasthttp's default, 262144
+		CloseOnShutdown:              true,
+		Logger:                       newSlogPrinter(log),
+		// Errors fasthttp builds must not quote the request: they are
+		// logged, and requests carry credentials.
+		SecureErrorLogMessage: true,
 		ConnState: func(_ net.Conn, st fasthttp.ConnState) {
 			switch st {
 			case fasthttp.StateNew:
@@ -269,7 +281,8 @@ func (s *Server) Serve() error {
 	}
 	s.log.Info("serving", "listen", s.ln.Addr().String(), "tls", s.certs != nil)
 	s.ready.Store(true)
-	return s.http.Serve(s.tlsListener(s.ln))
+	sendTimeout := s.cfg.Load().Server.SendTimeout.D()
+	return s.http.Serve(newListener(s.tlsListener(s.ln), sendTimeout))
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx ends,
@@ -290,9 +303,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// slogPrinter routes fasthttp's own log lines to slog.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Printf(format string, args ...any) {
-	p.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
+// refuse answers a request that could not be read (malformed, over a
+// limit, too slow) in its API's dialect, and counts it; or one refused for
+// want of capacity (503).
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
+	if !errors.Is(err, gateway.ErrOverloaded) {
+		s.metrics.BadRequest()
+	}
+	s.gw.HandleError(ctx, err)
 }
