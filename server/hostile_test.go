@@ -474,14 +474,6 @@ apis:
 	}
 }
 
-// zeros is an endless body.
-type zeros struct{}
-
-func (zeros) Read(b []byte) (int, error) {
-	clear(b)
-	return len(b), nil
-}
-
 // stalledGet sends a GET for target from client (an X-Forwarded-For
 // address; the gateway trusts the loopback peer) and reads the answer's
 // status line, then stops reading. The connection closes at the end of the
@@ -510,7 +502,7 @@ func stalledGet(t *testing.T, base, target, client string) (net.Conn, string) {
 func TestStalledReadersHoldAtMostTheirShareOfUpstreamStreams(t *testing.T) {
 	addr := startServer(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/octet-stream")
-		ctx.SetBodyStream(io.LimitReader(zeros{}, 256<<20), -1)
+		ctx.SetBodyStream(&zeros{n: 256 << 20}, -1)
 	})
 	base := startGateway(t, `
 server:
