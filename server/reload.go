@@ -11,6 +11,8 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/registry"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
@@ -57,12 +59,12 @@ func listenerSettings(s config.Server) config.Server {
 }
 
 // next is a compiled config ready to swap in: its snapshot and the
-// long-lived resources prepared for it.
+// pending generation of the long-lived resources prepared for it.
 type next struct {
 	cfg     *config.Config
 	snap    *gateway.Snapshot
-	fns     *livePlan[config.Function, *function]
-	bridges *livePlan[bridgeConfig, *wsbridge.Bridge]
+	gen     *registry.Gen
+	bridges map[string]*wsbridge.Bridge
 }
 
 // prepare builds everything cfg needs without changing what serves now; on
@@ -71,26 +73,41 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	if err := s.ensureCache(cfg); err != nil {
 		return nil, err
 	}
-	fns, err := s.fns.prepare(cfg.Functions)
-	if err != nil {
-		return nil, err
+	g := registry.NewGen()
+	// Bridges join first, so that a commit closes them (and runs their
+	// $disconnect) before the functions they call are released.
+	s.bridges.set.Join(g)
+	s.fns.set.Join(g)
+	inv := map[string]lambda.Invoker{}
+	for name, fc := range cfg.Functions {
+		fn, err := s.fns.set.Get(g, name, fc)
+		if err != nil {
+			g.Abort()
+			return nil, err
+		}
+		inv[name] = fn.inv
 	}
-	inv := invokers(fns)
-	brs, err := s.bridges.prepare(cfg, inv, s.clientIP, s.wsAuthorize)
-	if err != nil {
-		fns.abort(stopFunction)
-		return nil, err
+	brs := map[string]*wsbridge.Bridge{}
+	for name, a := range cfg.APIs {
+		if a == nil || a.Type != "websocket" {
+			continue
+		}
+		b, err := s.bridges.get(g, cfg, name)
+		if err != nil {
+			g.Abort()
+			return nil, err
+		}
+		brs[name] = b
 	}
 	deps := s.deps(cfg, inv)
-	deps.Bridges = brs.resources()
+	deps.Bridges = brs
 	snap, err := gateway.Compile(cfg, deps)
 	if err != nil {
-		fns.abort(stopFunction)
-		brs.abort(closeBridge)
+		g.Abort()
 		s.pools.Discard()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
-	return &next{cfg: cfg, snap: snap, fns: fns, bridges: brs}, nil
+	return &next{cfg: cfg, snap: snap, gen: g, bridges: brs}, nil
 }
 
 // commit makes n the config in use: requests that start from now on are
@@ -102,10 +119,9 @@ func (s *Server) commit(n *next) {
 		s.gw.Swap(n.snap)
 	}
 	s.cfg.Store(n.cfg)
-	s.fns.commit(n.fns)
-	s.bridges.commit(n.bridges)
+	n.gen.Commit()
 	s.pools.Apply()
-	for name, b := range n.bridges.resources() {
+	for name, b := range n.bridges {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
 }

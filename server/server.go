@@ -72,8 +72,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, pools: &proxy.Pools{}, fns: &functions{log: log, watch: o.WatchFunctions},
-		state: &pipeline.State{}, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
+	s := &Server{log: log, pools: &proxy.Pools{}, fns: newFunctions(log, o.WatchFunctions),
+		state: &pipeline.State{}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
+	s.bridges = newBridges(log, s.fns, s.clientIP, s.wsAuthorize)
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
 		if err := s.certs.load(cfg.Server.TLS); err != nil {
