@@ -18,6 +18,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/registry"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
@@ -89,6 +90,10 @@ type stage struct {
 // Deps are the long-lived resources a snapshot uses; they outlive it, so
 // that a reload keeps connections, warm functions and counters.
 type Deps struct {
+	// Gen is the pending generation the snapshot's long-lived resources
+	// are resolved in; nil compiles in a generation of its own, committed
+	// when Compile succeeds.
+	Gen   *registry.Gen
 	Pools *proxy.Pools
 	// Functions are the invokers of the config's functions by name; nil
 	// when the snapshot will not serve (validate, routes).
@@ -115,6 +120,21 @@ type Deps struct {
 // Compile turns a checked config into a Snapshot. pools are reused from the
 // previous snapshot so that upstream connections survive a reload.
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
+	if deps.Gen != nil {
+		return compile(c, deps)
+	}
+	deps.Gen = registry.NewGen()
+	deps.Pools.Join(deps.Gen)
+	s, err := compile(c, deps)
+	if err != nil {
+		deps.Gen.Abort()
+		return nil, err
+	}
+	deps.Gen.Commit()
+	return s, nil
+}
+
+func compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	if deps.State == nil {
 		deps.State = &pipeline.State{}
 	}
@@ -492,7 +512,6 @@ func stageVarList(vars map[string]string) []lambda.Param {
 }
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
-	pools := deps.Pools
 	switch in.Type {
 	case "http_proxy":
 		u, missing := config.SubstituteStageVars(in.URL, vars)
@@ -509,7 +528,7 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				up.HealthInterval = config.DefaultHealthInterval
 			}
 		}
-		return proxy.NewHTTPProxy(pools, up)
+		return proxy.NewHTTPProxy(deps.Pools.In(deps.Gen), up)
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	case "lambda":

@@ -59,6 +59,10 @@ type Hooks[K comparable, S, R any] struct {
 	// names or replaced. Requests that started before the commit may
 	// still be using it (optional).
 	Release func(R)
+	// Replace, when set, runs on commit in place of Release(old) and
+	// Activate(r) for an entry the generation replaced: for resources
+	// that hand over to their successor rather than end.
+	Replace func(old, r R)
 	// Discard ends a resource that never became live (an aborted
 	// generation) and every live one at Close (Release when nil).
 	Discard func(R)
@@ -267,15 +271,23 @@ func (p *pending[K, S, R]) commit() {
 	s.live = p.next
 	s.version++
 	s.mu.Unlock()
+	handedOver := map[K]bool{}
 	for k, e := range old {
-		_, kept := p.next[k]
-		if _, replaced := p.opened[k]; replaced || !kept {
+		n, kept := p.next[k]
+		_, replaced := p.opened[k]
+		switch {
+		case replaced && s.hooks.Replace != nil:
+			s.hooks.Replace(e.res, n.res)
+			handedOver[k] = true
+		case replaced || !kept:
 			s.release(e.res)
 		}
 	}
 	if s.hooks.Activate != nil {
-		for _, r := range p.opened {
-			s.hooks.Activate(r)
+		for k, r := range p.opened {
+			if !handedOver[k] {
+				s.hooks.Activate(r)
+			}
 		}
 	}
 }

@@ -247,3 +247,19 @@ func TestOpenAsksOtherSetsAndCarriesStateOver(t *testing.T) {
 		t.Fatalf("carried over: %p %p %d", n, m, *m)
 	}
 }
+
+// A Set with Replace hands a replaced entry over to its successor instead
+// of releasing the one and activating the other.
+func TestReplaceHandsOver(t *testing.T) {
+	s := newTracked(false)
+	var handed []string
+	s.hooks.Replace = func(old, r *res) { handed = append(handed, old.spec+">"+r.spec) }
+	g, _ := prepare(t, s, "a=1", "b=1")
+	g.Commit()
+	s.reset()
+	g, _ = prepare(t, s, "a=2")
+	g.Commit()
+	if strings.Join(handed, ",") != "1>2" || sorted(s.released) != "b@1" || len(s.activated) != 0 {
+		t.Fatalf("handed %v, released %v, activated %v", handed, s.released, s.activated)
+	}
+}

@@ -77,6 +77,7 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	// Bridges join first, so that a commit closes them (and runs their
 	// $disconnect) before the functions they call are released.
 	s.bridges.set.Join(g)
+	s.pools.Join(g)
 	s.fns.set.Join(g)
 	inv := map[string]lambda.Invoker{}
 	for name, fc := range cfg.Functions {
@@ -100,11 +101,11 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 		brs[name] = b
 	}
 	deps := s.deps(cfg, inv)
+	deps.Gen = g
 	deps.Bridges = brs
 	snap, err := gateway.Compile(cfg, deps)
 	if err != nil {
 		g.Abort()
-		s.pools.Discard()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	return &next{cfg: cfg, snap: snap, gen: g, bridges: brs}, nil
@@ -120,7 +121,6 @@ func (s *Server) commit(n *next) {
 	}
 	s.cfg.Store(n.cfg)
 	n.gen.Commit()
-	s.pools.Apply()
 	for name, b := range n.bridges {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
