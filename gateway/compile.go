@@ -123,8 +123,12 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	if deps.Gen != nil {
 		return compile(c, deps)
 	}
+	if deps.State == nil {
+		deps.State = &pipeline.State{}
+	}
 	deps.Gen = registry.NewGen()
 	deps.Pools.Join(deps.Gen)
+	deps.State.Join(deps.Gen)
 	s, err := compile(c, deps)
 	if err != nil {
 		deps.Gen.Abort()
@@ -135,20 +139,16 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 }
 
 func compile(c *config.Config, deps Deps) (*Snapshot, error) {
-	if deps.State == nil {
-		deps.State = &pipeline.State{}
-	}
 	if deps.Authorizers == nil {
 		deps.Authorizers = &Authorizers{}
 	}
-	deps.State.BeginCompile()
 	s := &Snapshot{}
 	trusted, err := parseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	s.trusted = trusted
-	keys, err := compileKeys(c, deps.State)
+	keys, err := compileKeys(c, deps.State, deps.Gen)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,6 @@ func compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		}
 		s.apis = append(s.apis, a)
 	}
-	deps.State.Sweep()
 	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
 	return s, nil
 }
@@ -232,7 +231,7 @@ func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
+func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeline.Keys, error) {
 	var keys []pipeline.KeySpec
 	for _, k := range c.APIKeys {
 		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: k.Enabled == nil || *k.Enabled})
@@ -256,7 +255,7 @@ func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
 		plans = append(plans, ps)
 	}
 	sort.Slice(plans, func(i, j int) bool { return plans[i].Name < plans[j].Name })
-	return pipeline.CompileKeys(st, keys, plans)
+	return pipeline.CompileKeys(st, g, keys, plans)
 }
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
@@ -372,7 +371,7 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		case strings.HasPrefix(t.Per, "header."):
 			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
 		}
-		th, err := pipeline.NewThrottle(deps.State, o)
+		th, err := pipeline.NewThrottle(deps.State, deps.Gen, o)
 		if err != nil {
 			return nil, err
 		}

@@ -114,3 +114,39 @@ apis:
 	}
 	waitFor(t, "$disconnect", func() bool { return strings.Join(be.routeKeys(), ",") == "$connect,$disconnect" })
 }
+
+// A throttle the config no longer names has its bucket set dropped: when
+// it comes back it starts with full buckets.
+func TestReloadDropsARemovedThrottleSet(t *testing.T) {
+	throttled := `
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /x": {integration: m, throttle: {rate: 0.001, burst: 1}}}
+`
+	open := `
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /x": {integration: m}}
+`
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeFile(t, path, throttled)
+	s, base, _ := startFromFile(t, path)
+	status := func() int { t.Helper(); return do(t, "GET", base+"/x", nil).status }
+	if a, b := status(), status(); a != 200 || b != 429 {
+		t.Fatalf("burst of 1: %d then %d, want 200 then 429", a, b)
+	}
+	if n := len(s.state.Sets()); n != 1 {
+		t.Fatalf("%d live bucket sets, want 1", n)
+	}
+
+	reloadTo(t, s, path, open)
+	if n := len(s.state.Sets()); n != 0 {
+		t.Errorf("%d live bucket sets after the throttle was removed, want 0", n)
+	}
+	reloadTo(t, s, path, throttled)
+	if got := status(); got != 200 {
+		t.Errorf("the throttle back: %d, want 200 from a full bucket", got)
+	}
+}
