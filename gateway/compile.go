@@ -126,9 +126,13 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	if deps.State == nil {
 		deps.State = &pipeline.State{}
 	}
+	if deps.Authorizers == nil {
+		deps.Authorizers = &Authorizers{}
+	}
 	deps.Gen = registry.NewGen()
 	deps.Pools.Join(deps.Gen)
 	deps.State.Join(deps.Gen)
+	deps.Authorizers.Join(deps.Gen)
 	s, err := compile(c, deps)
 	if err != nil {
 		deps.Gen.Abort()
@@ -139,9 +143,6 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 }
 
 func compile(c *config.Config, deps Deps) (*Snapshot, error) {
-	if deps.Authorizers == nil {
-		deps.Authorizers = &Authorizers{}
-	}
 	s := &Snapshot{}
 	trusted, err := parseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
@@ -452,8 +453,12 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	if format == "" {
 		format = defaultFormat
 	}
-	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, format, deps.Functions)
-	if err != nil {
+	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.Functions == nil}
+	if ac.Type == "lambda" {
+		spec.Invoker = deps.Functions[ac.Function]
+	}
+	a, err := deps.Authorizers.get(deps.Gen, spec)
+	if err != nil || a == nil {
 		return nil, err
 	}
 	switch {

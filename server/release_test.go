@@ -22,6 +22,56 @@ func reloadTo(t *testing.T, s *Server, path, src string) {
 	}
 }
 
+// An authorizer the config no longer names is released with its decision
+// cache: when the same authorizer comes back later it is a new one, which
+// asks again for an identity the old one had cached.
+func TestReloadReleasesARemovedAuthorizer(t *testing.T) {
+	var calls atomic.Int64
+	authz := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		calls.Add(1)
+		ctx.SetBodyString(`{"isAuthorized":true}`)
+	})
+	gated := fmt.Sprintf(`
+apis:
+  a:
+    authorizers:
+      gate: {type: http, url: "http://%s/", identity_source: ["$request.header.X-Token"], ttl: 300s}
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /x": {integration: m, authorizer: gate}}
+`, authz)
+	open := `
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /x": {integration: m}}
+`
+	path := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	writeFile(t, path, gated)
+	s, base, _ := startFromFile(t, path)
+	get := func() {
+		t.Helper()
+		if r := do(t, "GET", base+"/x", nil, "X-Token", "same"); r.status != 200 {
+			t.Fatalf("GET /x: %d %s", r.status, r.body)
+		}
+	}
+	get()
+	get()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d authorizer calls for one identity, want 1 (cached)", n)
+	}
+
+	reloadTo(t, s, path, open)
+	get()
+	if n := len(s.authorizers.Live()); n != 0 {
+		t.Errorf("%d authorizers live after the config dropped its only one", n)
+	}
+	reloadTo(t, s, path, gated)
+	get()
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d authorizer calls in all, want 2: the removed authorizer's cached decision outlived it", n)
+	}
+}
+
 // countConns serves h on a loopback port and counts its open connections.
 func countConns(t *testing.T, h fasthttp.RequestHandler) (string, *atomic.Int32) {
 	t.Helper()

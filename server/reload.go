@@ -77,6 +77,7 @@ func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	// Bridges join first, so that a commit closes them (and runs their
 	// $disconnect) before the functions they call are released.
 	s.bridges.set.Join(g)
+	s.authorizers.Join(g)
 	s.state.Join(g)
 	s.pools.Join(g)
 	s.fns.set.Join(g)
