@@ -38,7 +38,15 @@ type Snapshot struct {
 	ws      []*wsAPI
 	// noAPI counts requests that matched no API.
 	noAPI *metrics.RouteMetrics
+	// needs are what the snapshot asked of the long-lived registries.
+	needs []registry.Need
 }
+
+// Needs lists what the snapshot needs from the long-lived registries, each
+// once, in the order compiled: the registry is the spec's type
+// (config.Function, BridgeSpec, pipeline.ThrottleSpec and CountersSpec,
+// AuthorizerSpec, proxy.Origin and HealthCheck).
+func (s *Snapshot) Needs() []registry.Need { return s.needs }
 
 type wsAPI struct {
 	name   string
@@ -87,69 +95,47 @@ type stage struct {
 	integNames   []string
 }
 
-// Deps are the long-lived resources a snapshot uses; they outlive it, so
-// that a reload keeps connections, warm functions and counters.
+// Deps are what a snapshot is compiled with besides its config.
 type Deps struct {
-	// Gen is the pending generation the snapshot's long-lived resources
-	// are resolved in; nil compiles in a generation of its own, committed
-	// when Compile succeeds.
-	Gen   *registry.Gen
-	Pools *proxy.Pools
-	// Functions are the invokers of the config's functions by name; nil
-	// when the snapshot will not serve (validate, routes).
-	Functions map[string]lambda.Invoker
-	// State holds throttle buckets, quotas and usage across snapshots.
-	State *pipeline.State
+	// Pending is the pending generation of the registries the snapshot
+	// resolves its long-lived resources in (origins, throttle sets and
+	// key counters, authorizers, functions, bridges). Nil compiles dry:
+	// the snapshot lists what it needs but nothing is resolved or
+	// started, and it must not serve (validate, routes).
+	Pending *Pending
 	// Cache is the shared response cache; nil when no route caches.
 	Cache *cache.Store
 	// XCache adds X-Cache to cached routes' answers.
 	XCache bool
-	// Bridges serve the WebSocket APIs, by name; nil when the snapshot
-	// will not serve.
-	Bridges map[string]*wsbridge.Bridge
-	// Authorizers keeps authorizers (and their key and decision caches)
-	// across snapshots; nil builds fresh ones.
-	Authorizers *Authorizers
 	// Metrics hands out the counters of each route; nil counts nothing.
 	Metrics *metrics.Registry
 
+	reg resolver
+	// functions are the config's functions by name; nil when the
+	// generation resolves none.
+	functions        map[string]lambda.Invoker
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
 }
 
-// Compile turns a checked config into a Snapshot. pools are reused from the
-// previous snapshot so that upstream connections survive a reload.
+// Compile turns a checked config into a Snapshot. It resolves what the
+// snapshot needs from long-lived registries in deps.Pending, which only
+// becomes live when the caller commits it, and changes nothing else:
+// compiling the same config twice gives two equivalent snapshots.
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
-	if deps.Gen != nil {
-		return compile(c, deps)
-	}
-	if deps.State == nil {
-		deps.State = &pipeline.State{}
-	}
-	if deps.Authorizers == nil {
-		deps.Authorizers = &Authorizers{}
-	}
-	deps.Gen = registry.NewGen()
-	deps.Pools.Join(deps.Gen)
-	deps.State.Join(deps.Gen)
-	deps.Authorizers.Join(deps.Gen)
-	s, err := compile(c, deps)
+	deps.reg = deps.Pending.resolver()
+	fns, err := deps.reg.functions(c)
 	if err != nil {
-		deps.Gen.Abort()
 		return nil, err
 	}
-	deps.Gen.Commit()
-	return s, nil
-}
-
-func compile(c *config.Config, deps Deps) (*Snapshot, error) {
+	deps.functions = fns
 	s := &Snapshot{}
 	trusted, err := parseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	s.trusted = trusted
-	keys, err := compileKeys(c, deps.State, deps.Gen)
+	keys, err := compileKeys(c, deps.reg.state(), deps.reg.gen)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +158,11 @@ func compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err := s.wsTable.Add(m, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
-		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: m.Stages, infos: map[string]*exchange.Route{}}
+		b, err := deps.reg.bridge(n, c)
+		if err != nil {
+			return nil, err
+		}
+		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -190,6 +180,7 @@ func compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		s.apis = append(s.apis, a)
 	}
 	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
+	s.needs = deps.reg.gen.Needs()
 	return s, nil
 }
 
@@ -372,7 +363,7 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		case strings.HasPrefix(t.Per, "header."):
 			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
 		}
-		th, err := pipeline.NewThrottle(deps.State, deps.Gen, o)
+		th, err := pipeline.NewThrottle(deps.reg.state(), deps.reg.gen, o)
 		if err != nil {
 			return nil, err
 		}
@@ -453,11 +444,11 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	if format == "" {
 		format = defaultFormat
 	}
-	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.Functions == nil}
+	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.functions == nil}
 	if ac.Type == "lambda" {
-		spec.Invoker = deps.Functions[ac.Function]
+		spec.Invoker = deps.functions[ac.Function]
 	}
-	a, err := deps.Authorizers.get(deps.Gen, spec)
+	a, err := deps.reg.authorizers().get(deps.reg.gen, spec)
 	if err != nil || a == nil {
 		return nil, err
 	}
@@ -532,14 +523,14 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				up.HealthInterval = config.DefaultHealthInterval
 			}
 		}
-		return proxy.NewHTTPProxy(deps.Pools.In(deps.Gen), up)
+		return proxy.NewHTTPProxy(deps.reg.pools().In(deps.reg.gen), up)
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	case "lambda":
 		format := payloadFormat(ca, in.PayloadFormat)
 		var inv lambda.Invoker
-		if deps.Functions != nil {
-			inv = deps.Functions[in.Function]
+		if deps.functions != nil {
+			inv = deps.functions[in.Function]
 			if inv == nil {
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}

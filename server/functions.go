@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
-	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda/host"
 	"github.com/frontdeskgw/frontdesk/lambda/invoke"
 	"github.com/frontdeskgw/frontdesk/registry"
@@ -25,27 +25,24 @@ type functions struct {
 	// retireAfter is how long a replaced or removed function keeps
 	// serving requests that started before the reload.
 	retireAfter time.Duration
-	set         *registry.Set[string, config.Function, *function]
-}
-
-type function struct {
-	inv    lambda.Invoker
-	closer func()
+	set         *registry.Set[string, config.Function, *gateway.Function]
 }
 
 const defaultRetireAfter = 60 * time.Second
 
 func newFunctions(log *slog.Logger, watch bool) *functions {
 	f := &functions{log: log, watch: watch, retireAfter: defaultRetireAfter}
-	f.set = registry.NewSet("function", registry.Hooks[string, config.Function, *function]{
-		Open:    func(_ *registry.Gen, name string, fc config.Function) (*function, error) { return f.start(name, fc) },
-		Release: func(fn *function) { time.AfterFunc(f.retireAfter, fn.closer) },
-		Discard: func(fn *function) { fn.closer() },
+	f.set = registry.NewSet("function", registry.Hooks[string, config.Function, *gateway.Function]{
+		Open: func(_ *registry.Gen, name string, fc config.Function) (*gateway.Function, error) {
+			return f.start(name, fc)
+		},
+		Release: func(fn *gateway.Function) { time.AfterFunc(f.retireAfter, fn.Close) },
+		Discard: func(fn *gateway.Function) { fn.Close() },
 	})
 	return f
 }
 
-func (f *functions) start(name string, fc config.Function) (*function, error) {
+func (f *functions) start(name string, fc config.Function) (*gateway.Function, error) {
 	fn, err := f.startFunction(name, fc)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
@@ -53,7 +50,7 @@ func (f *functions) start(name string, fc config.Function) (*function, error) {
 	return fn, nil
 }
 
-func (f *functions) startFunction(name string, fc config.Function) (*function, error) {
+func (f *functions) startFunction(name string, fc config.Function) (*gateway.Function, error) {
 	if len(fc.Command) > 0 {
 		hf, err := host.NewFunction(host.Config{
 			Name:        name,
@@ -67,7 +64,7 @@ func (f *functions) startFunction(name string, fc config.Function) (*function, e
 		if err != nil {
 			return nil, err
 		}
-		return &function{inv: hf, closer: func() { _ = hf.Close() }}, nil
+		return &gateway.Function{Invoker: hf, Close: func() { _ = hf.Close() }}, nil
 	}
 	fnName := fc.FunctionName
 	if fnName == "" {
@@ -85,7 +82,7 @@ func (f *functions) startFunction(name string, fc config.Function) (*function, e
 	if err != nil {
 		return nil, err
 	}
-	return &function{inv: c, closer: c.Close}, nil
+	return &gateway.Function{Invoker: c, Close: c.Close}, nil
 }
 
 // close stops every function at once (shutdown).

@@ -62,7 +62,7 @@ apis:
 
 	reloadTo(t, s, path, open)
 	get()
-	if n := len(s.authorizers.Live()); n != 0 {
+	if n := len(s.reg.Authorizers.Live()); n != 0 {
 		t.Errorf("%d authorizers live after the config dropped its only one", n)
 	}
 	reloadTo(t, s, path, gated)
@@ -187,12 +187,12 @@ apis:
 	if a, b := status(), status(); a != 200 || b != 429 {
 		t.Fatalf("burst of 1: %d then %d, want 200 then 429", a, b)
 	}
-	if n := len(s.state.Sets()); n != 1 {
+	if n := len(s.reg.State.Sets()); n != 1 {
 		t.Fatalf("%d live bucket sets, want 1", n)
 	}
 
 	reloadTo(t, s, path, open)
-	if n := len(s.state.Sets()); n != 0 {
+	if n := len(s.reg.State.Sets()); n != 0 {
 		t.Errorf("%d live bucket sets after the throttle was removed, want 0", n)
 	}
 	reloadTo(t, s, path, throttled)

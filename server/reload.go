@@ -11,9 +11,6 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/lambda"
-	"github.com/frontdeskgw/frontdesk/registry"
-	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
 )
@@ -63,58 +60,28 @@ func listenerSettings(s config.Server) config.Server {
 type next struct {
 	cfg     *config.Config
 	snap    *gateway.Snapshot
-	gen     *registry.Gen
-	bridges map[string]*wsbridge.Bridge
+	pending *gateway.Pending
 }
 
 // prepare builds everything cfg needs without changing what serves now; on
-// failure what it started is stopped again.
+// failure what it started is stopped again and every registry is as it
+// was.
 func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	if err := s.ensureCache(cfg); err != nil {
 		return nil, err
 	}
-	g := registry.NewGen()
-	// Bridges join first, so that a commit closes them (and runs their
-	// $disconnect) before the functions they call are released.
-	s.bridges.set.Join(g)
-	s.authorizers.Join(g)
-	s.state.Join(g)
-	s.pools.Join(g)
-	s.fns.set.Join(g)
-	inv := map[string]lambda.Invoker{}
-	for name, fc := range cfg.Functions {
-		fn, err := s.fns.set.Get(g, name, fc)
-		if err != nil {
-			g.Abort()
-			return nil, err
-		}
-		inv[name] = fn.inv
-	}
-	brs := map[string]*wsbridge.Bridge{}
-	for name, a := range cfg.APIs {
-		if a == nil || a.Type != "websocket" {
-			continue
-		}
-		b, err := s.bridges.get(g, cfg, name)
-		if err != nil {
-			g.Abort()
-			return nil, err
-		}
-		brs[name] = b
-	}
-	deps := s.deps(cfg, inv)
-	deps.Gen = g
-	deps.Bridges = brs
-	snap, err := gateway.Compile(cfg, deps)
+	p := s.reg.Begin()
+	snap, err := gateway.Compile(cfg, s.deps(cfg, p))
 	if err != nil {
-		g.Abort()
+		p.Abort()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
-	return &next{cfg: cfg, snap: snap, gen: g, bridges: brs}, nil
+	return &next{cfg: cfg, snap: snap, pending: p}, nil
 }
 
 // commit makes n the config in use: requests that start from now on are
-// served by its snapshot, replaced functions and bridges are retired.
+// served by its snapshot, and the registries keep what it uses and
+// release the rest.
 func (s *Server) commit(n *next) {
 	if s.gw == nil {
 		s.gw = gateway.New(n.snap, s.log)
@@ -122,8 +89,8 @@ func (s *Server) commit(n *next) {
 		s.gw.Swap(n.snap)
 	}
 	s.cfg.Store(n.cfg)
-	n.gen.Commit()
-	for name, b := range n.bridges {
+	n.pending.Commit()
+	for name, b := range s.bridges.all() {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
@@ -31,20 +30,18 @@ import (
 // Server is one running frontdesk: the data plane, and the admin listener
 // when admin.listen is set.
 type Server struct {
-	cfg         atomic.Pointer[config.Config]
-	log         *slog.Logger
-	pools       *proxy.Pools
-	fns         *functions
-	certs       *certificates
-	metrics     *metrics.Registry
-	accessCfg   config.AccessLog
-	bridges     *bridges
-	authorizers *gateway.Authorizers
-	state       *pipeline.State
-	cache       *cache.Store
-	gw          *gateway.Gateway
-	http        *fasthttp.Server
-	ln          net.Listener
+	cfg       atomic.Pointer[config.Config]
+	log       *slog.Logger
+	reg       *gateway.Registries
+	fns       *functions
+	certs     *certificates
+	metrics   *metrics.Registry
+	accessCfg config.AccessLog
+	bridges   *bridges
+	cache     *cache.Store
+	gw        *gateway.Gateway
+	http      *fasthttp.Server
+	ln        net.Listener
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -72,9 +69,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, pools: &proxy.Pools{}, fns: newFunctions(log, o.WatchFunctions),
-		state: &pipeline.State{}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
+	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions), metrics: reg}
 	s.bridges = newBridges(log, s.fns, s.clientIP, s.wsAuthorize)
+	s.reg = &gateway.Registries{Pools: &proxy.Pools{}, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
+		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
 		if err := s.certs.load(cfg.Server.TLS); err != nil {
@@ -177,9 +175,10 @@ func (s *Server) connection(ctx *fasthttp.RequestCtx) {
 	admin.WriteJSON(ctx, 410, map[string]string{"message": "Gone"})
 }
 
-// deps are the long-lived resources a snapshot of cfg uses.
-func (s *Server) deps(cfg *config.Config, inv map[string]lambda.Invoker) gateway.Deps {
-	return gateway.Deps{Pools: s.pools, Functions: inv, State: s.state, Cache: s.cache, Authorizers: s.authorizers, Metrics: s.metrics,
+// deps are what a snapshot of cfg is compiled with: p resolves its
+// long-lived resources.
+func (s *Server) deps(cfg *config.Config, p *gateway.Pending) gateway.Deps {
+	return gateway.Deps{Pending: p, Cache: s.cache, Metrics: s.metrics,
 		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
 }
 
@@ -250,7 +249,7 @@ func (s *Server) usage(ctx *fasthttp.RequestCtx) {
 	}
 	name, _ := ctx.UserValue("name").(string)
 	if name == "" {
-		admin.WriteJSON(ctx, 200, map[string]any{"keys": list, "throttled": s.state.Throttled()})
+		admin.WriteJSON(ctx, 200, map[string]any{"keys": list, "throttled": s.reg.State.Throttled()})
 		return
 	}
 	for _, u := range list {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/registry"
@@ -20,69 +21,40 @@ import (
 // it closes the old bridge's connections with 1001 (clients reconnect),
 // each getting its $disconnect.
 type bridges struct {
-	log *slog.Logger
-	set *registry.Set[string, bridgeConfig, *wsbridge.Bridge]
-}
-
-// bridgeConfig is what a bridge is built from.
-type bridgeConfig struct {
-	api config.API
-	fns map[string]config.Function
+	set *registry.Set[string, gateway.BridgeSpec, *wsbridge.Bridge]
 }
 
 // newBridges keeps bridges whose Lambda backends are functions of fns;
 // clientIP and authorize are the server's, read per connection.
 func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string,
 	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) *bridges {
-	bs := &bridges{log: log}
-	open := func(g *registry.Gen, name string, bc bridgeConfig) (*wsbridge.Bridge, error) {
+	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
 		// The functions come from the same generation: a bridge never
 		// calls a function its config does not run.
 		invokers := map[string]lambda.Invoker{}
-		for fn, fc := range bc.fns {
+		for fn, fc := range spec.Functions {
 			f, err := fns.set.Get(g, fn, fc)
 			if err != nil {
 				return nil, err
 			}
 			if f != nil {
-				invokers[fn] = f.inv
+				invokers[fn] = f.Invoker
 			}
 		}
-		b, err := newBridge(name, &bc.api, invokers, clientIP, authorize(name), log)
+		b, err := newBridge(name, &spec.API, invokers, clientIP, authorize(name), log)
 		if err != nil {
 			return nil, fmt.Errorf("websocket api %s: %w", name, err)
 		}
 		return b, nil
 	}
-	bs.set = registry.NewSet("websocket bridge", registry.Hooks[string, bridgeConfig, *wsbridge.Bridge]{
+	return &bridges{set: registry.NewSet("websocket bridge", registry.Hooks[string, gateway.BridgeSpec, *wsbridge.Bridge]{
 		Open:    open,
 		Release: func(b *wsbridge.Bridge) { go b.Close() }, //nolint:errcheck // its clients reconnect to the new bridge
 		Discard: closeBridge,
-	})
-	return bs
-}
-
-// get returns the bridge of the WebSocket API name of cfg in generation g.
-func (bs *bridges) get(g *registry.Gen, cfg *config.Config, name string) (*wsbridge.Bridge, error) {
-	a := cfg.APIs[name]
-	return bs.set.Get(g, name, bridgeConfig{api: *a, fns: usedFunctions(a, cfg.Functions)})
+	})}
 }
 
 func closeBridge(b *wsbridge.Bridge) { _ = b.Close() } // never served, or shutting down
-
-// usedFunctions are the configured functions a's integrations call.
-func usedFunctions(a *config.API, fns map[string]config.Function) map[string]config.Function {
-	out := map[string]config.Function{}
-	for _, in := range a.Integrations {
-		if in == nil || in.Type != "lambda" {
-			continue
-		}
-		if fc, ok := fns[in.Function]; ok {
-			out[in.Function] = fc
-		}
-	}
-	return out
-}
 
 func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
 	authorize func(*fasthttp.RequestCtx, string) ([]byte, bool), log *slog.Logger) (*wsbridge.Bridge, error) {
