@@ -179,6 +179,17 @@ func (s *State) Sets() map[string]*limiter.Set {
 	return sets.Live()
 }
 
+// Usage is the live usage tallies and quota counters (nil before the
+// first commit).
+func (s *State) Usage() (*limiter.Usage, *limiter.Quotas) {
+	_, counters := s.registries()
+	c, ok := counters.Current(countersKey)
+	if !ok {
+		return nil, nil
+	}
+	return c.usage, c.quotas
+}
+
 // Throttled returns the requests refused at each level since start.
 func (s *State) Throttled() map[string]uint64 {
 	out := make(map[string]uint64, numLevels)

@@ -106,6 +106,19 @@ func (p *Pools) Live() map[string]*upstream.Pool {
 	return p.origins.Live()
 }
 
+// HealthChecks returns the checks of the committed generation by origin.
+func (p *Pools) HealthChecks() map[string]HealthCheck {
+	if p == nil {
+		return nil
+	}
+	p.init()
+	out := map[string]HealthCheck{}
+	for k, c := range p.checks.Live() {
+		out[k] = c.HealthCheck
+	}
+	return out
+}
+
 // In is the view of p that the integrations of generation g resolve their
 // origins through.
 func (p *Pools) In(g *registry.Gen) Origins { return Origins{p: p, g: g} }

@@ -183,6 +183,9 @@ func (s *Set[K, S, R]) Current(key K) (R, bool) {
 }
 
 func (s *Set[K, S, R]) current(key K) (entry[S, R], bool) {
+	if s == nil {
+		return entry[S, R]{}, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.live[key]
