@@ -19,8 +19,8 @@ import (
 // backends and the settings a refused reload changes.
 type refusalSetup struct {
 	invoke, authz, origin, backend string
-	fnName, quota, ttl, rate, idle  string
-	selection, extraFns, extraAPIs  string
+	fnName, quota, ttl, rate, idle string
+	selection, extraFns, extraAPIs string
 }
 
 func refusalConfig(c refusalSetup) string {
