@@ -118,10 +118,11 @@ type Deps struct {
 	rateLimitHeaders bool
 }
 
-// Compile turns a checked config into a Snapshot. It resolves what the
-// snapshot needs from long-lived registries in deps.Pending, which only
-// becomes live when the caller commits it, and changes nothing else:
-// compiling the same config twice gives two equivalent snapshots.
+// Compile turns a checked config into a Snapshot. What the snapshot needs
+// from the long-lived registries it resolves in deps.Pending, which only
+// becomes live when the caller commits it: nothing that serves now
+// changes, whether the compile succeeds or not. (deps.Metrics hands out
+// the route counters the snapshot will count into.)
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	deps.reg = deps.Pending.resolver()
 	fns, err := deps.reg.functions(c)
