@@ -10,43 +10,94 @@ import (
 	"github.com/frontdeskgw/frontdesk/auth/lambdaauth"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
-// Authorizers keeps compiled authorizers across snapshots, so that a
-// reload does not throw away fetched JWKS keys or cached decisions of an
-// authorizer whose config did not change.
+// Authorizers is the registry of compiled authorizers with their fetched
+// JWKS keys and cached decisions, one per API and authorizer name. An
+// authorizer whose config, payload format and function are unchanged
+// survives a reload with its caches; one the committed config no longer
+// names, or changes, is dropped with them. The zero value is usable.
 type Authorizers struct {
-	mu   sync.Mutex
-	live map[string]*authorizer
-	Log  *slog.Logger
+	Log *slog.Logger
+
+	once sync.Once
+	set  *registry.Set[string, AuthorizerSpec, *authorizer]
+}
+
+// AuthorizerSpec is what an authorizer is built from; its key is
+// "api/name".
+type AuthorizerSpec struct {
+	API, Name string
+	Config    config.Authorizer
+	// Format is the payload format the authorizer is called with.
+	Format string
+	// Invoker is a lambda authorizer's function. NoFunctions says the
+	// snapshot runs none (validate, routes): a lambda authorizer is then
+	// compiled without one and never serves.
+	Invoker     lambda.Invoker
+	NoFunctions bool
+}
+
+// same compares the function by identity: an authorizer keeps calling the
+// function it was built with.
+func (a AuthorizerSpec) same(b AuthorizerSpec) bool {
+	return a.API == b.API && a.Name == b.Name && a.Format == b.Format && a.Invoker == b.Invoker &&
+		a.NoFunctions == b.NoFunctions && reflect.DeepEqual(a.Config, b.Config)
+}
+
+// Check builds the authorizer and drops it: what a dry compile reports.
+func (a AuthorizerSpec) Check() error {
+	_, err := a.build(nil)
+	return err
 }
 
 type authorizer struct {
-	cfg    config.Authorizer
-	format string
-	inv    lambda.Invoker
-	jwt    *jwtauth.Authorizer
-	lam    *lambdaauth.Authorizer
+	jwt *jwtauth.Authorizer
+	lam *lambdaauth.Authorizer
 }
 
-// get returns the authorizer name of api, reusing the live one when its
-// config, payload format and function are unchanged.
-func (as *Authorizers) get(api, name string, ac config.Authorizer, format string, invokers map[string]lambda.Invoker) (*authorizer, error) {
-	as.mu.Lock()
-	defer as.mu.Unlock()
-	id := api + "/" + name
-	var inv lambda.Invoker
-	if ac.Type == "lambda" {
-		inv = invokers[ac.Function]
+func (as *Authorizers) registry() *registry.Set[string, AuthorizerSpec, *authorizer] {
+	if as == nil {
+		return nil
 	}
-	if cur := as.live[id]; cur != nil && reflect.DeepEqual(cur.cfg, ac) && cur.format == format && cur.inv == inv {
-		return cur, nil
+	as.once.Do(func() {
+		as.set = registry.NewSet("authorizer", registry.Hooks[string, AuthorizerSpec, *authorizer]{
+			Open:  func(_ *registry.Gen, _ string, spec AuthorizerSpec) (*authorizer, error) { return spec.build(as.Log) },
+			Equal: AuthorizerSpec.same,
+			// Release: nothing runs in an authorizer; dropping it drops
+			// its key and decision caches.
+		})
+	})
+	return as.set
+}
+
+// Join makes g reconcile the authorizers on commit: the ones g does not
+// ask for are dropped.
+func (as *Authorizers) Join(g *registry.Gen) { as.registry().Join(g) }
+
+// Live returns the authorizers in use by "api/name", as opaque values
+// that compare equal while the same authorizer (and its caches) lives.
+func (as *Authorizers) Live() map[string]any {
+	out := map[string]any{}
+	for id, a := range as.registry().Live() {
+		out[id] = a
 	}
-	log := as.Log
+	return out
+}
+
+// get returns the authorizer of spec in generation g: the live one when
+// its spec is unchanged, else a new one (nil when g resolves nothing).
+func (as *Authorizers) get(g *registry.Gen, spec AuthorizerSpec) (*authorizer, error) {
+	return as.registry().Get(g, spec.API+"/"+spec.Name, spec)
+}
+
+func (spec AuthorizerSpec) build(log *slog.Logger) (*authorizer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &authorizer{cfg: ac, format: format, inv: inv}
+	id, name, ac := spec.API+"/"+spec.Name, spec.Name, spec.Config
+	a := &authorizer{}
 	switch ac.Type {
 	case "jwt":
 		o := jwtauth.Options{Name: id, Issuer: ac.Issuer, Audience: ac.Audience, JWKSURL: ac.JWKSURL, Logger: log,
@@ -61,7 +112,7 @@ func (as *Authorizers) get(api, name string, ac config.Authorizer, format string
 		a.jwt = j
 	case "lambda", "http":
 		o := lambdaauth.Options{
-			Name: id, PayloadFormat: format, IdentitySources: ac.IdentitySource,
+			Name: id, PayloadFormat: spec.Format, IdentitySources: ac.IdentitySource,
 			TTL: ac.TTL.D(), Timeout: ac.Timeout.D(), Logger: log,
 		}
 		if ac.SimpleResponses != nil {
@@ -71,13 +122,13 @@ func (as *Authorizers) get(api, name string, ac config.Authorizer, format string
 			}
 		}
 		if ac.Type == "lambda" {
-			if invokers == nil {
+			if spec.NoFunctions {
 				return a, nil // compiled without functions (validate, routes): never serves
 			}
-			if inv == nil {
+			if spec.Invoker == nil {
 				return nil, fmt.Errorf("authorizer %s: function %q is not running", name, ac.Function)
 			}
-			o.Invoker = inv
+			o.Invoker = spec.Invoker
 		} else {
 			o.URL = ac.URL
 		}
@@ -89,9 +140,5 @@ func (as *Authorizers) get(api, name string, ac config.Authorizer, format string
 	default:
 		return nil, fmt.Errorf("authorizer %s: unknown type %q", name, ac.Type)
 	}
-	if as.live == nil {
-		as.live = map[string]*authorizer{}
-	}
-	as.live[id] = a
 	return a, nil
 }

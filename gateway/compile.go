@@ -18,6 +18,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/registry"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
@@ -37,7 +38,15 @@ type Snapshot struct {
 	ws      []*wsAPI
 	// noAPI counts requests that matched no API.
 	noAPI *metrics.RouteMetrics
+	// needs are what the snapshot asked of the long-lived registries.
+	needs []registry.Need
 }
+
+// Needs lists what the snapshot needs from the long-lived registries, each
+// once, in the order compiled: the registry is the spec's type
+// (config.Function, BridgeSpec, pipeline.ThrottleSpec and CountersSpec,
+// AuthorizerSpec, proxy.Origin and HealthCheck).
+func (s *Snapshot) Needs() []registry.Need { return s.needs }
 
 type wsAPI struct {
 	name   string
@@ -86,49 +95,48 @@ type stage struct {
 	integNames   []string
 }
 
-// Deps are the long-lived resources a snapshot uses; they outlive it, so
-// that a reload keeps connections, warm functions and counters.
+// Deps are what a snapshot is compiled with besides its config.
 type Deps struct {
-	Pools *proxy.Pools
-	// Functions are the invokers of the config's functions by name; nil
-	// when the snapshot will not serve (validate, routes).
-	Functions map[string]lambda.Invoker
-	// State holds throttle buckets, quotas and usage across snapshots.
-	State *pipeline.State
+	// Pending is the pending generation of the registries the snapshot
+	// resolves its long-lived resources in (origins, throttle sets and
+	// key counters, authorizers, functions, bridges). Nil compiles dry:
+	// the snapshot lists what it needs but nothing is resolved or
+	// started, and it must not serve (validate, routes).
+	Pending *Pending
 	// Cache is the shared response cache; nil when no route caches.
 	Cache *cache.Store
 	// XCache adds X-Cache to cached routes' answers.
 	XCache bool
-	// Bridges serve the WebSocket APIs, by name; nil when the snapshot
-	// will not serve.
-	Bridges map[string]*wsbridge.Bridge
-	// Authorizers keeps authorizers (and their key and decision caches)
-	// across snapshots; nil builds fresh ones.
-	Authorizers *Authorizers
 	// Metrics hands out the counters of each route; nil counts nothing.
 	Metrics *metrics.Registry
 
+	reg resolver
+	// functions are the config's functions by name; nil when the
+	// generation resolves none.
+	functions        map[string]lambda.Invoker
 	keys             *pipeline.Keys
 	rateLimitHeaders bool
 }
 
-// Compile turns a checked config into a Snapshot. pools are reused from the
-// previous snapshot so that upstream connections survive a reload.
+// Compile turns a checked config into a Snapshot. What the snapshot needs
+// from the long-lived registries it resolves in deps.Pending, which only
+// becomes live when the caller commits it: nothing that serves now
+// changes, whether the compile succeeds or not. (deps.Metrics hands out
+// the route counters the snapshot will count into.)
 func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
-	if deps.State == nil {
-		deps.State = &pipeline.State{}
+	deps.reg = deps.Pending.resolver()
+	fns, err := deps.reg.functions(c)
+	if err != nil {
+		return nil, err
 	}
-	if deps.Authorizers == nil {
-		deps.Authorizers = &Authorizers{}
-	}
-	deps.State.BeginCompile()
+	deps.functions = fns
 	s := &Snapshot{}
 	trusted, err := parseTrustedProxies(c.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	s.trusted = trusted
-	keys, err := compileKeys(c, deps.State)
+	keys, err := compileKeys(c, deps.reg.state(), deps.reg.gen)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +159,11 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err := s.wsTable.Add(m, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
-		w := &wsAPI{name: n, bridge: deps.Bridges[n], stages: m.Stages, infos: map[string]*exchange.Route{}}
+		b, err := deps.reg.bridge(n, c)
+		if err != nil {
+			return nil, err
+		}
+		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -168,8 +180,8 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		}
 		s.apis = append(s.apis, a)
 	}
-	deps.State.Sweep()
 	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
+	s.needs = deps.reg.gen.Needs()
 	return s, nil
 }
 
@@ -212,7 +224,7 @@ func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
+func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeline.Keys, error) {
 	var keys []pipeline.KeySpec
 	for _, k := range c.APIKeys {
 		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: k.Enabled == nil || *k.Enabled})
@@ -236,7 +248,7 @@ func compileKeys(c *config.Config, st *pipeline.State) (*pipeline.Keys, error) {
 		plans = append(plans, ps)
 	}
 	sort.Slice(plans, func(i, j int) bool { return plans[i].Name < plans[j].Name })
-	return pipeline.CompileKeys(st, keys, plans)
+	return pipeline.CompileKeys(st, g, keys, plans)
 }
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
@@ -352,7 +364,7 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		case strings.HasPrefix(t.Per, "header."):
 			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
 		}
-		th, err := pipeline.NewThrottle(deps.State, o)
+		th, err := pipeline.NewThrottle(deps.reg.state(), deps.reg.gen, o)
 		if err != nil {
 			return nil, err
 		}
@@ -433,8 +445,12 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	if format == "" {
 		format = defaultFormat
 	}
-	a, err := deps.Authorizers.get(apiName, r.Authorizer, ac, format, deps.Functions)
-	if err != nil {
+	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.functions == nil}
+	if ac.Type == "lambda" {
+		spec.Invoker = deps.functions[ac.Function]
+	}
+	a, err := deps.reg.authorizers().get(deps.reg.gen, spec)
+	if err != nil || a == nil {
 		return nil, err
 	}
 	switch {
@@ -492,7 +508,6 @@ func stageVarList(vars map[string]string) []lambda.Param {
 }
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
-	pools := deps.Pools
 	switch in.Type {
 	case "http_proxy":
 		u, missing := config.SubstituteStageVars(in.URL, vars)
@@ -509,14 +524,14 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				up.HealthInterval = config.DefaultHealthInterval
 			}
 		}
-		return proxy.NewHTTPProxy(pools, up)
+		return proxy.NewHTTPProxy(deps.reg.pools().In(deps.reg.gen), up)
 	case "mock":
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	case "lambda":
 		format := payloadFormat(ca, in.PayloadFormat)
 		var inv lambda.Invoker
-		if deps.Functions != nil {
-			inv = deps.Functions[in.Function]
+		if deps.functions != nil {
+			inv = deps.functions[in.Function]
 			if inv == nil {
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}

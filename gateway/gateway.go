@@ -3,6 +3,12 @@
 // listener → API and stage selection → route match → integration →
 // response — answering every failure in the API's error dialect.
 //
+// Compile is a function of the config and of a pending generation of the
+// long-lived Registries (upstream pools, throttle state, authorizers,
+// functions, bridges): it resolves what the snapshot needs there without
+// changing what serves now, and the caller commits or aborts that
+// generation (package registry).
+//
 // Hot path: Handle. It reads the current Snapshot through one atomic
 // pointer, takes a pooled Exchange, and allocates nothing in steady state.
 package gateway

@@ -63,11 +63,13 @@ func newGateway(t testing.TB, src string, h fasthttp.RequestHandler, store *cach
 	if err != nil {
 		t.Fatal(err)
 	}
-	pools := &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	snap, err := Compile(cfg, Deps{Pools: pools, Cache: store, XCache: true, Metrics: reg})
+	regs := &Registries{Pools: &proxy.Pools{Dial: func(string) (net.Conn, error) { return ln.Dial() }}}
+	p := regs.Begin()
+	snap, err := Compile(cfg, Deps{Pending: p, Cache: store, XCache: true, Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Commit()
 	return New(snap, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 

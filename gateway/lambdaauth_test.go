@@ -12,7 +12,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
-	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
 // answering is an authorizer function that always gives the same answer.
@@ -30,10 +30,18 @@ func functionGateway(tb testing.TB, src string, fns map[string]lambda.Invoker) *
 		tb.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	snap, err := Compile(cfg, Deps{Pools: &proxy.Pools{}, Authorizers: &Authorizers{Log: quiet}, Functions: fns})
+	regs := &Registries{Authorizers: &Authorizers{Log: quiet},
+		Functions: registry.NewSet("function", registry.Hooks[string, config.Function, *Function]{
+			Open: func(_ *registry.Gen, name string, _ config.Function) (*Function, error) {
+				return &Function{Invoker: fns[name]}, nil
+			},
+		})}
+	p := regs.Begin()
+	snap, err := Compile(cfg, Deps{Pending: p})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	p.Commit()
 	return New(snap, quiet)
 }
 

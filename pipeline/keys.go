@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
 // KeySpec is one api_keys entry.
@@ -27,9 +28,10 @@ type PlanSpec struct {
 	Routes map[string]limiter.Limit
 }
 
-// CompileKeys builds the key table of a snapshot with state from st, so
-// that quota counts, usage tallies and buckets carry over a reload.
-func CompileKeys(st *State, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
+// CompileKeys builds the key table of a snapshot with state from st,
+// resolved in generation g, so that quota counts, usage tallies and
+// buckets carry over a reload.
+func CompileKeys(st *State, g *registry.Gen, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
 	byName := map[string]*Plan{}
 	planQuota := map[string]*limiter.Quota{}
 	for _, ps := range plans {
@@ -38,14 +40,14 @@ func CompileKeys(st *State, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
 			p.APIs[a] = true
 		}
 		if ps.Throttle != nil {
-			set, err := st.set("plan:"+ps.Name, *ps.Throttle, MaxKeysPerSet)
+			set, err := st.set(g, "plan:"+ps.Name, *ps.Throttle, MaxKeysPerSet)
 			if err != nil {
 				return nil, fmt.Errorf("usage plan %s: %w", ps.Name, err)
 			}
 			p.Throttle = set
 		}
 		for _, r := range slices.Sorted(maps.Keys(ps.Routes)) {
-			set, err := st.set("plan-route:"+ps.Name+":"+r, ps.Routes[r], MaxKeysPerSet)
+			set, err := st.set(g, "plan-route:"+ps.Name+":"+r, ps.Routes[r], MaxKeysPerSet)
 			if err != nil {
 				return nil, fmt.Errorf("usage plan %s, route %s: %w", ps.Name, r, err)
 			}
@@ -70,7 +72,7 @@ func CompileKeys(st *State, keys []KeySpec, plans []PlanSpec) (*Keys, error) {
 		}
 	}
 	var err error
-	t.quotas, t.usage, err = st.keyState(quotas, ids)
+	t.quotas, t.usage, err = st.keyState(g, quotas, ids)
 	if err != nil {
 		return nil, err
 	}

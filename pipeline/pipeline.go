@@ -1,7 +1,9 @@
 // Package pipeline holds the steps a request passes between route match and
 // integration: API keys, authorizers, throttles and quotas, the response
 // cache. Each route compiles into one Chain of the steps its config asks
-// for, ending in its integration.
+// for, ending in its integration. State is the registry of what the steps
+// keep across reloads: throttle bucket sets and key counters, resolved in
+// a reload's pending generation.
 //
 // Hot path: Chain.Serve walks the steps through exchange.Next, a value, so
 // running a chain allocates nothing.

@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/frontdeskgw/frontdesk/limiter"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
 // Level names a throttle level, for counters and metrics.
@@ -23,118 +27,167 @@ var levelNames = [numLevels]string{"plan_route", "plan", "quota", "route"}
 
 func (l Level) String() string { return levelNames[l] }
 
-// State is the throttle state that outlives snapshots: buckets, quota
-// counters and usage tallies. A reload asks it for the buckets of each
-// level by a stable identity; one whose limits did not change gets the
-// same buckets back, so an unchanged route keeps its state.
+// State is the throttle state that outlives snapshots: the registry of
+// bucket sets, one per throttle by a stable identity, and of the key
+// counters (quota counts and usage tallies), plus the process's refusal
+// counters. A reload asks it, in its pending generation, for the buckets
+// of each level; a throttle whose limits did not change gets the same
+// buckets back, so an unchanged route keeps its state, and the sets a
+// committed generation no longer names are dropped. The zero value is
+// usable.
 type State struct {
-	mu      sync.Mutex
-	sets    map[string]*setEntry
-	usage   *limiter.Usage
-	quotas  *limiter.Quotas
-	quotaOf map[uint64]limiter.Quota
+	once     sync.Once
+	sets     *registry.Set[string, ThrottleSpec, *limiter.Set]
+	counters *registry.Set[string, CountersSpec, *keyCounters]
 
 	throttled [numLevels]atomic.Uint64
 }
 
-type setEntry struct {
-	limit   limiter.Limit
-	maxKeys int
-	set     *limiter.Set
-	used    bool
+// ThrottleSpec is what a bucket set is built from.
+type ThrottleSpec struct {
+	Limit   limiter.Limit
+	MaxKeys int
 }
+
+// Check reports what limiter.NewSet would refuse in the spec.
+func (t ThrottleSpec) Check() error {
+	if err := t.Limit.Validate(); err != nil {
+		return fmt.Errorf("new set: %w", err)
+	}
+	if t.MaxKeys < 0 {
+		return fmt.Errorf("new set: max keys %d: must be at least 1", t.MaxKeys)
+	}
+	return nil
+}
+
+// CountersSpec is what the key counters are built from: each key's quota
+// and every key tallied.
+type CountersSpec struct {
+	Quotas map[uint64]limiter.Quota
+	Keys   []uint64
+}
+
+// Check reports what limiter.NewQuotas would refuse in the spec.
+func (c CountersSpec) Check() error {
+	for _, k := range slices.Sorted(maps.Keys(c.Quotas)) {
+		if err := c.Quotas[k].Validate(); err != nil {
+			return fmt.Errorf("new quotas: key %016x: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (c CountersSpec) same(o CountersSpec) bool {
+	return maps.Equal(c.Quotas, o.Quotas) && sameKeys(c.Keys, o.Keys)
+}
+
+func sameKeys(a, b []uint64) bool {
+	in := make(map[uint64]bool, len(a))
+	for _, k := range a {
+		in[k] = true
+	}
+	if len(in) != len(b) {
+		return false
+	}
+	for _, k := range b {
+		if !in[k] {
+			return false
+		}
+	}
+	return true
+}
+
+type keyCounters struct {
+	quotas *limiter.Quotas
+	usage  *limiter.Usage
+}
+
+// countersKey is the one entry of the counters registry: every key of
+// the config shares the tables.
+const countersKey = "api keys"
 
 // MaxKeysPerSet bounds the distinct clients (or keys) one throttle tracks;
 // see docs/limiter.md for the bytes per key.
 const MaxKeysPerSet = limiter.DefaultMaxKeys
 
-// set returns the bucket set for id, reusing the current one when its
-// limit is unchanged.
-func (s *State) set(id string, l limiter.Limit, maxKeys int) (*limiter.Set, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sets == nil {
-		s.sets = map[string]*setEntry{}
-	}
-	if e := s.sets[id]; e != nil && e.limit == l && e.maxKeys == maxKeys {
-		e.used = true
-		return e.set, nil
-	}
-	set, err := limiter.NewSet(l, maxKeys)
+func (s *State) init() {
+	s.once.Do(func() {
+		s.sets = registry.NewSet("throttle", registry.Hooks[string, ThrottleSpec, *limiter.Set]{
+			Open: func(_ *registry.Gen, _ string, t ThrottleSpec) (*limiter.Set, error) {
+				return limiter.NewSet(t.Limit, t.MaxKeys)
+			},
+		})
+		s.counters = registry.NewSet("key counters", registry.Hooks[string, CountersSpec, *keyCounters]{
+			Open:  s.openCounters,
+			Equal: CountersSpec.same,
+		})
+	})
+}
+
+// openCounters builds counters for the spec's keys carrying the counts of
+// the live ones, so a reload that changes keys or quotas keeps them.
+func (s *State) openCounters(_ *registry.Gen, key string, spec CountersSpec) (*keyCounters, error) {
+	q, err := limiter.NewQuotas(spec.Quotas)
 	if err != nil {
 		return nil, err
 	}
-	s.sets[id] = &setEntry{limit: l, maxKeys: maxKeys, set: set, used: true}
-	return set, nil
+	u := limiter.NewUsage(spec.Keys)
+	if cur, ok := s.counters.Current(key); ok {
+		q.Restore(cur.quotas.Snapshot())
+		u.Restore(cur.usage.Snapshot())
+	}
+	return &keyCounters{quotas: q, usage: u}, nil
 }
 
-// BeginCompile marks every set unused; Sweep drops the ones the new
-// snapshot did not ask for.
-func (s *State) BeginCompile() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.sets {
-		e.used = false
+func (s *State) registries() (*registry.Set[string, ThrottleSpec, *limiter.Set], *registry.Set[string, CountersSpec, *keyCounters]) {
+	if s == nil {
+		return nil, nil
 	}
+	s.init()
+	return s.sets, s.counters
 }
 
-// Sweep forgets sets no snapshot uses any more.
-func (s *State) Sweep() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, e := range s.sets {
-		if !e.used {
-			delete(s.sets, id)
-		}
-	}
+// Join makes g reconcile the state on commit: the bucket sets g does not
+// ask for are dropped.
+func (s *State) Join(g *registry.Gen) {
+	sets, counters := s.registries()
+	sets.Join(g)
+	counters.Join(g)
 }
 
-// keyState returns quota counters and usage tallies for the given keys,
-// carrying the counts of keys that existed before.
-func (s *State) keyState(quotas map[uint64]limiter.Quota, keys []uint64) (*limiter.Quotas, *limiter.Usage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.quotas != nil && sameQuotas(s.quotaOf, quotas) && s.usage != nil && sameKeys(s.usage, keys) {
-		return s.quotas, s.usage, nil
-	}
-	q, err := limiter.NewQuotas(quotas)
-	if err != nil {
+// set returns the bucket set for id in generation g, the live one when
+// its limit is unchanged (nil when g resolves nothing).
+func (s *State) set(g *registry.Gen, id string, l limiter.Limit, maxKeys int) (*limiter.Set, error) {
+	sets, _ := s.registries()
+	return sets.Get(g, id, ThrottleSpec{Limit: l, MaxKeys: maxKeys})
+}
+
+// keyState returns quota counters and usage tallies for the given keys
+// in generation g, carrying the counts of keys that existed before.
+func (s *State) keyState(g *registry.Gen, quotas map[uint64]limiter.Quota, keys []uint64) (*limiter.Quotas, *limiter.Usage, error) {
+	_, counters := s.registries()
+	c, err := counters.Get(g, countersKey, CountersSpec{Quotas: quotas, Keys: keys})
+	if err != nil || c == nil {
 		return nil, nil, err
 	}
-	u := limiter.NewUsage(keys)
-	if s.quotas != nil {
-		q.Restore(s.quotas.Snapshot())
-	}
-	if s.usage != nil {
-		u.Restore(s.usage.Snapshot())
-	}
-	s.quotas, s.usage, s.quotaOf = q, u, quotas
-	return q, u, nil
+	return c.quotas, c.usage, nil
 }
 
-func sameQuotas(a, b map[uint64]limiter.Quota) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+// Sets returns the live bucket sets by throttle identity.
+func (s *State) Sets() map[string]*limiter.Set {
+	sets, _ := s.registries()
+	return sets.Live()
 }
 
-func sameKeys(u *limiter.Usage, keys []uint64) bool {
-	snap := u.Snapshot()
-	if len(snap) != len(keys) {
-		return false
+// Usage is the live usage tallies and quota counters (nil before the
+// first commit).
+func (s *State) Usage() (*limiter.Usage, *limiter.Quotas) {
+	_, counters := s.registries()
+	c, ok := counters.Current(countersKey)
+	if !ok {
+		return nil, nil
 	}
-	for _, k := range keys {
-		if _, ok := snap[k]; !ok {
-			return false
-		}
-	}
-	return true
+	return c.usage, c.quotas
 }
 
 // Throttled returns the requests refused at each level since start.
@@ -144,11 +197,4 @@ func (s *State) Throttled() map[string]uint64 {
 		out[l.String()] = s.throttled[l].Load()
 	}
 	return out
-}
-
-// Usage is the current usage tallies and quota counters.
-func (s *State) Usage() (*limiter.Usage, *limiter.Quotas) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.usage, s.quotas
 }

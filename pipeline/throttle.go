@@ -9,6 +9,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/limiter"
 	"github.com/frontdeskgw/frontdesk/metrics"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
 // Per says what identifies a client for a route throttle.
@@ -46,13 +47,14 @@ type ThrottleOptions struct {
 	StageDefault bool
 }
 
-// NewThrottle compiles a route throttle with buckets from state.
-func NewThrottle(state *State, o ThrottleOptions) (*Throttle, error) {
+// NewThrottle compiles a route throttle with buckets from state,
+// resolved in generation g.
+func NewThrottle(state *State, g *registry.Gen, o ThrottleOptions) (*Throttle, error) {
 	maxKeys := 1
 	if o.Per != PerRoute {
 		maxKeys = MaxKeysPerSet
 	}
-	set, err := state.set("route:"+o.ID, o.Limit, maxKeys)
+	set, err := state.set(g, "route:"+o.ID, o.Limit, maxKeys)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@
 // its request to (an HTTP service, a mock, a Lambda function). Each is
 // compiled once per route and stage into a value that implements
 // exchange.Integration; the pipeline calls Serve with the request's
-// Exchange. Pools shares the upstream connection pools among them.
+// Exchange. Pools is the registry of upstream connection pools, one per
+// origin shared among them, and of their health checks: an integration
+// resolves its origins through Pools.In in a reload's pending generation,
+// and a committed generation retires the pools it no longer names.
 //
 // Hot path: HTTPProxy.Serve copies the request into a pooled upstream
 // request, sends it over a keep-alive pool and streams the answer back;

@@ -48,7 +48,7 @@ type Upstream struct {
 }
 
 // NewHTTPProxy compiles an http_proxy integration for one stage.
-func NewHTTPProxy(pools *Pools, u Upstream) (*HTTPProxy, error) {
+func NewHTTPProxy(pools Origins, u Upstream) (*HTTPProxy, error) {
 	pu, err := url.Parse(u.URL)
 	if err != nil {
 		return nil, fmt.Errorf("integration url %q: %w", u.URL, err)
@@ -68,7 +68,7 @@ func NewHTTPProxy(pools *Pools, u Upstream) (*HTTPProxy, error) {
 	for _, o := range origins {
 		pool := pools.Get(o.Scheme, hostPort(o), o.Hostname())
 		if u.HealthPath != "" && u.HealthInterval > 0 {
-			pools.WantHealthCheck(pool, u.HealthPath, u.HealthInterval)
+			pools.WantHealthCheck(o.Scheme, hostPort(o), o.Hostname(), u.HealthPath, u.HealthInterval)
 		}
 		list = append(list, pool)
 	}

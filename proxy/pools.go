@@ -6,17 +6,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/registry"
 	"github.com/frontdeskgw/frontdesk/upstream"
 )
 
-// Pools shares one keep-alive connection pool per upstream origin across
-// integrations and across config reloads, so a reload does not reconnect.
+// Pools is the registry of upstream connection pools, one per origin
+// (scheme://host:port) shared by every integration that names it, and of
+// their active health checks. A pool outlives snapshots, so a reload does
+// not reconnect; the origins a committed generation no longer names are
+// retired (idle connections closed, busy ones closed when their requests
+// end), so the registry holds the origins of the config in use only. The
+// zero value is usable.
 type Pools struct {
-	mu    sync.Mutex
-	pools map[string]*upstream.Pool
-	// What the snapshot compiled last uses: its pools and their checks.
-	used map[string]bool
-	want map[*upstream.Pool]healthCheck
 	// MaxConnsPerOrigin bounds the connections to one origin (default 1024).
 	MaxConnsPerOrigin int
 	// Options is the template of new pools (Addr and Dial are set per
@@ -24,90 +25,141 @@ type Pools struct {
 	Options upstream.Options
 	// Dial replaces TCP dialing (benchmarks use in-memory listeners).
 	Dial func(addr string) (net.Conn, error)
+
+	once    sync.Once
+	origins *registry.Set[string, Origin, *upstream.Pool]
+	checks  *registry.Set[string, HealthCheck, *healthCheck]
 }
 
-// WantHealthCheck records that the next snapshot checks pool actively.
-// Apply starts and stops checks to match.
-func (p *Pools) WantHealthCheck(pool *upstream.Pool, path string, interval time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.want == nil {
-		p.want = map[*upstream.Pool]healthCheck{}
-	}
-	p.want[pool] = healthCheck{path, interval}
+// Origin is what an upstream pool is built from; its key is
+// scheme://hostport.
+type Origin struct {
+	Scheme, HostPort, ServerName string
 }
 
-// Apply makes the pools match the snapshot compiled last, once it is in
-// use: it runs the checks that snapshot wants, stops the others, and
-// retires the pools of origins it no longer names, so the pool map holds
-// the origins of the config in use only.
-func (p *Pools) Apply() {
-	p.mu.Lock()
-	want, used := p.want, p.used
-	p.want, p.used = nil, nil
-	var keep, retire []*upstream.Pool
-	for key, pool := range p.pools {
-		if used[key] {
-			keep = append(keep, pool)
-		} else {
-			retire = append(retire, pool)
-			delete(p.pools, key)
-		}
-	}
-	p.mu.Unlock()
-	for _, pool := range keep {
-		if hc, ok := want[pool]; ok {
-			pool.StartHealthCheck(hc.path, hc.interval)
-		} else {
-			pool.StopHealthCheck()
-		}
-	}
-	for _, pool := range retire {
-		pool.Retire()
-	}
+func (o Origin) key() string { return o.Scheme + "://" + o.HostPort }
+
+// HealthCheck is the active health check of an origin. When integrations
+// sharing an origin ask for different checks, the last one compiled wins.
+type HealthCheck struct {
+	Origin   Origin
+	Path     string
+	Interval time.Duration
 }
 
-// Discard forgets what a snapshot that will not be used (a refused
-// reload) asked for; pools it created alone are retired by the next Apply.
-func (p *Pools) Discard() {
-	p.mu.Lock()
-	p.want, p.used = nil, nil
-	p.mu.Unlock()
-}
-
+// healthCheck runs from the commit that makes it live until one that
+// drops or replaces it.
 type healthCheck struct {
-	path     string
-	interval time.Duration
+	pool *upstream.Pool
+	HealthCheck
 }
 
-// Get returns the pool for scheme://hostport, creating it on first use,
-// and records that the snapshot being compiled uses it.
-func (p *Pools) Get(scheme, hostport, serverName string) *upstream.Pool {
-	key := scheme + "://" + hostport
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.used == nil {
-		p.used = map[string]bool{}
-	}
-	p.used[key] = true
-	if c := p.pools[key]; c != nil {
-		return c
-	}
-	if p.pools == nil {
-		p.pools = map[string]*upstream.Pool{}
-	}
-	if p.Options.Budget == nil {
-		p.Options.Budget = upstream.NewBudget(upstream.DefaultMaxBuffered)
-	}
-	o := p.Options
-	o.Addr, o.Dial = hostport, p.Dial
+func (p *Pools) init() {
+	p.once.Do(func() {
+		if p.Options.Budget == nil {
+			p.Options.Budget = upstream.NewBudget(upstream.DefaultMaxBuffered)
+		}
+		p.origins = registry.NewSet("upstream pool", registry.Hooks[string, Origin, *upstream.Pool]{
+			Open:    func(_ *registry.Gen, _ string, o Origin) (*upstream.Pool, error) { return p.newPool(o), nil },
+			Release: (*upstream.Pool).Retire,
+		})
+		p.checks = registry.NewSet("health check", registry.Hooks[string, HealthCheck, *healthCheck]{
+			Open: func(g *registry.Gen, key string, hc HealthCheck) (*healthCheck, error) {
+				pool, err := p.origins.Get(g, key, hc.Origin)
+				return &healthCheck{pool: pool, HealthCheck: hc}, err
+			},
+			Activate: func(c *healthCheck) { c.pool.StartHealthCheck(c.Path, c.Interval) },
+			// A changed check takes over the running one on the same pool
+			// without a moment of counting the origin healthy.
+			Replace: func(old, c *healthCheck) {
+				if old.pool != c.pool {
+					old.pool.StopHealthCheck()
+				}
+				c.pool.StartHealthCheck(c.Path, c.Interval)
+			},
+			Release:  func(c *healthCheck) { c.pool.StopHealthCheck() },
+			Discard:  func(*healthCheck) {}, // never started
+			LastWins: true,
+		})
+	})
+}
+
+func (p *Pools) newPool(o Origin) *upstream.Pool {
+	opts := p.Options
+	opts.Addr, opts.Dial = o.HostPort, p.Dial
 	if p.MaxConnsPerOrigin > 0 {
-		o.MaxConns = p.MaxConnsPerOrigin
+		opts.MaxConns = p.MaxConnsPerOrigin
 	}
-	if scheme == "https" {
-		o.TLS = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if o.Scheme == "https" {
+		opts.TLS = &tls.Config{ServerName: o.ServerName, MinVersion: tls.VersionTLS12}
 	}
-	c := upstream.New(o)
-	p.pools[key] = c
-	return c
+	return upstream.New(opts)
+}
+
+// Join makes g reconcile the pools and checks on commit: the ones g does
+// not ask for are retired and stopped.
+func (p *Pools) Join(g *registry.Gen) {
+	if p == nil {
+		return
+	}
+	p.init()
+	p.checks.Join(g)
+	p.origins.Join(g)
+}
+
+// Live returns the pools of the committed generation by origin.
+func (p *Pools) Live() map[string]*upstream.Pool {
+	if p == nil {
+		return nil
+	}
+	p.init()
+	return p.origins.Live()
+}
+
+// HealthChecks returns the checks of the committed generation by origin.
+func (p *Pools) HealthChecks() map[string]HealthCheck {
+	if p == nil {
+		return nil
+	}
+	p.init()
+	out := map[string]HealthCheck{}
+	for k, c := range p.checks.Live() {
+		out[k] = c.HealthCheck
+	}
+	return out
+}
+
+// In is the view of p that the integrations of generation g resolve their
+// origins through.
+func (p *Pools) In(g *registry.Gen) Origins { return Origins{p: p, g: g} }
+
+// Origins is one generation's view of Pools.
+type Origins struct {
+	p *Pools
+	g *registry.Gen
+}
+
+func (o Origins) sets() (*registry.Set[string, Origin, *upstream.Pool], *registry.Set[string, HealthCheck, *healthCheck]) {
+	if o.p == nil {
+		return nil, nil
+	}
+	o.p.init()
+	return o.p.origins, o.p.checks
+}
+
+// Get returns the pool for scheme://hostport: the live one, or one created
+// for the generation. It is nil when the generation resolves nothing.
+func (o Origins) Get(scheme, hostport, serverName string) *upstream.Pool {
+	origins, _ := o.sets()
+	or := Origin{Scheme: scheme, HostPort: hostport, ServerName: serverName}
+	pool, _ := origins.Get(o.g, or.key(), or) // opening a pool cannot fail
+	return pool
+}
+
+// WantHealthCheck records that the generation checks scheme://hostport
+// actively; the check runs once the generation is committed.
+func (o Origins) WantHealthCheck(scheme, hostport, serverName, path string, interval time.Duration) {
+	_, checks := o.sets()
+	or := Origin{Scheme: scheme, HostPort: hostport, ServerName: serverName}
+	_, _ = checks.Get(o.g, or.key(), HealthCheck{Origin: or, Path: path, Interval: interval}) // cannot fail
 }

@@ -7,56 +7,42 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
-	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda/host"
 	"github.com/frontdeskgw/frontdesk/lambda/invoke"
+	"github.com/frontdeskgw/frontdesk/registry"
 )
 
 // functions runs the config's Lambda functions: local ones under the
-// function host, remote ones through Invoke API clients. A function whose
-// config did not change survives a reload with its warm instances and
-// connections; a changed or removed one is closed after a grace period, so
-// requests still running on the old snapshot can finish.
+// function host, remote ones through Invoke API clients, one registry
+// entry per function. A function whose config did not change survives a
+// reload with its warm instances and connections; a changed or removed one
+// is closed after a grace period, so requests still running on the old
+// snapshot can finish; one started for a refused reload is closed at once.
 type functions struct {
 	log   *slog.Logger
 	watch bool
-	set   liveSet[config.Function, *function]
+	// retireAfter is how long a replaced or removed function keeps
+	// serving requests that started before the reload.
+	retireAfter time.Duration
+	set         *registry.Set[string, config.Function, *gateway.Function]
 }
 
-type function struct {
-	inv    lambda.Invoker
-	closer func()
+const defaultRetireAfter = 60 * time.Second
+
+func newFunctions(log *slog.Logger, watch bool) *functions {
+	f := &functions{log: log, watch: watch, retireAfter: defaultRetireAfter}
+	f.set = registry.NewSet("function", registry.Hooks[string, config.Function, *gateway.Function]{
+		Open: func(_ *registry.Gen, name string, fc config.Function) (*gateway.Function, error) {
+			return f.start(name, fc)
+		},
+		Release: func(fn *gateway.Function) { time.AfterFunc(f.retireAfter, fn.Close) },
+		Discard: func(fn *gateway.Function) { fn.Close() },
+	})
+	return f
 }
 
-// retireAfter is how long a replaced function keeps serving requests that
-// started before the reload.
-const retireAfter = 60 * time.Second
-
-// prepare starts the functions of want that are new or changed.
-func (f *functions) prepare(want map[string]config.Function) (*livePlan[config.Function, *function], error) {
-	return f.set.prepare(want, f.start, stopFunction)
-}
-
-// invokers are a plan's functions by name, for the snapshot.
-func invokers(p *livePlan[config.Function, *function]) map[string]lambda.Invoker {
-	out := map[string]lambda.Invoker{}
-	for name, fn := range p.resources() {
-		out[name] = fn.inv
-	}
-	return out
-}
-
-// commit makes p the running functions; the ones it replaced close after
-// retireAfter.
-func (f *functions) commit(p *livePlan[config.Function, *function]) {
-	for _, fn := range p.commit() {
-		time.AfterFunc(retireAfter, fn.closer)
-	}
-}
-
-func stopFunction(fn *function) { fn.closer() }
-
-func (f *functions) start(name string, fc config.Function) (*function, error) {
+func (f *functions) start(name string, fc config.Function) (*gateway.Function, error) {
 	fn, err := f.startFunction(name, fc)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
@@ -64,7 +50,7 @@ func (f *functions) start(name string, fc config.Function) (*function, error) {
 	return fn, nil
 }
 
-func (f *functions) startFunction(name string, fc config.Function) (*function, error) {
+func (f *functions) startFunction(name string, fc config.Function) (*gateway.Function, error) {
 	if len(fc.Command) > 0 {
 		hf, err := host.NewFunction(host.Config{
 			Name:        name,
@@ -78,7 +64,7 @@ func (f *functions) startFunction(name string, fc config.Function) (*function, e
 		if err != nil {
 			return nil, err
 		}
-		return &function{inv: hf, closer: func() { _ = hf.Close() }}, nil
+		return &gateway.Function{Invoker: hf, Close: func() { _ = hf.Close() }}, nil
 	}
 	fnName := fc.FunctionName
 	if fnName == "" {
@@ -96,12 +82,8 @@ func (f *functions) startFunction(name string, fc config.Function) (*function, e
 	if err != nil {
 		return nil, err
 	}
-	return &function{inv: c, closer: c.Close}, nil
+	return &gateway.Function{Invoker: c, Close: c.Close}, nil
 }
 
 // close stops every function at once (shutdown).
-func (f *functions) close() {
-	for _, fn := range f.set.clear() {
-		fn.closer()
-	}
-}
+func (f *functions) close() { f.set.Close() }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
 )
@@ -57,44 +56,32 @@ func listenerSettings(s config.Server) config.Server {
 }
 
 // next is a compiled config ready to swap in: its snapshot and the
-// long-lived resources prepared for it.
+// pending generation of the long-lived resources prepared for it.
 type next struct {
 	cfg     *config.Config
 	snap    *gateway.Snapshot
-	fns     *livePlan[config.Function, *function]
-	bridges *livePlan[bridgeConfig, *wsbridge.Bridge]
+	pending *gateway.Pending
 }
 
 // prepare builds everything cfg needs without changing what serves now; on
-// failure what it started is stopped again.
+// failure what it started is stopped again and every registry is as it
+// was.
 func (s *Server) prepare(cfg *config.Config) (*next, error) {
 	if err := s.ensureCache(cfg); err != nil {
 		return nil, err
 	}
-	fns, err := s.fns.prepare(cfg.Functions)
+	p := s.reg.Begin()
+	snap, err := gateway.Compile(cfg, s.deps(cfg, p))
 	if err != nil {
-		return nil, err
-	}
-	inv := invokers(fns)
-	brs, err := s.bridges.prepare(cfg, inv, s.clientIP, s.wsAuthorize)
-	if err != nil {
-		fns.abort(stopFunction)
-		return nil, err
-	}
-	deps := s.deps(cfg, inv)
-	deps.Bridges = brs.resources()
-	snap, err := gateway.Compile(cfg, deps)
-	if err != nil {
-		fns.abort(stopFunction)
-		brs.abort(closeBridge)
-		s.pools.Discard()
+		p.Abort()
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
-	return &next{cfg: cfg, snap: snap, fns: fns, bridges: brs}, nil
+	return &next{cfg: cfg, snap: snap, pending: p}, nil
 }
 
 // commit makes n the config in use: requests that start from now on are
-// served by its snapshot, replaced functions and bridges are retired.
+// served by its snapshot, and the registries keep what it uses and
+// release the rest.
 func (s *Server) commit(n *next) {
 	if s.gw == nil {
 		s.gw = gateway.New(n.snap, s.log)
@@ -102,10 +89,8 @@ func (s *Server) commit(n *next) {
 		s.gw.Swap(n.snap)
 	}
 	s.cfg.Store(n.cfg)
-	s.fns.commit(n.fns)
-	s.bridges.commit(n.bridges)
-	s.pools.Apply()
-	for name, b := range n.bridges.resources() {
+	n.pending.Commit()
+	for name, b := range s.bridges.all() {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
 }

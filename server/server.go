@@ -1,6 +1,9 @@
 // Package server runs the data-plane listener: it binds the configured
 // address, serves requests through the gateway with fasthttp, and drains
-// in-flight requests on shutdown.
+// in-flight requests on shutdown. It owns the gateway's long-lived
+// registries, starting functions and WebSocket bridges for them, and
+// reloads by preparing one pending generation of them, then committing it
+// or, when the reload is refused, aborting it.
 package server
 
 import (
@@ -20,7 +23,6 @@ import (
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
@@ -32,21 +34,19 @@ import (
 // Server is one running frontdesk: the data plane, and the admin listener
 // when admin.listen is set.
 type Server struct {
-	cfg         atomic.Pointer[config.Config]
-	log         *slog.Logger
-	pools       *proxy.Pools
-	fns         *functions
-	certs       *certificates
-	metrics     *metrics.Registry
-	accessCfg   config.AccessLog
-	bridges     *bridges
-	authorizers *gateway.Authorizers
-	state       *pipeline.State
-	cache       *cache.Store
-	gw          *gateway.Gateway
-	bodies      *bodies
-	http        *fasthttp.Server
-	ln          net.Listener
+	cfg       atomic.Pointer[config.Config]
+	log       *slog.Logger
+	reg       *gateway.Registries
+	fns       *functions
+	certs     *certificates
+	metrics   *metrics.Registry
+	accessCfg config.AccessLog
+	bridges   *bridges
+	cache     *cache.Store
+	gw        *gateway.Gateway
+	bodies    *bodies
+	http      *fasthttp.Server
+	ln        net.Listener
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -75,9 +75,12 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	up := cfg.Upstream
-	s := &Server{log: log, pools: &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
-		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}, fns: &functions{log: log, watch: o.WatchFunctions},
-		state: &pipeline.State{}, bridges: &bridges{log: log}, authorizers: &gateway.Authorizers{Log: log}, metrics: reg}
+	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
+		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
+	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions), metrics: reg}
+	s.bridges = newBridges(log, s.fns, s.clientIP, s.wsAuthorize)
+	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
+		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
 		if err := s.certs.load(cfg.Server.TLS); err != nil {
@@ -165,9 +168,10 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) string {
 // Bridge is the WebSocket bridge of a WebSocket API, or nil.
 func (s *Server) Bridge(api string) *wsbridge.Bridge { return s.bridges.all()[api] }
 
-// deps are the long-lived resources a snapshot of cfg uses.
-func (s *Server) deps(cfg *config.Config, inv map[string]lambda.Invoker) gateway.Deps {
-	return gateway.Deps{Pools: s.pools, Functions: inv, State: s.state, Cache: s.cache, Authorizers: s.authorizers, Metrics: s.metrics,
+// deps are what a snapshot of cfg is compiled with: p resolves its
+// long-lived resources.
+func (s *Server) deps(cfg *config.Config, p *gateway.Pending) gateway.Deps {
+	return gateway.Deps{Pending: p, Cache: s.cache, Metrics: s.metrics,
 		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
 }
 
@@ -205,7 +209,7 @@ func (s *Server) KeyUsage(now time.Time) []pipeline.KeyUsage {
 }
 
 // Throttled counts the requests refused at each throttle level.
-func (s *Server) Throttled() map[string]uint64 { return s.state.Throttled() }
+func (s *Server) Throttled() map[string]uint64 { return s.reg.State.Throttled() }
 
 // Bridges are the WebSocket APIs' bridges, by API name.
 func (s *Server) Bridges() map[string]*wsbridge.Bridge { return s.bridges.all() }

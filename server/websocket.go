@@ -6,67 +6,55 @@ import (
 	"log/slog"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
+	"github.com/frontdeskgw/frontdesk/registry"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
 )
 
-// bridges runs one WebSocket bridge per WebSocket API. A bridge holds live
-// client connections, so it outlives snapshots: a reload that leaves an
-// API's config (and the functions it calls) unchanged keeps its bridge and
-// connections; one that changes it starts a new bridge and closes the old
-// one's connections with 1001 (clients reconnect), each getting its
-// $disconnect.
+// bridges runs one WebSocket bridge per WebSocket API, one registry entry
+// each. A bridge holds live client connections, so it outlives snapshots:
+// a reload that leaves an API's config (and the functions it calls)
+// unchanged keeps its bridge and connections; one that changes or removes
+// it closes the old bridge's connections with 1001 (clients reconnect),
+// each getting its $disconnect.
 type bridges struct {
-	log *slog.Logger
-	set liveSet[bridgeConfig, *wsbridge.Bridge]
+	set *registry.Set[string, gateway.BridgeSpec, *wsbridge.Bridge]
 }
 
-// bridgeConfig is what a bridge is built from.
-type bridgeConfig struct {
-	api config.API
-	fns map[string]config.Function
-}
-
-// prepare builds the bridges of cfg's WebSocket APIs that are new or
-// changed.
-func (bs *bridges) prepare(cfg *config.Config, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
-	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) (*livePlan[bridgeConfig, *wsbridge.Bridge], error) {
-	want := map[string]bridgeConfig{}
-	for name, a := range cfg.APIs {
-		if a != nil && a.Type == "websocket" {
-			want[name] = bridgeConfig{api: *a, fns: usedFunctions(a, cfg.Functions)}
+// newBridges keeps bridges whose Lambda backends are functions of fns;
+// clientIP and authorize are the server's, read per connection.
+func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string,
+	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) *bridges {
+	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
+		// The functions come from the same generation: a bridge never
+		// calls a function its config does not run.
+		invokers := map[string]lambda.Invoker{}
+		for fn, fc := range spec.Functions {
+			f, err := fns.set.Get(g, fn, fc)
+			if err != nil {
+				return nil, err
+			}
+			if f != nil {
+				invokers[fn] = f.Invoker
+			}
 		}
-	}
-	start := func(name string, bc bridgeConfig) (*wsbridge.Bridge, error) {
-		b, err := newBridge(name, &bc.api, invokers, clientIP, authorize(name), bs.log)
+		b, err := newBridge(name, &spec.API, invokers, clientIP, authorize(name), log)
 		if err != nil {
 			return nil, fmt.Errorf("websocket api %s: %w", name, err)
 		}
 		return b, nil
 	}
-	return bs.set.prepare(want, start, closeBridge)
-}
-
-// commit makes p the live bridges and closes the ones it replaced.
-func (bs *bridges) commit(p *livePlan[bridgeConfig, *wsbridge.Bridge]) {
-	for _, b := range p.commit() {
-		go b.Close() //nolint:errcheck // its clients reconnect to the new bridge
-	}
+	return &bridges{set: registry.NewSet("websocket bridge", registry.Hooks[string, gateway.BridgeSpec, *wsbridge.Bridge]{
+		Open:    open,
+		Release: func(b *wsbridge.Bridge) { go b.Close() }, //nolint:errcheck // its clients reconnect to the new bridge
+		Discard: closeBridge,
+	})}
 }
 
 func closeBridge(b *wsbridge.Bridge) { _ = b.Close() } // never served, or shutting down
-
-func usedFunctions(a *config.API, fns map[string]config.Function) map[string]config.Function {
-	out := map[string]config.Function{}
-	for _, in := range a.Integrations {
-		if in != nil && in.Type == "lambda" {
-			out[in.Function] = fns[in.Function]
-		}
-	}
-	return out
-}
 
 func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, clientIP func(*fasthttp.RequestCtx) string,
 	authorize func(*fasthttp.RequestCtx, string) ([]byte, bool), log *slog.Logger) (*wsbridge.Bridge, error) {
@@ -138,14 +126,10 @@ func webSocketStats(b *wsbridge.Bridge) func() metrics.WebSocketStats {
 
 // close closes every bridge (shutdown): clients get 1001 and their
 // $disconnect runs.
-func (bs *bridges) close() {
-	for _, b := range bs.set.clear() {
-		closeBridge(b)
-	}
-}
+func (bs *bridges) close() { bs.set.Close() }
 
 // all returns the live bridges by API name.
-func (bs *bridges) all() map[string]*wsbridge.Bridge { return bs.set.all() }
+func (bs *bridges) all() map[string]*wsbridge.Bridge { return bs.set.Live() }
 
 // wsAuthorize is the $connect gate of a WebSocket API: the checks of the
 // snapshot in use when the upgrade arrives.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/server"
 )
 
@@ -146,7 +145,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning: "+w.String())
 	}
-	if _, err := gateway.Compile(cfg, gateway.Deps{Pools: &proxy.Pools{}}); err != nil {
+	if _, err := gateway.Compile(cfg, gateway.Deps{}); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *c.config, err)
 		return 1
 	}
@@ -163,7 +162,7 @@ func routes(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	snap, err := gateway.Compile(cfg, gateway.Deps{Pools: &proxy.Pools{}})
+	snap, err := gateway.Compile(cfg, gateway.Deps{})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *c.config, err)
 		return 1
