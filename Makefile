@@ -7,7 +7,7 @@ ADMIN_PORT ?= 9901
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run chat test test-short vet lint bench-micro clean
+.PHONY: build run chat test test-short vet lint fuzz bench-micro clean
 
 build: ## build bin/frontdesk, the demo upstream and the example function
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
@@ -36,8 +36,23 @@ lint: vet ## go vet and staticcheck (installed on demand from the module proxy)
 vet:
 	$(GO) vet ./...
 
-bench-micro: ## hot-path micro-benchmarks, benchstat-comparable output
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./router/ ./gateway/ | tee bench-micro.txt
+# Packages with a benchmark or a fuzz target in their tests, found anew on
+# each run so a new one is never left out.
+BENCH_PKGS = $(shell $(GO) list $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u))
+FUZZ_DIRS  = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
+FUZZTIME  ?= 5s
+BENCH_COUNT ?= 5
+
+fuzz: ## every fuzz target for FUZZTIME (5s) each; make test runs their seed corpora only
+	@set -e; for dir in $(FUZZ_DIRS); do \
+	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
+	    echo "$(GO) test -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$dir/"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir/; \
+	  done; \
+	done
+
+bench-micro: ## micro-benchmarks of every package that has some, benchstat-comparable, into bench-micro.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(BENCH_PKGS) | tee bench-micro.txt
 
 clean:
 	rm -rf $(BIN) bench-micro.txt
