@@ -229,3 +229,29 @@ func TestListenerBoundsDefaultAndAreChecked(t *testing.T) {
 		t.Errorf("max_inflight_body_bytes under max_body_bytes not reported at its line:\n%v", list)
 	}
 }
+
+func TestUpstreamURLTemplatesAreCheckedForTheirShape(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want string // "" when valid
+	}{
+		{"/pets/{id}", ""},
+		{"/a/{x}/b/{proxy+}", ""},
+		{"/plain", ""},
+		{"/a}b/{id}", "a } without its {"},
+		{"/a{}b", "an empty {}"},
+		{"/a/{id", "a { without its }"},
+		{"/a/{x{y}}", "a { inside a {variable}"},
+		{"/a%7Bb/{id}", "a { inside a {variable}"},
+	} {
+		src := "apis:\n  a:\n    integrations:\n      up:\n        type: http_proxy\n        url: \"http://127.0.0.1:9000" + tc.path + "\"\n    routes:\n      $default: {integration: up}\n"
+		_, _, err := Parse("t.yaml", []byte(src), env(nil))
+		var list Errors
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.path, err)
+		case tc.want != "" && (!errors.As(err, &list) || !hasProblem(list, 6, "apis.a.integrations.up.url", tc.want)):
+			t.Errorf("%s: got %v, want t.yaml:6 url %q", tc.path, err, tc.want)
+		}
+	}
+}

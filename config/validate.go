@@ -651,10 +651,38 @@ func (x *v) proxyURL(k string, a *API, in *Integration) {
 			x.fail(k+".url", "stage %q: want an http(s) URL, got %q", s, raw)
 			continue
 		}
-		if strings.Count(u.Path, "{") != strings.Count(u.Path, "}") {
-			x.fail(k+".url", "unbalanced { } in path %q", u.Path)
+		if err := checkTemplate(u.Path); err != "" {
+			x.fail(k+".url", "path %q: %s", u.Path, err)
 		}
 	}
+}
+
+// checkTemplate checks the {name} variables of an upstream URL path (a
+// percent-encoded brace counts as a brace): each opens, names a variable,
+// and closes, one at a time. It returns what is wrong, or "".
+func checkTemplate(path string) string {
+	open := -1
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '{':
+			if open >= 0 {
+				return "a { inside a {variable}"
+			}
+			open = i
+		case '}':
+			switch {
+			case open < 0:
+				return "a } without its {"
+			case i == open+1:
+				return "an empty {}"
+			}
+			open = -1
+		}
+	}
+	if open >= 0 {
+		return "a { without its }"
+	}
+	return ""
 }
 
 // SubstituteStageVars replaces ${stageVariables.x}; missing names the first

@@ -241,7 +241,7 @@ func readHeaders(t testing.TB, lines ...string) *fasthttp.Request {
 func forwardedHeaders(in *fasthttp.Request) []string {
 	var up fasthttp.RequestHeader
 	in.Header.CopyTo(&up)
-	dropRequestHopHeaders(&up, in.Header.PeekBytes(hdrConnection))
+	dropRequestHeaders(&up, &in.Header, nil)
 	var out []string
 	for k, v := range up.All() {
 		out = append(out, string(k)+": "+string(v))
@@ -268,6 +268,8 @@ func TestDropRequestHopHeaders(t *testing.T) {
 		{"a listed header that is not there is no harm", []string{"Connection: X-Missing", "X-C: 3"},
 			[]string{"Host: gw.test", "X-C: 3"}},
 		{"every value of a listed header goes", []string{"Connection: X-A", "X-A: 1", "X-A: 2", "X-C: 3"},
+			[]string{"Host: gw.test", "X-C: 3"}},
+		{"every Connection line names headers", []string{"Connection: X-A", "Connection: X-B", "X-A: 1", "X-B: 2", "X-C: 3"},
 			[]string{"Host: gw.test", "X-C: 3"}},
 		{"repeated end-to-end headers stay in order", []string{"X-M: 1", "X-M: 2", "Accept: */*"},
 			[]string{"Host: gw.test", "Accept: */*", "X-M: 1", "X-M: 2"}},
@@ -346,6 +348,7 @@ func FuzzDropRequestHopHeaders(f *testing.F) {
 		"Connection: ,\tX-A ,,\nX-A: 1\nX-A: 2\nAccept: */*",
 		"Connection: Content-Type, User-Agent\nContent-Type: text/plain\nUser-Agent: ua\nCookie: a=1",
 		"Proxy-Authorization: Basic eA==\nProxy-Authenticate: x\nX-M: 1\nX-M: 2",
+		"Connection: X-A\nConnection: X-B\nX-A: 1\nX-B: 2\nX-Forwarded-Proto: https",
 	} {
 		f.Add(s)
 	}
@@ -356,15 +359,23 @@ func FuzzDropRequestHopHeaders(f *testing.F) {
 			return
 		}
 		listed := func(name []byte) bool {
-			for tok := range bytes.SplitSeq(in.Header.PeekBytes(hdrConnection), []byte(",")) {
-				if ascii.EqualFold(bytes.TrimSpace(tok), name) {
-					return true
+			for k, v := range in.Header.All() {
+				if !ascii.EqualFold(k, hdrConnection) {
+					continue
+				}
+				for tok := range bytes.SplitSeq(v, []byte(",")) {
+					if ascii.EqualFold(bytes.TrimSpace(tok), name) {
+						return true
+					}
 				}
 			}
 			return false
 		}
+		// Hop-by-hop headers, and the client's copies of the headers
+		// frontdesk sets itself, never go upstream.
 		isHop := func(name []byte) bool {
-			return slices.ContainsFunc(hopHeaders[:], func(h []byte) bool { return ascii.EqualFold(h, name) })
+			eq := func(h []byte) bool { return ascii.EqualFold(h, name) }
+			return slices.ContainsFunc(hopHeaders[:], eq) || slices.ContainsFunc(ownHeaders[:], eq)
 		}
 		var want []string
 		for k, v := range in.Header.All() {

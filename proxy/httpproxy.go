@@ -145,7 +145,7 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	up.Header.SetNoDefaultContentType(true)
 	// Scratch holds the client's X-Forwarded-For list, then for a moment
 	// the upstream URI after it.
-	ex.Scratch = dropRequestHeaders(&up.Header, in.Header.PeekBytes(hdrConnection), ex.Scratch[:0])
+	ex.Scratch = dropRequestHeaders(&up.Header, &in.Header, ex.Scratch[:0])
 	up.Header.ResetConnectionClose()
 
 	// The request line and Host are set as raw bytes and the URI is never
@@ -211,6 +211,7 @@ func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
 // variables filled in, or the request path; then the template's query and
 // the request's query.
 func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
+	start := len(dst)
 	if p.path == nil {
 		dst = append(dst, ex.Path...)
 	} else {
@@ -228,7 +229,7 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 		// A variable the route does not define expands to nothing; drop
 		// the slash it leaves at the end ("/pets/{id}" on GET /pets
 		// forwards "/pets").
-		if emptyLast && len(dst) > 1 && dst[len(dst)-1] == '/' {
+		if emptyLast && len(dst)-start > 1 && dst[len(dst)-1] == '/' {
 			dst = dst[:len(dst)-1]
 		}
 	}
@@ -250,7 +251,10 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 // after the one frontdesk writes. The client's X-Forwarded-For lines are
 // appended to xff first, joined in order into one list. One pass over the
 // names finds which are present, so the common request costs no deletion.
-func dropRequestHeaders(h *fasthttp.RequestHeader, connection, xff []byte) []byte {
+//
+// Every Connection line of the client's request (in) counts: a second line
+// names hop-by-hop headers as much as the first does.
+func dropRequestHeaders(h, in *fasthttp.RequestHeader, xff []byte) []byte {
 	var found requestSet
 	for k, v := range h.All() {
 		if found.note(k) && len(k) == len(hdrXFF) && ascii.EqualFold(k, hdrXFF) {
@@ -258,9 +262,18 @@ func dropRequestHeaders(h *fasthttp.RequestHeader, connection, xff []byte) []byt
 		}
 	}
 	found.drop(h)
-	dropNamed(h, connection)
+	if found.hop[connectionHop] {
+		for k, v := range in.All() {
+			if len(k) == len(hdrConnection) && ascii.EqualFold(k, hdrConnection) {
+				dropNamed(h, v)
+			}
+		}
+	}
 	return xff
 }
+
+// connectionHop is Connection's index in hopHeaders.
+const connectionHop = 0
 
 // appendList appends the comma-separated list v to the list dst.
 func appendList(dst, v []byte) []byte {
