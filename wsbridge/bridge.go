@@ -50,10 +50,11 @@ type Bridge struct {
 	upgrader websocket.FastHTTPUpgrader
 	bufs     sync.Pool // *[]byte for messages and events
 	signer   *sigv4Verifier
+	dq       disconnectQueue
 
 	mu     sync.RWMutex // closed and the start of wg.Add against Close
 	closed bool
-	wg     sync.WaitGroup // live connections and pending $disconnect calls
+	wg     sync.WaitGroup // live connections and $disconnect events not yet settled
 }
 
 // New validates opts and returns a Bridge.
@@ -66,6 +67,7 @@ func New(opts Options) (*Bridge, error) {
 		s:      s,
 		reg:    newRegistry(),
 		signer: newSigV4Verifier(s.secrets, s.region),
+		dq:     disconnectQueue{stop: make(chan struct{})},
 	}
 	b.bufs.New = func() any {
 		buf := make([]byte, 0, 4<<10)
@@ -221,7 +223,7 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 		b.mu.RUnlock()
 		code, reason := c.abort(websocket.CloseGoingAway, reasonGoingAway)
 		c.finish()
-		b.disconnect(c, code, reason)
+		b.disconnectNow(c, code, reason)
 		return
 	}
 	if !b.reg.add(c) {
@@ -241,11 +243,9 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 	b.reg.remove(c.id)
 	c.finish()
 	b.st.open.Add(-1)
+	b.st.disconnects.Add(1)
 	// $disconnect runs on its own so that fasthttp closes the socket now.
-	go func() {
-		defer b.wg.Done()
-		b.disconnect(c, code, reason)
-	}()
+	b.queueDisconnect(c, code, reason)
 }
 
 // readLoop reads messages until the connection ends and returns the
@@ -323,23 +323,17 @@ func (b *Bridge) sendError(c *conn, message string, requestID []byte) {
 	_ = c.send(b.s, &b.st, f, true)
 }
 
-// disconnect runs the $disconnect route, best effort. Like API Gateway it
-// reports a few headers: here the Host.
-func (b *Bridge) disconnect(c *conn, code int, reason string) {
+// disconnectNow makes one $disconnect call for a connection that met a
+// closing bridge, which no longer takes queued events.
+func (b *Bridge) disconnectNow(c *conn, code int, reason string) {
 	b.st.disconnects.Add(1)
-	r := b.s.disconnect
-	if r == nil {
+	if b.s.disconnect == nil {
 		return
 	}
-	var rid [requestIDLen]byte
-	in := b.event(c, lambda.WSDisconnect, RouteDisconnect, appendRequestID(rid[:0]), time.Now())
-	in.DisconnectStatusCode = code
-	in.DisconnectReason = []byte(reason)
-	req := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(req)
-	req.Header.SetHostBytes(c.host)
-	in.Req = req
-	if _, err := b.call(r.Backend, &in, c.id); err != nil {
+	j := disconnectJob{c: c, code: code, reason: reason, at: time.Now()}
+	appendRequestID(j.rid[:0])
+	if err := b.callDisconnect(&j); err != nil {
+		b.st.disconnectsDropped.Add(1)
 		b.s.log.Warn("$disconnect backend failed", "connectionId", c.id, "err", err)
 	}
 }
@@ -378,8 +372,11 @@ func (b *Bridge) isClosed() bool {
 
 // Close closes every connection with 1001 "Going away" (after the messages
 // already queued for it), waits for the clients to answer or for the
-// close grace to pass, and returns once every $disconnect has run.
-// Upgrades arriving afterwards get 503.
+// close grace to pass, and returns once every $disconnect event has been
+// delivered or given up: disconnectDrain after Close started, queued
+// events are dropped and failed calls no longer retried, so Close returns
+// within that plus one backend timeout. Upgrades arriving afterwards get
+// 503.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -391,7 +388,19 @@ func (b *Bridge) Close() error {
 	b.reg.each(func(c *conn) {
 		c.closeWith(b.s, &b.st, websocket.CloseGoingAway, reasonGoingAway)
 	})
-	b.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(b.s.disconnectDrain)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		close(b.dq.stop)
+		<-done
+	}
 	return nil
 }
 
@@ -404,36 +413,41 @@ type Stats struct {
 	MessagesIn       uint64 // text messages from clients
 	MessagesOut      uint64 // text messages written to clients
 	QueueFull        uint64 // @connections POSTs refused with 429
-	BackendCalls     uint64
-	BackendErrors    uint64
-	BackendLatency   time.Duration // sum over BackendCalls
+	// DisconnectsDropped counts DISCONNECT events that never reached the
+	// backend: the $disconnect queue was full, or every attempt failed.
+	DisconnectsDropped uint64
+	BackendCalls       uint64
+	BackendErrors      uint64
+	BackendLatency     time.Duration // sum over BackendCalls
 }
 
 type stats struct {
-	open             atomic.Int64
-	connects         atomic.Uint64
-	connectsRejected atomic.Uint64
-	disconnects      atomic.Uint64
-	messagesIn       atomic.Uint64
-	messagesOut      atomic.Uint64
-	queueFull        atomic.Uint64
-	backendCalls     atomic.Uint64
-	backendErrors    atomic.Uint64
-	backendNanos     atomic.Int64
+	open               atomic.Int64
+	connects           atomic.Uint64
+	connectsRejected   atomic.Uint64
+	disconnects        atomic.Uint64
+	messagesIn         atomic.Uint64
+	messagesOut        atomic.Uint64
+	queueFull          atomic.Uint64
+	disconnectsDropped atomic.Uint64
+	backendCalls       atomic.Uint64
+	backendErrors      atomic.Uint64
+	backendNanos       atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
 func (b *Bridge) Stats() Stats {
 	return Stats{
-		OpenConnections:  b.st.open.Load(),
-		Connects:         b.st.connects.Load(),
-		ConnectsRejected: b.st.connectsRejected.Load(),
-		Disconnects:      b.st.disconnects.Load(),
-		MessagesIn:       b.st.messagesIn.Load(),
-		MessagesOut:      b.st.messagesOut.Load(),
-		QueueFull:        b.st.queueFull.Load(),
-		BackendCalls:     b.st.backendCalls.Load(),
-		BackendErrors:    b.st.backendErrors.Load(),
-		BackendLatency:   time.Duration(b.st.backendNanos.Load()),
+		OpenConnections:    b.st.open.Load(),
+		Connects:           b.st.connects.Load(),
+		ConnectsRejected:   b.st.connectsRejected.Load(),
+		Disconnects:        b.st.disconnects.Load(),
+		MessagesIn:         b.st.messagesIn.Load(),
+		MessagesOut:        b.st.messagesOut.Load(),
+		QueueFull:          b.st.queueFull.Load(),
+		DisconnectsDropped: b.st.disconnectsDropped.Load(),
+		BackendCalls:       b.st.backendCalls.Load(),
+		BackendErrors:      b.st.backendErrors.Load(),
+		BackendLatency:     time.Duration(b.st.backendNanos.Load()),
 	}
 }

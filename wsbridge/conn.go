@@ -275,6 +275,10 @@ func (c *conn) finish() {
 	for c.writing {
 		c.waitLocked()
 	}
+	// Nothing touches ws once done is set and the writer is gone; a
+	// $disconnect event waiting in the queue then keeps c, not the
+	// library's connection and buffers.
+	c.ws = nil
 	c.signal()
 	c.mu.Unlock()
 }

@@ -18,6 +18,7 @@ const (
 	DefaultMaxMessageBytes  = 128 << 10
 	DefaultSendQueueLength  = 64
 	DefaultWriteTimeout     = 10 * time.Second
+	DefaultDisconnectQueue  = 10000
 )
 
 // Options configure one WebSocket API. The gateway fills them from its
@@ -47,6 +48,10 @@ type Options struct {
 	// BackendTimeout bounds each backend call (default: none beyond the
 	// backend's own, e.g. HTTPBackend's timeout).
 	BackendTimeout time.Duration
+	// DisconnectQueue bounds the $disconnect events waiting for the
+	// backend (or for a retry); one more is dropped and counted in
+	// Stats().DisconnectsDropped.
+	DisconnectQueue int
 
 	// Credentials verify SigV4-signed @connections calls. Empty: only
 	// loopback callers may use @connections, unsigned.
@@ -106,29 +111,39 @@ type settings struct {
 	queueLen       int
 	writeTimeout   time.Duration
 	backendTimeout time.Duration
-	secrets        map[string]string
-	region         string
-	clientIP       func(*fasthttp.RequestCtx) string
-	authorize      func(*fasthttp.RequestCtx, string) ([]byte, bool)
-	log            *slog.Logger
+	disconnectQ    int
+	// The $disconnect delivery constants, as fields so tests can shrink
+	// them.
+	disconnectWorkers int
+	disconnectBackoff time.Duration
+	disconnectDrain   time.Duration
+	secrets           map[string]string
+	region            string
+	clientIP          func(*fasthttp.RequestCtx) string
+	authorize         func(*fasthttp.RequestCtx, string) ([]byte, bool)
+	log               *slog.Logger
 }
 
 func (o *Options) settings() (*settings, error) {
 	s := &settings{
-		apiID:          o.APIID,
-		stages:         o.Stages,
-		routes:         make(map[string]*routeEntry, len(o.Routes)),
-		idle:           orDefault(o.IdleTimeout, DefaultIdleTimeout),
-		maxAge:         orDefault(o.MaxConnectionAge, DefaultMaxConnectionAge),
-		maxMessage:     orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
-		queueLen:       orDefault(o.SendQueueLength, DefaultSendQueueLength),
-		writeTimeout:   orDefault(o.WriteTimeout, DefaultWriteTimeout),
-		backendTimeout: o.BackendTimeout,
-		secrets:        make(map[string]string, len(o.Credentials)),
-		region:         o.Region,
-		clientIP:       o.ClientIP,
-		authorize:      o.Authorize,
-		log:            o.Logger,
+		apiID:             o.APIID,
+		stages:            o.Stages,
+		routes:            make(map[string]*routeEntry, len(o.Routes)),
+		idle:              orDefault(o.IdleTimeout, DefaultIdleTimeout),
+		maxAge:            orDefault(o.MaxConnectionAge, DefaultMaxConnectionAge),
+		maxMessage:        orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
+		queueLen:          orDefault(o.SendQueueLength, DefaultSendQueueLength),
+		writeTimeout:      orDefault(o.WriteTimeout, DefaultWriteTimeout),
+		backendTimeout:    o.BackendTimeout,
+		disconnectQ:       orDefault(o.DisconnectQueue, DefaultDisconnectQueue),
+		disconnectWorkers: disconnectWorkers,
+		disconnectBackoff: disconnectBackoff,
+		disconnectDrain:   disconnectDrain,
+		secrets:           make(map[string]string, len(o.Credentials)),
+		region:            o.Region,
+		clientIP:          o.ClientIP,
+		authorize:         o.Authorize,
+		log:               o.Logger,
 	}
 	if len(s.stages) == 0 {
 		s.stages = []string{"$default"}
