@@ -54,15 +54,18 @@ type Options struct {
 	DisconnectQueue int
 
 	// Credentials verify SigV4-signed @connections calls. Empty: only
-	// loopback callers may use @connections, unsigned.
+	// loopback callers may use @connections, unsigned, and only when
+	// ClientIP names a loopback client too (behind a reverse proxy on the
+	// same host, the socket is loopback for everyone).
 	Credentials []Credential
 	// Region, when set, must be the region in the signature's credential
 	// scope; empty accepts any region, as clients are often configured
 	// with whatever region their AWS profile has.
 	Region string
 
-	// ClientIP returns requestContext.identity.sourceIp; nil uses the
-	// peer address. The gateway plugs its trusted-proxy logic in here.
+	// ClientIP returns requestContext.identity.sourceIp and the client
+	// address @connections judges without credentials; nil uses the peer
+	// address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
 
 	// Authorize gates the connection before $connect runs (authorizers
