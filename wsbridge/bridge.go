@@ -16,14 +16,17 @@
 package wsbridge
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
@@ -48,9 +51,14 @@ type Bridge struct {
 	st       stats
 	reg      *registry
 	upgrader websocket.FastHTTPUpgrader
-	bufs     sync.Pool // *[]byte for messages and events
-	signer   *sigv4Verifier
-	dq       disconnectQueue
+	// connBuilder makes the library's Conn over a frameGuard (see
+	// guardedConn); upgrader checks and answers the handshake.
+	connBuilder  websocket.Upgrader
+	handshakeReq *http.Request
+	noBuffers    *bufio.ReadWriter
+	bufs         sync.Pool // *[]byte for messages and events
+	signer       *sigv4Verifier
+	dq           disconnectQueue
 
 	mu     sync.RWMutex // closed and the start of wg.Add against Close
 	closed bool
@@ -73,16 +81,25 @@ func New(opts Options) (*Bridge, error) {
 		buf := make([]byte, 0, 4<<10)
 		return &buf
 	}
+	writeBuffers := &sync.Pool{}
 	b.upgrader = websocket.FastHTTPUpgrader{
 		ReadBufferSize:  readBufferSize,
 		WriteBufferSize: writeBufferSize,
-		WriteBufferPool: &sync.Pool{},
+		WriteBufferPool: writeBuffers,
 		// API Gateway does not check Origin; a $connect backend can.
 		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
 		Error: func(ctx *fasthttp.RequestCtx, status int, _ error) {
 			writeError(ctx, status, "", fasthttp.StatusMessage(status))
 		},
 	}
+	b.connBuilder = websocket.Upgrader{
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		WriteBufferPool: writeBuffers,
+		CheckOrigin:     func(*http.Request) bool { return true },
+		Error:           func(http.ResponseWriter, *http.Request, int, error) {},
+	}
+	b.handshakeReq, b.noBuffers = newConnBuilder()
 	return b, nil
 }
 
@@ -130,10 +147,22 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string) {
 		b.st.connectsRejected.Add(1)
 		return
 	}
-	if err := b.upgrader.Upgrade(ctx, func(ws *websocket.Conn) { b.serve(c, ws) }); err != nil {
+	if err := b.upgrader.Upgrade(ctx, func(*websocket.Conn) {}); err != nil {
 		b.st.connectsRejected.Add(1)
 		b.s.log.Debug("websocket upgrade refused", "connectionId", c.id, "err", err)
+		return
 	}
+	// The upgrader has checked the handshake and set the 101 answer;
+	// the connection is served over a frameGuard instead of the
+	// upgrader's own hijack handler.
+	ctx.Hijack(func(nc net.Conn) {
+		ws, err := b.guardedConn(nc)
+		if err != nil {
+			b.s.log.Error("websocket connection setup failed", "connectionId", c.id, "err", err)
+			return
+		}
+		b.serve(c, ws)
+	})
 }
 
 // event returns the event fields every event of c shares.
@@ -267,6 +296,14 @@ func (b *Bridge) readLoop(c *conn) (int, string) {
 			*buf = msg[:0]
 			b.bufs.Put(buf)
 			return c.stopReading(b.s, err)
+		}
+		// The library does not check text for UTF-8 (RFC 6455 §8.1:
+		// fail the connection); a fragment may end inside a character,
+		// so the whole message is what is checked.
+		if !utf8.Valid(msg) {
+			*buf = msg[:0]
+			b.bufs.Put(buf)
+			return c.abort(websocket.CloseInvalidFramePayloadData, reasonBadUTF8)
 		}
 		b.handleMessage(c, msg)
 		*buf = msg[:0]

@@ -20,6 +20,8 @@ const (
 	reasonBinary      = "Binary frames are not supported"
 	reasonTooBig      = "Message too big"
 	reasonWriteFailed = "Write to client failed"
+	reasonBadUTF8     = "Invalid UTF-8 in text message"
+	reasonProtocol    = "Protocol error"
 )
 
 // closeGrace is how long the bridge waits for the client to answer its
@@ -232,6 +234,8 @@ func (c *conn) stopReading(s *settings, err error) (int, string) {
 			code, reason = ce.Code, ce.Text // already answered by the close handler
 		case errors.Is(err, websocket.ErrReadLimit):
 			code, reason = websocket.CloseMessageTooBig, reasonTooBig // the library sent the close frame
+		case errors.Is(err, errOneByteClose):
+			code, reason, send = websocket.CloseProtocolError, reasonProtocol, true
 		case errors.As(err, &ne) && ne.Timeout():
 			code, reason, send = websocket.CloseGoingAway, reasonIdle, true
 			if !time.Now().Before(time.Unix(0, c.connectedAt).Add(s.maxAge)) {
