@@ -8,7 +8,9 @@
 // goroutine, which selects a route for every text message and calls its
 // backend in order, and a writer goroutine that exists only while a
 // bounded send queue has something in it; slow clients therefore never
-// block @connections callers or each other.
+// block @connections callers or each other. DISCONNECT events go through a
+// bounded queue of their own and are retried, since a burst of them is
+// the normal way clients leave.
 //
 // Hot path: a message's route selection scans the JSON without decoding
 // it, and its event is appended into pooled buffers; an @connections POST
