@@ -123,6 +123,7 @@ type settings struct {
 	secrets           map[string]string
 	region            string
 	clientIP          func(*fasthttp.RequestCtx) string
+	ownClientIP       bool // clientIP came from Options, not the peer address
 	authorize         func(*fasthttp.RequestCtx, string) ([]byte, bool)
 	log               *slog.Logger
 }
@@ -154,6 +155,7 @@ func (o *Options) settings() (*settings, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.ownClientIP = s.clientIP != nil
 	if s.clientIP == nil {
 		s.clientIP = func(ctx *fasthttp.RequestCtx) string { return ctx.RemoteIP().String() }
 	}
