@@ -255,3 +255,57 @@ func TestUpstreamURLTemplatesAreCheckedForTheirShape(t *testing.T) {
 		}
 	}
 }
+
+func TestWebSocketBackendPoolAndDisconnectQueue(t *testing.T) {
+	const ws = `apis:
+  chat:
+    type: websocket
+    route_selection: "$request.body.action"
+%s    integrations:
+      be: {type: http, url: "http://127.0.0.1:9000/events"}
+    routes:
+      $default: {integration: be}
+`
+	for _, tc := range []struct {
+		name      string
+		src       string
+		wantConns int
+		wantQueue int
+		errLine   int // with errKey and errMsg: the expected problem
+		errKey    string
+		errMsg    string
+	}{
+		{"defaults", strings.Replace(ws, "%s", "", 1), DefaultBackendMaxConns, DefaultDisconnectQueue, 0, "", ""},
+		{"set", strings.Replace(ws, "%s", "    backend_max_conns: 64\n    disconnect_queue: 500\n", 1), 64, 500, 0, "", ""},
+		{"pool too large", strings.Replace(ws, "%s", "    backend_max_conns: 70000\n", 1), 0, 0, 5, "apis.chat.backend_max_conns", "want 1 to 65536"},
+		{"negative queue", strings.Replace(ws, "%s", "    disconnect_queue: -1\n", 1), 0, 0, 5, "apis.chat.disconnect_queue", "want 1 to 1000000"},
+		{"on an HTTP API", `apis:
+  web:
+    backend_max_conns: 10
+    integrations:
+      m: {type: mock}
+    routes:
+      $default: {integration: m}
+`, 0, 0, 3, "apis.web.backend_max_conns", "websocket APIs only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Parse("ws.yaml", []byte(tc.src), env(nil))
+			if tc.errKey == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a := c.APIs["chat"]; a.BackendMaxConns != tc.wantConns || a.DisconnectQueue != tc.wantQueue {
+					t.Fatalf("backend_max_conns %d disconnect_queue %d", a.BackendMaxConns, a.DisconnectQueue)
+				}
+				return
+			}
+			var list Errors
+			if !errors.As(err, &list) {
+				t.Fatalf("want Errors, got %v", err)
+			}
+			if !hasProblem(list, tc.errLine, tc.errKey, tc.errMsg) {
+				t.Fatalf("missing %d %s %q in:\n%v", tc.errLine, tc.errKey, tc.errMsg, list)
+			}
+		})
+	}
+}

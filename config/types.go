@@ -171,6 +171,12 @@ type API struct {
 	IdleTimeout     Duration                `yaml:"idle_timeout"`
 	MaxMessageBytes Size                    `yaml:"max_message_bytes"`
 	Management      *Management             `yaml:"management"`
+	// BackendMaxConns bounds the connections a WebSocket API opens to
+	// each of its HTTP backends' hosts (added).
+	BackendMaxConns int `yaml:"backend_max_conns"`
+	// DisconnectQueue bounds the $disconnect events of a WebSocket API
+	// waiting for its backend (added).
+	DisconnectQueue int `yaml:"disconnect_queue"`
 }
 
 // Stage is a named deployment of an API.

@@ -39,6 +39,11 @@ const (
 	// default; MaxStreamsPerClient is its bound.
 	DefaultMaxStreamsPerClient = 64
 	MaxStreamsPerClient        = 1 << 16
+	// WebSocket APIs (added keys).
+	DefaultBackendMaxConns = 1024
+	MaxBackendMaxConns     = 65536
+	DefaultDisconnectQueue = 10000
+	MaxDisconnectQueue     = 1000000
 )
 
 func applyDefaults(c *Config) {
@@ -93,6 +98,14 @@ func applyDefaults(c *Config) {
 		}
 		if a.BasePath == "" {
 			a.BasePath = "/"
+		}
+		if a.Type == "websocket" {
+			if a.BackendMaxConns == 0 {
+				a.BackendMaxConns = DefaultBackendMaxConns
+			}
+			if a.DisconnectQueue == 0 {
+				a.DisconnectQueue = DefaultDisconnectQueue
+			}
 		}
 		for _, in := range a.Integrations {
 			if in == nil {
@@ -453,6 +466,12 @@ func (x *v) api(key string, a *API) bool {
 		x.wsRoutes(key, a)
 		return true
 	}
+	if a.BackendMaxConns != 0 {
+		x.fail(key+".backend_max_conns", "applies to websocket APIs only")
+	}
+	if a.DisconnectQueue != 0 {
+		x.fail(key+".disconnect_queue", "applies to websocket APIs only")
+	}
 	tree := router.NewTree()
 	for i, rk := range sortedKeys(a.Routes) {
 		r := a.Routes[rk]
@@ -534,6 +553,12 @@ func (x *v) routeCommon(k string, a *API, r *Route) {
 func (x *v) wsRoutes(key string, a *API) {
 	if a.RouteSelection == "" {
 		x.fail(key+".route_selection", "required for websocket APIs (e.g. $request.body.action)")
+	}
+	if a.BackendMaxConns < 1 || a.BackendMaxConns > MaxBackendMaxConns {
+		x.fail(key+".backend_max_conns", "want 1 to %d, got %d", MaxBackendMaxConns, a.BackendMaxConns)
+	}
+	if a.DisconnectQueue < 1 || a.DisconnectQueue > MaxDisconnectQueue {
+		x.fail(key+".disconnect_queue", "want 1 to %d, got %d", MaxDisconnectQueue, a.DisconnectQueue)
 	}
 	for _, rk := range sortedKeys(a.Routes) {
 		r := a.Routes[rk]

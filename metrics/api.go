@@ -59,6 +59,9 @@ type WebSocketStats struct {
 	MessagesIn      uint64 // messages received from clients
 	MessagesOut     uint64 // messages sent to clients
 	QueueFull       uint64 // messages refused because a client's send queue was full
+	// DisconnectsDropped counts $disconnect events that never reached the
+	// backend (queue full, or every attempt failed).
+	DisconnectsDropped uint64
 }
 
 // APIMetrics holds one API's counters that are not per route. Get it from

@@ -335,7 +335,7 @@ func TestSourcesAreReadAtScrapeTime(t *testing.T) {
 	})
 	r.SetAccessLogSource(func() AccessLogStats { return AccessLogStats{Lines: 100, Dropped: 4, WriteErrors: 1} })
 	r.API("chat").SetWebSocketSource(func() WebSocketStats {
-		return WebSocketStats{OpenConnections: 5, MessagesIn: 50, MessagesOut: 60, QueueFull: 2}
+		return WebSocketStats{OpenConnections: 5, MessagesIn: 50, MessagesOut: 60, QueueFull: 2, DisconnectsDropped: 3}
 	})
 	r.API("feed").SetWebSocketSource(func() WebSocketStats { return WebSocketStats{OpenConnections: 1} })
 
@@ -362,6 +362,7 @@ func TestSourcesAreReadAtScrapeTime(t *testing.T) {
 		{nameWSMessages, L("api", "chat", "direction", "in"), 50},
 		{nameWSMessages, L("api", "chat", "direction", "out"), 60},
 		{nameWSQueueFull, L("api", "chat"), 2},
+		{nameWSDisconnectsDrop, L("api", "chat"), 3},
 	}
 	for _, tt := range tests {
 		if got := value(t, fams, tt.fam, tt.labels); got != tt.want {
@@ -415,8 +416,8 @@ func TestEveryFamilyHasHelpAndType(t *testing.T) {
 	fams := scrape(t, r)
 
 	got := frontdeskFamilies(fams)
-	if len(got) != 23 {
-		t.Errorf("%d families, want all 23: %v", len(got), got)
+	if len(got) != 24 {
+		t.Errorf("%d families, want all 24: %v", len(got), got)
 	}
 	for _, name := range got {
 		typ, help, ok := describe(name)

@@ -28,6 +28,7 @@ const (
 	nameWSConnections       = "frontdesk_websocket_connections"
 	nameWSMessages          = "frontdesk_websocket_messages_total"
 	nameWSQueueFull         = "frontdesk_websocket_queue_full_total"
+	nameWSDisconnectsDrop   = "frontdesk_websocket_disconnects_dropped_total"
 	nameLogLines            = "frontdesk_access_log_lines_total"
 	nameLogDropped          = "frontdesk_access_log_dropped_total"
 	nameLogWriteErrors      = "frontdesk_access_log_write_errors_total"
@@ -76,6 +77,8 @@ func describe(family string) (typ, help string, ok bool) {
 		return "counter", "WebSocket messages, by direction (in: from clients, out: to clients).", true
 	case nameWSQueueFull:
 		return "counter", "WebSocket messages refused because a client's send queue was full.", true
+	case nameWSDisconnectsDrop:
+		return "counter", "WebSocket $disconnect events that never reached the backend ($disconnect queue full, or every attempt failed).", true
 	case nameLogLines:
 		return "counter", "Access log lines handed to the output.", true
 	case nameLogDropped:

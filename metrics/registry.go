@@ -381,6 +381,9 @@ func (r *Registry) writeSources(b *bytes.Buffer) {
 	for i, src := range srcs {
 		writeSample(b, nameWSQueueFull, src.label, stats[i].QueueFull)
 	}
+	for i, src := range srcs {
+		writeSample(b, nameWSDisconnectsDrop, src.label, stats[i].DisconnectsDropped)
+	}
 }
 
 // writeSample writes one sample line; counters are uint64 and gauges

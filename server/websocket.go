@@ -69,6 +69,7 @@ func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, c
 		Routes:          map[string]wsbridge.Route{},
 		IdleTimeout:     a.IdleTimeout.D(),
 		MaxMessageBytes: int(a.MaxMessageBytes),
+		DisconnectQueue: a.DisconnectQueue,
 		ClientIP:        clientIP,
 		Authorize:       authorize,
 		Logger:          log.With("api", name),
@@ -81,12 +82,13 @@ func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, c
 			o.Credentials = append(o.Credentials, wsbridge.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
 		}
 	}
+	pool := wsbridge.NewHTTPClient(a.BackendMaxConns) // shared by the API's HTTP backends
 	for key, r := range a.Routes {
 		in := a.Integrations[r.Integration]
 		var be wsbridge.Backend
 		switch in.Type {
 		case "http":
-			be = wsbridge.NewHTTPBackend(in.URL, in.Timeout.D())
+			be = pool.Backend(in.URL, in.Timeout.D())
 		case "lambda":
 			inv := invokers[in.Function]
 			if inv == nil {
@@ -120,7 +122,8 @@ func (l lambdaBackend) Call(ctx context.Context, event []byte, _ string) (wsbrid
 func webSocketStats(b *wsbridge.Bridge) func() metrics.WebSocketStats {
 	return func() metrics.WebSocketStats {
 		st := b.Stats()
-		return metrics.WebSocketStats{OpenConnections: st.OpenConnections, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut, QueueFull: st.QueueFull}
+		return metrics.WebSocketStats{OpenConnections: st.OpenConnections, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut, QueueFull: st.QueueFull,
+			DisconnectsDropped: st.DisconnectsDropped}
 	}
 }
 

@@ -222,3 +222,27 @@ apis:
 		}
 	}
 }
+
+// Behind a reverse proxy on the same host every caller connects from
+// 127.0.0.1: without management credentials, @connections must judge the
+// client the proxy forwards for (server.trusted_proxies).
+func TestWebSocketManagementBehindSameHostProxyChecksTheForwardedClient(t *testing.T) {
+	be := startEventLog(t)
+	base := startGateway(t, "server:\n  trusted_proxies: [\"127.0.0.1\"]\n"+wsConfig(be.addr), "")
+	url := base + "/prod/@connections/AAAAAAAAAAAAAAAA"
+	for _, tc := range []struct {
+		name string
+		xff  []string
+		want int
+	}{
+		{"local caller", nil, 410}, // let through; the id is unknown
+		{"local client through the proxy", []string{"X-Forwarded-For", "127.0.0.1"}, 410},
+		{"foreign client through the proxy", []string{"X-Forwarded-For", "203.0.113.9"}, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := do(t, "POST", url, strings.NewReader("x"), tc.xff...); r.status != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.want, r.body)
+			}
+		})
+	}
+}

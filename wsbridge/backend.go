@@ -38,24 +38,58 @@ type HTTPBackend struct {
 // DefaultBackendTimeout is API Gateway's WebSocket integration timeout.
 const DefaultBackendTimeout = 29 * time.Second
 
-// NewHTTPBackend returns a backend posting events to url with a request
-// timeout (0 = DefaultBackendTimeout). The connection id also travels in
-// the X-Connection-Id header so a backend can route without parsing.
-func NewHTTPBackend(url string, timeout time.Duration) *HTTPBackend {
+// DefaultBackendMaxConns bounds the connections an HTTPClient opens to
+// one backend host.
+const DefaultBackendMaxConns = 1024
+
+// HTTPClient is the connection pool the HTTP backends of one WebSocket
+// API share: at most maxConns connections to each backend host, idle ones
+// closed after 30 s.
+type HTTPClient struct {
+	c *fasthttp.Client
+}
+
+// NewHTTPClient returns a pool of at most maxConnsPerHost connections per
+// backend host (0 = DefaultBackendMaxConns). A call that finds them all
+// busy waits for one to come free, within its own timeout: a burst of
+// connects, messages or disconnects larger than the pool is slowed down,
+// not refused.
+func NewHTTPClient(maxConnsPerHost int) *HTTPClient {
+	if maxConnsPerHost <= 0 {
+		maxConnsPerHost = DefaultBackendMaxConns
+	}
+	return &HTTPClient{c: &fasthttp.Client{
+		Name:                "frontdesk",
+		MaxConnsPerHost:     maxConnsPerHost,
+		MaxIdleConnDuration: 30 * time.Second,
+		// fasthttp waits for a free connection at most this long and at
+		// most until the call's deadline: with a bound above any
+		// integration timeout, the deadline alone decides. Without it a
+		// full pool fails the call at once (ErrNoFreeConns).
+		MaxConnWaitTimeout: maxConnWait,
+	}}
+}
+
+// maxConnWait is far longer than any sensible backend timeout, so that
+// each call's deadline is what bounds its wait for a connection.
+const maxConnWait = 24 * time.Hour
+
+// Backend returns a backend posting events to url through the pool, with
+// a request timeout (0 = DefaultBackendTimeout) covering the wait for a
+// connection, the request and the response.
+func (hc *HTTPClient) Backend(url string, timeout time.Duration) *HTTPBackend {
 	if timeout <= 0 {
 		timeout = DefaultBackendTimeout
 	}
-	return &HTTPBackend{
-		url:     url,
-		timeout: timeout,
-		client: &fasthttp.Client{
-			Name:                     "frontdesk",
-			NoDefaultUserAgentHeader: false,
-			MaxIdleConnDuration:      30 * time.Second,
-			ReadTimeout:              timeout,
-			WriteTimeout:             timeout,
-		},
-	}
+	return &HTTPBackend{url: url, timeout: timeout, client: hc.c}
+}
+
+// NewHTTPBackend returns a backend posting events to url with a request
+// timeout (0 = DefaultBackendTimeout), through a pool of its own of
+// DefaultBackendMaxConns connections. The connection id also travels in
+// the X-Connection-Id header so a backend can route without parsing.
+func NewHTTPBackend(url string, timeout time.Duration) *HTTPBackend {
+	return NewHTTPClient(0).Backend(url, timeout)
 }
 
 // Call implements Backend.

@@ -8,7 +8,9 @@
 // goroutine, which selects a route for every text message and calls its
 // backend in order, and a writer goroutine that exists only while a
 // bounded send queue has something in it; slow clients therefore never
-// block @connections callers or each other.
+// block @connections callers or each other. DISCONNECT events go through a
+// bounded queue of their own and are retried, since a burst of them is
+// the normal way clients leave.
 //
 // Hot path: a message's route selection scans the JSON without decoding
 // it, and its event is appended into pooled buffers; an @connections POST
@@ -16,14 +18,17 @@
 package wsbridge
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
@@ -48,12 +53,18 @@ type Bridge struct {
 	st       stats
 	reg      *registry
 	upgrader websocket.FastHTTPUpgrader
-	bufs     sync.Pool // *[]byte for messages and events
-	signer   *sigv4Verifier
+	// connBuilder makes the library's Conn over a frameGuard (see
+	// guardedConn); upgrader checks and answers the handshake.
+	connBuilder  websocket.Upgrader
+	handshakeReq *http.Request
+	noBuffers    *bufio.ReadWriter
+	bufs         sync.Pool // *[]byte for messages and events
+	signer       *sigv4Verifier
+	dq           disconnectQueue
 
 	mu     sync.RWMutex // closed and the start of wg.Add against Close
 	closed bool
-	wg     sync.WaitGroup // live connections and pending $disconnect calls
+	wg     sync.WaitGroup // live connections and $disconnect events not yet settled
 }
 
 // New validates opts and returns a Bridge.
@@ -66,21 +77,31 @@ func New(opts Options) (*Bridge, error) {
 		s:      s,
 		reg:    newRegistry(),
 		signer: newSigV4Verifier(s.secrets, s.region),
+		dq:     disconnectQueue{stop: make(chan struct{})},
 	}
 	b.bufs.New = func() any {
 		buf := make([]byte, 0, 4<<10)
 		return &buf
 	}
+	writeBuffers := &sync.Pool{}
 	b.upgrader = websocket.FastHTTPUpgrader{
 		ReadBufferSize:  readBufferSize,
 		WriteBufferSize: writeBufferSize,
-		WriteBufferPool: &sync.Pool{},
+		WriteBufferPool: writeBuffers,
 		// API Gateway does not check Origin; a $connect backend can.
 		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
 		Error: func(ctx *fasthttp.RequestCtx, status int, _ error) {
 			writeError(ctx, status, "", fasthttp.StatusMessage(status))
 		},
 	}
+	b.connBuilder = websocket.Upgrader{
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		WriteBufferPool: writeBuffers,
+		CheckOrigin:     func(*http.Request) bool { return true },
+		Error:           func(http.ResponseWriter, *http.Request, int, error) {},
+	}
+	b.handshakeReq, b.noBuffers = newConnBuilder()
 	return b, nil
 }
 
@@ -128,10 +149,22 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string) {
 		b.st.connectsRejected.Add(1)
 		return
 	}
-	if err := b.upgrader.Upgrade(ctx, func(ws *websocket.Conn) { b.serve(c, ws) }); err != nil {
+	if err := b.upgrader.Upgrade(ctx, func(*websocket.Conn) {}); err != nil {
 		b.st.connectsRejected.Add(1)
 		b.s.log.Debug("websocket upgrade refused", "connectionId", c.id, "err", err)
+		return
 	}
+	// The upgrader has checked the handshake and set the 101 answer;
+	// the connection is served over a frameGuard instead of the
+	// upgrader's own hijack handler.
+	ctx.Hijack(func(nc net.Conn) {
+		ws, err := b.guardedConn(nc)
+		if err != nil {
+			b.s.log.Error("websocket connection setup failed", "connectionId", c.id, "err", err)
+			return
+		}
+		b.serve(c, ws)
+	})
 }
 
 // event returns the event fields every event of c shares.
@@ -221,7 +254,7 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 		b.mu.RUnlock()
 		code, reason := c.abort(websocket.CloseGoingAway, reasonGoingAway)
 		c.finish()
-		b.disconnect(c, code, reason)
+		b.disconnectNow(c, code, reason)
 		return
 	}
 	if !b.reg.add(c) {
@@ -241,11 +274,9 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 	b.reg.remove(c.id)
 	c.finish()
 	b.st.open.Add(-1)
+	b.st.disconnects.Add(1)
 	// $disconnect runs on its own so that fasthttp closes the socket now.
-	go func() {
-		defer b.wg.Done()
-		b.disconnect(c, code, reason)
-	}()
+	b.queueDisconnect(c, code, reason)
 }
 
 // readLoop reads messages until the connection ends and returns the
@@ -267,6 +298,14 @@ func (b *Bridge) readLoop(c *conn) (int, string) {
 			*buf = msg[:0]
 			b.bufs.Put(buf)
 			return c.stopReading(b.s, err)
+		}
+		// The library does not check text for UTF-8 (RFC 6455 §8.1:
+		// fail the connection); a fragment may end inside a character,
+		// so the whole message is what is checked.
+		if !utf8.Valid(msg) {
+			*buf = msg[:0]
+			b.bufs.Put(buf)
+			return c.abort(websocket.CloseInvalidFramePayloadData, reasonBadUTF8)
 		}
 		b.handleMessage(c, msg)
 		*buf = msg[:0]
@@ -323,23 +362,17 @@ func (b *Bridge) sendError(c *conn, message string, requestID []byte) {
 	_ = c.send(b.s, &b.st, f, true)
 }
 
-// disconnect runs the $disconnect route, best effort. Like API Gateway it
-// reports a few headers: here the Host.
-func (b *Bridge) disconnect(c *conn, code int, reason string) {
+// disconnectNow makes one $disconnect call for a connection that met a
+// closing bridge, which no longer takes queued events.
+func (b *Bridge) disconnectNow(c *conn, code int, reason string) {
 	b.st.disconnects.Add(1)
-	r := b.s.disconnect
-	if r == nil {
+	if b.s.disconnect == nil {
 		return
 	}
-	var rid [requestIDLen]byte
-	in := b.event(c, lambda.WSDisconnect, RouteDisconnect, appendRequestID(rid[:0]), time.Now())
-	in.DisconnectStatusCode = code
-	in.DisconnectReason = []byte(reason)
-	req := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(req)
-	req.Header.SetHostBytes(c.host)
-	in.Req = req
-	if _, err := b.call(r.Backend, &in, c.id); err != nil {
+	j := disconnectJob{c: c, code: code, reason: reason, at: time.Now()}
+	appendRequestID(j.rid[:0])
+	if err := b.callDisconnect(&j); err != nil {
+		b.st.disconnectsDropped.Add(1)
 		b.s.log.Warn("$disconnect backend failed", "connectionId", c.id, "err", err)
 	}
 }
@@ -378,8 +411,11 @@ func (b *Bridge) isClosed() bool {
 
 // Close closes every connection with 1001 "Going away" (after the messages
 // already queued for it), waits for the clients to answer or for the
-// close grace to pass, and returns once every $disconnect has run.
-// Upgrades arriving afterwards get 503.
+// close grace to pass, and returns once every $disconnect event has been
+// delivered or given up: disconnectDrain after Close started, queued
+// events are dropped and failed calls no longer retried, so Close returns
+// within that plus one backend timeout. Upgrades arriving afterwards get
+// 503.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -391,7 +427,19 @@ func (b *Bridge) Close() error {
 	b.reg.each(func(c *conn) {
 		c.closeWith(b.s, &b.st, websocket.CloseGoingAway, reasonGoingAway)
 	})
-	b.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(b.s.disconnectDrain)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		close(b.dq.stop)
+		<-done
+	}
 	return nil
 }
 
@@ -404,36 +452,41 @@ type Stats struct {
 	MessagesIn       uint64 // text messages from clients
 	MessagesOut      uint64 // text messages written to clients
 	QueueFull        uint64 // @connections POSTs refused with 429
-	BackendCalls     uint64
-	BackendErrors    uint64
-	BackendLatency   time.Duration // sum over BackendCalls
+	// DisconnectsDropped counts DISCONNECT events that never reached the
+	// backend: the $disconnect queue was full, or every attempt failed.
+	DisconnectsDropped uint64
+	BackendCalls       uint64
+	BackendErrors      uint64
+	BackendLatency     time.Duration // sum over BackendCalls
 }
 
 type stats struct {
-	open             atomic.Int64
-	connects         atomic.Uint64
-	connectsRejected atomic.Uint64
-	disconnects      atomic.Uint64
-	messagesIn       atomic.Uint64
-	messagesOut      atomic.Uint64
-	queueFull        atomic.Uint64
-	backendCalls     atomic.Uint64
-	backendErrors    atomic.Uint64
-	backendNanos     atomic.Int64
+	open               atomic.Int64
+	connects           atomic.Uint64
+	connectsRejected   atomic.Uint64
+	disconnects        atomic.Uint64
+	messagesIn         atomic.Uint64
+	messagesOut        atomic.Uint64
+	queueFull          atomic.Uint64
+	disconnectsDropped atomic.Uint64
+	backendCalls       atomic.Uint64
+	backendErrors      atomic.Uint64
+	backendNanos       atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
 func (b *Bridge) Stats() Stats {
 	return Stats{
-		OpenConnections:  b.st.open.Load(),
-		Connects:         b.st.connects.Load(),
-		ConnectsRejected: b.st.connectsRejected.Load(),
-		Disconnects:      b.st.disconnects.Load(),
-		MessagesIn:       b.st.messagesIn.Load(),
-		MessagesOut:      b.st.messagesOut.Load(),
-		QueueFull:        b.st.queueFull.Load(),
-		BackendCalls:     b.st.backendCalls.Load(),
-		BackendErrors:    b.st.backendErrors.Load(),
-		BackendLatency:   time.Duration(b.st.backendNanos.Load()),
+		OpenConnections:    b.st.open.Load(),
+		Connects:           b.st.connects.Load(),
+		ConnectsRejected:   b.st.connectsRejected.Load(),
+		Disconnects:        b.st.disconnects.Load(),
+		MessagesIn:         b.st.messagesIn.Load(),
+		MessagesOut:        b.st.messagesOut.Load(),
+		QueueFull:          b.st.queueFull.Load(),
+		DisconnectsDropped: b.st.disconnectsDropped.Load(),
+		BackendCalls:       b.st.backendCalls.Load(),
+		BackendErrors:      b.st.backendErrors.Load(),
+		BackendLatency:     time.Duration(b.st.backendNanos.Load()),
 	}
 }

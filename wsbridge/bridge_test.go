@@ -476,7 +476,9 @@ func TestClientIPHookFeedsIdentity(t *testing.T) {
 	if ip := evs[0].RequestContext.Identity.SourceIP; ip != "203.0.113.7" {
 		t.Fatalf("sourceIp %q", ip)
 	}
-	if status, _, body := httpDo(t, "GET", g.connectionsURL("prod", id), ""); status != 200 || !strings.Contains(body, `"sourceIp":"203.0.113.7"`) {
+	// Through the admin variant: to the hook every caller is 203.0.113.7,
+	// which the loopback-only @connections endpoint would refuse.
+	if status, _, body := httpDo(t, "GET", "http://"+g.addr+"/admin/@connections/"+id, ""); status != 200 || !strings.Contains(body, `"sourceIp":"203.0.113.7"`) {
 		t.Fatalf("GET %d %s", status, body)
 	}
 }

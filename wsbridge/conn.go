@@ -20,6 +20,8 @@ const (
 	reasonBinary      = "Binary frames are not supported"
 	reasonTooBig      = "Message too big"
 	reasonWriteFailed = "Write to client failed"
+	reasonBadUTF8     = "Invalid UTF-8 in text message"
+	reasonProtocol    = "Protocol error"
 )
 
 // closeGrace is how long the bridge waits for the client to answer its
@@ -232,6 +234,8 @@ func (c *conn) stopReading(s *settings, err error) (int, string) {
 			code, reason = ce.Code, ce.Text // already answered by the close handler
 		case errors.Is(err, websocket.ErrReadLimit):
 			code, reason = websocket.CloseMessageTooBig, reasonTooBig // the library sent the close frame
+		case errors.Is(err, errOneByteClose):
+			code, reason, send = websocket.CloseProtocolError, reasonProtocol, true
 		case errors.As(err, &ne) && ne.Timeout():
 			code, reason, send = websocket.CloseGoingAway, reasonIdle, true
 			if !time.Now().Before(time.Unix(0, c.connectedAt).Add(s.maxAge)) {
@@ -275,6 +279,10 @@ func (c *conn) finish() {
 	for c.writing {
 		c.waitLocked()
 	}
+	// Nothing touches ws once done is set and the writer is gone; a
+	// $disconnect event waiting in the queue then keeps c, not the
+	// library's connection and buffers.
+	c.ws = nil
 	c.signal()
 	c.mu.Unlock()
 }

@@ -117,6 +117,13 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func startGateway(t *testing.T, opts Options) *gateway {
 	t.Helper()
+	return startGatewayWith(t, opts, nil)
+}
+
+// startGatewayWith is startGateway with a chance to adjust the bridge's
+// settings before it serves.
+func startGatewayWith(t *testing.T, opts Options, tweak func(*settings)) *gateway {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
@@ -129,6 +136,9 @@ func startGateway(t *testing.T, opts Options) *gateway {
 	b, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(b.s)
 	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

@@ -2,6 +2,7 @@ package wsbridge
 
 import (
 	"bytes"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -17,7 +18,8 @@ const isoMillis = "2006-01-02T15:04:05.000Z"
 // stage: POST sends the body as a text message, GET describes the
 // connection, DELETE closes it. Callers must be SigV4-signed with a
 // configured credential (service execute-api), or, with no credentials
-// configured, come from a loopback address.
+// configured, come from a loopback address, as must the client a trusted
+// proxy forwards for (Options.ClientIP).
 func (b *Bridge) ServeManagement(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 	if !b.authorized(ctx) {
 		writeError(ctx, fasthttp.StatusForbidden, "ForbiddenException", "Forbidden")
@@ -34,7 +36,22 @@ func (b *Bridge) ServeAdminManagement(ctx *fasthttp.RequestCtx, connectionID str
 
 func (b *Bridge) authorized(ctx *fasthttp.RequestCtx) bool {
 	if len(b.s.secrets) == 0 {
-		return ctx.RemoteIP().IsLoopback()
+		// The socket says where the request came from, the client
+		// address where it started: behind a reverse proxy on this host
+		// every socket is loopback, but the client the trusted proxy
+		// forwards for (ClientIP) need not be.
+		if !ctx.RemoteIP().IsLoopback() {
+			return false
+		}
+		if !b.s.ownClientIP {
+			return true // the client is the peer
+		}
+		client, err := netip.ParseAddr(b.s.clientIP(ctx))
+		if err != nil || !client.IsLoopback() {
+			b.s.log.Info("@connections call refused: no credentials configured and the client is not local", "remote", ctx.RemoteIP().String(), "client", client.String())
+			return false
+		}
+		return true
 	}
 	if err := b.signer.verify(&ctx.Request, ctx.IsTLS(), time.Now()); err != nil {
 		b.s.log.Info("@connections call refused", "remote", ctx.RemoteIP().String(), "err", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,80 @@ func TestManagementWithoutCredentialsIsLoopbackOnly(t *testing.T) {
 			req.Header.SetMethod("POST")
 			req.SetRequestURI("/prod/@connections/abc")
 			addr, err := net.ResolveTCPAddr("tcp", tc.remote)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx.Init(&req, addr, nil)
+			b.ServeManagement(&ctx, "prod", "abc")
+			if got := ctx.Response.StatusCode(); got != tc.want {
+				t.Fatalf("status %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// trustedProxyClientIP is the gateway's server.trusted_proxies rule: when
+// the socket peer is a trusted proxy, the client is the right-most
+// X-Forwarded-For entry that is not one.
+func trustedProxyClientIP(trusted ...string) func(*fasthttp.RequestCtx) string {
+	var prefixes []netip.Prefix
+	for _, p := range trusted {
+		prefixes = append(prefixes, netip.MustParsePrefix(p))
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range prefixes {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(ctx *fasthttp.RequestCtx) string {
+		peer := ctx.RemoteIP().String()
+		if !isTrusted(peer) {
+			return peer
+		}
+		hops := strings.Split(string(ctx.Request.Header.Peek("X-Forwarded-For")), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			if h := strings.TrimSpace(hops[i]); h != "" && !isTrusted(h) {
+				return h
+			}
+		}
+		return peer
+	}
+}
+
+// A same-host reverse proxy connects from 127.0.0.1 for everyone: what
+// counts is the client it forwards for.
+func TestManagementWithoutCredentialsJudgesTheForwardedClient(t *testing.T) {
+	b, err := New(Options{Stages: []string{"prod"}, ClientIP: trustedProxyClientIP("127.0.0.1/32", "::1/128")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, peer, xff string
+		want            int
+	}{
+		{"local caller, no proxy", "127.0.0.1:5000", "", 410}, // allowed through, then the id is unknown
+		{"foreign client through the local proxy", "127.0.0.1:5000", "203.0.113.9", 403},
+		{"foreign client, spoofed loopback hop", "127.0.0.1:5000", "127.0.0.1, 203.0.113.9", 403},
+		{"foreign client over IPv6 loopback proxy", "[::1]:5000", "2001:db8::1", 403},
+		{"local client through the local proxy", "127.0.0.1:5000", "127.0.0.1", 410},
+		{"untrusted peer claiming loopback", "192.0.2.10:5000", "127.0.0.1", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			var req fasthttp.Request
+			req.Header.SetMethod("POST")
+			req.SetRequestURI("/prod/@connections/abc")
+			if tc.xff != "" {
+				req.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			addr, err := net.ResolveTCPAddr("tcp", tc.peer)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,7 @@ const (
 	DefaultMaxMessageBytes  = 128 << 10
 	DefaultSendQueueLength  = 64
 	DefaultWriteTimeout     = 10 * time.Second
+	DefaultDisconnectQueue  = 10000
 )
 
 // Options configure one WebSocket API. The gateway fills them from its
@@ -47,17 +48,24 @@ type Options struct {
 	// BackendTimeout bounds each backend call (default: none beyond the
 	// backend's own, e.g. HTTPBackend's timeout).
 	BackendTimeout time.Duration
+	// DisconnectQueue bounds the $disconnect events waiting for the
+	// backend (or for a retry); one more is dropped and counted in
+	// Stats().DisconnectsDropped.
+	DisconnectQueue int
 
 	// Credentials verify SigV4-signed @connections calls. Empty: only
-	// loopback callers may use @connections, unsigned.
+	// loopback callers may use @connections, unsigned, and only when
+	// ClientIP names a loopback client too (behind a reverse proxy on the
+	// same host, the socket is loopback for everyone).
 	Credentials []Credential
 	// Region, when set, must be the region in the signature's credential
 	// scope; empty accepts any region, as clients are often configured
 	// with whatever region their AWS profile has.
 	Region string
 
-	// ClientIP returns requestContext.identity.sourceIp; nil uses the
-	// peer address. The gateway plugs its trusted-proxy logic in here.
+	// ClientIP returns requestContext.identity.sourceIp and the client
+	// address @connections judges without credentials; nil uses the peer
+	// address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
 
 	// Authorize gates the connection before $connect runs (authorizers
@@ -106,29 +114,40 @@ type settings struct {
 	queueLen       int
 	writeTimeout   time.Duration
 	backendTimeout time.Duration
-	secrets        map[string]string
-	region         string
-	clientIP       func(*fasthttp.RequestCtx) string
-	authorize      func(*fasthttp.RequestCtx, string) ([]byte, bool)
-	log            *slog.Logger
+	disconnectQ    int
+	// The $disconnect delivery constants, as fields so tests can shrink
+	// them.
+	disconnectWorkers int
+	disconnectBackoff time.Duration
+	disconnectDrain   time.Duration
+	secrets           map[string]string
+	region            string
+	clientIP          func(*fasthttp.RequestCtx) string
+	ownClientIP       bool // clientIP came from Options, not the peer address
+	authorize         func(*fasthttp.RequestCtx, string) ([]byte, bool)
+	log               *slog.Logger
 }
 
 func (o *Options) settings() (*settings, error) {
 	s := &settings{
-		apiID:          o.APIID,
-		stages:         o.Stages,
-		routes:         make(map[string]*routeEntry, len(o.Routes)),
-		idle:           orDefault(o.IdleTimeout, DefaultIdleTimeout),
-		maxAge:         orDefault(o.MaxConnectionAge, DefaultMaxConnectionAge),
-		maxMessage:     orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
-		queueLen:       orDefault(o.SendQueueLength, DefaultSendQueueLength),
-		writeTimeout:   orDefault(o.WriteTimeout, DefaultWriteTimeout),
-		backendTimeout: o.BackendTimeout,
-		secrets:        make(map[string]string, len(o.Credentials)),
-		region:         o.Region,
-		clientIP:       o.ClientIP,
-		authorize:      o.Authorize,
-		log:            o.Logger,
+		apiID:             o.APIID,
+		stages:            o.Stages,
+		routes:            make(map[string]*routeEntry, len(o.Routes)),
+		idle:              orDefault(o.IdleTimeout, DefaultIdleTimeout),
+		maxAge:            orDefault(o.MaxConnectionAge, DefaultMaxConnectionAge),
+		maxMessage:        orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
+		queueLen:          orDefault(o.SendQueueLength, DefaultSendQueueLength),
+		writeTimeout:      orDefault(o.WriteTimeout, DefaultWriteTimeout),
+		backendTimeout:    o.BackendTimeout,
+		disconnectQ:       orDefault(o.DisconnectQueue, DefaultDisconnectQueue),
+		disconnectWorkers: disconnectWorkers,
+		disconnectBackoff: disconnectBackoff,
+		disconnectDrain:   disconnectDrain,
+		secrets:           make(map[string]string, len(o.Credentials)),
+		region:            o.Region,
+		clientIP:          o.ClientIP,
+		authorize:         o.Authorize,
+		log:               o.Logger,
 	}
 	if len(s.stages) == 0 {
 		s.stages = []string{"$default"}
@@ -136,6 +155,7 @@ func (o *Options) settings() (*settings, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.ownClientIP = s.clientIP != nil
 	if s.clientIP == nil {
 		s.clientIP = func(ctx *fasthttp.RequestCtx) string { return ctx.RemoteIP().String() }
 	}
