@@ -240,16 +240,21 @@ func entriesJSON(es []refEntry, multi bool) string {
 }
 
 // Generated results with few distinct names, in several spellings, and few
-// values, so repeats, respellings and duplicates are frequent; sizes reach
-// past any small-input shortcut.
+// values, so repeats, respellings and duplicates are frequent. Every tenth
+// result draws from 40 more names and is big enough for every index to be
+// a hash table (more than linearEntries entries).
 func TestParseResponseFollowsTheReferenceRules(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	names := []string{"X-A", "x-a", "X-a", "x-b", "X-B", "Set-Cookie", "set-cookie", "content-type", "Content-Type", "y"}
+	for i := range 20 {
+		names = append(names, "N-"+strconv.Itoa(i), "n-"+strconv.Itoa(i))
+	}
 	values := []string{"1", "2", "3", "a b", ""}
+	var drawn int // names drawn from: the first 10, or all
 	entries := func(n, maxValues int) []refEntry {
 		es := make([]refEntry, n)
 		for i := range es {
-			es[i].name = names[rng.IntN(len(names))]
+			es[i].name = names[rng.IntN(drawn)]
 			if rng.IntN(8) == 0 {
 				continue // null
 			}
@@ -266,8 +271,9 @@ func TestParseResponseFollowsTheReferenceRules(t *testing.T) {
 	var r Response // reused, as the gateway does
 	for i := range 3000 {
 		size := 1 + rng.IntN(4)
+		drawn = 10
 		if i%10 == 0 {
-			size = 20 + rng.IntN(80)
+			size, drawn = 60+rng.IntN(100), len(names)
 		}
 		multi, headers := entries(rng.IntN(size+1), 3), entries(rng.IntN(size+1), 1)
 		payload := `{"multiValueHeaders":` + entriesJSON(multi, true) + `,"headers":` + entriesJSON(headers, false) + `}`
@@ -292,6 +298,32 @@ func TestParseResponseFollowsTheReferenceRules(t *testing.T) {
 		}
 		if got, want := headerLines(&r), refHeadersV2(headers, cookies); !reflect.DeepEqual(got, want) {
 			t.Fatalf("2.0 %s:\n got %q\nwant %q", payload, got, want)
+		}
+	}
+}
+
+// The index stays correct when given more entries than reset was told of,
+// in both its forms.
+func TestSpanIndexBeyondItsHint(t *testing.T) {
+	for _, hint := range []int{1, linearEntries + 1} {
+		var x spanIndex
+		x.reset(hint)
+		keys := make([]uint64, 0, 300)
+		for n := range 300 {
+			key := uint64(n) * 7919
+			keys = append(keys, key)
+			hash := func() uint64 { return key % 13 } // many collisions
+			if m, at := x.find(hash, func(m int) bool { return keys[m] == key }); m >= 0 {
+				t.Fatalf("hint %d: key %d found before it was added", hint, n)
+			} else {
+				x.put(at, n)
+			}
+		}
+		for n, key := range keys {
+			hash := func() uint64 { return key % 13 }
+			if m := x.get(hash, func(m int) bool { return keys[m] == key }); m != n {
+				t.Errorf("hint %d: key %d found as %d", hint, n, m)
+			}
 		}
 	}
 }

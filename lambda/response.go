@@ -310,8 +310,7 @@ func (r *Response) addHeaders(raw []byte, merge bool) error {
 		}
 		// A key repeated inside the object: the later one wins, as with
 		// any JSON map.
-		h := r.hash(r.get(name))
-		prev, slot := r.byName.find(h, func(n int) bool { return string(r.get(r.spans[n].key)) == string(r.get(name)) })
+		prev, at := r.byName.find(r.hashOf(name), func(n int) bool { return string(r.get(r.spans[n].key)) == string(r.get(name)) })
 		if prev >= 0 {
 			r.spans[prev].dead = true
 		}
@@ -328,7 +327,7 @@ func (r *Response) addHeaders(raw []byte, merge bool) error {
 		if err := r.push(headerSpan{name: spelled, value: value, key: name}); err != nil {
 			return err
 		}
-		r.byName.put(slot, h, len(r.spans)-1)
+		r.byName.put(at, len(r.spans)-1)
 	}
 	return nil
 }
@@ -355,8 +354,7 @@ func (r *Response) addMultiHeaders(raw []byte) error {
 			return err
 		}
 		// A key repeated inside the object replaces all earlier values.
-		h := r.hash(r.get(name))
-		prev, slot := r.byName.find(h, func(n int) bool { return string(r.get(r.spans[n].name)) == string(r.get(name)) })
+		prev, at := r.byName.find(r.hashOf(name), func(n int) bool { return string(r.get(r.spans[n].name)) == string(r.get(name)) })
 		if prev >= 0 {
 			// An entry's values are consecutive spans sharing its name.
 			for i := prev; i < len(r.spans) && r.spans[i].name == r.spans[prev].name; i++ {
@@ -381,7 +379,7 @@ func (r *Response) addMultiHeaders(raw []byte) error {
 			}
 		}
 		if len(r.spans) > first {
-			r.byName.put(slot, h, first)
+			r.byName.put(at, first)
 		}
 	}
 	return nil
@@ -406,13 +404,8 @@ func (r *Response) indexMulti() bool {
 		if !s.fromMulti || s.dead {
 			continue
 		}
-		h := r.foldHash(s.name)
-		_, slot := r.byFold.find(h, func(m int) bool { return r.sameFold(m, s.name) })
-		r.byFold.put(slot, h, n)
-		h = r.pairHash(s.name, s.value)
-		if m, slot := r.byPair.find(h, func(m int) bool { return r.samePair(m, s.name, s.value) }); m < 0 {
-			r.byPair.put(slot, h, n)
-		}
+		r.byFold.add(r.foldHash(s.name), func(m int) bool { return r.sameFold(m, s.name) }, n)
+		r.byPair.add(r.pairHash(s.name, s.value), func(m int) bool { return r.samePair(m, s.name, s.value) }, n)
 	}
 	return true
 }
@@ -431,20 +424,29 @@ func (r *Response) samePair(n int, name, value span) bool {
 	return r.sameFold(n, name) && string(r.get(r.spans[n].value)) == string(r.get(value))
 }
 
-func (r *Response) hash(b []byte) uint64 { return maphash.Bytes(r.seed, b) }
+// The key hashes are functions so that a list index never computes them.
+
+// hashOf hashes the name as written.
+func (r *Response) hashOf(name span) func() uint64 {
+	return func() uint64 { return maphash.Bytes(r.seed, r.get(name)) }
+}
 
 // foldHash hashes the lower-cased name.
-func (r *Response) foldHash(name span) uint64 {
-	r.key = appendLower(r.key[:0], r.get(name))
-	return r.hash(r.key)
+func (r *Response) foldHash(name span) func() uint64 {
+	return func() uint64 {
+		r.key = appendLower(r.key[:0], r.get(name))
+		return maphash.Bytes(r.seed, r.key)
+	}
 }
 
 // pairHash hashes the lower-cased name and the value; NUL, which neither
 // may contain, separates them.
-func (r *Response) pairHash(name, value span) uint64 {
-	r.key = append(appendLower(r.key[:0], r.get(name)), 0)
-	r.key = append(r.key, r.get(value)...)
-	return r.hash(r.key)
+func (r *Response) pairHash(name, value span) func() uint64 {
+	return func() uint64 {
+		r.key = append(appendLower(r.key[:0], r.get(name)), 0)
+		r.key = append(r.key, r.get(value)...)
+		return maphash.Bytes(r.seed, r.key)
+	}
 }
 
 func appendLower(dst, b []byte) []byte {
