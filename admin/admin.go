@@ -5,11 +5,16 @@
 // It is off the data path: nothing here runs per proxied request.
 //
 // Access: with admin.token set, every request needs
-// "Authorization: Bearer <token>"; without one, only loopback clients are
-// served.
+// "Authorization: Bearer <token>", and state-changing methods refuse
+// cross-site browser requests. Without a token only loopback clients are
+// served, and only when they name the listener by a loopback host name and
+// do not come from another site's page: the loopback peer check alone would
+// let a browser on this machine carry DNS-rebinding reads and cross-site
+// POSTs to it. The rules are in docs/config.md (admin).
 package admin
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -17,9 +22,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 
 	fhrouter "github.com/fasthttp/router"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/valyala/fasthttp"
 )
 
@@ -69,6 +76,8 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 	}
 	s.http = &fasthttp.Server{
 		Handler:               s.guard,
+		ErrorHandler:          requestError,
+		Logger:                slogPrinter{log},
 		Name:                  "frontdesk-admin",
 		NoDefaultServerHeader: true,
 		MaxRequestBodySize:    1 << 20,
@@ -99,11 +108,134 @@ func (s *Server) guard(ctx *fasthttp.RequestCtx) {
 			writeJSON(ctx, 401, map[string]string{"message": "Unauthorized"})
 			return
 		}
-	} else if !ctx.RemoteIP().IsLoopback() {
-		writeJSON(ctx, 403, map[string]string{"message": "Forbidden: set admin.token to allow non-loopback clients"})
-		return
+		// A browser cannot attach the token to a cross-site request without
+		// a preflight this listener never grants, so this only matters if
+		// the token leaks into a page; it costs nothing to refuse.
+		if !safeMethod(ctx.Method()) && crossSite(&ctx.Request.Header) {
+			s.refuseCrossSite(ctx)
+			return
+		}
+	} else {
+		if !ctx.RemoteIP().IsLoopback() {
+			writeJSON(ctx, 403, map[string]string{"message": "Forbidden: set admin.token to allow non-loopback clients"})
+			return
+		}
+		// The URI's host differs from the Host header only for an
+		// absolute-form request target; both must be loopback names.
+		if !loopbackHost(ctx.Request.Header.Host()) || !loopbackHost(ctx.URI().Host()) {
+			s.log.Debug("admin request refused: not a loopback host name", "host", string(ctx.Request.Header.Host()))
+			writeJSON(ctx, 421, map[string]string{"message": "Misdirected Request: without admin.token the admin listener answers only to localhost, 127.0.0.0/8 and [::1]"})
+			return
+		}
+		if crossSite(&ctx.Request.Header) {
+			s.refuseCrossSite(ctx)
+			return
+		}
 	}
 	s.router.Handler(ctx)
+}
+
+func (s *Server) refuseCrossSite(ctx *fasthttp.RequestCtx) {
+	s.log.Debug("admin request refused: cross-site", "method", string(ctx.Method()),
+		"origin", string(ctx.Request.Header.Peek("Origin")),
+		"sec_fetch_site", string(ctx.Request.Header.Peek("Sec-Fetch-Site")))
+	writeJSON(ctx, 403, map[string]string{"message": "Forbidden: cross-site request"})
+}
+
+// safeMethod reports the methods that change nothing here (RFC 9110 9.2.1).
+func safeMethod(m []byte) bool {
+	switch string(m) {
+	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions, fasthttp.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// crossSite reports a request a browser sent for another site's page:
+// Sec-Fetch-Site says so, or the Origin is neither a loopback name nor the
+// listener's own Host. An opaque origin ("null": sandboxed frames, some
+// redirects) is cross-site. Clients other than browsers send neither
+// header and are not affected.
+func crossSite(h *fasthttp.RequestHeader) bool {
+	if ascii.EqualFold(h.Peek("Sec-Fetch-Site"), "cross-site") {
+		return true
+	}
+	origin := h.Peek("Origin")
+	if len(origin) == 0 {
+		return false
+	}
+	// An origin is scheme "://" host [":" port] and nothing more.
+	_, host, ok := bytes.Cut(origin, []byte("://"))
+	if !ok || len(host) == 0 || bytes.IndexByte(host, '/') >= 0 {
+		return true
+	}
+	return !loopbackHost(host) && !ascii.EqualFold(host, h.Host())
+}
+
+// loopbackHost reports whether host, as a Host header or an origin writes
+// it (port optional), names the loopback interface: localhost, an IPv4
+// address in 127.0.0.0/8 or the IPv6 address ::1 in brackets. These are
+// the only names a DNS answer cannot move elsewhere; the address forms
+// are taken only as literals, so "127.0.0.1.evil.example" is not one.
+func loopbackHost(host []byte) bool {
+	name, port := host, []byte(nil)
+	bracketed := len(host) > 0 && host[0] == '['
+	if bracketed {
+		end := bytes.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		name, port = host[1:end], host[end+1:]
+	} else if i := bytes.IndexByte(host, ':'); i >= 0 {
+		name, port = host[:i], host[i:]
+	}
+	if len(port) > 0 && !validPort(port) {
+		return false
+	}
+	if !bracketed && ascii.EqualFold(name, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(string(name))
+	if err != nil || addr.Zone() != "" || addr.Is6() != bracketed {
+		return false
+	}
+	return addr.IsLoopback()
+}
+
+// validPort reports whether p is ":" followed by at most five digits (an
+// empty port is allowed by RFC 3986).
+func validPort(p []byte) bool {
+	if p[0] != ':' || len(p) > 6 {
+		return false
+	}
+	for _, c := range p[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// requestError answers a request fasthttp could not read, in JSON like
+// every other admin answer.
+func requestError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		writeJSON(ctx, 431, map[string]string{"message": "Request Header Fields Too Large"})
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeJSON(ctx, 413, map[string]string{"message": "Request Entity Too Large"})
+	default:
+		writeJSON(ctx, 400, map[string]string{"message": "Bad Request"})
+	}
+}
+
+// slogPrinter routes fasthttp's own log lines (unreadable requests, accept
+// errors) to slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) {
+	p.log.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {

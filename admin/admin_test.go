@@ -20,6 +20,7 @@ func (fakeBackend) WriteMetrics(w io.Writer)         { io.WriteString(w, "m 1\n"
 func call(h fasthttp.RequestHandler, ip net.IP, auth string) int {
 	var req fasthttp.Request
 	req.SetRequestURI("/healthz")
+	req.Header.SetHost("localhost:9901")
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}

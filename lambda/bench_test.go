@@ -1,6 +1,10 @@
 package lambda
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func BenchmarkAppendEventV2(b *testing.B) {
 	in := typicalRequest(b)
@@ -59,4 +63,37 @@ func benchParse(b *testing.B, parse func([]byte, *Response) error, payload []byt
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchManyHeaders is a result with 1,000 header values, the most accepted:
+// 1.0 splits them between multiValueHeaders and headers so every header
+// name is merged against the multi-value ones.
+func benchManyHeaders(v1 bool) []byte {
+	if !v1 {
+		return []byte(`{"statusCode":200,"headers":` + manyHeaders(1000) + `,"body":"ok"}`)
+	}
+	multi := strings.ReplaceAll(strings.ReplaceAll(manyHeaders(500), `":"`, `":["`), `",`, `"],`)
+	multi = strings.TrimSuffix(multi, `}`) + `]}`
+	return []byte(`{"statusCode":200,"multiValueHeaders":` + multi + `,"headers":` + manyHeaders(500) + `,"body":"ok"}`)
+}
+
+func manyHeaders(n int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"X-Header-%d":"value-%d"`, i, i)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func BenchmarkParseResponseV2ManyHeaders(b *testing.B) {
+	benchParse(b, ParseResponseV2, benchManyHeaders(false))
+}
+
+func BenchmarkParseResponseV1ManyHeaders(b *testing.B) {
+	benchParse(b, ParseResponseV1, benchManyHeaders(true))
 }

@@ -3,9 +3,24 @@ package lambda
 import (
 	"encoding/base64"
 	"fmt"
-	"slices"
+	"hash/maphash"
 
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
+)
+
+// Limits on a function result. Results beyond them are malformed.
+const (
+	// MaxResultBytes is AWS Lambda's limit on a synchronous invocation's
+	// result ("6 MB": its error says "Response payload size exceeded
+	// maximum allowed payload size (6291556 bytes)"). AWS never delivers a
+	// larger one; emulators may, and frontdesk answers it as API Gateway
+	// answers the function error AWS returns instead.
+	MaxResultBytes = 6291556
+	// MaxHeaderValues bounds the header values one result may give:
+	// headers entries, multiValueHeaders elements and cookies together,
+	// repeats included and nulls not, so a result cannot make the gateway
+	// store and write an unbounded number of header lines.
+	MaxHeaderValues = 1000
 )
 
 // Header is one response header line.
@@ -29,15 +44,29 @@ type Response struct {
 	arena   []byte // header names and values
 	spans   []headerSpan
 	scratch []byte // unquoted body text before base64 decoding
+
+	// Repeated and merged names are found through hash indexes, so
+	// parsing stays linear in the number of headers.
+	byName spanIndex // spans by exact name (multiValueHeaders) or key (headers)
+	byFold spanIndex // 1.0 multiValueHeaders spans by case-folded name
+	byPair spanIndex // the same by case-folded name and value
+	key    []byte    // the bytes being hashed
+	seed   maphash.Seed
+	seeded bool
 }
 
 type span struct{ off, n int }
 
 type headerSpan struct {
 	name, value span
+	// key is the headers key as the function wrote it; 1.0 merging may
+	// give name another spelling.
+	key span
 	// fromMulti marks 1.0 multiValueHeaders entries, which headers entries
 	// merge into.
 	fromMulti bool
+	// dead marks a value a later repeat of its key replaced.
+	dead bool
 }
 
 // Reset empties r, keeping its memory for the next parse.
@@ -48,16 +77,32 @@ func (r *Response) Reset() {
 	r.arena = r.arena[:0]
 	r.spans = r.spans[:0]
 	r.scratch = r.scratch[:0]
+	if !r.seeded {
+		// Per Response, so a function cannot pick names that collide.
+		r.seed, r.seeded = maphash.MakeSeed(), true
+	}
+}
+
+// checkSize refuses a result over MaxResultBytes.
+func checkSize(payload []byte) error {
+	if len(payload) > MaxResultBytes {
+		return fmt.Errorf("%w: result of %d bytes is over the %d-byte limit", ErrMalformedResponse, len(payload), MaxResultBytes)
+	}
+	return nil
 }
 
 // ParseResponseV2 reads a payload format 2.0 (HTTP API) function result into
 // out. A JSON value without a top-level "statusCode" key is itself the body
 // (a JSON string contributes its text) with status 200 and content-type
 // application/json. Otherwise statusCode, headers, cookies (one set-cookie
-// each), body and isBase64Encoded are read and other keys are ignored. Errors
-// wrap ErrMalformedResponse; the integration maps them to the client status.
+// each), body and isBase64Encoded are read and other keys are ignored.
+// Results over MaxResultBytes or MaxHeaderValues are refused. Errors wrap
+// ErrMalformedResponse; the integration maps them to the client status.
 func ParseResponseV2(payload []byte, out *Response) error {
 	out.Reset()
+	if err := checkSize(payload); err != nil {
+		return err
+	}
 	doc, err := validJSON(payload)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
@@ -116,10 +161,14 @@ func ParseResponseV2(payload []byte, out *Response) error {
 // isBase64Encoded; statusCode may be a number or a numeric string and
 // defaults to 200; header values may be scalars of any type;
 // multiValueHeaders values must be arrays and come first when a name is in
-// both maps; Content-Type defaults to application/json. Errors wrap
+// both maps; Content-Type defaults to application/json. Results over
+// MaxResultBytes or MaxHeaderValues are refused. Errors wrap
 // ErrMalformedResponse.
 func ParseResponseV1(payload []byte, out *Response) error {
 	out.Reset()
+	if err := checkSize(payload); err != nil {
+		return err
+	}
 	doc, err := validJSON(payload)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedResponse, err)
@@ -240,6 +289,8 @@ func (r *Response) addHeaders(raw []byte, merge bool) error {
 	if raw[0] != '{' {
 		return fmt.Errorf("%w: headers is not an object", ErrMalformedResponse)
 	}
+	r.byName.reset(indexHint(raw))
+	merge = merge && r.indexMulti()
 	it := newObjectIter(raw)
 	for key, val, ok := it.next(); ok; key, val, ok = it.next() {
 		if isNull(val) {
@@ -259,28 +310,24 @@ func (r *Response) addHeaders(raw []byte, merge bool) error {
 		}
 		// A key repeated inside the object: the later one wins, as with
 		// any JSON map.
-		r.spans = slices.DeleteFunc(r.spans, func(s headerSpan) bool {
-			return !s.fromMulti && string(r.get(s.name)) == string(r.get(name))
-		})
+		prev, at := r.byName.find(r.hashOf(name), func(n int) bool { return string(r.get(r.spans[n].key)) == string(r.get(name)) })
+		if prev >= 0 {
+			r.spans[prev].dead = true
+		}
+		spelled := name
 		if merge {
-			dup, spelled := false, span{}
-			for _, s := range r.spans {
-				if s.fromMulti && ascii.EqualFold(r.get(s.name), r.get(name)) {
-					spelled = s.name
-					if string(r.get(s.value)) == string(r.get(value)) {
-						dup = true
-					}
-				}
-			}
-			if dup {
+			if r.inMulti(name, value) {
 				r.arena = r.arena[:mark]
 				continue
 			}
-			if spelled.n > 0 {
-				name = spelled
+			if m := r.byFold.get(r.foldHash(name), func(n int) bool { return r.sameFold(n, name) }); m >= 0 {
+				spelled = r.spans[m].name
 			}
 		}
-		r.spans = append(r.spans, headerSpan{name: name, value: value})
+		if err := r.push(headerSpan{name: spelled, value: value, key: name}); err != nil {
+			return err
+		}
+		r.byName.put(at, len(r.spans)-1)
 	}
 	return nil
 }
@@ -293,6 +340,7 @@ func (r *Response) addMultiHeaders(raw []byte) error {
 	if raw[0] != '{' {
 		return fmt.Errorf("%w: multiValueHeaders is not an object", ErrMalformedResponse)
 	}
+	r.byName.reset(indexHint(raw))
 	it := newObjectIter(raw)
 	for key, val, ok := it.next(); ok; key, val, ok = it.next() {
 		if isNull(val) {
@@ -305,9 +353,15 @@ func (r *Response) addMultiHeaders(raw []byte) error {
 		if err != nil {
 			return err
 		}
-		r.spans = slices.DeleteFunc(r.spans, func(s headerSpan) bool {
-			return s.fromMulti && string(r.get(s.name)) == string(r.get(name))
-		})
+		// A key repeated inside the object replaces all earlier values.
+		prev, at := r.byName.find(r.hashOf(name), func(n int) bool { return string(r.get(r.spans[n].name)) == string(r.get(name)) })
+		if prev >= 0 {
+			// An entry's values are consecutive spans sharing its name.
+			for i := prev; i < len(r.spans) && r.spans[i].name == r.spans[prev].name; i++ {
+				r.spans[i].dead = true
+			}
+		}
+		first := len(r.spans)
 		elems := newArrayIter(val)
 		for elem, ok := elems.next(); ok; elem, ok = elems.next() {
 			if isNull(elem) {
@@ -320,9 +374,94 @@ func (r *Response) addMultiHeaders(raw []byte) error {
 			if err != nil {
 				return err
 			}
-			r.spans = append(r.spans, headerSpan{name: name, value: value, fromMulti: true})
+			if err := r.push(headerSpan{name: name, value: value, fromMulti: true}); err != nil {
+				return err
+			}
+		}
+		if len(r.spans) > first {
+			r.byName.put(at, first)
 		}
 	}
+	return nil
+}
+
+// indexMulti indexes the live multiValueHeaders spans by folded name (the
+// last one, whose spelling merged headers take) and by folded name and
+// value. It reports whether there are any.
+func (r *Response) indexMulti() bool {
+	live := 0
+	for _, s := range r.spans {
+		if s.fromMulti && !s.dead {
+			live++
+		}
+	}
+	if live == 0 {
+		return false
+	}
+	r.byFold.reset(live)
+	r.byPair.reset(live)
+	for n, s := range r.spans {
+		if !s.fromMulti || s.dead {
+			continue
+		}
+		r.byFold.add(r.foldHash(s.name), func(m int) bool { return r.sameFold(m, s.name) }, n)
+		r.byPair.add(r.pairHash(s.name, s.value), func(m int) bool { return r.samePair(m, s.name, s.value) }, n)
+	}
+	return true
+}
+
+// inMulti reports whether a live multiValueHeaders span has name (any
+// case) and value.
+func (r *Response) inMulti(name, value span) bool {
+	return r.byPair.get(r.pairHash(name, value), func(n int) bool { return r.samePair(n, name, value) }) >= 0
+}
+
+func (r *Response) sameFold(n int, name span) bool {
+	return ascii.EqualFold(r.get(r.spans[n].name), r.get(name))
+}
+
+func (r *Response) samePair(n int, name, value span) bool {
+	return r.sameFold(n, name) && string(r.get(r.spans[n].value)) == string(r.get(value))
+}
+
+// The key hashes are functions so that a list index never computes them.
+
+// hashOf hashes the name as written.
+func (r *Response) hashOf(name span) func() uint64 {
+	return func() uint64 { return maphash.Bytes(r.seed, r.get(name)) }
+}
+
+// foldHash hashes the lower-cased name.
+func (r *Response) foldHash(name span) func() uint64 {
+	return func() uint64 {
+		r.key = appendLower(r.key[:0], r.get(name))
+		return maphash.Bytes(r.seed, r.key)
+	}
+}
+
+// pairHash hashes the lower-cased name and the value; NUL, which neither
+// may contain, separates them.
+func (r *Response) pairHash(name, value span) func() uint64 {
+	return func() uint64 {
+		r.key = append(appendLower(r.key[:0], r.get(name)), 0)
+		r.key = append(r.key, r.get(value)...)
+		return maphash.Bytes(r.seed, r.key)
+	}
+}
+
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		dst = append(dst, ascii.Lower(c))
+	}
+	return dst
+}
+
+// push adds a header line, refusing more than MaxHeaderValues.
+func (r *Response) push(s headerSpan) error {
+	if len(r.spans) >= MaxHeaderValues {
+		return fmt.Errorf("%w: more than %d header values", ErrMalformedResponse, MaxHeaderValues)
+	}
+	r.spans = append(r.spans, s)
 	return nil
 }
 
@@ -349,7 +488,9 @@ func (r *Response) addCookies(raw []byte) error {
 		if err != nil {
 			return err
 		}
-		r.spans = append(r.spans, headerSpan{name: name, value: value})
+		if err := r.push(headerSpan{name: name, value: value}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -413,7 +554,7 @@ func (r *Response) addLiteral(name, value string) {
 // Content-Type, as API Gateway does.
 func (r *Response) defaultContentType(name string) {
 	for _, s := range r.spans {
-		if ascii.EqualFold(r.get(s.name), "content-type") {
+		if !s.dead && ascii.EqualFold(r.get(s.name), "content-type") {
 			return
 		}
 	}
@@ -454,6 +595,8 @@ func (r *Response) setBody(raw, b64raw []byte) error {
 // because the arena may move while it grows.
 func (r *Response) finish() {
 	for _, s := range r.spans {
-		r.Headers = append(r.Headers, Header{Name: r.get(s.name), Value: r.get(s.value)})
+		if !s.dead {
+			r.Headers = append(r.Headers, Header{Name: r.get(s.name), Value: r.get(s.value)})
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // Lambda's synchronous response limit; larger /response bodies become a
 // Function.ResponseSizeTooLarge error, as in AWS.
-const maxResponsePayload = 6 << 20
+const maxResponsePayload = lambda.MaxResultBytes
 
 // maxRuntimeBody lets the Runtime API read a too-large response so it can
 // report it; beyond this fasthttp itself answers 413.

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -100,10 +101,10 @@ func TestNextAnswersErrorWhenInstanceStops(t *testing.T) {
 }
 
 func TestRuntimeAPICompletesInvocations(t *testing.T) {
-	big := make([]byte, maxResponsePayload+1)
-	for i := range big {
-		big[i] = 'a'
-	}
+	// AWS's limit, as its error message gives it.
+	const awsLimit = 6291556
+	atLimit := bytes.Repeat([]byte("a"), awsLimit)
+	big := bytes.Repeat([]byte("a"), awsLimit+1)
 	tests := []struct {
 		name      string
 		path      string // %s = request ID
@@ -123,6 +124,8 @@ func TestRuntimeAPICompletesInvocations(t *testing.T) {
 				"Lambda-Runtime-Function-Error-Type", "errorString",
 				"Lambda-Runtime-Function-Error-Body", base64.StdEncoding.EncodeToString([]byte(`{"errorMessage":"read failed","errorType":"errorString"}`)),
 			}, wantFnErr: "Unhandled", wantType: "errorString"},
+		{name: "response at the AWS limit is the result", path: "/2018-06-01/runtime/invocation/%s/response",
+			body: atLimit},
 		{name: "oversized response is Function.ResponseSizeTooLarge", path: "/2018-06-01/runtime/invocation/%s/response",
 			body: big, wantFnErr: "Unhandled", wantType: "Function.ResponseSizeTooLarge"},
 	}

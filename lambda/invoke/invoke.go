@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +72,9 @@ type Config struct {
 	// their timeout.
 	MaxConns int
 	// MaxResponseBytes caps the response body (default
-	// DefaultMaxResponseBytes).
+	// DefaultMaxResponseBytes); a larger one is the function error
+	// Function.ResponseSizeTooLarge, as AWS reports results over its
+	// limit.
 	MaxResponseBytes int
 	// Dial optionally replaces the TCP dialer, for example to reach the
 	// endpoint through a tunnel or a Unix socket.
@@ -268,6 +271,11 @@ var (
 	headerRIEErrorType  = []byte("Error-Type")
 )
 
+// responseSizeTooLarge is the error document AWS Lambda returns for a
+// result over its limit.
+var responseSizeTooLarge = `{"errorMessage":"Response payload size exceeded maximum allowed payload size (` +
+	strconv.Itoa(lambda.MaxResultBytes) + ` bytes).","errorType":"Function.ResponseSizeTooLarge"}`
+
 // The headers Invoke sends besides Host; sign signs the same values.
 const (
 	contentTypeJSON = "application/json"
@@ -308,6 +316,11 @@ func (c *Client) Invoke(ctx context.Context, payload []byte) (lambda.Result, err
 	}
 
 	if err := c.hc.DoDeadline(req, resp, deadline); err != nil {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			// Only an endpoint that does not enforce Lambda's limit sends
+			// this; AWS would have returned this function error instead.
+			return lambda.Result{Payload: []byte(responseSizeTooLarge), FunctionError: "Unhandled"}, nil
+		}
 		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || isNetTimeout(err) {
 			if ctxDeadline {
 				return lambda.Result{}, fmt.Errorf("invoke %s: %w: %w", c.name, lambda.ErrTimeout, context.DeadlineExceeded)

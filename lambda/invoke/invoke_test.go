@@ -590,3 +590,49 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// Results over AWS's 6 MB limit, which only an emulator delivers, are
+// answered as API Gateway answers the Function.ResponseSizeTooLarge error
+// AWS returns for them: REST 502, HTTP API 500.
+func TestOversizedResultsAreAnsweredAsAWSDoes(t *testing.T) {
+	cases := []struct {
+		name     string
+		size     int
+		wantType string // errorType of the function error, "" when Invoke returns the result
+	}{
+		{"7 MiB: read, refused by the result parser", 7 << 20, ""},
+		{"over the client's 8 MiB limit: a function error", DefaultMaxResponseBytes + 1, "Function.ResponseSizeTooLarge"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			const head, tail = `{"statusCode":200,"body":"`, `"}`
+			body := head + strings.Repeat("a", c.size-len(head)-len(tail)) + tail
+			f := startFake(t, reply(200, body))
+			cl := newClient(t, Config{InvokeURL: "http://" + f.addr, FunctionName: "function"})
+			res, err := cl.Invoke(context.Background(), []byte(`{}`))
+			if err != nil {
+				t.Fatalf("Invoke: %v", err)
+			}
+			if c.wantType == "" {
+				if res.FunctionError != "" || len(res.Payload) != c.size {
+					t.Fatalf("FunctionError %q, %d payload bytes; want the %d-byte result", res.FunctionError, len(res.Payload), c.size)
+				}
+				var r lambda.Response
+				err = lambda.ParseResponseV1(res.Payload, &r)
+			} else {
+				if res.FunctionError != "Unhandled" || !bytes.Contains(res.Payload, []byte(`"errorType":"`+c.wantType+`"`)) {
+					t.Fatalf("FunctionError %q, payload %.200s; want an Unhandled %s", res.FunctionError, res.Payload, c.wantType)
+				}
+				err = res.Err()
+			}
+			if err == nil {
+				t.Fatal("the oversized result was accepted")
+			}
+			// Answered like every function error or malformed result:
+			// REST 502, HTTP API 500 (pinned in proxy's tests).
+			if !errors.Is(err, lambda.ErrFunction) && !errors.Is(err, lambda.ErrMalformedResponse) {
+				t.Errorf("err %v is neither a function error nor a malformed result", err)
+			}
+		})
+	}
+}
