@@ -23,11 +23,25 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	fhrouter "github.com/fasthttp/router"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/valyala/fasthttp"
+)
+
+// Bounds of the admin listener (docs/config.md, admin).
+const (
+	// ReadTimeout bounds reading one request, head and body.
+	ReadTimeout = 10 * time.Second
+	// WriteTimeout bounds writing one response (a /metrics scrape of a
+	// large config included).
+	WriteTimeout = 30 * time.Second
+	// IdleTimeout closes a kept-alive connection idle for longer.
+	IdleTimeout = 60 * time.Second
+	// MaxConns bounds the connections served at once; more are refused.
+	MaxConns = 256
 )
 
 // Backend is what the admin endpoints act on.
@@ -82,6 +96,12 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 		NoDefaultServerHeader: true,
 		MaxRequestBodySize:    1 << 20,
 		CloseOnShutdown:       true,
+		// The admin listener is small and off the data path; these keep a
+		// slow or idle client from holding it (slowloris) or its memory.
+		ReadTimeout:  ReadTimeout,
+		WriteTimeout: WriteTimeout,
+		IdleTimeout:  IdleTimeout,
+		Concurrency:  MaxConns,
 	}
 	return s
 }

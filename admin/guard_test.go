@@ -284,3 +284,44 @@ func TestAdminUnreadableRequestsGetJSON(t *testing.T) {
 		t.Errorf("body over the limit: %d %q %s, want 413 with a JSON message", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
+
+// A client that sends half a request head is cut off at the read timeout
+// instead of holding an admin connection for as long as it likes.
+func TestAdminCutsOffASlowClient(t *testing.T) {
+	b := &countingBackend{}
+	s := New("", b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.http.ReadTimeout = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln) //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck // the listener is ours
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // bounds the test
+	buf := make([]byte, 512)
+	for {
+		_, err := conn.Read(buf)
+		if err == nil {
+			continue // an error answer may come before the close
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the slow client was still connected after 10 s")
+		}
+		return // closed by the server
+	}
+}
+
+func TestAdminListenerHasBounds(t *testing.T) {
+	s := New("", &countingBackend{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if s.http.ReadTimeout != ReadTimeout || s.http.WriteTimeout != WriteTimeout || s.http.IdleTimeout != IdleTimeout || s.http.Concurrency != MaxConns {
+		t.Errorf("read %v write %v idle %v conns %d", s.http.ReadTimeout, s.http.WriteTimeout, s.http.IdleTimeout, s.http.Concurrency)
+	}
+}
