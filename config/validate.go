@@ -94,12 +94,12 @@ func applyDefaults(c *Config) {
 			continue
 		}
 		if a.Type == "" {
-			a.Type = "http"
+			a.Type = APIHTTP
 		}
 		if a.BasePath == "" {
 			a.BasePath = "/"
 		}
-		if a.Type == "websocket" {
+		if a.Type == APIWebSocket {
 			if a.BackendMaxConns == 0 {
 				a.BackendMaxConns = DefaultBackendMaxConns
 			}
@@ -113,11 +113,11 @@ func applyDefaults(c *Config) {
 			}
 			if in.Timeout == 0 {
 				in.Timeout = Duration(DefaultHTTPTimeout)
-				if a.Type == "rest" {
+				if a.Type == APIREST {
 					in.Timeout = Duration(DefaultRESTTimeout)
 				}
 			}
-			if in.Type == "mock" && in.Status == 0 {
+			if in.Type == IntegrationMock && in.Status == 0 {
 				in.Status = 200
 			}
 		}
@@ -185,7 +185,7 @@ func validate(c *Config) (Errors, []Problem) {
 		// WebSocket APIs take upgrade requests and @connections calls,
 		// so they may share a host and base path with an HTTP API.
 		table := mounts
-		if a.Type == "websocket" {
+		if a.Type == APIWebSocket {
 			table = wsMounts
 		}
 		if err := table.Add(m, i); err != nil {
@@ -297,7 +297,7 @@ func (x *v) cache() {
 
 func (x *v) accessLog() {
 	switch x.c.AccessLog.Format {
-	case "", "json", "clf":
+	case "", AccessLogJSON, AccessLogCLF:
 	default:
 		x.fail("access_log.format", "want json or clf, got %q", x.c.AccessLog.Format)
 	}
@@ -337,7 +337,7 @@ func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
 	if t.Per != "" {
 		if !perAllowed {
 			x.fail(key+".per", "only route throttles take per")
-		} else if t.Per != "route" && t.Per != "client_ip" && !(strings.HasPrefix(t.Per, "header.") && len(t.Per) > len("header.")) {
+		} else if h, ok := t.Per.Header(); t.Per != PerRoute && t.Per != PerClientIP && !(ok && h != "") {
 			x.fail(key+".per", "want route, client_ip or header.<name>, got %q", t.Per)
 		}
 	}
@@ -374,7 +374,7 @@ func (x *v) keysAndPlans() {
 				x.fail(key+".quota.limit", "must be at least 1")
 			}
 			switch p.Quota.Period {
-			case "day", "week", "month":
+			case PeriodDay, PeriodWeek, PeriodMonth:
 			default:
 				x.fail(key+".quota.period", "want day, week or month, got %q", p.Quota.Period)
 			}
@@ -404,7 +404,7 @@ func (x *v) keysAndPlans() {
 // about it can be checked.
 func (x *v) api(key string, a *API) bool {
 	switch a.Type {
-	case "http", "rest", "websocket":
+	case APIHTTP, APIREST, APIWebSocket:
 	default:
 		x.fail(key+".type", "want http, rest or websocket, got %q", a.Type)
 		return false
@@ -429,15 +429,15 @@ func (x *v) api(key string, a *API) bool {
 		au := a.Authorizers[n]
 		ak := key + ".authorizers." + n
 		switch au.Type {
-		case "jwt":
+		case AuthorizerJWT:
 			if au.Issuer == "" {
 				x.fail(ak+".issuer", "required for jwt authorizers")
 			}
-		case "lambda":
+		case AuthorizerLambda:
 			if _, ok := x.c.Functions[au.Function]; !ok {
 				x.fail(ak+".function", "no function named %q", au.Function)
 			}
-		case "http":
+		case AuthorizerHTTP:
 			if _, ok := httpURL(au.URL); !ok {
 				x.fail(ak+".url", "want an http(s) URL, got %q", au.URL)
 			}
@@ -445,7 +445,7 @@ func (x *v) api(key string, a *API) bool {
 			x.fail(ak+".type", "want jwt, lambda or http, got %q", au.Type)
 		}
 		switch au.PayloadFormat {
-		case "", "1.0", "2.0":
+		case "", PayloadV1, PayloadV2:
 		default:
 			x.fail(ak+".payload_format", "want \"1.0\" or \"2.0\", got %q", au.PayloadFormat)
 		}
@@ -462,7 +462,7 @@ func (x *v) api(key string, a *API) bool {
 	for _, n := range sortedKeys(a.Integrations) {
 		x.integration(key, a, n)
 	}
-	if a.Type == "websocket" {
+	if a.Type == APIWebSocket {
 		x.wsRoutes(key, a)
 		return true
 	}
@@ -487,7 +487,7 @@ func (x *v) api(key string, a *API) bool {
 			continue
 		}
 		x.routeCommon(k, a, r)
-		if in := a.Integrations[r.Integration]; in != nil && in.Type == "http_proxy" && err == nil {
+		if in := a.Integrations[r.Integration]; in != nil && in.Type == IntegrationHTTPProxy && err == nil {
 			for _, m := range urlParamRE.FindAllStringSubmatch(in.URL, -1) {
 				if !slices.Contains(parsed.ParamNames(), m[1]) {
 					x.warn(k+".integration", "integration %q uses {%s} but the route has no such path variable: it expands to nothing", r.Integration, m[1])
@@ -519,7 +519,7 @@ func (x *v) api(key string, a *API) bool {
 				}
 			}
 			switch c.Invalidate {
-			case "", "authorized", "anyone", "ignore":
+			case "", InvalidateAuthorized, InvalidateAnyone, InvalidateIgnore:
 			default:
 				x.fail(k+".cache.invalidate", "want authorized, anyone or ignore, got %q", c.Invalidate)
 			}
@@ -593,14 +593,14 @@ func (x *v) integration(apiKey string, a *API, name string) {
 		return
 	}
 	switch in.Type {
-	case "http_proxy":
-		if a.Type == "websocket" {
+	case IntegrationHTTPProxy:
+		if a.Type == APIWebSocket {
 			x.fail(k+".type", "websocket integrations are http or lambda")
 			return
 		}
 		x.proxyURL(k, a, in)
 		switch in.Balance {
-		case "", "round_robin", "least_conn":
+		case "", BalanceRoundRobin, BalanceLeastConn:
 		default:
 			x.fail(k+".balance", "want round_robin or least_conn, got %q", in.Balance)
 		}
@@ -620,28 +620,28 @@ func (x *v) integration(apiKey string, a *API, name string) {
 				x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
 			}
 		}
-	case "http":
-		if a.Type != "websocket" {
+	case IntegrationHTTP:
+		if a.Type != APIWebSocket {
 			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
 			return
 		}
 		if _, ok := httpURL(in.URL); !ok {
 			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
 		}
-	case "mock":
+	case IntegrationMock:
 		if in.Status < 100 || in.Status > 599 {
 			x.fail(k+".status", "want an HTTP status 100-599, got %d", in.Status)
 		}
-	case "lambda":
+	case IntegrationLambda:
 		if _, ok := x.c.Functions[in.Function]; !ok {
 			x.fail(k+".function", "no function named %q", in.Function)
 		}
 		switch in.PayloadFormat {
-		case "", "1.0", "2.0":
+		case "", PayloadV1, PayloadV2:
 		default:
 			x.fail(k+".payload_format", "want \"1.0\" or \"2.0\", got %q", in.PayloadFormat)
 		}
-		if in.PayloadFormat == "2.0" && a.Type == "rest" {
+		if in.PayloadFormat == PayloadV2 && a.Type == APIREST {
 			x.fail(k+".payload_format", "REST APIs send payload format 1.0")
 		}
 	case "":

@@ -72,7 +72,7 @@ type api struct {
 	name     string
 	hosts    string
 	basePath string
-	typ      string
+	typ      config.APIType
 	dialect  apierror.Dialect
 	tree     *router.Tree
 	routes   []*route
@@ -146,7 +146,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	names := make([]string, 0, len(c.APIs))
 	var wsNames []string
 	for n, a := range c.APIs {
-		if a.Type == "websocket" {
+		if a.Type == config.APIWebSocket {
 			wsNames = append(wsNames, n)
 			continue
 		}
@@ -236,7 +236,7 @@ func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeli
 			ps.Throttle = &limiter.Limit{Rate: p.Throttle.Rate, Burst: p.Throttle.Burst}
 		}
 		if p.Quota != nil {
-			period, err := limiter.ParsePeriod(p.Quota.Period)
+			period, err := limiter.ParsePeriod(string(p.Quota.Period))
 			if err != nil {
 				return nil, fmt.Errorf("usage plan %s: %w", name, err)
 			}
@@ -257,7 +257,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
 	}
-	if ca.Type == "rest" {
+	if ca.Type == config.APIREST {
 		a.dialect = apierror.REST
 	}
 	if c := ca.CORS; c != nil {
@@ -299,7 +299,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
-			info := routeInfo(name, sn, k, ca.Type == "rest", varList)
+			info := routeInfo(name, sn, k, ca.Type == config.APIREST, varList)
 			info.Metrics = deps.Metrics.Route(name, k)
 			st.infos = append(st.infos, info)
 		}
@@ -332,8 +332,8 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		// The context is rendered for the payload format the route's
 		// integration receives.
 		v1 := false
-		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == "lambda" || ca.Type == "rest") {
-			v1 = payloadFormat(ca, in.PayloadFormat) == "1.0"
+		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == config.IntegrationLambda || ca.Type == config.APIREST) {
+			v1 = payloadFormat(ca, in.PayloadFormat) == config.PayloadV1
 		}
 		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, payloadFormat(ca, ""), deps)
 		if err != nil {
@@ -358,11 +358,10 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 			Limit:            limiter.Limit{Rate: t.Rate, Burst: t.Burst},
 			RateLimitHeaders: deps.rateLimitHeaders,
 		}
-		switch {
-		case t.Per == "client_ip":
+		if t.Per == config.PerClientIP {
 			o.Per = pipeline.PerClientIP
-		case strings.HasPrefix(t.Per, "header."):
-			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
+		} else if h, ok := t.Per.Header(); ok {
+			o.Per, o.Header = pipeline.PerHeader, h
 		}
 		th, err := pipeline.NewThrottle(deps.reg.state(), deps.reg.gen, o)
 		if err != nil {
@@ -384,9 +383,9 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 				StaleWhileRevalidate: rc.StaleWhileRevalidate.D(),
 			}
 			switch rc.Invalidate {
-			case "anyone":
+			case config.InvalidateAnyone:
 				o.Invalidate = pipeline.InvalidateAnyone
-			case "ignore":
+			case config.InvalidateIgnore:
 				o.Invalidate = pipeline.InvalidateIgnore
 			}
 			for _, k := range rc.Key {
@@ -417,7 +416,7 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 	var steps []exchange.Step
 	if r.Authorizer != "" {
 		// WebSocket events carry the 1.0 (REST) authorizer form.
-		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, "1.0", deps)
+		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, config.PayloadV1, deps)
 		if err != nil {
 			return err
 		}
@@ -440,13 +439,13 @@ func (gatePassed) Serve(ex *exchange.Exchange) { ex.GatePassed = true }
 // compileAuthorizer builds the route's authorizer step; v1 renders the
 // context it hands on in payload format 1.0, and defaultFormat is the
 // authorizer's own payload format unless its config names one.
-func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (exchange.Step, error) {
+func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat config.PayloadFormat, deps Deps) (exchange.Step, error) {
 	format := ac.PayloadFormat
 	if format == "" {
 		format = defaultFormat
 	}
 	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.functions == nil}
-	if ac.Type == "lambda" {
+	if ac.Type == config.AuthorizerLambda {
 		spec.Invoker = deps.functions[ac.Function]
 	}
 	a, err := deps.reg.authorizers().get(deps.reg.gen, spec)
@@ -457,7 +456,7 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	case a.jwt != nil:
 		return pipeline.NewJWT(a.jwt, r.Scopes, v1, ac.ClaimsToHeaders)
 	case a.lam != nil:
-		return pipeline.NewLambdaAuthorizer(a.lam, format == "1.0"), nil
+		return pipeline.NewLambdaAuthorizer(a.lam, format == config.PayloadV1), nil
 	}
 	return nil, nil
 }
@@ -465,14 +464,14 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 // payloadFormat is the Lambda payload format of an API's integration or
 // authorizer: the one configured, else 1.0 for REST APIs and 2.0 for HTTP
 // APIs.
-func payloadFormat(ca *config.API, configured string) string {
+func payloadFormat(ca *config.API, configured config.PayloadFormat) config.PayloadFormat {
 	switch {
 	case configured != "":
 		return configured
-	case ca.Type == "rest":
-		return "1.0"
+	case ca.Type == config.APIREST:
+		return config.PayloadV1
 	}
-	return "2.0"
+	return config.PayloadV2
 }
 
 // routeInfo describes a route on a stage for the pipeline, the
@@ -509,13 +508,13 @@ func stageVarList(vars map[string]string) []lambda.Param {
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	switch in.Type {
-	case "http_proxy":
+	case config.IntegrationHTTPProxy:
 		u, missing := config.SubstituteStageVars(in.URL, vars)
 		if missing != "" {
 			return nil, fmt.Errorf("url: no stage variable %q", missing)
 		}
 		up := proxy.Upstream{URL: u, Targets: in.Targets, Retries: in.Retries, Timeout: in.Timeout.D()}
-		if in.Balance == "least_conn" {
+		if in.Balance == config.BalanceLeastConn {
 			up.Policy = upstream.LeastConn
 		}
 		if hc := in.HealthCheck; hc != nil {
@@ -525,9 +524,9 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 			}
 		}
 		return proxy.NewHTTPProxy(deps.reg.pools().In(deps.reg.gen), up)
-	case "mock":
+	case config.IntegrationMock:
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
-	case "lambda":
+	case config.IntegrationLambda:
 		format := payloadFormat(ca, in.PayloadFormat)
 		var inv lambda.Invoker
 		if deps.functions != nil {
@@ -536,7 +535,7 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, format, ca.Type == "rest", in.Timeout.D()), nil
+		return proxy.NewLambda(inv, string(format), ca.Type == config.APIREST, in.Timeout.D()), nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)
@@ -563,7 +562,7 @@ func (s *Snapshot) Routes() []RouteInfo {
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteInfo{API: a.name, Type: a.typ, Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+				out = append(out, RouteInfo{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
 			}
 		}
 	}

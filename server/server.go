@@ -236,7 +236,7 @@ func (s *Server) watchSources() {
 // openAccessLog opens the access log of cfg (nil when it is off) and
 // records cfg as the section in use.
 func (s *Server) openAccessLog(cfg config.AccessLog) (*accesslog.Logger, error) {
-	format, err := accesslog.ParseFormat(cfg.Format)
+	format, err := accesslog.ParseFormat(string(cfg.Format))
 	if err != nil {
 		return nil, fmt.Errorf("access_log: %w", err)
 	}

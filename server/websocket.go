@@ -87,9 +87,9 @@ func newBridge(name string, a *config.API, invokers map[string]lambda.Invoker, c
 		in := a.Integrations[r.Integration]
 		var be wsbridge.Backend
 		switch in.Type {
-		case "http":
+		case config.IntegrationHTTP:
 			be = pool.Backend(in.URL, in.Timeout.D())
-		case "lambda":
+		case config.IntegrationLambda:
 			inv := invokers[in.Function]
 			if inv == nil {
 				return nil, fmt.Errorf("route %s: function %q is not running", key, in.Function)
