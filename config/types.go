@@ -86,6 +86,10 @@ type Cache struct {
 	// XCacheHeader adds "X-Cache: Hit|Miss" to cached routes' answers
 	// (added; default true).
 	XCacheHeader *bool `yaml:"x_cache_header"`
+
+	// maxSizeDefaulted says MaxSize is the default, not the file's:
+	// max_item_size is checked against a max_size the file sets only.
+	maxSizeDefaulted bool
 }
 
 // Upstream tunes the request path toward http_proxy origins: the

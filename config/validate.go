@@ -13,117 +13,6 @@ import (
 	"github.com/frontdeskgw/frontdesk/router"
 )
 
-// Defaults, also written in docs/config.md.
-const (
-	DefaultListen               = "127.0.0.1:8080"
-	DefaultReadTimeout          = 30 * time.Second
-	DefaultIdleTimeout          = 60 * time.Second
-	DefaultMaxHeaderBytes       = 10240
-	DefaultMaxBodyBytes         = 10 << 20
-	DefaultSendTimeout          = 60 * time.Second
-	DefaultMaxInflightBodyBytes = 256 << 20
-	DefaultShutdownGrace        = 15 * time.Second
-	DefaultHTTPTimeout          = 30 * time.Second // HTTP API integration timeout (AWS)
-	DefaultRESTTimeout          = 29 * time.Second // REST API integration timeout (AWS)
-	DefaultStage                = "$default"
-	DefaultHealthInterval       = 5 * time.Second
-	DefaultCacheTTL             = 300 * time.Second // AWS's default cache TTL
-	DefaultCacheMaxSize         = 256 << 20
-
-	// upstream.*: the same as package upstream's defaults.
-	DefaultUpstreamMaxConns    = 1024
-	DefaultUpstreamIdleTimeout = 4 * time.Second
-	DefaultUpstreamBuffer      = 1 << 20
-	DefaultUpstreamMaxBuffered = 64 << 20
-	// DefaultMaxStreamsPerClient is upstream.max_streams_per_client's
-	// default; MaxStreamsPerClient is its bound.
-	DefaultMaxStreamsPerClient = 64
-	MaxStreamsPerClient        = 1 << 16
-	// WebSocket APIs (added keys).
-	DefaultBackendMaxConns = 1024
-	MaxBackendMaxConns     = 65536
-	DefaultDisconnectQueue = 10000
-	MaxDisconnectQueue     = 1000000
-)
-
-func applyDefaults(c *Config) {
-	s := &c.Server
-	if s.Listen == "" {
-		s.Listen = DefaultListen
-	}
-	if s.ReadTimeout == 0 {
-		s.ReadTimeout = Duration(DefaultReadTimeout)
-	}
-	if s.IdleTimeout == 0 {
-		s.IdleTimeout = Duration(DefaultIdleTimeout)
-	}
-	if s.MaxHeaderBytes == 0 {
-		s.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if s.MaxBodyBytes == 0 {
-		s.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if s.ShutdownGrace == 0 {
-		s.ShutdownGrace = Duration(DefaultShutdownGrace)
-	}
-	u := &c.Upstream
-	if u.MaxConnsPerOrigin == 0 {
-		u.MaxConnsPerOrigin = DefaultUpstreamMaxConns
-	}
-	if u.IdleTimeout == 0 {
-		u.IdleTimeout = Duration(DefaultUpstreamIdleTimeout)
-	}
-	if u.BufferResponses == 0 {
-		u.BufferResponses = DefaultUpstreamBuffer
-	}
-	if u.MaxBufferedBytes == 0 {
-		u.MaxBufferedBytes = DefaultUpstreamMaxBuffered
-	}
-	if c.Upstream.MaxStreamsPerClient == nil {
-		n := DefaultMaxStreamsPerClient
-		c.Upstream.MaxStreamsPerClient = &n
-	}
-	if s.SendTimeout == 0 {
-		s.SendTimeout = Duration(DefaultSendTimeout)
-	}
-	if s.MaxInflightBodyBytes == 0 {
-		s.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, s.MaxBodyBytes)
-	}
-	for _, a := range c.APIs {
-		if a == nil {
-			continue
-		}
-		if a.Type == "" {
-			a.Type = APIHTTP
-		}
-		if a.BasePath == "" {
-			a.BasePath = "/"
-		}
-		if a.Type == APIWebSocket {
-			if a.BackendMaxConns == 0 {
-				a.BackendMaxConns = DefaultBackendMaxConns
-			}
-			if a.DisconnectQueue == 0 {
-				a.DisconnectQueue = DefaultDisconnectQueue
-			}
-		}
-		for _, in := range a.Integrations {
-			if in == nil {
-				continue
-			}
-			if in.Timeout == 0 {
-				in.Timeout = Duration(DefaultHTTPTimeout)
-				if a.Type == APIREST {
-					in.Timeout = Duration(DefaultRESTTimeout)
-				}
-			}
-			if in.Type == IntegrationMock && in.Status == 0 {
-				in.Status = 200
-			}
-		}
-	}
-}
-
 // v collects problems with their lines.
 type v struct {
 	c     *Config
@@ -287,10 +176,10 @@ func (x *v) upstream() {
 
 func (x *v) cache() {
 	c := x.c.Cache
-	if c.MaxSize != 0 && c.MaxSize < 1<<20 {
+	if c.MaxSize < 1<<20 {
 		x.fail("cache.max_size", "at least 1MiB, got %d bytes", c.MaxSize)
 	}
-	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (c.MaxSize != 0 && c.MaxItemSize > c.MaxSize/8)) {
+	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (!c.maxSizeDefaulted && c.MaxItemSize > c.MaxSize/8)) {
 		x.fail("cache.max_item_size", "between 1KiB and an eighth of max_size, got %d bytes", c.MaxItemSize)
 	}
 }

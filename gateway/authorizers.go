@@ -115,11 +115,9 @@ func (spec AuthorizerSpec) build(log *slog.Logger) (*authorizer, error) {
 			Name: id, PayloadFormat: string(spec.Format), IdentitySources: ac.IdentitySource,
 			TTL: ac.TTL.D(), Timeout: ac.Timeout.D(), Logger: log,
 		}
-		if ac.SimpleResponses != nil {
-			o.Response = lambdaauth.ResponsePolicy
-			if *ac.SimpleResponses {
-				o.Response = lambdaauth.ResponseSimple
-			}
+		o.Response = lambdaauth.ResponsePolicy
+		if *ac.SimpleResponses {
+			o.Response = lambdaauth.ResponseSimple
 		}
 		if ac.Type == config.AuthorizerLambda {
 			if spec.NoFunctions {

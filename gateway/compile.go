@@ -142,7 +142,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	}
 	s.keys = keys
 	deps.keys = keys
-	deps.rateLimitHeaders = c.Server.RateLimitHeaders == nil || *c.Server.RateLimitHeaders
+	deps.rateLimitHeaders = *c.Server.RateLimitHeaders
 	names := make([]string, 0, len(c.APIs))
 	var wsNames []string
 	for n, a := range c.APIs {
@@ -227,7 +227,7 @@ func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeline.Keys, error) {
 	var keys []pipeline.KeySpec
 	for _, k := range c.APIKeys {
-		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: k.Enabled == nil || *k.Enabled})
+		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: *k.Enabled})
 	}
 	var plans []pipeline.PlanSpec
 	for name, p := range c.UsagePlans {
@@ -333,9 +333,9 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		// integration receives.
 		v1 := false
 		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == config.IntegrationLambda || ca.Type == config.APIREST) {
-			v1 = payloadFormat(ca, in.PayloadFormat) == config.PayloadV1
+			v1 = in.PayloadFormat == config.PayloadV1
 		}
-		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, payloadFormat(ca, ""), deps)
+		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, deps)
 		if err != nil {
 			return nil, err
 		}
@@ -370,11 +370,7 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		steps = append(steps, th)
 	}
 	if rc := r.Cache; rc != nil && deps.Cache != nil {
-		ttl := config.DefaultCacheTTL
-		if rc.TTL != nil {
-			ttl = rc.TTL.D()
-		}
-		if ttl > 0 {
+		if ttl := rc.TTL.D(); ttl > 0 {
 			o := pipeline.CacheOptions{
 				Route:                deps.Cache.Namespace(apiName, stageName).Route(routeKey),
 				TTL:                  ttl,
@@ -416,7 +412,7 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 	var steps []exchange.Step
 	if r.Authorizer != "" {
 		// WebSocket events carry the 1.0 (REST) authorizer form.
-		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, config.PayloadV1, deps)
+		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, deps)
 		if err != nil {
 			return err
 		}
@@ -437,13 +433,9 @@ type gatePassed struct{}
 func (gatePassed) Serve(ex *exchange.Exchange) { ex.GatePassed = true }
 
 // compileAuthorizer builds the route's authorizer step; v1 renders the
-// context it hands on in payload format 1.0, and defaultFormat is the
-// authorizer's own payload format unless its config names one.
-func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat config.PayloadFormat, deps Deps) (exchange.Step, error) {
+// context it hands on in payload format 1.0.
+func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, deps Deps) (exchange.Step, error) {
 	format := ac.PayloadFormat
-	if format == "" {
-		format = defaultFormat
-	}
 	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.functions == nil}
 	if ac.Type == config.AuthorizerLambda {
 		spec.Invoker = deps.functions[ac.Function]
@@ -459,19 +451,6 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 		return pipeline.NewLambdaAuthorizer(a.lam, format == config.PayloadV1), nil
 	}
 	return nil, nil
-}
-
-// payloadFormat is the Lambda payload format of an API's integration or
-// authorizer: the one configured, else 1.0 for REST APIs and 2.0 for HTTP
-// APIs.
-func payloadFormat(ca *config.API, configured config.PayloadFormat) config.PayloadFormat {
-	switch {
-	case configured != "":
-		return configured
-	case ca.Type == config.APIREST:
-		return config.PayloadV1
-	}
-	return config.PayloadV2
 }
 
 // routeInfo describes a route on a stage for the pipeline, the
@@ -490,7 +469,7 @@ func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exc
 func NeedsCache(c *config.Config) bool {
 	for _, a := range c.APIs {
 		for _, r := range a.Routes {
-			if r != nil && r.Cache != nil && (r.Cache.TTL == nil || r.Cache.TTL.D() > 0) {
+			if r != nil && r.Cache != nil && r.Cache.TTL.D() > 0 {
 				return true
 			}
 		}
@@ -519,15 +498,11 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 		}
 		if hc := in.HealthCheck; hc != nil {
 			up.HealthPath, up.HealthInterval = hc.Path, hc.Interval.D()
-			if up.HealthInterval == 0 {
-				up.HealthInterval = config.DefaultHealthInterval
-			}
 		}
 		return proxy.NewHTTPProxy(deps.reg.pools().In(deps.reg.gen), up)
 	case config.IntegrationMock:
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
 	case config.IntegrationLambda:
-		format := payloadFormat(ca, in.PayloadFormat)
 		var inv lambda.Invoker
 		if deps.functions != nil {
 			inv = deps.functions[in.Function]
@@ -535,7 +510,7 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, string(format), ca.Type == config.APIREST, in.Timeout.D()), nil
+		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()), nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)

@@ -66,15 +66,11 @@ func (f *functions) startFunction(name string, fc config.Function) (*gateway.Fun
 		}
 		return &gateway.Function{Invoker: hf, Close: func() { _ = hf.Close() }}, nil
 	}
-	fnName := fc.FunctionName
-	if fnName == "" {
-		fnName = name
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := invoke.New(ctx, invoke.Config{
 		InvokeURL:    fc.InvokeURL,
-		FunctionName: fnName,
+		FunctionName: fc.FunctionName,
 		Timeout:      fc.Timeout.D(),
 		Region:       fc.Region,
 		Logger:       f.log.With("function", name),

@@ -145,12 +145,8 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 // gatewayOptions are cfg's settings of the request path that are not
 // part of a snapshot.
 func gatewayOptions(cfg *config.Config) gateway.Options {
-	o := gateway.Options{UnderscoresInHeaders: cfg.Server.UnderscoresInHeaders != nil && *cfg.Server.UnderscoresInHeaders,
-		MaxStreamsPerClient: config.DefaultMaxStreamsPerClient}
-	if n := cfg.Upstream.MaxStreamsPerClient; n != nil {
-		o.MaxStreamsPerClient = *n
-	}
-	return o
+	return gateway.Options{UnderscoresInHeaders: *cfg.Server.UnderscoresInHeaders,
+		MaxStreamsPerClient: *cfg.Upstream.MaxStreamsPerClient}
 }
 
 // Ready reports that the listeners are bound and serving.
@@ -172,7 +168,7 @@ func (s *Server) Bridge(api string) *wsbridge.Bridge { return s.bridges.all()[ap
 // long-lived resources.
 func (s *Server) deps(cfg *config.Config, p *gateway.Pending) gateway.Deps {
 	return gateway.Deps{Pending: p, Cache: s.cache, Metrics: s.metrics,
-		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
+		XCache: *cfg.Cache.XCacheHeader}
 }
 
 // ensureCache creates the shared response cache the first time a config
@@ -181,13 +177,9 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 	if s.cache != nil || !gateway.NeedsCache(cfg) {
 		return nil
 	}
-	size := int64(cfg.Cache.MaxSize)
-	if size == 0 {
-		size = config.DefaultCacheMaxSize
-	}
 	// The store keeps expired entries up to an hour for the routes that
 	// serve stale while revalidating; each route applies its own window.
-	store, err := cache.New(cache.Config{MaxSize: size, MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D(),
+	store, err := cache.New(cache.Config{MaxSize: int64(cfg.Cache.MaxSize), MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D(),
 		StaleGrace: cache.MaxTTL})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
