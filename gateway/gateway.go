@@ -7,7 +7,11 @@
 // long-lived Registries (upstream pools, throttle state, authorizers,
 // functions, bridges): it resolves what the snapshot needs there without
 // changing what serves now, and the caller commits or aborts that
-// generation (package registry).
+// generation (package registry). Every part of a config is compiled
+// here: HTTP and REST APIs (compile.go), WebSocket APIs into their bridges
+// (compile_websocket.go, OpenBridge) and functions into local hosts or
+// Invoke API clients (compile_functions.go, OpenFunction); the server
+// only runs the registries that hold them.
 //
 // Hot path: Handle. It reads the current Snapshot through one atomic
 // pointer, takes a pooled Exchange, and allocates nothing in steady state.

@@ -1,9 +1,10 @@
 // Package server runs the data-plane listener: it binds the configured
 // address, serves requests through the gateway with fasthttp, and drains
 // in-flight requests on shutdown. It owns the gateway's long-lived
-// registries, starting functions and WebSocket bridges for them, and
-// reloads by preparing one pending generation of them, then committing it
-// or, when the reload is refused, aborting it.
+// registries, which start functions and WebSocket bridges as the gateway
+// builds them (gateway.OpenFunction, gateway.OpenBridge), and reloads by
+// preparing one pending generation of them, then committing it or, when
+// the reload is refused, aborting it.
 package server
 
 import (
