@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/auth/cors"
@@ -53,9 +54,14 @@ type wsAPI struct {
 	bridge *wsbridge.Bridge
 	stages []string // named; the $default stage is config.DefaultStage
 	// gate runs the $connect route's authorizer and API key check (nil:
-	// none); infos describe $connect per stage for it.
-	gate  *pipeline.Chain
-	infos map[string]*exchange.Route
+	// none); infos describe $connect per stage for it. The API is the
+	// bridge's wsbridge.Gate when it has one (Admit).
+	gate    *pipeline.Chain
+	infos   map[string]*exchange.Route
+	trusted []netip.Prefix
+	// exchanges are the gate's, apart from the requests' pool: an
+	// upgrade is not counted or logged as a request.
+	exchanges sync.Pool
 }
 
 // TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -163,7 +169,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}}
+		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}, trusted: s.trusted}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}

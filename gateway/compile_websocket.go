@@ -18,9 +18,7 @@ type BridgeEnv struct {
 	// ClientIP is a client's address as the config in use sees it
 	// (trusted proxies), read per connection.
 	ClientIP func(*fasthttp.RequestCtx) string
-	// Authorize is the $connect gate of the API.
-	Authorize func(*fasthttp.RequestCtx, string) ([]byte, bool)
-	Log       *slog.Logger
+	Log      *slog.Logger
 }
 
 // OpenBridge builds the bridge of WebSocket API name from its spec in
@@ -59,7 +57,6 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 		MaxMessageBytes: int(a.MaxMessageBytes),
 		DisconnectQueue: a.DisconnectQueue,
 		ClientIP:        env.ClientIP,
-		Authorize:       env.Authorize,
 		Logger:          env.Log.With("api", name),
 	}
 	if a.Management != nil {

@@ -21,11 +21,11 @@ type bridges struct {
 }
 
 // newBridges keeps bridges whose Lambda backends are functions of fns;
-// clientIP and authorize are the server's, read per connection.
-func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string,
-	authorize func(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool)) *bridges {
+// clientIP is the server's, read per connection.
+func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string) *bridges {
+	env := gateway.BridgeEnv{ClientIP: clientIP, Log: log}
 	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
-		return gateway.OpenBridge(g, name, spec, fns.set, gateway.BridgeEnv{ClientIP: clientIP, Authorize: authorize(name), Log: log})
+		return gateway.OpenBridge(g, name, spec, fns.set, env)
 	}
 	return &bridges{set: registry.NewSet("websocket bridge", registry.Hooks[string, gateway.BridgeSpec, *wsbridge.Bridge]{
 		Open:    open,
@@ -51,11 +51,3 @@ func (bs *bridges) close() { bs.set.Close() }
 
 // all returns the live bridges by API name.
 func (bs *bridges) all() map[string]*wsbridge.Bridge { return bs.set.Live() }
-
-// wsAuthorize is the $connect gate of a WebSocket API: the checks of the
-// snapshot in use when the upgrade arrives.
-func (s *Server) wsAuthorize(api string) func(*fasthttp.RequestCtx, string) ([]byte, bool) {
-	return func(ctx *fasthttp.RequestCtx, stage string) ([]byte, bool) {
-		return s.gw.AuthorizeWebSocket(ctx, api, stage)
-	}
-}

@@ -68,14 +68,16 @@ type Options struct {
 	// address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
 
-	// Authorize gates the connection before $connect runs (authorizers
-	// and API keys of the $connect route). It returns the
-	// requestContext.authorizer object attached to every event of the
-	// connection (nil for none), or ok false when it refused the upgrade
-	// and has written the answer into ctx.Response.
-	Authorize func(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
-
 	Logger *slog.Logger
+}
+
+// Gate admits a connection before $connect runs: the authorizers and API
+// keys of the $connect route, which the gateway compiles.
+type Gate interface {
+	// Admit returns the requestContext.authorizer object attached to
+	// every event of the connection (nil for none), or ok false when it
+	// refused the upgrade and has written the answer into ctx.Response.
+	Admit(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
 }
 
 // Route is one route's integration.
@@ -124,7 +126,6 @@ type settings struct {
 	region            string
 	clientIP          func(*fasthttp.RequestCtx) string
 	ownClientIP       bool // clientIP came from Options, not the peer address
-	authorize         func(*fasthttp.RequestCtx, string) ([]byte, bool)
 	log               *slog.Logger
 }
 
@@ -146,7 +147,6 @@ func (o *Options) settings() (*settings, error) {
 		secrets:           make(map[string]string, len(o.Credentials)),
 		region:            o.Region,
 		clientIP:          o.ClientIP,
-		authorize:         o.Authorize,
 		log:               o.Logger,
 	}
 	if len(s.stages) == 0 {
