@@ -13,18 +13,18 @@ import (
 	"github.com/frontdeskgw/frontdesk/router"
 )
 
-// v collects problems with their lines.
-type v struct {
+// validator collects problems with their lines.
+type validator struct {
 	c     *Config
 	errs  Errors
 	warns []Problem
 }
 
-func (x *v) warn(key, format string, args ...any) {
+func (x *validator) warn(key, format string, args ...any) {
 	x.warns = append(x.warns, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (x *v) fail(key, format string, args ...any) {
+func (x *validator) fail(key, format string, args ...any) {
 	x.errs = append(x.errs, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -50,7 +50,7 @@ var (
 )
 
 func validate(c *Config) (Errors, []Problem) {
-	x := &v{c: c}
+	x := &validator{c: c}
 	x.server()
 	x.upstream()
 	x.cache()
@@ -113,7 +113,7 @@ func sortedKeys[T any](m map[string]T) []string {
 	return out
 }
 
-func (x *v) server() {
+func (x *validator) server() {
 	s := x.c.Server
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		x.fail("server.listen", "want host:port, got %q", s.Listen)
@@ -155,7 +155,7 @@ func (x *v) server() {
 	}
 }
 
-func (x *v) upstream() {
+func (x *validator) upstream() {
 	u := x.c.Upstream
 	if u.MaxConnsPerOrigin < 1 || u.MaxConnsPerOrigin > 65536 {
 		x.fail("upstream.max_conns_per_origin", "between 1 and 65536, got %d", u.MaxConnsPerOrigin)
@@ -174,7 +174,7 @@ func (x *v) upstream() {
 	}
 }
 
-func (x *v) cache() {
+func (x *validator) cache() {
 	c := x.c.Cache
 	if c.MaxSize < 1<<20 {
 		x.fail("cache.max_size", "at least 1MiB, got %d bytes", c.MaxSize)
@@ -184,7 +184,7 @@ func (x *v) cache() {
 	}
 }
 
-func (x *v) accessLog() {
+func (x *validator) accessLog() {
 	switch x.c.AccessLog.Format {
 	case "", AccessLogJSON, AccessLogCLF:
 	default:
@@ -192,7 +192,7 @@ func (x *v) accessLog() {
 	}
 }
 
-func (x *v) functions() {
+func (x *validator) functions() {
 	for _, name := range sortedKeys(x.c.Functions) {
 		f := x.c.Functions[name]
 		key := "functions." + name
@@ -213,7 +213,7 @@ func (x *v) functions() {
 	}
 }
 
-func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
+func (x *validator) throttle(key string, t *Throttle, perAllowed bool) {
 	if t == nil {
 		return
 	}
@@ -232,7 +232,7 @@ func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
 	}
 }
 
-func (x *v) keysAndPlans() {
+func (x *validator) keysAndPlans() {
 	names := map[string]bool{}
 	for i, k := range x.c.APIKeys {
 		key := fmt.Sprintf("api_keys[%d]", i)
@@ -291,7 +291,7 @@ func (x *v) keysAndPlans() {
 
 // api checks one API; false means its type is unknown and nothing else
 // about it can be checked.
-func (x *v) api(key string, a *API) bool {
+func (x *validator) api(key string, a *API) bool {
 	switch a.Type {
 	case APIHTTP, APIREST, APIWebSocket:
 	default:
@@ -431,7 +431,7 @@ func httpURL(s string) (u *url.URL, ok bool) {
 	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func (x *v) routeCommon(k string, a *API, r *Route) {
+func (x *validator) routeCommon(k string, a *API, r *Route) {
 	if r.Integration == "" {
 		x.fail(k+".integration", "required")
 	} else if _, ok := a.Integrations[r.Integration]; !ok {
@@ -439,7 +439,7 @@ func (x *v) routeCommon(k string, a *API, r *Route) {
 	}
 }
 
-func (x *v) wsRoutes(key string, a *API) {
+func (x *validator) wsRoutes(key string, a *API) {
 	if a.RouteSelection == "" {
 		x.fail(key+".route_selection", "required for websocket APIs (e.g. $request.body.action)")
 	}
@@ -474,7 +474,7 @@ func (x *v) wsRoutes(key string, a *API) {
 	}
 }
 
-func (x *v) integration(apiKey string, a *API, name string) {
+func (x *validator) integration(apiKey string, a *API, name string) {
 	in := a.Integrations[name]
 	k := apiKey + ".integrations." + name
 	if in == nil {
@@ -545,7 +545,7 @@ func (x *v) integration(apiKey string, a *API, name string) {
 
 // proxyURL checks the URL template once per stage, with that stage's
 // variables substituted.
-func (x *v) proxyURL(k string, a *API, in *Integration) {
+func (x *validator) proxyURL(k string, a *API, in *Integration) {
 	if in.URL == "" {
 		x.fail(k+".url", "required")
 		return

@@ -57,7 +57,7 @@ type wsAPI struct {
 	// none); infos describe $connect per stage for it. The API is the
 	// bridge's wsbridge.Gate when it has one (Admit).
 	gate    *pipeline.Chain
-	infos   map[string]*exchange.Route
+	infos   map[string]*exchange.RouteInfo
 	trusted []netip.Prefix
 	// exchanges are the gate's, apart from the requests' pool: an
 	// upgrade is not counted or logged as a request.
@@ -81,13 +81,15 @@ type api struct {
 	typ      config.APIType
 	dialect  apierror.Dialect
 	tree     *router.Tree
-	routes   []*route
+	routes   []*routeDef
 	// stages[i] is Mount.Stages[i]; def is the $default stage or nil.
 	stages []*stage
 	def    *stage
 }
 
-type route struct {
+// routeDef is a route of an API, numbered as its tree returns it: the
+// route key and the names of its path variables.
+type routeDef struct {
 	key    string
 	params []string
 }
@@ -97,7 +99,7 @@ type stage struct {
 	// integrations[i] serves routes[i] on this stage, described by
 	// infos[i].
 	integrations []exchange.Integration
-	infos        []*exchange.Route
+	infos        []*exchange.RouteInfo
 	integNames   []string
 }
 
@@ -169,7 +171,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}, trusted: s.trusted}
+		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.RouteInfo{}, trusted: s.trusted}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -283,7 +285,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		if err := a.tree.Add(parsed, i, k); err != nil {
 			return nil, fmt.Errorf("route %q: %w", k, err)
 		}
-		a.routes = append(a.routes, &route{key: k, params: parsed.ParamNames()})
+		a.routes = append(a.routes, &routeDef{key: k, params: parsed.ParamNames()})
 	}
 	stageNames, hasDef := config.StageNames(ca)
 	build := func(sn string) (*stage, error) {
@@ -461,8 +463,8 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 
 // routeInfo describes a route on a stage for the pipeline, the
 // integrations and the access log.
-func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.Route {
-	info := &exchange.Route{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
+func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.RouteInfo {
+	info := &exchange.RouteInfo{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
 		RouteKey: routeKey, StageVariables: vars,
 		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(api), StageBytes: []byte(stage)}
 	if _, path, ok := strings.Cut(routeKey, " "); ok {
@@ -522,8 +524,8 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)
 }
 
-// RouteInfo is one row of the compiled route table.
-type RouteInfo struct {
+// RouteRow is one row of the compiled route table.
+type RouteRow struct {
 	API         string `json:"api"`
 	Type        string `json:"type"`
 	Hosts       string `json:"hosts"`
@@ -534,8 +536,8 @@ type RouteInfo struct {
 }
 
 // Routes lists the compiled table, for `frontdesk routes` and the admin API.
-func (s *Snapshot) Routes() []RouteInfo {
-	var out []RouteInfo
+func (s *Snapshot) Routes() []RouteRow {
+	var out []RouteRow
 	for _, a := range s.apis {
 		stages := append([]*stage(nil), a.stages...)
 		if a.def != nil {
@@ -543,7 +545,7 @@ func (s *Snapshot) Routes() []RouteInfo {
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteInfo{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+				out = append(out, RouteRow{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
 			}
 		}
 	}

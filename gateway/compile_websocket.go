@@ -52,7 +52,7 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 		APIID:           name,
 		Stages:          stages,
 		RouteSelection:  a.RouteSelection,
-		Routes:          map[string]wsbridge.Route{},
+		Routes:          map[string]wsbridge.RouteTarget{},
 		IdleTimeout:     a.IdleTimeout.D(),
 		MaxMessageBytes: int(a.MaxMessageBytes),
 		DisconnectQueue: a.DisconnectQueue,
@@ -83,7 +83,7 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 		default:
 			return nil, fmt.Errorf("route %s: integration type %q cannot serve WebSocket routes", key, in.Type)
 		}
-		o.Routes[key] = wsbridge.Route{Backend: be, Reply: r.Reply}
+		o.Routes[key] = wsbridge.RouteTarget{Backend: be, Reply: r.Reply}
 	}
 	return wsbridge.New(o)
 }

@@ -153,8 +153,8 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	ex.Path = sel.Rest
 	ex.ParamNames = a.routes[id].params
-	ex.Route = st.infos[id]
-	ex.Counter = ex.Route.Metrics
+	ex.RouteInfo = st.infos[id]
+	ex.Counter = ex.RouteInfo.Metrics
 	st.integrations[id].Serve(ex)
 }
 
@@ -494,7 +494,7 @@ func (g *Gateway) account(ex *exchange.Exchange) {
 	r.ResponseLatency = total
 	r.UserAgent = ctx.UserAgent()
 	r.APIKey = ex.APIKey
-	if rt := ex.Route; rt != nil {
+	if rt := ex.RouteInfo; rt != nil {
 		r.RouteKey, r.APIID, r.Stage = rt.RouteKeyBytes, rt.APIIDBytes, rt.StageBytes
 	}
 	l.Log(r)
@@ -528,7 +528,7 @@ func (w *wsAPI) Admit(ctx *fasthttp.RequestCtx, stage string) ([]byte, bool) {
 	}()
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
-	ex.Route = w.infos[stage]
+	ex.RouteInfo = w.infos[stage]
 	ex.TrustedProxies = w.trusted
 	begin(ex, apierror.HTTP)
 	w.gate.Serve(ex)

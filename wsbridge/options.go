@@ -34,7 +34,7 @@ type Options struct {
 	RouteSelection string
 	// Routes maps route keys ($connect, $disconnect, $default or custom
 	// keys, which must not start with "$") to their integration.
-	Routes map[string]Route
+	Routes map[string]RouteTarget
 
 	IdleTimeout      time.Duration // no frame from the client for this long: close 1001
 	MaxConnectionAge time.Duration // hard cap on a connection's life: close 1001
@@ -80,8 +80,9 @@ type Gate interface {
 	Admit(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
 }
 
-// Route is one route's integration.
-type Route struct {
+// RouteTarget is one route's integration: its backend and whether the
+// caller gets the reply.
+type RouteTarget struct {
 	Backend Backend
 	// Reply sends the backend's response body back to the caller as a
 	// message (a route response with key $default in API Gateway terms).
@@ -98,7 +99,7 @@ type Credential struct {
 // name it without allocating.
 type routeEntry struct {
 	key string
-	Route
+	RouteTarget
 }
 
 // settings are Options validated, defaulted and indexed.
@@ -171,7 +172,7 @@ func (o *Options) settings() (*settings, error) {
 		if strings.HasPrefix(key, "$") && key != RouteConnect && key != RouteDisconnect && key != RouteDefault {
 			return nil, fmt.Errorf("route %q: keys starting with $ are reserved for $connect, $disconnect and $default", key)
 		}
-		e := &routeEntry{key: key, Route: r}
+		e := &routeEntry{key: key, RouteTarget: r}
 		switch key {
 		case RouteConnect:
 			s.connect = e
