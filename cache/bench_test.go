@@ -8,11 +8,11 @@ import (
 
 // benchRoute is the route of the benchmarks' requests, resolved once as the
 // gateway does per configured route.
-func benchRoute(s *Store) *Route { return s.Namespace("petstore", "prod").Route("GET /pets") }
+func benchRoute(s *Store) *RouteSpace { return s.Namespace("petstore", "prod").Route("GET /pets") }
 
 // benchKey builds the key of a typical cached request: a route with a query
 // and a header parameter.
-func benchKey(r *Route, kb *KeyBuilder, id uint64) []byte {
+func benchKey(r *RouteSpace, kb *KeyBuilder, id uint64) []byte {
 	var v [8]byte
 	binary.LittleEndian.PutUint64(v[:], id)
 	kb.Begin(r, []byte("GET"))

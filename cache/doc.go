@@ -5,8 +5,9 @@
 // route's key parameters.
 //
 // The package knows nothing of HTTP servers or the configuration file; it is a
-// plain API over bytes. The gateway resolves a *Route per cached route once,
-// builds a key per request with a reused KeyBuilder, and calls Store.Get.
+// plain API over bytes. The gateway resolves a *RouteSpace per cached route
+// once, builds a key per request with a reused KeyBuilder, and calls
+// Store.Get.
 //
 // Hot path: Store.Get on a hit. It hashes the key with xxhash and looks in
 // the hot front (hot.go), a small lock-free copy of the entries read most
@@ -18,7 +19,7 @@
 // bounded time.
 //
 // Invalidation is by generation counters (Store.Flush, Namespace.Flush,
-// Route.Flush): bigcache cannot delete by prefix, so a flush changes the
+// RouteSpace.Flush): bigcache cannot delete by prefix, so a flush changes the
 // generation that is part of every key and the old entries age out of the
 // FIFO.
 package cache

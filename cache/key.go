@@ -19,13 +19,14 @@ type Namespace struct {
 	gen        atomic.Uint64
 
 	mu     sync.Mutex
-	routes map[string]*Route
+	routes map[string]*RouteSpace
 }
 
-// Route is the invalidation scope of one route of a namespace, and the
-// starting point of its keys. The gateway resolves it once per configured
-// route and keeps it; a Route is safe for concurrent use.
-type Route struct {
+// RouteSpace is the key space of one route of a namespace: the starting
+// point of its keys and its flush generation (the invalidation scope). The
+// gateway resolves it once per configured route and keeps it; a RouteSpace
+// is safe for concurrent use.
+type RouteSpace struct {
 	ns   *Namespace
 	name string
 	gen  atomic.Uint64
@@ -43,15 +44,15 @@ func (s *Store) Namespace(api, stage string) *Namespace {
 	name := nsName{api, stage}
 	ns := s.namespaces[name]
 	if ns == nil {
-		ns = &Namespace{store: s, api: api, stage: stage, routes: make(map[string]*Route)}
+		ns = &Namespace{store: s, api: api, stage: stage, routes: make(map[string]*RouteSpace)}
 		s.namespaces[name] = ns
 	}
 	return ns
 }
 
-// Route returns the named route of n (for example "GET /pets"), creating it
-// on first use.
-func (n *Namespace) Route(route string) *Route {
+// Route returns the key space of the named route of n (for example
+// "GET /pets"), creating it on first use.
+func (n *Namespace) Route(route string) *RouteSpace {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r := n.routes[route]
@@ -59,7 +60,7 @@ func (n *Namespace) Route(route string) *Route {
 		prefix := appendField(nil, n.api)
 		prefix = appendField(prefix, n.stage)
 		prefix = appendField(prefix, route)
-		r = &Route{ns: n, name: route, prefix: prefix}
+		r = &RouteSpace{ns: n, name: route, prefix: prefix}
 		n.routes[route] = r
 	}
 	return r
@@ -69,7 +70,7 @@ func (n *Namespace) Route(route string) *Route {
 func (n *Namespace) Flush() { n.gen.Add(1) }
 
 // Flush invalidates every entry of the route.
-func (r *Route) Flush() { r.gen.Add(1) }
+func (r *RouteSpace) Flush() { r.gen.Add(1) }
 
 // FlushNamespace invalidates every entry of (api, stage) and reports whether
 // that namespace exists; one that was never used has nothing to flush.
@@ -107,7 +108,7 @@ func (s *Store) FlushRoute(api, stage, route string) bool {
 // counters only ever grows and any flush grows one of them, so their sum
 // grows with every flush that concerns the route and never returns to an
 // earlier value: one number in the key stands for all three.
-func (r *Route) generation() uint64 {
+func (r *RouteSpace) generation() uint64 {
 	return r.ns.store.gen.Load() + r.ns.gen.Load() + r.gen.Load()
 }
 
@@ -126,7 +127,7 @@ type KeyBuilder struct {
 
 // Begin starts a key for a request to route r with the given method. ANY
 // routes serve several methods, so the method is always part of the key.
-func (k *KeyBuilder) Begin(r *Route, method []byte) {
+func (k *KeyBuilder) Begin(r *RouteSpace, method []byte) {
 	k.buf = append(k.buf[:0], r.prefix...)
 	k.buf = binary.LittleEndian.AppendUint64(k.buf, r.generation())
 	k.buf = appendField(k.buf, method)

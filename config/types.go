@@ -71,8 +71,8 @@ type Admin struct {
 
 // AccessLog says where and how requests are logged.
 type AccessLog struct {
-	Output string `yaml:"output"`
-	Format string `yaml:"format"`
+	Output string          `yaml:"output"`
+	Format AccessLogFormat `yaml:"format"`
 }
 
 // Cache is the shared response cache.
@@ -86,6 +86,10 @@ type Cache struct {
 	// XCacheHeader adds "X-Cache: Hit|Miss" to cached routes' answers
 	// (added; default true).
 	XCacheHeader *bool `yaml:"x_cache_header"`
+
+	// maxSizeDefaulted says MaxSize is the default, not the file's:
+	// max_item_size is checked against a max_size the file sets only.
+	maxSizeDefaulted bool
 }
 
 // Upstream tunes the request path toward http_proxy origins: the
@@ -146,20 +150,20 @@ type UsagePlan struct {
 
 // Throttle is a token bucket: Rate per second, Burst capacity.
 type Throttle struct {
-	Rate  float64 `yaml:"rate"`
-	Burst int     `yaml:"burst"`
-	Per   string  `yaml:"per"`
+	Rate  float64     `yaml:"rate"`
+	Burst int         `yaml:"burst"`
+	Per   ThrottlePer `yaml:"per"`
 }
 
 // Quota is a request budget per period.
 type Quota struct {
-	Limit  int64  `yaml:"limit"`
-	Period string `yaml:"period"`
+	Limit  int64       `yaml:"limit"`
+	Period QuotaPeriod `yaml:"period"`
 }
 
 // API is one HTTP, REST or WebSocket API.
 type API struct {
-	Type            string                  `yaml:"type"`
+	Type            APIType                 `yaml:"type"`
 	Hosts           []string                `yaml:"hosts"`
 	BasePath        string                  `yaml:"base_path"`
 	Stages          map[string]Stage        `yaml:"stages"`
@@ -197,15 +201,15 @@ type CORS struct {
 
 // Authorizer is a JWT or Lambda authorizer.
 type Authorizer struct {
-	Type           string   `yaml:"type"`
-	Issuer         string   `yaml:"issuer"`
-	Audience       []string `yaml:"audience"`
-	JWKSURL        string   `yaml:"jwks_url"`
-	IdentitySource StrList  `yaml:"identity_source"`
-	Function       string   `yaml:"function"`
-	URL            string   `yaml:"url"`
-	TTL            Duration `yaml:"ttl"`
-	PayloadFormat  string   `yaml:"payload_format"`
+	Type           AuthorizerType `yaml:"type"`
+	Issuer         string         `yaml:"issuer"`
+	Audience       []string       `yaml:"audience"`
+	JWKSURL        string         `yaml:"jwks_url"`
+	IdentitySource StrList        `yaml:"identity_source"`
+	Function       string         `yaml:"function"`
+	URL            string         `yaml:"url"`
+	TTL            Duration       `yaml:"ttl"`
+	PayloadFormat  PayloadFormat  `yaml:"payload_format"`
 	// SimpleResponses: a 2.0 authorizer answers {"isAuthorized":...}
 	// (added; default true), else an IAM policy.
 	SimpleResponses *bool `yaml:"simple_responses"`
@@ -223,15 +227,15 @@ type Authorizer struct {
 
 // Integration is a backend: http_proxy, mock, lambda (and http for WebSocket).
 type Integration struct {
-	Type          string            `yaml:"type"`
+	Type          IntegrationType   `yaml:"type"`
 	URL           string            `yaml:"url"`
 	Targets       []string          `yaml:"targets"`
-	Balance       string            `yaml:"balance"`
+	Balance       BalancePolicy     `yaml:"balance"`
 	Timeout       Duration          `yaml:"timeout"`
 	Retries       int               `yaml:"retries"`
 	HealthCheck   *HealthCheck      `yaml:"health_check"`
 	Function      string            `yaml:"function"`
-	PayloadFormat string            `yaml:"payload_format"`
+	PayloadFormat PayloadFormat     `yaml:"payload_format"`
 	Status        int               `yaml:"status"`
 	Headers       map[string]string `yaml:"headers"`
 	Body          string            `yaml:"body"`
@@ -257,9 +261,9 @@ type Route struct {
 // RouteCache is a route's response cache policy.
 type RouteCache struct {
 	// TTL is how long an entry is fresh (default 300s as AWS; 0 disables).
-	TTL        *Duration `yaml:"ttl"`
-	Key        []string  `yaml:"key"`
-	Invalidate string    `yaml:"invalidate"`
+	TTL        *Duration       `yaml:"ttl"`
+	Key        []string        `yaml:"key"`
+	Invalidate CacheInvalidate `yaml:"invalidate"`
 	// Statuses are the cacheable statuses (added; default [200]).
 	Statuses []int `yaml:"statuses"`
 	// StaleWhileRevalidate serves an expired entry this long past its TTL

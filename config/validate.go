@@ -13,129 +13,18 @@ import (
 	"github.com/frontdeskgw/frontdesk/router"
 )
 
-// Defaults, also written in docs/config.md.
-const (
-	DefaultListen               = "127.0.0.1:8080"
-	DefaultReadTimeout          = 30 * time.Second
-	DefaultIdleTimeout          = 60 * time.Second
-	DefaultMaxHeaderBytes       = 10240
-	DefaultMaxBodyBytes         = 10 << 20
-	DefaultSendTimeout          = 60 * time.Second
-	DefaultMaxInflightBodyBytes = 256 << 20
-	DefaultShutdownGrace        = 15 * time.Second
-	DefaultHTTPTimeout          = 30 * time.Second // HTTP API integration timeout (AWS)
-	DefaultRESTTimeout          = 29 * time.Second // REST API integration timeout (AWS)
-	DefaultStage                = "$default"
-	DefaultHealthInterval       = 5 * time.Second
-	DefaultCacheTTL             = 300 * time.Second // AWS's default cache TTL
-	DefaultCacheMaxSize         = 256 << 20
-
-	// upstream.*: the same as package upstream's defaults.
-	DefaultUpstreamMaxConns    = 1024
-	DefaultUpstreamIdleTimeout = 4 * time.Second
-	DefaultUpstreamBuffer      = 1 << 20
-	DefaultUpstreamMaxBuffered = 64 << 20
-	// DefaultMaxStreamsPerClient is upstream.max_streams_per_client's
-	// default; MaxStreamsPerClient is its bound.
-	DefaultMaxStreamsPerClient = 64
-	MaxStreamsPerClient        = 1 << 16
-	// WebSocket APIs (added keys).
-	DefaultBackendMaxConns = 1024
-	MaxBackendMaxConns     = 65536
-	DefaultDisconnectQueue = 10000
-	MaxDisconnectQueue     = 1000000
-)
-
-func applyDefaults(c *Config) {
-	s := &c.Server
-	if s.Listen == "" {
-		s.Listen = DefaultListen
-	}
-	if s.ReadTimeout == 0 {
-		s.ReadTimeout = Duration(DefaultReadTimeout)
-	}
-	if s.IdleTimeout == 0 {
-		s.IdleTimeout = Duration(DefaultIdleTimeout)
-	}
-	if s.MaxHeaderBytes == 0 {
-		s.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if s.MaxBodyBytes == 0 {
-		s.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if s.ShutdownGrace == 0 {
-		s.ShutdownGrace = Duration(DefaultShutdownGrace)
-	}
-	u := &c.Upstream
-	if u.MaxConnsPerOrigin == 0 {
-		u.MaxConnsPerOrigin = DefaultUpstreamMaxConns
-	}
-	if u.IdleTimeout == 0 {
-		u.IdleTimeout = Duration(DefaultUpstreamIdleTimeout)
-	}
-	if u.BufferResponses == 0 {
-		u.BufferResponses = DefaultUpstreamBuffer
-	}
-	if u.MaxBufferedBytes == 0 {
-		u.MaxBufferedBytes = DefaultUpstreamMaxBuffered
-	}
-	if c.Upstream.MaxStreamsPerClient == nil {
-		n := DefaultMaxStreamsPerClient
-		c.Upstream.MaxStreamsPerClient = &n
-	}
-	if s.SendTimeout == 0 {
-		s.SendTimeout = Duration(DefaultSendTimeout)
-	}
-	if s.MaxInflightBodyBytes == 0 {
-		s.MaxInflightBodyBytes = max(DefaultMaxInflightBodyBytes, s.MaxBodyBytes)
-	}
-	for _, a := range c.APIs {
-		if a == nil {
-			continue
-		}
-		if a.Type == "" {
-			a.Type = "http"
-		}
-		if a.BasePath == "" {
-			a.BasePath = "/"
-		}
-		if a.Type == "websocket" {
-			if a.BackendMaxConns == 0 {
-				a.BackendMaxConns = DefaultBackendMaxConns
-			}
-			if a.DisconnectQueue == 0 {
-				a.DisconnectQueue = DefaultDisconnectQueue
-			}
-		}
-		for _, in := range a.Integrations {
-			if in == nil {
-				continue
-			}
-			if in.Timeout == 0 {
-				in.Timeout = Duration(DefaultHTTPTimeout)
-				if a.Type == "rest" {
-					in.Timeout = Duration(DefaultRESTTimeout)
-				}
-			}
-			if in.Type == "mock" && in.Status == 0 {
-				in.Status = 200
-			}
-		}
-	}
-}
-
-// v collects problems with their lines.
-type v struct {
+// validator collects problems with their lines.
+type validator struct {
 	c     *Config
 	errs  Errors
 	warns []Problem
 }
 
-func (x *v) warn(key, format string, args ...any) {
+func (x *validator) warn(key, format string, args ...any) {
 	x.warns = append(x.warns, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (x *v) fail(key, format string, args ...any) {
+func (x *validator) fail(key, format string, args ...any) {
 	x.errs = append(x.errs, Problem{File: x.c.File, Line: x.c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -161,7 +50,7 @@ var (
 )
 
 func validate(c *Config) (Errors, []Problem) {
-	x := &v{c: c}
+	x := &validator{c: c}
 	x.server()
 	x.upstream()
 	x.cache()
@@ -185,7 +74,7 @@ func validate(c *Config) (Errors, []Problem) {
 		// WebSocket APIs take upgrade requests and @connections calls,
 		// so they may share a host and base path with an HTTP API.
 		table := mounts
-		if a.Type == "websocket" {
+		if a.Type == APIWebSocket {
 			table = wsMounts
 		}
 		if err := table.Add(m, i); err != nil {
@@ -224,7 +113,7 @@ func sortedKeys[T any](m map[string]T) []string {
 	return out
 }
 
-func (x *v) server() {
+func (x *validator) server() {
 	s := x.c.Server
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		x.fail("server.listen", "want host:port, got %q", s.Listen)
@@ -266,7 +155,7 @@ func (x *v) server() {
 	}
 }
 
-func (x *v) upstream() {
+func (x *validator) upstream() {
 	u := x.c.Upstream
 	if u.MaxConnsPerOrigin < 1 || u.MaxConnsPerOrigin > 65536 {
 		x.fail("upstream.max_conns_per_origin", "between 1 and 65536, got %d", u.MaxConnsPerOrigin)
@@ -285,25 +174,25 @@ func (x *v) upstream() {
 	}
 }
 
-func (x *v) cache() {
+func (x *validator) cache() {
 	c := x.c.Cache
-	if c.MaxSize != 0 && c.MaxSize < 1<<20 {
+	if c.MaxSize < 1<<20 {
 		x.fail("cache.max_size", "at least 1MiB, got %d bytes", c.MaxSize)
 	}
-	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (c.MaxSize != 0 && c.MaxItemSize > c.MaxSize/8)) {
+	if c.MaxItemSize != 0 && (c.MaxItemSize < 1024 || (!c.maxSizeDefaulted && c.MaxItemSize > c.MaxSize/8)) {
 		x.fail("cache.max_item_size", "between 1KiB and an eighth of max_size, got %d bytes", c.MaxItemSize)
 	}
 }
 
-func (x *v) accessLog() {
+func (x *validator) accessLog() {
 	switch x.c.AccessLog.Format {
-	case "", "json", "clf":
+	case "", AccessLogJSON, AccessLogCLF:
 	default:
 		x.fail("access_log.format", "want json or clf, got %q", x.c.AccessLog.Format)
 	}
 }
 
-func (x *v) functions() {
+func (x *validator) functions() {
 	for _, name := range sortedKeys(x.c.Functions) {
 		f := x.c.Functions[name]
 		key := "functions." + name
@@ -324,7 +213,7 @@ func (x *v) functions() {
 	}
 }
 
-func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
+func (x *validator) throttle(key string, t *Throttle, perAllowed bool) {
 	if t == nil {
 		return
 	}
@@ -337,13 +226,13 @@ func (x *v) throttle(key string, t *Throttle, perAllowed bool) {
 	if t.Per != "" {
 		if !perAllowed {
 			x.fail(key+".per", "only route throttles take per")
-		} else if t.Per != "route" && t.Per != "client_ip" && !(strings.HasPrefix(t.Per, "header.") && len(t.Per) > len("header.")) {
+		} else if h, ok := t.Per.Header(); t.Per != PerRoute && t.Per != PerClientIP && !(ok && h != "") {
 			x.fail(key+".per", "want route, client_ip or header.<name>, got %q", t.Per)
 		}
 	}
 }
 
-func (x *v) keysAndPlans() {
+func (x *validator) keysAndPlans() {
 	names := map[string]bool{}
 	for i, k := range x.c.APIKeys {
 		key := fmt.Sprintf("api_keys[%d]", i)
@@ -374,7 +263,7 @@ func (x *v) keysAndPlans() {
 				x.fail(key+".quota.limit", "must be at least 1")
 			}
 			switch p.Quota.Period {
-			case "day", "week", "month":
+			case PeriodDay, PeriodWeek, PeriodMonth:
 			default:
 				x.fail(key+".quota.period", "want day, week or month, got %q", p.Quota.Period)
 			}
@@ -402,9 +291,9 @@ func (x *v) keysAndPlans() {
 
 // api checks one API; false means its type is unknown and nothing else
 // about it can be checked.
-func (x *v) api(key string, a *API) bool {
+func (x *validator) api(key string, a *API) bool {
 	switch a.Type {
-	case "http", "rest", "websocket":
+	case APIHTTP, APIREST, APIWebSocket:
 	default:
 		x.fail(key+".type", "want http, rest or websocket, got %q", a.Type)
 		return false
@@ -429,15 +318,15 @@ func (x *v) api(key string, a *API) bool {
 		au := a.Authorizers[n]
 		ak := key + ".authorizers." + n
 		switch au.Type {
-		case "jwt":
+		case AuthorizerJWT:
 			if au.Issuer == "" {
 				x.fail(ak+".issuer", "required for jwt authorizers")
 			}
-		case "lambda":
+		case AuthorizerLambda:
 			if _, ok := x.c.Functions[au.Function]; !ok {
 				x.fail(ak+".function", "no function named %q", au.Function)
 			}
-		case "http":
+		case AuthorizerHTTP:
 			if _, ok := httpURL(au.URL); !ok {
 				x.fail(ak+".url", "want an http(s) URL, got %q", au.URL)
 			}
@@ -445,7 +334,7 @@ func (x *v) api(key string, a *API) bool {
 			x.fail(ak+".type", "want jwt, lambda or http, got %q", au.Type)
 		}
 		switch au.PayloadFormat {
-		case "", "1.0", "2.0":
+		case "", PayloadV1, PayloadV2:
 		default:
 			x.fail(ak+".payload_format", "want \"1.0\" or \"2.0\", got %q", au.PayloadFormat)
 		}
@@ -462,7 +351,7 @@ func (x *v) api(key string, a *API) bool {
 	for _, n := range sortedKeys(a.Integrations) {
 		x.integration(key, a, n)
 	}
-	if a.Type == "websocket" {
+	if a.Type == APIWebSocket {
 		x.wsRoutes(key, a)
 		return true
 	}
@@ -487,7 +376,7 @@ func (x *v) api(key string, a *API) bool {
 			continue
 		}
 		x.routeCommon(k, a, r)
-		if in := a.Integrations[r.Integration]; in != nil && in.Type == "http_proxy" && err == nil {
+		if in := a.Integrations[r.Integration]; in != nil && in.Type == IntegrationHTTPProxy && err == nil {
 			for _, m := range urlParamRE.FindAllStringSubmatch(in.URL, -1) {
 				if !slices.Contains(parsed.ParamNames(), m[1]) {
 					x.warn(k+".integration", "integration %q uses {%s} but the route has no such path variable: it expands to nothing", r.Integration, m[1])
@@ -519,7 +408,7 @@ func (x *v) api(key string, a *API) bool {
 				}
 			}
 			switch c.Invalidate {
-			case "", "authorized", "anyone", "ignore":
+			case "", InvalidateAuthorized, InvalidateAnyone, InvalidateIgnore:
 			default:
 				x.fail(k+".cache.invalidate", "want authorized, anyone or ignore, got %q", c.Invalidate)
 			}
@@ -542,7 +431,7 @@ func httpURL(s string) (u *url.URL, ok bool) {
 	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func (x *v) routeCommon(k string, a *API, r *Route) {
+func (x *validator) routeCommon(k string, a *API, r *Route) {
 	if r.Integration == "" {
 		x.fail(k+".integration", "required")
 	} else if _, ok := a.Integrations[r.Integration]; !ok {
@@ -550,7 +439,7 @@ func (x *v) routeCommon(k string, a *API, r *Route) {
 	}
 }
 
-func (x *v) wsRoutes(key string, a *API) {
+func (x *validator) wsRoutes(key string, a *API) {
 	if a.RouteSelection == "" {
 		x.fail(key+".route_selection", "required for websocket APIs (e.g. $request.body.action)")
 	}
@@ -585,7 +474,7 @@ func (x *v) wsRoutes(key string, a *API) {
 	}
 }
 
-func (x *v) integration(apiKey string, a *API, name string) {
+func (x *validator) integration(apiKey string, a *API, name string) {
 	in := a.Integrations[name]
 	k := apiKey + ".integrations." + name
 	if in == nil {
@@ -593,14 +482,14 @@ func (x *v) integration(apiKey string, a *API, name string) {
 		return
 	}
 	switch in.Type {
-	case "http_proxy":
-		if a.Type == "websocket" {
+	case IntegrationHTTPProxy:
+		if a.Type == APIWebSocket {
 			x.fail(k+".type", "websocket integrations are http or lambda")
 			return
 		}
 		x.proxyURL(k, a, in)
 		switch in.Balance {
-		case "", "round_robin", "least_conn":
+		case "", BalanceRoundRobin, BalanceLeastConn:
 		default:
 			x.fail(k+".balance", "want round_robin or least_conn, got %q", in.Balance)
 		}
@@ -620,28 +509,28 @@ func (x *v) integration(apiKey string, a *API, name string) {
 				x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
 			}
 		}
-	case "http":
-		if a.Type != "websocket" {
+	case IntegrationHTTP:
+		if a.Type != APIWebSocket {
 			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
 			return
 		}
 		if _, ok := httpURL(in.URL); !ok {
 			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
 		}
-	case "mock":
+	case IntegrationMock:
 		if in.Status < 100 || in.Status > 599 {
 			x.fail(k+".status", "want an HTTP status 100-599, got %d", in.Status)
 		}
-	case "lambda":
+	case IntegrationLambda:
 		if _, ok := x.c.Functions[in.Function]; !ok {
 			x.fail(k+".function", "no function named %q", in.Function)
 		}
 		switch in.PayloadFormat {
-		case "", "1.0", "2.0":
+		case "", PayloadV1, PayloadV2:
 		default:
 			x.fail(k+".payload_format", "want \"1.0\" or \"2.0\", got %q", in.PayloadFormat)
 		}
-		if in.PayloadFormat == "2.0" && a.Type == "rest" {
+		if in.PayloadFormat == PayloadV2 && a.Type == APIREST {
 			x.fail(k+".payload_format", "REST APIs send payload format 1.0")
 		}
 	case "":
@@ -656,7 +545,7 @@ func (x *v) integration(apiKey string, a *API, name string) {
 
 // proxyURL checks the URL template once per stage, with that stage's
 // variables substituted.
-func (x *v) proxyURL(k string, a *API, in *Integration) {
+func (x *validator) proxyURL(k string, a *API, in *Integration) {
 	if in.URL == "" {
 		x.fail(k+".url", "required")
 		return

@@ -9,7 +9,7 @@ const AccountID = "000000000000"
 // a Lambda event (integration or authorizer).
 func (ex *Exchange) EventInput() *lambda.EventInput {
 	in := &ex.event
-	r := ex.Route
+	r := ex.RouteInfo
 	*in = lambda.EventInput{
 		Req:            &ex.Ctx.Request,
 		RouteKey:       r.RouteKey,

@@ -44,8 +44,8 @@ type Exchange struct {
 	// RequestIDHeader.
 	RequestID       []byte
 	RequestIDHeader []byte
-	// Route describes the matched route on its stage.
-	Route *Route
+	// RouteInfo describes the matched route on its stage.
+	RouteInfo *RouteInfo
 	// Start is when the request arrived.
 	Start time.Time
 	// Authorizer is the requestContext.authorizer JSON object of the
@@ -113,7 +113,7 @@ func (ex *Exchange) Reset() {
 	ex.ParamNames = nil
 	ex.RequestID = ex.RequestID[:0]
 	ex.RequestIDHeader = nil
-	ex.Route = nil
+	ex.RouteInfo = nil
 	ex.TrustedProxies = nil
 	ex.AnyHost = false
 	ex.Streams = nil

@@ -5,9 +5,9 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 )
 
-// Route is what the pipeline and integrations know of the matched route on
-// its stage; compiled once per snapshot.
-type Route struct {
+// RouteInfo is what the pipeline and integrations know of the matched
+// route on its stage; compiled once per snapshot.
+type RouteInfo struct {
 	APIID string
 	// Metrics counts the route's requests.
 	Metrics *metrics.RouteMetrics

@@ -31,7 +31,7 @@ type AuthorizerSpec struct {
 	API, Name string
 	Config    config.Authorizer
 	// Format is the payload format the authorizer is called with.
-	Format string
+	Format config.PayloadFormat
 	// Invoker is a lambda authorizer's function. NoFunctions says the
 	// snapshot runs none (validate, routes): a lambda authorizer is then
 	// compiled without one and never serves.
@@ -99,7 +99,7 @@ func (spec AuthorizerSpec) build(log *slog.Logger) (*authorizer, error) {
 	id, name, ac := spec.API+"/"+spec.Name, spec.Name, spec.Config
 	a := &authorizer{}
 	switch ac.Type {
-	case "jwt":
+	case config.AuthorizerJWT:
 		o := jwtauth.Options{Name: id, Issuer: ac.Issuer, Audience: ac.Audience, JWKSURL: ac.JWKSURL, Logger: log,
 			RefetchInterval: ac.JWKSMinRefetch.D()}
 		if len(ac.IdentitySource) > 0 {
@@ -110,18 +110,16 @@ func (spec AuthorizerSpec) build(log *slog.Logger) (*authorizer, error) {
 			return nil, fmt.Errorf("authorizer %s: %w", name, err)
 		}
 		a.jwt = j
-	case "lambda", "http":
+	case config.AuthorizerLambda, config.AuthorizerHTTP:
 		o := lambdaauth.Options{
-			Name: id, PayloadFormat: spec.Format, IdentitySources: ac.IdentitySource,
+			Name: id, PayloadFormat: string(spec.Format), IdentitySources: ac.IdentitySource,
 			TTL: ac.TTL.D(), Timeout: ac.Timeout.D(), Logger: log,
 		}
-		if ac.SimpleResponses != nil {
-			o.Response = lambdaauth.ResponsePolicy
-			if *ac.SimpleResponses {
-				o.Response = lambdaauth.ResponseSimple
-			}
+		o.Response = lambdaauth.ResponsePolicy
+		if *ac.SimpleResponses {
+			o.Response = lambdaauth.ResponseSimple
 		}
-		if ac.Type == "lambda" {
+		if ac.Type == config.AuthorizerLambda {
 			if spec.NoFunctions {
 				return a, nil // compiled without functions (validate, routes): never serves
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/auth/cors"
@@ -53,9 +54,14 @@ type wsAPI struct {
 	bridge *wsbridge.Bridge
 	stages []string // named; the $default stage is config.DefaultStage
 	// gate runs the $connect route's authorizer and API key check (nil:
-	// none); infos describe $connect per stage for it.
-	gate  *pipeline.Chain
-	infos map[string]*exchange.Route
+	// none); infos describe $connect per stage for it. The API is the
+	// bridge's wsbridge.Gate when it has one (Admit).
+	gate    *pipeline.Chain
+	infos   map[string]*exchange.RouteInfo
+	trusted []netip.Prefix
+	// exchanges are the gate's, apart from the requests' pool: an
+	// upgrade is not counted or logged as a request.
+	exchanges sync.Pool
 }
 
 // TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -72,16 +78,18 @@ type api struct {
 	name     string
 	hosts    string
 	basePath string
-	typ      string
+	typ      config.APIType
 	dialect  apierror.Dialect
 	tree     *router.Tree
-	routes   []*route
+	routes   []*routeDef
 	// stages[i] is Mount.Stages[i]; def is the $default stage or nil.
 	stages []*stage
 	def    *stage
 }
 
-type route struct {
+// routeDef is a route of an API, numbered as its tree returns it: the
+// route key and the names of its path variables.
+type routeDef struct {
 	key    string
 	params []string
 }
@@ -91,7 +99,7 @@ type stage struct {
 	// integrations[i] serves routes[i] on this stage, described by
 	// infos[i].
 	integrations []exchange.Integration
-	infos        []*exchange.Route
+	infos        []*exchange.RouteInfo
 	integNames   []string
 }
 
@@ -142,11 +150,11 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 	}
 	s.keys = keys
 	deps.keys = keys
-	deps.rateLimitHeaders = c.Server.RateLimitHeaders == nil || *c.Server.RateLimitHeaders
+	deps.rateLimitHeaders = *c.Server.RateLimitHeaders
 	names := make([]string, 0, len(c.APIs))
 	var wsNames []string
 	for n, a := range c.APIs {
-		if a.Type == "websocket" {
+		if a.Type == config.APIWebSocket {
 			wsNames = append(wsNames, n)
 			continue
 		}
@@ -163,7 +171,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.Route{}}
+		w := &wsAPI{name: n, bridge: b, stages: m.Stages, infos: map[string]*exchange.RouteInfo{}, trusted: s.trusted}
 		if err := compileGate(w, a, deps); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
@@ -227,7 +235,7 @@ func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeline.Keys, error) {
 	var keys []pipeline.KeySpec
 	for _, k := range c.APIKeys {
-		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: k.Enabled == nil || *k.Enabled})
+		keys = append(keys, pipeline.KeySpec{Name: k.Name, Value: k.Value, Plan: k.Plan, Enabled: *k.Enabled})
 	}
 	var plans []pipeline.PlanSpec
 	for name, p := range c.UsagePlans {
@@ -236,7 +244,7 @@ func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeli
 			ps.Throttle = &limiter.Limit{Rate: p.Throttle.Rate, Burst: p.Throttle.Burst}
 		}
 		if p.Quota != nil {
-			period, err := limiter.ParsePeriod(p.Quota.Period)
+			period, err := limiter.ParsePeriod(string(p.Quota.Period))
 			if err != nil {
 				return nil, fmt.Errorf("usage plan %s: %w", name, err)
 			}
@@ -257,7 +265,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
 	}
-	if ca.Type == "rest" {
+	if ca.Type == config.APIREST {
 		a.dialect = apierror.REST
 	}
 	if c := ca.CORS; c != nil {
@@ -277,7 +285,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		if err := a.tree.Add(parsed, i, k); err != nil {
 			return nil, fmt.Errorf("route %q: %w", k, err)
 		}
-		a.routes = append(a.routes, &route{key: k, params: parsed.ParamNames()})
+		a.routes = append(a.routes, &routeDef{key: k, params: parsed.ParamNames()})
 	}
 	stageNames, hasDef := config.StageNames(ca)
 	build := func(sn string) (*stage, error) {
@@ -299,7 +307,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			}
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
-			info := routeInfo(name, sn, k, ca.Type == "rest", varList)
+			info := routeInfo(name, sn, k, ca.Type == config.APIREST, varList)
 			info.Metrics = deps.Metrics.Route(name, k)
 			st.infos = append(st.infos, info)
 		}
@@ -332,10 +340,10 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		// The context is rendered for the payload format the route's
 		// integration receives.
 		v1 := false
-		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == "lambda" || ca.Type == "rest") {
-			v1 = payloadFormat(ca, in.PayloadFormat) == "1.0"
+		if in := ca.Integrations[r.Integration]; in != nil && (in.Type == config.IntegrationLambda || ca.Type == config.APIREST) {
+			v1 = in.PayloadFormat == config.PayloadV1
 		}
-		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, payloadFormat(ca, ""), deps)
+		step, err := compileAuthorizer(apiName, ca.Authorizers[r.Authorizer], r, v1, deps)
 		if err != nil {
 			return nil, err
 		}
@@ -358,11 +366,10 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 			Limit:            limiter.Limit{Rate: t.Rate, Burst: t.Burst},
 			RateLimitHeaders: deps.rateLimitHeaders,
 		}
-		switch {
-		case t.Per == "client_ip":
+		if t.Per == config.PerClientIP {
 			o.Per = pipeline.PerClientIP
-		case strings.HasPrefix(t.Per, "header."):
-			o.Per, o.Header = pipeline.PerHeader, strings.TrimPrefix(t.Per, "header.")
+		} else if h, ok := t.Per.Header(); ok {
+			o.Per, o.Header = pipeline.PerHeader, h
 		}
 		th, err := pipeline.NewThrottle(deps.reg.state(), deps.reg.gen, o)
 		if err != nil {
@@ -371,11 +378,7 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		steps = append(steps, th)
 	}
 	if rc := r.Cache; rc != nil && deps.Cache != nil {
-		ttl := config.DefaultCacheTTL
-		if rc.TTL != nil {
-			ttl = rc.TTL.D()
-		}
-		if ttl > 0 {
+		if ttl := rc.TTL.D(); ttl > 0 {
 			o := pipeline.CacheOptions{
 				Route:                deps.Cache.Namespace(apiName, stageName).Route(routeKey),
 				TTL:                  ttl,
@@ -384,9 +387,9 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 				StaleWhileRevalidate: rc.StaleWhileRevalidate.D(),
 			}
 			switch rc.Invalidate {
-			case "anyone":
+			case config.InvalidateAnyone:
 				o.Invalidate = pipeline.InvalidateAnyone
-			case "ignore":
+			case config.InvalidateIgnore:
 				o.Invalidate = pipeline.InvalidateIgnore
 			}
 			for _, k := range rc.Key {
@@ -417,7 +420,7 @@ func compileGate(w *wsAPI, a *config.API, deps Deps) error {
 	var steps []exchange.Step
 	if r.Authorizer != "" {
 		// WebSocket events carry the 1.0 (REST) authorizer form.
-		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, "1.0", deps)
+		step, err := compileAuthorizer(w.name, a.Authorizers[r.Authorizer], r, true, deps)
 		if err != nil {
 			return err
 		}
@@ -438,15 +441,11 @@ type gatePassed struct{}
 func (gatePassed) Serve(ex *exchange.Exchange) { ex.GatePassed = true }
 
 // compileAuthorizer builds the route's authorizer step; v1 renders the
-// context it hands on in payload format 1.0, and defaultFormat is the
-// authorizer's own payload format unless its config names one.
-func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, defaultFormat string, deps Deps) (exchange.Step, error) {
+// context it hands on in payload format 1.0.
+func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1 bool, deps Deps) (exchange.Step, error) {
 	format := ac.PayloadFormat
-	if format == "" {
-		format = defaultFormat
-	}
 	spec := AuthorizerSpec{API: apiName, Name: r.Authorizer, Config: ac, Format: format, NoFunctions: deps.functions == nil}
-	if ac.Type == "lambda" {
+	if ac.Type == config.AuthorizerLambda {
 		spec.Invoker = deps.functions[ac.Function]
 	}
 	a, err := deps.reg.authorizers().get(deps.reg.gen, spec)
@@ -457,28 +456,15 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	case a.jwt != nil:
 		return pipeline.NewJWT(a.jwt, r.Scopes, v1, ac.ClaimsToHeaders)
 	case a.lam != nil:
-		return pipeline.NewLambdaAuthorizer(a.lam, format == "1.0"), nil
+		return pipeline.NewLambdaAuthorizer(a.lam, format == config.PayloadV1), nil
 	}
 	return nil, nil
 }
 
-// payloadFormat is the Lambda payload format of an API's integration or
-// authorizer: the one configured, else 1.0 for REST APIs and 2.0 for HTTP
-// APIs.
-func payloadFormat(ca *config.API, configured string) string {
-	switch {
-	case configured != "":
-		return configured
-	case ca.Type == "rest":
-		return "1.0"
-	}
-	return "2.0"
-}
-
 // routeInfo describes a route on a stage for the pipeline, the
 // integrations and the access log.
-func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.Route {
-	info := &exchange.Route{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
+func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.RouteInfo {
+	info := &exchange.RouteInfo{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
 		RouteKey: routeKey, StageVariables: vars,
 		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(api), StageBytes: []byte(stage)}
 	if _, path, ok := strings.Cut(routeKey, " "); ok {
@@ -491,7 +477,7 @@ func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exc
 func NeedsCache(c *config.Config) bool {
 	for _, a := range c.APIs {
 		for _, r := range a.Routes {
-			if r != nil && r.Cache != nil && (r.Cache.TTL == nil || r.Cache.TTL.D() > 0) {
+			if r != nil && r.Cache != nil && r.Cache.TTL.D() > 0 {
 				return true
 			}
 		}
@@ -509,26 +495,22 @@ func stageVarList(vars map[string]string) []lambda.Param {
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	switch in.Type {
-	case "http_proxy":
+	case config.IntegrationHTTPProxy:
 		u, missing := config.SubstituteStageVars(in.URL, vars)
 		if missing != "" {
 			return nil, fmt.Errorf("url: no stage variable %q", missing)
 		}
 		up := proxy.Upstream{URL: u, Targets: in.Targets, Retries: in.Retries, Timeout: in.Timeout.D()}
-		if in.Balance == "least_conn" {
+		if in.Balance == config.BalanceLeastConn {
 			up.Policy = upstream.LeastConn
 		}
 		if hc := in.HealthCheck; hc != nil {
 			up.HealthPath, up.HealthInterval = hc.Path, hc.Interval.D()
-			if up.HealthInterval == 0 {
-				up.HealthInterval = config.DefaultHealthInterval
-			}
 		}
 		return proxy.NewHTTPProxy(deps.reg.pools().In(deps.reg.gen), up)
-	case "mock":
+	case config.IntegrationMock:
 		return proxy.NewMock(in.Status, in.Headers, in.Body), nil
-	case "lambda":
-		format := payloadFormat(ca, in.PayloadFormat)
+	case config.IntegrationLambda:
 		var inv lambda.Invoker
 		if deps.functions != nil {
 			inv = deps.functions[in.Function]
@@ -536,14 +518,14 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, format, ca.Type == "rest", in.Timeout.D()), nil
+		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()), nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)
 }
 
-// RouteInfo is one row of the compiled route table.
-type RouteInfo struct {
+// RouteRow is one row of the compiled route table.
+type RouteRow struct {
 	API         string `json:"api"`
 	Type        string `json:"type"`
 	Hosts       string `json:"hosts"`
@@ -554,8 +536,8 @@ type RouteInfo struct {
 }
 
 // Routes lists the compiled table, for `frontdesk routes` and the admin API.
-func (s *Snapshot) Routes() []RouteInfo {
-	var out []RouteInfo
+func (s *Snapshot) Routes() []RouteRow {
+	var out []RouteRow
 	for _, a := range s.apis {
 		stages := append([]*stage(nil), a.stages...)
 		if a.def != nil {
@@ -563,7 +545,7 @@ func (s *Snapshot) Routes() []RouteInfo {
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteInfo{API: a.name, Type: a.typ, Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+				out = append(out, RouteRow{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
 			}
 		}
 	}

@@ -7,7 +7,11 @@
 // long-lived Registries (upstream pools, throttle state, authorizers,
 // functions, bridges): it resolves what the snapshot needs there without
 // changing what serves now, and the caller commits or aborts that
-// generation (package registry).
+// generation (package registry). Every part of a config is compiled
+// here: HTTP and REST APIs (compile.go), WebSocket APIs into their bridges
+// (compile_websocket.go, OpenBridge) and functions into local hosts or
+// Invoke API clients (compile_functions.go, OpenFunction); the server
+// only runs the registries that hold them.
 //
 // Hot path: Handle. It reads the current Snapshot through one atomic
 // pointer, takes a pooled Exchange, and allocates nothing in steady state.
@@ -36,6 +40,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
 	"github.com/frontdeskgw/frontdesk/upstream"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
 )
 
@@ -113,7 +118,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 
 	sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
 	if sel.API < 0 {
-		g.begin(ex, apierror.HTTP)
+		begin(ex, apierror.HTTP)
 		ex.Fail(apierror.NotFound)
 		return
 	}
@@ -148,8 +153,8 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	ex.Path = sel.Rest
 	ex.ParamNames = a.routes[id].params
-	ex.Route = st.infos[id]
-	ex.Counter = ex.Route.Metrics
+	ex.RouteInfo = st.infos[id]
+	ex.Counter = ex.RouteInfo.Metrics
 	st.integrations[id].Serve(ex)
 }
 
@@ -234,7 +239,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 // enter puts ex in API a: its error dialect and request id, CORS policy
 // and counters.
 func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
-	g.begin(ex, a.dialect)
+	begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
 	ex.AnyHost = a.hosts == anyHost
 }
@@ -243,7 +248,7 @@ func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 const anyHost = "*"
 
 // begin sets the dialect and the request id of ex.
-func (g *Gateway) begin(ex *exchange.Exchange, d apierror.Dialect) {
+func begin(ex *exchange.Exchange, d apierror.Dialect) {
 	ex.Dialect = d
 	if d == apierror.REST {
 		ex.RequestID = appendUUID(ex.RequestID[:0])
@@ -378,7 +383,7 @@ func (g *Gateway) HandleError(ctx *fasthttp.RequestCtx, err error) {
 	if sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()); sel.API >= 0 {
 		g.enter(ex, s.apis[sel.API])
 	} else {
-		g.begin(ex, apierror.HTTP)
+		begin(ex, apierror.HTTP)
 	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
@@ -421,7 +426,11 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan hea
 			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
 			return true
 		}
-		w.bridge.ServeUpgrade(ctx, stage)
+		var gate wsbridge.Gate
+		if w.gate != nil {
+			gate = w
+		}
+		w.bridge.ServeUpgrade(ctx, stage, gate)
 		return true
 	}
 	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
@@ -485,7 +494,7 @@ func (g *Gateway) account(ex *exchange.Exchange) {
 	r.ResponseLatency = total
 	r.UserAgent = ctx.UserAgent()
 	r.APIKey = ex.APIKey
-	if rt := ex.Route; rt != nil {
+	if rt := ex.RouteInfo; rt != nil {
 		r.RouteKey, r.APIID, r.Stage = rt.RouteKeyBytes, rt.APIIDBytes, rt.StageBytes
 	}
 	l.Log(r)
@@ -502,33 +511,26 @@ func upstreamErrorKind(err error) metrics.ErrorKind {
 	return metrics.ErrorOther
 }
 
-// AuthorizeWebSocket runs the $connect checks of a WebSocket API for an
-// upgrade request. It returns the authorizer context for the connection's
-// events, or false when a check refused the connection; the refusal
-// (401, 403, 429, 500) is then written into ctx.Response.
-func (g *Gateway) AuthorizeWebSocket(ctx *fasthttp.RequestCtx, api, stage string) ([]byte, bool) {
-	s := g.snap.Load()
-	var w *wsAPI
-	for _, x := range s.ws {
-		if x.name == api {
-			w = x
-		}
-	}
-	if w == nil || w.gate == nil {
-		return nil, true
-	}
+// Admit runs the $connect checks of the WebSocket API for an upgrade
+// request to stage (wsbridge.Gate). It returns the authorizer context for
+// the connection's events, or false when a check refused the connection;
+// the refusal (401, 403, 429, 500) is then written into ctx.Response.
+func (w *wsAPI) Admit(ctx *fasthttp.RequestCtx, stage string) ([]byte, bool) {
 	// The gate's exchange is not counted or logged as a request: the
 	// upgrade it belongs to is the WebSocket bridge's.
-	ex := g.pool.Get().(*exchange.Exchange)
+	ex, _ := w.exchanges.Get().(*exchange.Exchange)
+	if ex == nil {
+		ex = &exchange.Exchange{}
+	}
 	defer func() {
 		ex.Reset()
-		g.pool.Put(ex)
+		w.exchanges.Put(ex)
 	}()
 	ex.Ctx = ctx
 	ex.Start = ctx.Time()
-	ex.Route = w.infos[stage]
-	ex.TrustedProxies = s.trusted
-	g.begin(ex, apierror.HTTP)
+	ex.RouteInfo = w.infos[stage]
+	ex.TrustedProxies = w.trusted
+	begin(ex, apierror.HTTP)
 	w.gate.Serve(ex)
 	if !ex.GatePassed {
 		return nil, false

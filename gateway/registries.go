@@ -52,7 +52,7 @@ type BridgeSpec struct {
 func bridgeSpec(a *config.API, c *config.Config) BridgeSpec {
 	fns := map[string]config.Function{}
 	for _, in := range a.Integrations {
-		if in == nil || in.Type != "lambda" {
+		if in == nil || in.Type != config.IntegrationLambda {
 			continue
 		}
 		if fc, ok := c.Functions[in.Function]; ok {

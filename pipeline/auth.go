@@ -82,7 +82,7 @@ func NewLambdaAuthorizer(a *lambdaauth.Authorizer, v1 bool) *LambdaAuthorizer {
 
 // Handle asks the authorizer.
 func (l *LambdaAuthorizer) Handle(ex *exchange.Exchange, next exchange.Next) {
-	r := ex.Route
+	r := ex.RouteInfo
 	// The ARN is built in the exchange's authorizer buffer and read only
 	// until Authorize returns (the result is written there after), so a
 	// request answered from the decision cache allocates nothing.
@@ -149,7 +149,7 @@ func appendAuthorizerEvent(dst []byte, ex *exchange.Exchange, v1 bool, arn strin
 		dst = append(dst, `,"identitySource":`...)
 		dst = jsonstr.Append(dst, bytes.Join(identity, []byte(",")))
 		at = len(dst)
-		dst = lambda.AppendEventV1(dst, in, !ex.Route.REST)
+		dst = lambda.AppendEventV1(dst, in, !ex.RouteInfo.REST)
 	} else {
 		dst = append(dst, `{"type":"REQUEST","routeArn":`...)
 		dst = jsonstr.Append(dst, arn)

@@ -30,7 +30,7 @@ type KeyPart struct {
 
 // CacheOptions configure a route's cache step.
 type CacheOptions struct {
-	Route      *cache.Route
+	Route      *cache.RouteSpace
 	TTL        time.Duration
 	Key        []KeyPart
 	Invalidate Invalidate

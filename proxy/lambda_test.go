@@ -61,7 +61,7 @@ func TestLambdaFailuresAreAnsweredInTheAPIsDialect(t *testing.T) {
 				var ctx fasthttp.RequestCtx
 				ctx.Request.SetRequestURI("/items")
 				ctx.Response.Header.Set("X-Left-Over", "from an earlier step")
-				ex := &exchange.Exchange{Ctx: &ctx, Dialect: dialect, Path: []byte("/items"), Route: &exchange.Route{RouteKey: "GET /items", REST: rest}}
+				ex := &exchange.Exchange{Ctx: &ctx, Dialect: dialect, Path: []byte("/items"), RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items", REST: rest}}
 				l.Serve(ex)
 				want := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", status, fasthttp.StatusMessage(status), len(body))
 				if errType != "" {

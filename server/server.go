@@ -1,9 +1,10 @@
 // Package server runs the data-plane listener: it binds the configured
 // address, serves requests through the gateway with fasthttp, and drains
 // in-flight requests on shutdown. It owns the gateway's long-lived
-// registries, starting functions and WebSocket bridges for them, and
-// reloads by preparing one pending generation of them, then committing it
-// or, when the reload is refused, aborting it.
+// registries, which start functions and WebSocket bridges as the gateway
+// builds them (gateway.OpenFunction, gateway.OpenBridge), and reloads by
+// preparing one pending generation of them, then committing it or, when
+// the reload is refused, aborting it.
 package server
 
 import (
@@ -78,7 +79,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
 	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions), metrics: reg}
-	s.bridges = newBridges(log, s.fns, s.clientIP, s.wsAuthorize)
+	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
@@ -145,12 +146,8 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 // gatewayOptions are cfg's settings of the request path that are not
 // part of a snapshot.
 func gatewayOptions(cfg *config.Config) gateway.Options {
-	o := gateway.Options{UnderscoresInHeaders: cfg.Server.UnderscoresInHeaders != nil && *cfg.Server.UnderscoresInHeaders,
-		MaxStreamsPerClient: config.DefaultMaxStreamsPerClient}
-	if n := cfg.Upstream.MaxStreamsPerClient; n != nil {
-		o.MaxStreamsPerClient = *n
-	}
-	return o
+	return gateway.Options{UnderscoresInHeaders: *cfg.Server.UnderscoresInHeaders,
+		MaxStreamsPerClient: *cfg.Upstream.MaxStreamsPerClient}
 }
 
 // Ready reports that the listeners are bound and serving.
@@ -172,7 +169,7 @@ func (s *Server) Bridge(api string) *wsbridge.Bridge { return s.bridges.all()[ap
 // long-lived resources.
 func (s *Server) deps(cfg *config.Config, p *gateway.Pending) gateway.Deps {
 	return gateway.Deps{Pending: p, Cache: s.cache, Metrics: s.metrics,
-		XCache: cfg.Cache.XCacheHeader == nil || *cfg.Cache.XCacheHeader}
+		XCache: *cfg.Cache.XCacheHeader}
 }
 
 // ensureCache creates the shared response cache the first time a config
@@ -181,13 +178,9 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 	if s.cache != nil || !gateway.NeedsCache(cfg) {
 		return nil
 	}
-	size := int64(cfg.Cache.MaxSize)
-	if size == 0 {
-		size = config.DefaultCacheMaxSize
-	}
 	// The store keeps expired entries up to an hour for the routes that
 	// serve stale while revalidating; each route applies its own window.
-	store, err := cache.New(cache.Config{MaxSize: size, MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D(),
+	store, err := cache.New(cache.Config{MaxSize: int64(cfg.Cache.MaxSize), MaxItemSize: int(cfg.Cache.MaxItemSize), MaxWait: cfg.Cache.MaxWait.D(),
 		StaleGrace: cache.MaxTTL})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -236,7 +229,7 @@ func (s *Server) watchSources() {
 // openAccessLog opens the access log of cfg (nil when it is off) and
 // records cfg as the section in use.
 func (s *Server) openAccessLog(cfg config.AccessLog) (*accesslog.Logger, error) {
-	format, err := accesslog.ParseFormat(cfg.Format)
+	format, err := accesslog.ParseFormat(string(cfg.Format))
 	if err != nil {
 		return nil, fmt.Errorf("access_log: %w", err)
 	}

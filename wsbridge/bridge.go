@@ -105,11 +105,11 @@ func New(opts Options) (*Bridge, error) {
 	return b, nil
 }
 
-// ServeUpgrade handles a WebSocket upgrade request for stage: it runs the
-// $connect route, then upgrades and serves the connection. A non-2xx
-// $connect reply rejects the upgrade with that status; a failing backend
-// rejects it with 500.
-func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string) {
+// ServeUpgrade handles a WebSocket upgrade request for stage: it asks gate
+// (nil: none) to admit it, runs the $connect route, then upgrades and
+// serves the connection. A non-2xx $connect reply rejects the upgrade
+// with that status; a failing backend rejects it with 500.
+func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string, gate Gate) {
 	st, ok := b.s.stage(stage)
 	if !ok {
 		writeError(ctx, fasthttp.StatusForbidden, "", "Forbidden")
@@ -137,8 +137,8 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string) {
 	}
 	c.lastActive.Store(c.connectedAt)
 
-	if b.s.authorize != nil {
-		authz, ok := b.s.authorize(ctx, stage)
+	if gate != nil {
+		authz, ok := gate.Admit(ctx, stage)
 		if !ok {
 			b.st.connectsRejected.Add(1)
 			return

@@ -38,7 +38,7 @@ func dialRegistered(t *testing.T, g *gateway, path string, hdr http.Header) (*we
 
 func TestConnectSendsConnectEventAndAccepts(t *testing.T) {
 	rec := newRecorder(t, nil)
-	g := startGateway(t, Options{Routes: map[string]Route{RouteConnect: {Backend: rec.backend()}}})
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteConnect: {Backend: rec.backend()}}})
 	hdr := http.Header{"User-Agent": {"wsbridge-test"}, "X-Custom": {"a"}}
 	_, id := dialRegistered(t, g, "/prod?room=blue&room=red&x=1", hdr)
 
@@ -73,7 +73,7 @@ func TestConnectRejectedWithBackendStatus(t *testing.T) {
 	for _, status := range []int{400, 401, 403, 429} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			rec := newRecorder(t, func(event) (int, http.Header, string) { return status, nil, `{"message":"no"}` })
-			g := startGateway(t, Options{Routes: map[string]Route{
+			g := startGateway(t, Options{Routes: map[string]RouteTarget{
 				RouteConnect:    {Backend: rec.backend()},
 				RouteDisconnect: {Backend: rec.backend()},
 			}})
@@ -99,7 +99,7 @@ func TestConnectLambdaStyleReplyDecides(t *testing.T) {
 	rec := newRecorder(t, func(event) (int, http.Header, string) {
 		return 200, nil, `{"statusCode":403,"body":"denied"}`
 	})
-	g := startGateway(t, Options{Routes: map[string]Route{RouteConnect: {Backend: rec.backend()}}})
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteConnect: {Backend: rec.backend()}}})
 	_, resp, err := websocket.DefaultDialer.Dial(g.wsURL("/prod"), nil)
 	if err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Fatalf("dial err=%v resp=%+v, want 403", err, resp)
@@ -107,7 +107,7 @@ func TestConnectLambdaStyleReplyDecides(t *testing.T) {
 }
 
 func TestConnectBackendFailureRefusesWith500(t *testing.T) {
-	g := startGateway(t, Options{Routes: map[string]Route{
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{
 		RouteConnect: {Backend: NewHTTPBackend("http://127.0.0.1:1/unreachable", time.Second)},
 	}})
 	_, resp, err := websocket.DefaultDialer.Dial(g.wsURL("/prod"), nil)
@@ -122,7 +122,7 @@ func TestConnectReplySubprotocolGoesOnHandshake(t *testing.T) {
 		offered := strings.Split(ev.Headers["Sec-Websocket-Protocol"], ",")
 		return 200, http.Header{"Sec-WebSocket-Protocol": {strings.TrimSpace(offered[len(offered)-1])}}, ""
 	})
-	g := startGateway(t, Options{Routes: map[string]Route{RouteConnect: {Backend: rec.backend()}}})
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteConnect: {Backend: rec.backend()}}})
 	d := websocket.Dialer{Subprotocols: []string{"chat.v1", "chat.v2"}}
 	c, _, err := d.Dial(g.wsURL("/prod"), nil)
 	if err != nil {
@@ -172,7 +172,7 @@ func TestMessageRouteSelection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, nil)
-			g := startGateway(t, Options{Routes: map[string]Route{
+			g := startGateway(t, Options{Routes: map[string]RouteTarget{
 				"sendmessage":  {Backend: rec.backend()},
 				RouteDefault:   {Backend: rec.backend()},
 				RouteConnect:   {Backend: rec.backend()},
@@ -199,7 +199,7 @@ func TestTemplateRouteSelection(t *testing.T) {
 	rec := newRecorder(t, nil)
 	g := startGateway(t, Options{
 		RouteSelection: "${request.body.service}/${request.body.action}",
-		Routes: map[string]Route{
+		Routes: map[string]RouteTarget{
 			"chat/join":  {Backend: rec.backend()},
 			RouteDefault: {Backend: rec.backend()},
 		},
@@ -218,7 +218,7 @@ func TestTemplateRouteSelection(t *testing.T) {
 
 func TestUnroutableMessageGetsForbiddenFrame(t *testing.T) {
 	rec := newRecorder(t, nil)
-	g := startGateway(t, Options{Routes: map[string]Route{"sendmessage": {Backend: rec.backend()}}})
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{"sendmessage": {Backend: rec.backend()}}})
 	c, id := dialRegistered(t, g, "/prod", nil)
 	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"action":"other"}`))
 	var frame struct{ Message, ConnectionID, RequestID string }
@@ -244,7 +244,7 @@ func TestBackendFailureGetsInternalServerErrorFrame(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGateway(t, Options{Routes: map[string]Route{RouteDefault: {Backend: tc.backend(t), Reply: true}}})
+			g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteDefault: {Backend: tc.backend(t), Reply: true}}})
 			c, id := dialRegistered(t, g, "/prod", nil)
 			_ = c.WriteMessage(websocket.TextMessage, []byte(`x`))
 			var frame struct{ Message, ConnectionID, RequestID string }
@@ -271,7 +271,7 @@ func TestReplyRouteSendsBackendBody(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, func(event) (int, http.Header, string) { return 200, nil, tc.body })
-			g := startGateway(t, Options{Routes: map[string]Route{
+			g := startGateway(t, Options{Routes: map[string]RouteTarget{
 				RouteDefault: {Backend: rec.backend(), Reply: true},
 				"quiet":      {Backend: rec.backend()},
 			}})
@@ -288,7 +288,7 @@ func TestReplyRouteSendsBackendBody(t *testing.T) {
 
 func TestMessagesReachBackendInOrder(t *testing.T) {
 	rec := newRecorder(t, nil)
-	g := startGateway(t, Options{Routes: map[string]Route{RouteDefault: {Backend: rec.backend()}}})
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteDefault: {Backend: rec.backend()}}})
 	c, _ := dialRegistered(t, g, "/prod", nil)
 	const n = 40
 	for i := range n {
@@ -324,7 +324,7 @@ func TestCloseCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, nil)
-			tc.opts.Routes = map[string]Route{RouteDisconnect: {Backend: rec.backend()}}
+			tc.opts.Routes = map[string]RouteTarget{RouteDisconnect: {Backend: rec.backend()}}
 			g := startGateway(t, tc.opts)
 			c, _ := dialRegistered(t, g, "/prod", nil)
 			start := time.Now()
@@ -406,7 +406,7 @@ func TestDisconnectRunsOnceWithCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, nil)
-			tc.opts.Routes = map[string]Route{RouteDisconnect: {Backend: rec.backend()}}
+			tc.opts.Routes = map[string]RouteTarget{RouteDisconnect: {Backend: rec.backend()}}
 			g := startGateway(t, tc.opts)
 			c, id := dialRegistered(t, g, "/prod", nil)
 			tc.act(t, g, c, id)
@@ -468,7 +468,7 @@ func TestUpgradeAfterCloseIsRefused(t *testing.T) {
 func TestClientIPHookFeedsIdentity(t *testing.T) {
 	rec := newRecorder(t, nil)
 	g := startGateway(t, Options{
-		Routes:   map[string]Route{RouteConnect: {Backend: rec.backend()}},
+		Routes:   map[string]RouteTarget{RouteConnect: {Backend: rec.backend()}},
 		ClientIP: func(*fasthttp.RequestCtx) string { return "203.0.113.7" },
 	})
 	_, id := dialRegistered(t, g, "/prod", nil)

@@ -157,7 +157,7 @@ func TestDisconnectBurstDeliversEveryEvent(t *testing.T) {
 	const n = 5000
 	raiseNoFile(t, uint64(2*n+4096))
 	be := startDisconnectCounter(t, 10*time.Millisecond, false)
-	g := startGateway(t, Options{Routes: map[string]Route{
+	g := startGateway(t, Options{Routes: map[string]RouteTarget{
 		RouteDisconnect: {Backend: NewHTTPBackend(be.url, 10*time.Second)},
 	}})
 
@@ -281,7 +281,7 @@ func TestDisconnectRetriedUntilBackendTakesIt(t *testing.T) {
 			if tc.unreachable {
 				url = closedURL(t)
 			}
-			g := startGatewayWith(t, Options{Routes: map[string]Route{
+			g := startGatewayWith(t, Options{Routes: map[string]RouteTarget{
 				RouteDisconnect: {Backend: NewHTTPBackend(url, 2*time.Second)},
 			}}, func(s *settings) { s.disconnectBackoff = time.Millisecond })
 			c, _ := dialRegistered(t, g, "/prod", nil)
@@ -308,7 +308,7 @@ func TestDisconnectQueueFullDropsAndCounts(t *testing.T) {
 	be := startDisconnectCounter(t, 0, true)
 	g := startGatewayWith(t, Options{
 		DisconnectQueue: 1,
-		Routes:          map[string]Route{RouteDisconnect: {Backend: NewHTTPBackend(be.url, 10*time.Second)}},
+		Routes:          map[string]RouteTarget{RouteDisconnect: {Backend: NewHTTPBackend(be.url, 10*time.Second)}},
 	}, func(s *settings) { s.disconnectWorkers = 1 })
 	var clients []*websocket.Conn
 	for range 3 {
@@ -338,7 +338,7 @@ func TestCloseStopsRetryingAfterTheDrainTime(t *testing.T) {
 	be := startDisconnectCounter(t, 0, false)
 	be.status = 503
 	be.refuse.Store(1 << 30)
-	g := startGatewayWith(t, Options{Routes: map[string]Route{
+	g := startGatewayWith(t, Options{Routes: map[string]RouteTarget{
 		RouteDisconnect: {Backend: NewHTTPBackend(be.url, 2*time.Second)},
 	}}, func(s *settings) { s.disconnectDrain = 300 * time.Millisecond })
 	c, _ := dialRegistered(t, g, "/prod", nil)

@@ -158,7 +158,7 @@ func (g *gateway) handle(ctx *fasthttp.RequestCtx) {
 	parts := strings.SplitN(strings.TrimPrefix(string(ctx.Path()), "/"), "/", 3)
 	switch {
 	case len(parts) == 1:
-		g.bridge.ServeUpgrade(ctx, parts[0])
+		g.bridge.ServeUpgrade(ctx, parts[0], nil)
 	case len(parts) == 3 && parts[1] == "@connections" && parts[0] == "admin":
 		g.bridge.ServeAdminManagement(ctx, parts[2])
 	case len(parts) == 3 && parts[1] == "@connections":

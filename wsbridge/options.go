@@ -34,7 +34,7 @@ type Options struct {
 	RouteSelection string
 	// Routes maps route keys ($connect, $disconnect, $default or custom
 	// keys, which must not start with "$") to their integration.
-	Routes map[string]Route
+	Routes map[string]RouteTarget
 
 	IdleTimeout      time.Duration // no frame from the client for this long: close 1001
 	MaxConnectionAge time.Duration // hard cap on a connection's life: close 1001
@@ -68,18 +68,21 @@ type Options struct {
 	// address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
 
-	// Authorize gates the connection before $connect runs (authorizers
-	// and API keys of the $connect route). It returns the
-	// requestContext.authorizer object attached to every event of the
-	// connection (nil for none), or ok false when it refused the upgrade
-	// and has written the answer into ctx.Response.
-	Authorize func(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
-
 	Logger *slog.Logger
 }
 
-// Route is one route's integration.
-type Route struct {
+// Gate admits a connection before $connect runs: the authorizers and API
+// keys of the $connect route, which the gateway compiles.
+type Gate interface {
+	// Admit returns the requestContext.authorizer object attached to
+	// every event of the connection (nil for none), or ok false when it
+	// refused the upgrade and has written the answer into ctx.Response.
+	Admit(ctx *fasthttp.RequestCtx, stage string) (authorizer []byte, ok bool)
+}
+
+// RouteTarget is one route's integration: its backend and whether the
+// caller gets the reply.
+type RouteTarget struct {
 	Backend Backend
 	// Reply sends the backend's response body back to the caller as a
 	// message (a route response with key $default in API Gateway terms).
@@ -96,7 +99,7 @@ type Credential struct {
 // name it without allocating.
 type routeEntry struct {
 	key string
-	Route
+	RouteTarget
 }
 
 // settings are Options validated, defaulted and indexed.
@@ -124,7 +127,6 @@ type settings struct {
 	region            string
 	clientIP          func(*fasthttp.RequestCtx) string
 	ownClientIP       bool // clientIP came from Options, not the peer address
-	authorize         func(*fasthttp.RequestCtx, string) ([]byte, bool)
 	log               *slog.Logger
 }
 
@@ -146,7 +148,6 @@ func (o *Options) settings() (*settings, error) {
 		secrets:           make(map[string]string, len(o.Credentials)),
 		region:            o.Region,
 		clientIP:          o.ClientIP,
-		authorize:         o.Authorize,
 		log:               o.Logger,
 	}
 	if len(s.stages) == 0 {
@@ -171,7 +172,7 @@ func (o *Options) settings() (*settings, error) {
 		if strings.HasPrefix(key, "$") && key != RouteConnect && key != RouteDisconnect && key != RouteDefault {
 			return nil, fmt.Errorf("route %q: keys starting with $ are reserved for $connect, $disconnect and $default", key)
 		}
-		e := &routeEntry{key: key, Route: r}
+		e := &routeEntry{key: key, RouteTarget: r}
 		switch key {
 		case RouteConnect:
 			s.connect = e

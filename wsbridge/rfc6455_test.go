@@ -159,7 +159,7 @@ func TestRFC6455InvalidFramesFailTheConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, nil)
-			g := startGateway(t, Options{Routes: map[string]Route{
+			g := startGateway(t, Options{Routes: map[string]RouteTarget{
 				RouteDefault:    {Backend: rec.backend()},
 				RouteDisconnect: {Backend: rec.backend()},
 			}})

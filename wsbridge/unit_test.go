@@ -64,12 +64,12 @@ func TestRouteKeysAreValidated(t *testing.T) {
 	b := NewHTTPBackend("http://127.0.0.1:1", 0)
 	for _, tc := range []struct {
 		name    string
-		routes  map[string]Route
+		routes  map[string]RouteTarget
 		wantErr bool
 	}{
-		{"predefined and custom", map[string]Route{RouteConnect: {Backend: b}, "chat": {Backend: b}}, false},
-		{"unknown $ key", map[string]Route{"$other": {Backend: b}}, true},
-		{"missing backend", map[string]Route{"chat": {}}, true},
+		{"predefined and custom", map[string]RouteTarget{RouteConnect: {Backend: b}, "chat": {Backend: b}}, false},
+		{"unknown $ key", map[string]RouteTarget{"$other": {Backend: b}}, true},
+		{"missing backend", map[string]RouteTarget{"chat": {}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(Options{Routes: tc.routes}); (err != nil) != tc.wantErr {

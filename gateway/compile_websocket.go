@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/registry"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
+	"github.com/valyala/fasthttp"
+)
+
+// BridgeEnv is what a bridge takes from the process rather than from its
+// config.
+type BridgeEnv struct {
+	// ClientIP is a client's address as the config in use sees it
+	// (trusted proxies), read per connection.
+	ClientIP func(*fasthttp.RequestCtx) string
+	Log      *slog.Logger
+}
+
+// OpenBridge builds the bridge of WebSocket API name from its spec in
+// generation g, which is what the Bridges registry opens an entry with.
+// The functions it calls come from fns in the same generation: a bridge
+// never calls a function its config does not run.
+func OpenBridge(g *registry.Gen, name string, spec BridgeSpec, fns *registry.Set[string, config.Function, *Function], env BridgeEnv) (*wsbridge.Bridge, error) {
+	invokers := map[string]lambda.Invoker{}
+	for fn, fc := range spec.Functions {
+		f, err := fns.Get(g, fn, fc)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			invokers[fn] = f.Invoker
+		}
+	}
+	b, err := compileBridge(name, &spec.API, invokers, env)
+	if err != nil {
+		return nil, fmt.Errorf("websocket api %s: %w", name, err)
+	}
+	return b, nil
+}
+
+func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoker, env BridgeEnv) (*wsbridge.Bridge, error) {
+	stages, def := config.StageNames(a)
+	if def {
+		stages = append(stages, config.DefaultStage)
+	}
+	o := wsbridge.Options{
+		APIID:           name,
+		Stages:          stages,
+		RouteSelection:  a.RouteSelection,
+		Routes:          map[string]wsbridge.RouteTarget{},
+		IdleTimeout:     a.IdleTimeout.D(),
+		MaxMessageBytes: int(a.MaxMessageBytes),
+		DisconnectQueue: a.DisconnectQueue,
+		ClientIP:        env.ClientIP,
+		Logger:          env.Log.With("api", name),
+	}
+	if a.Management != nil {
+		for _, c := range a.Management.Credentials {
+			if c.AccessKeyID == "" && c.SecretAccessKey == "" {
+				continue
+			}
+			o.Credentials = append(o.Credentials, wsbridge.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+	}
+	pool := wsbridge.NewHTTPClient(a.BackendMaxConns) // shared by the API's HTTP backends
+	for key, r := range a.Routes {
+		in := a.Integrations[r.Integration]
+		var be wsbridge.Backend
+		switch in.Type {
+		case config.IntegrationHTTP:
+			be = pool.Backend(in.URL, in.Timeout.D())
+		case config.IntegrationLambda:
+			inv := invokers[in.Function]
+			if inv == nil {
+				return nil, fmt.Errorf("route %s: function %q is not running", key, in.Function)
+			}
+			be = lambdaBackend{inv: inv}
+		default:
+			return nil, fmt.Errorf("route %s: integration type %q cannot serve WebSocket routes", key, in.Type)
+		}
+		o.Routes[key] = wsbridge.RouteTarget{Backend: be, Reply: r.Reply}
+	}
+	return wsbridge.New(o)
+}
+
+// lambdaBackend hands WebSocket events to a Lambda function; the bridge
+// reads its {"statusCode","body"} result as API Gateway does.
+type lambdaBackend struct{ inv lambda.Invoker }
+
+func (l lambdaBackend) Call(ctx context.Context, event []byte, _ string) (wsbridge.Reply, error) {
+	res, err := l.inv.Invoke(ctx, event)
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return wsbridge.Reply{}, err
+	}
+	return wsbridge.Reply{Status: 200, Body: res.Payload}, nil
+}
