@@ -295,7 +295,7 @@ func TestAdminCutsOffASlowClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve(ln) //nolint:errcheck // ends at cleanup
+	go s.Serve(ln)                     //nolint:errcheck // ends at cleanup
 	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck // the listener is ours
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

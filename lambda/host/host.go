@@ -86,4 +86,3 @@ type Config struct {
 	// script of an interpreted runtime.
 	WatchPaths []string
 }
-

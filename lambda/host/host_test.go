@@ -663,7 +663,6 @@ func TestCloseStopsInstancesAndInvocations(t *testing.T) {
 	}
 }
 
-
 func TestNewFunctionRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
