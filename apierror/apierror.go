@@ -17,6 +17,12 @@ type Dialect uint8
 const (
 	HTTP Dialect = iota
 	REST
+	// WebSocket is the dialect of WebSocket APIs: refused upgrades, and
+	// the @connections management API, whose errors carry
+	// x-amzn-ErrorType (the AWS SDKs read the error code from it). Codes
+	// it does not name answer as in HTTP.
+	WebSocket
+	numDialects
 )
 
 // Code names a gateway-generated response.
@@ -43,6 +49,14 @@ const (
 	// A Lambda integration's function failed or returned a result API
 	// Gateway would refuse.
 	FunctionFailure
+	// WebSocket APIs: a plain request to a stage URL, and the
+	// @connections answers.
+	UpgradeRequired
+	ConnectionForbidden
+	ConnectionGone
+	MessageTooLarge
+	SendQueueFull
+	MethodNotAllowed
 	numCodes
 )
 
@@ -60,8 +74,9 @@ func r(status int, body, errorType string) response {
 	return response{status: status, body: []byte(body), errorType: et}
 }
 
-// table is indexed by [Dialect][Code]; it is built once and only read.
-var table = [2][numCodes]response{
+// table is indexed by [Dialect][Code]; it is built once (at init, see
+// below, for the WebSocket codes it leaves to HTTP) and only read.
+var table = [numDialects][numCodes]response{
 	HTTP: {
 		NotFound:           r(404, `{"message":"Not Found"}`, ""),
 		BadRequest:         r(400, `{"message":"Bad Request"}`, ""),
@@ -96,6 +111,25 @@ var table = [2][numCodes]response{
 		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
 		FunctionFailure:    r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 	},
+	WebSocket: {
+		Forbidden:           r(403, `{"message":"Forbidden"}`, ""),
+		NoHealthyUpstream:   r(503, `{"message":"Service Unavailable"}`, ""),
+		UpgradeRequired:     r(426, `{"message":"Upgrade Required"}`, ""),
+		InternalError:       r(500, `{"message":"Internal server error"}`, ""),
+		ConnectionForbidden: r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
+		ConnectionGone:      r(410, `{"message":"Gone"}`, "GoneException"),
+		MessageTooLarge:     r(413, `{"message":"Request entity too large"}`, "PayloadTooLargeException"),
+		SendQueueFull:       r(429, `{"message":"Limit exceeded: the connection's send queue is full"}`, "LimitExceededException"),
+		MethodNotAllowed:    r(405, `{"message":"Method Not Allowed"}`, ""),
+	},
+}
+
+func init() {
+	for c := range table[WebSocket] {
+		if table[WebSocket][c].status == 0 {
+			table[WebSocket][c] = table[HTTP][c]
+		}
+	}
 }
 
 var (
@@ -114,4 +148,13 @@ func Write(resp *fasthttp.Response, d Dialect, c Code) {
 		resp.Header.SetBytesKV(hdrErrorType, e.errorType)
 	}
 	resp.SetBodyRaw(e.body)
+}
+
+// WriteStatus answers with status and its standard reason phrase as the
+// message, for refusals a library decides (a WebSocket handshake the
+// upgrader refuses). It is not on the request path: it allocates the body.
+func WriteStatus(resp *fasthttp.Response, status int) {
+	resp.SetStatusCode(status)
+	resp.Header.SetContentTypeBytes(contentTypeJSON)
+	resp.SetBodyString(`{"message":"` + fasthttp.StatusMessage(status) + `"}`)
 }

@@ -31,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
@@ -91,7 +92,7 @@ func New(opts Options) (*Bridge, error) {
 		// API Gateway does not check Origin; a $connect backend can.
 		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
 		Error: func(ctx *fasthttp.RequestCtx, status int, _ error) {
-			writeError(ctx, status, "", fasthttp.StatusMessage(status))
+			apierror.WriteStatus(&ctx.Response, status)
 		},
 	}
 	b.connBuilder = websocket.Upgrader{
@@ -112,16 +113,16 @@ func New(opts Options) (*Bridge, error) {
 func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string, gate Gate) {
 	st, ok := b.s.stage(stage)
 	if !ok {
-		writeError(ctx, fasthttp.StatusForbidden, "", "Forbidden")
+		fail(ctx, apierror.Forbidden)
 		return
 	}
 	if b.isClosed() {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "", "Service Unavailable")
+		fail(ctx, apierror.NoHealthyUpstream)
 		return
 	}
 	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
 		ctx.Response.Header.Set("Upgrade", "websocket")
-		writeError(ctx, fasthttp.StatusUpgradeRequired, "", "Upgrade Required")
+		fail(ctx, apierror.UpgradeRequired)
 		return
 	}
 	now := time.Now()
@@ -194,7 +195,7 @@ func (b *Bridge) runConnect(ctx *fasthttp.RequestCtx, c *conn, r *routeEntry, no
 	reply, err := b.call(r.Backend, &in, c.id)
 	if err != nil {
 		b.s.log.Warn("$connect backend failed", "connectionId", c.id, "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "", "Internal server error")
+		fail(ctx, apierror.InternalError)
 		return false
 	}
 	reply = unwrapLambda(reply)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
 )
@@ -22,7 +23,7 @@ const isoMillis = "2006-01-02T15:04:05.000Z"
 // proxy forwards for (Options.ClientIP).
 func (b *Bridge) ServeManagement(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 	if !b.authorized(ctx) {
-		writeError(ctx, fasthttp.StatusForbidden, "ForbiddenException", "Forbidden")
+		fail(ctx, apierror.ConnectionForbidden)
 		return
 	}
 	b.manage(ctx, stage, connectionID)
@@ -66,12 +67,12 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 	ctx.Response.Header.SetBytesV("x-amzn-RequestId", appendRequestID(rid[:0]))
 	method := ctx.Method()
 	if string(method) == fasthttp.MethodPost && len(ctx.Request.Body()) > b.s.maxMessage {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request entity too large")
+		fail(ctx, apierror.MessageTooLarge)
 		return
 	}
 	c := b.reg.get(connectionID)
 	if c == nil || (stage != "" && c.stage != stage) {
-		writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+		fail(ctx, apierror.ConnectionGone)
 		return
 	}
 	switch string(method) {
@@ -81,9 +82,9 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 			ctx.SetStatusCode(fasthttp.StatusOK)
 		case errQueueFull:
 			b.st.queueFull.Add(1)
-			writeError(ctx, fasthttp.StatusTooManyRequests, "LimitExceededException", "Limit exceeded: the connection's send queue is full")
+			fail(ctx, apierror.SendQueueFull)
 		default:
-			writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+			fail(ctx, apierror.ConnectionGone)
 		}
 	case fasthttp.MethodGet:
 		info := c.info()
@@ -101,13 +102,13 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 		ctx.SetBody(out)
 	case fasthttp.MethodDelete:
 		if !c.closeWith(b.s, &b.st, websocket.CloseNormalClosure, reasonNormal) {
-			writeError(ctx, fasthttp.StatusGone, "GoneException", "Gone")
+			fail(ctx, apierror.ConnectionGone)
 			return
 		}
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	default:
 		ctx.Response.Header.Set("Allow", "GET, POST, DELETE")
-		writeError(ctx, fasthttp.StatusMethodNotAllowed, "", "Method Not Allowed")
+		fail(ctx, apierror.MethodNotAllowed)
 	}
 }
 
@@ -145,16 +146,8 @@ func (b *Bridge) ListConnections() []ConnectionInfo {
 	return out
 }
 
-// writeError writes API Gateway's JSON error body, with x-amzn-ErrorType
-// when errType is set (the AWS SDKs read the error code from it).
-func writeError(ctx *fasthttp.RequestCtx, status int, errType, message string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	if errType != "" {
-		ctx.Response.Header.Set("x-amzn-ErrorType", errType)
-	}
-	body := make([]byte, 0, len(message)+16)
-	body = append(body, `{"message":`...)
-	body = jsonstr.Append(body, message)
-	ctx.SetBody(append(body, '}'))
+// fail answers with the gateway response c of WebSocket APIs, written by
+// apierror like every response frontdesk makes itself.
+func fail(ctx *fasthttp.RequestCtx, c apierror.Code) {
+	apierror.Write(&ctx.Response, apierror.WebSocket, c)
 }
