@@ -188,6 +188,9 @@ func (bs *bodies) framing() int { return maxChunkLine + 2 + 2*bs.readBuf }
 // handle is the data plane's request handler: it refuses a path with a
 // NUL, reads the body, then hands the request to the gateway.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	// A head over max_body_bytes whose first body bytes had come with it
+	// reaches here; bodies.read answers it 413.
+	s.oversized.take(&ctx.Request.Header)
 	if path := ctx.Request.URI().PathOriginal(); bytes.Contains(path, nulEscape) || bytes.IndexByte(path, 0) >= 0 {
 		s.refuse(ctx, errNULInPath)
 		return

@@ -542,3 +542,33 @@ apis:
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A head that declares a body over max_body_bytes is answered 413 at once,
+// though no byte of the body has come; fasthttp would first wait for some.
+func TestOversizedDeclaredBodyIsRefusedBeforeAnyOfItArrives(t *testing.T) {
+	_, addr := startServerWith(t, `
+server:
+  max_body_bytes: 1KiB
+  read_timeout: 30s
+apis:
+  a:
+    type: rest
+    integrations:
+      m: {type: mock, status: 200, body: ok}
+    routes:
+      $default: {integration: m}
+`, "", nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // bounds the test; read_timeout is 30 s
+	resp, err := io.ReadAll(conn)
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 413 ") || !strings.Contains(string(resp), "RequestTooLongException") {
+		t.Fatalf("got %q, %v; want the REST API's 413 before read_timeout, then the connection closed", resp, err)
+	}
+}

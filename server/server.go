@@ -46,6 +46,7 @@ type Server struct {
 	cache     *cache.Store
 	gw        *gateway.Gateway
 	bodies    *bodies
+	oversized oversized
 	http      *fasthttp.Server
 	ln        net.Listener
 
@@ -122,6 +123,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		ExpectHandler:                s.expect,
+		HeaderReceived:               s.headerReceived,
 		Concurrency:                  sc.MaxConns, // 0: fasthttp's default, 262144
 		CloseOnShutdown:              true,
 		Logger:                       newSlogPrinter(log),
@@ -302,10 +304,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // refuse answers a request that could not be read (malformed, over a
 // limit, too slow) in its API's dialect, and counts it; or one refused for
-// want of capacity (503).
+// want of capacity (503). A request whose head declared a body over
+// max_body_bytes is a 413 whatever cut its reading short (see
+// headerReceived).
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, err error) {
 	if !errors.Is(err, gateway.ErrOverloaded) {
 		s.metrics.BadRequest()
 	}
+	if head, ok := s.oversized.take(&ctx.Request.Header); ok {
+		if ctx.Request.Header.ContentLength() == 0 { // reset by fasthttp
+			ctx.Request.Header.SetHostBytes(head.host)
+			ctx.Request.Header.SetRequestURIBytes(head.uri)
+		}
+		err = fasthttp.ErrBodyTooLarge
+	}
 	s.gw.HandleError(ctx, err)
+}
+
+// headerReceived runs once a request head is read, before fasthttp reads
+// the first bytes of its body (up to 8 KiB, even when the declared length
+// is over the limit). A head that declares a body over max_body_bytes gets
+// a read deadline already past, so the answer is 413 at once, as nginx
+// gives, rather than after the client sends a byte or read_timeout ends.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.ContentLength() > s.bodies.max {
+		s.oversized.add(h)
+		return fasthttp.RequestConfig{ReadTimeout: time.Nanosecond}
+	}
+	return fasthttp.RequestConfig{}
 }
