@@ -124,9 +124,9 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	a := s.apis[sel.API]
 	g.enter(ex, a)
-	if scan.authorizations > 1 {
-		// An authorizer reads one line; the others would reach the
-		// upstream unverified.
+	if scan.authorizations > 1 || scan.badName {
+		// An authorizer reads one Authorization line; the others would
+		// reach the upstream unverified.
 		ex.Fail(apierror.BadRequest)
 		return
 	}
@@ -177,6 +177,11 @@ var hdrAuthorization = []byte("Authorization")
 // headerScan is what one pass over a request's header names found.
 type headerScan struct {
 	authorizations int // Authorization lines
+	// badName is set when a header name holds white space: fasthttp
+	// reads "X A: b" as a header, which nginx refuses and an upstream
+	// may read otherwise. (Other characters outside RFC 9110's token
+	// set fasthttp refuses itself.)
+	badName bool
 }
 
 // screenHeaders looks at every header name of h once: it counts the
@@ -194,6 +199,9 @@ func screenHeaders(h *fasthttp.RequestHeader, keepUnderscores bool) headerScan {
 		}
 		if bytes.IndexByte(k, '_') >= 0 {
 			underscored++
+		}
+		if bytes.IndexByte(k, ' ') >= 0 || bytes.IndexByte(k, '\t') >= 0 {
+			s.badName = true
 		}
 	}
 	if underscored > 0 && !keepUnderscores {
@@ -422,7 +430,7 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan hea
 		stage = w.stages[sel.Stage]
 	}
 	if len(sel.Rest) == 1 && ascii.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
-		if scan.authorizations > 1 {
+		if scan.authorizations > 1 || scan.badName {
 			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
 			return true
 		}
@@ -434,7 +442,7 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan hea
 		return true
 	}
 	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
-		if scan.authorizations > 1 {
+		if scan.authorizations > 1 || scan.badName {
 			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
 			return true
 		}

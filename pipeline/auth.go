@@ -60,7 +60,7 @@ func (j *JWT) Handle(ex *exchange.Exchange, next exchange.Next) {
 	}
 	ex.Authorizer = ex.AuthBuf
 	for _, h := range j.headers {
-		if v, ok := res.Claim(h[0]); ok {
+		if v, ok := res.Claim(h[0]); ok && validHeaderValue(v) {
 			req.Header.Set(h[1], v)
 		}
 	}
@@ -197,4 +197,17 @@ func writeAuthFailure(ex *exchange.Exchange, err error) {
 	if f.WWWAuthenticate != "" {
 		resp.Header.Set("WWW-Authenticate", f.WWWAuthenticate)
 	}
+}
+
+// validHeaderValue reports whether v may be a header value (RFC 9110
+// §5.5): no control character but HTAB. A token is signed by its issuer,
+// not written for HTTP, so a claim holding CR, LF or NUL is left out of
+// the headers rather than sent as a malformed or injected line.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -143,6 +143,11 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	// A body sent without a Content-Type goes on without one: fasthttp
 	// would otherwise label it application/octet-stream.
 	up.Header.SetNoDefaultContentType(true)
+	// Fields of a chunked body's trailer section are not headers; the
+	// upstream gets the body with a Content-Length and no trailer.
+	for k := range in.Header.Trailers() {
+		up.Header.DelBytes(k)
+	}
 	// Scratch holds the client's X-Forwarded-For list, then for a moment
 	// the upstream URI after it.
 	ex.Scratch = dropRequestHeaders(&up.Header, &in.Header, ex.Scratch[:0])
@@ -188,6 +193,9 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	}
 	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
+	// An answer without a Content-Type goes on without one: fasthttp
+	// would otherwise label it text/plain.
+	resp.Header.SetNoDefaultContentType(true)
 }
 
 // admitStream counts a streamed response against its client's share of

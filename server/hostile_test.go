@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"github.com/golang-jwt/jwt/v5"
 	"io"
 	"net"
 	"net/http"
@@ -570,5 +571,107 @@ apis:
 	resp, err := io.ReadAll(conn)
 	if !strings.HasPrefix(string(resp), "HTTP/1.1 413 ") || !strings.Contains(string(resp), "RequestTooLongException") {
 		t.Fatalf("got %q, %v; want the REST API's 413 before read_timeout, then the connection closed", resp, err)
+	}
+}
+
+// Fields in a chunked body's trailer section are not headers: they never
+// reach the upstream as headers, however they are named.
+func TestTrailerFieldsNeverReachTheUpstreamAsHeaders(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`, up.addr)
+	for _, trailer := range []string{
+		"X-Trailer-Injected: 1\r\n",
+		"Trailer-Announced: 1\r\n",
+	} {
+		raw := "POST /x HTTP/1.1\r\nHost: gw.test\r\nTrailer: Trailer-Announced\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+			"5\r\nhello\r\n0\r\n" + trailer + "\r\n"
+		if r := rawDo(t, base, raw); r.status != 200 {
+			t.Fatalf("%q: %d %s", trailer, r.status, r.body)
+		}
+		h := up.last(t)
+		for _, name := range []string{"X-Trailer-Injected", "Trailer-Announced", "Trailer"} {
+			if got := values(h, name); len(got) > 0 {
+				t.Errorf("trailer %q: upstream got header %s: %q", trailer, name, got)
+			}
+		}
+	}
+}
+
+// A header name that is not an RFC 9110 token is a malformed request, as
+// nginx answers it: it is never passed on.
+func TestHeaderNamesThatAreNotTokensAreBadRequests(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`, up.addr)
+	for _, line := range []string{"X A: b", "X(A): b", "X\"A: b", "X/A: b", "X@A: b", "X{A}: b"} {
+		if r := rawDo(t, base, get("/x", line)); r.status != 400 {
+			t.Errorf("%q: %d %s, want 400", line, r.status, r.body)
+		}
+	}
+	if n := len(up.paths()); n != 0 {
+		t.Errorf("the upstream received %d of those requests", n)
+	}
+	if r := rawDo(t, base, get("/x", "X-Fine_Name.1~!#$%&'*+^`|: b")); r.status != 200 {
+		t.Errorf("a name made of token characters: %d %s", r.status, r.body)
+	}
+}
+
+// An upstream answer without a Content-Type reaches the client without one:
+// fasthttp would label it text/plain.
+func TestUpstreamAnswersGetNoDefaultContentType(t *testing.T) {
+	up := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetNoDefaultContentType(true)
+		ctx.SetBodyString("raw bytes")
+	})
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`, up)
+	r := rawDo(t, base, get("/x"))
+	if r.status != 200 || r.body != "raw bytes" {
+		t.Fatalf("%d %q", r.status, r.body)
+	}
+	if got := r.header.Values("Content-Type"); len(got) != 0 {
+		t.Errorf("client got Content-Type %q on a body the upstream sent without one", got)
+	}
+}
+
+// A claim whose value holds a control character (NUL, CR, LF) is not
+// copied into its claims_to_headers header: it would be a malformed header
+// line upstream. The request goes on without that header.
+func TestClaimsWithControlCharactersAreNotCopiedIntoHeaders(t *testing.T) {
+	p := startIDP(t)
+	up := startResolvingUpstream(t)
+	base := startGateway(t, hostileAuthConfig(p.url, up.addr, ""), "")
+	for _, sub := range []string{"x\x00X-Injected: 1", "x\r\nX-Injected: 1", "x\nX-Injected: 1"} {
+		tok := p.sign(t, "k1", claims(func(c jwt.MapClaims) { c["sub"] = sub }))
+		if r := rawDo(t, base, get("/pets", "Authorization: Bearer "+tok)); r.status != 200 {
+			t.Fatalf("sub %q: %d %s", sub, r.status, r.body)
+		}
+		h := up.last(t)
+		if got := values(h, "X-User-Sub"); len(got) != 0 {
+			t.Errorf("sub %q: upstream got X-User-Sub %q", sub, got)
+		}
+		if got := values(h, "X-Injected"); len(got) != 0 {
+			t.Errorf("sub %q: upstream got X-Injected %q", sub, got)
+		}
+	}
+	tok := p.sign(t, "k1", claims(func(c jwt.MapClaims) { c["sub"] = "alice\tsmith" }))
+	if r := rawDo(t, base, get("/pets", "Authorization: Bearer "+tok)); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := values(up.last(t), "X-User-Sub"); len(got) != 1 || got[0] != "alice\tsmith" {
+		t.Errorf("a tab is a valid header value character: X-User-Sub %q", got)
 	}
 }
