@@ -101,8 +101,14 @@ func (f *fixture) underPressure(t *testing.T, class string, p pressure) {
 		base := f.fd.proc()
 		ld := startLoad(f.fd.Addr)
 		quiet, quietP99 := measure(ld, load.QuietRequests)
+		// The client stops while the attack sets up and starts afresh
+		// once it is in place: a client whose requests kept one upstream
+		// connection busy the whole time would keep it from the attack
+		// (the pool hands an idle connection back to whoever asks next).
+		ld.close()
 		smp := startSampler(f.fd)
 		stop := p.start(t, f, base)
+		ld = startLoad(f.fd.Addr)
 		under, underP99 := measure(ld, load.QuietRequests)
 		peak := smp.get()
 		if p.check != nil {
@@ -292,9 +298,9 @@ func stalledReaders(n int) pressure {
 		conns := dialMany(t, f.fd.Addr, n, 4096, func(int) string {
 			return "GET /api/stall?b=big&n=4194304&t=x HTTP/1.1\r\nHost: a.example\r\n\r\n"
 		})
-		// The attack is in place once every request reached the origin
-		// (or had to wait for a connection to it).
-		waitFor(load.Deadline, func() bool { return f.up.count("/api/stall")-mark >= min(len(conns), 1000) })
+		// The attack is in place once every request reached the origin,
+		// or the 1,024 connections frontdesk keeps per origin are taken.
+		waitFor(load.Deadline, func() bool { return f.up.count("/api/stall")-mark >= min(len(conns), 1024) })
 		return func() {
 			closeAll(conns)
 			// Stalled streams end when frontdesk's writes fail; the origin's
