@@ -145,7 +145,7 @@ func TestAuth(t *testing.T) {
 		}
 	})
 
-	for _, c := range sigv4Cases(f) {
+	for _, c := range sigv4Cases() {
 		f.run(t, class, c.name, func(t *testing.T) {
 			out, _ := f.do(c.payload)
 			if out.status() != c.want {
@@ -203,7 +203,7 @@ func signed(method, path string, body []byte, secret, service string, at time.Ti
 	return b.String()
 }
 
-func sigv4Cases(_ *fixture) []sigv4Case {
+func sigv4Cases() []sigv4Case {
 	const path = "/wss/prod/@connections/AAAAAAAAAAAAAAAA"
 	now := time.Now().UTC()
 	body := []byte(`{"hello":"world"}`)

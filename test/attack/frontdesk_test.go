@@ -28,7 +28,6 @@ type frontdesk struct {
 	logs   *logBuffer
 	exited chan struct{}
 	err    error // from Wait, once exited is closed
-	cfg    string
 	// adminAuth are the headers admin requests need (admin.token).
 	adminAuth map[string]string
 	// reported: the exit was already reported.
@@ -81,7 +80,7 @@ func startFrontdesk(t testing.TB, cfg string) *frontdesk {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fd := &frontdesk{logs: &logBuffer{}, exited: make(chan struct{}), cfg: cfg}
+	fd := &frontdesk{logs: &logBuffer{}, exited: make(chan struct{})}
 	fd.cmd = exec.Command(frontdeskBin, "serve", "-c", path, "-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0",
 		"-log-format", "json", "-watch=false")
 	fd.cmd.Dir = dir
