@@ -57,6 +57,13 @@ bench-micro: ## micro-benchmarks of every package that has some, benchstat-compa
 clean:
 	rm -rf $(BIN) bench-micro.txt
 
+.PHONY: attack
+
+attack: ## the attack suite at full size (docs/security.md); prints its table, also kept in $(BIN)/attack-report.md
+	@mkdir -p $(BIN); rm -f $(BIN)/attack-report.md
+	@FRONTDESK_ATTACK=soak FRONTDESK_ATTACK_REPORT=$(CURDIR)/$(BIN)/attack-report.md $(GO) test -count=1 -timeout 10m ./test/attack/; \
+	 st=$$?; echo; cat $(BIN)/attack-report.md 2>/dev/null; exit $$st
+
 .PHONY: bench bench-ws bench-check
 
 BENCH_FLAGS ?=
