@@ -128,6 +128,9 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		// An authorizer reads one Authorization line; the others would
 		// reach the upstream unverified.
 		ex.Fail(apierror.BadRequest)
+		if scan.badName {
+			ctx.SetConnectionClose() // a malformed request, as nginx closes after it
+		}
 		return
 	}
 	if a.cors != nil && a.cors.Preflight(&ctx.Request, &ctx.Response) {

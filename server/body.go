@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,8 +43,9 @@ const (
 )
 
 var (
-	errNULInPath      = errors.New("server: NUL in the request path")
-	errChunkedFraming = errors.New("server: chunk-size line too long")
+	errNULInPath        = errors.New("server: NUL in the request path")
+	errChunkedFraming   = errors.New("server: chunk-size line too long")
+	errTransferEncoding = errors.New("server: a Transfer-Encoding other than chunked")
 )
 
 // bodies reads request bodies under a budget shared by every connection.
@@ -188,6 +190,13 @@ func (bs *bodies) framing() int { return maxChunkLine + 2 + 2*bs.readBuf }
 // handle is the data plane's request handler: it refuses a path with a
 // NUL, reads the body, then hands the request to the gateway.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.ContentLength() != -1 && hasTransferEncoding(ctx.Request.Header.RawHeaders()) {
+		// fasthttp frames a body by Content-Length when Transfer-Encoding
+		// is "identity", and forgets it; RFC 9112 §6.3 says such a
+		// request is a 400 and the connection is closed.
+		s.refuse(ctx, errTransferEncoding)
+		return
+	}
 	// A head over max_body_bytes whose first body bytes had come with it
 	// reaches here; bodies.read answers it 413.
 	s.oversized.take(&ctx.Request.Header)
@@ -226,4 +235,25 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	return fasthttp.StatusContinue
+}
+
+var transferEncodingColon = []byte("transfer-encoding:")
+
+// hasTransferEncoding reports a Transfer-Encoding line in raw, the request
+// head as it came. fasthttp refuses every coding but chunked and identity,
+// and a chunked request never gets here (its Content-Length is -1), so a
+// line found here is one fasthttp dropped. One pass over the line starts.
+func hasTransferEncoding(raw []byte) bool {
+	for len(raw) > 0 {
+		if len(raw) >= len(transferEncodingColon) && (raw[0] == 't' || raw[0] == 'T') &&
+			ascii.EqualFold(raw[:len(transferEncodingColon)], transferEncodingColon) {
+			return true
+		}
+		i := bytes.IndexByte(raw, '\n')
+		if i < 0 {
+			return false
+		}
+		raw = raw[i+1:]
+	}
+	return false
 }

@@ -675,3 +675,29 @@ func TestClaimsWithControlCharactersAreNotCopiedIntoHeaders(t *testing.T) {
 		t.Errorf("a tab is a valid header value character: X-User-Sub %q", got)
 	}
 }
+
+// A Transfer-Encoding other than chunked makes the body's length unknown
+// (RFC 9112 §6.3): 400, whatever Content-Length says (the attack suite
+// checks that the connection closes). fasthttp would take "identity" as
+// absent.
+func TestTransferEncodingsOtherThanChunkedAreBadRequests(t *testing.T) {
+	up := startResolvingUpstream(t)
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`, up.addr)
+	for _, te := range []string{"identity", "IDENTITY", "Identity"} {
+		raw := "POST /x HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: " + te + "\r\nContent-Length: 5\r\n\r\nhello"
+		if r := rawDo(t, base, raw); r.status != 400 {
+			t.Errorf("Transfer-Encoding: %s: %d %s, want 400", te, r.status, r.body)
+		}
+	}
+	if n := len(up.paths()); n != 0 {
+		t.Errorf("the upstream received %d of those requests", n)
+	}
+	if r := rawDo(t, base, "POST /x HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"); r.status != 200 {
+		t.Errorf("chunked: %d %s", r.status, r.body)
+	}
+}

@@ -9,7 +9,8 @@ package layers
 // root) by floor, lowest first. A package may import packages on lower
 // floors only; on the library floor, libraries may also import each other
 // (Go already forbids cycles). bench/ and examples/ are tools beside the
-// gateway, not part of it, and are not listed.
+// gateway, not part of it, and are not listed; test/ holds suites that run
+// the built binary from above everything.
 var Floors = []Floor{
 	{Name: "library", Peers: true, Packages: []string{
 		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/layers",
@@ -24,6 +25,7 @@ var Floors = []Floor{
 	{Name: "admin API", Packages: []string{"admin"}},
 	{Name: "process", Packages: []string{"server"}},
 	{Name: "command", Packages: []string{"cmd/frontdesk"}},
+	{Name: "tests", Packages: []string{"test/attack"}},
 }
 
 // Floor is one level of the code base.

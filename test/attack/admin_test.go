@@ -39,13 +39,14 @@ func TestAdmin(t *testing.T) {
 		{"localhost Host served", "GET", "/healthz", "localhost:" + port, "", 200},
 		{"IPv6 loopback Host served", "GET", "/healthz", "[::1]:" + port, "", 200},
 		{"same Origin served", "GET", "/healthz", "127.0.0.1:" + port, "http://127.0.0.1:" + port, 200},
-		{"foreign Host refused", "GET", "/metrics", "evil.example", "", 403},
-		{"foreign Host with the admin port refused", "GET", "/config", "evil.example:" + port, "", 403},
-		{"rebinding Host refused", "GET", "/config", "127.0.0.1.evil.example:" + port, "", 403},
+		// A foreign Host is 421 Misdirected Request (docs/config.md, admin).
+		{"foreign Host refused", "GET", "/metrics", "evil.example", "", 421},
+		{"foreign Host with the admin port refused", "GET", "/config", "evil.example:" + port, "", 421},
+		{"rebinding Host refused", "GET", "/config", "127.0.0.1.evil.example:" + port, "", 421},
 		{"cross-origin Origin refused", "GET", "/config", "127.0.0.1:" + port, "http://evil.example", 403},
 		{"null Origin refused", "GET", "/config", "127.0.0.1:" + port, "null", 403},
 		{"cross-origin reload refused", "POST", "/reload", "127.0.0.1:" + port, "http://evil.example", 403},
-		{"foreign Host reload refused", "POST", "/reload", "evil.example", "", 403},
+		{"foreign Host reload refused", "POST", "/reload", "evil.example", "", 421},
 	} {
 		f.run(t, class, c.name, func(t *testing.T) {
 			before := reloads()
