@@ -15,6 +15,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -31,18 +32,32 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Bounds of the admin listener (docs/config.md, admin).
-const (
+// Limits bound the admin listener (admin.* in docs/config.md), so that a
+// slow or idle client cannot hold it (slowloris) or its memory. Zero
+// fields take the defaults below.
+type Limits struct {
 	// ReadTimeout bounds reading one request, head and body.
-	ReadTimeout = 10 * time.Second
+	ReadTimeout time.Duration
 	// WriteTimeout bounds writing one response (a /metrics scrape of a
 	// large config included).
-	WriteTimeout = 30 * time.Second
+	WriteTimeout time.Duration
 	// IdleTimeout closes a kept-alive connection idle for longer.
-	IdleTimeout = 60 * time.Second
+	IdleTimeout time.Duration
 	// MaxConns bounds the connections served at once; more are refused.
-	MaxConns = 256
-)
+	MaxConns int
+}
+
+// DefaultLimits are the limits of a listener built by New.
+var DefaultLimits = Limits{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxConns: 256}
+
+// SetLimits applies l (zero fields: DefaultLimits') before Serve.
+func (s *Server) SetLimits(l Limits) {
+	d := DefaultLimits
+	s.http.ReadTimeout = cmp.Or(l.ReadTimeout, d.ReadTimeout)
+	s.http.WriteTimeout = cmp.Or(l.WriteTimeout, d.WriteTimeout)
+	s.http.IdleTimeout = cmp.Or(l.IdleTimeout, d.IdleTimeout)
+	s.http.Concurrency = cmp.Or(l.MaxConns, d.MaxConns)
+}
 
 // Backend is what the admin endpoints act on.
 type Backend interface {
@@ -96,13 +111,8 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 		NoDefaultServerHeader: true,
 		MaxRequestBodySize:    1 << 20,
 		CloseOnShutdown:       true,
-		// The admin listener is small and off the data path; these keep a
-		// slow or idle client from holding it (slowloris) or its memory.
-		ReadTimeout:  ReadTimeout,
-		WriteTimeout: WriteTimeout,
-		IdleTimeout:  IdleTimeout,
-		Concurrency:  MaxConns,
 	}
+	s.SetLimits(DefaultLimits)
 	return s
 }
 

@@ -321,7 +321,11 @@ func TestAdminCutsOffASlowClient(t *testing.T) {
 
 func TestAdminListenerHasBounds(t *testing.T) {
 	s := New("", &countingBackend{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if s.http.ReadTimeout != ReadTimeout || s.http.WriteTimeout != WriteTimeout || s.http.IdleTimeout != IdleTimeout || s.http.Concurrency != MaxConns {
-		t.Errorf("read %v write %v idle %v conns %d", s.http.ReadTimeout, s.http.WriteTimeout, s.http.IdleTimeout, s.http.Concurrency)
+	if s.http.ReadTimeout != 10*time.Second || s.http.WriteTimeout != 30*time.Second || s.http.IdleTimeout != time.Minute || s.http.Concurrency != 256 {
+		t.Errorf("defaults: read %v write %v idle %v conns %d", s.http.ReadTimeout, s.http.WriteTimeout, s.http.IdleTimeout, s.http.Concurrency)
+	}
+	s.SetLimits(Limits{ReadTimeout: time.Second, MaxConns: 8})
+	if s.http.ReadTimeout != time.Second || s.http.WriteTimeout != 30*time.Second || s.http.Concurrency != 8 {
+		t.Errorf("set: read %v write %v conns %d", s.http.ReadTimeout, s.http.WriteTimeout, s.http.Concurrency)
 	}
 }

@@ -29,6 +29,11 @@ const (
 	// default; MaxStreamsPerClient is its bound.
 	DefaultMaxStreamsPerClient = 64
 	MaxStreamsPerClient        = 1 << 16
+	// admin.*: the admin listener's bounds.
+	DefaultAdminReadTimeout  = 10 * time.Second
+	DefaultAdminWriteTimeout = 30 * time.Second
+	DefaultAdminIdleTimeout  = 60 * time.Second
+	DefaultAdminMaxConns     = 256
 	// WebSocket APIs (added keys).
 	DefaultBackendMaxConns = 1024
 	MaxBackendMaxConns     = 65536
@@ -61,6 +66,7 @@ func DefaultPayloadFormat(t APIType) PayloadFormat {
 func applyDefaults(c *Config) {
 	defaultServer(&c.Server)
 	defaultUpstream(&c.Upstream)
+	defaultAdmin(&c.Admin)
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -223,5 +229,20 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 		if hc := in.HealthCheck; hc != nil && hc.Interval == 0 {
 			hc.Interval = Duration(DefaultHealthInterval)
 		}
+	}
+}
+
+func defaultAdmin(a *Admin) {
+	if a.ReadTimeout == 0 {
+		a.ReadTimeout = Duration(DefaultAdminReadTimeout)
+	}
+	if a.WriteTimeout == 0 {
+		a.WriteTimeout = Duration(DefaultAdminWriteTimeout)
+	}
+	if a.IdleTimeout == 0 {
+		a.IdleTimeout = Duration(DefaultAdminIdleTimeout)
+	}
+	if a.MaxConns == 0 {
+		a.MaxConns = DefaultAdminMaxConns
 	}
 }

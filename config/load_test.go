@@ -309,3 +309,28 @@ func TestWebSocketBackendPoolAndDisconnectQueue(t *testing.T) {
 		})
 	}
 }
+
+func TestAdminListenerBoundsDefaultAndAreChecked(t *testing.T) {
+	const apis = "apis:\n  a:\n    integrations:\n      m: {type: mock}\n    routes:\n      $default: {integration: m}\n"
+	c, _, err := Parse("a.yaml", []byte(apis), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Admin
+	if a.ReadTimeout.D() != 10*time.Second || a.WriteTimeout.D() != 30*time.Second || a.IdleTimeout.D() != time.Minute || a.MaxConns != 256 {
+		t.Errorf("defaults %+v", a)
+	}
+	for _, tc := range []struct{ line, key string }{
+		{"read_timeout: 1ms", "admin.read_timeout"},
+		{"write_timeout: 2h", "admin.write_timeout"},
+		{"idle_timeout: 10ms", "admin.idle_timeout"},
+		{"max_conns: -1", "admin.max_conns"},
+		{"max_conns: 100000", "admin.max_conns"},
+	} {
+		_, _, err := Parse("a.yaml", []byte("admin:\n  "+tc.line+"\n"+apis), env(nil))
+		var list Errors
+		if !errors.As(err, &list) || !hasProblem(list, 2, tc.key, "between") {
+			t.Errorf("%s: got %v, want a.yaml:2 %s out of bounds", tc.line, err, tc.key)
+		}
+	}
+}

@@ -67,6 +67,13 @@ type TLSCert struct {
 type Admin struct {
 	Listen string `yaml:"listen"`
 	Token  string `yaml:"token"`
+	// Bounds of the admin listener (added): reading a request, writing
+	// an answer, a kept-alive connection's idle time, connections served
+	// at once (defaults 10s, 30s, 60s, 256).
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+	MaxConns     int      `yaml:"max_conns"`
 }
 
 // AccessLog says where and how requests are logged.

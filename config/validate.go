@@ -153,6 +153,18 @@ func (x *validator) server() {
 			x.fail("admin.listen", "want host:port, got %q", x.c.Admin.Listen)
 		}
 	}
+	a := x.c.Admin
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"admin.read_timeout", a.ReadTimeout}, {"admin.write_timeout", a.WriteTimeout}, {"admin.idle_timeout", a.IdleTimeout}} {
+		if d.v.D() < 100*time.Millisecond || d.v.D() > time.Hour {
+			x.fail(d.key, "between 100ms and 1h, got %v", d.v.D())
+		}
+	}
+	if a.MaxConns < 1 || a.MaxConns > 65536 {
+		x.fail("admin.max_conns", "between 1 and 65536, got %d", a.MaxConns)
+	}
 }
 
 func (x *validator) upstream() {

@@ -141,6 +141,8 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	if cfg.Admin.Listen != "" {
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
+		ac := cfg.Admin
+		s.admin.SetLimits(admin.Limits{ReadTimeout: ac.ReadTimeout.D(), WriteTimeout: ac.WriteTimeout.D(), IdleTimeout: ac.IdleTimeout.D(), MaxConns: ac.MaxConns})
 	}
 	return s, nil
 }
