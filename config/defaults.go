@@ -1,6 +1,15 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
+	"github.com/frontdeskgw/frontdesk/auth/lambdaauth"
+	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/lambda/host"
+	"github.com/frontdeskgw/frontdesk/lambda/invoke"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
+)
 
 // Defaults, also written in docs/config.md.
 const (
@@ -58,11 +67,13 @@ func DefaultPayloadFormat(t APIType) PayloadFormat {
 // whatever compiles the config reads plain values. Pointer fields, whose
 // unset state differs from their zero value, are never nil afterwards.
 //
-// Defaults that packages apply to zero values of their own options
-// (functions' concurrency and timeout, WebSocket idle time and message
-// size, authorizer timeouts, cache.max_item_size and max_wait, cacheable
-// statuses) are left to them: cache.max_item_size, for one, is lowered to
-// fit a small cache only when it is not set.
+// Defaults of keys that a library's option carries (functions'
+// concurrency and timeout, WebSocket idle time and message size,
+// authorizer timeouts, jwks_min_refetch, cache.max_wait) are the library's
+// own constants, resolved here too. Two are left to their package:
+// cache.max_item_size, which the cache lowers to fit a small cache only
+// when it is not set, and a cached route's statuses ([200]), which the
+// pipeline step applies.
 func applyDefaults(c *Config) {
 	defaultServer(&c.Server)
 	defaultUpstream(&c.Upstream)
@@ -77,11 +88,24 @@ func applyDefaults(c *Config) {
 	if c.Cache.XCacheHeader == nil {
 		c.Cache.XCacheHeader = new(true)
 	}
+	if c.Cache.MaxWait == 0 {
+		c.Cache.MaxWait = Duration(cache.DefaultMaxWait)
+	}
 	for name, f := range c.Functions {
 		if f.InvokeURL != "" && f.FunctionName == "" {
 			f.FunctionName = name
-			c.Functions[name] = f
 		}
+		if len(f.Command) > 0 {
+			if f.Concurrency == 0 {
+				f.Concurrency = host.DefaultConcurrency
+			}
+			if f.Timeout == 0 {
+				f.Timeout = Duration(host.DefaultTimeout)
+			}
+		} else if f.Timeout == 0 {
+			f.Timeout = Duration(invoke.DefaultTimeout)
+		}
+		c.Functions[name] = f
 	}
 	for i := range c.APIKeys {
 		if c.APIKeys[i].Enabled == nil {
@@ -160,11 +184,24 @@ func defaultAPI(a *API) {
 		if a.DisconnectQueue == 0 {
 			a.DisconnectQueue = DefaultDisconnectQueue
 		}
+		if a.IdleTimeout == 0 {
+			a.IdleTimeout = Duration(wsbridge.DefaultIdleTimeout)
+		}
+		if a.MaxMessageBytes == 0 {
+			a.MaxMessageBytes = wsbridge.DefaultMaxMessageBytes
+		}
 	}
 	format := DefaultPayloadFormat(a.Type)
 	for name, au := range a.Authorizers {
+		if au.Type == AuthorizerJWT && au.JWKSMinRefetch == 0 {
+			au.JWKSMinRefetch = Duration(jwtauth.DefaultRefetchInterval)
+			a.Authorizers[name] = au
+		}
 		if au.Type != AuthorizerLambda && au.Type != AuthorizerHTTP {
 			continue
+		}
+		if au.Timeout == 0 {
+			au.Timeout = Duration(lambdaauth.DefaultTimeout)
 		}
 		if au.PayloadFormat == "" {
 			au.PayloadFormat = format

@@ -160,3 +160,48 @@ apis:
 		t.Errorf("max_item_size over an eighth of a given max_size: %v", err)
 	}
 }
+
+// Keys whose default is a library's constant are resolved in the one
+// defaults pass too, so whatever compiles the config reads plain values.
+func TestLibraryDefaultsAreResolvedWithTheRest(t *testing.T) {
+	src := `
+cache: {}
+functions:
+  local: {command: ["./fn"]}
+  remote: {invoke_url: "http://127.0.0.1:3001"}
+apis:
+  chat:
+    type: websocket
+    route_selection: "$request.body.action"
+    integrations: {be: {type: http, url: "http://127.0.0.1:9000"}}
+    routes: {$default: {integration: be}}
+  a:
+    authorizers:
+      j: {type: jwt, issuer: "https://issuer.test/", audience: [a], jwks_url: "https://issuer.test/jwks"}
+      l: {type: lambda, function: local}
+    integrations: {m: {type: mock}}
+    routes: {$default: {integration: m}}
+`
+	c, _, err := Parse("d.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Functions["local"]; f.Concurrency != 4 || f.Timeout.D() != 3*time.Second {
+		t.Errorf("local function: concurrency %d, timeout %v", f.Concurrency, f.Timeout.D())
+	}
+	if f := c.Functions["remote"]; f.Timeout.D() != 30*time.Second {
+		t.Errorf("remote function: timeout %v", f.Timeout.D())
+	}
+	if w := c.APIs["chat"]; w.IdleTimeout.D() != 10*time.Minute || w.MaxMessageBytes != 128<<10 {
+		t.Errorf("websocket API: idle %v, max message %d", w.IdleTimeout.D(), w.MaxMessageBytes)
+	}
+	if j := c.APIs["a"].Authorizers["j"]; j.JWKSMinRefetch.D() != 10*time.Second {
+		t.Errorf("jwt authorizer: jwks_min_refetch %v", j.JWKSMinRefetch.D())
+	}
+	if l := c.APIs["a"].Authorizers["l"]; l.Timeout.D() != 10*time.Second {
+		t.Errorf("lambda authorizer: timeout %v", l.Timeout.D())
+	}
+	if c.Cache.MaxWait.D() != 5*time.Second {
+		t.Errorf("cache.max_wait %v", c.Cache.MaxWait.D())
+	}
+}
