@@ -155,6 +155,26 @@ func TestABadValueIsReportedOnceNotAgainAsMissing(t *testing.T) {
 	}
 }
 
+func TestWebSocketRouteSelectionIsRequiredAndTheMessageSuggestsAction(t *testing.T) {
+	src := `apis:
+  chat:
+    type: websocket
+    integrations:
+      be: {type: http, url: "http://127.0.0.1:9000/events"}
+    routes:
+      $default: {integration: be}
+`
+	_, _, err := Parse("ws.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	const want = `required for websocket APIs (AWS has no default); to route on the message's "action" field write route_selection: "$request.body.action"`
+	if !hasProblem(list, 2, "apis.chat.route_selection", want) {
+		t.Fatalf("missing 2 apis.chat.route_selection %q in:\n%v", want, list)
+	}
+}
+
 func hasProblem(list Errors, line int, key, msg string) bool {
 	for _, p := range list {
 		if p.Line == line && p.Key == key && strings.Contains(p.Msg, msg) {
