@@ -52,14 +52,15 @@ func (f Format) String() string {
 // fields carry what a client chose.
 const (
 	MaxShortField = 128  // requestId, extendedRequestId, ip, httpMethod, protocol, apiId, stage, apiKey
-	MaxLongField  = 1024 // routeKey, path, userAgent, errorMessage
+	MaxErrorField = 256  // errorMessage, integrationErrorMessage, authorizerError
+	MaxLongField  = 1024 // routeKey, path, userAgent
 )
 
 // MaxLineBytes bounds one formatted line, newline included. The worst case
 // is JSON with every field at its limit and made only of bytes that need a
 // six-byte escape (\u00XX, or \ufffd for invalid UTF-8):
-// 6 × (8 × MaxShortField + 4 × MaxLongField) = 30,720 bytes, plus about 400
-// bytes of names, punctuation and numbers. A CLF line is at most a third of
+// 6 × (8 × MaxShortField + 3 × MaxErrorField + 3 × MaxLongField) = 29,184
+// bytes, plus about 500 bytes of names, punctuation and numbers. A CLF line is at most a third of
 // that. TestWorstCaseLineFitsMaxLineBytes checks the bound.
 const MaxLineBytes = 32 << 10
 
@@ -118,7 +119,15 @@ func appendJSON(dst []byte, r *Record) []byte {
 	}
 	if len(r.ErrorMessage) > 0 {
 		dst = append(dst, `","errorMessage":"`...)
-		dst = appendJSONField(dst, r.ErrorMessage, MaxLongField)
+		dst = appendJSONField(dst, r.ErrorMessage, MaxErrorField)
+	}
+	if len(r.IntegrationErrorMessage) > 0 {
+		dst = append(dst, `","integrationErrorMessage":"`...)
+		dst = appendJSONField(dst, r.IntegrationErrorMessage, MaxErrorField)
+	}
+	if len(r.AuthorizerError) > 0 {
+		dst = append(dst, `","authorizerError":"`...)
+		dst = appendJSONField(dst, r.AuthorizerError, MaxErrorField)
 	}
 	return append(dst, "\"}\n"...)
 }

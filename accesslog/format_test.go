@@ -34,6 +34,23 @@ func sampleRecord() *Record {
 	}
 }
 
+func TestJSONLineCarriesIntegrationAndAuthorizerErrors(t *testing.T) {
+	r := sampleRecord()
+	r.ErrorMessage = []byte("Bad Gateway")
+	r.IntegrationErrorMessage = []byte("dial tcp 127.0.0.1:9: connection refused")
+	r.AuthorizerError = []byte("token is expired")
+	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))
+	for k, v := range map[string]string{
+		"errorMessage":            "Bad Gateway",
+		"integrationErrorMessage": "dial tcp 127.0.0.1:9: connection refused",
+		"authorizerError":         "token is expired",
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %q", k, got[k], v)
+		}
+	}
+}
+
 func decodeJSONLine(t *testing.T, line []byte) map[string]any {
 	t.Helper()
 	if len(line) == 0 || line[len(line)-1] != '\n' {
@@ -88,7 +105,7 @@ func TestJSONLineCarriesContextFieldNamesAndValues(t *testing.T) {
 func TestJSONLineOmitsUnsetOptionalFieldsAndDashesEmptyOnes(t *testing.T) {
 	r := &Record{Status: 404, IntegrationLatency: -1}
 	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))
-	for _, k := range []string{"extendedRequestId", "integrationLatency", "apiKey", "errorMessage"} {
+	for _, k := range []string{"extendedRequestId", "integrationLatency", "apiKey", "errorMessage", "integrationErrorMessage", "authorizerError"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("%s present (%#v), want omitted", k, v)
 		}
@@ -258,7 +275,7 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 		HTTPMethod:  short, RouteKey: long, Path: long, Status: -1 << 63,
 		Protocol: short, ResponseLength: -1 << 63, IntegrationLatency: 1<<63 - 1,
 		ResponseLatency: 1<<63 - 1, APIID: short, Stage: short, UserAgent: long,
-		APIKey: short, ErrorMessage: long,
+		APIKey: short, ErrorMessage: long, IntegrationErrorMessage: long, AuthorizerError: long,
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		if n := len(appendLine(nil, f, r)); n > MaxLineBytes {

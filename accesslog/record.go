@@ -41,6 +41,12 @@ type Record struct {
 	// ErrorMessage is $context.error.message, set when the gateway answered
 	// with one of its own errors. Omitted when empty.
 	ErrorMessage []byte
+	// IntegrationErrorMessage is $context.integrationErrorMessage: why the
+	// integration call failed. Omitted when empty.
+	IntegrationErrorMessage []byte
+	// AuthorizerError is $context.authorizer.error: why the authorizer
+	// refused or failed. Omitted when empty.
+	AuthorizerError []byte
 }
 
 // Reset clears r for reuse, dropping its references to request memory.

@@ -7,6 +7,8 @@
 package apierror
 
 import (
+	"encoding/json"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -64,6 +66,8 @@ type response struct {
 	status    int
 	body      []byte
 	errorType []byte
+	// message is the body's message, $context.error.message.
+	message string
 }
 
 func r(status int, body, errorType string) response {
@@ -71,8 +75,27 @@ func r(status int, body, errorType string) response {
 	if errorType != "" {
 		et = []byte(errorType)
 	}
-	return response{status: status, body: []byte(body), errorType: et}
+	return response{status: status, body: []byte(body), errorType: et, message: bodyMessage(body)}
 }
+
+// bodyMessage is the string value of body's "message" (or "Message")
+// member, "" when it is null.
+func bodyMessage(body string) string {
+	var m map[string]*string
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		panic("apierror: gateway response body is not JSON: " + body)
+	}
+	for _, k := range []string{"message", "Message"} {
+		if v := m[k]; v != nil {
+			return *v
+		}
+	}
+	return ""
+}
+
+// Message is the message of the gateway response c in dialect d, what API
+// Gateway logs as $context.error.message.
+func Message(d Dialect, c Code) string { return table[d][c].message }
 
 // table is indexed by [Dialect][Code]; it is built once (at init, see
 // below, for the WebSocket codes it leaves to HTTP) and only read.

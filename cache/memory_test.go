@@ -65,11 +65,11 @@ func TestHeapStaysBoundedWhenFilledFiveTimesOver(t *testing.T) {
 }
 
 // memoryOverhead is the heap a full store uses beyond MaxSize, as documented
-// in docs/cache.md: per held entry up to 64 bytes of bigcache index (a
+// in docs/cache.md: per held entry up to 128 bytes of index (bigcache's and the live byte count's, each a
 // map[uint64]uint32 slot with load-factor slack; 51 to 60 measured), per
 // shard one encode buffer as large as the largest entry stored (at most the
 // item cap), and about 1 MiB fixed (shard structs, initial maps, flight maps,
 // pooled encode buffers).
 func memoryOverhead(entries, shards, largestEntry int) int64 {
-	return int64(entries)*64 + int64(shards)*int64(largestEntry+bigcacheOverhead) + 1*mib
+	return int64(entries)*128 + int64(shards)*int64(largestEntry+bigcacheOverhead) + 1*mib
 }

@@ -110,7 +110,72 @@ type Store struct {
 
 	// hot serves repeated hits without bigcache's copy.
 	hot *hotFront
+
+	// live is the bytes of the entries bigcache holds, kept by sizes.
+	live liveBytes
 }
+
+// liveBytes counts the bytes of live entries. bigcache reports only what
+// it has allocated, and it replaces an entry without a callback, so the
+// size of every stored slot is kept here to subtract on overwrite. The
+// maps hold one small value per entry bigcache holds, so they are bounded
+// by max_size over the smallest entry.
+type liveBytes struct {
+	total   atomic.Int64
+	stripes [liveStripes]liveStripe
+}
+
+type liveStripe struct {
+	mu    sync.Mutex
+	sizes map[uint64]uint32
+	_     [64 - 8 - 8]byte
+}
+
+const liveStripes = 64
+
+func (l *liveBytes) init() {
+	for i := range l.stripes {
+		l.stripes[i].sizes = make(map[uint64]uint32)
+	}
+}
+
+// set records that slot h now holds an entry of n bytes.
+func (l *liveBytes) set(h uint64, n int) {
+	st := &l.stripes[h%liveStripes]
+	st.mu.Lock()
+	old := st.sizes[h]
+	st.sizes[h] = uint32(n)
+	st.mu.Unlock()
+	l.total.Add(int64(n) - int64(old))
+}
+
+// remove records that slot h no longer holds an entry.
+func (l *liveBytes) remove(h uint64) {
+	st := &l.stripes[h%liveStripes]
+	st.mu.Lock()
+	old, ok := st.sizes[h]
+	delete(st.sizes, h)
+	st.mu.Unlock()
+	if ok {
+		l.total.Add(-int64(old))
+	}
+}
+
+func (l *liveBytes) clear() {
+	for i := range l.stripes {
+		st := &l.stripes[i]
+		st.mu.Lock()
+		var n int64
+		for _, v := range st.sizes {
+			n += int64(v)
+		}
+		clear(st.sizes)
+		st.mu.Unlock()
+		l.total.Add(-n)
+	}
+}
+
+func (l *liveBytes) load() int64 { return max(l.total.Load(), 0) }
 
 // hitStripe spreads the per-lookup counters over cache lines so cores
 // counting different keys do not contend on one line.
@@ -182,6 +247,7 @@ func New(cfg Config) (*Store, error) {
 	for i := range s.flights {
 		s.flights[i].m = make(map[uint64]*Flight)
 	}
+	s.live.init()
 
 	bc, err := bigcache.New(context.Background(), bigcache.Config{
 		Shards: shards,
@@ -199,15 +265,25 @@ func New(cfg Config) (*Store, error) {
 		HardMaxCacheSize:   mbs,
 		Hasher:             slotHasher{},
 		Logger:             nopLogger{},
-		OnRemoveWithReason: func(string, []byte, bigcache.RemoveReason) { s.events.evictions.Add(1) },
-		// Only capacity evictions are counted: bigcache copies key and value
-		// for every callback, so life-window sweeps and deletes are left out.
-	}.OnRemoveFilterSet(bigcache.NoSpace))
+		OnRemoveWithReason: s.removed,
+		// bigcache copies key and value for every callback, so deletes
+		// (Delete accounts for them itself) are left out; capacity
+		// evictions and the sweeper's life-window removals, neither on a
+		// request's path, must reach the live byte count.
+	}.OnRemoveFilterSet(bigcache.NoSpace, bigcache.Expired))
 	if err != nil {
 		return nil, fmt.Errorf("cache: create bigcache (%d MiB, %d shards): %w", mbs, shards, err)
 	}
 	s.bc = bc
 	return s, nil
+}
+
+// removed is bigcache's callback for an entry it dropped for space or age.
+func (s *Store) removed(slot string, _ []byte, reason bigcache.RemoveReason) {
+	if reason == bigcache.NoSpace {
+		s.events.evictions.Add(1)
+	}
+	s.live.remove(slotHasher{}.Sum64(slot))
 }
 
 // deriveShards picks the largest power of two up to maxShards for which
@@ -308,6 +384,7 @@ func (s *Store) Set(key []byte, e *Entry) error {
 		s.events.rejected.Add(1)
 		return fmt.Errorf("cache: set %d-byte entry: %w", n, err)
 	}
+	s.live.set(h, n+bigcacheOverhead)
 	s.events.sets.Add(1)
 	return nil
 }
@@ -323,6 +400,7 @@ func (s *Store) Delete(key []byte) bool {
 	if s.bc.Delete(string(slot[:])) != nil {
 		return false
 	}
+	s.live.remove(h)
 	s.events.deletes.Add(1)
 	return true
 }
@@ -333,7 +411,10 @@ func (s *Store) Delete(key []byte) bool {
 func (s *Store) Flush() error {
 	s.gen.Add(1)
 	s.hot.clear()
-	if err := s.bc.Reset(); err != nil {
+	err := s.bc.Reset()
+	// bigcache drops the entries without callbacks.
+	s.live.clear()
+	if err != nil {
 		return fmt.Errorf("cache: flush: %w", err)
 	}
 	return nil
@@ -363,28 +444,34 @@ type Stats struct {
 	// Entries is the number of entries held, including expired ones not yet
 	// overwritten or swept.
 	Entries int `json:"entries"`
-	// Bytes is what bigcache has allocated for entries: its queues grow on
-	// demand and are then reused, so this is memory held, not live data.
-	Bytes    int64 `json:"bytes"`
-	MaxBytes int64 `json:"max_bytes"`
-	Shards   int   `json:"shards"`
+	// Bytes is what the live entries take: each encoded entry plus
+	// bigcache's framing, counted as Set stores them and as overwrites,
+	// deletes, evictions and sweeps remove them. Expired entries not yet
+	// swept still count.
+	Bytes int64 `json:"bytes"`
+	// CapacityBytes is what bigcache has allocated for its queues: they
+	// grow on demand and are then reused, so this is memory held.
+	CapacityBytes int64 `json:"capacity_bytes"`
+	MaxBytes      int64 `json:"max_bytes"`
+	Shards        int   `json:"shards"`
 }
 
 // Stats returns current counters. It visits every shard, so it is meant for
 // scrapes, not per request.
 func (s *Store) Stats() Stats {
 	st := Stats{
-		Sets:         s.events.sets.Load(),
-		Rejected:     s.events.rejected.Load(),
-		Evictions:    s.events.evictions.Load(),
-		Deletes:      s.events.deletes.Load(),
-		Collisions:   s.events.collisions.Load(),
-		Coalesced:    s.events.coalesced.Load(),
-		WaitTimeouts: s.events.waitTimeouts.Load(),
-		Entries:      s.bc.Len(),
-		Bytes:        int64(s.bc.Capacity()),
-		MaxBytes:     s.maxBytes,
-		Shards:       s.shards,
+		Sets:          s.events.sets.Load(),
+		Rejected:      s.events.rejected.Load(),
+		Evictions:     s.events.evictions.Load(),
+		Deletes:       s.events.deletes.Load(),
+		Collisions:    s.events.collisions.Load(),
+		Coalesced:     s.events.coalesced.Load(),
+		WaitTimeouts:  s.events.waitTimeouts.Load(),
+		Entries:       s.bc.Len(),
+		Bytes:         s.live.load(),
+		CapacityBytes: int64(s.bc.Capacity()),
+		MaxBytes:      s.maxBytes,
+		Shards:        s.shards,
 	}
 	for i := range s.stripes {
 		st.Hits += s.stripes[i].hits.Load()

@@ -274,3 +274,55 @@ func TestConcurrentUseNeverServesAnotherKeysResponse(t *testing.T) {
 		})
 	}
 }
+
+func TestStatsBytesCountLiveEntriesNotCapacity(t *testing.T) {
+	s := newTestStore(t, Config{})
+	if st := s.Stats(); st.Bytes != 0 || st.Entries != 0 || st.CapacityBytes <= 0 {
+		t.Fatalf("empty store: bytes %d entries %d capacity %d, want 0, 0 and its capacity", st.Bytes, st.Entries, st.CapacityBytes)
+	}
+	const n = 100
+	e := sampleEntry(1000, testNow+1)
+	size, err := encodedSize([]byte("key-000"), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := int64(size + bigcacheOverhead)
+	for i := range n {
+		mustSet(t, s, fmt.Appendf(nil, "key-%03d", i), e)
+	}
+	st := s.Stats()
+	if st.Entries != n || st.Bytes != n*per {
+		t.Fatalf("after %d sets of %d bytes: entries %d bytes %d, want %d", n, per, st.Entries, st.Bytes, n*per)
+	}
+
+	// Overwriting an entry replaces its bytes; deleting one removes them.
+	mustSet(t, s, []byte("key-000"), e)
+	if !s.Delete([]byte("key-001")) {
+		t.Fatal("Delete found nothing")
+	}
+	if st := s.Stats(); st.Bytes != (n-1)*per {
+		t.Fatalf("after an overwrite and a delete: bytes %d, want %d", st.Bytes, (n-1)*per)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Bytes != 0 {
+		t.Fatalf("after Flush: bytes %d, want 0", st.Bytes)
+	}
+}
+
+func TestStatsBytesDropWithEvictions(t *testing.T) {
+	s := newTestStore(t, Config{MaxSize: mib, Shards: 1})
+	e := sampleEntry(10_000, testNow+1)
+	for i := range 500 { // about 5 MiB into a 1 MiB store
+		mustSet(t, s, fmt.Appendf(nil, "key-%03d", i), e)
+	}
+	st := s.Stats()
+	if st.Evictions == 0 {
+		t.Fatal("no evictions: the test does not fill the store")
+	}
+	size, _ := encodedSize([]byte("key-000"), e)
+	if want := int64(st.Entries) * int64(size+bigcacheOverhead); st.Bytes != want || st.Bytes > st.MaxBytes {
+		t.Fatalf("bytes %d, want %d for %d live entries (max %d)", st.Bytes, want, st.Entries, st.MaxBytes)
+	}
+}

@@ -73,22 +73,46 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 
 	w := walker{file: file, lines: c.Lines}
 	w.walk(root, reflect.TypeOf(*c), "")
-	if len(w.errs) > 0 {
+	if root.Kind != yaml.MappingNode {
 		return nil, nil, w.errs
 	}
+	// The walker has blanked every value it rejected, so the rest of the
+	// file still decodes and the semantic checks run in the same pass:
+	// one run reports every problem, not one phase of them at a time.
 	if err := root.Decode(c); err != nil {
 		// The walker checks every kind and scalar the decoder does, so
 		// this only fires on a case it misses; still report it.
-		return nil, nil, Errors{{File: file, Line: yamlErrorLine(err), Msg: err.Error()}}
+		return nil, nil, append(w.errs, Problem{File: file, Line: yamlErrorLine(err), Msg: err.Error()})
 	}
 	applyDefaults(c)
 	errs, warns := validate(c)
+	if len(w.errs) > 0 {
+		errs = mergeProblems(w.errs, errs)
+	}
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
 	warns = append(warns, unsupported(c)...)
 	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Line < warns[j].Line })
 	return c, warns, nil
+}
+
+// mergeProblems adds the semantic problems to the walker's, leaving out
+// those about a key the walker already rejected (its blanked value would
+// otherwise be reported again, as missing), in line order.
+func mergeProblems(walked, checked Errors) Errors {
+	rejected := make(map[string]bool, len(walked))
+	for _, p := range walked {
+		rejected[p.Key] = true
+	}
+	out := append(Errors(nil), walked...)
+	for _, p := range checked {
+		if !rejected[p.Key] {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
 }
 
 func yamlErrorLine(err error) int {
@@ -179,6 +203,14 @@ func (w *walker) fail(n *yaml.Node, key, format string, args ...any) {
 	w.errs = append(w.errs, Problem{File: w.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// reject reports a value the decoder would refuse and blanks it, so the
+// file still decodes (the key takes its default) and the semantic checks
+// can run on the rest.
+func (w *walker) reject(n *yaml.Node, key, format string, args ...any) {
+	w.fail(n, key, format, args...)
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+}
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -212,14 +244,14 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	case durationType:
 		if w.scalar(n, path, "a duration") {
 			if _, err := parseDuration(n.Value); err != nil {
-				w.fail(n, path, "%v", err)
+				w.reject(n, path, "%v", err)
 			}
 		}
 		return
 	case sizeType:
 		if w.scalar(n, path, "a size") {
 			if _, err := parseSize(n.Value); err != nil {
-				w.fail(n, path, "%v", err)
+				w.reject(n, path, "%v", err)
 			}
 		}
 		return
@@ -235,7 +267,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.walk(n, t.Elem(), path)
 	case reflect.Struct, reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			w.fail(n, path, "want a mapping, got %s", kindName(n))
+			w.reject(n, path, "want a mapping, got %s", kindName(n))
 			return
 		}
 		// A struct takes the keys its yaml tags name; a map takes any key.
@@ -244,13 +276,17 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			fields = yamlFields(t)
 		}
 		seen := map[string]int{}
+		kept := n.Content[:0]
+		defer func() { n.Content = kept }()
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			key := join(path, k.Value)
 			if first, dup := seen[k.Value]; dup {
+				// The decoder refuses duplicates: drop the later one.
 				w.fail(k, key, "duplicate key (first at line %d)", first)
 				continue
 			}
+			kept = append(kept, k, v)
 			seen[k.Value] = k.Line
 			var elem reflect.Type
 			if fields == nil {
@@ -266,7 +302,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.fail(n, path, "want a list, got %s", kindName(n))
+			w.reject(n, path, "want a list, got %s", kindName(n))
 			return
 		}
 		for i, e := range n.Content {
@@ -280,19 +316,19 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		if w.scalar(n, path, "true or false") {
 			var b bool
 			if n.Decode(&b) != nil {
-				w.fail(n, path, "want true or false, got %q", n.Value)
+				w.reject(n, path, "want true or false, got %q", n.Value)
 			}
 		}
 	case reflect.Int, reflect.Int64:
 		if w.scalar(n, path, "an integer") {
 			if _, err := strconv.ParseInt(strings.TrimSpace(n.Value), 0, 64); err != nil {
-				w.fail(n, path, "want an integer, got %q", n.Value)
+				w.reject(n, path, "want an integer, got %q", n.Value)
 			}
 		}
 	case reflect.Float64:
 		if w.scalar(n, path, "a number") {
 			if _, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64); err != nil {
-				w.fail(n, path, "want a number, got %q", n.Value)
+				w.reject(n, path, "want a number, got %q", n.Value)
 			}
 		}
 	}
@@ -313,7 +349,7 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 
 func (w *walker) scalar(n *yaml.Node, path, want string) bool {
 	if n.Kind != yaml.ScalarNode {
-		w.fail(n, path, "want %s, got %s", want, kindName(n))
+		w.reject(n, path, "want %s, got %s", want, kindName(n))
 		return false
 	}
 	return true

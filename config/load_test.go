@@ -71,22 +71,17 @@ apis:
 		}
 	}
 
-	// Kind and key errors stop before the semantic checks; fix them and
-	// the semantic ones are all reported together.
-	src = strings.NewReplacer("30 seconds", "30s", "lots", "1MiB", "  colour: blue\n", "", "api_key: maybe", "api_key: true").Replace(src)
-	_, _, err = Parse("broken.yaml", []byte(src), env(nil))
-	if !errors.As(err, &list) {
-		t.Fatalf("want Errors, got %v", err)
-	}
+	// Kind and key errors do not hide the semantic ones: one run
+	// reports them all.
 	want = []struct {
 		line int
 		key  string
 		msg  string
 	}{
-		{14, "apis.petstore.routes.GET /pets/{proxy+}/x", "must be the last segment"},
-		{15, "apis.petstore.routes.FETCH /pets", "unknown method"},
-		{16, "apis.petstore.routes.GET /pets/{id}.integration", `no integration named "nowhere"`},
-		{22, "apis.shop.type", "want http, rest or websocket"},
+		{15, "apis.petstore.routes.GET /pets/{proxy+}/x", "must be the last segment"},
+		{16, "apis.petstore.routes.FETCH /pets", "unknown method"},
+		{17, "apis.petstore.routes.GET /pets/{id}.integration", `no integration named "nowhere"`},
+		{23, "apis.shop.type", "want http, rest or websocket"},
 	}
 	for _, w := range want {
 		if !hasProblem(list, w.line, w.key, w.msg) {
@@ -98,6 +93,85 @@ apis:
 	}
 	if !strings.Contains(list.Error(), "broken.yaml:") {
 		t.Errorf("problems must name the file: %v", list)
+	}
+}
+
+func TestValidateReportsKindAndSemanticProblemsInOneRun(t *testing.T) {
+	src := `server:
+  max_body_bytes: lots
+apis:
+  shop:
+    type: http
+    integrations:
+      m: {type: mok}
+    routes:
+      "GET /x": {integration: nowhere}
+`
+	_, _, err := Parse("one.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	for _, w := range []struct {
+		line int
+		key  string
+		msg  string
+	}{
+		{2, "server.max_body_bytes", "invalid size"},
+		{7, "apis.shop.integrations.m.type", `want http_proxy, lambda or mock, got "mok"`},
+		{9, "apis.shop.routes.GET /x.integration", `no integration named "nowhere"`},
+	} {
+		if !hasProblem(list, w.line, w.key, w.msg) {
+			t.Errorf("missing %d %s %q in:\n%v", w.line, w.key, w.msg, list)
+		}
+	}
+}
+
+func TestABadValueIsReportedOnceNotAgainAsMissing(t *testing.T) {
+	src := `apis:
+  chat:
+    type: websocket
+    route_selection: [a, b]
+    integrations:
+      be: {type: http, url: "http://127.0.0.1:9000/events"}
+    routes:
+      $default: {integration: be}
+  dup:
+    type: http
+    type: rest
+    integrations:
+      m: {type: mock}
+    routes:
+      "GET /x": {integration: m}
+`
+	_, _, err := Parse("bad.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	if len(list) != 2 || !hasProblem(list, 4, "apis.chat.route_selection", "want a string") ||
+		!hasProblem(list, 11, "apis.dup.type", "duplicate key") {
+		t.Fatalf("want the list and the duplicate key only, got:\n%v", list)
+	}
+}
+
+func TestWebSocketRouteSelectionIsRequiredAndTheMessageSuggestsAction(t *testing.T) {
+	src := `apis:
+  chat:
+    type: websocket
+    integrations:
+      be: {type: http, url: "http://127.0.0.1:9000/events"}
+    routes:
+      $default: {integration: be}
+`
+	_, _, err := Parse("ws.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	const want = `required for websocket APIs (AWS has no default); to route on the message's "action" field write route_selection: "$request.body.action"`
+	if !hasProblem(list, 2, "apis.chat.route_selection", want) {
+		t.Fatalf("missing 2 apis.chat.route_selection %q in:\n%v", want, list)
 	}
 }
 

@@ -453,7 +453,7 @@ func (x *validator) routeCommon(k string, a *API, r *Route) {
 
 func (x *validator) wsRoutes(key string, a *API) {
 	if a.RouteSelection == "" {
-		x.fail(key+".route_selection", "required for websocket APIs (e.g. $request.body.action)")
+		x.fail(key+".route_selection", `required for websocket APIs (AWS has no default); to route on the message's "action" field write route_selection: "$request.body.action"`)
 	}
 	if a.BackendMaxConns < 1 || a.BackendMaxConns > MaxBackendMaxConns {
 		x.fail(key+".backend_max_conns", "want 1 to %d, got %d", MaxBackendMaxConns, a.BackendMaxConns)

@@ -44,7 +44,9 @@ type Exchange struct {
 	// RequestIDHeader.
 	RequestID       []byte
 	RequestIDHeader []byte
-	// RouteInfo describes the matched route on its stage.
+	// RouteInfo describes the matched route on its stage. Until a route
+	// matches it names only the API (and stage, once known), for the
+	// access log.
 	RouteInfo *RouteInfo
 	// Start is when the request arrived.
 	Start time.Time
@@ -70,6 +72,12 @@ type Exchange struct {
 	// IntegrationLatency and IntegrationError describe the backend call.
 	IntegrationLatency time.Duration
 	IntegrationError   error
+	// ErrorMessage is the message of the answer frontdesk made itself
+	// ($context.error.message); "" when the answer came from the route.
+	ErrorMessage string
+	// AuthorizerError is why the authorizer refused or failed
+	// ($context.authorizer.error); nil when it did not.
+	AuthorizerError error
 
 	// Counter counts the request: its route's, else its API's or the
 	// gateway's "no route" counters. APIMetrics is its API's.
@@ -123,6 +131,7 @@ func (ex *Exchange) Reset() {
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil
+	ex.ErrorMessage, ex.AuthorizerError = "", nil
 	ex.Scratch = ex.Scratch[:0]
 	ex.sourceIP = ex.sourceIP[:0]
 	ex.event = lambda.EventInput{}
@@ -132,4 +141,5 @@ func (ex *Exchange) Reset() {
 func (ex *Exchange) Fail(c apierror.Code) {
 	ex.Ctx.Response.ResetBody()
 	apierror.Write(&ex.Ctx.Response, ex.Dialect, c)
+	ex.ErrorMessage = apierror.Message(ex.Dialect, c)
 }

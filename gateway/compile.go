@@ -85,6 +85,9 @@ type api struct {
 	// stages[i] is Mount.Stages[i]; def is the $default stage or nil.
 	stages []*stage
 	def    *stage
+	// unrouted names the API in the access log of a request that found
+	// no stage of it.
+	unrouted *exchange.RouteInfo
 }
 
 // routeDef is a route of an API, numbered as its tree returns it: the
@@ -96,6 +99,9 @@ type routeDef struct {
 
 type stage struct {
 	name string
+	// unrouted names the API and stage in the access log of a request
+	// that matched no route.
+	unrouted *exchange.RouteInfo
 	// integrations[i] serves routes[i] on this stage, described by
 	// infos[i].
 	integrations []exchange.Integration
@@ -261,7 +267,8 @@ func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeli
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath,
-		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel)}
+		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel),
+		unrouted: &exchange.RouteInfo{APIID: name, APIIDBytes: []byte(name)}}
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
 	}
@@ -289,7 +296,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	}
 	stageNames, hasDef := config.StageNames(ca)
 	build := func(sn string) (*stage, error) {
-		st := &stage{name: sn}
+		st := &stage{name: sn, unrouted: &exchange.RouteInfo{APIID: name, APIIDBytes: []byte(name), Stage: sn, StageBytes: []byte(sn)}}
 		vars := ca.Stages[sn].Variables
 		varList := stageVarList(vars)
 		for _, k := range keys {

@@ -44,6 +44,15 @@ func OpenBridge(g *registry.Gen, name string, spec BridgeSpec, fns *registry.Set
 }
 
 func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoker, env BridgeEnv) (*wsbridge.Bridge, error) {
+	o, err := bridgeOptions(name, a, invokers, env)
+	if err != nil {
+		return nil, err
+	}
+	return wsbridge.New(o)
+}
+
+// bridgeOptions turns a WebSocket API's config into the bridge's options.
+func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoker, env BridgeEnv) (wsbridge.Options, error) {
 	stages, def := config.StageNames(a)
 	if def {
 		stages = append(stages, config.DefaultStage)
@@ -51,6 +60,7 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 	o := wsbridge.Options{
 		APIID:           name,
 		Stages:          stages,
+		StageVariables:  map[string]map[string]string{},
 		RouteSelection:  a.RouteSelection,
 		Routes:          map[string]wsbridge.RouteTarget{},
 		IdleTimeout:     a.IdleTimeout.D(),
@@ -58,6 +68,11 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 		DisconnectQueue: a.DisconnectQueue,
 		ClientIP:        env.ClientIP,
 		Logger:          env.Log.With("api", name),
+	}
+	for st, sc := range a.Stages {
+		if len(sc.Variables) > 0 {
+			o.StageVariables[st] = sc.Variables
+		}
 	}
 	if a.Management != nil {
 		for _, c := range a.Management.Credentials {
@@ -77,15 +92,15 @@ func compileBridge(name string, a *config.API, invokers map[string]lambda.Invoke
 		case config.IntegrationLambda:
 			inv := invokers[in.Function]
 			if inv == nil {
-				return nil, fmt.Errorf("route %s: function %q is not running", key, in.Function)
+				return o, fmt.Errorf("route %s: function %q is not running", key, in.Function)
 			}
 			be = lambdaBackend{inv: inv}
 		default:
-			return nil, fmt.Errorf("route %s: integration type %q cannot serve WebSocket routes", key, in.Type)
+			return o, fmt.Errorf("route %s: integration type %q cannot serve WebSocket routes", key, in.Type)
 		}
 		o.Routes[key] = wsbridge.RouteTarget{Backend: be, Reply: r.Reply}
 	}
-	return wsbridge.New(o)
+	return o, nil
 }
 
 // lambdaBackend hands WebSocket events to a Lambda function; the bridge

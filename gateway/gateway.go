@@ -30,6 +30,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -145,6 +146,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	case sel.Stage >= 0:
 		st = a.stages[sel.Stage]
 	}
+	ex.RouteInfo = st.unrouted // until a route matches
 	if unsafePath(sel.Rest) {
 		ex.Fail(apierror.BadRequest)
 		return
@@ -252,6 +254,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 	begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
+	ex.RouteInfo = a.unrouted // until a stage and a route match
 	ex.AnyHost = a.hosts == anyHost
 }
 
@@ -279,6 +282,7 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 			"path", string(ctx.Path()), "stack", string(debug.Stack()))
 		ctx.Response.Reset()
 		apierror.Write(&ctx.Response, ex.Dialect, apierror.InternalError)
+		ex.ErrorMessage = apierror.Message(ex.Dialect, apierror.InternalError)
 	}
 	if len(ex.RequestIDHeader) > 0 {
 		ctx.Response.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
@@ -507,6 +511,26 @@ func (g *Gateway) account(ex *exchange.Exchange) {
 	r.APIKey = ex.APIKey
 	if rt := ex.RouteInfo; rt != nil {
 		r.RouteKey, r.APIID, r.Stage = rt.RouteKeyBytes, rt.APIIDBytes, rt.StageBytes
+	}
+	if ex.ErrorMessage != "" {
+		// The record is read, never written, and copied before Log
+		// returns, so it may alias the message's bytes.
+		r.ErrorMessage = unsafe.Slice(unsafe.StringData(ex.ErrorMessage), len(ex.ErrorMessage))
+	}
+	if ex.IntegrationError != nil || ex.AuthorizerError != nil {
+		// Only failed requests get here; an error's text is built on
+		// demand. Scratch is free once the integration has returned.
+		buf := ex.Scratch[:0]
+		if err := ex.IntegrationError; err != nil {
+			buf = append(buf, err.Error()...)
+			r.IntegrationErrorMessage = buf
+		}
+		if err := ex.AuthorizerError; err != nil {
+			at := len(buf)
+			buf = append(buf, err.Error()...)
+			r.AuthorizerError = buf[at:]
+		}
+		ex.Scratch = buf
 	}
 	l.Log(r)
 }

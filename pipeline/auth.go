@@ -180,10 +180,17 @@ func writeAuthFailure(ex *exchange.Exchange, err error) {
 	if !errors.As(err, &f) {
 		f = auth.Internal(err)
 	}
+	// The cause says why (an expired token, a crashed function); the
+	// answer's message alone does not.
+	ex.AuthorizerError = f
+	if f.Err != nil {
+		ex.AuthorizerError = f.Err
+	}
 	resp := &ex.Ctx.Response
 	if ex.Dialect != apierror.REST {
 		resp.ResetBody()
 		f.WriteHTTP(resp)
+		ex.ErrorMessage = f.Message
 		return
 	}
 	switch f.Status {

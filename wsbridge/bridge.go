@@ -131,6 +131,7 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string, gate Gate)
 		id:          id,
 		idb:         []byte(id),
 		stage:       st,
+		stageVars:   b.s.stageVars[st],
 		host:        bytes.Clone(ctx.Host()),
 		sourceIP:    []byte(b.s.clientIP(ctx)),
 		userAgent:   bytes.Clone(ctx.UserAgent()),
@@ -171,18 +172,19 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string, gate Gate)
 // event returns the event fields every event of c shares.
 func (b *Bridge) event(c *conn, typ lambda.WSEventType, routeKey string, requestID []byte, now time.Time) lambda.WSEventInput {
 	return lambda.WSEventInput{
-		EventType:    typ,
-		RouteKey:     routeKey,
-		Stage:        c.stage,
-		APIID:        b.s.apiID,
-		DomainName:   c.host,
-		ConnectionID: c.idb,
-		ConnectedAt:  time.Unix(0, c.connectedAt),
-		RequestID:    requestID,
-		Time:         now,
-		SourceIP:     c.sourceIP,
-		UserAgent:    c.userAgent,
-		Authorizer:   c.authorizer,
+		EventType:      typ,
+		RouteKey:       routeKey,
+		Stage:          c.stage,
+		APIID:          b.s.apiID,
+		DomainName:     c.host,
+		ConnectionID:   c.idb,
+		ConnectedAt:    time.Unix(0, c.connectedAt),
+		RequestID:      requestID,
+		Time:           now,
+		SourceIP:       c.sourceIP,
+		UserAgent:      c.userAgent,
+		StageVariables: c.stageVars,
+		Authorizer:     c.authorizer,
 	}
 }
 

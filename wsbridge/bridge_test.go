@@ -482,3 +482,35 @@ func TestClientIPHookFeedsIdentity(t *testing.T) {
 		t.Fatalf("GET %d %s", status, body)
 	}
 }
+
+func TestEveryEventCarriesItsStagesVariables(t *testing.T) {
+	rec := newRecorder(t, nil)
+	be := rec.backend()
+	g := startGateway(t, Options{
+		Stages: []string{"prod", "dev"},
+		StageVariables: map[string]map[string]string{
+			"prod": {"table": "chat-prod", "region": "eu"},
+			"dev":  {"table": "chat-dev"},
+		},
+		Routes: map[string]RouteTarget{RouteConnect: {Backend: be}, RouteDefault: {Backend: be}, RouteDisconnect: {Backend: be}},
+	})
+	c, _ := dialRegistered(t, g, "/prod", nil)
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"action":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, 5*time.Second, func(e []event) bool { return len(e) == 2 })
+	_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	evs := rec.wait(t, 5*time.Second, func(e []event) bool { return len(e) == 3 })
+	for _, ev := range evs {
+		if len(ev.StageVariables) != 2 || ev.StageVariables["table"] != "chat-prod" || ev.StageVariables["region"] != "eu" {
+			t.Errorf("%s event stageVariables = %v, want prod's", ev.RequestContext.EventType, ev.StageVariables)
+		}
+	}
+
+	// Another stage's connection carries that stage's variables.
+	dialRegistered(t, g, "/dev", nil)
+	evs = rec.wait(t, 5*time.Second, func(e []event) bool { return len(e) == 4 })
+	if got := evs[3].StageVariables; len(got) != 1 || got["table"] != "chat-dev" {
+		t.Errorf("dev CONNECT stageVariables = %v, want dev's", got)
+	}
+}

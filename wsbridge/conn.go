@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/lambda"
 )
 
 // Close codes and reasons the bridge uses (RFC 6455 §7.4.1).
@@ -44,6 +45,9 @@ type conn struct {
 	id    string
 	idb   []byte // id again, as events take bytes
 	stage string
+	// stageVars are the stage's variables, shared with every other
+	// connection of the stage.
+	stageVars []lambda.Param
 	// Request details repeated in every event, kept as bytes for the
 	// event builder.
 	host        []byte

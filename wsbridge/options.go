@@ -3,9 +3,11 @@ package wsbridge
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/valyala/fasthttp"
 )
 
@@ -28,6 +30,10 @@ type Options struct {
 	APIID string
 	// Stages the API is deployed to; empty means the single "$default".
 	Stages []string
+	// StageVariables are each stage's variables, by stage name; every
+	// event of a connection carries its stage's as stageVariables, as
+	// API Gateway sends them on $connect, messages and $disconnect.
+	StageVariables map[string]map[string]string
 	// RouteSelection is the route selection expression:
 	// "$request.body.action" or a template such as
 	// "${request.body.service}/${request.body.action}".
@@ -104,8 +110,11 @@ type routeEntry struct {
 
 // settings are Options validated, defaulted and indexed.
 type settings struct {
-	apiID          string
-	stages         []string
+	apiID  string
+	stages []string
+	// stageVars holds, by stage, the variables events carry, built
+	// once so that every event shares them.
+	stageVars      map[string][]lambda.Param
 	selector       *selector
 	routes         map[string]*routeEntry
 	connect        *routeEntry
@@ -152,6 +161,19 @@ func (o *Options) settings() (*settings, error) {
 	}
 	if len(s.stages) == 0 {
 		s.stages = []string{"$default"}
+	}
+	s.stageVars = make(map[string][]lambda.Param, len(o.StageVariables))
+	for stage, vars := range o.StageVariables {
+		if _, ok := s.stage(stage); !ok {
+			return nil, fmt.Errorf("stage variables for %q, which is not one of the stages %v", stage, s.stages)
+		}
+		ps := make([]lambda.Param, 0, len(vars))
+		for name, v := range vars {
+			ps = append(ps, lambda.Param{Name: name, Value: []byte(v)})
+		}
+		// Sorted so that events are byte-for-byte the same each time.
+		slices.SortFunc(ps, func(a, b lambda.Param) int { return strings.Compare(a.Name, b.Name) })
+		s.stageVars[stage] = ps
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -1,8 +1,12 @@
 package wsbridge
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/lambda"
 )
 
 func TestRouteSelectionExpressions(t *testing.T) {
@@ -137,5 +141,34 @@ func BenchmarkRouteSelection(b *testing.B) {
 		if k, ok := sel.eval(key[:0], msg); !ok || string(k) != "sendmessage" {
 			b.Fatal("wrong key")
 		}
+	}
+}
+
+// BenchmarkMessageEvent builds a MESSAGE event of a connection whose stage
+// has variables, as the read loop does for every routed message.
+func BenchmarkMessageEvent(b *testing.B) {
+	br, err := New(Options{
+		Stages:         []string{"prod"},
+		StageVariables: map[string]map[string]string{"prod": {"table": "chat-prod", "region": "eu-west-1"}},
+		Routes:         map[string]RouteTarget{RouteDefault: {Backend: NewHTTPBackend("http://127.0.0.1:9/events", time.Second)}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	c := &conn{id: "R1kmxc2VNjMCFIA=", idb: []byte("R1kmxc2VNjMCFIA="), stage: "prod", stageVars: br.s.stageVars["prod"],
+		host: []byte("ws.example.com"), sourceIP: []byte("127.0.0.1"), userAgent: []byte("wscat/5"), connectedAt: time.Now().UnixNano()}
+	body := []byte(`{"action":"sendmessage","data":"hello"}`)
+	rid := []byte("R1knPH17NjMFftw=")
+	now := time.Now()
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		in := br.event(c, lambda.WSMessage, RouteDefault, rid, now)
+		in.MessageID, in.Body = rid, body
+		dst = lambda.AppendWebSocketEvent(dst[:0], &in)
+	}
+	if !bytes.Contains(dst, []byte(`"stageVariables":{"region":"eu-west-1","table":"chat-prod"}`)) {
+		b.Fatalf("event without the stage's variables: %s", dst)
 	}
 }
