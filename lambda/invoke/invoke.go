@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 	awsRegion, awsHost := awsEndpointRegion(u.Hostname())
 	if cfg.Credentials == nil && !awsHost {
-		c.log.Info("remote function", "function", c.name, "endpoint", c.uri, "signed", false)
+		c.log.Info("remote function", "function_name", c.name, "endpoint", c.uri, "signed", false)
 		return c, nil
 	}
 	region := cfg.Region
@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.creds = creds
 	c.region = region
 	c.signer = v4.NewSigner()
-	c.log.Info("remote function", "function", c.name, "endpoint", c.uri, "signed", true, "region", region)
+	c.log.Info("remote function", "function_name", c.name, "endpoint", c.uri, "signed", true, "region", region)
 	return c, nil
 }
 
