@@ -48,6 +48,9 @@ type Server struct {
 	// backend folding '-' and '_' together cannot read a client's
 	// X_User_Sub as a header the gateway set).
 	UnderscoresInHeaders *bool `yaml:"underscores_in_headers"`
+	// ServerHeader is the Server header sent on every answer (added;
+	// default empty: none, as API Gateway sends none).
+	ServerHeader string `yaml:"server_header"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.

@@ -124,6 +124,9 @@ func (x *validator) server() {
 	if s.MaxConns < 0 {
 		x.fail("server.max_conns", "must not be negative")
 	}
+	if err := checkServerHeader(s.ServerHeader); err != nil {
+		x.fail("server.server_header", "%v", err)
+	}
 	if s.SendTimeout < Duration(time.Second) {
 		x.fail("server.send_timeout", "at least 1s, got %v", s.SendTimeout.D())
 	}
@@ -623,4 +626,24 @@ func SubstituteStageVars(s string, vars map[string]string) (out, missing string)
 		return val
 	})
 	return out, missing
+}
+
+// MaxServerHeader bounds server.server_header, a product name and version.
+const MaxServerHeader = 256
+
+// checkServerHeader accepts a header value of visible ASCII and inner
+// spaces: anything else could split or corrupt the response head.
+func checkServerHeader(v string) error {
+	if len(v) > MaxServerHeader {
+		return fmt.Errorf("at most %d bytes, got %d", MaxServerHeader, len(v))
+	}
+	if strings.TrimSpace(v) != v {
+		return fmt.Errorf("no leading or trailing white space, got %q", v)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return fmt.Errorf("visible ASCII characters and spaces only, got %q", v)
+		}
+	}
+	return nil
 }

@@ -44,7 +44,7 @@ func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 			Timeout:     fc.Timeout.D(),
 			Region:      fc.Region,
 			Watch:       env.Watch,
-		}, env.Log.With("function", name))
+		}, env.Log) // the host names the function on its lines itself
 		if err != nil {
 			return nil, err
 		}

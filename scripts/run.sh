@@ -1,6 +1,6 @@
 #!/bin/sh
 # make run: start the demo upstream and frontdesk on examples/quickstart.yaml,
-# print the requests to try, and stop both on Ctrl-C.
+# print the requests to try, and stop both on Ctrl-C or SIGTERM (exit 0).
 set -eu
 BIN=${BIN:-bin}
 PORT=${PORT:-8080}
@@ -12,7 +12,16 @@ export PORT UPSTREAM_PORT ADMIN_PORT
 UP=$!
 "$BIN/frontdesk" serve -c examples/quickstart.yaml &
 FD=$!
-trap 'kill $FD $UP 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM EXIT
+# Stop both children and wait for them. Under set -e a failing kill (a
+# child already gone) would end the trap with status 1, so make would
+# report an error for a plain Ctrl-C or SIGTERM.
+stop() {
+  trap - INT TERM EXIT
+  kill "$FD" "$UP" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+trap 'status=$?; stop; exit $status' EXIT
 
 # Wait until frontdesk answers.
 i=0

@@ -106,9 +106,12 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	sc := cfg.Server
 	s.bodies = &bodies{max: int(sc.MaxBodyBytes), budget: int64(sc.MaxInflightBodyBytes), readBuf: sc.MaxHeaderBytes}
 	s.http = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.refuse,
-		Name:                  "frontdesk",
+		Handler:      s.handle,
+		ErrorHandler: s.refuse,
+		// fasthttp writes Name on every answer, its own error answers
+		// included, whatever NoDefaultServerHeader says: empty (the
+		// default) sends none, as API Gateway does.
+		Name:                  sc.ServerHeader,
 		NoDefaultServerHeader: true,
 		ReadTimeout:           sc.ReadTimeout.D(),
 		WriteTimeout:          sc.WriteTimeout.D(),

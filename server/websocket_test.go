@@ -89,7 +89,7 @@ func TestWebSocketAPIThroughTheGateway(t *testing.T) {
 		Count int `json:"count"`
 		APIs  map[string]struct {
 			Connections []struct {
-				ID string `json:"id"`
+				ID string `json:"connectionId"`
 			} `json:"connections"`
 		} `json:"apis"`
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -121,6 +122,30 @@ type ConnectionInfo struct {
 	SourceIP     string
 	UserAgent    string
 	Queued       int // messages waiting to be written
+}
+
+// MarshalJSON writes the names and timestamp layout of API Gateway's
+// GetConnection answer (connectionId, connectedAt, identity.sourceIp,
+// identity.userAgent, lastActiveAt), so the admin listener's /connections
+// reads like @connections; stage and queued are frontdesk's own.
+func (ci ConnectionInfo) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 192)
+	out = append(out, `{"connectionId":`...)
+	out = jsonstr.Append(out, ci.ID)
+	out = append(out, `,"stage":`...)
+	out = jsonstr.Append(out, ci.Stage)
+	out = append(out, `,"connectedAt":"`...)
+	out = ci.ConnectedAt.UTC().AppendFormat(out, isoMillis)
+	out = append(out, `","identity":{"sourceIp":`...)
+	out = jsonstr.Append(out, ci.SourceIP)
+	out = append(out, `,"userAgent":`...)
+	out = jsonstr.Append(out, ci.UserAgent)
+	out = append(out, `},"lastActiveAt":"`...)
+	out = ci.LastActiveAt.UTC().AppendFormat(out, isoMillis)
+	out = append(out, `","queued":`...)
+	out = strconv.AppendInt(out, int64(ci.Queued), 10)
+	out = append(out, '}')
+	return out, nil
 }
 
 func (c *conn) info() ConnectionInfo {

@@ -149,7 +149,11 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", *c.config, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: valid (%d APIs)\n", *c.config, len(cfg.APIs))
+	noun := "APIs"
+	if len(cfg.APIs) == 1 {
+		noun = "API"
+	}
+	fmt.Fprintf(stdout, "%s: valid (%d %s)\n", *c.config, len(cfg.APIs), noun)
 	return 0
 }
 

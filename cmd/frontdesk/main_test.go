@@ -401,3 +401,39 @@ apis:
 		t.Errorf("RSS grew by %d KiB; bound %d KiB", growth, limit)
 	}
 }
+
+func TestValidateCountsAPIsInProperEnglish(t *testing.T) {
+	api := func(name string) string {
+		return "  " + name + `:
+    integrations:
+      ping: {type: mock, status: 200, body: "pong"}
+    routes:
+      "GET /ping": {integration: ping}
+`
+	}
+	for _, tc := range []struct {
+		apis []string
+		want string
+	}{
+		{[]string{"a"}, "valid (1 API)\n"},
+		{[]string{"a", "b"}, "valid (2 APIs)\n"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			src := "apis:\n"
+			for i, name := range tc.apis {
+				src += api(name)
+				if i > 0 {
+					src += "    hosts: [" + name + ".example]\n"
+				}
+			}
+			path := writeConfig(t, src)
+			var stdout, stderr bytes.Buffer
+			if code := validate([]string{"-c", path}, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if got := stdout.String(); got != path+": "+tc.want {
+				t.Errorf("stdout = %q, want %q", got, path+": "+tc.want)
+			}
+		})
+	}
+}

@@ -85,6 +85,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// ErrNoCredentials is returned by every call of a client whose calls must
+// be signed (an AWS endpoint) when the SDK's default credential chain
+// found no credentials as the client was built: the calls fail at once
+// instead of each searching the chain again (instance metadata included).
+var ErrNoCredentials = errors.New("no AWS credentials to sign with")
+
 // ServiceError is an Invoke API failure that is not the function's own:
 // an HTTP 4xx/5xx answer such as ResourceNotFoundException (404) or
 // TooManyRequestsException (429).
@@ -126,14 +132,19 @@ type Client struct {
 	log     *slog.Logger
 
 	// signing is on when creds is non-nil.
-	creds  aws.CredentialsProvider
-	signer *v4.Signer
-	region string
+	creds aws.CredentialsProvider
+	// credErr, when set, fails every call: the default chain found no
+	// credentials when the client was built.
+	credErr error
+	signer  *v4.Signer
+	region  string
 }
 
 // New validates cfg and builds a Client. When the calls are to be signed
 // and no Credentials are given, the SDK's default credential chain is
-// loaded here, once; each call then reads the cached credentials.
+// loaded here, once, and asked for credentials: if it finds none, New
+// logs a warning and succeeds, and every call returns ErrNoCredentials;
+// otherwise each call reads the cached credentials.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.FunctionName == "" {
 		return nil, errors.New("invoke: function_name is required")
@@ -212,7 +223,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 	awsRegion, awsHost := awsEndpointRegion(u.Hostname())
 	if cfg.Credentials == nil && !awsHost {
-		c.log.Info("remote function", "function", c.name, "endpoint", c.uri, "signed", false)
+		c.log.Info("remote function", "function_name", c.name, "endpoint", c.uri, "signed", false)
 		return c, nil
 	}
 	region := cfg.Region
@@ -253,7 +264,19 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.creds = creds
 	c.region = region
 	c.signer = v4.NewSigner()
-	c.log.Info("remote function", "function", c.name, "endpoint", c.uri, "signed", true, "region", region)
+	c.log.Info("remote function", "function_name", c.name, "endpoint", c.uri, "signed", true, "region", region)
+	if cfg.Credentials == nil {
+		// The chain is lazy: without this lookup the first call would
+		// search it (up to the instance-metadata probe, about a second)
+		// and fail, and so would every call after it. Found out here, the
+		// function is reported once and its calls fail at once; the
+		// others start as usual.
+		if _, err := creds.Retrieve(ctx); err != nil {
+			c.credErr = fmt.Errorf("invoke %s: %w: %w", cfg.FunctionName, ErrNoCredentials, err)
+			c.log.Warn("remote function has no AWS credentials: every call fails with 500 until credentials are provided (environment, shared files, SSO, container or instance role) and the function is reopened by a restart or a change to its config",
+				"function_name", c.name, "endpoint", c.uri, "err", err)
+		}
+	}
 	return c, nil
 }
 
@@ -287,6 +310,9 @@ const (
 // wrapping lambda.ErrTimeout; an Invoke API failure is a *ServiceError.
 // The payload is not retained after Invoke returns.
 func (c *Client) Invoke(ctx context.Context, payload []byte) (lambda.Result, error) {
+	if c.credErr != nil {
+		return lambda.Result{}, c.credErr
+	}
 	if err := ctx.Err(); err != nil {
 		return lambda.Result{}, fmt.Errorf("invoke %s: %w", c.name, err)
 	}
