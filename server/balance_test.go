@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,28 +188,57 @@ apis:
 	}
 }
 
+// With one request held by the slow origin, least_conn sends every later
+// request to the idle one; round robin would send every other request to
+// the busy origin. Each request is followed until it either completes or
+// is held, so the in-flight counts are settled when the next is picked.
 func TestLeastConnPrefersTheIdleOrigin(t *testing.T) {
-	slowHits, fastHits := atomic.Int64{}, atomic.Int64{}
-	mk := func(delay time.Duration, hits *atomic.Int64) string {
-		return startServer(t, func(ctx *fasthttp.RequestCtx) { hits.Add(1); time.Sleep(delay) })
-	}
-	slow, fast := mk(300*time.Millisecond, &slowHits), mk(0, &fastHits)
+	release := make(chan struct{})
+	var slowHits, fastHits atomic.Int64
+	slow := startServer(t, func(ctx *fasthttp.RequestCtx) { slowHits.Add(1); <-release })
+	fast := startServer(t, func(ctx *fasthttp.RequestCtx) { fastHits.Add(1) })
 	base := startGateway(t, fmt.Sprintf(`
 apis:
   x:
     integrations:
-      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"], balance: least_conn}
+      up: {type: http_proxy, url: "http://%s", targets: ["http://%s"], balance: least_conn, timeout: 20s}
     routes: {$default: {integration: up}}
 `, slow, fast), "")
-	done := make(chan struct{})
-	for i := 0; i < 4; i++ {
-		go func() { do(t, "GET", base+"/", nil); done <- struct{}{} }()
+	const n = 10
+	var completed atomic.Int64
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer func() { unblock(); wg.Wait() }()
+	for i := 0; i < n; i++ {
+		before := slowHits.Load() + completed.Load()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer completed.Add(1)
+			resp, err := http.Get(base + "/")
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}()
+		waitFor(t, "the request to complete or be held by the slow origin", 10*time.Second, func() bool {
+			return slowHits.Load()+completed.Load() > before
+		})
 	}
-	for i := 0; i < 4; i++ {
-		<-done
+	if got := slowHits.Load(); got > 1 {
+		t.Errorf("least_conn sent %d of %d requests to the busy origin (idle origin got %d), want at most 1", got, n, fastHits.Load())
 	}
-	if slowHits.Load() > 2 {
-		t.Errorf("least_conn sent %d of 4 concurrent requests to the busy origin", slowHits.Load())
+	unblock()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
