@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,6 +383,42 @@ apis:
 	}
 	if _, ok := first["requestTime"].(string); !ok {
 		t.Error("requestTime missing")
+	}
+}
+
+// access_log.format: clf reaches the logger: the server writes API
+// Gateway's CLF preset (ip - - [time] "method routeKey protocol" status
+// length requestId), not JSON.
+func TestAccessLogFormatCLFWritesCommonLogLines(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	path := filepath.Join(dir, "frontdesk.yaml")
+	writeFile(t, path, fmt.Sprintf(`
+access_log: {output: %q, format: clf}
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /pets/{id}": {integration: m}
+`, logPath))
+	s, base, _ := startFromFile(t, path)
+	r := do(t, "GET", base+"/pets/7", nil)
+	if r.status != 200 {
+		t.Fatal(r.status)
+	}
+	s.gw.AccessLog().Close() // flush
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := string(b)
+	clf := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET GET /pets/\{id\} HTTP/1\.1" 200 2 (\S+)\n$`)
+	m := clf.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("access log is not one CLF line:\n%q", line)
+	}
+	if id := r.header.Get("apigw-requestid"); m[1] != id {
+		t.Errorf("CLF line ends with request id %q, want %q", m[1], id)
 	}
 }
 
