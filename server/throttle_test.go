@@ -183,6 +183,35 @@ func TestPerClientThrottleUsesTheClientAddress(t *testing.T) {
 	}
 }
 
+// per: header.X-Tenant keeps one bucket per value of the header: one
+// tenant spending its burst leaves another's untouched. The rate is so
+// low that no token comes back while the test runs.
+func TestPerHeaderThrottleKeepsABucketPerHeaderValue(t *testing.T) {
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /tenant": {integration: m, throttle: {rate: 0.001, burst: 2, per: header.X-Tenant}}
+`, "")
+	get := func(tenant string) int {
+		return do(t, "GET", base+"/tenant", nil, "X-Tenant", tenant).status
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := get("blue"); got != want {
+			t.Errorf("tenant blue request %d: %d, want %d", i, got, want)
+		}
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := get("green"); got != want {
+			t.Errorf("tenant green request %d: %d, want %d (blue's bucket is not green's)", i, got, want)
+		}
+	}
+	if got := get("blue"); got != 429 {
+		t.Errorf("tenant blue after green: %d, want 429", got)
+	}
+}
+
 func TestStageDefaultThrottleAndRESTDialect(t *testing.T) {
 	base := startGateway(t, keysConfig, "")
 	do(t, "GET", base+"/r/v1/limited", nil)
