@@ -52,7 +52,9 @@ func TestColdKeyMissedByManyIsFetchedOnce(t *testing.T) {
 }
 
 func TestWaitersAreReleasedAfterMaxWait(t *testing.T) {
-	const maxWait = 100 * time.Millisecond
+	// Long enough that a caller that does not wait returns well inside it
+	// even on a loaded machine: the checks compare against MaxWait itself.
+	const maxWait = time.Second
 	s := newTestStore(t, Config{MaxWait: maxWait})
 	h := s.Hash([]byte("k"))
 	leader, out, err := s.Flight(context.Background(), h)
@@ -84,8 +86,8 @@ func TestWaitersAreReleasedAfterMaxWait(t *testing.T) {
 	if _, o, _ := s.Flight(context.Background(), h); o != Fetch {
 		t.Fatalf("late caller got %v, want fetch", o)
 	}
-	if d := time.Since(began); d > maxWait/2 {
-		t.Fatalf("late caller waited %v", d)
+	if d := time.Since(began); d >= maxWait {
+		t.Fatalf("late caller waited %v, MaxWait or more", d)
 	}
 	if n := s.Stats().WaitTimeouts; n != waiters+1 {
 		t.Fatalf("WaitTimeouts = %d, want %d", n, waiters+1)

@@ -223,14 +223,31 @@ func TestLambdaAuthorizerThroughTheGateway(t *testing.T) {
 		}
 	}
 	// Decisions are cached per identity for the ttl: the authorizer's
-	// context (with its pid) does not change, and later requests skip it.
-	start := time.Now()
+	// context carries its process and that process's call number, so the
+	// same context on every later request means no further call was made.
+	var first map[string]any
 	for i := 0; i < 20; i++ {
-		if r := do(t, "GET", base+"/gated", nil, "X-Token", "let-me-in"); r.status != 201 {
+		r := do(t, "GET", base+"/gated", nil, "X-Token", "let-me-in")
+		if r.status != 201 {
 			t.Fatalf("cached allow: %d", r.status)
 		}
+		var e struct {
+			Authorizer struct {
+				Lambda map[string]any `json:"lambda"`
+			} `json:"authorizer"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Authorizer.Lambda["call"] == nil {
+			t.Fatalf("no authorizer call number in %s (%v)", r.body, err)
+		}
+		if first == nil {
+			first = e.Authorizer.Lambda
+			continue
+		}
+		if e.Authorizer.Lambda["pid"] != first["pid"] || e.Authorizer.Lambda["call"] != first["call"] {
+			t.Fatalf("request %d was authorized by call %v of process %v, not the cached call %v of %v",
+				i, e.Authorizer.Lambda["call"], e.Authorizer.Lambda["pid"], first["call"], first["pid"])
+		}
 	}
-	t.Logf("20 cached authorizations in %s", time.Since(start))
 }
 
 func TestCORSHeadersOnEveryAnswer(t *testing.T) {

@@ -253,6 +253,7 @@ apis:
 		"TE", "trailers",
 		"X-Forwarded-For", "203.0.113.7",
 		"X-End-To-End", "kept",
+		"Host", "api.example.com",
 	)
 	if r.status != 200 {
 		t.Fatalf("status %d %s", r.status, r.body)
@@ -271,6 +272,11 @@ apis:
 	}
 	if h.Get("X-Forwarded-Proto") != "http" || h.Get("X-Forwarded-Port") == "" {
 		t.Errorf("X-Forwarded-Proto/Port = %q/%q", h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Port"))
+	}
+	// The client's Host goes on as X-Forwarded-Host, whatever Host the
+	// upstream request carries.
+	if got := h.Get("X-Forwarded-Host"); got != "api.example.com" {
+		t.Errorf("X-Forwarded-Host = %q, want the client's Host api.example.com", got)
 	}
 	if id := r.header.Get("apigw-requestid"); id == "" || h.Get("apigw-requestid") != id {
 		t.Errorf("request id %q not forwarded upstream (%q)", id, h.Get("apigw-requestid"))

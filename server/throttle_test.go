@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,27 +113,35 @@ func TestQuotaAdmitsExactlyN(t *testing.T) {
 	}
 }
 
-// Four clients hammer {rate: 50, burst: 10} for 5 s: what is admitted is
-// burst + rate × elapsed within 5 %, and every refusal is a proper 429.
-func TestThrottleAccuracyUnderConcurrency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("5 s accuracy test; runs in make test")
-	}
+// Four clients send 400 requests at {rate: 50, burst: 10}. Every decision
+// falls between the first send and the last answer, so whatever the
+// scheduling the route admits at least its burst and at most burst + rate
+// × that span (+1 for a token under way), and every refusal is a proper
+// 429. A bound on the answers, not on a rate the clients may not reach on
+// a loaded machine; the limiter's accuracy against its clock is tested in
+// package limiter.
+func TestThrottleAdmitsAtMostBurstPlusRateUnderConcurrency(t *testing.T) {
+	const (
+		burst, rate      = 10, 50
+		workers, perEach = 4, 100
+	)
 	base := startGateway(t, keysConfig, "")
-	var admitted, refused, bad atomic.Int64
-	const run = 5 * time.Second
+	var admitted, refused atomic.Int64
+	errs := make(chan error, workers*perEach)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c := &fasthttp.Client{}
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
 			req.SetRequestURI(base + "/hammer")
-			for time.Since(start) < run {
+			for i := 0; i < perEach; i++ {
 				if err := c.Do(req, resp); err != nil {
-					bad.Add(1)
+					errs <- err
 					continue
 				}
 				switch {
@@ -142,22 +151,29 @@ func TestThrottleAccuracyUnderConcurrency(t *testing.T) {
 					len(resp.Header.Peek("RateLimit-Limit")) > 0 && len(resp.Header.Peek("Retry-After")) > 0:
 					refused.Add(1)
 				default:
-					bad.Add(1)
+					errs <- fmt.Errorf("unexpected %d %s", resp.StatusCode(), resp.Body())
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start).Seconds()
-	want := 10 + 50*elapsed
-	got := float64(admitted.Load())
-	t.Logf("admitted %d (expected %.1f over %.2fs), refused %d, other %d", admitted.Load(), want, elapsed, refused.Load(), bad.Load())
-	if got < want*0.95 || got > want*1.05 {
-		t.Errorf("admitted %.0f, want %.1f ± 5%%", got, want)
+	span := time.Since(start)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
-	if bad.Load() != 0 || refused.Load() == 0 {
-		t.Errorf("refused %d, other answers %d", refused.Load(), bad.Load())
+	most := burst + int64(rate*span.Seconds()) + 1
+	t.Logf("admitted %d (at most %d in %s), refused %d", admitted.Load(), most, span, refused.Load())
+	if n := admitted.Load(); n < burst || n > most {
+		t.Errorf("admitted %d in %s, want between the burst %d and burst + rate × span + 1 = %d", n, span, burst, most)
 	}
+	if admitted.Load()+refused.Load() != workers*perEach {
+		t.Errorf("admitted %d + refused %d, want %d answers", admitted.Load(), refused.Load(), workers*perEach)
+	}
+	// The bucket refills: a later request is admitted again.
+	waitFor(t, "a token to come back", 5*time.Second, func() bool {
+		return do(t, "GET", base+"/hammer", nil).status == 200
+	})
 }
 
 func TestPerClientThrottleUsesTheClientAddress(t *testing.T) {
@@ -180,6 +196,35 @@ func TestPerClientThrottleUsesTheClientAddress(t *testing.T) {
 	}
 	if got := get("spoofed, 198.51.100.1"); got != 429 {
 		t.Errorf("right-most untrusted entry must decide: %d", got)
+	}
+}
+
+// per: header.X-Tenant keeps one bucket per value of the header: one
+// tenant spending its burst leaves another's untouched. The rate is so
+// low that no token comes back while the test runs.
+func TestPerHeaderThrottleKeepsABucketPerHeaderValue(t *testing.T) {
+	base := startGateway(t, `
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes:
+      "GET /tenant": {integration: m, throttle: {rate: 0.001, burst: 2, per: header.X-Tenant}}
+`, "")
+	get := func(tenant string) int {
+		return do(t, "GET", base+"/tenant", nil, "X-Tenant", tenant).status
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := get("blue"); got != want {
+			t.Errorf("tenant blue request %d: %d, want %d", i, got, want)
+		}
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := get("green"); got != want {
+			t.Errorf("tenant green request %d: %d, want %d (blue's bucket is not green's)", i, got, want)
+		}
+	}
+	if got := get("blue"); got != 429 {
+		t.Errorf("tenant blue after green: %d, want 429", got)
 	}
 }
 

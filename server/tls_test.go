@@ -126,3 +126,42 @@ apis:
 		t.Errorf("after reload the certificate has serial %d, want the renewed 99", cert.SerialNumber.Int64())
 	}
 }
+
+// A request that came over TLS reaches the upstream with
+// X-Forwarded-Proto: https (and its Host as X-Forwarded-Host).
+func TestTLSRequestIsForwardedWithProtoHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	crt, key := ca.issue(t, dir, "a.test", 2)
+	up := startUpstream(t)
+	path := filepath.Join(dir, "frontdesk.yaml")
+	writeFile(t, path, fmt.Sprintf(`
+server:
+  tls:
+    certs: [{cert: %q, key: %q}]
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://%s"}}
+    routes: {"$default": {integration: up}}
+`, crt, key, up.addr))
+	_, base, _ := startFromFile(t, path)
+	addr := strings.TrimPrefix(base, "http://")
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool, ServerName: "a.test"}}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	resp, err := c.Get("https://" + addr + "/over-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	_, h := up.seen()
+	if got := h.Get("X-Forwarded-Proto"); got != "https" {
+		t.Errorf("X-Forwarded-Proto = %q over TLS, want https", got)
+	}
+	if got := h.Get("X-Forwarded-Host"); got != addr {
+		t.Errorf("X-Forwarded-Host = %q, want %q", got, addr)
+	}
+}

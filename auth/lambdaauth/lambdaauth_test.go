@@ -116,7 +116,10 @@ func authorizeBounded(t *testing.T, a *Authorizer, want int) (*Result, error) {
 	t.Helper()
 	start := time.Now()
 	r, err := a.Authorize(context.Background(), request("tok", getARN))
-	if elapsed := time.Since(start); elapsed > time.Second/2 {
+	// The slow fakes answer after 1 s, so a call the timeout did not bound
+	// takes at least that; anything shorter is bounded, however loaded
+	// the machine.
+	if elapsed := time.Since(start); elapsed >= time.Second {
 		t.Fatalf("Authorize took %v, want the timeout to bound it", elapsed)
 	}
 	if got := statusOf(err); got != want {

@@ -230,8 +230,17 @@ func TestLargeResponseStreamsWithoutBuffering(t *testing.T) {
 }
 
 func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
+	// The upstream tells the test when the request has reached it, and
+	// answers only after the signal was sent, so the request is in flight
+	// when SIGTERM arrives however slowly the machine runs.
+	arrived, signalled := make(chan struct{}, 1), make(chan struct{})
 	up := startServer(t, func(ctx *fasthttp.RequestCtx) {
-		time.Sleep(500 * time.Millisecond)
+		arrived <- struct{}{}
+		select {
+		case <-signalled:
+		case <-time.After(10 * time.Second):
+		}
+		time.Sleep(100 * time.Millisecond) // the drain is under way
 		ctx.SetBodyString("finished")
 	})
 	p := startServe(t, fmt.Sprintf("server: {shutdown_grace: 5s}\napis:\n  a:\n    integrations: {u: {type: http_proxy, url: \"http://%s\"}}\n    routes: {$default: {integration: u}}\n", up))
@@ -251,10 +260,17 @@ func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 		resp.Body.Close()
 		done <- res{body: string(b)}
 	}()
-	time.Sleep(150 * time.Millisecond)
+	select {
+	case <-arrived:
+	case r := <-done:
+		t.Fatalf("request ended before reaching the upstream: %q %v", r.body, r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the upstream within 10 s")
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	close(signalled)
 	r := <-done
 	if r.err != nil || r.body != "finished" {
 		t.Fatalf("in-flight request: %q %v", r.body, r.err)

@@ -547,18 +547,23 @@ func TestFullQueueRejectsInvocation(t *testing.T) {
 
 func TestCanceledWaitLeavesTheQueue(t *testing.T) {
 	f, _ := newFunction(t, Config{Concurrency: 1})
-	busy := occupy(t, f, 300)
+	busy := occupy(t, f, 2000)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if _, err := f.Invoke(ctx, []byte(`{"action":"exit","code":1}`)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
-	if d := time.Since(start); d > 250*time.Millisecond {
-		t.Errorf("canceled wait returned after %s", d)
+	// The canceled wait ends with its context, not when the instance
+	// frees up: the running invocation is still going.
+	var err error
+	select {
+	case err = <-busy:
+		t.Errorf("canceled wait returned only after the running invocation ended")
+	default:
+		err = <-busy
 	}
-	if err := <-busy; err != nil {
+	if err != nil {
 		t.Fatalf("running invocation: %v", err)
 	}
 	// Had the abandoned "exit" event run, the instance would have been

@@ -276,9 +276,13 @@ func TestInvokeClassifiesResponses(t *testing.T) {
 }
 
 func TestInvokeTimesOut(t *testing.T) {
-	slow := func(ctx *fasthttp.RequestCtx) {
-		time.Sleep(600 * time.Millisecond)
-		ctx.SetBodyString(`{}`)
+	// The function answers only when the test ends, so an Invoke that
+	// returns at all was ended by its timeout.
+	slow := func(gone <-chan struct{}) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) {
+			<-gone
+			ctx.SetBodyString(`{}`)
+		}
 	}
 	tests := []struct {
 		name        string
@@ -287,12 +291,14 @@ func TestInvokeTimesOut(t *testing.T) {
 		wantCtxErr  bool
 		maxDuration time.Duration
 	}{
-		{name: "client timeout is lambda.ErrTimeout", timeout: 100 * time.Millisecond, maxDuration: 500 * time.Millisecond},
-		{name: "earlier context deadline also wraps context.DeadlineExceeded", timeout: 5 * time.Second, ctxTimeout: 100 * time.Millisecond, wantCtxErr: true, maxDuration: 500 * time.Millisecond},
+		{name: "client timeout is lambda.ErrTimeout", timeout: 100 * time.Millisecond, maxDuration: 4 * time.Second},
+		{name: "earlier context deadline also wraps context.DeadlineExceeded", timeout: 5 * time.Second, ctxTimeout: 100 * time.Millisecond, wantCtxErr: true, maxDuration: 4 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := startFake(t, slow)
+			gone := make(chan struct{})
+			f := startFake(t, slow(gone))
+			t.Cleanup(func() { close(gone) }) // before the fake's shutdown waits for the handler
 			c := newClient(t, Config{InvokeURL: "http://" + f.addr, FunctionName: "slow", Timeout: tt.timeout})
 			ctx := context.Background()
 			if tt.ctxTimeout > 0 {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,7 +52,12 @@ func behave(path string) error {
 	return nil
 }
 
-func handle(_ context.Context, raw json.RawMessage) (any, error) {
+// function keeps what one process has seen across invocations.
+type function struct {
+	authorizations atomic.Int64 // authorizer events answered, so a test can count calls
+}
+
+func (f *function) handle(_ context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
 		Version string            `json:"version"`
 		Type    string            `json:"type"`
@@ -66,7 +72,8 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		case "slow":
 			time.Sleep(3 * time.Second)
 		}
-		return map[string]any{"isAuthorized": tok == "let-me-in", "context": map[string]any{"user": "u1", "pid": os.Getpid()}}, nil
+		n := f.authorizations.Add(1)
+		return map[string]any{"isAuthorized": tok == "let-me-in", "context": map[string]any{"user": "u1", "pid": os.Getpid(), "call": n}}, nil
 	}
 	if probe.Version == "2.0" {
 		var ev events.APIGatewayV2HTTPRequest
@@ -108,4 +115,4 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		MultiValueHeaders: map[string][]string{"X-Multi": {"m1", "m2"}}}, nil
 }
 
-func main() { lambda.Start(handle) }
+func main() { lambda.Start((&function{}).handle) }
