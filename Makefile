@@ -23,9 +23,12 @@ chat: build ## the WebSocket chat example: open http://127.0.0.1:9100/ in two br
 	 CHAT=$$!; trap 'kill $$CHAT 2>/dev/null' EXIT INT TERM; \
 	 PORT=$(PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk.yaml
 
-test: ## all tests, with the race detector (the CI command)
+test: ## all tests, with the race detector (the CI command), then the zero-allocation tests without it
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
+	@# The race detector allocates, so the tests that assert 0 allocs/op
+	@# skip under it; they run here without it.
+	$(GO) test -count=1 -timeout 5m -run 'Alloc' ./...
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 ./...
