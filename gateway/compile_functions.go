@@ -14,7 +14,8 @@ import (
 // FunctionEnv is what a function takes from the process rather than from
 // its config.
 type FunctionEnv struct {
-	// Watch restarts local instances when their executable changes.
+	// Watch restarts local instances when their code changes (the files
+	// host.CodePaths finds in the command).
 	Watch bool
 	Log   *slog.Logger
 }
@@ -36,6 +37,12 @@ func OpenFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 
 func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, error) {
 	if len(fc.Command) > 0 {
+		var watchPaths []string
+		if env.Watch {
+			// An interpreted function's code is its script, not the
+			// interpreter that is its executable.
+			watchPaths = host.CodePaths(fc.Command, "")
+		}
 		hf, err := host.NewFunction(host.Config{
 			Name:        name,
 			Command:     fc.Command,
@@ -44,6 +51,7 @@ func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 			Timeout:     fc.Timeout.D(),
 			Region:      fc.Region,
 			Watch:       env.Watch,
+			WatchPaths:  watchPaths,
 		}, env.Log) // the host names the function on its lines itself
 		if err != nil {
 			return nil, err
