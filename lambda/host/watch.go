@@ -16,9 +16,11 @@ import (
 const watchQuiet = 150 * time.Millisecond
 
 // watcher calls onChange when any of its files is written, created,
-// renamed or removed. It watches the parent directories, not the files:
-// builds commonly replace the file (new inode), which would silently end a
-// watch on the file itself.
+// renamed, removed or has its attributes changed: the last is how a
+// touch (or chmod +x) shows, the way to restart a function after changing
+// a file it imports but that is not watched. It watches the parent
+// directories, not the files: builds and editors commonly replace the file
+// (new inode), which would silently end a watch on the file itself.
 type watcher struct {
 	fsw      *fsnotify.Watcher
 	files    map[string]bool
@@ -67,7 +69,7 @@ func (w *watcher) loop() {
 			if !ok {
 				return
 			}
-			if !w.files[filepath.Clean(ev.Name)] || !ev.Op.Has(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) {
+			if !w.files[filepath.Clean(ev.Name)] || !ev.Op.Has(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove|fsnotify.Chmod) {
 				continue
 			}
 			w.log.Debug("watched file changed", "file", ev.Name, "op", ev.Op.String())

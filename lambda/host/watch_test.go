@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The watcher follows several files in different directories, and keeps
 // following a file however it is saved: written in place, replaced by a
 // rename over it, moved aside and written anew (vim's backup), or removed
-// and created again.
+// and created again; touching it is a change too, the way to restart a
+// function after editing a file it imports.
 func TestWatcherSeesEverySaveStyleOnEachOfSeveralFiles(t *testing.T) {
 	saves := []struct {
 		name string
@@ -27,6 +29,12 @@ func TestWatcherSeesEverySaveStyleOnEachOfSeveralFiles(t *testing.T) {
 		{"move aside then create", func(t *testing.T, path, content string) {
 			rename(t, path, path+"~")
 			writeFile(t, path, content)
+		}},
+		{"touch", func(t *testing.T, path, _ string) {
+			now := time.Now()
+			if err := os.Chtimes(path, now, now); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{"remove then create", func(t *testing.T, path, content string) {
 			if err := os.Remove(path); err != nil {
