@@ -185,7 +185,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	c.logFlags()
 	listen := c.fs.String("listen", "", "override server.listen (host:port)")
 	adminListen := c.fs.String("admin-listen", "", "override admin.listen (host:port)")
-	watch := c.fs.Bool("watch", true, "reload when the config file changes, and restart local function instances when their executable changes (SIGHUP and POST /reload always reload)")
+	watch := c.fs.Bool("watch", true, "reload when the config file changes, and restart local function instances when their code changes: the executable or script files, see docs/functions.md (SIGHUP and POST /reload always reload)")
 	if err := c.fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
