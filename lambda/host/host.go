@@ -8,7 +8,8 @@
 // on demand, a bounded queue of waiting invocations, the function timeout
 // (the instance's process group is killed and replaced), crash and init
 // failure reporting as function errors, stdout/stderr capture into slog,
-// and hot reload when the executable is rebuilt.
+// and hot reload when the function's code (its executable or, for an
+// interpreted runtime, its script: see CodePaths) changes.
 //
 // Each instance gets its own Runtime API listener (127.0.0.1:0, passed as
 // AWS_LAMBDA_RUNTIME_API). Runtimes only know a host:port and fixed paths,
@@ -83,6 +84,7 @@ type Config struct {
 	// changes, so the next invocation runs the new build.
 	Watch bool
 	// WatchPaths replaces the executable as the watched files, e.g. the
-	// script of an interpreted runtime.
+	// script of an interpreted runtime; CodePaths derives them from
+	// Command.
 	WatchPaths []string
 }
