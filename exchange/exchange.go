@@ -97,9 +97,11 @@ type Exchange struct {
 	Payload []byte
 	Result  lambda.Response
 
-	sourceIP     []byte
-	event        lambda.EventInput
-	lambdaParams []lambda.Param
+	sourceIP []byte
+	// Storage of the headers events add (see setGatewayHeaders).
+	peer, forwarded, port, trace []byte
+	event                        lambda.EventInput
+	lambdaParams                 []lambda.Param
 }
 
 // Param returns the value of the route variable name, or nil.
