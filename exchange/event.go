@@ -33,6 +33,11 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 		Authorizer:     ex.Authorizer,
 		APIKey:         ex.APIKey,
 		APIKeyID:       ex.APIKeyID,
+		ResourceID:     r.ResourceID,
+		DeploymentID:   r.DeploymentID,
+	}
+	if len(ex.ExtendedRequestID) > 0 {
+		in.ExtendedRequestID = ex.ExtendedRequestID
 	}
 	ex.setGatewayHeaders(in)
 	params := ex.lambdaParams[:0]

@@ -267,7 +267,9 @@ func begin(ex *exchange.Exchange, d apierror.Dialect) {
 	if d == apierror.REST {
 		ex.RequestID = appendUUID(ex.RequestID[:0])
 		ex.RequestIDHeader = hdrRESTRequestID
+		ex.ExtendedRequestID = appendExtendedID(ex.ExtendedRequestID[:0])
 	} else {
+		ex.ExtendedRequestID = ex.ExtendedRequestID[:0]
 		ex.RequestID = appendShortID(ex.RequestID[:0])
 		ex.RequestIDHeader = hdrHTTPRequestID
 	}
@@ -300,6 +302,13 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 func appendShortID(dst []byte) []byte {
 	raw := random16()
 	return base64.URLEncoding.AppendEncode(dst, raw[:11])
+}
+
+// appendExtendedID appends a REST extended request id such as
+// "Xk2aHiVvoAMEbHg=": 11 random bytes, standard base64.
+func appendExtendedID(dst []byte) []byte {
+	raw := random16()
+	return base64.StdEncoding.AppendEncode(dst, raw[:11])
 }
 
 // appendUUID appends a random (version 4) UUID, as REST APIs use.
