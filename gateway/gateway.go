@@ -102,6 +102,8 @@ func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
 var (
 	hdrHTTPRequestID = []byte("Apigw-Requestid")
 	hdrRESTRequestID = []byte("X-Amzn-Requestid")
+	// hdrAPIGWID carries a REST request's extended request id.
+	hdrAPIGWID = []byte("X-Amz-Apigw-Id")
 )
 
 // Handle serves one request.
@@ -288,6 +290,9 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 	}
 	if len(ex.RequestIDHeader) > 0 {
 		ctx.Response.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
+	}
+	if len(ex.ExtendedRequestID) > 0 {
+		ctx.Response.Header.SetCanonical(hdrAPIGWID, ex.ExtendedRequestID)
 	}
 	if ex.CORS != nil {
 		ex.CORS.Apply(&ctx.Request, &ctx.Response)

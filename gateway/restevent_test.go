@@ -109,3 +109,36 @@ func TestRESTEventHasAPIGatewayStyleIDs(t *testing.T) {
 		t.Errorf("one resource has ids %q and %q on two stages", seen["prod /pets"].resource, seen["test /pets"].resource)
 	}
 }
+
+func TestRESTResponsesCarryTheExtendedRequestID(t *testing.T) {
+	fn := &keeping{}
+	g := functionGateway(t, restEventsConfig, map[string]lambda.Invoker{"f": fn})
+	ev, header := restEvent(t, g, fn, "/prod/pets")
+	if header == "" || header != ev.RequestContext.ExtendedRequestID {
+		t.Errorf("x-amz-apigw-id %q, want the event's extendedRequestId %q", header, ev.RequestContext.ExtendedRequestID)
+	}
+
+	// The gateway's own answers carry it too, as API Gateway's do.
+	ctx := newCtx("GET", "/prod/nothing-here")
+	g.Handle(ctx)
+	if ctx.Response.StatusCode() != 403 || len(ctx.Response.Header.Peek("X-Amz-Apigw-Id")) != 16 {
+		t.Errorf("no-route answer %d with x-amz-apigw-id %q", ctx.Response.StatusCode(), ctx.Response.Header.Peek("X-Amz-Apigw-Id"))
+	}
+
+	// HTTP APIs send no such header.
+	h := functionGateway(t, `apis:
+  a:
+    type: http
+    integrations:
+      fn: {type: lambda, function: f}
+    routes:
+      "GET /pets": {integration: fn}
+functions:
+  f: {command: ["unused"]}
+`, map[string]lambda.Invoker{"f": fn})
+	ctx = newCtx("GET", "/pets")
+	h.Handle(ctx)
+	if v := ctx.Response.Header.Peek("X-Amz-Apigw-Id"); v != nil {
+		t.Errorf("HTTP API answer has x-amz-apigw-id %q", v)
+	}
+}
