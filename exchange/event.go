@@ -1,6 +1,13 @@
 package exchange
 
-import "github.com/frontdeskgw/frontdesk/lambda"
+import (
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/lambda"
+)
 
 // AccountID is the account id frontdesk reports in events and ARNs.
 const AccountID = "000000000000"
@@ -26,7 +33,13 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 		Authorizer:     ex.Authorizer,
 		APIKey:         ex.APIKey,
 		APIKeyID:       ex.APIKeyID,
+		ResourceID:     r.ResourceID,
+		DeploymentID:   r.DeploymentID,
 	}
+	if len(ex.ExtendedRequestID) > 0 {
+		in.ExtendedRequestID = ex.ExtendedRequestID
+	}
+	ex.setGatewayHeaders(in)
 	params := ex.lambdaParams[:0]
 	for i, name := range ex.ParamNames {
 		if i < ex.Params.Len() {
@@ -36,4 +49,54 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 	ex.lambdaParams = params
 	in.PathParams = params
 	return in
+}
+
+var (
+	hdrTraceID            = []byte("X-Amzn-Trace-Id")
+	protoHTTP, protoHTTPS = []byte("http"), []byte("https")
+)
+
+// setGatewayHeaders fills the headers API Gateway adds to the client's in
+// events: X-Forwarded-For with the peer appended, the listener's port and
+// scheme, and the client's X-Amzn-Trace-Id or a new one.
+func (ex *Exchange) setGatewayHeaders(in *lambda.EventInput) {
+	ctx := ex.Ctx
+	ex.peer = AppendPeerIP(ex.peer[:0], ctx.RemoteAddr())
+	ex.forwarded = lambda.AppendForwardedFor(ex.forwarded[:0], &ctx.Request.Header, ex.peer)
+	in.ForwardedFor = ex.forwarded
+	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		ex.port = strconv.AppendInt(ex.port[:0], int64(a.Port), 10)
+		in.ForwardedPort = ex.port
+	}
+	in.ForwardedProto = protoHTTP
+	if ctx.IsTLS() {
+		in.ForwardedProto = protoHTTPS
+	}
+	if v := ctx.Request.Header.PeekBytes(hdrTraceID); len(v) > 0 {
+		in.TraceID = v
+	} else {
+		ex.trace = AppendTraceID(ex.trace[:0], ex.Start)
+		in.TraceID = ex.trace
+	}
+}
+
+// AppendTraceID appends a new X-Ray trace header value in the form API
+// Gateway sends: "Root=1-" then the time in seconds as 8 hex digits and
+// 24 random hex digits.
+func AppendTraceID(dst []byte, now time.Time) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, "Root=1-"...)
+	secs := uint32(now.Unix())
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, hex[secs>>shift&0xf])
+	}
+	dst = append(dst, '-')
+	hi, lo := rand.Uint32(), rand.Uint64()
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, hex[hi>>shift&0xf])
+	}
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, hex[lo>>shift&0xf])
+	}
+	return dst
 }

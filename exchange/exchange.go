@@ -44,6 +44,10 @@ type Exchange struct {
 	// RequestIDHeader.
 	RequestID       []byte
 	RequestIDHeader []byte
+	// ExtendedRequestID is a REST request's second id (the event's
+	// extendedRequestId, the x-amz-apigw-id response header); empty on
+	// HTTP APIs.
+	ExtendedRequestID []byte
 	// RouteInfo describes the matched route on its stage. Until a route
 	// matches it names only the API (and stage, once known), for the
 	// access log.
@@ -97,9 +101,11 @@ type Exchange struct {
 	Payload []byte
 	Result  lambda.Response
 
-	sourceIP     []byte
-	event        lambda.EventInput
-	lambdaParams []lambda.Param
+	sourceIP []byte
+	// Storage of the headers events add (see setGatewayHeaders).
+	peer, forwarded, port, trace []byte
+	event                        lambda.EventInput
+	lambdaParams                 []lambda.Param
 }
 
 // Param returns the value of the route variable name, or nil.
@@ -121,6 +127,7 @@ func (ex *Exchange) Reset() {
 	ex.ParamNames = nil
 	ex.RequestID = ex.RequestID[:0]
 	ex.RequestIDHeader = nil
+	ex.ExtendedRequestID = ex.ExtendedRequestID[:0]
 	ex.RouteInfo = nil
 	ex.TrustedProxies = nil
 	ex.AnyHost = false

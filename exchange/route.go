@@ -22,4 +22,8 @@ type RouteInfo struct {
 	// $default.
 	Resource       string
 	StageVariables []lambda.Param
+	// ResourceID and DeploymentID are a REST route's requestContext
+	// resourceId and deploymentId, fixed per resource and per stage; ""
+	// on HTTP APIs.
+	ResourceID, DeploymentID string
 }

@@ -3,10 +3,12 @@ package gateway
 import (
 	"fmt"
 	"github.com/frontdeskgw/frontdesk/exchange"
+	"hash/fnv"
 	"maps"
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -477,7 +479,25 @@ func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exc
 	if _, path, ok := strings.Cut(routeKey, " "); ok {
 		info.Resource = path
 	}
+	if rest {
+		info.ResourceID = stableID("resource", api, info.Resource)
+		info.DeploymentID = stableID("deployment", api, stage)
+	}
 	return info
+}
+
+// stableID is a REST resource or deployment id in API Gateway's form: six
+// lower-case letters and digits. It is a hash of what it names, so it is
+// the same on every reload and every instance, and differs between APIs.
+func stableID(kind, api, name string) string {
+	h := fnv.New64a()
+	for _, s := range [...]string{kind, api, name} {
+		h.Write([]byte(s))
+		h.Write([]byte{0}) // keeps ("ab","c") and ("a","bc") apart
+	}
+	const space = 36 * 36 * 36 * 36 * 36 * 36
+	id := strconv.FormatUint(h.Sum64()%space, 36)
+	return strings.Repeat("0", 6-len(id)) + id
 }
 
 // NeedsCache reports whether any route of c caches responses.

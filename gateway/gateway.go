@@ -102,6 +102,8 @@ func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
 var (
 	hdrHTTPRequestID = []byte("Apigw-Requestid")
 	hdrRESTRequestID = []byte("X-Amzn-Requestid")
+	// hdrAPIGWID carries a REST request's extended request id.
+	hdrAPIGWID = []byte("X-Amz-Apigw-Id")
 )
 
 // Handle serves one request.
@@ -267,7 +269,9 @@ func begin(ex *exchange.Exchange, d apierror.Dialect) {
 	if d == apierror.REST {
 		ex.RequestID = appendUUID(ex.RequestID[:0])
 		ex.RequestIDHeader = hdrRESTRequestID
+		ex.ExtendedRequestID = appendExtendedID(ex.ExtendedRequestID[:0])
 	} else {
+		ex.ExtendedRequestID = ex.ExtendedRequestID[:0]
 		ex.RequestID = appendShortID(ex.RequestID[:0])
 		ex.RequestIDHeader = hdrHTTPRequestID
 	}
@@ -287,6 +291,9 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 	if len(ex.RequestIDHeader) > 0 {
 		ctx.Response.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
+	if len(ex.ExtendedRequestID) > 0 {
+		ctx.Response.Header.SetCanonical(hdrAPIGWID, ex.ExtendedRequestID)
+	}
 	if ex.CORS != nil {
 		ex.CORS.Apply(&ctx.Request, &ctx.Response)
 	}
@@ -300,6 +307,13 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 func appendShortID(dst []byte) []byte {
 	raw := random16()
 	return base64.URLEncoding.AppendEncode(dst, raw[:11])
+}
+
+// appendExtendedID appends a REST extended request id such as
+// "Xk2aHiVvoAMEbHg=": 11 random bytes, standard base64.
+func appendExtendedID(dst []byte) []byte {
+	raw := random16()
+	return base64.StdEncoding.AppendEncode(dst, raw[:11])
 }
 
 // appendUUID appends a random (version 4) UUID, as REST APIs use.

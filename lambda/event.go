@@ -73,6 +73,83 @@ type EventInput struct {
 	Authorizer []byte
 	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId; nil is null.
 	APIKey, APIKeyID []byte
+
+	// The headers API Gateway adds to the client's, which web framework
+	// adapters read for the client address, scheme and port. Each one
+	// that is set replaces the client's lines of its name; nil adds
+	// nothing. ForwardedFor is the whole X-Forwarded-For list (see
+	// AppendForwardedFor), ForwardedPort the listener's port,
+	// ForwardedProto "http" or "https", and TraceID the X-Amzn-Trace-Id
+	// (the client's own, or one made for the request).
+	ForwardedFor, ForwardedPort, ForwardedProto, TraceID []byte
+}
+
+// Names of the headers the gateway adds, in REST's spelling; HTTP API
+// events lower-case them like every other name.
+var (
+	hdrForwardedFor   = []byte("X-Forwarded-For")
+	hdrForwardedPort  = []byte("X-Forwarded-Port")
+	hdrForwardedProto = []byte("X-Forwarded-Proto")
+	hdrTraceID        = []byte("X-Amzn-Trace-Id")
+)
+
+// AppendForwardedFor appends the X-Forwarded-For value API Gateway gives
+// a handler: the client's lines of it, joined in order, then peer.
+func AppendForwardedFor(dst []byte, h *fasthttp.RequestHeader, peer []byte) []byte {
+	start := len(dst)
+	for k, v := range h.All() {
+		if len(k) != len(hdrForwardedFor) || !ascii.EqualFold(k, hdrForwardedFor) || len(v) == 0 {
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, ',', ' ')
+		}
+		dst = append(dst, v...)
+	}
+	if len(dst) > start {
+		dst = append(dst, ',', ' ')
+	}
+	return append(dst, peer...)
+}
+
+// addGatewayHeaders replaces the client's lines of the headers the
+// gateway sets (in's non-nil Forwarded* and TraceID) with one line of the
+// gateway's value each, after the client's headers.
+func addGatewayHeaders(hs []kv, in *EventInput) []kv {
+	added := [...]kv{
+		{hdrForwardedFor, in.ForwardedFor},
+		{hdrForwardedPort, in.ForwardedPort},
+		{hdrForwardedProto, in.ForwardedProto},
+		{hdrTraceID, in.TraceID},
+	}
+	set := false
+	for _, a := range added {
+		set = set || a.v != nil
+	}
+	if !set {
+		return hs
+	}
+	n := 0
+	for _, h := range hs {
+		replaced := false
+		for _, a := range added {
+			if a.v != nil && len(h.k) == len(a.k) && ascii.EqualFold(h.k, a.k) {
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			hs[n] = h
+			n++
+		}
+	}
+	hs = hs[:n]
+	for _, a := range added {
+		if a.v != nil {
+			hs = append(hs, a)
+		}
+	}
+	return hs
 }
 
 // kv is a borrowed name/value pair: a request header or a raw query pair.
@@ -94,7 +171,7 @@ const clfLayout = "02/Jan/2006:15:04:05 -0700"
 func AppendEventV2(dst []byte, in *EventInput) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := collectHeaders(hbuf[:0], &req.Header)
+	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
 	rawQuery := req.URI().QueryString()
 	var qbuf [queryStack]kv
 	qs := splitQuery(qbuf[:0], rawQuery, false)
@@ -179,7 +256,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := collectHeaders(hbuf[:0], &req.Header)
+	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
 	var qbuf [queryStack]kv
 	// REST APIs split query data on ';' as well as '&'.
 	qs := splitQuery(qbuf[:0], req.URI().QueryString(), !httpAPI)

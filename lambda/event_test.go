@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -611,6 +612,10 @@ Content-Length: 27
 		RequestID:      []byte("Xk2aHiVvoAMEbHg="),
 		SourceIP:       []byte("127.0.0.1"),
 		Time:           msTime(1700000000000),
+		ForwardedFor:   []byte("127.0.0.1"),
+		ForwardedPort:  []byte("443"),
+		ForwardedProto: []byte("https"),
+		TraceID:        []byte("Root=1-5e9f0f3d-0123456789abcdef01234567"),
 	}
 }
 
@@ -659,6 +664,64 @@ func TestGroupNamesLinksRepeatsAndAvoidsQuadraticWork(t *testing.T) {
 			}
 			if limit := n * 7; n <= linearGroupLimit && compares > limit {
 				t.Errorf("%d comparisons for %d entries in 7 groups, want at most %d", compares, n, limit)
+			}
+		})
+	}
+}
+
+func TestEventCarriesTheHeadersAPIGatewayAdds(t *testing.T) {
+	const trace = "Root=1-5e9f0f3d-0123456789abcdef01234567"
+	tests := []struct {
+		name    string
+		headers [][2]string
+		// wantFor is the X-Forwarded-For value; wantTrace the trace id.
+		wantFor, wantTrace string
+	}{
+		{"client without forwarding headers", nil, "10.0.0.9", trace},
+		{"client list gets the peer appended",
+			[][2]string{{"X-Forwarded-For", "1.1.1.1, 2.2.2.2"}, {"X-Forwarded-For", "3.3.3.3"}},
+			"1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.9", trace},
+		{"client port and proto are replaced",
+			[][2]string{{"X-Forwarded-Port", "1"}, {"X-Forwarded-Proto", "gopher"}},
+			"10.0.0.9", trace},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := newRequest("GET", "/p", append([][2]string{{"Host", "h"}}, tt.headers...), "")
+			in := &EventInput{
+				Req: req, RouteKey: "GET /p", Stage: "$default", APIID: "a", RequestID: []byte("r"),
+				SourceIP:       []byte("10.0.0.9"),
+				ForwardedFor:   AppendForwardedFor(nil, &req.Header, []byte("10.0.0.9")),
+				ForwardedPort:  []byte("8443"),
+				ForwardedProto: []byte("https"),
+				TraceID:        []byte(trace),
+			}
+			want := map[string]string{
+				"x-forwarded-for": tt.wantFor, "x-forwarded-port": "8443",
+				"x-forwarded-proto": "https", "x-amzn-trace-id": tt.wantTrace,
+			}
+			var v2 events.APIGatewayV2HTTPRequest
+			decode(t, AppendEventV2(nil, in), &v2)
+			for k, w := range want {
+				if g := v2.Headers[k]; g != w {
+					t.Errorf("2.0 headers[%q] = %q, want %q", k, g, w)
+				}
+			}
+			for _, httpAPI := range []bool{false, true} {
+				var v1 events.APIGatewayProxyRequest
+				decode(t, AppendEventV1(nil, in, httpAPI), &v1)
+				for k, w := range want {
+					name := k
+					if !httpAPI {
+						name = http.CanonicalHeaderKey(k)
+					}
+					if g := v1.Headers[name]; g != w {
+						t.Errorf("1.0 (httpAPI %v) headers[%q] = %q, want %q", httpAPI, name, g, w)
+					}
+					if g := v1.MultiValueHeaders[name]; !reflect.DeepEqual(g, []string{w}) {
+						t.Errorf("1.0 (httpAPI %v) multiValueHeaders[%q] = %q, want [%q]", httpAPI, name, g, w)
+					}
+				}
 			}
 		})
 	}
