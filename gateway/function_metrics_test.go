@@ -175,3 +175,17 @@ func TestCountInvocationsWithoutMetricsIsTheInvoker(t *testing.T) {
 		t.Errorf("countInvocations = %T, want the invoker itself", got)
 	}
 }
+
+// BenchmarkCountingInvoker is what counting adds to an invocation.
+func BenchmarkCountingInvoker(b *testing.B) {
+	reg, err := metrics.New(metrics.Options{OmitProcessMetrics: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := countInvocations(&stubInvoker{}, reg.Function("f"))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = inv.Invoke(ctx, nil)
+	}
+}
