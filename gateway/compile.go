@@ -196,7 +196,7 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		}
 		s.apis = append(s.apis, a)
 	}
-	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel)
+	s.noAPI = deps.Metrics.Route(NoRouteLabel, NoRouteLabel, NoRouteLabel)
 	s.needs = deps.reg.gen.Needs()
 	return s, nil
 }
@@ -207,20 +207,32 @@ func mountOf(a *config.API) router.Mount {
 	return router.Mount{Hosts: a.Hosts, BasePath: a.BasePath, Stages: stages, DefaultStage: def}
 }
 
-// NoRouteLabel is the route (and API) label of requests that matched none.
+// NoRouteLabel is the route label of requests that matched no route, and
+// their stage label (the stage is not yet known when the route is missed),
+// and the API label too when they matched no API.
 const NoRouteLabel = "-"
 
-// MetricRoutes lists the api/route pairs the snapshot counts, so that a
-// reload can drop the series of routes that are gone.
+// MetricRoutes lists the api/stage/route triples the snapshot counts, so
+// that a reload can drop the series of routes (and stages) that are gone.
 func (s *Snapshot) MetricRoutes() map[metrics.RouteName]bool {
-	out := map[metrics.RouteName]bool{{API: NoRouteLabel, Route: NoRouteLabel}: true}
+	out := map[metrics.RouteName]bool{{API: NoRouteLabel, Stage: NoRouteLabel, Route: NoRouteLabel}: true}
 	for _, a := range s.apis {
-		out[metrics.RouteName{API: a.name, Route: NoRouteLabel}] = true
-		for _, r := range a.routes {
-			out[metrics.RouteName{API: a.name, Route: r.key}] = true
+		out[metrics.RouteName{API: a.name, Stage: NoRouteLabel, Route: NoRouteLabel}] = true
+		for _, st := range a.allStages() {
+			for _, r := range a.routes {
+				out[metrics.RouteName{API: a.name, Stage: st.name, Route: r.key}] = true
+			}
 		}
 	}
 	return out
+}
+
+// allStages lists the API's stages, $default last if it has one.
+func (a *api) allStages() []*stage {
+	if a.def == nil {
+		return a.stages
+	}
+	return append(slices.Clip(a.stages), a.def)
 }
 
 // parseTrustedProxies reads server.trusted_proxies: CIDRs or single IPs.
@@ -269,7 +281,7 @@ func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeli
 
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath,
-		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel),
+		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel, NoRouteLabel),
 		unrouted: &exchange.RouteInfo{APIID: name, APIIDBytes: []byte(name)}}
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
@@ -317,7 +329,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			st.integrations = append(st.integrations, in)
 			st.integNames = append(st.integNames, r.Integration)
 			info := routeInfo(name, sn, k, ca.Type == config.APIREST, varList)
-			info.Metrics = deps.Metrics.Route(name, k)
+			info.Metrics = deps.Metrics.Route(name, sn, k)
 			st.infos = append(st.infos, info)
 		}
 		return st, nil

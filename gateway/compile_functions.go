@@ -2,13 +2,16 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/lambda/host"
 	"github.com/frontdeskgw/frontdesk/lambda/invoke"
+	"github.com/frontdeskgw/frontdesk/metrics"
 )
 
 // FunctionEnv is what a function takes from the process rather than from
@@ -18,6 +21,8 @@ type FunctionEnv struct {
 	// host.CodePaths finds in the command).
 	Watch bool
 	Log   *slog.Logger
+	// Metrics counts the function's invocations (nil: not counted).
+	Metrics *metrics.Registry
 }
 
 // invokeSetupTimeout bounds building an Invoke API client (reading the
@@ -56,7 +61,12 @@ func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 		if err != nil {
 			return nil, err
 		}
-		return &Function{Invoker: hf, Close: func() { _ = hf.Close() }}, nil
+		fm := env.Metrics.Function(name)
+		release := fm.SetSource(func() metrics.FunctionStats {
+			st := hf.Stats()
+			return metrics.FunctionStats{ColdStarts: st.ColdStarts, Instances: int64(st.Instances), Queued: int64(st.Queued)}
+		})
+		return &Function{Invoker: countInvocations(hf, fm), Close: func() { release(); _ = hf.Close() }}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), invokeSetupTimeout)
 	defer cancel()
@@ -70,5 +80,44 @@ func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 	if err != nil {
 		return nil, err
 	}
-	return &Function{Invoker: c, Close: c.Close}, nil
+	return &Function{Invoker: countInvocations(c, env.Metrics.Function(name)), Close: c.Close}, nil
+}
+
+// countInvocations wraps inv so that each invocation is counted and timed
+// in m; without m it returns inv itself.
+func countInvocations(inv lambda.Invoker, m *metrics.FunctionMetrics) lambda.Invoker {
+	if m == nil {
+		return inv
+	}
+	return &countingInvoker{inv: inv, m: m}
+}
+
+// countingInvoker records every invocation of the function it wraps.
+type countingInvoker struct {
+	inv lambda.Invoker
+	m   *metrics.FunctionMetrics
+}
+
+func (c *countingInvoker) Invoke(ctx context.Context, payload []byte) (lambda.Result, error) {
+	start := time.Now()
+	res, err := c.inv.Invoke(ctx, payload)
+	failed, kind := invocationError(res, err)
+	c.m.Observe(time.Since(start), failed, kind)
+	return res, err
+}
+
+// invocationError classifies an invocation's outcome: a Result carrying a
+// FunctionError (or an error wrapping lambda.ErrFunction) is the function's
+// failure; lambda.ErrTimeout a timeout; any other error (queue full,
+// Invoke API failure, canceled wait) other.
+func invocationError(res lambda.Result, err error) (bool, metrics.FunctionErrorKind) {
+	switch {
+	case err == nil && res.FunctionError == "":
+		return false, 0
+	case err == nil, errors.Is(err, lambda.ErrFunction):
+		return true, metrics.FunctionErrorFunction
+	case errors.Is(err, lambda.ErrTimeout):
+		return true, metrics.FunctionErrorTimeout
+	}
+	return true, metrics.FunctionErrorOther
 }

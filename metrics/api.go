@@ -78,7 +78,7 @@ type APIMetrics struct {
 	ws atomic.Pointer[func() WebSocketStats]
 
 	// Guarded by the Registry's mutex.
-	routes  map[string]*RouteMetrics
+	routes  map[stageRoute]*RouteMetrics
 	names   []string // the API's own series, to unregister
 	removed bool
 }
@@ -89,7 +89,7 @@ func newAPI(r *Registry, name string) *APIMetrics {
 		r:      r,
 		name:   name,
 		label:  label("api", name),
-		routes: make(map[string]*RouteMetrics),
+		routes: make(map[stageRoute]*RouteMetrics),
 	}
 	counter := func(n string) *vm.Counter {
 		a.names = append(a.names, n)
@@ -113,24 +113,31 @@ func (a *APIMetrics) Name() string {
 	return a.name
 }
 
-// Route returns the metrics handle of one of the API's routes, creating it
-// on first use. Registering the same route again, as a configuration reload
-// does, returns the same handle, so its counters carry on. route is the
-// label value, normally the route key ("GET /pets/{id}", "$default").
-func (a *APIMetrics) Route(route string) *RouteMetrics {
+// stageRoute keys an API's route handles: the same route served on two
+// stages is counted apart.
+type stageRoute struct{ stage, route string }
+
+// Route returns the metrics handle of one of the API's routes on one of its
+// stages, creating it on first use. Registering the same stage and route
+// again, as a configuration reload does, returns the same handle, so its
+// counters carry on. stage and route are label values: the stage name
+// ("prod", "$default") and normally the route key ("GET /pets/{id}").
+func (a *APIMetrics) Route(stage, route string) *RouteMetrics {
 	if a == nil {
 		return nil
 	}
 	r := a.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := a.routes[route]; m != nil {
+	key := stageRoute{stage, route}
+	if m := a.routes[key]; m != nil {
 		return m
 	}
 	m := &RouteMetrics{
 		api:     a,
+		stage:   stage,
 		route:   route,
-		labels:  a.label + "," + label("route", route),
+		labels:  a.label + "," + label("stage", stage) + "," + label("route", route),
 		removed: a.removed,
 	}
 	hist := func(family string) *vm.PrometheusHistogram {
@@ -144,7 +151,7 @@ func (a *APIMetrics) Route(route string) *RouteMetrics {
 	m.total = hist(nameRequestDuration)
 	m.integration = hist(nameIntegrationDuration)
 	if !a.removed {
-		a.routes[route] = m
+		a.routes[key] = m
 	}
 	return m
 }

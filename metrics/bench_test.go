@@ -12,7 +12,7 @@ import (
 // both latency histograms.
 func BenchmarkObserve(b *testing.B) {
 	r := newTestRegistry(b, Options{OmitProcessMetrics: true})
-	m := r.Route("petstore", "GET /pets/{id}")
+	m := r.Route("petstore", "prod", "GET /pets/{id}")
 	method := []byte("GET")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -24,7 +24,7 @@ func BenchmarkObserve(b *testing.B) {
 // worst case for the histograms' mutexes.
 func BenchmarkObserveParallel(b *testing.B) {
 	r := newTestRegistry(b, Options{OmitProcessMetrics: true})
-	m := r.Route("petstore", "GET /pets/{id}")
+	m := r.Route("petstore", "prod", "GET /pets/{id}")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		method := []byte("GET")
@@ -40,7 +40,7 @@ func BenchmarkObserveParallelRoutes(b *testing.B) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		m := r.Route("petstore", fmt.Sprintf("GET /r%d", next.Add(1)))
+		m := r.Route("petstore", "prod", fmt.Sprintf("GET /r%d", next.Add(1)))
 		method := []byte("GET")
 		for pb.Next() {
 			m.Observe(MethodOf(method), 200, 3*time.Millisecond, 2*time.Millisecond)
@@ -51,7 +51,7 @@ func BenchmarkObserveParallelRoutes(b *testing.B) {
 // BenchmarkCount is the counter alone.
 func BenchmarkCount(b *testing.B) {
 	r := newTestRegistry(b, Options{OmitProcessMetrics: true})
-	m := r.Route("petstore", "GET /pets/{id}")
+	m := r.Route("petstore", "prod", "GET /pets/{id}")
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Count(MethodGET, 200)
@@ -63,7 +63,7 @@ func BenchmarkCount(b *testing.B) {
 func BenchmarkWritePrometheus(b *testing.B) {
 	r := newTestRegistry(b, Options{OmitProcessMetrics: true})
 	for i := range 100 {
-		m := r.Route(fmt.Sprintf("api%d", i%5), fmt.Sprintf("GET /r%d", i))
+		m := r.Route(fmt.Sprintf("api%d", i%5), "prod", fmt.Sprintf("GET /r%d", i))
 		m.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 		m.Observe(MethodPOST, 500, time.Millisecond, time.Millisecond)
 	}

@@ -1,5 +1,7 @@
-// Package metrics holds frontdesk's Prometheus metrics: per-route request
-// counts and latency histograms, per-API upstream errors and throttling,
+// Package metrics holds frontdesk's Prometheus metrics: request counts and
+// latency histograms per API, stage and route, function invocations,
+// errors and durations (and local functions' instance figures), per-API
+// upstream errors and throttling,
 // process-wide gauges, configuration reloads, figures the response cache,
 // WebSocket bridges and access log report, and Go runtime and process
 // metrics. The admin listener serves them with Registry.WritePrometheus.

@@ -13,7 +13,7 @@ import (
 
 func TestScrapeCountsWhatWasCounted(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	m := r.Route("petstore", "ANY /pets")
+	m := r.Route("petstore", "prod", "ANY /pets")
 	for range 7 {
 		m.Observe(MethodGET, 200, 3*time.Millisecond, 2*time.Millisecond)
 	}
@@ -65,7 +65,7 @@ func TestStatusCountsUnderItsClass(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-			r.Route("a", "$default").Count(MethodGET, tt.status)
+			r.Route("a", "prod", "$default").Count(MethodGET, tt.status)
 			got := value(t, scrape(t, r), nameRequests, L("status", tt.want))
 			if got != 1 {
 				t.Errorf("status %d: %s counter = %v, want 1", tt.status, tt.want, got)
@@ -94,7 +94,7 @@ func TestMethodOfMapsMethodsAndFoldsTheRest(t *testing.T) {
 	}
 
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	m := r.Route("a", "$default")
+	m := r.Route("a", "prod", "$default")
 	m.Count(MethodOf([]byte("PROPFIND")), 207)
 	m.Count(Method(200), 200) // out of range: folded too
 	if got := value(t, scrape(t, r), nameRequests, L("method", "OTHER", "status", "2xx")); got != 2 {
@@ -104,11 +104,11 @@ func TestMethodOfMapsMethodsAndFoldsTheRest(t *testing.T) {
 
 func TestRegisteringARouteAgainReturnsTheSameHandle(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	before := r.Route("petstore", "GET /pets")
+	before := r.Route("petstore", "prod", "GET /pets")
 	before.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 
 	// A reload compiles the configuration again and registers every route.
-	after := r.Route("petstore", "GET /pets")
+	after := r.Route("petstore", "prod", "GET /pets")
 	if after != before {
 		t.Fatal("second registration returned a new handle")
 	}
@@ -130,15 +130,15 @@ func TestRegisteringARouteAgainReturnsTheSameHandle(t *testing.T) {
 
 func TestUnregisterRouteRemovesOnlyItsSeries(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	gone := r.Route("petstore", "GET /old")
-	kept := r.Route("petstore", "GET /pets")
+	gone := r.Route("petstore", "prod", "GET /old")
+	kept := r.Route("petstore", "prod", "GET /pets")
 	gone.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 	kept.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 
-	if !r.UnregisterRoute("petstore", "GET /old") {
+	if !r.UnregisterRoute("petstore", "prod", "GET /old") {
 		t.Fatal("UnregisterRoute reported the route missing")
 	}
-	if r.UnregisterRoute("petstore", "GET /old") || r.UnregisterRoute("nope", "GET /old") {
+	if r.UnregisterRoute("petstore", "prod", "GET /old") || r.UnregisterRoute("nope", "prod", "GET /old") {
 		t.Error("UnregisterRoute reported an unknown route removed")
 	}
 	// Requests still running on the old configuration keep their handle,
@@ -158,7 +158,7 @@ func TestUnregisterRouteRemovesOnlyItsSeries(t *testing.T) {
 		t.Error("API series went with the route")
 	}
 
-	again := r.Route("petstore", "GET /old")
+	again := r.Route("petstore", "prod", "GET /old")
 	if again == gone {
 		t.Fatal("a removed route's handle came back")
 	}
@@ -171,10 +171,10 @@ func TestUnregisterRouteRemovesOnlyItsSeries(t *testing.T) {
 func TestUnregisterAPIRemovesItsSeriesAndRoutes(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
 	old := r.API("old")
-	oldRoute := old.Route("GET /x")
+	oldRoute := old.Route("prod", "GET /x")
 	oldRoute.Count(MethodGET, 200)
 	old.SetWebSocketSource(func() WebSocketStats { return WebSocketStats{OpenConnections: 1} })
-	r.Route("kept", "GET /y").Count(MethodGET, 200)
+	r.Route("kept", "prod", "GET /y").Count(MethodGET, 200)
 
 	if !r.UnregisterAPI("old") || r.UnregisterAPI("old") {
 		t.Fatal("UnregisterAPI results wrong")
@@ -184,7 +184,7 @@ func TestUnregisterAPIRemovesItsSeriesAndRoutes(t *testing.T) {
 	old.Throttled(ThrottleStage)
 	old.QuotaExceeded()
 	oldRoute.Count(MethodPOST, 200)
-	detached := old.Route("GET /new")
+	detached := old.Route("prod", "GET /new")
 	detached.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 
 	fams := scrape(t, r)
@@ -196,18 +196,63 @@ func TestUnregisterAPIRemovesItsSeriesAndRoutes(t *testing.T) {
 	if !has(fams, nameRequests, L("api", "kept")) {
 		t.Error("the other API lost its series")
 	}
-	if got := r.Routes(); len(got) != 1 || got[0] != (RouteName{"kept", "GET /y"}) {
+	if got := r.Routes(); len(got) != 1 || got[0] != (RouteName{"kept", "prod", "GET /y"}) {
 		t.Errorf("Routes() = %v", got)
+	}
+}
+
+func TestTwoStagesOfOneRouteCountApart(t *testing.T) {
+	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
+	prod := r.Route("petstore", "prod", "GET /pets")
+	dev := r.Route("petstore", "dev", "GET /pets")
+	if prod == dev {
+		t.Fatal("two stages share one handle")
+	}
+	if prod.Stage() != "prod" || dev.Stage() != "dev" {
+		t.Errorf("stages = %q %q", prod.Stage(), dev.Stage())
+	}
+	prod.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
+	prod.Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
+	dev.Observe(MethodGET, 200, time.Millisecond, -1)
+
+	fams := scrape(t, r)
+	for _, tt := range []struct {
+		stage        string
+		count, integ float64
+	}{{"prod", 2, 2}, {"dev", 1, 0}} {
+		want := L("api", "petstore", "stage", tt.stage, "route", "GET /pets")
+		if got := value(t, fams, nameRequests, L("api", "petstore", "stage", tt.stage, "route", "GET /pets", "method", "GET", "status", "2xx")); got != tt.count {
+			t.Errorf("%s requests = %v, want %v", tt.stage, got, tt.count)
+		}
+		if got := find(t, fams, nameRequestDuration, want).count; float64(got) != tt.count {
+			t.Errorf("%s duration count = %d, want %v", tt.stage, got, tt.count)
+		}
+		if got := find(t, fams, nameIntegrationDuration, want).count; float64(got) != tt.integ {
+			t.Errorf("%s integration count = %d, want %v", tt.stage, got, tt.integ)
+		}
+	}
+
+	// Dropping one stage's route leaves the other's series.
+	if !r.UnregisterRoute("petstore", "dev", "GET /pets") {
+		t.Fatal("UnregisterRoute reported the dev route missing")
+	}
+	fams = scrape(t, r)
+	if has(fams, nameRequests, L("stage", "dev")) {
+		t.Error("dev series survived UnregisterRoute")
+	}
+	if got := value(t, fams, nameRequests, L("stage", "prod", "method", "GET", "status", "2xx")); got != 2 {
+		t.Errorf("prod requests = %v after dropping dev, want 2", got)
 	}
 }
 
 func TestRoutesListsRegisteredRoutesSorted(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	r.Route("b", "GET /2")
-	r.Route("a", "GET /2")
-	r.Route("a", "$default")
-	r.Route("a", "GET /2") // again
-	want := []RouteName{{"a", "$default"}, {"a", "GET /2"}, {"b", "GET /2"}}
+	r.Route("b", "prod", "GET /2")
+	r.Route("a", "prod", "GET /2")
+	r.Route("a", "prod", "$default")
+	r.Route("a", "prod", "GET /2") // again
+	r.Route("a", "dev", "GET /2")
+	want := []RouteName{{"a", "dev", "GET /2"}, {"a", "prod", "$default"}, {"a", "prod", "GET /2"}, {"b", "prod", "GET /2"}}
 	if got := r.Routes(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Routes() = %v, want %v", got, want)
 	}
@@ -395,7 +440,7 @@ func TestLabelValuesAreEscaped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-			r.Route(tt.api, tt.route).Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
+			r.Route(tt.api, "prod", tt.route).Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 			fams := scrape(t, r)
 			want := L("api", tt.wantAPI, "route", tt.wantRoute)
 			if got := value(t, fams, nameRequests, L("api", tt.wantAPI, "route", tt.wantRoute, "status", "2xx")); got != 1 {
@@ -409,7 +454,7 @@ func TestLabelValuesAreEscaped(t *testing.T) {
 
 func TestEveryFamilyHasHelpAndType(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	r.Route("a", "GET /").Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
+	r.Route("a", "prod", "GET /").Observe(MethodGET, 200, time.Millisecond, time.Millisecond)
 	r.SetCacheSource(func() CacheStats { return CacheStats{} })
 	r.SetAccessLogSource(func() AccessLogStats { return AccessLogStats{} })
 	r.API("a").SetWebSocketSource(func() WebSocketStats { return WebSocketStats{} })
@@ -463,7 +508,7 @@ func TestAnnotateReplacesForeignMetadata(t *testing.T) {
 
 func TestCustomBucketsAreUsedAndInvalidOnesRefused(t *testing.T) {
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true, Buckets: []float64{0.1, 1}})
-	r.Route("a", "GET /").Observe(MethodGET, 200, 500*time.Millisecond, 2*time.Second)
+	r.Route("a", "prod", "GET /").Observe(MethodGET, 200, 500*time.Millisecond, 2*time.Second)
 	fams := scrape(t, r)
 	total := find(t, fams, nameRequestDuration, L("api", "a"))
 	if len(total.buckets) != 3 || total.buckets[0.1] != 0 || total.buckets[1] != 1 {
@@ -482,7 +527,7 @@ func TestCustomBucketsAreUsedAndInvalidOnesRefused(t *testing.T) {
 
 func TestNilRegistryAndHandlesRecordNothing(t *testing.T) {
 	var r *Registry
-	m := r.Route("a", "b")
+	m := r.Route("a", "prod", "b")
 	a := r.API("a")
 	if m != nil || a != nil || r.InFlight() != nil || r.OpenConnections() != nil || r.Routes() != nil {
 		t.Fatal("nil Registry handed out non-nil handles")
@@ -493,7 +538,7 @@ func TestNilRegistryAndHandlesRecordNothing(t *testing.T) {
 	a.Throttled(ThrottleStage)
 	a.QuotaExceeded()
 	a.SetWebSocketSource(func() WebSocketStats { return WebSocketStats{} })
-	if a.Route("x") != nil || m.API() != nil || m.Route() != "" || a.Name() != "" {
+	if a.Route("prod", "x") != nil || m.API() != nil || m.Route() != "" || a.Name() != "" {
 		t.Error("nil handles returned values")
 	}
 	r.InFlight().Inc()
@@ -505,7 +550,7 @@ func TestNilRegistryAndHandlesRecordNothing(t *testing.T) {
 	r.BadRequest()
 	r.SetCacheSource(nil)
 	r.SetAccessLogSource(nil)
-	if r.UnregisterRoute("a", "b") || r.UnregisterAPI("a") {
+	if r.UnregisterRoute("a", "prod", "b") || r.UnregisterAPI("a") {
 		t.Error("nil Registry unregistered something")
 	}
 	var b bytes.Buffer
@@ -524,7 +569,7 @@ func TestConcurrentCountingRegistrationAndScrapesAreConsistent(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				// Every worker registers the same routes: one handle each.
-				m := r.Route("petstore", fmt.Sprintf("route-%d", i%3))
+				m := r.Route("petstore", "prod", fmt.Sprintf("route-%d", i%3))
 				m.Observe(methods[(w+i)%len(methods)], 200+100*(i%4), time.Duration(i)*time.Microsecond, time.Microsecond)
 				m.API().Throttled(ThrottleRoute)
 			}
@@ -532,8 +577,8 @@ func TestConcurrentCountingRegistrationAndScrapesAreConsistent(t *testing.T) {
 	}
 	wg.Go(func() { // reloads: a route comes and goes
 		for range 200 {
-			r.Route("petstore", "flapping").Count(MethodGET, 200)
-			r.UnregisterRoute("petstore", "flapping")
+			r.Route("petstore", "prod", "flapping").Count(MethodGET, 200)
+			r.UnregisterRoute("petstore", "prod", "flapping")
 		}
 	})
 	wg.Go(func() { // scrapes meanwhile
@@ -586,7 +631,7 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	r := newTestRegistry(t, Options{OmitProcessMetrics: true})
-	m := r.Route("petstore", "GET /pets/{id}")
+	m := r.Route("petstore", "prod", "GET /pets/{id}")
 	m.Observe(MethodGET, 200, time.Millisecond, time.Millisecond) // creates GET's counters
 	method := []byte("GET")
 	if n := testing.AllocsPerRun(1000, func() {

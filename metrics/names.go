@@ -32,13 +32,19 @@ const (
 	nameLogLines            = "frontdesk_access_log_lines_total"
 	nameLogDropped          = "frontdesk_access_log_dropped_total"
 	nameLogWriteErrors      = "frontdesk_access_log_write_errors_total"
+	nameFnInvocations       = "frontdesk_function_invocations_total"
+	nameFnErrors            = "frontdesk_function_errors_total"
+	nameFnDuration          = "frontdesk_function_duration_seconds"
+	nameFnColdStarts        = "frontdesk_function_cold_starts_total"
+	nameFnInstances         = "frontdesk_function_instances"
+	nameFnQueued            = "frontdesk_function_queued"
 )
 
 // describe returns a family's Prometheus type and help text.
 func describe(family string) (typ, help string, ok bool) {
 	switch family {
 	case nameRequests:
-		return "counter", "Requests served, by API, route, method and status class.", true
+		return "counter", "Requests served, by API, stage, route, method and status class.", true
 	case nameRequestDuration:
 		return "histogram", "Time from a request's arrival to the end of its response, in seconds.", true
 	case nameIntegrationDuration:
@@ -85,6 +91,18 @@ func describe(family string) (typ, help string, ok bool) {
 		return "counter", "Access log lines dropped because the log queue was full.", true
 	case nameLogWriteErrors:
 		return "counter", "Failed writes to the access log output.", true
+	case nameFnInvocations:
+		return "counter", "Function invocations, local and remote.", true
+	case nameFnErrors:
+		return "counter", "Failed function invocations, by kind (function: the function failed; timeout; other).", true
+	case nameFnDuration:
+		return "histogram", "Time a function invocation took, queueing included, in seconds.", true
+	case nameFnColdStarts:
+		return "counter", "Instances a local function started.", true
+	case nameFnInstances:
+		return "gauge", "Live instances of a local function (starting, idle or busy).", true
+	case nameFnQueued:
+		return "gauge", "Invocations of a local function waiting for an instance.", true
 	}
 	return "", "", false
 }

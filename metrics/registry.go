@@ -44,8 +44,8 @@ type AccessLogStats struct {
 	Lines, Dropped, WriteErrors uint64
 }
 
-// RouteName identifies a registered route.
-type RouteName struct{ API, Route string }
+// RouteName identifies a registered route on one stage of an API.
+type RouteName struct{ API, Stage, Route string }
 
 // Registry is the gateway's set of metrics. Its methods are safe for
 // concurrent use. A nil *Registry is valid: it hands out nil handles, which
@@ -55,8 +55,9 @@ type Registry struct {
 	buckets []float64
 	process bool
 
-	mu   sync.Mutex
-	apis map[string]*APIMetrics
+	mu        sync.Mutex
+	apis      map[string]*APIMetrics
+	functions map[string]*FunctionMetrics
 
 	inFlight     Gauge
 	openConns    Gauge
@@ -86,10 +87,11 @@ func New(o Options) (*Registry, error) {
 		buckets = slices.Clone(o.Buckets)
 	}
 	r := &Registry{
-		set:     vm.NewSet(),
-		buckets: buckets,
-		process: !o.OmitProcessMetrics,
-		apis:    make(map[string]*APIMetrics),
+		set:       vm.NewSet(),
+		buckets:   buckets,
+		process:   !o.OmitProcessMetrics,
+		apis:      make(map[string]*APIMetrics),
+		functions: make(map[string]*FunctionMetrics),
 	}
 	r.set.NewGauge(nameInFlight, func() float64 { return float64(r.inFlight.Value()) })
 	r.set.NewGauge(nameOpenConnections, func() float64 { return float64(r.openConns.Value()) })
@@ -126,16 +128,16 @@ func (r *Registry) API(name string) *APIMetrics {
 	return a
 }
 
-// Route is API(api).Route(route).
-func (r *Registry) Route(api, route string) *RouteMetrics {
-	return r.API(api).Route(route)
+// Route is API(api).Route(stage, route).
+func (r *Registry) Route(api, stage, route string) *RouteMetrics {
+	return r.API(api).Route(stage, route)
 }
 
-// UnregisterRoute removes a route's series, for a route a reload took
-// away. It reports whether the route was registered. Handles still held
-// (by requests on the old configuration) keep working but export nothing;
-// registering the route again starts a new handle from zero.
-func (r *Registry) UnregisterRoute(api, route string) bool {
+// UnregisterRoute removes the series of a route on a stage, for one a
+// reload took away. It reports whether it was registered. Handles still
+// held (by requests on the old configuration) keep working but export
+// nothing; registering the route again starts a new handle from zero.
+func (r *Registry) UnregisterRoute(api, stage, route string) bool {
 	if r == nil {
 		return false
 	}
@@ -145,12 +147,13 @@ func (r *Registry) UnregisterRoute(api, route string) bool {
 	if a == nil {
 		return false
 	}
-	m := a.routes[route]
+	key := stageRoute{stage, route}
+	m := a.routes[key]
 	if m == nil {
 		return false
 	}
 	r.removeRouteLocked(m)
-	delete(a.routes, route)
+	delete(a.routes, key)
 	return true
 }
 
@@ -195,13 +198,13 @@ func (r *Registry) Routes() []RouteName {
 	r.mu.Lock()
 	var out []RouteName
 	for _, a := range r.apis {
-		for route := range a.routes {
-			out = append(out, RouteName{API: a.name, Route: route})
+		for k := range a.routes {
+			out = append(out, RouteName{API: a.name, Stage: k.stage, Route: k.route})
 		}
 	}
 	r.mu.Unlock()
 	slices.SortFunc(out, func(x, y RouteName) int {
-		return cmp.Or(cmp.Compare(x.API, y.API), cmp.Compare(x.Route, y.Route))
+		return cmp.Or(cmp.Compare(x.API, y.API), cmp.Compare(x.Stage, y.Stage), cmp.Compare(x.Route, y.Route))
 	})
 	return out
 }
@@ -331,9 +334,10 @@ func annotate(out *bytes.Buffer, raw []byte) {
 	}
 }
 
-// writeSources writes the figures the cache, the WebSocket bridges and the
-// access log report, one family at a time.
+// writeSources writes the figures local functions, the cache, the WebSocket
+// bridges and the access log report, one family at a time.
 func (r *Registry) writeSources(b *bytes.Buffer) {
+	r.writeFunctionSources(b)
 	if f := r.cache.Load(); f != nil {
 		s := (*f)()
 		writeSample(b, nameCacheBytes, "", s.Bytes)

@@ -91,13 +91,15 @@ func className(c int) string { return classNames[3*c : 3*c+3] }
 // classCounters are one method's request counters, by status class.
 type classCounters [numClasses]*vm.Counter
 
-// RouteMetrics counts and times the requests of one route of one API. Get
+// RouteMetrics counts and times the requests of one route on one stage of
+// one API. Get
 // it from APIMetrics.Route when the route is compiled and keep it with the
 // route. A nil *RouteMetrics is valid and records nothing.
 type RouteMetrics struct {
 	api    *APIMetrics
+	stage  string
 	route  string
-	labels string // api="…",route="…", escaped
+	labels string // api="…",stage="…",route="…", escaped
 
 	byMethod [numMethods]atomic.Pointer[classCounters]
 
@@ -175,6 +177,14 @@ func (m *RouteMetrics) API() *APIMetrics {
 		return nil
 	}
 	return m.api
+}
+
+// Stage returns the stage's name as registered.
+func (m *RouteMetrics) Stage() string {
+	if m == nil {
+		return ""
+	}
+	return m.stage
 }
 
 // Route returns the route's name as registered.

@@ -30,6 +30,7 @@ func (s *Server) Reload() error {
 		if n, err = s.prepare(cfg); err == nil {
 			s.commit(n)
 			s.dropGoneRoutes(n.snap)
+			s.dropGoneFunctions(cfg)
 			s.reloadCertificates(cfg)
 			s.reopenAccessLog(cfg.AccessLog)
 		}
@@ -185,13 +186,24 @@ func mask(s string) string {
 	return s[:4] + "****"
 }
 
-// dropGoneRoutes removes the metric series of routes the new snapshot no
-// longer has, so a config that churns routes does not grow /metrics forever.
+// dropGoneRoutes removes the metric series of routes (on each stage) the
+// new snapshot no longer has, so a config that churns routes does not grow /metrics forever.
 func (s *Server) dropGoneRoutes(snap *gateway.Snapshot) {
 	keep := snap.MetricRoutes()
 	for _, r := range s.metrics.Routes() {
 		if !keep[r] {
-			s.metrics.UnregisterRoute(r.API, r.Route)
+			s.metrics.UnregisterRoute(r.API, r.Stage, r.Route)
+		}
+	}
+}
+
+// dropGoneFunctions removes the metric series of functions the new config
+// no longer has. Their instances keep serving old requests for a while,
+// uncounted.
+func (s *Server) dropGoneFunctions(cfg *config.Config) {
+	for _, name := range s.metrics.Functions() {
+		if _, ok := cfg.Functions[name]; !ok {
+			s.metrics.UnregisterFunction(name)
 		}
 	}
 }

@@ -79,7 +79,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	up := cfg.Upstream
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
-	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions), metrics: reg}
+	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
 	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}

@@ -43,6 +43,7 @@ type Function struct {
 	genChanged chan struct{} // closed and replaced by reload
 
 	nextInstance atomic.Uint64
+	coldStarts   atomic.Uint64 // instances started for an invocation
 	wg           sync.WaitGroup
 	watch        *watcher
 }
@@ -193,13 +194,16 @@ type Stats struct {
 	Idle int
 	// Queued is the number of invocations waiting for a slot.
 	Queued int
+	// ColdStarts is the number of instances started to run an invocation,
+	// since the Function was created.
+	ColdStarts uint64
 }
 
 // Stats returns the pool's current counters.
 func (f *Function) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Stats{Instances: f.procs, Idle: f.idle, Queued: f.queued}
+	return Stats{Instances: f.procs, Idle: f.idle, Queued: f.queued, ColdStarts: f.coldStarts.Load()}
 }
 
 // Invoke runs payload on a warm instance, starting one if fewer than
@@ -371,6 +375,7 @@ func (f *Function) execute(inst *instance, inv *invocation) (outcome, *instance)
 			if inst, err = f.startInstance(); err != nil {
 				return outcome{err: fmt.Errorf("invoke %s: %w", f.cfg.Name, err)}, nil
 			}
+			f.coldStarts.Add(1)
 		}
 		o, st := inst.run(inv, cold)
 		switch st {

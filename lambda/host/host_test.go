@@ -714,3 +714,24 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		}
 	}
 }
+
+// Stats.ColdStarts counts the instances started for invocations: the first
+// one, none while it stays warm, one more after it died.
+func TestColdStartsCountInstancesStarted(t *testing.T) {
+	f, _ := newFunction(t, Config{Concurrency: 1})
+	if s := f.Stats(); s.ColdStarts != 0 {
+		t.Fatalf("ColdStarts = %d before any invocation", s.ColdStarts)
+	}
+	mustReply(t, f, `{}`)
+	mustReply(t, f, `{}`)
+	if s := f.Stats(); s.ColdStarts != 1 {
+		t.Errorf("ColdStarts = %d after two warm invocations, want 1", s.ColdStarts)
+	}
+	if _, err := invoke(t, f, `{"action":"exit","code":7}`); err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	mustReply(t, f, `{}`)
+	if s := f.Stats(); s.ColdStarts != 2 {
+		t.Errorf("ColdStarts = %d after the instance exited, want 2", s.ColdStarts)
+	}
+}
