@@ -42,6 +42,15 @@ func rawDo(t *testing.T, base, raw string) result {
 	return result{resp.StatusCode, resp.Header, string(b)}
 }
 
+// proxyEverything is an API that sends every request to the upstream
+// {{UP}}.
+const proxyEverything = `
+apis:
+  a:
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes: {"$default": {integration: up}}
+`
+
 // get is a raw GET of target with extra header lines ("Name: value").
 func get(target string, lines ...string) string {
 	var b strings.Builder
@@ -419,12 +428,7 @@ apis:
 // when it had none (fasthttp would add application/octet-stream).
 func TestForwardedBodiesGetNoDefaultContentType(t *testing.T) {
 	up := startResolvingUpstream(t)
-	base := startGateway(t, `
-apis:
-  a:
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes: {"$default": {integration: up}}
-`, up.addr)
+	base := startGateway(t, proxyEverything, up.addr)
 	for _, c := range []struct {
 		raw  string
 		want []string
@@ -578,12 +582,7 @@ apis:
 // reach the upstream as headers, however they are named.
 func TestTrailerFieldsNeverReachTheUpstreamAsHeaders(t *testing.T) {
 	up := startResolvingUpstream(t)
-	base := startGateway(t, `
-apis:
-  a:
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes: {"$default": {integration: up}}
-`, up.addr)
+	base := startGateway(t, proxyEverything, up.addr)
 	for _, trailer := range []string{
 		"X-Trailer-Injected: 1\r\n",
 		"Trailer-Announced: 1\r\n",
@@ -606,12 +605,7 @@ apis:
 // nginx answers it: it is never passed on.
 func TestHeaderNamesThatAreNotTokensAreBadRequests(t *testing.T) {
 	up := startResolvingUpstream(t)
-	base := startGateway(t, `
-apis:
-  a:
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes: {"$default": {integration: up}}
-`, up.addr)
+	base := startGateway(t, proxyEverything, up.addr)
 	for _, line := range []string{"X A: b", "X(A): b", "X\"A: b", "X/A: b", "X@A: b", "X{A}: b"} {
 		if r := rawDo(t, base, get("/x", line)); r.status != 400 {
 			t.Errorf("%q: %d %s, want 400", line, r.status, r.body)
@@ -632,12 +626,7 @@ func TestUpstreamAnswersGetNoDefaultContentType(t *testing.T) {
 		ctx.Response.Header.SetNoDefaultContentType(true)
 		ctx.SetBodyString("raw bytes")
 	})
-	base := startGateway(t, `
-apis:
-  a:
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes: {"$default": {integration: up}}
-`, up)
+	base := startGateway(t, proxyEverything, up)
 	r := rawDo(t, base, get("/x"))
 	if r.status != 200 || r.body != "raw bytes" {
 		t.Fatalf("%d %q", r.status, r.body)
@@ -682,12 +671,7 @@ func TestClaimsWithControlCharactersAreNotCopiedIntoHeaders(t *testing.T) {
 // absent.
 func TestTransferEncodingsOtherThanChunkedAreBadRequests(t *testing.T) {
 	up := startResolvingUpstream(t)
-	base := startGateway(t, `
-apis:
-  a:
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes: {"$default": {integration: up}}
-`, up.addr)
+	base := startGateway(t, proxyEverything, up.addr)
 	for _, te := range []string{"identity", "IDENTITY", "Identity"} {
 		raw := "POST /x HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: " + te + "\r\nContent-Length: 5\r\n\r\nhello"
 		if r := rawDo(t, base, raw); r.status != 400 {
