@@ -2,8 +2,6 @@ package exchange
 
 import (
 	"math/rand/v2"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/lambda"
@@ -51,27 +49,20 @@ func (ex *Exchange) EventInput() *lambda.EventInput {
 	return in
 }
 
-var (
-	hdrTraceID            = []byte("X-Amzn-Trace-Id")
-	protoHTTP, protoHTTPS = []byte("http"), []byte("https")
-)
+var hdrTraceID = []byte("X-Amzn-Trace-Id")
 
 // setGatewayHeaders fills the headers API Gateway adds to the client's in
 // events: X-Forwarded-For with the peer appended, the listener's port and
 // scheme, and the client's X-Amzn-Trace-Id or a new one.
 func (ex *Exchange) setGatewayHeaders(in *lambda.EventInput) {
 	ctx := ex.Ctx
-	ex.peer = AppendPeerIP(ex.peer[:0], ctx.RemoteAddr())
-	ex.forwarded = lambda.AppendForwardedFor(ex.forwarded[:0], &ctx.Request.Header, ex.peer)
+	ex.forwarded = AppendForwardedFor(ex.forwarded[:0], &ctx.Request.Header, ctx.RemoteAddr())
 	in.ForwardedFor = ex.forwarded
-	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
-		ex.port = strconv.AppendInt(ex.port[:0], int64(a.Port), 10)
-		in.ForwardedPort = ex.port
+	if port, ok := AppendLocalPort(ex.port[:0], ctx.LocalAddr()); ok {
+		ex.port = port
+		in.ForwardedPort = port
 	}
-	in.ForwardedProto = protoHTTP
-	if ctx.IsTLS() {
-		in.ForwardedProto = protoHTTPS
-	}
+	in.ForwardedProto = Proto(ctx)
 	if v := ctx.Request.Header.PeekBytes(hdrTraceID); len(v) > 0 {
 		in.TraceID = v
 	} else {

@@ -103,9 +103,9 @@ type Exchange struct {
 
 	sourceIP []byte
 	// Storage of the headers events add (see setGatewayHeaders).
-	peer, forwarded, port, trace []byte
-	event                        lambda.EventInput
-	lambdaParams                 []lambda.Param
+	forwarded, port, trace []byte
+	event                  lambda.EventInput
+	lambdaParams           []lambda.Param
 }
 
 // Param returns the value of the route variable name, or nil.

@@ -78,7 +78,7 @@ type EventInput struct {
 	// adapters read for the client address, scheme and port. Each one
 	// that is set replaces the client's lines of its name; nil adds
 	// nothing. ForwardedFor is the whole X-Forwarded-For list (see
-	// AppendForwardedFor), ForwardedPort the listener's port,
+	// exchange.AppendForwardedFor), ForwardedPort the listener's port,
 	// ForwardedProto "http" or "https", and TraceID the X-Amzn-Trace-Id
 	// (the client's own, or one made for the request).
 	ForwardedFor, ForwardedPort, ForwardedProto, TraceID []byte
@@ -92,25 +92,6 @@ var (
 	hdrForwardedProto = []byte("X-Forwarded-Proto")
 	hdrTraceID        = []byte("X-Amzn-Trace-Id")
 )
-
-// AppendForwardedFor appends the X-Forwarded-For value API Gateway gives
-// a handler: the client's lines of it, joined in order, then peer.
-func AppendForwardedFor(dst []byte, h *fasthttp.RequestHeader, peer []byte) []byte {
-	start := len(dst)
-	for k, v := range h.All() {
-		if len(k) != len(hdrForwardedFor) || !ascii.EqualFold(k, hdrForwardedFor) || len(v) == 0 {
-			continue
-		}
-		if len(dst) > start {
-			dst = append(dst, ',', ' ')
-		}
-		dst = append(dst, v...)
-	}
-	if len(dst) > start {
-		dst = append(dst, ',', ' ')
-	}
-	return append(dst, peer...)
-}
 
 // addGatewayHeaders replaces the client's lines of the headers the
 // gateway sets (in's non-nil Forwarded* and TraceID) with one line of the

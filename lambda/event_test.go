@@ -691,7 +691,7 @@ func TestEventCarriesTheHeadersAPIGatewayAdds(t *testing.T) {
 			in := &EventInput{
 				Req: req, RouteKey: "GET /p", Stage: "$default", APIID: "a", RequestID: []byte("r"),
 				SourceIP:       []byte("10.0.0.9"),
-				ForwardedFor:   AppendForwardedFor(nil, &req.Header, []byte("10.0.0.9")),
+				ForwardedFor:   []byte(tt.wantFor), // joined by exchange.AppendForwardedFor
 				ForwardedPort:  []byte("8443"),
 				ForwardedProto: []byte("https"),
 				TraceID:        []byte(trace),

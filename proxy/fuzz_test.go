@@ -241,7 +241,7 @@ func readHeaders(t testing.TB, lines ...string) *fasthttp.Request {
 func forwardedHeaders(in *fasthttp.Request) []string {
 	var up fasthttp.RequestHeader
 	in.Header.CopyTo(&up)
-	dropRequestHeaders(&up, &in.Header, nil)
+	dropRequestHeaders(&up, &in.Header)
 	var out []string
 	for k, v := range up.All() {
 		out = append(out, string(k)+": "+string(v))

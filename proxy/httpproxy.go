@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -148,19 +147,15 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	for k := range in.Header.Trailers() {
 		up.Header.DelBytes(k)
 	}
-	// Scratch holds the client's X-Forwarded-For list, then for a moment
-	// the upstream URI after it.
-	ex.Scratch = dropRequestHeaders(&up.Header, &in.Header, ex.Scratch[:0])
+	dropRequestHeaders(&up.Header, &in.Header)
 	up.Header.ResetConnectionClose()
 
 	// The request line and Host are set as raw bytes and the URI is never
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	xff := len(ex.Scratch)
-	ex.Scratch = p.appendURI(ex.Scratch, ex)
-	up.Header.SetRequestURIBytes(ex.Scratch[xff:])
-	ex.Scratch = ex.Scratch[:xff]
+	ex.Scratch = p.appendURI(ex.Scratch[:0], ex)
+	up.Header.SetRequestURIBytes(ex.Scratch)
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
 
@@ -256,18 +251,15 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 // dropRequestHeaders removes the request's hop-by-hop headers, the
 // headers its Connection header names, and every line of the headers
 // frontdesk sets itself (ownHeaders), so that no client copy rides along
-// after the one frontdesk writes. The client's X-Forwarded-For lines are
-// appended to xff first, joined in order into one list. One pass over the
-// names finds which are present, so the common request costs no deletion.
+// after the one frontdesk writes. One pass over the names finds which are
+// present, so the common request costs no deletion.
 //
 // Every Connection line of the client's request (in) counts: a second line
 // names hop-by-hop headers as much as the first does.
-func dropRequestHeaders(h, in *fasthttp.RequestHeader, xff []byte) []byte {
+func dropRequestHeaders(h, in *fasthttp.RequestHeader) {
 	var found requestSet
-	for k, v := range h.All() {
-		if found.note(k) && len(k) == len(hdrXFF) && ascii.EqualFold(k, hdrXFF) {
-			xff = appendList(xff, v)
-		}
+	for k := range h.All() {
+		found.note(k)
 	}
 	found.drop(h)
 	if found.hop[connectionHop] {
@@ -277,23 +269,10 @@ func dropRequestHeaders(h, in *fasthttp.RequestHeader, xff []byte) []byte {
 			}
 		}
 	}
-	return xff
 }
 
 // connectionHop is Connection's index in hopHeaders.
 const connectionHop = 0
-
-// appendList appends the comma-separated list v to the list dst.
-func appendList(dst, v []byte) []byte {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return dst
-	}
-	if len(dst) > 0 {
-		dst = append(dst, commaSpace...)
-	}
-	return append(dst, v...)
-}
 
 // dropResponseHopHeaders removes the hop-by-hop headers of the upstream's
 // answer.
@@ -392,21 +371,12 @@ func dropNamed(h headerDeleter, connection []byte) {
 // The client's lines of these are gone already (dropRequestHeaders), so
 // each is set as one line.
 func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte) {
-	b := *scratch
-	if len(b) > 0 {
-		b = append(b, commaSpace...)
-	}
-	b = exchange.AppendPeerIP(b, ctx.RemoteAddr())
+	b := exchange.AppendForwardedFor((*scratch)[:0], &ctx.Request.Header, ctx.RemoteAddr())
 	h.SetCanonical(hdrXFF, b)
-	if ctx.IsTLS() {
-		h.SetCanonical(hdrXFProto, protoHTTPS)
-	} else {
-		h.SetCanonical(hdrXFProto, protoHTTP)
-	}
-	b = b[:0]
-	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
-		b = strconv.AppendInt(b, int64(a.Port), 10)
-		h.SetCanonical(hdrXFPort, b)
+	h.SetCanonical(hdrXFProto, exchange.Proto(ctx))
+	if port, ok := exchange.AppendLocalPort(b[:0], ctx.LocalAddr()); ok {
+		h.SetCanonical(hdrXFPort, port)
+		b = port
 	}
 	h.SetCanonical(hdrXFHost, ctx.Request.Header.Host())
 	*scratch = b
