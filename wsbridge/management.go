@@ -88,17 +88,10 @@ func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 			fail(ctx, apierror.ConnectionGone)
 		}
 	case fasthttp.MethodGet:
-		info := c.info()
 		out := make([]byte, 0, 160)
-		out = append(out, `{"connectedAt":"`...)
-		out = info.ConnectedAt.UTC().AppendFormat(out, isoMillis)
-		out = append(out, `","identity":{"sourceIp":`...)
-		out = jsonstr.Append(out, info.SourceIP)
-		out = append(out, `,"userAgent":`...)
-		out = jsonstr.Append(out, info.UserAgent)
-		out = append(out, `},"lastActiveAt":"`...)
-		out = info.LastActiveAt.UTC().AppendFormat(out, isoMillis)
-		out = append(out, `"}`...)
+		out = append(out, '{')
+		out = appendConnectionFields(out, c.info())
+		out = append(out, '}')
 		ctx.SetContentType("application/json")
 		ctx.SetBody(out)
 	case fasthttp.MethodDelete:
@@ -134,7 +127,18 @@ func (ci ConnectionInfo) MarshalJSON() ([]byte, error) {
 	out = jsonstr.Append(out, ci.ID)
 	out = append(out, `,"stage":`...)
 	out = jsonstr.Append(out, ci.Stage)
-	out = append(out, `,"connectedAt":"`...)
+	out = append(out, ',')
+	out = appendConnectionFields(out, ci)
+	out = append(out, `,"queued":`...)
+	out = strconv.AppendInt(out, int64(ci.Queued), 10)
+	out = append(out, '}')
+	return out, nil
+}
+
+// appendConnectionFields appends the fields of GetConnection's answer:
+// connectedAt, identity (sourceIp, userAgent) and lastActiveAt.
+func appendConnectionFields(out []byte, ci ConnectionInfo) []byte {
+	out = append(out, `"connectedAt":"`...)
 	out = ci.ConnectedAt.UTC().AppendFormat(out, isoMillis)
 	out = append(out, `","identity":{"sourceIp":`...)
 	out = jsonstr.Append(out, ci.SourceIP)
@@ -142,10 +146,7 @@ func (ci ConnectionInfo) MarshalJSON() ([]byte, error) {
 	out = jsonstr.Append(out, ci.UserAgent)
 	out = append(out, `},"lastActiveAt":"`...)
 	out = ci.LastActiveAt.UTC().AppendFormat(out, isoMillis)
-	out = append(out, `","queued":`...)
-	out = strconv.AppendInt(out, int64(ci.Queued), 10)
-	out = append(out, '}')
-	return out, nil
+	return append(out, '"')
 }
 
 func (c *conn) info() ConnectionInfo {
