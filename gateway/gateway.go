@@ -127,9 +127,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	a := s.apis[sel.API]
 	g.enter(ex, a)
-	if scan.authorizations > 1 || scan.badName {
-		// An authorizer reads one Authorization line; the others would
-		// reach the upstream unverified.
+	if scan.malformed() {
 		ex.Fail(apierror.BadRequest)
 		if scan.badName {
 			ctx.SetConnectionClose() // a malformed request, as nginx closes after it
@@ -190,6 +188,11 @@ type headerScan struct {
 	// set fasthttp refuses itself.)
 	badName bool
 }
+
+// malformed reports a request to refuse with 400 on every route: more than
+// one Authorization line (an authorizer reads one; the others would reach
+// the upstream unverified), or a header name with white space.
+func (s headerScan) malformed() bool { return s.authorizations > 1 || s.badName }
 
 // screenHeaders looks at every header name of h once: it counts the
 // Authorization lines and, unless keepUnderscores, drops every header
@@ -451,7 +454,7 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan hea
 		stage = w.stages[sel.Stage]
 	}
 	if len(sel.Rest) == 1 && ascii.EqualFold(ctx.Request.Header.PeekBytes(hdrUpgrade), websocketToken) {
-		if scan.authorizations > 1 || scan.badName {
+		if scan.malformed() {
 			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
 			return true
 		}
@@ -463,7 +466,7 @@ func (g *Gateway) serveWebSocket(ctx *fasthttp.RequestCtx, s *Snapshot, scan hea
 		return true
 	}
 	if id, ok := bytes.CutPrefix(sel.Rest, connectionsSeg); ok && len(id) > 0 && bytes.IndexByte(id, '/') < 0 {
-		if scan.authorizations > 1 || scan.badName {
+		if scan.malformed() {
 			apierror.Write(&ctx.Response, apierror.HTTP, apierror.BadRequest)
 			return true
 		}
