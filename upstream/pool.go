@@ -284,7 +284,7 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 	}
 	if req.Header.IsHead() || !bodyAllowed(resp.Header.StatusCode()) {
 		resp.SkipBody = req.Header.IsHead()
-		p.release(c, resp, "a response without a body")
+		p.release(c, !resp.ConnectionClose(), "a response without a body")
 		return nil
 	}
 	n := resp.Header.ContentLength()
@@ -292,7 +292,7 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		if err := readBody(c.br, resp, n); err != nil {
 			return err
 		}
-		p.release(c, resp, "a sized body")
+		p.release(c, !resp.ConnectionClose(), "a sized body")
 		return nil
 	}
 	if n >= 0 && n <= p.o.BufferResponses && p.o.Budget.take(int64(n)) {
@@ -301,7 +301,7 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 			h.Close() //nolint:errcheck // gives the budget back
 			return err
 		}
-		p.release(c, resp, "a sized body")
+		p.release(c, !resp.ConnectionClose(), "a sized body")
 		resp.SetBodyStream(h, n)
 		return nil
 	}
@@ -416,20 +416,20 @@ func (p *Pool) dial(deadline time.Time) (net.Conn, error) {
 	return nc, nil
 }
 
-// release returns c to the pool after the response it read, or closes it
-// when the upstream asked to or sent more than the response: those bytes
-// would be taken for the answer to the next request.
-func (p *Pool) release(c *conn, resp *fasthttp.Response, after string) {
-	if resp.ConnectionClose() {
+// release returns c to the pool after the response it read (after names
+// it), or closes it when it may not be kept alive or the upstream sent more
+// than the response: those bytes would be taken for the answer to the next
+// request.
+func (p *Pool) release(c *conn, keepAlive bool, after string) {
+	switch {
+	case !keepAlive:
 		p.closeConn(c)
-		return
-	}
-	if c.br.Buffered() > 0 {
+	case c.br.Buffered() > 0:
 		p.warnLeftover(after)
 		p.closeConn(c)
-		return
+	default:
+		p.putIdle(c)
 	}
-	p.putIdle(c)
 }
 
 // warnLeftover logs, at most once a minute per origin, that an origin sent
@@ -575,16 +575,8 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.p.inflight.Add(-1)
-	switch {
-	case !s.done && s.left != 0 || s.closeC:
-		s.p.closeConn(s.c)
-	case s.c.br.Buffered() > 0:
-		s.p.warnLeftover("a streamed body")
-		s.p.closeConn(s.c)
-	default:
-		_ = s.c.nc.SetDeadline(time.Time{})
-		s.p.putIdle(s.c)
-	}
+	_ = s.c.nc.SetDeadline(time.Time{})
+	s.p.release(s.c, (s.done || s.left == 0) && !s.closeC, "a streamed body")
 	s.c = nil
 	if s.release != nil {
 		s.release.Release(s.slot)
