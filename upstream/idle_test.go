@@ -43,15 +43,7 @@ func postAfterIdleClose(t *testing.T, useTLS bool) {
 		}
 		return true
 	}
-	var o *origin
-	opts := Options{}
-	if useTLS {
-		o, opts.TLS = startTLSOrigin(t, handle)
-	} else {
-		o = startOrigin(t, handle)
-	}
-	opts.Addr = o.addr
-	p := New(opts)
+	p, _ := poolTo(t, useTLS, handle)
 	if resp, err := get(t, p, "POST"); err != nil || body(t, resp) != "ok" {
 		t.Fatalf("first POST: %v", err)
 	}

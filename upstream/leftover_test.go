@@ -90,15 +90,7 @@ func TestBytesArrivingOnAnIdleConnectionAreNotTakenForTheNextAnswer(t *testing.T
 				close(late)
 				return err == nil
 			}
-			var o *origin
-			opts := Options{}
-			if useTLS {
-				o, opts.TLS = startTLSOrigin(t, handle)
-			} else {
-				o = startOrigin(t, handle)
-			}
-			opts.Addr = o.addr
-			p := New(opts)
+			p, o := poolTo(t, useTLS, handle)
 			// The first exchange shows the check keeps good connections.
 			for i, want := range []string{"victim", "ok"} {
 				resp, err := get(t, p, "GET")

@@ -106,3 +106,18 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// poolTo starts an origin answering with handle, over TLS when useTLS, and
+// returns a pool to it.
+func poolTo(t *testing.T, useTLS bool, handle func(i int, c net.Conn, req *fasthttp.Request) bool) (*Pool, *origin) {
+	t.Helper()
+	var o *origin
+	opts := Options{}
+	if useTLS {
+		o, opts.TLS = startTLSOrigin(t, handle)
+	} else {
+		o = startOrigin(t, handle)
+	}
+	opts.Addr = o.addr
+	return New(opts), o
+}
