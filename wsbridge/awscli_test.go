@@ -7,15 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
 // TestAWSCLIManagesConnections drives @connections with the real AWS CLI
 // (botocore's signer and endpoint handling), when it is installed.
 func TestAWSCLIManagesConnections(t *testing.T) {
-	cli, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("aws CLI not installed: SigV4 interoperability with botocore not checked")
-	}
+	cli := testdeps.Require(t, "aws")
 	if testing.Short() {
 		t.Skip("starts the AWS CLI several times")
 	}

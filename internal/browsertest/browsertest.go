@@ -1,6 +1,7 @@
 // Package browsertest starts headless Chromium for tests that drive real
 // pages (the chat example, CORS). It uses Debian's chromium package; tests
-// skip with a clear message where it is not installed (CI installs it).
+// skip with a clear message where it is not installed, and fail under CI,
+// which installs it.
 package browsertest
 
 import (
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
 // Chromium is where Debian's chromium package puts the browser.
@@ -20,7 +23,7 @@ const Chromium = "/usr/bin/chromium"
 func New(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(Chromium); err != nil {
-		t.Skip("chromium not installed at " + Chromium + " (apt-get install -y chromium): browser test skipped")
+		testdeps.Missing(t, "chromium")
 	}
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")

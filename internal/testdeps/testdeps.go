@@ -1,0 +1,52 @@
+// Package testdeps finds the real programs some tests drive (redis-server,
+// the AWS CLI, Chromium, nginx). Outside CI a missing program skips the test
+// with a message that says how to install it; under CI (CI=true, as .ci/run
+// sets it) a missing program fails the test, because .ci/run installs every
+// one of them and a failed install must not turn into skipped checks.
+package testdeps
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Debian packages that provide each program .ci/run installs.
+var packages = map[string]string{
+	"redis-server": "redis-server",
+	"aws":          "awscli",
+	"chromium":     "chromium",
+	"nginx":        "nginx",
+	"python3":      "python3",
+	"node":         "nodejs",
+}
+
+// InCI reports whether the tests run under .ci/run.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require returns the path of program, skipping the test when it is not
+// installed outside CI and failing it under CI.
+func Require(t testing.TB, program string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err == nil {
+		return path
+	}
+	Missing(t, program)
+	return ""
+}
+
+// Missing skips (outside CI) or fails (under CI) a test whose program is
+// not installed; for callers that find the program their own way.
+func Missing(t testing.TB, program string) {
+	t.Helper()
+	pkg := packages[program]
+	if pkg == "" {
+		pkg = program
+	}
+	msg := program + " is not installed (apt-get install -y " + pkg + "); this test needs the real program"
+	if InCI() {
+		t.Fatal(msg + ": .ci/run installs it, so under CI its absence is a failure")
+	}
+	t.Skip(msg + ": skipped outside CI")
+}
