@@ -398,6 +398,14 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 		}
 		steps = append(steps, th)
 	}
+	// Request validation runs where API Gateway runs it: after the
+	// authorizer, the API key and the throttles, before the cache and the
+	// integration.
+	if v, err := compileValidator(ca, r); err != nil {
+		return nil, err
+	} else if v != nil {
+		steps = append(steps, v)
+	}
 	if rc := r.Cache; rc != nil && deps.Cache != nil {
 		if ttl := rc.TTL.D(); ttl > 0 {
 			o := pipeline.CacheOptions{
