@@ -316,6 +316,9 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		for _, k := range keys {
 			r := ca.Routes[k]
 			in, err := compileIntegration(ca, ca.Integrations[r.Integration], vars, deps)
+			if err == nil {
+				in, err = withMapping(ca, ca.Integrations[r.Integration], vars, in)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
 			}
