@@ -68,7 +68,12 @@ func (m *Model) CompiledSchema(name string) (*jsonschema.Schema, error) {
 	}
 	sch, err := c.Compile(url)
 	if err != nil {
-		return nil, fmt.Errorf("schema does not compile as JSON Schema draft 4: %w", err)
+		// The library's message spans lines and names the schema by its
+		// internal URL: one line, naming the key, reads better.
+		msg := strings.ReplaceAll(err.Error(), strconv.Quote(url+"#")+" ", "it ")
+		msg = strings.ReplaceAll(msg, url+"#", "")
+		msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+		return nil, fmt.Errorf("schema does not compile as JSON Schema draft 4: %s", msg)
 	}
 	m.compiled = sch
 	return sch, nil
