@@ -357,7 +357,8 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 // compileSteps lists the pipeline steps a route asks for, in the order
 // a request meets them: API key and usage plan (per key and route, per key,
 // quota), then the route throttle (the route's own, else the stage
-// default, as API Gateway's route settings).
+// default, as API Gateway's route settings), the request validator and
+// the cache.
 func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]exchange.Step, error) {
 	var steps []exchange.Step
 	if r.Authorizer != "" {
