@@ -9,9 +9,9 @@ import (
 )
 
 type seen struct {
-	uri, body string
-	headers   map[string]string
-	answer    func(*exchange.Exchange)
+	uri     string
+	headers map[string]string
+	answer  func(*exchange.Exchange)
 }
 
 func (s *seen) Serve(ex *exchange.Exchange) {
