@@ -52,14 +52,14 @@ func (f Format) String() string {
 // fields carry what a client chose.
 const (
 	MaxShortField = 128  // requestId, extendedRequestId, ip, httpMethod, protocol, apiId, stage, apiKey
-	MaxErrorField = 256  // errorMessage, integrationErrorMessage, authorizerError
+	MaxErrorField = 256  // errorMessage, integrationErrorMessage, authorizerError, validationErrorString
 	MaxLongField  = 1024 // routeKey, path, userAgent
 )
 
 // MaxLineBytes bounds one formatted line, newline included. The worst case
 // is JSON with every field at its limit and made only of bytes that need a
 // six-byte escape (\u00XX, or \ufffd for invalid UTF-8):
-// 6 × (8 × MaxShortField + 3 × MaxErrorField + 3 × MaxLongField) = 29,184
+// 6 × (8 × MaxShortField + 4 × MaxErrorField + 3 × MaxLongField) = 30,720
 // bytes, plus about 500 bytes of names, punctuation and numbers. A CLF line is at most a third of
 // that. TestWorstCaseLineFitsMaxLineBytes checks the bound.
 const MaxLineBytes = 32 << 10
@@ -128,6 +128,10 @@ func appendJSON(dst []byte, r *Record) []byte {
 	if len(r.AuthorizerError) > 0 {
 		dst = append(dst, `","authorizerError":"`...)
 		dst = appendJSONField(dst, r.AuthorizerError, MaxErrorField)
+	}
+	if len(r.ValidationErrorString) > 0 {
+		dst = append(dst, `","validationErrorString":"`...)
+		dst = appendJSONField(dst, r.ValidationErrorString, MaxErrorField)
 	}
 	return append(dst, "\"}\n"...)
 }

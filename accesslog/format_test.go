@@ -276,6 +276,7 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 		Protocol: short, ResponseLength: -1 << 63, IntegrationLatency: 1<<63 - 1,
 		ResponseLatency: 1<<63 - 1, APIID: short, Stage: short, UserAgent: long,
 		APIKey: short, ErrorMessage: long, IntegrationErrorMessage: long, AuthorizerError: long,
+		ValidationErrorString: long,
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		if n := len(appendLine(nil, f, r)); n > MaxLineBytes {

@@ -47,6 +47,9 @@ type Record struct {
 	// AuthorizerError is $context.authorizer.error: why the authorizer
 	// refused or failed. Omitted when empty.
 	AuthorizerError []byte
+	// ValidationErrorString is $context.error.validationErrorString: why a
+	// request validator refused the request. Omitted when empty.
+	ValidationErrorString []byte
 }
 
 // Reset clears r for reuse, dropping its references to request memory.

@@ -59,6 +59,10 @@ const (
 	MessageTooLarge
 	SendQueueFull
 	MethodNotAllowed
+	// A REST route's request validator refused the body, or found a
+	// required request parameter missing (apierror/validation.go).
+	BadRequestBody
+	BadRequestParameters
 	numCodes
 )
 
@@ -116,6 +120,9 @@ var table = [numDialects][numCodes]response{
 		AccessDenied:       r(403, `{"message":"Forbidden"}`, ""),
 		AuthorizerFailure:  r(500, `{"message":"Internal Server Error"}`, ""),
 		FunctionFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
+		// Request validation is a REST feature; HTTP APIs answer plainly.
+		BadRequestBody:       r(400, `{"message":"Bad Request"}`, ""),
+		BadRequestParameters: r(400, `{"message":"Bad Request"}`, ""),
 	},
 	REST: {
 		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
@@ -133,6 +140,9 @@ var table = [numDialects][numCodes]response{
 		AccessDenied:       r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
 		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
 		FunctionFailure:    r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		// The parameters' message names them: WriteMissingParameters.
+		BadRequestBody:       r(400, `{"message":"Invalid request body"}`, "BadRequestException"),
+		BadRequestParameters: r(400, `{"message":"Missing required request parameters"}`, "BadRequestException"),
 	},
 	WebSocket: {
 		Forbidden:           r(403, `{"message":"Forbidden"}`, ""),

@@ -191,6 +191,13 @@ type API struct {
 	// DisconnectQueue bounds the $disconnect events of a WebSocket API
 	// waiting for its backend (added).
 	DisconnectQueue int `yaml:"disconnect_queue"`
+
+	// Request validation (REST; see transform.go): the API's validators
+	// by name, the one its routes use unless they name another, and its
+	// models (JSON Schema draft 4) by name.
+	RequestValidators map[string]RequestValidator `yaml:"request_validators"`
+	RequestValidator  string                      `yaml:"request_validator"`
+	Models            map[string]*Model           `yaml:"models"`
 }
 
 // Stage is a named deployment of an API.
@@ -249,6 +256,11 @@ type Integration struct {
 	Status        int               `yaml:"status"`
 	Headers       map[string]string `yaml:"headers"`
 	Body          string            `yaml:"body"`
+
+	// Parameter mapping (HTTP APIs; see transform.go): "append:header.x"
+	// style keys to values, and per status code for responses.
+	RequestParameters  map[string]string            `yaml:"request_parameters"`
+	ResponseParameters map[string]map[string]string `yaml:"response_parameters"`
 }
 
 // HealthCheck is an active upstream health check.
@@ -266,6 +278,14 @@ type Route struct {
 	Authorizer  string      `yaml:"authorizer"`
 	Scopes      []string    `yaml:"scopes"`
 	Reply       bool        `yaml:"reply"`
+
+	// Request validation (REST; see transform.go): the validator to run
+	// (default: the API's request_validator), the model per content type,
+	// and the request parameters, "method.request.querystring.q": true
+	// when required.
+	RequestValidator  string            `yaml:"request_validator"`
+	RequestModels     map[string]string `yaml:"request_models"`
+	RequestParameters map[string]bool   `yaml:"request_parameters"`
 }
 
 // RouteCache is a route's response cache policy.

@@ -366,6 +366,7 @@ func (x *validator) api(key string, a *API) bool {
 	for _, n := range sortedKeys(a.Integrations) {
 		x.integration(key, a, n)
 	}
+	x.transform(key, a)
 	if a.Type == APIWebSocket {
 		x.wsRoutes(key, a)
 		return true

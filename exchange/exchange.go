@@ -82,6 +82,10 @@ type Exchange struct {
 	// AuthorizerError is why the authorizer refused or failed
 	// ($context.authorizer.error); nil when it did not.
 	AuthorizerError error
+	// ValidationError is why a request validator refused the request
+	// ($context.error.validationErrorString); empty when none did. Its
+	// storage is reused.
+	ValidationError []byte
 
 	// Counter counts the request: its route's, else its API's or the
 	// gateway's "no route" counters. APIMetrics is its API's.
@@ -139,6 +143,7 @@ func (ex *Exchange) Reset() {
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil
 	ex.ErrorMessage, ex.AuthorizerError = "", nil
+	ex.ValidationError = ex.ValidationError[:0]
 	ex.Scratch = ex.Scratch[:0]
 	ex.sourceIP = ex.sourceIP[:0]
 	ex.event = lambda.EventInput{}

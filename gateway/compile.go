@@ -316,6 +316,9 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		for _, k := range keys {
 			r := ca.Routes[k]
 			in, err := compileIntegration(ca, ca.Integrations[r.Integration], vars, deps)
+			if err == nil {
+				in, err = withMapping(ca, ca.Integrations[r.Integration], vars, in)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("stage %s, route %q: %w", sn, k, err)
 			}
@@ -354,7 +357,8 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 // compileSteps lists the pipeline steps a route asks for, in the order
 // a request meets them: API key and usage plan (per key and route, per key,
 // quota), then the route throttle (the route's own, else the stage
-// default, as API Gateway's route settings).
+// default, as API Gateway's route settings), the request validator and
+// the cache.
 func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config.Route, deps Deps) ([]exchange.Step, error) {
 	var steps []exchange.Step
 	if r.Authorizer != "" {
@@ -397,6 +401,14 @@ func compileSteps(apiName, stageName, routeKey string, ca *config.API, r *config
 			return nil, err
 		}
 		steps = append(steps, th)
+	}
+	// Request validation runs where API Gateway runs it: after the
+	// authorizer, the API key and the throttles, before the cache and the
+	// integration.
+	if v, err := compileValidator(ca, r); err != nil {
+		return nil, err
+	} else if v != nil {
+		steps = append(steps, v)
 	}
 	if rc := r.Cache; rc != nil && deps.Cache != nil {
 		if ttl := rc.TTL.D(); ttl > 0 {

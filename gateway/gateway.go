@@ -534,6 +534,7 @@ func (g *Gateway) account(ex *exchange.Exchange) {
 		// returns, so it may alias the message's bytes.
 		r.ErrorMessage = unsafe.Slice(unsafe.StringData(ex.ErrorMessage), len(ex.ErrorMessage))
 	}
+	r.ValidationErrorString = ex.ValidationError
 	if ex.IntegrationError != nil || ex.AuthorizerError != nil {
 		// Only failed requests get here; an error's text is built on
 		// demand. Scratch is free once the integration has returned.

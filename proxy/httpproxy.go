@@ -132,7 +132,12 @@ var (
 )
 
 // Serve forwards ex's request upstream and streams the response back.
-func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
+func (p *HTTPProxy) Serve(ex *exchange.Exchange) { p.serve(ex, nil) }
+
+// serve forwards the request with path as its upstream path (nil: the
+// URL's template, else the request path), as a parameter mapping's
+// overwrite:path asks.
+func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 	ctx := ex.Ctx
 	in := &ctx.Request
 	up := fasthttp.AcquireRequest()
@@ -154,7 +159,7 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	ex.Scratch = p.appendURI(ex.Scratch[:0], ex)
+	ex.Scratch = p.appendMappedURI(ex.Scratch[:0], ex, path)
 	up.Header.SetRequestURIBytes(ex.Scratch)
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
@@ -214,8 +219,16 @@ func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
 // variables filled in, or the request path; then the template's query and
 // the request's query.
 func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
+	return p.appendMappedURI(dst, ex, nil)
+}
+
+// appendMappedURI is appendURI with path, when not nil, in place of the
+// template's or the request's path.
+func (p *HTTPProxy) appendMappedURI(dst []byte, ex *exchange.Exchange, path []byte) []byte {
 	start := len(dst)
-	if p.path == nil {
+	if path != nil {
+		dst = append(dst, path...)
+	} else if p.path == nil {
 		dst = append(dst, ex.Path...)
 	} else {
 		emptyLast := false
