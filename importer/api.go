@@ -2,7 +2,9 @@ package importer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -184,4 +186,15 @@ func lambdaFunction(uri string) (string, bool) {
 // isLambdaURI says uri invokes a Lambda function.
 func isLambdaURI(uri string) bool {
 	return strings.Contains(uri, ":lambda:path/") || strings.HasPrefix(uri, "arn:aws:lambda:") || strings.Contains(uri, ":lambda:") && strings.Contains(uri, ":function:")
+}
+
+// millis writes a timeoutInMillis as a duration ("29s", "1.5s").
+func millis(ms int) string { return (time.Duration(ms) * time.Millisecond).String() }
+
+func millisStr(ms string) string {
+	v, err := strconv.Atoi(ms)
+	if err != nil {
+		return ms
+	}
+	return millis(v)
 }

@@ -195,6 +195,7 @@ type builder struct {
 	overFile  string
 	wanted    []wantedFn
 	plans     *yaml.Node
+	info      []string // header lines of the output
 	keys      *yaml.Node
 }
 
@@ -328,6 +329,9 @@ func (b *builder) render(format Format) ([]byte, map[int]pos, error) {
 	}
 	b.t.set(root, "apis", apis, pos{})
 	header := fmt.Sprintf("Imported by frontdesk import from %s (%s).\nEach entry names the source line it came from.", filepath.Base(b.file), format)
+	for _, l := range b.info {
+		header += "\n" + l
+	}
 	return b.t.render(root, header)
 }
 
@@ -392,5 +396,3 @@ func ParseOverrides(args []string) (map[string]string, error) {
 	}
 	return out, nil
 }
-
-

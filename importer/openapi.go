@@ -49,7 +49,7 @@ func (b *builder) openAPIFile(file string, root *yaml.Node) {
 	if stage != "" {
 		a.stage(b.t, stage, stageVars, at)
 	}
-	b.r.note(file, root, "dialect", "read as a %s API export (%s)", strings.ToUpper(typ), why)
+	b.info = append(b.info, fmt.Sprintf("API %s read as a %s API export: %s.", title, strings.ToUpper(typ), why))
 	b.openAPI(file, root, a)
 }
 
@@ -436,6 +436,7 @@ func (o *oas) authorizer(nm string, k, scheme, au *yaml.Node) bool {
 		t.set(out, "type", strNode("jwt"), at)
 		t.set(out, "issuer", strNode(iss), at)
 		t.set(out, "jwks_url", strNode(iss+"/.well-known/jwks.json"), at)
+		t.set(out, "audience", strList([]string{cognitoAudience(b, file, k, nm)}), at)
 		t.set(out, "identity_source", strList([]string{"$request.header." + header}), at)
 	case "token", "request":
 		uri := getStr(au, "authorizerUri")
@@ -674,7 +675,7 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 	}
 	if ms := getStr(in, "timeoutInMillis"); ms != "" {
 		if v, err := strconv.Atoi(ms); err == nil {
-			t.set(out, "timeout", strNode(fmt.Sprintf("%dms", v)), pos{file, lineOf(keyNode(in, "timeoutInMillis"))})
+			t.set(out, "timeout", strNode(millis(v)), pos{file, lineOf(keyNode(in, "timeoutInMillis"))})
 		}
 	}
 	pairs(in, func(k, v *yaml.Node) {
@@ -803,4 +804,11 @@ func (o *oas) mock(routeKey string, in, out *yaml.Node, at pos) {
 	}
 }
 
-
+// cognitoAudience is the audience of a JWT authorizer standing for a
+// Cognito user pool authorizer: API Gateway's checks none, frontdesk's
+// JWT authorizer checks one, so it comes from the environment.
+func cognitoAudience(b *builder, file string, at *yaml.Node, authorizer string) string {
+	env := strings.ToUpper(strings.ReplaceAll(name(authorizer), "-", "_")) + "_CLIENT_ID"
+	b.r.note(file, at, authorizer+" (Cognito user pool)", "the JWT authorizer also checks the token's audience: set %s to the app client id (until then tokens are refused)", env)
+	return "${" + env + ":-unset-app-client-id}"
+}

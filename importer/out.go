@@ -80,6 +80,9 @@ func boolNode(b bool) *yaml.Node {
 }
 
 func floatNode(f float64) *yaml.Node {
+	if f == float64(int(f)) {
+		return intNode(int(f))
+	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(f, 'f', -1, 64)}
 }
 
@@ -137,7 +140,7 @@ func (t *tree) render(root *yaml.Node, header string) ([]byte, map[int]pos, erro
 	enc.Close()
 	var back yaml.Node
 	if err := yaml.Unmarshal(buf.Bytes(), &back); err != nil {
-		return nil, nil, fmt.Errorf("render config: read back: %w", err)
+		return nil, nil, fmt.Errorf("render config: read back: %w\n%s", err, buf.Bytes())
 	}
 	lines := map[int]pos{}
 	t.walkLines(root, back.Content[0], pos{}, lines)
@@ -153,7 +156,7 @@ func (t *tree) comment(n *yaml.Node, depth int) {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if at, ok := t.at[k]; ok && (depth == 1 || depth == 3) && v.Style != yaml.FlowStyle {
+		if at, ok := t.at[k]; ok && (depth == 1 || depth == 3) && v.Kind == yaml.MappingNode && len(v.Content) > 0 && v.Style != yaml.FlowStyle {
 			k.LineComment = "from " + at.String()
 		}
 		t.comment(v, depth+1)

@@ -170,6 +170,10 @@ func (s *sam) resource(pass int, id string) {
 		// answer goes back to the client.
 	default:
 		if pass == 0 {
+			if cond := getStr(res, "Condition"); cond != "" && !s.c.cond(cond, keyNode(res, "Condition")) {
+				b.r.note(file, keyNode(res, "Condition"), id, "condition %s is false: not created", cond)
+				return
+			}
 			if strings.HasPrefix(typ, "AWS::ApiGateway::") && typ != "AWS::ApiGateway::Deployment" && typ != "AWS::ApiGateway::Account" {
 				b.r.note(file, res, id+" ("+typ+")", "not yet supported: describe the REST API with Body (OpenAPI) on AWS::ApiGateway::RestApi or with AWS::Serverless::Api")
 				return
@@ -392,7 +396,7 @@ func (s *sam) lambdaIntegration(a *apiOut, fn, pf, timeoutMs string, at *yaml.No
 	}
 	if timeoutMs != "" {
 		if ms, err := strconv.Atoi(timeoutMs); err == nil {
-			t.set(in, "timeout", strNode(fmt.Sprintf("%dms", ms)), p)
+			t.set(in, "timeout", strNode(millis(ms)), p)
 		}
 	}
 	t.set(a.integrations, nm, in, p)
@@ -619,6 +623,7 @@ func (s *sam) authorizers(a *apiOut, auth *yaml.Node) {
 			t.set(out, "type", strNode("jwt"), at)
 			t.set(out, "issuer", strNode(iss), at)
 			t.set(out, "jwks_url", strNode(iss+"/.well-known/jwks.json"), at)
+			t.set(out, "audience", strList([]string{cognitoAudience(b, file, k, name(k.Value))}), at)
 			t.set(out, "identity_source", strList([]string{"$request.header." + header}), at)
 		case get(v, "JwtConfiguration") != nil:
 			jc := get(v, "JwtConfiguration")
@@ -866,7 +871,7 @@ func (s *sam) v2Part(id string, res *yaml.Node) {
 			return
 		}
 		if ms := getStr(p, "TimeoutInMillis"); ms != "" {
-			t.set(out, "timeout", strNode(ms+"ms"), at)
+			t.set(out, "timeout", strNode(millisStr(ms)), at)
 		}
 		s.unhandled(id, p, map[string]string{"ApiId": "", "IntegrationType": "", "IntegrationUri": "", "PayloadFormatVersion": "", "TimeoutInMillis": "",
 			"Description": "", "IntegrationMethod": "", "CredentialsArn": "ignored: no IAM role is assumed",
