@@ -110,7 +110,7 @@ func put(n *yaml.Node, key string, v *yaml.Node) {
 	n.Content = append(n.Content, strNode(key), v)
 }
 
-var urlParam = regexp.MustCompile(`\{([A-Za-z0-9_.-]+)\+?\}`)
+var urlParam = regexp.MustCompile(`\{([A-Za-z0-9_-]+)\+?\}`)
 
 func (e *exporter) document() *yaml.Node {
 	a := e.a
@@ -241,8 +241,9 @@ func (e *exporter) document() *yaml.Node {
 	}
 	if c := a.CORS; c != nil {
 		if e.rest {
-			e.note("cors not exported for a REST API: on AWS a REST API answers preflights with OPTIONS methods")
-		} else {
+			e.note("cors written as %scors, which REST imports on AWS ignore: there a REST API answers preflights with OPTIONS methods", ext)
+		}
+		{
 			cn := &yaml.Node{Kind: yaml.MappingNode}
 			for _, f := range []struct {
 				k string
@@ -361,10 +362,13 @@ func (e *exporter) authorizer(nm string, au config.Authorizer) *yaml.Node {
 			put(jc, "audience", strList(au.Audience))
 		}
 		x := m("type", "jwt", "jwtConfiguration", jc, "identitySource", strings.Join(src, ", "))
-		if au.JWKSURL != "" && au.JWKSURL != strings.TrimSuffix(au.Issuer, "/")+"/.well-known/jwks.json" {
-			e.note("authorizer %s: jwks_url %s not exported: AWS discovers keys from the issuer", nm, au.JWKSURL)
+		scheme := m("type", "oauth2", "flows", m(), ext+"authorizer", x)
+		if au.JWKSURL != "" {
+			// AWS discovers keys from the issuer; frontdesk reads this
+			// back on import.
+			put(scheme, "x-frontdesk-jwks-url", strNode(au.JWKSURL))
 		}
-		return m("type", "oauth2", "flows", m(), ext+"authorizer", x)
+		return scheme
 	case config.AuthorizerLambda:
 		x := m("type", "request", "authorizerUri", lambdaURI(au.Function), "identitySource", strings.Join(src, ", "))
 		if au.TTL != 0 {

@@ -34,7 +34,13 @@ type cfn struct {
 	mappings  *yaml.Node
 	resources map[string]*yaml.Node
 	types     map[string]string
+	// budget bounds the nodes evaluated, so that YAML aliases that
+	// expand exponentially fail instead of running the machine out.
+	budget int
 }
+
+// maxEvalNodes is the budget of one template.
+const maxEvalNodes = 1 << 20
 
 // noValue is AWS::NoValue: the enclosing key or item disappears.
 var noValue = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "AWS::NoValue"}
@@ -85,6 +91,12 @@ func (c *cfn) evalDepth(n *yaml.Node, depth int) *yaml.Node {
 	}
 	if depth > 200 {
 		return c.fail(n, "nested too deeply")
+	}
+	if c.budget++; c.budget > maxEvalNodes {
+		if c.budget == maxEvalNodes+1 {
+			c.fail(n, "the template expands to more than %d values (YAML aliases?)", maxEvalNodes)
+		}
+		return noValue
 	}
 	if n.Kind == yaml.AliasNode {
 		return c.evalDepth(n.Alias, depth+1)

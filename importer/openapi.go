@@ -134,7 +134,7 @@ func oasBase(root *yaml.Node) (basePath, stage string, vars map[string]string) {
 		if strings.Contains(u, "{basePath}") {
 			// .../{basePath}: the variable names the stage.
 			prefix := ""
-			if parsed, err := url.Parse(strings.ReplaceAll(strings.SplitN(u, "{basePath}", 2)[0], "{", "")); err == nil {
+			if parsed, err := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(strings.SplitN(u, "{basePath}", 2)[0])); err == nil {
 				prefix = parsed.Path
 			}
 			p = strings.TrimSuffix(prefix, "/") + "/" + strings.Trim(bpVar, "/")
@@ -419,6 +419,9 @@ func (o *oas) authorizer(nm string, k, scheme, au *yaml.Node) bool {
 		if src := identitySources(getStr(au, "identitySource")); len(src) > 0 {
 			t.set(out, "identity_source", strList(src), at)
 		}
+		if u := getStr(scheme, "x-frontdesk-jwks-url"); u != "" {
+			t.set(out, "jwks_url", strNode(u), at)
+		}
 	case "cognito_user_pools":
 		arns := strs(get(au, "providerARNs"))
 		if len(arns) == 0 {
@@ -702,6 +705,11 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 }
 
 func httpTarget(uri string) (string, bool) {
+	if strings.HasPrefix(uri, "${stageVariables.") {
+		// The stage variable holds the origin; config checks the URL
+		// once it is substituted.
+		return uri, true
+	}
 	u, err := url.Parse(strings.NewReplacer("{", "", "}", "", "$", "").Replace(uri))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", false
