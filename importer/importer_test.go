@@ -333,7 +333,7 @@ func TestMalformedFilesFailWithFileAndLine(t *testing.T) {
 		msg       string
 	}{
 		{"bad YAML", "openapi: 3.0.1\npaths:\n  /a: [\n", Options{}, 3, "not YAML or JSON"},
-		{"bad JSON", "{\n  \"openapi\": \"3.0.1\",\n  \"paths\": {\n}\n", Options{}, 4, "not YAML or JSON"},
+		{"bad JSON", "{\n  \"openapi\": \"3.0.1\",\n  \"paths\": {\n}\n", Options{}, 5, "unexpected end of JSON input"},
 		{"$ref to nowhere", `openapi: 3.0.1
 info: {title: t}
 paths:

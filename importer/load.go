@@ -1,6 +1,9 @@
 package importer
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,7 +32,12 @@ const (
 func Detect(file string, data []byte) (Format, *yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return "", nil, config.Errors{{File: file, Line: yamlLine(err), Msg: "not YAML or JSON: " + err.Error()}}
+		line, msg := yamlLine(err), err.Error()
+		if l, m, ok := jsonError(data); ok {
+			// A JSON file: the JSON parser knows the place better.
+			line, msg = l, m
+		}
+		return "", nil, config.Errors{{File: file, Line: line, Msg: "not YAML or JSON: " + msg}}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return FormatFrontdesk, &doc, nil
@@ -44,6 +52,23 @@ func Detect(file string, data []byte) (Format, *yaml.Node, error) {
 		return FormatSAM, root, nil
 	}
 	return FormatFrontdesk, root, nil
+}
+
+// jsonError returns the line and message of a JSON syntax error, ok
+// false when data does not look like JSON.
+func jsonError(data []byte) (int, string, bool) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
+		return 0, "", false
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return 0, "", false
+	}
+	off := min(int(se.Offset), len(data))
+	return 1 + bytes.Count(data[:off], []byte("\n")), "json: " + se.Error(), true
 }
 
 func yamlLine(err error) int {
@@ -162,8 +187,10 @@ func Load(path string, o Options) (*config.Config, []config.Problem, error) {
 		return nil, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	format, _, err := Detect(path, data)
-	if err != nil || format == FormatFrontdesk {
-		// config reports YAML errors in its own words.
+	if err != nil {
+		return nil, nil, err
+	}
+	if format == FormatFrontdesk {
 		return config.Load(path)
 	}
 	res, err := Import(path, data, o)
