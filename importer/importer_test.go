@@ -499,3 +499,47 @@ func TestParseOverrides(t *testing.T) {
 		t.Fatal("K without =V accepted")
 	}
 }
+
+func TestDefinitionBodyUriAndCloudFormationBody(t *testing.T) {
+	res, cfg := importFile(t, "sam-definitions.yaml", overlay)
+	body := cfg.APIs["BodyApi"]
+	if _, ok := body.Stages["live"]; body == nil || !ok {
+		t.Fatalf("BodyApi:\n%s", res.Config)
+	}
+	if in := body.Integrations[body.Routes["GET /items"].Integration]; in.Type != config.IntegrationLambda || in.Function != "ItemsFunction" {
+		t.Errorf("!Sub ${ItemsFunction.Arn} in DefinitionBody: %+v", in)
+	}
+	if in := body.Integrations[body.Routes["ANY /backend/{proxy+}"].Integration]; in.URL != "http://backend.example.com/{proxy}" {
+		t.Errorf("!Join with !FindInMap: %q", in.URL)
+	}
+	if r := body.Routes["POST /extra"]; r == nil || !r.APIKey {
+		t.Errorf("an Api event adds to a DefinitionBody API, with ApiKeyRequired: %+v", r)
+	}
+	file := cfg.APIs["FileApi"]
+	if file == nil || file.Type != config.APIHTTP || file.Routes["GET /items"] == nil || file.Authorizers["jwt-auth"].Issuer == "" {
+		t.Errorf("DefinitionUri http-api.yaml: %+v", file)
+	}
+	cfn := cfg.APIs["CfnApi"]
+	if cfn == nil || cfn.Integrations[cfn.Routes["GET /health"].Integration].Status != 204 {
+		t.Errorf("AWS::ApiGateway::RestApi Body: %+v", cfn)
+	} else if _, ok := cfn.Stages["beta"]; !ok {
+		t.Errorf("AWS::ApiGateway::Stage: %+v", cfn.Stages)
+	}
+	implicit := cfg.APIs["ServerlessHttpApi"]
+	if implicit == nil || implicit.Routes["$default"] == nil {
+		t.Fatalf("HttpApi event without Path is the $default route:\n%s", res.Config)
+	}
+	in := implicit.Integrations[implicit.Routes["$default"].Integration]
+	if in.PayloadFormat != config.PayloadV1 || in.Timeout.D().Milliseconds() != 3000 {
+		t.Errorf("PayloadFormatVersion 1.0 and TimeoutInMillis 3000: %+v", in)
+	}
+	if cfg.Functions["ItemsFunction"].Runtime != "python3.12" {
+		t.Errorf("!Select/!Split: runtime %q", cfg.Functions["ItemsFunction"].Runtime)
+	}
+	// Findings from the file DefinitionUri names carry that file's name.
+	for _, f := range res.Findings {
+		if f.File != filepath.Join("testdata", "sam-definitions.yaml") && f.File != filepath.Join("testdata", "http-api.yaml") {
+			t.Errorf("finding names %s", f.File)
+		}
+	}
+}

@@ -610,7 +610,6 @@ func (o *oas) security(rs *routeSpec, sec *yaml.Node) {
 	}
 }
 
-var pathParam = regexp.MustCompile(`\{([A-Za-z0-9_.-]+)\+?\}`)
 
 // integration maps x-amazon-apigateway-integration; false when the route
 // cannot be served.

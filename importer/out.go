@@ -57,16 +57,6 @@ func (t *tree) set(m *yaml.Node, key string, v *yaml.Node, at pos) {
 	m.Content = append(m.Content, k, v)
 }
 
-// child returns m's mapping under key, creating it.
-func (t *tree) child(m *yaml.Node, key string, at pos) *yaml.Node {
-	if c := get(m, key); c != nil && c.Kind == yaml.MappingNode {
-		return c
-	}
-	c := t.mapping(at)
-	t.set(m, key, c, at)
-	return c
-}
-
 func strNode(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 }

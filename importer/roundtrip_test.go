@@ -159,7 +159,7 @@ func TestExportWritesAPIGatewayExtensions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, notes, err := Export(cfg, ExportOptions{API: "shop"})
+	out, _, err := Export(cfg, ExportOptions{API: "shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestExportWritesAPIGatewayExtensions(t *testing.T) {
 			t.Errorf("export lacks %q:\n%s", want, out)
 		}
 	}
-	out, notes, err = Export(cfg, ExportOptions{API: "petstore", Dialect: "http"})
+	out, notes, err := Export(cfg, ExportOptions{API: "petstore", Dialect: "http"})
 	if err != nil {
 		t.Fatal(err)
 	}
