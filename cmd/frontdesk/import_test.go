@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,5 +252,44 @@ api_keys:
 	// The unsupported constructs were logged at start.
 	if !strings.Contains(logs.String(), "x-amazon-apigateway-gateway-responses") {
 		t.Errorf("start-up log lacks the unsupported-construct report:\n%s", logs.String())
+	}
+}
+
+// A reload reads the OpenAPI file again through the importer, not as a
+// frontdesk config (which it is not).
+func TestReloadReimportsAnOpenAPIFile(t *testing.T) {
+	mockPath := func(p, body string) string {
+		return "  " + p + ":\n    get:\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n        responses: {default: {statusCode: \"200\", responseTemplates: {application/json: '" + body + "'}}}\n"
+	}
+	head := "openapi: 3.0.1\ninfo: {title: live}\nservers: [{url: 'https://x.execute-api.us-east-1.amazonaws.com/{basePath}', variables: {basePath: {default: prod}}}]\nx-amazon-apigateway-api-key-source: HEADER\npaths:\n"
+	p := startServe(t, head+mockPath("/ping", `{"n":1}`))
+	get := func(path string) (int, string) {
+		code, body, err := fasthttp.GetTimeout(nil, "http://"+p.addr+path, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(body)
+	}
+	if code, body := get("/prod/ping"); code != 200 || body != `{"n":1}` {
+		t.Fatalf("before reload: %d %s", code, body)
+	}
+	path := p.cmd.Args[3]
+	if err := os.WriteFile(path, []byte(head+mockPath("/ping", `{"n":2}`)+mockPath("/pong", `{"n":3}`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get("/prod/pong")
+		if code == 200 && body == `{"n":3}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after reload: GET /prod/pong %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := get("/prod/ping"); code != 200 || body != `{"n":2}` {
+		t.Errorf("after reload: GET /prod/ping %d %s", code, body)
 	}
 }
