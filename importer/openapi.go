@@ -610,7 +610,6 @@ func (o *oas) security(rs *routeSpec, sec *yaml.Node) {
 	}
 }
 
-
 // integration maps x-amazon-apigateway-integration; false when the route
 // cannot be served.
 func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
