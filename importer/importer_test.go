@@ -56,7 +56,7 @@ func TestImportedSamplesLoadAsTheConfigTheySay(t *testing.T) {
 		{"http-api.yaml", FormatOpenAPI3, []want{{"items-api", "http", "/", "", map[string]string{
 			"GET /items":          "lambda GetItems",
 			"GET /items/{id}":     "http_proxy http://backend.example.com/items/{id}",
-			"ANY /files/{proxy+}": "http_proxy http://files.example.com/",
+			"ANY /files/{proxy+}": "http_proxy http://files.example.com/files/{proxy}",
 			"$default":            "lambda GetItems",
 		}}}, nil},
 		{"swagger-petstore.json", FormatSwagger2, []want{{"Swagger-PetStore", "rest", "/", "test", map[string]string{
