@@ -543,3 +543,72 @@ func TestDefinitionBodyUriAndCloudFormationBody(t *testing.T) {
 		}
 	}
 }
+
+func importSrc(t *testing.T, src string, o Options) (*Result, *config.Config) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.yaml")
+	res, err := Import(path, []byte(src), o)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	cfg, _, err := res.Parse(noEnv)
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, res.Config)
+	}
+	return res, cfg
+}
+
+// A SigV4 scheme is apiKey-typed in OpenAPI but is not an API key: it
+// must not make routes ask for x-api-key, and it is reported.
+func TestSigV4SchemeIsReportedNotTakenForAnAPIKey(t *testing.T) {
+	res, cfg := importSrc(t, `swagger: "2.0"
+paths:
+  /a:
+    get:
+      security: [{sigv4: []}]
+      x-amazon-apigateway-integration: {type: mock, requestTemplates: {application/json: '{"statusCode": 200}'}}
+securityDefinitions:
+  sigv4: {type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}
+`, Options{})
+	for _, a := range cfg.APIs {
+		if a.Routes["GET /a"].APIKey {
+			t.Error("the SigV4 scheme made the route need an API key")
+		}
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Line != 8 || !strings.Contains(res.Findings[0].Note, "WITHOUT") {
+		t.Errorf("findings: %v", res.Findings)
+	}
+}
+
+// An Api event's integration does not reuse a DefinitionBody
+// integration that happens to have the function's name.
+func TestEventIntegrationDoesNotTakeOverABodyIntegrationsName(t *testing.T) {
+	_, cfg := importSrc(t, `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: s
+      DefinitionBody:
+        openapi: 3.0.1
+        paths:
+          /mocked:
+            get:
+              operationId: Fn
+              x-amazon-apigateway-integration: {type: mock, requestTemplates: {application/json: '{"statusCode": 201}'}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Events:
+        E: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /fn, Method: get}}
+`, Options{})
+	a := cfg.APIs["Api"]
+	if in := a.Integrations[a.Routes["GET /mocked"].Integration]; in.Type != config.IntegrationMock || in.Status != 201 {
+		t.Errorf("GET /mocked: %+v", in)
+	}
+	if in := a.Integrations[a.Routes["GET /fn"].Integration]; in.Type != config.IntegrationLambda || in.Function != "Fn" {
+		t.Errorf("GET /fn: %+v", in)
+	}
+}

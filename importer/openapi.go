@@ -374,15 +374,15 @@ func (o *oas) securitySchemes() {
 		v = o.deref(v)
 		au := get(v, ext+"authorizer")
 		if au == nil {
+			if strings.EqualFold(getStr(v, "x-amazon-apigateway-authtype"), "awsSigv4") {
+				o.b.r.note(o.file, k, k.Value, "IAM (SigV4) authorization is not yet supported: routes using it are served WITHOUT it")
+				return
+			}
 			if getStr(v, "type") == "apiKey" {
 				if getStr(v, "in") != "header" || !strings.EqualFold(getStr(v, "name"), "x-api-key") {
 					o.b.r.note(o.file, k, k.Value, "API keys are read from the x-api-key header (as API Gateway's HEADER source), not %s %q", getStr(v, "in"), getStr(v, "name"))
 				}
 				o.schemes[k.Value] = "apikey"
-				return
-			}
-			if getStr(get(v, "x-amazon-apigateway-authtype"), "") == "" && strings.EqualFold(getStr(v, "x-amazon-apigateway-authtype"), "awsSigv4") {
-				o.b.r.note(o.file, k, k.Value, "IAM (SigV4) authorization is not yet supported: routes using it are served without it")
 				return
 			}
 			o.b.r.note(o.file, k, k.Value, "security scheme of type %q without %sauthorizer: not enforced", getStr(v, "type"), ext)

@@ -383,15 +383,19 @@ func (s *sam) lambdaIntegration(a *apiOut, fn, pf, timeoutMs string, at *yaml.No
 	if timeoutMs != "" {
 		nm += "-" + timeoutMs + "ms"
 	}
-	if get(a.integrations, nm) != nil {
-		return nm
+	if in := get(a.integrations, nm); in != nil {
+		if getStr(in, "type") == "lambda" && getStr(in, "function") == fn && getStr(in, "payload_format") == pfOut(a, pf) {
+			return nm
+		}
+		// A DefinitionBody integration took the name for something else.
+		nm = a.uniqueName(nm)
 	}
 	a.used[nm] = true
 	p := pos{s.file, at.Line}
 	in := t.mapping(p)
 	t.set(in, "type", strNode("lambda"), p)
 	t.set(in, "function", strNode(fn), p)
-	if a.typ == "http" && pf != "" {
+	if pf := pfOut(a, pf); pf != "" {
 		t.set(in, "payload_format", strNode(pf), p)
 	}
 	if timeoutMs != "" {
@@ -952,4 +956,12 @@ func (s *sam) v2Part(id string, res *yaml.Node) {
 		}
 		t.set(a.authorizers, name(id), out, at)
 	}
+}
+
+// pfOut is the payload_format written for an integration: HTTP APIs only.
+func pfOut(a *apiOut, pf string) string {
+	if a.typ == "http" {
+		return pf
+	}
+	return ""
 }
