@@ -202,6 +202,9 @@ func (e *exporter) document() *yaml.Node {
 		}
 		if rk == "$default" {
 			put(op, "isDefaultRoute", boolNode(true))
+			if e.rest {
+				e.note("route $default has no REST form on AWS: import-rest-api refuses the $default path (use ANY /{proxy+} and ANY /)")
+			}
 		}
 		if r.Cache != nil {
 			e.note("route %q: cache not exported (set caching on the AWS stage)", rk)
