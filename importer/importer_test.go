@@ -612,3 +612,41 @@ Resources:
 		t.Errorf("GET /fn: %+v", in)
 	}
 }
+
+func TestCloudFormationRESTResourcesMapToRoutes(t *testing.T) {
+	res, cfg := importFile(t, "cfn-rest.yaml", Options{})
+	a := cfg.APIs["Api"]
+	if a == nil {
+		t.Fatalf("no API:\n%s", res.Config)
+	}
+	if _, ok := a.Stages["v1"]; !ok || len(a.Stages) != 1 {
+		t.Errorf("stages %v", a.Stages)
+	}
+	get := a.Routes["GET /orders/{orderId}"]
+	if get == nil || !get.APIKey || a.Integrations[get.Integration].URL != "http://backend.example.com/orders/{orderId}" || a.Integrations[get.Integration].Timeout.D().Seconds() != 3 {
+		t.Errorf("GET /orders/{orderId} from Resource chain and HTTP_PROXY: %+v %+v", get, a.Integrations["GetOrder"])
+	}
+	post := a.Routes["POST /orders"]
+	if post == nil || post.Authorizer != "TokenAuth" || a.Integrations[post.Integration].Function != "OrderFunction" || a.Authorizers["TokenAuth"].Function != "AuthFunction" {
+		t.Errorf("POST /orders with a CUSTOM authorizer: %+v", post)
+	}
+	if h := a.Routes["GET /"]; h == nil || a.Integrations[h.Integration].Body != `{"status": "ok"}` {
+		t.Errorf("GET / on RootResourceId with MOCK IntegrationResponses: %+v", h)
+	}
+	if len(cfg.APIKeys) != 1 || cfg.APIKeys[0].Value != "a-fixed-key-of-twenty-four" || cfg.APIKeys[0].Plan != "Plan" {
+		t.Errorf("ApiKey and UsagePlanKey: %+v", cfg.APIKeys)
+	}
+	if p := cfg.UsagePlans["Plan"]; p.Throttle == nil || p.Throttle.Rate != 2 || p.APIs[0] != "Api" {
+		t.Errorf("UsagePlan: %+v", p)
+	}
+	var notes []string
+	for _, f := range res.Findings {
+		notes = append(notes, f.String())
+	}
+	all := strings.Join(notes, "\n")
+	for _, want := range []string{"cfn-rest.yaml:34: GetOrder.RequestParameters", "cfn-rest.yaml:122: AuthFunction.Code:", "cfn-rest.yaml:79: Deployment"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no %q in:\n%s", want, all)
+		}
+	}
+}

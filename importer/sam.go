@@ -161,6 +161,16 @@ func (s *sam) resource(pass int, id string) {
 		if pass == 1 {
 			s.v2Part(id, res)
 		}
+	case "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan":
+		if pass == 1 {
+			s.restPart(id, res)
+		}
+	case "AWS::ApiGateway::Method", "AWS::ApiGateway::UsagePlanKey":
+		if pass == 2 {
+			s.restPart(id, res)
+		}
+	case "AWS::ApiGateway::Resource":
+		// Read through the methods that stand on it.
 	case "AWS::ApiGatewayV2::Route", "AWS::ApiGateway::Stage":
 		if pass == 2 {
 			s.v2Part(id, res)
@@ -175,7 +185,7 @@ func (s *sam) resource(pass int, id string) {
 				return
 			}
 			if strings.HasPrefix(typ, "AWS::ApiGateway::") && typ != "AWS::ApiGateway::Deployment" && typ != "AWS::ApiGateway::Account" {
-				b.r.note(file, res, id+" ("+typ+")", "not yet supported: describe the REST API with Body (OpenAPI) on AWS::ApiGateway::RestApi or with AWS::Serverless::Api")
+				b.r.note(file, res, id+" ("+typ+")", "not yet supported")
 				return
 			}
 			b.r.note(file, res, id+" ("+typ+")", "%s", notServedNote(typ))
@@ -256,7 +266,7 @@ func (s *sam) function(id string, res *yaml.Node) {
 	case code.Kind == yaml.ScalarNode && !strings.HasPrefix(code.Value, "s3://"):
 		t.set(f, "code_uri", strNode(code.Value), pos{file, code.Line})
 	default:
-		b.r.note(file, code, id+".CodeUri", "code in S3 is not fetched: point CodeUri at a local directory (or give the function with --functions FILE)")
+		b.r.note(file, code, id+"."+codeKey(p), "code in S3 is not fetched: point CodeUri at a local directory (or give the function with --functions FILE)")
 		t.set(f, "code_uri", strNode("."), pos{file, code.Line})
 	}
 	if vars := get(get(p, "Environment"), "Variables"); vars != nil {
@@ -822,8 +832,6 @@ func (s *sam) cfnRestAPI(id string, res *yaml.Node) {
 	if body := get(p, "Body"); body != nil {
 		b.checkRefs(file, body)
 		b.openAPI(file, body, a)
-	} else {
-		b.r.note(file, res, id, "a REST API without Body: its AWS::ApiGateway::Resource and ::Method resources are not yet supported")
 	}
 	s.unhandled(id, p, map[string]string{"Name": "", "Body": "", "Description": "", "Tags": "",
 		"EndpointConfiguration": "ignored: endpoint types have no meaning for a self-hosted gateway",
@@ -964,4 +972,11 @@ func pfOut(a *apiOut, pf string) string {
 		return pf
 	}
 	return ""
+}
+
+func codeKey(p *yaml.Node) string {
+	if get(p, "CodeUri") != nil {
+		return "CodeUri"
+	}
+	return "Code"
 }
