@@ -650,3 +650,36 @@ func TestCloudFormationRESTResourcesMapToRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestFunctionsFileOverlaysTheTemplatesFunctions(t *testing.T) {
+	dir := t.TempDir()
+	over := filepath.Join(dir, "functions.yaml")
+	os.WriteFile(over, []byte("functions:\n  HelloWorldFunction:\n    command: [./bootstrap]\n    concurrency: 2\n"), 0o600)
+	_, cfg := importFile(t, "sam-hello-python.yaml", Options{FunctionsFile: over})
+	f := cfg.Functions["HelloWorldFunction"]
+	if len(f.Command) != 1 || f.Command[0] != "./bootstrap" || f.Concurrency != 2 {
+		t.Errorf("overlay keys not applied: %+v", f)
+	}
+	if f.Runtime != "" || f.Handler != "" || f.CodeURI != "" {
+		t.Errorf("a command replaces runtime, handler and code_uri: %+v", f)
+	}
+	if f.Timeout.D().Seconds() != 3 {
+		t.Errorf("the template's timeout is kept: %v", f.Timeout.D())
+	}
+
+	os.WriteFile(over, []byte("functions: {}\nroutes: {}\n"), 0o600)
+	_, err := Import(filepath.Join("testdata", "sam-hello-python.yaml"), mustRead(t, "sam-hello-python.yaml"), Options{FunctionsFile: over})
+	var list config.Errors
+	if !errors.As(err, &list) || list[0].File != over || list[0].Line != 2 {
+		t.Errorf("unknown key in the functions file: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
