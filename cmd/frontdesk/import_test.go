@@ -71,6 +71,17 @@ func TestImportReportsUnsupportedConstructsOnStderr(t *testing.T) {
 	}
 }
 
+func TestImportTakesTheFileAsArgumentOrWithC(t *testing.T) {
+	code, byArg, _ := runBinary(t, "import", testdata+"sam-hello-node.yaml")
+	code2, byC, _ := runBinary(t, "import", "-c", testdata+"sam-hello-node.yaml")
+	if code != 0 || code2 != 0 || byArg != byC || !strings.Contains(byArg, "ServerlessHttpApi") {
+		t.Errorf("exit %d and %d; outputs differ or lack the API:\n%s\n%s", code, code2, byArg, byC)
+	}
+	if code, _, stderr := runBinary(t, "import"); code != 2 || !strings.Contains(stderr, "Usage") {
+		t.Errorf("import without a file: exit %d\n%s", code, stderr)
+	}
+}
+
 func TestImportParameterOverridesAfterTheFile(t *testing.T) {
 	code, out, stderr := runBinary(t, "import", testdata+"sam-two-apis.yaml", "--parameter-overrides", "Stage=prod")
 	if code != 0 || !strings.Contains(out, "MODE: live") || !strings.Contains(out, "STAGE: prod") {

@@ -355,6 +355,14 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 		return flagExitMsg(err, stderr)
 	}
 	if file == "" {
+		// -c FILE works too, when given.
+		c.fs.Visit(func(f *flag.Flag) {
+			if f.Name == "c" || f.Name == "config" {
+				file = *c.config
+			}
+		})
+	}
+	if file == "" {
 		c.fs.Usage()
 		return 2
 	}
