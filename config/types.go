@@ -138,6 +138,15 @@ type Function struct {
 	InvokeURL    string            `yaml:"invoke_url"`
 	FunctionName string            `yaml:"function_name"`
 	Region       string            `yaml:"region"`
+
+	// SAM's vocabulary for functions, as frontdesk import writes it
+	// (runtime, handler, code_uri, environment; timeout is above). The
+	// local runtimes that run them are built separately; declared here so
+	// that imported templates load.
+	Runtime     string            `yaml:"runtime"`
+	Handler     string            `yaml:"handler"`
+	CodeURI     string            `yaml:"code_uri"`
+	Environment map[string]string `yaml:"environment"`
 }
 
 // APIKey is one x-api-key value bound to a usage plan.

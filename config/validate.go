@@ -214,7 +214,7 @@ func (x *validator) functions() {
 		switch {
 		case len(f.Command) > 0 && f.InvokeURL != "":
 			x.fail(key, "set either command or invoke_url, not both")
-		case len(f.Command) == 0 && f.InvokeURL == "":
+		case len(f.Command) == 0 && f.InvokeURL == "" && f.Runtime == "":
 			x.fail(key, "set command (run locally) or invoke_url (remote Invoke API)")
 		}
 		if f.InvokeURL != "" {

@@ -24,7 +24,7 @@ func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
-	cfg, warnings, err := config.Load(old.File)
+	cfg, warnings, err := s.load(old.File)
 	if err == nil {
 		var n *next
 		if n, err = s.prepare(cfg); err == nil {

@@ -47,6 +47,7 @@ type Server struct {
 	gw        *gateway.Gateway
 	bodies    *bodies
 	oversized oversized
+	load      func(path string) (*config.Config, []config.Problem, error)
 	http      *fasthttp.Server
 	ln        net.Listener
 
@@ -63,6 +64,9 @@ type Options struct {
 	// WatchFunctions restarts local function instances when their
 	// executable changes (developer hot reload).
 	WatchFunctions bool
+	// Load reads the config file again on reload (default config.Load);
+	// the command passes one that also reads OpenAPI and SAM files.
+	Load func(path string) (*config.Config, []config.Problem, error)
 }
 
 // New compiles cfg, starts its functions and prepares the listener
@@ -79,7 +83,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	up := cfg.Upstream
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
-	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
+	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg, load: o.Load}
+	if s.load == nil {
+		s.load = config.Load
+	}
 	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}

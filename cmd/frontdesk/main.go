@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
+	"github.com/frontdeskgw/frontdesk/importer"
 	"github.com/frontdeskgw/frontdesk/server"
 )
 
@@ -32,10 +34,16 @@ Commands:
   serve      serve the APIs of a config file
   validate   check a config file and list every problem with its line
   routes     print the compiled route table (host, stage, route key, integration)
+  import     print the frontdesk config for an OpenAPI, Swagger or SAM/CloudFormation file
+  export     write an API of a config as OpenAPI 3.0 with API Gateway's extensions
   version    print the version
 
+serve, validate, routes and import read frontdesk.yaml, an OpenAPI 3.0 or
+Swagger 2.0 document with x-amazon-apigateway-* extensions, or a SAM /
+CloudFormation template: the format is detected from the content.
+
 Run "frontdesk <command> --help" for the flags of a command.
-The config format is described in docs/config.md.
+The config format is described in docs/config.md, importing in docs/import.md.
 `
 
 func main() {
@@ -54,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "routes":
 		return routes(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "frontdesk", buildVersion())
 		return 0
@@ -80,6 +92,56 @@ type common struct {
 	config    *string
 	logFormat *string
 	logLevel  *string
+	overrides multiFlag
+	functions *string
+}
+
+// multiFlag collects a flag given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// importFlags adds the flags that matter when the file is an OpenAPI
+// document or a SAM template.
+func (c *common) importFlags() {
+	c.fs.Var(&c.overrides, "parameter-overrides", "a SAM/CloudFormation parameter value K=V (repeat the flag, or give several separated by spaces)")
+	c.functions = c.fs.String("functions", "", "a YAML file whose functions: block says where each Lambda function runs (may also hold api_keys: and usage_plans:)")
+}
+
+// parse parses flags given before and after the one positional argument
+// (frontdesk import FILE --functions f.yaml), which it returns.
+func (c *common) parse(args []string) (string, error) {
+	if err := c.fs.Parse(args); err != nil {
+		return "", err
+	}
+	rest := c.fs.Args()
+	if len(rest) == 0 {
+		return "", nil
+	}
+	pos := rest[0]
+	if err := c.fs.Parse(rest[1:]); err != nil {
+		return "", err
+	}
+	if extra := c.fs.Args(); len(extra) > 0 {
+		return "", fmt.Errorf("unexpected arguments %v", extra)
+	}
+	return pos, nil
+}
+
+func (c *common) importOptions() (importer.Options, error) {
+	o := importer.Options{}
+	if c.functions != nil {
+		o.FunctionsFile = *c.functions
+	}
+	if len(c.overrides) > 0 {
+		p, err := importer.ParseOverrides(c.overrides)
+		if err != nil {
+			return o, err
+		}
+		o.Parameters = p
+	}
+	return o, nil
 }
 
 func newFlags(name, summary string, stderr io.Writer) common {
@@ -115,9 +177,10 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format: want text or json, got %q", *c.logFormat)
 }
 
-// load reads the config, printing problems; ok is false when it is invalid.
-func load(path string, stderr io.Writer) (*config.Config, []config.Problem, bool) {
-	cfg, warnings, err := config.Load(path)
+// load reads the config (or imports the OpenAPI document or template),
+// printing problems; ok is false when it is invalid.
+func load(path string, o importer.Options, stderr io.Writer) (*config.Config, []config.Problem, bool) {
+	cfg, warnings, err := importer.Load(path, o)
 	if err != nil {
 		var list config.Errors
 		if errors.As(err, &list) {
@@ -134,11 +197,21 @@ func load(path string, stderr io.Writer) (*config.Config, []config.Problem, bool
 }
 
 func validate(args []string, stdout, stderr io.Writer) int {
-	c := newFlags("validate", "Check a config file. Exit status 0 when it is valid, 1 with the list of problems\n(each with file:line and key) when it is not.", stderr)
-	if err := c.fs.Parse(args); err != nil {
-		return flagExit(err)
+	c := newFlags("validate [FILE]", "Check a config file, OpenAPI document or SAM template (FILE or -c). Exit status 0\nwhen it is valid, 1 with the list of problems (each with file:line and key) when it\nis not. Constructs of an imported file that are not served are listed as warnings.", stderr)
+	c.importFlags()
+	file, err := c.parse(args)
+	if err != nil {
+		return flagExitMsg(err, stderr)
 	}
-	cfg, warnings, ok := load(*c.config, stderr)
+	if file != "" {
+		*c.config = file
+	}
+	o, err := c.importOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, warnings, ok := load(*c.config, o, stderr)
 	if !ok {
 		return 1
 	}
@@ -159,10 +232,16 @@ func validate(args []string, stdout, stderr io.Writer) int {
 
 func routes(args []string, stdout, stderr io.Writer) int {
 	c := newFlags("routes", "Print the compiled route table: API, type, hosts, base path, stage, route key, integration.", stderr)
+	c.importFlags()
 	if err := c.fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	cfg, _, ok := load(*c.config, stderr)
+	o, err := c.importOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, _, ok := load(*c.config, o, stderr)
 	if !ok {
 		return 1
 	}
@@ -185,6 +264,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	c.logFlags()
 	listen := c.fs.String("listen", "", "override server.listen (host:port)")
 	adminListen := c.fs.String("admin-listen", "", "override admin.listen (host:port)")
+	c.importFlags()
 	watch := c.fs.Bool("watch", true, "reload when the config file changes, and restart local function instances when their code changes: the executable or script files, see docs/functions.md (SIGHUP and POST /reload always reload)")
 	if err := c.fs.Parse(args); err != nil {
 		return flagExit(err)
@@ -194,7 +274,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	cfg, warnings, ok := load(*c.config, stderr)
+	o, err := c.importOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, warnings, ok := load(*c.config, o, stderr)
 	if !ok {
 		return 1
 	}
@@ -207,7 +292,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *adminListen != "" {
 		cfg.Admin.Listen = *adminListen
 	}
-	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch})
+	reload := func(path string) (*config.Config, []config.Problem, error) { return importer.Load(path, o) }
+	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch, Load: reload})
 	if err != nil {
 		log.Error("start", "err", err)
 		return 1
@@ -251,6 +337,107 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("shutdown grace ran out; closed remaining connections", "err", err)
 	}
 	<-done
+	return 0
+}
+
+func flagExitMsg(err error, stderr io.Writer) int {
+	if !errors.Is(err, flag.ErrHelp) && err != nil && !strings.HasPrefix(err.Error(), "flag") {
+		fmt.Fprintln(stderr, err)
+	}
+	return flagExit(err)
+}
+
+func importCmd(args []string, stdout, stderr io.Writer) int {
+	c := newFlags("import FILE", "Print the frontdesk config equivalent to FILE: an OpenAPI 3.0 or Swagger 2.0 document\nwith x-amazon-apigateway-* extensions (aws apigateway get-export, aws apigatewayv2\nexport-api) or a SAM / CloudFormation template. Each entry is commented with its\nsource line. Constructs that are not served are listed on stderr, once each, with\nfile:line and what is ignored. Exit status 1, with file:line, when FILE cannot be\nimported. Usage: frontdesk import template.yaml > frontdesk.yaml", stderr)
+	c.importFlags()
+	file, err := c.parse(args)
+	if err != nil {
+		return flagExitMsg(err, stderr)
+	}
+	if file == "" {
+		// -c FILE works too, when given.
+		c.fs.Visit(func(f *flag.Flag) {
+			if f.Name == "c" || f.Name == "config" {
+				file = *c.config
+			}
+		})
+	}
+	if file == "" {
+		c.fs.Usage()
+		return 2
+	}
+	o, err := c.importOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	res, err := importer.Import(file, data, o)
+	if err == nil {
+		// What import prints must be a config that loads.
+		_, _, err = res.Parse(nil)
+	}
+	if err != nil {
+		printProblems(file, err, stderr)
+		return 1
+	}
+	for _, f := range res.Findings {
+		fmt.Fprintln(stderr, "note: "+f.String())
+	}
+	stdout.Write(res.Config)
+	return 0
+}
+
+func printProblems(file string, err error, stderr io.Writer) {
+	var list config.Errors
+	if errors.As(err, &list) {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", file, len(list))
+		for _, p := range list {
+			fmt.Fprintln(stderr, "  "+p.String())
+		}
+		return
+	}
+	fmt.Fprintln(stderr, err)
+}
+
+func exportCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "openapi" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			args = []string{"openapi", "--help"}
+		} else {
+			fmt.Fprintln(stderr, "Usage: frontdesk export openapi [--api NAME] [--dialect http|rest] -c frontdesk.yaml")
+			return 2
+		}
+	}
+	c := newFlags("export openapi", "Write an HTTP or REST API of the config as OpenAPI 3.0 with the x-amazon-apigateway-*\nextensions, for aws apigatewayv2 import-api (--dialect http) or aws apigateway\nimport-rest-api (--dialect rest). What OpenAPI cannot carry (usage plans, throttles,\ncaches, where functions run) is listed on stderr.", stderr)
+	c.importFlags()
+	apiName := c.fs.String("api", "", "the API to export (needed when the config has several)")
+	dialect := c.fs.String("dialect", "", "http or rest (default: the API's own type)")
+	if err := c.fs.Parse(args[1:]); err != nil {
+		return flagExit(err)
+	}
+	o, err := c.importOptions()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg, _, ok := load(*c.config, o, stderr)
+	if !ok {
+		return 1
+	}
+	out, notes, err := importer.Export(cfg, importer.ExportOptions{API: *apiName, Dialect: *dialect})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "note: "+n)
+	}
+	stdout.Write(out)
 	return 0
 }
 

@@ -19,6 +19,10 @@ var Floors = []Floor{
 		"lambda", "lambda/invoke", "lambda/host", "wsbridge",
 	}},
 	{Name: "config", Packages: []string{"config"}},
+	// importer produces config from OpenAPI and SAM files and reads
+	// config's types; nothing on the request path needs it, so it sits
+	// just above config, below everything that serves.
+	{Name: "import", Packages: []string{"importer"}},
 	{Name: "request", Packages: []string{"exchange"}},
 	{Name: "steps and integrations", Packages: []string{"pipeline", "proxy"}},
 	{Name: "request path", Packages: []string{"gateway"}},

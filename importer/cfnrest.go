@@ -1,0 +1,244 @@
+package importer
+
+import (
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// restPart maps the AWS::ApiGateway::* resources that build a REST API
+// without an OpenAPI body: methods on resources (their path from the
+// ParentId chain), authorizers, API keys, usage plans and their keys.
+func (s *sam) restPart(id string, res *yaml.Node) {
+	b, t, file := s.b, s.b.t, s.file
+	p := s.props(id, "")
+	if p == nil {
+		return
+	}
+	typ := s.c.types[id]
+	switch typ {
+	case "AWS::ApiGateway::ApiKey":
+		s.cfnKey(id, p)
+		return
+	case "AWS::ApiGateway::UsagePlan":
+		s.cfnPlan(id, p)
+		return
+	case "AWS::ApiGateway::UsagePlanKey":
+		key, plan := getStr(p, "KeyId"), getStr(p, "UsagePlanId")
+		k := s.keyNodes()[key]
+		if k == nil || get(b.plans, plan) == nil {
+			b.r.fail(file, keyNode(p, "KeyId"), id, "KeyId %q and UsagePlanId %q must name an AWS::ApiGateway::ApiKey and ::UsagePlan of this template", key, plan)
+			return
+		}
+		t.set(k, "plan", strNode(plan), pos{file, lineOf(keyNode(p, "UsagePlanId"))})
+		return
+	}
+	a := b.findAPI(getStr(p, "RestApiId"))
+	if a == nil || a.typ != "rest" {
+		b.r.fail(file, keyNode(p, "RestApiId"), id+".RestApiId", "no AWS::ApiGateway::RestApi named %q in this template", getStr(p, "RestApiId"))
+		return
+	}
+	o := &oas{b: b, file: file, a: a, schemes: map[string]string{}}
+	switch typ {
+	case "AWS::ApiGateway::Authorizer":
+		header := "Authorization"
+		src := getStr(p, "IdentitySource")
+		if h, ok := strings.CutPrefix(strings.TrimSpace(strings.Split(src, ",")[0]), "method.request.header."); ok {
+			header = h
+		}
+		scheme := &yaml.Node{Kind: yaml.MappingNode, Line: res.Line}
+		scheme.Content = append(scheme.Content, strNode("name"), strNode(header))
+		au := &yaml.Node{Kind: yaml.MappingNode, Line: res.Line}
+		add := func(k string, v *yaml.Node) {
+			if v != nil {
+				au.Content = append(au.Content, keyAt(k, v), v)
+			}
+		}
+		add("type", get(p, "Type"))
+		add("authorizerUri", get(p, "AuthorizerUri"))
+		add("identitySource", get(p, "IdentitySource"))
+		add("providerARNs", get(p, "ProviderARNs"))
+		add("authorizerResultTtlInSeconds", get(p, "AuthorizerResultTtlInSeconds"))
+		add("identityValidationExpression", get(p, "IdentityValidationExpression"))
+		add("authorizerCredentials", get(p, "AuthorizerCredentials"))
+		if strings.EqualFold(getStr(p, "Type"), "COGNITO_USER_POOLS") {
+			scheme.Content = append(scheme.Content, strNode("x-amazon-apigateway-authtype"), strNode("cognito_user_pools"))
+		}
+		o.authorizer(name(id), &yaml.Node{Kind: yaml.ScalarNode, Value: id, Line: res.Line}, scheme, au)
+	case "AWS::ApiGateway::Method":
+		path, ok := s.resourcePath(getStr(p, "ResourceId"), a.name, 0)
+		if !ok {
+			b.r.fail(file, keyNode(p, "ResourceId"), id+".ResourceId", "%q is not an AWS::ApiGateway::Resource of this API (or the API's RootResourceId)", getStr(p, "ResourceId"))
+			return
+		}
+		method := strings.ToUpper(getStr(p, "HttpMethod"))
+		key := method + " " + path
+		in := get(p, "Integration")
+		if in == nil {
+			b.r.note(file, res, id, "a method without Integration: route not served")
+			return
+		}
+		nm := a.uniqueName(name(id))
+		if !o.integration(nm, key, cfnIntegration(in)) {
+			return
+		}
+		rs := routeSpec{key: key, integration: nm}
+		if v, _ := getBool(p, "ApiKeyRequired"); v {
+			rs.apiKey = true
+		}
+		switch strings.ToUpper(getStr(p, "AuthorizationType")) {
+		case "", "NONE":
+		case "CUSTOM", "COGNITO_USER_POOLS":
+			rs.authorizer = name(getStr(p, "AuthorizerId"))
+			rs.scopes = strs(get(p, "AuthorizationScopes"))
+		case "AWS_IAM":
+			b.r.note(file, keyNode(p, "AuthorizationType"), id+".AuthorizationType", "AWS_IAM authorization is not yet supported: the route is served WITHOUT it")
+		}
+		s.unhandled(id, p, map[string]string{"RestApiId": "", "ResourceId": "", "HttpMethod": "", "Integration": "", "ApiKeyRequired": "",
+			"AuthorizationType": "", "AuthorizerId": "", "AuthorizationScopes": "", "OperationName": "", "MethodResponses": "",
+			"RequestParameters": "not yet supported: parameters are not validated", "RequestModels": "not yet supported: requests are not validated",
+			"RequestValidatorId": "not yet supported: requests are not validated"})
+		b.addRoute(a, rs, file, keyNode(p, "HttpMethod"))
+	}
+}
+
+// keyAt is a key node on v's line, so notes about it name that line.
+func keyAt(k string, v *yaml.Node) *yaml.Node {
+	n := strNode(k)
+	n.Line = v.Line
+	return n
+}
+
+// cfnIntegration turns an AWS::ApiGateway::Method Integration into the
+// x-amazon-apigateway-integration it stands for, keeping lines.
+func cfnIntegration(in *yaml.Node) *yaml.Node {
+	out := &yaml.Node{Kind: yaml.MappingNode, Line: in.Line}
+	names := map[string]string{"Type": "type", "Uri": "uri", "IntegrationHttpMethod": "httpMethod", "TimeoutInMillis": "timeoutInMillis",
+		"RequestTemplates": "requestTemplates", "RequestParameters": "requestParameters", "PassthroughBehavior": "passthroughBehavior",
+		"ContentHandling": "contentHandling", "Credentials": "credentials", "ConnectionType": "connectionType", "ConnectionId": "connectionId",
+		"CacheKeyParameters": "cacheKeyParameters", "CacheNamespace": "cacheNamespace"}
+	pairs(in, func(k, v *yaml.Node) {
+		if k.Value == "IntegrationResponses" {
+			resp := &yaml.Node{Kind: yaml.MappingNode, Line: v.Line}
+			for _, r := range v.Content {
+				sel := getStr(r, "SelectionPattern")
+				if sel == "" {
+					sel = "default"
+				}
+				m := &yaml.Node{Kind: yaml.MappingNode, Line: r.Line}
+				if st := get(r, "StatusCode"); st != nil {
+					m.Content = append(m.Content, keyAt("statusCode", st), st)
+				}
+				if rp := get(r, "ResponseParameters"); rp != nil {
+					m.Content = append(m.Content, keyAt("responseParameters", rp), rp)
+				}
+				if rt := get(r, "ResponseTemplates"); rt != nil {
+					m.Content = append(m.Content, keyAt("responseTemplates", rt), rt)
+				}
+				resp.Content = append(resp.Content, keyAt(sel, r), m)
+			}
+			out.Content = append(out.Content, keyAt("responses", k), resp)
+			return
+		}
+		n, ok := names[k.Value]
+		if !ok {
+			n = k.Value // reported as unknown by the integration reader
+		}
+		nk := strNode(n)
+		nk.Line = k.Line
+		out.Content = append(out.Content, nk, v)
+	})
+	return out
+}
+
+// resourcePath is the path of an AWS::ApiGateway::Resource: its parents'
+// PathParts up to the API's root.
+func (s *sam) resourcePath(id, api string, depth int) (string, bool) {
+	if id == api {
+		return "/", true
+	}
+	if depth > 64 || s.c.types[id] != "AWS::ApiGateway::Resource" {
+		return "", false
+	}
+	p := s.c.eval(get(s.c.resources[id], "Properties"))
+	parent, ok := s.resourcePath(getStr(p, "ParentId"), api, depth+1)
+	if !ok || getStr(p, "RestApiId") != api {
+		return "", false
+	}
+	return strings.TrimSuffix(parent, "/") + "/" + getStr(p, "PathPart"), true
+}
+
+// keyNodes are the api_keys entries by their logical id.
+func (s *sam) keyNodes() map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if s.b.keys == nil {
+		return out
+	}
+	for _, k := range s.b.keys.Content {
+		out[getStr(k, "name")] = k
+	}
+	return out
+}
+
+func (s *sam) cfnKey(id string, p *yaml.Node) {
+	b, t, file := s.b, s.b.t, s.file
+	at := pos{file, lineOf(p)}
+	if b.keys == nil {
+		b.keys = &yaml.Node{Kind: yaml.SequenceNode}
+	}
+	k := t.mapping(at)
+	t.set(k, "name", strNode(id), at)
+	if v := getStr(p, "Value"); v != "" {
+		t.set(k, "value", strNode(v), pos{file, lineOf(keyNode(p, "Value"))})
+	} else {
+		env := strings.ToUpper(strings.ReplaceAll(name(id), "-", "_")) + "_VALUE"
+		t.set(k, "value", strNode("${"+env+":-}"), at)
+		b.r.note(file, p, id+".Value", "AWS generates the key; here its value is read from the environment variable %s (20 to 128 characters)", env)
+	}
+	if en, ok := getBool(p, "Enabled"); ok {
+		t.set(k, "enabled", boolNode(en), at)
+	}
+	b.keys.Content = append(b.keys.Content, k)
+}
+
+func (s *sam) cfnPlan(id string, p *yaml.Node) {
+	b, t, file := s.b, s.b.t, s.file
+	at := pos{file, lineOf(p)}
+	if b.plans == nil {
+		b.plans = t.mapping(at)
+	}
+	plan := t.mapping(at)
+	if th := get(p, "Throttle"); th != nil {
+		m := t.mapping(pos{file, th.Line})
+		rate, _ := strconv.ParseFloat(getStr(th, "RateLimit"), 64)
+		burst, _ := strconv.Atoi(getStr(th, "BurstLimit"))
+		t.set(m, "rate", floatNode(rate), pos{file, th.Line})
+		t.set(m, "burst", intNode(burst), pos{file, th.Line})
+		t.set(plan, "throttle", m, pos{file, th.Line})
+	}
+	if q := get(p, "Quota"); q != nil {
+		m := t.mapping(pos{file, q.Line})
+		limit, _ := strconv.Atoi(getStr(q, "Limit"))
+		t.set(m, "limit", intNode(limit), pos{file, q.Line})
+		t.set(m, "period", strNode(strings.ToLower(getStr(q, "Period"))), pos{file, q.Line})
+		t.set(plan, "quota", m, pos{file, q.Line})
+	}
+	apis := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	var stages []*yaml.Node
+	if n := get(p, "ApiStages"); n != nil {
+		stages = n.Content
+	}
+	for _, st := range stages {
+		if api := getStr(st, "ApiId"); b.findAPI(api) != nil {
+			apis.Content = append(apis.Content, strNode(api))
+		} else {
+			b.r.fail(file, keyNode(st, "ApiId"), id+".ApiStages", "no API named %q in this template", api)
+		}
+		if get(st, "Throttle") != nil {
+			b.r.note(file, keyNode(st, "Throttle"), id+".ApiStages.Throttle", "not yet mapped: set route throttles in usage_plans.%s.routes", id)
+		}
+	}
+	t.set(plan, "apis", apis, at)
+	t.set(b.plans, id, plan, at)
+}
