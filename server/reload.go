@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/fsnotify/fsnotify"
@@ -36,7 +37,13 @@ func (s *Server) Reload() error {
 		}
 	}
 	s.reloads.Add(1)
-	s.metrics.RecordReload(err == nil, time.Now())
+	now := time.Now()
+	s.metrics.RecordReload(err == nil, now)
+	last := &admin.ReloadResult{At: now, OK: err == nil}
+	if err != nil {
+		last.Errors = admin.Problems(err)
+	}
+	s.lastReload.Store(last)
 	if err != nil {
 		s.log.Error("reload refused; the previous config keeps serving", "file", old.File, "err", err)
 		return err
@@ -95,6 +102,10 @@ func (s *Server) commit(n *next) {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
 }
+
+// LastReload is the outcome of the last reload, or of the start-up load
+// before any; the admin listener's /reload/last and console show it.
+func (s *Server) LastReload() admin.ReloadResult { return *s.lastReload.Load() }
 
 // Reloads is the number of reloads tried; /metrics has their results.
 func (s *Server) Reloads() int64 { return s.reloads.Load() }

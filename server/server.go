@@ -54,8 +54,9 @@ type Server struct {
 	adminLn net.Listener
 	ready   atomic.Bool
 
-	reloadMu sync.Mutex
-	reloads  atomic.Int64
+	reloadMu   sync.Mutex
+	reloads    atomic.Int64
+	lastReload atomic.Pointer[admin.ReloadResult]
 }
 
 // Options are start-up choices that are not part of the config file.
@@ -99,6 +100,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	s.commit(n)
+	s.lastReload.Store(&admin.ReloadResult{At: time.Now(), OK: true})
 	s.gw.SetOptions(gatewayOptions(cfg))
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
