@@ -138,6 +138,7 @@
     latChart.setData([h.t, h.p50, h.p99]);
     // For tests and for a glance: the highest rate drawn.
     $("#chart-rps").dataset.max = String(Math.max(0, ...h.rps));
+    $("#chart-rps").dataset.points = String(h.t.length);
     let label = "all routes";
     if (selected !== ALL) label = selected.split("\u0000").join(" · ");
     $("#chart-route").textContent = label;
@@ -156,7 +157,7 @@
         rps: el("td", { class: "num" }, "—"), p50: el("td", { class: "num" }, "—"),
         p99: el("td", { class: "num" }, "—"), r4: el("td", { class: "num" }, "—"), r5: el("td", { class: "num" }, "—"),
       };
-      const tr = el("tr", { "data-route": id, onclick: () => select(id) },
+      const tr = el("tr", { "data-key": [row.api, row.stage, row.routeKey].join(" "), onclick: () => select(id) },
         el("td", {}, row.api), el("td", {}, row.type), el("td", {}, row.stage),
         el("td", { class: "mono" }, row.routeKey), el("td", {}, row.integration),
         cells.rps, cells.p50, cells.p99, cells.r4, cells.r5);
@@ -258,6 +259,7 @@
             if (res.ok || res.status === 410) {
               tr.remove();
               connRows.delete(c.connectionId);
+              $("#conn-count").textContent = "(" + connRows.size + " open)";
             } else {
               drop.textContent = "Failed (" + res.status + ")";
             }
