@@ -557,7 +557,9 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()), nil
+		l := proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D())
+		l.Function = in.Function
+		return l, nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)

@@ -34,6 +34,9 @@ func (s *Server) Reload() error {
 			s.dropGoneFunctions(cfg)
 			s.reloadCertificates(cfg)
 			s.reopenAccessLog(cfg.AccessLog)
+			if terr := s.applyTracing(cfg.Tracing); terr != nil {
+				s.log.Error("tracing: keeping the previous tracer", "err", terr)
+			}
 		}
 	}
 	s.reloads.Add(1)
@@ -169,6 +172,13 @@ func (s *Server) EffectiveConfig() ([]byte, error) {
 		keys[i] = k
 	}
 	c.APIKeys = keys
+	if len(c.Tracing.Headers) > 0 {
+		h := make(map[string]string, len(c.Tracing.Headers))
+		for k, v := range c.Tracing.Headers {
+			h[k] = mask(v)
+		}
+		c.Tracing.Headers = h
+	}
 	apis := make(map[string]*config.API, len(c.APIs))
 	for name, a := range c.APIs {
 		cp := *a
