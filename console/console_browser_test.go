@@ -70,7 +70,7 @@ func startHTTP(t *testing.T, h fasthttp.RequestHandler) string {
 		t.Fatal(err)
 	}
 	s := &fasthttp.Server{Handler: h}
-	go s.Serve(ln) //nolint:errcheck // ends at cleanup
+	go s.Serve(ln)                     //nolint:errcheck // ends at cleanup
 	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck // ours
 	return ln.Addr().String()
 }
