@@ -163,7 +163,7 @@ func startUpstream(t *testing.T) *upstream {
 		u.mu.Unlock()
 		ctx.SetBodyString("ok")
 	}}
-	go s.Serve(ln) //nolint:errcheck // ends at cleanup
+	go s.Serve(ln)                     //nolint:errcheck // ends at cleanup
 	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck // ours
 	u.addr = ln.Addr().String()
 	return u
