@@ -63,7 +63,7 @@ func (ex *Exchange) setGatewayHeaders(in *lambda.EventInput) {
 		in.ForwardedPort = port
 	}
 	in.ForwardedProto = Proto(ctx)
-	if x := ex.Trace.XRay(); x != "" {
+	if x := ex.Trace.XRay(); len(x) > 0 {
 		// Traced: the integration span is the function's parent.
 		ex.trace = append(ex.trace[:0], x...)
 		in.TraceID = ex.trace

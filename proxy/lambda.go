@@ -44,7 +44,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	if ex.Trace != nil {
-		ctx = lambda.WithTraceHeader(ctx, ex.Trace.XRay())
+		ctx = lambda.WithTraceHeader(ctx, string(ex.Trace.XRay()))
 	}
 	start := time.Now()
 	res, err := l.inv.Invoke(ctx, ex.Payload)

@@ -9,7 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -24,69 +23,83 @@ const (
 	AttrIntegration = attribute.Key("frontdesk.integration")
 )
 
-// Request is the trace of one request: its server span and the context
-// child spans start from. All methods are safe on a nil *Request (tracing
-// off) and do nothing then.
+// Request is the trace of one request. All methods are safe on a nil
+// *Request (tracing off) and do nothing then.
+//
+// A request that is not sampled never reaches the SDK: its trace id and
+// span ids are kept here and written into the headers that pass the
+// context on, without allocating. A sampled request has an SDK server span
+// (span, ctx) and SDK child spans.
 type Request struct {
-	t    *Tracer
+	t       *Tracer
+	traceID trace.TraceID
+	// spanID is the current span's id: the server span's, then the
+	// integration call's while it runs (what downstream sees as parent).
+	spanID  trace.SpanID
+	sampled bool
+
 	ctx  context.Context
 	span trace.Span
-	// xray is the X-Amzn-Trace-Id for the integration in progress.
-	xray string
-	// traceID is the trace id in hex, for the access log.
-	traceID [32]byte
+
+	// xray is the X-Amzn-Trace-Id for the integration in progress;
+	// header is scratch for the traceparent written upstream.
+	xray, header []byte
+	// hexID is the trace id in hex, for the access log.
+	hexID [32]byte
 }
 
-// headerCarrier reads and writes a fasthttp request's headers for the
-// propagators.
-type headerCarrier struct{ h *fasthttp.RequestHeader }
-
-func (c headerCarrier) Get(key string) string { return string(c.h.Peek(key)) }
-func (c headerCarrier) Set(key, value string) { c.h.Set(key, value) }
-func (c headerCarrier) Keys() []string {
-	var out []string
-	for k := range c.h.All() {
-		out = append(out, string(k))
-	}
-	return out
-}
-
-// Start begins the server span of the request in ctx, continuing the
-// trace its traceparent or X-Amzn-Trace-Id names.
+// Start begins the trace of the request in ctx: it continues the trace of
+// the request's traceparent (preferred) or X-Amzn-Trace-Id, or starts one,
+// and decides whether it is sampled.
 func (t *Tracer) Start(ctx *fasthttp.RequestCtx, start time.Time) *Request {
 	if t == nil {
 		return nil
 	}
 	h := &ctx.Request.Header
-	c := t.prop.Extract(context.Background(), headerCarrier{h})
-	if !trace.SpanContextFromContext(c).IsValid() {
-		// An X-Amzn-Trace-Id with a Root and no Parent (a caller that
-		// made the id but records nothing) still names the trace.
-		if v := h.Peek("X-Amzn-Trace-Id"); len(v) > 0 {
-			if tid, ok := xrayRoot(string(v)); ok {
-				c = context.WithValue(c, forcedTraceID{}, tid)
-			}
-		}
+	in, ok := parseTraceparent(h.PeekBytes(hdrTraceparent))
+	if !ok {
+		in, ok = parseXRay(h.PeekBytes(hdrXRay))
+	}
+	r := t.pool.Get().(*Request)
+	r.t = t
+	r.traceID = in.traceID
+	if !in.hasTrace {
+		r.traceID = randomTraceID()
+	}
+	switch {
+	case t.never:
+		r.sampled = false
+	case in.decided && in.hasParent:
+		r.sampled = in.sampled // the caller's decision
+	case in.decided && in.sampled:
+		r.sampled = true
+	default:
+		r.sampled = ratioSampled(r.traceID, t.bound)
+	}
+	hex.Encode(r.hexID[:], r.traceID[:])
+	if !r.sampled {
+		r.spanID = randomSpanID()
+		return r
+	}
+	c := context.WithValue(context.Background(), forcedTraceID{}, r.traceID)
+	if in.hasParent {
+		c = trace.ContextWithRemoteSpanContext(c, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: in.traceID, SpanID: in.parent, TraceFlags: trace.FlagsSampled, Remote: true}))
 	}
 	method := string(ctx.Method())
 	c, span := t.tracer.Start(c, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start))
-	r := &Request{t: t, ctx: c, span: span}
-	sc := span.SpanContext()
-	tid := sc.TraceID()
-	hex.Encode(r.traceID[:], tid[:])
-	if span.IsRecording() {
-		span.SetAttributes(
-			semconv.HTTPRequestMethodKey.String(method),
-			semconv.URLPath(string(ctx.Path())),
-			semconv.URLScheme(scheme(ctx)),
-			semconv.ServerAddress(string(h.Host())),
-			semconv.NetworkProtocolVersion(protocolVersion(h.Protocol())),
-			semconv.ClientAddress(ctx.RemoteIP().String()),
-			semconv.UserAgentOriginal(string(h.UserAgent())),
-		)
-		if q := ctx.URI().QueryString(); len(q) > 0 {
-			span.SetAttributes(semconv.URLQuery(string(q)))
-		}
+	r.ctx, r.span, r.spanID = c, span, span.SpanContext().SpanID()
+	span.SetAttributes(
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLPath(string(ctx.Path())),
+		semconv.URLScheme(scheme(ctx)),
+		semconv.ServerAddress(string(h.Host())),
+		semconv.NetworkProtocolVersion(protocolVersion(h.Protocol())),
+		semconv.ClientAddress(ctx.RemoteIP().String()),
+		semconv.UserAgentOriginal(string(h.UserAgent())),
+	)
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		span.SetAttributes(semconv.URLQuery(string(q)))
 	}
 	return r
 }
@@ -107,13 +120,16 @@ func protocolVersion(p []byte) string {
 }
 
 // TraceID is the request's trace id in hex (32 characters), or nil. The
-// bytes are the Request's and stay valid while it is referenced.
+// bytes are the Request's, valid until End.
 func (r *Request) TraceID() []byte {
 	if r == nil {
 		return nil
 	}
-	return r.traceID[:]
+	return r.hexID[:]
 }
+
+// Sampled reports whether the request's spans are recorded and exported.
+func (r *Request) Sampled() bool { return r != nil && r.sampled }
 
 // Route describes the matched route, for End.
 type Route struct {
@@ -123,16 +139,16 @@ type Route struct {
 	ErrorMessage string
 }
 
-// End ends the server span with the response's status and the route the
-// request matched (OpenTelemetry HTTP server conventions: the name is
-// "METHOD route"; 5xx is an error).
+// End ends the request's trace with the response's status and the route
+// it matched (OpenTelemetry HTTP server conventions: the span is named by
+// the route key; 5xx is an error). r must not be used afterwards.
 func (r *Request) End(status int, rt Route) {
 	if r == nil {
 		return
 	}
-	s := r.span
-	if s.IsRecording() {
-		attrs := []attribute.KeyValue{semconv.HTTPResponseStatusCode(status)}
+	if s := r.span; s != nil {
+		attrs := make([]attribute.KeyValue, 0, 8)
+		attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
 		if len(rt.APIID) > 0 {
 			attrs = append(attrs, AttrAPIID.String(string(rt.APIID)))
 		}
@@ -147,19 +163,19 @@ func (r *Request) End(status int, rt Route) {
 			// "GET /pets/{id}": http.route is the path template.
 			if _, tmpl, ok := strings.Cut(key, " "); ok {
 				attrs = append(attrs, semconv.HTTPRoute(tmpl))
-				s.SetName(key)
-			} else {
-				s.SetName(key) // $default
 			}
+			s.SetName(key)
 		}
-		s.SetAttributes(attrs...)
 		if status >= 500 || status < 100 {
 			s.SetStatus(codes.Error, rt.ErrorMessage)
-			attrs = append(attrs[:0], semconv.ErrorTypeKey.String(statusText(status)))
-			s.SetAttributes(attrs...)
+			attrs = append(attrs, semconv.ErrorTypeKey.String(statusText(status)))
 		}
+		s.SetAttributes(attrs...)
+		s.End()
 	}
-	s.End()
+	t := r.t
+	*r = Request{xray: r.xray[:0], header: r.header[:0]}
+	t.pool.Put(r)
 }
 
 func statusText(status int) string {
@@ -170,54 +186,59 @@ func statusText(status int) string {
 	return string([]byte{digits[status/100], digits[status/10%10], digits[status%10]})
 }
 
-// Span is a child span of a request: an authorizer call, the cache
-// decision, the integration call. Methods are safe on nil.
-type Span struct {
-	r    *Request
-	span trace.Span
-}
+// Span is a recorded child span of a request: an authorizer call, the
+// cache decision, the integration call. Only sampled requests have them;
+// methods are safe on nil.
+type Span struct{ span trace.Span }
 
 func (r *Request) child(name string, kind trace.SpanKind, attrs ...attribute.KeyValue) *Span {
 	_, s := r.t.tracer.Start(r.ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
-	return &Span{r: r, span: s}
+	return &Span{span: s}
 }
 
 // StartAuthorizer starts the span of an authorizer call; kind is "jwt",
 // "lambda" or "http".
 func (r *Request) StartAuthorizer(kind string) *Span {
-	if r == nil {
+	if r == nil || !r.sampled {
 		return nil
 	}
 	return r.child("authorizer "+kind, trace.SpanKindInternal, attribute.String("frontdesk.authorizer.type", kind))
 }
 
 // CacheDecision records the response cache's decision (Hit, Miss,
-// Refresh, …) as a short span.
+// Stale, Refresh) as a short span.
 func (r *Request) CacheDecision(result []byte) {
-	if r == nil {
+	if r == nil || !r.sampled {
 		return
 	}
-	s := r.child("cache", trace.SpanKindInternal, AttrCacheResult.String(strings.ToLower(string(result))))
-	s.span.End()
+	r.child("cache", trace.SpanKindInternal, AttrCacheResult.String(strings.ToLower(string(result)))).span.End()
 }
 
 // StartUpstream starts the client span of an HTTP integration call and
-// writes the span's context into the upstream request's headers:
-// traceparent (and tracestate) and X-Amzn-Trace-Id, replacing the
-// client's.
+// writes its context into the upstream request's headers, replacing the
+// client's: traceparent and X-Amzn-Trace-Id (the client's tracestate
+// passes on as it came).
 func (r *Request) StartUpstream(up *fasthttp.RequestHeader) *Span {
 	if r == nil {
 		return nil
 	}
-	method := string(up.Method())
-	s := r.child(method, trace.SpanKindClient,
-		AttrIntegration.String("http_proxy"),
-		semconv.HTTPRequestMethodKey.String(method),
-		semconv.ServerAddress(string(up.Host())),
-		semconv.URLPath(pathOf(up.RequestURI())),
-	)
-	c := trace.ContextWithSpan(r.ctx, s.span)
-	r.t.prop.Inject(c, headerCarrier{up})
+	var s *Span
+	if r.sampled {
+		method := string(up.Method())
+		s = r.child(method, trace.SpanKindClient,
+			AttrIntegration.String("http_proxy"),
+			semconv.HTTPRequestMethodKey.String(method),
+			semconv.ServerAddress(string(up.Host())),
+			semconv.URLPath(pathOf(up.RequestURI())),
+		)
+		r.spanID = s.span.SpanContext().SpanID()
+	} else {
+		r.spanID = randomSpanID()
+	}
+	r.header = appendTraceparent(r.header[:0], r.traceID, r.spanID, r.sampled)
+	up.SetCanonical(hdrTraceparent, r.header)
+	r.xray = appendXRay(r.xray[:0], r.traceID, r.spanID, r.sampled)
+	up.SetCanonical(hdrXRay, r.xray)
 	return s
 }
 
@@ -230,29 +251,33 @@ func pathOf(uri []byte) string {
 }
 
 // StartFunction starts the client span of a Lambda integration's
-// invocation of function name. XRay then gives the X-Amzn-Trace-Id for
-// its event, with this span as the parent.
+// invocation of function name; XRay then gives the X-Amzn-Trace-Id for its
+// event and runtime, with this span as the parent.
 func (r *Request) StartFunction(name string) *Span {
 	if r == nil {
 		return nil
 	}
-	s := r.child("invoke "+name, trace.SpanKindClient,
-		AttrIntegration.String("lambda"),
-		attribute.String("faas.invoked_name", name),
-		attribute.String("faas.invoked_provider", "aws"),
-	)
-	c := trace.ContextWithSpan(r.ctx, s.span)
-	m := propagation.MapCarrier{}
-	r.t.prop.Inject(c, m)
-	r.xray = m.Get("X-Amzn-Trace-Id")
+	var s *Span
+	if r.sampled {
+		s = r.child("invoke "+name, trace.SpanKindClient,
+			AttrIntegration.String("lambda"),
+			attribute.String("faas.invoked_name", name),
+			attribute.String("faas.invoked_provider", "aws"),
+		)
+		r.spanID = s.span.SpanContext().SpanID()
+	} else {
+		r.spanID = randomSpanID()
+	}
+	r.xray = appendXRay(r.xray[:0], r.traceID, r.spanID, r.sampled)
 	return s
 }
 
 // XRay is the X-Amzn-Trace-Id of the integration call in progress
-// ("Root=1-…;Parent=…;Sampled=1"), "" when none.
-func (r *Request) XRay() string {
+// ("Root=1-…;Parent=…;Sampled=1"), empty when none. The bytes are the
+// Request's.
+func (r *Request) XRay() []byte {
 	if r == nil {
-		return ""
+		return nil
 	}
 	return r.xray
 }
@@ -263,16 +288,14 @@ func (s *Span) End(status int, err error) {
 	if s == nil {
 		return
 	}
-	if s.span.IsRecording() {
-		if status > 0 {
-			s.span.SetAttributes(semconv.HTTPResponseStatusCode(status))
-		}
-		if err != nil {
-			s.span.RecordError(err)
-			s.span.SetStatus(codes.Error, err.Error())
-		} else if status >= 500 {
-			s.span.SetStatus(codes.Error, "")
-		}
+	if status > 0 {
+		s.span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	}
+	if err != nil {
+		s.span.RecordError(err)
+		s.span.SetStatus(codes.Error, err.Error())
+	} else if status >= 500 {
+		s.span.SetStatus(codes.Error, "")
 	}
 	s.span.End()
 }

@@ -25,12 +25,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
 
-	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -81,8 +79,13 @@ type Stats struct {
 type Tracer struct {
 	provider *sdktrace.TracerProvider
 	tracer   trace.Tracer
-	prop     propagation.TextMapPropagator
 	queue    *queue
+	// never: sample_ratio 0; else bound is the ratio rule's bound.
+	never bool
+	bound uint64
+	// pool holds Requests, so that a request that is not sampled
+	// allocates nothing.
+	pool sync.Pool
 }
 
 // New starts a tracer exporting to cfg.Endpoint. Nothing is sent until a
@@ -119,30 +122,33 @@ func New(cfg Config, log *slog.Logger) (*Tracer, error) {
 	}
 	res := resource.NewSchemaless(semconv.ServiceName(name))
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSampler(sampler(cfg.SampleRatio)),
+		// Start decides (sampleBound); the SDK sees sampled requests only.
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithSpanProcessor(q),
 		sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(&idGenerator{}),
 	)
-	return &Tracer{
+	t := &Tracer{
 		provider: tp,
 		tracer:   tp.Tracer("github.com/frontdeskgw/frontdesk"),
-		// X-Ray first: when a request carries both, traceparent wins.
-		prop:  propagation.NewCompositeTextMapPropagator(xray.Propagator{}, propagation.TraceContext{}),
-		queue: q,
-	}, nil
+		queue:    q,
+		never:    cfg.SampleRatio <= 0,
+		bound:    sampleBound(cfg.SampleRatio),
+	}
+	t.pool.New = func() any { return &Request{} }
+	return t, nil
 }
 
-// sampler records ratio of new traces and follows a caller's decision,
-// except that 0 records nothing at all.
-func sampler(ratio float64) sdktrace.Sampler {
+// sampleBound is the SDK's TraceIDRatioBased bound for ratio: a trace
+// is sampled when its id's last 63 bits are below it.
+func sampleBound(ratio float64) uint64 {
 	switch {
 	case ratio <= 0:
-		return sdktrace.NeverSample()
+		return 0
 	case ratio >= 1:
-		return sdktrace.ParentBased(sdktrace.AlwaysSample())
+		return 1 << 63
 	}
-	return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))
+	return uint64(ratio * (1 << 63))
 }
 
 // tracesURL is endpoint with OTLP's /v1/traces when it has no path.
@@ -190,21 +196,3 @@ func (g *idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) 
 }
 
 func (g *idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return randomSpanID() }
-
-// xrayRoot reads the trace id of an X-Amzn-Trace-Id's Root field
-// ("Root=1-5759e988-bd862e3fe1be46a994272793"), or false.
-func xrayRoot(h string) (trace.TraceID, bool) {
-	for part := range strings.SplitSeq(h, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || k != "Root" {
-			continue
-		}
-		// 1-<8 hex>-<24 hex>
-		if len(v) != 35 || v[:2] != "1-" || v[10] != '-' {
-			return trace.TraceID{}, false
-		}
-		tid, err := trace.TraceIDFromHex(v[2:10] + v[11:])
-		return tid, err == nil
-	}
-	return trace.TraceID{}, false
-}
