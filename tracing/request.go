@@ -58,7 +58,9 @@ func (t *Tracer) Start(ctx *fasthttp.RequestCtx, start time.Time) *Request {
 	h := &ctx.Request.Header
 	in, ok := parseTraceparent(h.PeekBytes(hdrTraceparent))
 	if !ok {
-		in, ok = parseXRay(h.PeekBytes(hdrXRay))
+		// Without a usable traceparent, X-Ray's header; without either
+		// (in is zero), a new trace.
+		in, _ = parseXRay(h.PeekBytes(hdrXRay))
 	}
 	r := t.pool.Get().(*Request)
 	r.t = t
