@@ -306,13 +306,21 @@ func TestConsoleInTheBrowser(t *testing.T) {
 
 	t.Run("route table lists the config's routes", func(t *testing.T) {
 		waitJS(t, tab, "the route table", `document.querySelectorAll("#route-table tbody tr").length === 3`)
-		keys, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#route-table tbody tr td:nth-child(4)")].map(td => td.textContent)`))
+		keys, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#route-table tbody tr td.route-key")].map(td => td.textContent)`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"GET /items", "GET /orders/{id}", "POST /orders"}
 		if strings.Join(keys, ",") != strings.Join(want, ",") {
 			t.Errorf("route keys %q, want %q", keys, want)
+		}
+		// Each route's checks: the cached route's TTL, the keyed route's API key.
+		checks, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#route-table tbody tr")].map(tr => tr.children[5].textContent + "|" + tr.children[7].textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"—|5m0s", "—|—", "API key|—"}; strings.Join(checks, ",") != strings.Join(want, ",") {
+			t.Errorf("authorizer|cache columns %q, want %q", checks, want)
 		}
 		// The search box filters.
 		typeInto(t, tab, "search", "#route-search", "orders")
@@ -325,7 +333,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		// One route's chart: click its row.
 		click(t, tab, "select a route", `#route-table tbody tr[data-key="shop $default GET /orders/{id}"]`)
 		waitJS(t, tab, "traffic on the route's chart", `document.querySelector("#chart-route").textContent.includes("GET /orders/{id}") && Number(document.querySelector("#chart-rps").dataset.max) > 0`)
-		waitJS(t, tab, "4xx rate in the table", `Number(document.querySelector('#route-table tr[data-key="shop $default GET /orders/{id}"] td:nth-child(9)').textContent) > 0`)
+		waitJS(t, tab, "4xx rate in the table", `Number(document.querySelector('#route-table tr[data-key="shop $default GET /orders/{id}"] td.r4').textContent) > 0`)
 	})
 
 	t.Run("send and disconnect a WebSocket client", func(t *testing.T) {

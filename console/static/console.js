@@ -154,14 +154,16 @@
     for (const row of r.json || []) {
       const id = routeId(row.api, row.stage, row.routeKey);
       const cells = {
-        rps: el("td", { class: "num" }, "—"), p50: el("td", { class: "num" }, "—"),
-        p99: el("td", { class: "num" }, "—"), r4: el("td", { class: "num" }, "—"), r5: el("td", { class: "num" }, "—"),
+        rps: el("td", { class: "num rps" }, "—"), p50: el("td", { class: "num p50" }, "—"),
+        p99: el("td", { class: "num p99" }, "—"), r4: el("td", { class: "num r4" }, "—"), r5: el("td", { class: "num r5" }, "—"),
       };
+      const auth = [row.authorizer, row.apiKey ? "API key" : ""].filter(Boolean).join(" + ");
       const tr = el("tr", { "data-key": [row.api, row.stage, row.routeKey].join(" "), onclick: () => select(id) },
         el("td", {}, row.api), el("td", {}, row.type), el("td", {}, row.stage),
-        el("td", { class: "mono" }, row.routeKey), el("td", {}, row.integration),
+        el("td", { class: "mono route-key" }, row.routeKey), el("td", {}, row.integration),
+        el("td", {}, auth || "—"), el("td", {}, row.throttle || "—"), el("td", {}, row.cache || "—"),
         cells.rps, cells.p50, cells.p99, cells.r4, cells.r5);
-      tr.dataset.search = [row.api, row.type, row.stage, row.routeKey, row.integration, row.hosts, row.basePath].join(" ").toLowerCase();
+      tr.dataset.search = [row.api, row.type, row.stage, row.routeKey, row.integration, row.hosts, row.basePath, auth, row.cache ? "cache" : ""].join(" ").toLowerCase();
       tbody.append(tr);
       rowsById.set(id, { tr, cells });
     }
