@@ -3,11 +3,15 @@ package tracing_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +26,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/server"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -44,11 +49,13 @@ type collector struct {
 	mu       sync.Mutex
 	spans    []span
 	requests int
+	// failed holds the ids of spans with an error status.
+	failed map[string]bool
 }
 
 func startCollector(t *testing.T) *collector {
 	t.Helper()
-	c := &collector{}
+	c := &collector{failed: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -84,6 +91,9 @@ func startCollector(t *testing.T) *collector {
 						}
 					}
 					c.spans = append(c.spans, sp)
+					if s.GetStatus().GetCode() == tracepb.Status_STATUS_CODE_ERROR {
+						c.failed[sp.spanID] = true
+					}
 				}
 			}
 		}
@@ -605,5 +615,84 @@ func TestUnreachableCollectorSlowsNoRequest(t *testing.T) {
 	}
 	if d := metric(t, f.adm, "frontdesk_tracing_spans_dropped_total"); d < 1 {
 		t.Errorf("frontdesk_tracing_spans_dropped_total = %v, want drops", d)
+	}
+}
+
+// jwks serves one RSA key's JSON Web Key Set and signs tokens with it.
+func jwks(t *testing.T) (url string, sign func(jwt.MapClaims) string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := json.Marshal(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(set) //nolint:errcheck // test server
+	})}
+	go srv.Serve(ln) //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/jwks.json", func(c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// The authorizer's call is a span of the request, failed when it refused.
+func TestAuthorizerCallIsASpan(t *testing.T) {
+	col := startCollector(t)
+	up := startUpstream(t)
+	jwksURL, sign := jwks(t)
+	f := start(t, fmt.Sprintf(`
+tracing: {otlp_endpoint: %s, sample_ratio: 1}
+apis:
+  shop:
+    authorizers:
+      users: {type: jwt, issuer: "https://issuer.test/", audience: [shop], jwks_url: %q}
+    integrations: {up: {type: http_proxy, url: "http://%s"}}
+    routes: {"GET /me": {integration: up, authorizer: users}}
+`, col.url, jwksURL, up.addr))
+	good := sign(jwt.MapClaims{"iss": "https://issuer.test/", "aud": "shop", "sub": "ada", "exp": time.Now().Add(time.Hour).Unix()})
+	cases := []struct {
+		name, token, trace string
+		status             int
+		failed             bool
+	}{
+		{"a valid token", good, "11111111111111111111111111111111", 200, false},
+		{"a forged token", good[:len(good)-4] + "AAAA", "22222222222222222222222222222222", 401, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := get(t, f.data+"/me", "Authorization", "Bearer "+c.token, "traceparent", "00-"+c.trace+"-"+clientParent+"-01")
+			if status != c.status {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			spans := col.waitSpans(t, "the authorizer span", func(s []span) bool {
+				_, ok := find(s, func(s span) bool { return s.traceID == c.trace && s.name == "authorizer jwt" })
+				return ok
+			})
+			auth, _ := find(spans, func(s span) bool { return s.traceID == c.trace && s.name == "authorizer jwt" })
+			srv, _ := find(spans, func(s span) bool { return s.traceID == c.trace && s.kind == tracepb.Span_SPAN_KIND_SERVER })
+			if auth.parentID != srv.spanID || auth.attrs["frontdesk.authorizer.type"] != "jwt" {
+				t.Errorf("authorizer span %+v, want a child of the server span %s", auth, srv.spanID)
+			}
+			col.mu.Lock()
+			failed := col.failed[auth.spanID]
+			col.mu.Unlock()
+			if failed != c.failed {
+				t.Errorf("authorizer span failed: %v, want %v", failed, c.failed)
+			}
+		})
 	}
 }
