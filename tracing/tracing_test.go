@@ -365,6 +365,11 @@ func TestTraceparentContinuesTheTraceToTheUpstream(t *testing.T) {
 		return ok
 	})
 
+	// The collector's key is masked in the effective config.
+	if _, cfg := get(t, f.adm+"/config"); strings.Contains(cfg, "secret-value") || !strings.Contains(cfg, "secr****") {
+		t.Errorf("tracing.headers in /config:\n%s", cfg)
+	}
+
 	f.stop(t) // writes the access log out
 	b, err := os.ReadFile(logPath)
 	if err != nil {
