@@ -51,7 +51,7 @@ func (f Format) String() string {
 // Short fields are identifiers the gateway produces or configures; long
 // fields carry what a client chose.
 const (
-	MaxShortField = 128  // requestId, extendedRequestId, ip, httpMethod, protocol, apiId, stage, apiKey
+	MaxShortField = 128  // requestId, extendedRequestId, ip, httpMethod, protocol, apiId, stage, apiKey, traceId
 	MaxErrorField = 256  // errorMessage, integrationErrorMessage, authorizerError, validationErrorString
 	MaxLongField  = 1024 // routeKey, path, userAgent
 )
@@ -132,6 +132,10 @@ func appendJSON(dst []byte, r *Record) []byte {
 	if len(r.ValidationErrorString) > 0 {
 		dst = append(dst, `","validationErrorString":"`...)
 		dst = appendJSONField(dst, r.ValidationErrorString, MaxErrorField)
+	}
+	if len(r.TraceID) > 0 {
+		dst = append(dst, `","traceId":"`...)
+		dst = appendJSONField(dst, r.TraceID, MaxShortField)
 	}
 	return append(dst, "\"}\n"...)
 }

@@ -277,11 +277,27 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 		ResponseLatency: 1<<63 - 1, APIID: short, Stage: short, UserAgent: long,
 		APIKey: short, ErrorMessage: long, IntegrationErrorMessage: long, AuthorizerError: long,
 		ValidationErrorString: long,
+		TraceID: short,
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		if n := len(appendLine(nil, f, r)); n > MaxLineBytes {
 			t.Errorf("%v: worst line is %d bytes, over MaxLineBytes %d", f, n, MaxLineBytes)
 		}
+	}
+}
+
+// traceId is written only for a traced request, and only in JSON.
+func TestTraceIDOnlyWhenTraced(t *testing.T) {
+	r := sampleRecord()
+	if _, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["traceId"]; ok {
+		t.Error("traceId written for a request without a trace")
+	}
+	r.TraceID = []byte("4bf92f3577b34da6a3ce929d0e0e4736")
+	if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["traceId"]; got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("traceId %v", got)
+	}
+	if line := string(appendLine(nil, FormatCLF, r)); strings.Contains(line, "4bf92f35") {
+		t.Errorf("CLF line carries the trace id: %s", line)
 	}
 }
 

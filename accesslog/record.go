@@ -41,6 +41,9 @@ type Record struct {
 	// ErrorMessage is $context.error.message, set when the gateway answered
 	// with one of its own errors. Omitted when empty.
 	ErrorMessage []byte
+	// TraceID is the request's trace id (32 hex digits) when the request
+	// was traced; omitted when empty. json format only.
+	TraceID []byte
 	// IntegrationErrorMessage is $context.integrationErrorMessage: why the
 	// integration call failed. Omitted when empty.
 	IntegrationErrorMessage []byte

@@ -1,11 +1,13 @@
 // Package admin serves the management listener: health and readiness,
 // Prometheus metrics, config reload, the effective config and the route
-// table, and the feature endpoints (usage, cache, connections) of a Backend
-// that also implements Sources.
+// table, the feature endpoints (usage, cache, connections) of a Backend
+// that also implements Sources, and the web console (/console/, package
+// console) with the JSON it reads (/stats/routes, /reload/last).
 // It is off the data path: nothing here runs per proxied request.
 //
 // Access: with admin.token set, every request needs
-// "Authorization: Bearer <token>", and state-changing methods refuse
+// "Authorization: Bearer <token>" (or, for a browser opening the console,
+// Basic credentials with the token as the password), and state-changing methods refuse
 // cross-site browser requests. Without a token only loopback clients are
 // served, and only when they name the listener by a loopback host name and
 // do not come from another site's page: the loopback peer check alone would
@@ -27,7 +29,6 @@ import (
 	"time"
 
 	fhrouter "github.com/fasthttp/router"
-	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/valyala/fasthttp"
 )
@@ -76,7 +77,9 @@ type Backend interface {
 
 // Server is the admin HTTP server.
 type Server struct {
-	token  []byte
+	token []byte
+	// secret is the token alone, for Basic credentials.
+	secret []byte
 	b      Backend
 	log    *slog.Logger
 	router *fhrouter.Router
@@ -88,6 +91,7 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 	s := &Server{b: b, log: log, router: fhrouter.New()}
 	if token != "" {
 		s.token = []byte("Bearer " + token)
+		s.secret = []byte(token)
 	}
 	r := s.router
 	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, map[string]string{"status": "ok"}) })
@@ -103,6 +107,7 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 	if src, ok := b.(Sources); ok {
 		s.addFeatures(src)
 	}
+	s.addConsole()
 	s.http = &fasthttp.Server{
 		Handler:               s.guard,
 		ErrorHandler:          requestError,
@@ -133,8 +138,13 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.guard }
 func (s *Server) guard(ctx *fasthttp.RequestCtx) {
 	if s.token != nil {
 		got := ctx.Request.Header.Peek("Authorization")
-		if subtle.ConstantTimeCompare(got, s.token) != 1 {
+		if !constantTimeEqual(got, s.token) && !basicToken(got, s.secret) {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="frontdesk-admin"`)
+			// The console is opened by a browser, which can answer only a
+			// Basic challenge (with the token as the password).
+			if bytes.HasPrefix(ctx.Path(), []byte("/console")) {
+				ctx.Response.Header.Add("WWW-Authenticate", `Basic realm="frontdesk-admin", charset="UTF-8"`)
+			}
 			writeJSON(ctx, 401, map[string]string{"message": "Unauthorized"})
 			return
 		}
@@ -171,6 +181,8 @@ func (s *Server) refuseCrossSite(ctx *fasthttp.RequestCtx) {
 		"sec_fetch_site", string(ctx.Request.Header.Peek("Sec-Fetch-Site")))
 	writeJSON(ctx, 403, map[string]string{"message": "Forbidden: cross-site request"})
 }
+
+func constantTimeEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // safeMethod reports the methods that change nothing here (RFC 9110 9.2.1).
 func safeMethod(m []byte) bool {
@@ -287,15 +299,7 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 200, map[string]string{"status": "reloaded"})
 		return
 	}
-	problems := []string{err.Error()}
-	var list config.Errors
-	if errors.As(err, &list) {
-		problems = make([]string, len(list))
-		for i, p := range list {
-			problems[i] = p.String()
-		}
-	}
-	writeJSON(ctx, 400, map[string]any{"message": "config refused; the previous config keeps serving", "errors": problems})
+	writeJSON(ctx, 400, map[string]any{"message": "config refused; the previous config keeps serving", "errors": Problems(err)})
 }
 
 func (s *Server) config(ctx *fasthttp.RequestCtx) {

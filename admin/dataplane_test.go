@@ -86,6 +86,7 @@ func TestDataPlaneListenerDoesNotServeAdminPaths(t *testing.T) {
 		{"POST", "/reload"}, {"GET", "/metrics"}, {"GET", "/config"}, {"GET", "/routes"},
 		{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/usage"}, {"GET", "/cache/stats"},
 		{"DELETE", "/cache"}, {"GET", "/connections"},
+		{"GET", "/console/"}, {"GET", "/console/console.js"}, {"GET", "/stats/routes"}, {"GET", "/reload/last"},
 	}
 	cases := []struct {
 		name       string

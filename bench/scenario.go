@@ -128,6 +128,12 @@ func Scenarios() []Scenario {
 			About: "nginx proxying ~100 B JSON over keep-alive upstream connections"},
 		{Name: "frontdesk-proxy", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx", Group: "small", Config: proxyAPI, Profiles: gatewayProxy,
 			About: "plain http_proxy route, ~100 B JSON"},
+		{Name: "frontdesk-tracing", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx", Group: "small", Profiles: gatewayProxy,
+			About: "as frontdesk-proxy, traced at sample_ratio 0.01 with spans exported over OTLP/HTTP (to the upstream, which answers 200)",
+			Config: `tracing:
+  otlp_endpoint: "http://{{.Upstream}}"
+  sample_ratio: 0.01
+` + proxyAPI},
 		{Name: "nginx-64k", Proxy: Nginx, Path: LargePath, Group: "64k",
 			About: "nginx proxying 64 KiB responses"},
 		{Name: "frontdesk-64k", Proxy: Frontdesk, Path: LargePath, Reference: "nginx-64k", Group: "64k", Config: proxyAPI, Profiles: gatewayProxy,

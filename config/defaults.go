@@ -78,6 +78,7 @@ func applyDefaults(c *Config) {
 	defaultServer(&c.Server)
 	defaultUpstream(&c.Upstream)
 	defaultAdmin(&c.Admin)
+	defaultTracing(&c.Tracing)
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -281,5 +282,22 @@ func defaultAdmin(a *Admin) {
 	}
 	if a.MaxConns == 0 {
 		a.MaxConns = DefaultAdminMaxConns
+	}
+}
+
+// Defaults of the tracing section.
+const (
+	// DefaultTraceSampleRatio records one new trace in twenty, as X-Ray's
+	// default rule does past its first request each second.
+	DefaultTraceSampleRatio = 0.05
+	DefaultTraceServiceName = "frontdesk"
+)
+
+func defaultTracing(t *Tracing) {
+	if t.SampleRatio == nil {
+		t.SampleRatio = new(float64(DefaultTraceSampleRatio))
+	}
+	if t.ServiceName == "" {
+		t.ServiceName = DefaultTraceServiceName
 	}
 }

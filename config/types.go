@@ -14,6 +14,7 @@ type Config struct {
 	APIKeys    []APIKey             `yaml:"api_keys"`
 	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
 	APIs       map[string]*API      `yaml:"apis"`
+	Tracing    Tracing              `yaml:"tracing"`
 
 	// File is the path the config was read from; Lines maps a key path
 	// ("apis.petstore.routes.GET /pets.integration") to its line, so that
@@ -319,4 +320,20 @@ type Management struct {
 type Credential struct {
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// Tracing sends request traces to an OpenTelemetry collector over
+// OTLP/HTTP (docs/observability.md). Off while OTLPEndpoint is empty.
+type Tracing struct {
+	// OTLPEndpoint is the collector's http(s) URL; without a path,
+	// /v1/traces is used.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, 0 to 1 (default
+	// DefaultTraceSampleRatio); 0 records none.
+	SampleRatio *float64 `yaml:"sample_ratio"`
+	// ServiceName is the spans' service.name (default "frontdesk").
+	ServiceName string `yaml:"service_name"`
+	// Headers go with every export (a collector's API key); masked in
+	// the effective config.
+	Headers map[string]string `yaml:"headers"`
 }

@@ -55,6 +55,7 @@ func validate(c *Config) (Errors, []Problem) {
 	x.upstream()
 	x.cache()
 	x.accessLog()
+	x.tracing()
 	x.functions()
 	x.keysAndPlans()
 	mounts, wsMounts := &router.Table{}, &router.Table{}
@@ -647,4 +648,22 @@ func checkServerHeader(v string) error {
 		}
 	}
 	return nil
+}
+
+func (x *validator) tracing() {
+	t := x.c.Tracing
+	if t.OTLPEndpoint != "" {
+		u, err := url.Parse(t.OTLPEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			x.fail("tracing.otlp_endpoint", "want an http:// or https:// URL, got %q", t.OTLPEndpoint)
+		}
+	}
+	if r := t.SampleRatio; r != nil && (*r < 0 || *r > 1 || *r != *r) {
+		x.fail("tracing.sample_ratio", "want a number from 0 to 1, got %v", *r)
+	}
+	for name := range t.Headers {
+		if name == "" || strings.ContainsAny(name, " \t\r\n:") {
+			x.fail("tracing.headers", "header name %q is not a token", name)
+		}
+	}
 }

@@ -63,7 +63,11 @@ func (ex *Exchange) setGatewayHeaders(in *lambda.EventInput) {
 		in.ForwardedPort = port
 	}
 	in.ForwardedProto = Proto(ctx)
-	if v := ctx.Request.Header.PeekBytes(hdrTraceID); len(v) > 0 {
+	if x := ex.Trace.XRay(); len(x) > 0 {
+		// Traced: the integration span is the function's parent.
+		ex.trace = append(ex.trace[:0], x...)
+		in.TraceID = ex.trace
+	} else if v := ctx.Request.Header.PeekBytes(hdrTraceID); len(v) > 0 {
 		in.TraceID = v
 	} else {
 		ex.trace = AppendTraceID(ex.trace[:0], ex.Start)

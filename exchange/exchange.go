@@ -21,6 +21,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/router"
+	"github.com/frontdeskgw/frontdesk/tracing"
 	"github.com/valyala/fasthttp"
 )
 
@@ -73,6 +74,9 @@ type Exchange struct {
 	// any Host, and the upstream sees the client's (X-Forwarded-Host),
 	// so the Host belongs in cache keys.
 	AnyHost bool
+	// Trace is the request's trace; nil when tracing is off. Its methods
+	// are safe on nil, so a hook is one call.
+	Trace *tracing.Request
 	// IntegrationLatency and IntegrationError describe the backend call.
 	IntegrationLatency time.Duration
 	IntegrationError   error
@@ -142,6 +146,7 @@ func (ex *Exchange) Reset() {
 	ex.Authorizer = nil
 	ex.APIKey, ex.APIKeyID = nil, nil
 	ex.IntegrationLatency, ex.IntegrationError = 0, nil
+	ex.Trace = nil
 	ex.ErrorMessage, ex.AuthorizerError = "", nil
 	ex.ValidationError = ex.ValidationError[:0]
 	ex.Scratch = ex.Scratch[:0]

@@ -97,6 +97,29 @@ type api struct {
 type routeDef struct {
 	key    string
 	params []string
+	// steps describes the route's checks for the route table.
+	steps routeSteps
+}
+
+// routeSteps is what the route table shows of a route's checks.
+type routeSteps struct {
+	Authorizer string `json:"authorizer,omitempty"`
+	APIKey     bool   `json:"apiKey,omitempty"`
+	// Throttle is the route's own limit, "rate/s burst N".
+	Throttle string `json:"throttle,omitempty"`
+	// Cache is the route's cache TTL ("300s"); "" when it does not cache.
+	Cache string `json:"cache,omitempty"`
+}
+
+func describeSteps(r config.Route) routeSteps {
+	s := routeSteps{Authorizer: r.Authorizer, APIKey: r.APIKey}
+	if t := r.Throttle; t != nil {
+		s.Throttle = fmt.Sprintf("%g/s burst %d", t.Rate, t.Burst)
+	}
+	if c := r.Cache; c != nil && c.TTL != nil && c.TTL.D() > 0 {
+		s.Cache = c.TTL.D().String()
+	}
+	return s
 }
 
 type stage struct {
@@ -306,7 +329,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 		if err := a.tree.Add(parsed, i, k); err != nil {
 			return nil, fmt.Errorf("route %q: %w", k, err)
 		}
-		a.routes = append(a.routes, &routeDef{key: k, params: parsed.ParamNames()})
+		a.routes = append(a.routes, &routeDef{key: k, params: parsed.ParamNames(), steps: describeSteps(*ca.Routes[k])})
 	}
 	stageNames, hasDef := config.StageNames(ca)
 	build := func(sn string) (*stage, error) {
@@ -569,7 +592,9 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()), nil
+		l := proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D())
+		l.Function = in.Function
+		return l, nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)
@@ -584,6 +609,7 @@ type RouteRow struct {
 	Stage       string `json:"stage"`
 	RouteKey    string `json:"routeKey"`
 	Integration string `json:"integration"`
+	routeSteps
 }
 
 // Routes lists the compiled table, for `frontdesk routes` and the admin API.
@@ -596,7 +622,7 @@ func (s *Snapshot) Routes() []RouteRow {
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteRow{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i]})
+				out = append(out, RouteRow{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i], routeSteps: r.steps})
 			}
 		}
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/router"
+	"github.com/frontdeskgw/frontdesk/tracing"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
@@ -55,7 +56,11 @@ type Gateway struct {
 
 	underscores atomic.Bool // keep header names with '_'
 	streams     *proxy.ClientStreams
+	tracer      atomic.Pointer[tracing.Tracer] // nil: tracing off
 }
+
+// SetTracer makes t (nil: off) trace requests from now on.
+func (g *Gateway) SetTracer(t *tracing.Tracer) { g.tracer.Store(t) }
 
 // Options are the request path's settings that outlive snapshots.
 type Options struct {
@@ -250,6 +255,9 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 	ex.TrustedProxies = s.trusted
 	ex.Streams = g.streams
 	ex.Counter = s.noAPI
+	if t := g.tracer.Load(); t != nil {
+		ex.Trace = t.Start(ctx, ex.Start)
+	}
 	g.metrics.InFlight().Inc()
 	return ex
 }
@@ -301,8 +309,20 @@ func (g *Gateway) finish(ex *exchange.Exchange) {
 		ex.CORS.Apply(&ctx.Request, &ctx.Response)
 	}
 	g.account(ex)
+	if ex.Trace != nil {
+		endTrace(ex)
+	}
 	ex.Reset()
 	g.pool.Put(ex)
+}
+
+// endTrace ends the request's server span with what the request matched.
+func endTrace(ex *exchange.Exchange) {
+	rt := tracing.Route{RequestID: ex.RequestID, ErrorMessage: ex.ErrorMessage}
+	if ri := ex.RouteInfo; ri != nil {
+		rt.APIID, rt.Stage, rt.RouteKey = ri.APIIDBytes, ri.StageBytes, ri.RouteKeyBytes
+	}
+	ex.Trace.End(ex.Ctx.Response.StatusCode(), rt)
 }
 
 // appendShortID appends an HTTP API style request id such as
@@ -526,6 +546,7 @@ func (g *Gateway) account(ex *exchange.Exchange) {
 	r.ResponseLatency = total
 	r.UserAgent = ctx.UserAgent()
 	r.APIKey = ex.APIKey
+	r.TraceID = ex.Trace.TraceID()
 	if rt := ex.RouteInfo; rt != nil {
 		r.RouteKey, r.APIID, r.Stage = rt.RouteKeyBytes, rt.APIIDBytes, rt.StageBytes
 	}

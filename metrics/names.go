@@ -38,6 +38,8 @@ const (
 	nameFnColdStarts        = "frontdesk_function_cold_starts_total"
 	nameFnInstances         = "frontdesk_function_instances"
 	nameFnQueued            = "frontdesk_function_queued"
+	nameTraceExported       = "frontdesk_tracing_spans_exported_total"
+	nameTraceDropped        = "frontdesk_tracing_spans_dropped_total"
 )
 
 // describe returns a family's Prometheus type and help text.
@@ -91,6 +93,10 @@ func describe(family string) (typ, help string, ok bool) {
 		return "counter", "Access log lines dropped because the log queue was full.", true
 	case nameLogWriteErrors:
 		return "counter", "Failed writes to the access log output.", true
+	case nameTraceExported:
+		return "counter", "Trace spans the OTLP collector accepted.", true
+	case nameTraceDropped:
+		return "counter", "Sampled trace spans dropped: the export queue was full, or the collector refused them or could not be reached.", true
 	case nameFnInvocations:
 		return "counter", "Function invocations, local and remote.", true
 	case nameFnErrors:

@@ -39,6 +39,11 @@ type CacheStats struct {
 	Entries                 int64
 }
 
+// TracingStats are what the tracer reports at scrape time.
+type TracingStats struct {
+	Exported, Dropped uint64
+}
+
 // AccessLogStats are what the access logger reports at scrape time.
 type AccessLogStats struct {
 	Lines, Dropped, WriteErrors uint64
@@ -69,6 +74,7 @@ type Registry struct {
 
 	cache     atomic.Pointer[func() CacheStats]
 	accessLog atomic.Pointer[func() AccessLogStats]
+	tracing   atomic.Pointer[func() TracingStats]
 
 	scrapeMu  sync.Mutex
 	scrapeRaw bytes.Buffer // the set's and sources' samples
@@ -267,6 +273,15 @@ func (r *Registry) SetAccessLogSource(f func() AccessLogStats) {
 	storeSource(&r.accessLog, f)
 }
 
+// SetTracingSource makes scrapes report f's figures for tracing; nil
+// (tracing off) stops reporting.
+func (r *Registry) SetTracingSource(f func() TracingStats) {
+	if r == nil {
+		return
+	}
+	storeSource(&r.tracing, f)
+}
+
 // WritePrometheus writes every metric in the Prometheus text exposition
 // format (version 0.0.4), with HELP and TYPE lines for frontdesk's
 // families, followed by the Go runtime and process metrics unless they
@@ -351,6 +366,11 @@ func (r *Registry) writeSources(b *bytes.Buffer) {
 		writeSample(b, nameLogDropped, "", s.Dropped)
 		writeSample(b, nameLogLines, "", s.Lines)
 		writeSample(b, nameLogWriteErrors, "", s.WriteErrors)
+	}
+	if f := r.tracing.Load(); f != nil {
+		s := (*f)()
+		writeSample(b, nameTraceDropped, "", s.Dropped)
+		writeSample(b, nameTraceExported, "", s.Exported)
 	}
 
 	// Sources are called outside the lock: a bridge's Stats may take its

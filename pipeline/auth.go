@@ -48,7 +48,9 @@ func (j *JWT) Handle(ex *exchange.Exchange, next exchange.Next) {
 	for _, h := range j.headers {
 		req.Header.Del(h[1])
 	}
+	span := ex.Trace.StartAuthorizer("jwt")
 	res, err := j.a.Authorize(context.Background(), req, j.scopes)
+	span.End(0, err)
 	if err != nil {
 		writeAuthFailure(ex, err)
 		return
@@ -92,6 +94,7 @@ func (l *LambdaAuthorizer) Handle(ex *exchange.Exchange, next exchange.Next) {
 	if l.v1 { // payload 1.0 hands the authorizer's latency on
 		start = time.Now()
 	}
+	span := ex.Trace.StartAuthorizer("lambda")
 	res, err := l.a.Authorize(context.Background(), lambdaauth.Request{
 		HTTP:      &ex.Ctx.Request,
 		MethodARN: arn,
@@ -109,6 +112,7 @@ func (l *LambdaAuthorizer) Handle(ex *exchange.Exchange, next exchange.Next) {
 			return appendAuthorizerEvent(dst, ex, l.v1, arn, identity)
 		},
 	})
+	span.End(0, err)
 	if err != nil {
 		writeAuthFailure(ex, err)
 		return

@@ -203,6 +203,7 @@ func (c *Cache) serveStale(ex *exchange.Exchange, next exchange.Next, key []byte
 }
 
 func (c *Cache) mark(ex *exchange.Exchange, v []byte) {
+	ex.Trace.CacheDecision(v)
 	if c.o.XCache {
 		ex.Ctx.Response.Header.SetCanonical(hdrXCache, v)
 	}

@@ -170,9 +170,11 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 	}
 
 	resp := &ctx.Response
+	span := ex.Trace.StartUpstream(&up.Header)
 	start := time.Now()
 	err := p.client.Do(up, resp, start.Add(p.timeout))
 	ex.IntegrationLatency = time.Since(start)
+	span.End(resp.StatusCode(), err)
 	if err != nil {
 		ex.IntegrationError = err
 		resp.Reset()

@@ -14,6 +14,9 @@ import (
 // (payload format 2.0 or 1.0) and turns its result into the response under
 // API Gateway's rules (type: lambda).
 type Lambda struct {
+	// Function is the function's name in the configuration, for traces.
+	Function string
+
 	inv     lambda.Invoker
 	v1      bool
 	rest    bool
@@ -32,6 +35,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 		ex.Fail(apierror.InternalError)
 		return
 	}
+	span := ex.Trace.StartFunction(l.Function)
 	in := ex.EventInput()
 	if l.v1 {
 		ex.Payload = lambda.AppendEventV1(ex.Payload[:0], in, !l.rest)
@@ -39,6 +43,9 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 		ex.Payload = lambda.AppendEventV2(ex.Payload[:0], in)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	if ex.Trace != nil {
+		ctx = lambda.WithTraceHeader(ctx, string(ex.Trace.XRay()))
+	}
 	start := time.Now()
 	res, err := l.inv.Invoke(ctx, ex.Payload)
 	cancel()
@@ -46,6 +53,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	if err == nil {
 		err = res.Err()
 	}
+	span.End(0, err)
 	if err == nil {
 		out := &ex.Result
 		if l.v1 {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/fsnotify/fsnotify"
@@ -33,10 +34,19 @@ func (s *Server) Reload() error {
 			s.dropGoneFunctions(cfg)
 			s.reloadCertificates(cfg)
 			s.reopenAccessLog(cfg.AccessLog)
+			if terr := s.applyTracing(cfg.Tracing); terr != nil {
+				s.log.Error("tracing: keeping the previous tracer", "err", terr)
+			}
 		}
 	}
 	s.reloads.Add(1)
-	s.metrics.RecordReload(err == nil, time.Now())
+	now := time.Now()
+	s.metrics.RecordReload(err == nil, now)
+	last := &admin.ReloadResult{At: now, OK: err == nil}
+	if err != nil {
+		last.Errors = admin.Problems(err)
+	}
+	s.lastReload.Store(last)
 	if err != nil {
 		s.log.Error("reload refused; the previous config keeps serving", "file", old.File, "err", err)
 		return err
@@ -95,6 +105,10 @@ func (s *Server) commit(n *next) {
 		s.metrics.API(name).SetWebSocketSource(webSocketStats(b))
 	}
 }
+
+// LastReload is the outcome of the last reload, or of the start-up load
+// before any; the admin listener's /reload/last and console show it.
+func (s *Server) LastReload() admin.ReloadResult { return *s.lastReload.Load() }
 
 // Reloads is the number of reloads tried; /metrics has their results.
 func (s *Server) Reloads() int64 { return s.reloads.Load() }
@@ -158,6 +172,13 @@ func (s *Server) EffectiveConfig() ([]byte, error) {
 		keys[i] = k
 	}
 	c.APIKeys = keys
+	if len(c.Tracing.Headers) > 0 {
+		h := make(map[string]string, len(c.Tracing.Headers))
+		for k, v := range c.Tracing.Headers {
+			h[k] = mask(v)
+		}
+		c.Tracing.Headers = h
+	}
 	apis := make(map[string]*config.API, len(c.APIs))
 	for name, a := range c.APIs {
 		cp := *a

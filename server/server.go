@@ -27,6 +27,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
 	"github.com/frontdeskgw/frontdesk/proxy"
+	"github.com/frontdeskgw/frontdesk/tracing"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"github.com/valyala/fasthttp"
@@ -55,8 +56,13 @@ type Server struct {
 	adminLn net.Listener
 	ready   atomic.Bool
 
-	reloadMu sync.Mutex
-	reloads  atomic.Int64
+	reloadMu   sync.Mutex
+	reloads    atomic.Int64
+	lastReload atomic.Pointer[admin.ReloadResult]
+
+	// tracer is nil while tracing is off; changed on reload only.
+	tracer     *tracing.Tracer
+	tracingCfg config.Tracing
 }
 
 // Options are start-up choices that are not part of the config file.
@@ -106,9 +112,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		return nil, err
 	}
 	s.commit(n)
+	s.lastReload.Store(&admin.ReloadResult{At: time.Now(), OK: true})
 	s.gw.SetOptions(gatewayOptions(cfg))
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
+	if err := s.applyTracing(cfg.Tracing); err != nil {
+		access.Close() //nolint:errcheck // nothing was logged
+		return nil, err
+	}
 	s.watchSources()
 	sc := cfg.Server
 	s.bodies = &bodies{max: int(sc.MaxBodyBytes), budget: int64(sc.MaxInflightBodyBytes), readBuf: sc.MaxHeaderBytes}
@@ -310,6 +321,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.ShutdownWithContext(ctx)
 	s.fns.close()
 	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued
+	if s.tracer != nil {
+		s.tracer.Shutdown(ctx) //nolint:errcheck // unsent spans are counted as dropped
+	}
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())
 	return err
 }

@@ -13,10 +13,10 @@ package layers
 // the built binary from above everything.
 var Floors = []Floor{
 	{Name: "library", Peers: true, Packages: []string{
-		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/testdeps", "internal/layers",
+		"console", "internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/testdeps", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"lambda", "lambda/invoke", "lambda/host", "wsbridge",
+		"lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	// importer produces config from OpenAPI and SAM files and reads

@@ -217,6 +217,9 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (lambda.Result, e
 		return lambda.Result{}, fmt.Errorf("invoke %s: %w", f.cfg.Name, err)
 	}
 	inv := newInvocation(payload)
+	if h := lambda.TraceHeader(ctx); h != "" {
+		inv.traceID = h // the gateway's trace, not a new one
+	}
 
 	f.mu.Lock()
 	if f.closed {
