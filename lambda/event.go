@@ -213,7 +213,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 	body := req.Body()
 	binary := false
 	if len(body) > 0 {
-		binary = isBinaryBody(req.Header.ContentType(), body)
+		binary = isBinaryBody(req.Header.ContentType(), body, true)
 		dst = append(dst, `,"body":`...)
 		dst = appendBody(dst, body, binary)
 	}
@@ -344,7 +344,7 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	if len(body) == 0 {
 		dst = append(dst, "null"...)
 	} else {
-		binary = isBinaryBody(req.Header.ContentType(), body)
+		binary = isBinaryBody(req.Header.ContentType(), body, httpAPI)
 		dst = appendBody(dst, body, binary)
 	}
 	dst = append(dst, `,"isBase64Encoded":`...)
@@ -359,8 +359,20 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 // (Host, Content-Length, Content-Type, User-Agent, Cookie, then the rest as
 // received). The pairs borrow fasthttp's memory and stay valid until the
 // header is modified.
+//
+// The Cookie lines come from the header block as received when there is
+// one (see rawCookies), so 1.0 events carry them as sent.
 func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
+	raw, rawCookie := rawCookies(h)
 	for k, v := range h.All() {
+		if rawCookie && len(k) == len(nameCookie) && ascii.EqualFold(k, nameCookie) {
+			rawHeaderLines(raw, nameCookie, func(k, v []byte) bool {
+				hs = append(hs, kv{k, v})
+				return true
+			})
+			rawCookie = false
+			continue
+		}
 		hs = append(hs, kv{k, v})
 	}
 	return hs
@@ -528,28 +540,48 @@ func appendName(dst, name []byte, lower bool) []byte {
 }
 
 // appendCookies writes 2.0's "cookies" member (with its leading comma), one
-// "name=value" string per request cookie, or nothing when there are none.
+// string per request cookie as the client sent it, or nothing when there
+// are none.
 func appendCookies(dst []byte, h *fasthttp.RequestHeader) []byte {
 	n := 0
-	for k, v := range h.Cookies() {
-		if n == 0 {
-			dst = append(dst, `,"cookies":[`...)
-		} else {
-			dst = append(dst, ',')
+	if raw, ok := rawCookies(h); ok {
+		rawHeaderLines(raw, nameCookie, func(_, v []byte) bool {
+			eachCookie(v, func(c []byte) {
+				dst = appendCookie(dst, n, c)
+				n++
+			})
+			return true
+		})
+	} else {
+		// A request built in memory: fasthttp's pairs are all there is.
+		for k, v := range h.Cookies() {
+			dst = append(openCookie(dst, n), '"')
+			if len(k) > 0 {
+				dst = jsonstr.AppendEscaped(dst, k)
+				dst = append(dst, '=')
+			}
+			dst = jsonstr.AppendEscaped(dst, v)
+			dst = append(dst, '"')
+			n++
 		}
-		n++
-		dst = append(dst, '"')
-		if len(k) > 0 {
-			dst = jsonstr.AppendEscaped(dst, k)
-			dst = append(dst, '=')
-		}
-		dst = jsonstr.AppendEscaped(dst, v)
-		dst = append(dst, '"')
 	}
 	if n > 0 {
 		dst = append(dst, ']')
 	}
 	return dst
+}
+
+// appendCookie writes the n-th cookie string c.
+func appendCookie(dst []byte, n int, c []byte) []byte {
+	return jsonstr.Append(openCookie(dst, n), c)
+}
+
+// openCookie opens the array before the first cookie, else separates.
+func openCookie(dst []byte, n int) []byte {
+	if n == 0 {
+		return append(dst, `,"cookies":[`...)
+	}
+	return append(dst, ',')
 }
 
 // splitQuery appends the raw name/value pairs of a query string to qs.
@@ -733,21 +765,43 @@ func appendBody(dst, body []byte, binary bool) []byte {
 	return append(dst, '"')
 }
 
-// isBinaryBody decides whether a request body travels base64-encoded. Text
-// media types (and bodies without a Content-Type) go as text unless the bytes
-// are not valid UTF-8, which a JSON string cannot carry faithfully.
-func isBinaryBody(contentType, body []byte) bool {
+// isBinaryBody decides whether a request body travels base64-encoded.
+// HTTP APIs send a body as text only when its media type is text/*,
+// application/json, application/xml or application/javascript; every other
+// type, form posts and a missing Content-Type included, arrives base64, as
+// API Gateway does. REST APIs send text types (and bodies without a
+// Content-Type) as text. Either way bytes that are not valid UTF-8 go as
+// base64, since a JSON string cannot carry them faithfully.
+func isBinaryBody(contentType, body []byte, httpAPI bool) bool {
+	if httpAPI {
+		return !isHTTPAPITextType(contentType) || !utf8.Valid(body)
+	}
 	if len(contentType) > 0 && !isTextMediaType(contentType) {
 		return true
 	}
 	return !utf8.Valid(body)
 }
 
+// mediaType is ct without parameters and surrounding blanks.
+func mediaType(ct []byte) []byte {
+	mt, _, _ := bytes.Cut(ct, []byte{';'})
+	return bytes.Trim(mt, " \t")
+}
+
+// isHTTPAPITextType reports whether an HTTP API passes a body of type ct
+// as text.
+func isHTTPAPITextType(ct []byte) bool {
+	mt := mediaType(ct)
+	return len(mt) > 5 && ascii.EqualFold(mt[:5], "text/") ||
+		ascii.EqualFold(mt, "application/json") ||
+		ascii.EqualFold(mt, "application/xml") ||
+		ascii.EqualFold(mt, "application/javascript")
+}
+
 // isTextMediaType reports whether a Content-Type names textual data:
 // text/*, JSON, XML, JavaScript, form posts and the +json/+xml suffixes.
 func isTextMediaType(ct []byte) bool {
-	mt, _, _ := bytes.Cut(ct, []byte{';'})
-	mt = bytes.Trim(mt, " \t")
+	mt := mediaType(ct)
 	switch {
 	case len(mt) >= 5 && ascii.EqualFold(mt[:5], "text/"):
 		return true

@@ -351,28 +351,32 @@ func TestEventQueryDecoding(t *testing.T) {
 	}
 }
 
-func TestEventBodyIsBase64OnlyWhenBinary(t *testing.T) {
+// HTTP APIs (both payload formats) send a body as text only for text/*,
+// application/json, application/xml and application/javascript: a form
+// post, a +json type and a body without a Content-Type arrive base64, as
+// API Gateway delivers them. REST keeps text types as text.
+func TestEventBodyIsBase64AsAPIGatewaySendsIt(t *testing.T) {
 	tests := []struct {
 		name        string
 		contentType string
 		body        string
-		binary      bool
+		http, rest  bool // base64 in HTTP API events, in REST events
 	}{
-		{"json", "application/json", `{"a":1}`, false},
-		{"json with charset", "application/json; charset=utf-8", `{"a":"é"}`, false},
-		{"text", "text/plain", "hello\nworld", false},
-		{"text uppercase media type", "TEXT/HTML", "<p>x</p>", false},
-		{"xml", "application/xml", "<a/>", false},
-		{"javascript", "application/javascript", "let a = 1", false},
-		{"form", "application/x-www-form-urlencoded", "a=1&b=2", false},
-		{"json suffix", "application/vnd.api+json", `{"data":[]}`, false},
-		{"xml suffix", "application/atom+xml", "<feed/>", false},
-		{"no content type, UTF-8", "", "plain words", false},
-		{"png", "image/png", "\x89PNG\r\n\x1a\n\x00", true},
-		{"octet-stream even if ASCII", "application/octet-stream", "abc", true},
-		{"multipart", "multipart/form-data; boundary=x", "--x--", true},
-		{"text that is not UTF-8", "text/plain", "caf\xe9", true},
-		{"no content type, not UTF-8", "", "\xff\xfe", true},
+		{"json", "application/json", `{"a":1}`, false, false},
+		{"json with charset", "application/json; charset=utf-8", `{"a":"é"}`, false, false},
+		{"text", "text/plain", "hello\nworld", false, false},
+		{"text uppercase media type", "TEXT/HTML", "<p>x</p>", false, false},
+		{"xml", "application/xml", "<a/>", false, false},
+		{"javascript", "application/javascript", "let a = 1", false, false},
+		{"form", "application/x-www-form-urlencoded", "a=1&b=2", true, false},
+		{"json suffix", "application/vnd.api+json", `{"data":[]}`, true, false},
+		{"xml suffix", "application/atom+xml", "<feed/>", true, false},
+		{"no content type, UTF-8", "", "plain words", true, false},
+		{"png", "image/png", "\x89PNG\r\n\x1a\n\x00", true, true},
+		{"octet-stream even if ASCII", "application/octet-stream", "abc", true, true},
+		{"multipart", "multipart/form-data; boundary=x", "--x--", true, true},
+		{"text that is not UTF-8", "text/plain", "caf\xe9", true, true},
+		{"no content type, not UTF-8", "", "\xff\xfe", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,12 +388,44 @@ func TestEventBodyIsBase64OnlyWhenBinary(t *testing.T) {
 
 			var got2 events.APIGatewayV2HTTPRequest
 			decode(t, AppendEventV2(nil, in), &got2)
-			checkBody(t, "2.0", got2.Body, got2.IsBase64Encoded, tt.body, tt.binary)
+			checkBody(t, "2.0", got2.Body, got2.IsBase64Encoded, tt.body, tt.http)
 
 			var got1 events.APIGatewayProxyRequest
+			decode(t, AppendEventV1(nil, in, true), &got1)
+			checkBody(t, "HTTP API 1.0", got1.Body, got1.IsBase64Encoded, tt.body, tt.http)
+
 			decode(t, AppendEventV1(nil, in, false), &got1)
-			checkBody(t, "1.0", got1.Body, got1.IsBase64Encoded, tt.body, tt.binary)
+			checkBody(t, "REST", got1.Body, got1.IsBase64Encoded, tt.body, tt.rest)
 		})
+	}
+}
+
+// Cookies reach events exactly as the client sent them: quotes kept, and a
+// cookie holding a backslash or a quote inside not dropped (fasthttp's
+// parsed pairs lose both).
+func TestEventCookiesAreKeptAsSent(t *testing.T) {
+	raw := "GET / HTTP/1.1\nHost: api.test\nCookie: a=\"quoted\"; b=back\\slash; c=in\"side\ncookie: d=1\n\n"
+	req := readRequest(t, raw, false)
+	// Something on the request path may read the cookies first.
+	_ = req.Header.Cookie("a")
+	in := &EventInput{Req: req, Time: msTime(0)}
+
+	var got2 events.APIGatewayV2HTTPRequest
+	decode(t, AppendEventV2(nil, in), &got2)
+	want := []string{`a="quoted"`, `b=back\slash`, `c=in"side`, "d=1"}
+	if !reflect.DeepEqual(got2.Cookies, want) {
+		t.Errorf("2.0 cookies = %q, want %q", got2.Cookies, want)
+	}
+	if _, ok := got2.Headers["cookie"]; ok {
+		t.Errorf("2.0 headers keep a cookie header: %q", got2.Headers)
+	}
+
+	var got1 events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, in, false), &got1)
+	// Lines whose names differ in case group under the first spelling.
+	wantLines := []string{`a="quoted"; b=back\slash; c=in"side`, "d=1"}
+	if got := got1.MultiValueHeaders["Cookie"]; !reflect.DeepEqual(got, wantLines) {
+		t.Errorf("1.0 multiValueHeaders[Cookie] = %q, want %q", got, wantLines)
 	}
 }
 
