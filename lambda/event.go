@@ -152,7 +152,7 @@ const clfLayout = "02/Jan/2006:15:04:05 -0700"
 func AppendEventV2(dst []byte, in *EventInput) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
+	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header, false), in)
 	rawQuery := req.URI().QueryString()
 	var qbuf [queryStack]kv
 	qs := splitQuery(qbuf[:0], rawQuery, false)
@@ -237,7 +237,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
+	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header, !httpAPI), in)
 	var qbuf [queryStack]kv
 	// REST APIs split query data on ';' as well as '&'.
 	qs := splitQuery(qbuf[:0], req.URI().QueryString(), !httpAPI)
@@ -361,9 +361,15 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 // header is modified.
 //
 // The Cookie lines come from the header block as received when there is
-// one (see rawCookies), so 1.0 events carry them as sent.
-func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
+// one (see rawCookies), so events carry them as sent. With asSent, names
+// are spelled as the client sent them too (see nameSpeller); events that
+// lower-case every name skip that work.
+func collectHeaders(hs []kv, h *fasthttp.RequestHeader, asSent bool) []kv {
 	raw, rawCookie := rawCookies(h)
+	var names nameSpeller
+	if asSent {
+		names.raw = h.RawHeaders()
+	}
 	for k, v := range h.All() {
 		if rawCookie && len(k) == len(nameCookie) && ascii.EqualFold(k, nameCookie) {
 			rawHeaderLines(raw, nameCookie, func(k, v []byte) bool {
@@ -373,7 +379,7 @@ func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
 			rawCookie = false
 			continue
 		}
-		hs = append(hs, kv{k, v})
+		hs = append(hs, kv{names.spell(k), v})
 	}
 	return hs
 }

@@ -762,3 +762,27 @@ func TestEventCarriesTheHeadersAPIGatewayAdds(t *testing.T) {
 		})
 	}
 }
+
+// REST events keep the client's spelling of every header name, as API
+// Gateway does, though the server parses requests with fasthttp's name
+// normalising on (its lookups stay case-insensitive); HTTP API events
+// lower-case them.
+func TestRESTEventKeepsHeaderNamesAsSent(t *testing.T) {
+	raw := "POST /p HTTP/1.1\nx-api-key: k\nhost: api.test\ntEsT-HEADeR: a\ncontent-TYPE: text/plain\nuser-agent: ua\nX-multi: 1\nx-MULTI: 2\ncontent-length: 1\n\nx"
+	req := readRequest(t, raw, false)
+	var got events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, false), &got)
+	want := map[string][]string{
+		"x-api-key": {"k"}, "host": {"api.test"}, "tEsT-HEADeR": {"a"}, "content-TYPE": {"text/plain"},
+		"user-agent": {"ua"}, "X-multi": {"1", "2"}, "content-length": {"1"},
+	}
+	if !reflect.DeepEqual(got.MultiValueHeaders, want) {
+		t.Errorf("multiValueHeaders = %q, want %q", got.MultiValueHeaders, want)
+	}
+
+	var lower events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, true), &lower)
+	if _, ok := lower.Headers["tEsT-HEADeR"]; ok || lower.Headers["test-header"] != "a" {
+		t.Errorf("HTTP API 1.0 headers = %q, want lower-case names", lower.Headers)
+	}
+}

@@ -70,3 +70,71 @@ func eachCookie(value []byte, fn func(c []byte)) {
 		}
 	}
 }
+
+// fasthttp normalises header names as it parses them ("x-api-key" becomes
+// "X-Api-Key"), and reports Host, Content-Length, Content-Type and
+// User-Agent under fixed names. REST and WebSocket events carry names as
+// the client spelled them, as API Gateway does, so the spelling is looked
+// up in the header block as received.
+
+// nameSpeller finds the received spelling of header names, walked in the
+// order fasthttp keeps them (the order received), so that each lookup
+// usually reads one line.
+type nameSpeller struct {
+	raw    []byte
+	cursor int // offset in raw of the line after the last one matched
+}
+
+// spell returns how the client spelled name, or name itself when the
+// received block has no such line (a header the gateway added).
+func (s *nameSpeller) spell(name []byte) []byte {
+	if len(s.raw) == 0 {
+		return name
+	}
+	special := isSpecialName(name)
+	if !special {
+		if k, next, ok := findName(s.raw, s.cursor, len(s.raw), name); ok {
+			s.cursor = next
+			return k
+		}
+	}
+	// fasthttp reports its special headers first, wherever they were, and
+	// a deleted or re-added header may be behind the cursor.
+	if k, _, ok := findName(s.raw, 0, len(s.raw), name); ok {
+		return k
+	}
+	return name
+}
+
+// isSpecialName reports the names fasthttp reports before all others.
+func isSpecialName(k []byte) bool {
+	switch len(k) {
+	case 4:
+		return ascii.EqualFold(k, "host")
+	case 10:
+		return ascii.EqualFold(k, "user-agent")
+	case 12:
+		return ascii.EqualFold(k, "content-type")
+	case 14:
+		return ascii.EqualFold(k, "content-length")
+	}
+	return false
+}
+
+// findName looks for a line named name (in any case) among the lines of
+// raw starting at offsets from..to, and returns the line's own spelling
+// and the offset of the line after it.
+func findName(raw []byte, from, to int, name []byte) ([]byte, int, bool) {
+	for at := from; at < to; {
+		line := raw[at:]
+		next := len(raw)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], at+i+1
+		}
+		if len(line) > len(name) && line[len(name)] == ':' && ascii.EqualFold(line[:len(name)], name) {
+			return line[:len(name)], next, true
+		}
+		at = next
+	}
+	return nil, 0, false
+}

@@ -165,6 +165,10 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	}
 
 	resp := &ctx.Response
+	// The client gets the upstream's header names as the upstream spelled
+	// them, as API Gateway relays them; lookups on the response from here
+	// on ignore case (delFold).
+	resp.Header.DisableNormalizing()
 	start := time.Now()
 	err := p.client.Do(up, resp, start.Add(p.timeout))
 	ex.IntegrationLatency = time.Since(start)
@@ -281,7 +285,32 @@ func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
 	for k := range h.All() {
 		found.note(k)
 	}
-	found.drop(h)
+	for i, present := range found {
+		if present {
+			delFold(h, hopHeaders[i])
+		}
+	}
+}
+
+// delFold deletes every line of h named name in any case: with name
+// normalizing off (responses relayed as spelled), fasthttp's DelBytes
+// matches names exactly. Each round deletes one spelling, so it ends after
+// at most as many rounds as h has lines.
+func delFold(h *fasthttp.ResponseHeader, name []byte) {
+	var buf [64]byte
+	for range h.Len() + 1 {
+		k := buf[:0]
+		for n := range h.All() {
+			if len(n) == len(name) && ascii.EqualFold(n, name) {
+				k = append(k, n...)
+				break
+			}
+		}
+		if len(k) == 0 {
+			return
+		}
+		h.DelBytes(k)
+	}
 }
 
 type headerDeleter interface {

@@ -57,6 +57,9 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 			resp := &ex.Ctx.Response
 			resp.SetStatusCode(out.Status)
 			resp.Header.SetNoDefaultContentType(true)
+			// Names go out as the function spelled them, as API
+			// Gateway sends them.
+			resp.Header.DisableNormalizing()
 			for _, h := range out.Headers {
 				resp.Header.AddBytesKV(h.Name, h.Value)
 			}

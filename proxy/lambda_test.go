@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -77,5 +78,27 @@ func TestLambdaFailuresAreAnsweredInTheAPIsDialect(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A Lambda result's header names reach the client as the function spelled
+// them, as API Gateway sends them, in both payload formats.
+func TestLambdaResultHeaderNamesKeepTheFunctionsSpelling(t *testing.T) {
+	for _, format := range []string{"1.0", "2.0"} {
+		t.Run(format, func(t *testing.T) {
+			inv := failingInvoker{res: lambda.Result{Payload: []byte(
+				`{"statusCode":200,"headers":{"x-lower":"1","X-MiXeD":"2","content-type":"text/plain"},"body":"ok"}`)}}
+			l := NewLambda(inv, format, format == "1.0", 0)
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI("/items")
+			ex := &exchange.Exchange{Ctx: &ctx, Path: []byte("/items"), RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items"}}
+			l.Serve(ex)
+			got := ctx.Response.String()
+			for _, line := range []string{"\r\nx-lower: 1\r\n", "\r\nX-MiXeD: 2\r\n", "\r\nContent-Type: text/plain\r\n"} {
+				if !strings.Contains(got, line) {
+					t.Errorf("response lacks %q:\n%s", line, got)
+				}
+			}
+		})
 	}
 }

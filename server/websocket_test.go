@@ -246,3 +246,41 @@ func TestWebSocketManagementBehindSameHostProxyChecksTheForwardedClient(t *testi
 		})
 	}
 }
+
+// API Gateway keeps the client's spelling of header names in $connect
+// events: handlers read event.headers["Sec-WebSocket-Protocol"], which
+// fasthttp's normalising would have turned into Sec-Websocket-Protocol.
+func TestWebSocketConnectEventKeepsHeaderNamesAsSent(t *testing.T) {
+	be := startEventLog(t)
+	path := t.TempDir() + "/frontdesk.yaml"
+	writeFile(t, path, wsConfig(be.addr))
+	_, base, _ := startFromFile(t, path)
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
+
+	d := websocket.Dialer{Subprotocols: []string{"chat"}}
+	h := http.Header{"tEsT-HEADeR": {"kept"}, "x-api-key": {"k"}}
+	c, _, err := d.Dial(wsURL, h)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	var headers map[string]any
+	deadline := time.Now().Add(5 * time.Second)
+	for headers == nil && time.Now().Before(deadline) {
+		be.mu.Lock()
+		for _, ev := range be.events {
+			if rc, _ := ev["requestContext"].(map[string]any); rc["routeKey"] == "$connect" {
+				headers, _ = ev["headers"].(map[string]any)
+			}
+		}
+		be.mu.Unlock()
+		if headers == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, name := range []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "tEsT-HEADeR", "x-api-key", "Host"} {
+		if _, ok := headers[name]; !ok {
+			t.Errorf("$connect headers lack %q: %v", name, headers)
+		}
+	}
+}
