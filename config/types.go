@@ -191,6 +191,9 @@ type API struct {
 	// DisconnectQueue bounds the $disconnect events of a WebSocket API
 	// waiting for its backend (added).
 	DisconnectQueue int `yaml:"disconnect_queue"`
+	// BinaryMediaTypes are a REST API's binary media types, as
+	// x-amazon-apigateway-binary-media-types (added).
+	BinaryMediaTypes []string `yaml:"binary_media_types"`
 }
 
 // Stage is a named deployment of an API.

@@ -557,7 +557,11 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()), nil
+		bin, err := lambda.NewBinaryTypes(ca.BinaryMediaTypes)
+		if err != nil {
+			return nil, err
+		}
+		return proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()).WithBinaryTypes(bin), nil
 	}
 	// config.Load refuses every other type for HTTP and REST APIs.
 	return nil, fmt.Errorf("integration type %q cannot serve HTTP routes", in.Type)

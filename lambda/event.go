@@ -71,6 +71,10 @@ type EventInput struct {
 	// (2.0: {"jwt":...} or {"lambda":...}; 1.0: the authorizer context);
 	// nil leaves the key out.
 	Authorizer []byte
+	// BinaryTypes are a REST API's binary media types: a REST event's body
+	// is base64 when its Content-Type is one of them. nil: none.
+	BinaryTypes *BinaryTypes
+
 	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId; nil is null.
 	APIKey, APIKeyID []byte
 
@@ -213,7 +217,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 	body := req.Body()
 	binary := false
 	if len(body) > 0 {
-		binary = isBinaryBody(req.Header.ContentType(), body, true)
+		binary = isBinaryBody(req.Header.ContentType(), body)
 		dst = append(dst, `,"body":`...)
 		dst = appendBody(dst, body, binary)
 	}
@@ -344,7 +348,11 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	if len(body) == 0 {
 		dst = append(dst, "null"...)
 	} else {
-		binary = isBinaryBody(req.Header.ContentType(), body, httpAPI)
+		if httpAPI {
+			binary = isBinaryBody(req.Header.ContentType(), body)
+		} else {
+			binary = in.BinaryTypes.Match(req.Header.ContentType()) || !utf8.Valid(body)
+		}
 		dst = appendBody(dst, body, binary)
 	}
 	dst = append(dst, `,"isBase64Encoded":`...)
@@ -771,21 +779,15 @@ func appendBody(dst, body []byte, binary bool) []byte {
 	return append(dst, '"')
 }
 
-// isBinaryBody decides whether a request body travels base64-encoded.
-// HTTP APIs send a body as text only when its media type is text/*,
-// application/json, application/xml or application/javascript; every other
-// type, form posts and a missing Content-Type included, arrives base64, as
-// API Gateway does. REST APIs send text types (and bodies without a
-// Content-Type) as text. Either way bytes that are not valid UTF-8 go as
-// base64, since a JSON string cannot carry them faithfully.
-func isBinaryBody(contentType, body []byte, httpAPI bool) bool {
-	if httpAPI {
-		return !isHTTPAPITextType(contentType) || !utf8.Valid(body)
-	}
-	if len(contentType) > 0 && !isTextMediaType(contentType) {
-		return true
-	}
-	return !utf8.Valid(body)
+// isBinaryBody decides whether an HTTP API request body travels
+// base64-encoded. HTTP APIs send a body as text only when its media type is
+// text/*, application/json, application/xml or application/javascript;
+// every other type, form posts and a missing Content-Type included, arrives
+// base64, as API Gateway does. (REST APIs decide by their binary media
+// types.) Either way bytes that are not valid UTF-8 go as base64, since a
+// JSON string cannot carry them faithfully.
+func isBinaryBody(contentType, body []byte) bool {
+	return !isHTTPAPITextType(contentType) || !utf8.Valid(body)
 }
 
 // mediaType is ct without parameters and surrounding blanks.
@@ -802,26 +804,6 @@ func isHTTPAPITextType(ct []byte) bool {
 		ascii.EqualFold(mt, "application/json") ||
 		ascii.EqualFold(mt, "application/xml") ||
 		ascii.EqualFold(mt, "application/javascript")
-}
-
-// isTextMediaType reports whether a Content-Type names textual data:
-// text/*, JSON, XML, JavaScript, form posts and the +json/+xml suffixes.
-func isTextMediaType(ct []byte) bool {
-	mt := mediaType(ct)
-	switch {
-	case len(mt) >= 5 && ascii.EqualFold(mt[:5], "text/"):
-		return true
-	case ascii.EqualFold(mt, "application/json"),
-		ascii.EqualFold(mt, "application/xml"),
-		ascii.EqualFold(mt, "application/javascript"),
-		ascii.EqualFold(mt, "application/x-www-form-urlencoded"):
-		return true
-	case len(mt) >= 5 && ascii.EqualFold(mt[len(mt)-5:], "+json"):
-		return true
-	case len(mt) >= 4 && ascii.EqualFold(mt[len(mt)-4:], "+xml"):
-		return true
-	}
-	return false
 }
 
 // rawPath is the path as the client sent it, base path and stage included.

@@ -354,7 +354,8 @@ func TestEventQueryDecoding(t *testing.T) {
 // HTTP APIs (both payload formats) send a body as text only for text/*,
 // application/json, application/xml and application/javascript: a form
 // post, a +json type and a body without a Content-Type arrive base64, as
-// API Gateway delivers them. REST keeps text types as text.
+// API Gateway delivers them. REST APIs without binary media types send
+// every UTF-8 body as text.
 func TestEventBodyIsBase64AsAPIGatewaySendsIt(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -373,8 +374,8 @@ func TestEventBodyIsBase64AsAPIGatewaySendsIt(t *testing.T) {
 		{"xml suffix", "application/atom+xml", "<feed/>", true, false},
 		{"no content type, UTF-8", "", "plain words", true, false},
 		{"png", "image/png", "\x89PNG\r\n\x1a\n\x00", true, true},
-		{"octet-stream even if ASCII", "application/octet-stream", "abc", true, true},
-		{"multipart", "multipart/form-data; boundary=x", "--x--", true, true},
+		{"octet-stream even if ASCII", "application/octet-stream", "abc", true, false},
+		{"multipart", "multipart/form-data; boundary=x", "--x--", true, false},
 		{"text that is not UTF-8", "text/plain", "caf\xe9", true, true},
 		{"no content type, not UTF-8", "", "\xff\xfe", true, true},
 	}
@@ -784,5 +785,35 @@ func TestRESTEventKeepsHeaderNamesAsSent(t *testing.T) {
 	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, true), &lower)
 	if _, ok := lower.Headers["tEsT-HEADeR"]; ok || lower.Headers["test-header"] != "a" {
 		t.Errorf("HTTP API 1.0 headers = %q, want lower-case names", lower.Headers)
+	}
+}
+
+// A REST event's body is base64 when its Content-Type is one of the API's
+// binary media types (wildcards included), and text otherwise.
+func TestRESTEventBodyIsBase64ForBinaryMediaTypes(t *testing.T) {
+	types, err := NewBinaryTypes([]string{"image/*", "application/octet-stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := NewBinaryTypes([]string{"*/*"})
+	tests := []struct {
+		name, contentType string
+		types             *BinaryTypes
+		binary            bool
+	}{
+		{"image/* matches image/png", "image/png", types, true},
+		{"exact type, any case, parameters ignored", "Application/Octet-Stream; x=1", types, true},
+		{"json is not listed", "application/json", types, false},
+		{"*/* matches json", "application/json", all, true},
+		{"no types", "image/png", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &EventInput{Req: newRequest("POST", "/b", [][2]string{{"Content-Type", tt.contentType}}, "abc"),
+				Time: msTime(0), BinaryTypes: tt.types}
+			var got events.APIGatewayProxyRequest
+			decode(t, AppendEventV1(nil, in, false), &got)
+			checkBody(t, "REST", got.Body, got.IsBase64Encoded, "abc", tt.binary)
+		})
 	}
 }

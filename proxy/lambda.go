@@ -18,6 +18,7 @@ type Lambda struct {
 	v1      bool
 	rest    bool
 	timeout time.Duration
+	binary  *lambda.BinaryTypes // a REST API's binary media types
 }
 
 // NewLambda compiles a lambda integration. format is "1.0" or "2.0"; rest
@@ -26,6 +27,16 @@ func NewLambda(inv lambda.Invoker, format string, rest bool, timeout time.Durati
 	return &Lambda{inv: inv, v1: format == "1.0", rest: rest, timeout: timeout}
 }
 
+// WithBinaryTypes sets a REST API's binary media types (nil: none), which
+// decide which request bodies reach the function base64-encoded and which
+// base64 results are decoded. It returns l.
+func (l *Lambda) WithBinaryTypes(b *lambda.BinaryTypes) *Lambda {
+	l.binary = b
+	return l
+}
+
+var hdrAccept = []byte("Accept")
+
 // Serve invokes the function and writes its answer.
 func (l *Lambda) Serve(ex *exchange.Exchange) {
 	if l.inv == nil { // compiled without functions (validate, routes)
@@ -33,6 +44,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 		return
 	}
 	in := ex.EventInput()
+	in.BinaryTypes = l.binary
 	if l.v1 {
 		ex.Payload = lambda.AppendEventV1(ex.Payload[:0], in, !l.rest)
 	} else {
@@ -48,9 +60,13 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	}
 	if err == nil {
 		out := &ex.Result
-		if l.v1 {
+		switch {
+		case l.rest:
+			err = lambda.ParseResponseREST(res.Payload, out, lambda.RESTBinary{Types: l.binary,
+				Accept: ex.Ctx.Request.Header.PeekBytes(hdrAccept)})
+		case l.v1:
 			err = lambda.ParseResponseV1(res.Payload, out)
-		} else {
+		default:
 			err = lambda.ParseResponseV2(res.Payload, out)
 		}
 		if err == nil {
