@@ -201,8 +201,10 @@ func parseV1(payload []byte, out *Response, rest *RESTBinary) error {
 	}
 
 	var status, headers, multi, body, b64 []byte
+	members := 0
 	it := newObjectIter(doc)
 	for key, val, ok := it.next(); ok; key, val, ok = it.next() {
+		members++
 		var buf [32]byte
 		switch string(appendUnquoted(buf[:0], key)) {
 		case "statusCode":
@@ -218,6 +220,11 @@ func parseV1(payload []byte, out *Response, rest *RESTBinary) error {
 		default:
 			return fmt.Errorf("%w: unexpected key %s", ErrMalformedResponse, key)
 		}
+	}
+	if rest != nil && members == 0 {
+		// REST answers an empty result object 502, as it does null;
+		// one with only headers is a 200.
+		return fmt.Errorf("%w: result is an empty object", ErrMalformedResponse)
 	}
 	if out.Status, err = parseStatus(status); err != nil {
 		return err

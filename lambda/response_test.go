@@ -278,3 +278,17 @@ func TestRESTBase64ResultIsDecodedOnlyForBinaryMediaTypes(t *testing.T) {
 		})
 	}
 }
+
+// A REST function that returns {} gets 502 from API Gateway (a malformed
+// result), while a result with only headers is a 200 with an empty body.
+func TestRESTEmptyResultObjectIsMalformed(t *testing.T) {
+	var r Response
+	for _, payload := range []string{`{}`, ` { } `} {
+		if err := ParseResponseREST([]byte(payload), &r, RESTBinary{}); !errors.Is(err, ErrMalformedResponse) {
+			t.Errorf("%s: err %v, want ErrMalformedResponse", payload, err)
+		}
+	}
+	if err := ParseResponseREST([]byte(`{"headers":{"x-a":"1"}}`), &r, RESTBinary{}); err != nil || r.Status != 200 || len(r.Body) != 0 {
+		t.Errorf("headers only: err %v status %d body %q, want 200 and no body", err, r.Status, r.Body)
+	}
+}

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -180,8 +182,10 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 			ex.Fail(apierror.IntegrationTimeout)
 		case errors.Is(err, upstream.ErrAllDown):
 			ex.Fail(apierror.NoHealthyUpstream)
+		case badEndpoint(err):
+			ex.Fail(apierror.BadEndpoint)
 		default:
-			ex.Fail(apierror.BadGateway)
+			ex.Fail(apierror.IntegrationFailure)
 		}
 		return
 	}
@@ -409,4 +413,22 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *
 	}
 	h.SetCanonical(hdrXFHost, ctx.Request.Header.Host())
 	*scratch = b
+}
+
+// badEndpoint reports a failure that lies in the integration's endpoint
+// rather than in reaching it: a host name that does not resolve, or TLS
+// that fails (a certificate not trusted or not for the host, an origin
+// that does not speak TLS). API Gateway answers those as a configuration
+// error (500), unreachable origins as an integration failure.
+func badEndpoint(err error) bool {
+	var (
+		dns     *net.DNSError
+		verify  *tls.CertificateVerificationError
+		record  tls.RecordHeaderError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+	)
+	return errors.As(err, &dns) || errors.As(err, &verify) || errors.As(err, &record) ||
+		errors.As(err, &alert) || errors.As(err, &unknown) || errors.As(err, &host)
 }

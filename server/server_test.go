@@ -309,9 +309,11 @@ apis:
     integrations:
       up: {type: http_proxy, url: "http://{{UP}}", timeout: 100ms}
       dead: {type: http_proxy, url: "http://DEAD"}
+      notls: {type: http_proxy, url: "https://{{UP}}"}
     routes:
       "ANY /slow": {integration: up}
       "GET /dead": {integration: dead}
+      "GET /notls": {integration: notls}
   shop:
     type: rest
     base_path: /shop
@@ -319,9 +321,11 @@ apis:
     integrations:
       up: {type: http_proxy, url: "http://{{UP}}", timeout: 100ms}
       dead: {type: http_proxy, url: "http://DEAD"}
+      notls: {type: http_proxy, url: "https://{{UP}}"}
     routes:
       "ANY /slow": {integration: up}
       "GET /dead": {integration: dead}
+      "GET /notls": {integration: notls}
 `, "DEAD", dead)
 	base := startGateway(t, src, up.addr)
 	big := strings.Repeat("x", 2048)
@@ -338,7 +342,11 @@ apis:
 		{"rest 403 unknown route", "GET", "/shop/v1/nope", "", 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException", "x-amzn-RequestId"},
 		{"rest 403 unknown stage", "GET", "/shop/v9/slow", "", 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException", "x-amzn-RequestId"},
 		{"rest 413", "POST", "/shop/v1/slow", big, 413, `{"message":"Request Too Long"}`, "RequestTooLongException", "x-amzn-RequestId"},
-		{"rest 502", "GET", "/shop/v1/dead", "", 502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		// An unreachable origin is INTEGRATION_FAILURE, 504 by default; an
+		// endpoint TLS fails on is a configuration error, 500.
+		{"rest 504 unreachable", "GET", "/shop/v1/dead", "", 504, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		{"rest 500 bad endpoint", "GET", "/shop/v1/notls", "", 500, `{"message":"Internal server error"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		{"http 500 bad endpoint", "GET", "/web/notls", "", 500, `{"message":"Internal Server Error"}`, "", "apigw-requestid"},
 		{"rest 504 timeout", "GET", "/shop/v1/slow", "", 504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException", "x-amzn-RequestId"},
 		{"dot segments 400", "GET", "/web/a/%2e%2e/slow", "", 400, `{"message":"Bad Request"}`, "", "apigw-requestid"},
 	}
