@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/valyala/fasthttp"
 )
@@ -87,6 +88,9 @@ func TestRESTEventHasAPIGatewayStyleIDs(t *testing.T) {
 	} {
 		ev, _ := restEvent(t, g, fn, tc.uri)
 		rc := ev.RequestContext
+		if rc.APIID != config.APIID("a") {
+			t.Errorf("%s: apiId %q, want the API's id %q", tc.uri, rc.APIID, config.APIID("a"))
+		}
 		if !stableID.MatchString(rc.ResourceID) {
 			t.Errorf("%s: resourceId %q, want 6 lower-case letters and digits", tc.uri, rc.ResourceID)
 		}

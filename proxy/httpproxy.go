@@ -123,10 +123,13 @@ var hopHeaders = [...][]byte{
 }
 
 var (
-	hdrXFF        = []byte("X-Forwarded-For")
-	hdrXFProto    = []byte("X-Forwarded-Proto")
-	hdrXFPort     = []byte("X-Forwarded-Port")
-	hdrXFHost     = []byte("X-Forwarded-Host")
+	hdrXFF     = []byte("X-Forwarded-For")
+	hdrXFProto = []byte("X-Forwarded-Proto")
+	hdrXFPort  = []byte("X-Forwarded-Port")
+	hdrXFHost  = []byte("X-Forwarded-Host")
+	// hdrAPIID tells the upstream which API the request came through, as
+	// API Gateway's x-amzn-apigateway-api-id does.
+	hdrAPIID      = []byte("X-Amzn-Apigateway-Api-Id")
 	hdrConnection = []byte("Connection")
 	protoHTTP     = []byte("http")
 	protoHTTPS    = []byte("https")
@@ -162,6 +165,9 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	up.SetBodyRaw(in.Body())
 
 	setForwarded(ctx, &up.Header, &ex.Scratch)
+	if r := ex.RouteInfo; r != nil && len(r.APIIDBytes) > 0 {
+		up.Header.SetCanonical(hdrAPIID, r.APIIDBytes)
+	}
 	if len(ex.RequestIDHeader) > 0 {
 		up.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
@@ -348,7 +354,7 @@ func (s *hopSet) drop(h headerDeleter) {
 // are never passed on. Both request id names go, whichever the API uses.
 var ownHeaders = [...][]byte{
 	hdrXFF, hdrXFProto, hdrXFPort, hdrXFHost, []byte("Forwarded"),
-	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
+	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"), hdrAPIID,
 }
 
 // requestSet marks which hop-by-hop headers and which of ownHeaders a
@@ -362,7 +368,7 @@ type requestSet struct {
 func (s *requestSet) note(name []byte) bool {
 	s.hop.note(name)
 	switch len(name) {
-	case 9, 15, 16, 17:
+	case 9, 15, 16, 17, 24:
 		for i, k := range ownHeaders {
 			if len(k) == len(name) && ascii.EqualFold(k, name) {
 				s.own[i] = true

@@ -281,6 +281,11 @@ apis:
 	if id := r.header.Get("apigw-requestid"); id == "" || h.Get("apigw-requestid") != id {
 		t.Errorf("request id %q not forwarded upstream (%q)", id, h.Get("apigw-requestid"))
 	}
+	// The upstream learns which API the request came through by its id,
+	// as API Gateway's x-amzn-apigateway-api-id tells it.
+	if got := h.Get("X-Amzn-Apigateway-Api-Id"); got != config.APIID("a") {
+		t.Errorf("X-Amzn-Apigateway-Api-Id = %q, want %q", got, config.APIID("a"))
+	}
 	if r.header.Get("Keep-Alive") != "" || r.header.Get("X-Kept") != "yes" {
 		t.Errorf("response headers: Keep-Alive %q, X-Kept %q", r.header.Get("Keep-Alive"), r.header.Get("X-Kept"))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -265,18 +266,24 @@ func TestWebSocketConnectEventKeepsHeaderNamesAsSent(t *testing.T) {
 	}
 	defer c.Close()
 	var headers map[string]any
+	var apiID any
 	deadline := time.Now().Add(5 * time.Second)
 	for headers == nil && time.Now().Before(deadline) {
 		be.mu.Lock()
 		for _, ev := range be.events {
 			if rc, _ := ev["requestContext"].(map[string]any); rc["routeKey"] == "$connect" {
 				headers, _ = ev["headers"].(map[string]any)
+				apiID = rc["apiId"]
 			}
 		}
 		be.mu.Unlock()
 		if headers == nil {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	// WebSocket events carry the API's id, not its name.
+	if apiID != config.APIID("chat") {
+		t.Errorf("apiId %v, want %q", apiID, config.APIID("chat"))
 	}
 	for _, name := range []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "tEsT-HEADeR", "x-api-key", "Host"} {
 		if _, ok := headers[name]; !ok {
