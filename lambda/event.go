@@ -75,7 +75,9 @@ type EventInput struct {
 	// is base64 when its Content-Type is one of them. nil: none.
 	BinaryTypes *BinaryTypes
 
-	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId; nil is null.
+	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId. With APIKey
+	// nil (no key required) both are left out, as API Gateway does; a nil
+	// APIKeyID alone is null.
 	APIKey, APIKeyID []byte
 
 	// The headers API Gateway adds to the client's, which web framework
@@ -241,7 +243,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header, !httpAPI), in)
+	hs := addGatewayHeaders(dropV1Headers(collectHeaders(hbuf[:0], &req.Header, !httpAPI)), in)
 	var qbuf [queryStack]kv
 	// REST APIs split query data on ';' as well as '&'.
 	qs := splitQuery(qbuf[:0], req.URI().QueryString(), !httpAPI)
@@ -312,10 +314,14 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	}
 	dst = append(dst, `,"httpMethod":`...)
 	dst = jsonstr.Append(dst, method)
-	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":`...)
-	dst = appendNullable(dst, in.APIKey)
-	dst = append(dst, `,"apiKeyId":`...)
-	dst = appendNullable(dst, in.APIKeyID)
+	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null`...)
+	if in.APIKey != nil {
+		// API Gateway reports the key only on routes that require one.
+		dst = append(dst, `,"apiKey":`...)
+		dst = jsonstr.Append(dst, in.APIKey)
+		dst = append(dst, `,"apiKeyId":`...)
+		dst = appendNullable(dst, in.APIKeyID)
+	}
 	dst = append(dst, `,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,`+
 		`"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null,"sourceIp":`...)
 	dst = jsonstr.Append(dst, in.SourceIP)
@@ -390,6 +396,23 @@ func collectHeaders(hs []kv, h *fasthttp.RequestHeader, asSent bool) []kv {
 		hs = append(hs, kv{names.spell(k), v})
 	}
 	return hs
+}
+
+// dropV1Headers removes Connection and Content-Length from a 1.0 event's
+// headers: API Gateway passes neither to 1.0 integrations (2.0 events
+// keep content-length).
+func dropV1Headers(hs []kv) []kv {
+	n := 0
+	for _, h := range hs {
+		switch {
+		case len(h.k) == 10 && ascii.EqualFold(h.k, "connection"),
+			len(h.k) == 14 && ascii.EqualFold(h.k, "content-length"):
+			continue
+		}
+		hs[n] = h
+		n++
+	}
+	return hs[:n]
 }
 
 // lowerASCIIString lower-cases ASCII letters only, matching ascii.EqualFold

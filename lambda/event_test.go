@@ -156,7 +156,14 @@ func TestEventV1UsesNullForAbsentMembers(t *testing.T) {
 					t.Errorf("%s = %v (present %v), want null", key, v, ok)
 				}
 			}
-			for _, key := range []string{"accessKey", "accountId", "apiKey", "apiKeyId", "caller",
+			// Without an API key, apiKey and apiKeyId are absent, as in
+			// API Gateway's events.
+			for _, key := range []string{"apiKey", "apiKeyId"} {
+				if v, ok := member(m, "requestContext", "identity", key); ok {
+					t.Errorf("identity.%s = %v, want absent", key, v)
+				}
+			}
+			for _, key := range []string{"accessKey", "accountId", "caller",
 				"cognitoAuthenticationProvider", "cognitoAuthenticationType", "cognitoIdentityId",
 				"cognitoIdentityPoolId", "principalOrgId", "user", "userArn"} {
 				if v, ok := member(m, "requestContext", "identity", key); !ok || v != nil {
@@ -775,7 +782,7 @@ func TestRESTEventKeepsHeaderNamesAsSent(t *testing.T) {
 	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, false), &got)
 	want := map[string][]string{
 		"x-api-key": {"k"}, "host": {"api.test"}, "tEsT-HEADeR": {"a"}, "content-TYPE": {"text/plain"},
-		"user-agent": {"ua"}, "X-multi": {"1", "2"}, "content-length": {"1"},
+		"user-agent": {"ua"}, "X-multi": {"1", "2"},
 	}
 	if !reflect.DeepEqual(got.MultiValueHeaders, want) {
 		t.Errorf("multiValueHeaders = %q, want %q", got.MultiValueHeaders, want)
@@ -815,5 +822,42 @@ func TestRESTEventBodyIsBase64ForBinaryMediaTypes(t *testing.T) {
 			decode(t, AppendEventV1(nil, in, false), &got)
 			checkBody(t, "REST", got.Body, got.IsBase64Encoded, "abc", tt.binary)
 		})
+	}
+}
+
+// 1.0 events leave out Connection and Content-Length, which API Gateway
+// does not pass to integrations; 2.0 events keep content-length.
+func TestEventV1LeavesOutConnectionAndContentLength(t *testing.T) {
+	raw := "POST /p HTTP/1.1\nHost: api.test\nConnection: keep-alive\nContent-Type: text/plain\nContent-Length: 1\nX-Kept: y\n\nx"
+	in := &EventInput{Req: readRequest(t, raw, false), Time: msTime(0)}
+	for _, httpAPI := range []bool{false, true} {
+		var got events.APIGatewayProxyRequest
+		decode(t, AppendEventV1(nil, in, httpAPI), &got)
+		for name := range got.MultiValueHeaders {
+			if strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Content-Length") {
+				t.Errorf("httpAPI=%v: 1.0 event carries %s", httpAPI, name)
+			}
+		}
+		if len(got.Headers) != 3 {
+			t.Errorf("httpAPI=%v: headers %q, want Host, Content-Type and X-Kept", httpAPI, got.Headers)
+		}
+	}
+	var v2 events.APIGatewayV2HTTPRequest
+	decode(t, AppendEventV2(nil, in), &v2)
+	if v2.Headers["content-length"] != "1" {
+		t.Errorf("2.0 headers %q, want content-length kept", v2.Headers)
+	}
+}
+
+// With an API key, identity carries apiKey and apiKeyId.
+func TestEventV1IdentityCarriesTheAPIKeyWhenOneWasUsed(t *testing.T) {
+	in := &EventInput{Req: readRequest(t, "GET / HTTP/1.1\nHost: a\n\n", false), Time: msTime(0),
+		APIKey: []byte("k-value"), APIKeyID: []byte("alice")}
+	m := decodeMap(t, AppendEventV1(nil, in, false))
+	if v, _ := member(m, "requestContext", "identity", "apiKey"); v != "k-value" {
+		t.Errorf("apiKey %v", v)
+	}
+	if v, _ := member(m, "requestContext", "identity", "apiKeyId"); v != "alice" {
+		t.Errorf("apiKeyId %v", v)
 	}
 }

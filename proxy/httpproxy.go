@@ -200,6 +200,7 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	if ex.Streams != nil && upstream.HoldsConnection(resp) && !admitStream(ex, resp) {
 		return
 	}
+	settleResponseHeaders(&resp.Header, ex)
 	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
 	// An answer without a Content-Type goes on without one: fasthttp
@@ -437,4 +438,50 @@ func badEndpoint(err error) bool {
 	)
 	return errors.As(err, &dns) || errors.As(err, &verify) || errors.As(err, &record) ||
 		errors.As(err, &alert) || errors.As(err, &unknown) || errors.As(err, &host)
+}
+
+// remapped are the upstream response headers a REST API passes on under
+// another name, as API Gateway does for HTTP proxy integrations: the
+// answer's own Connection, Content-Length, Date and request id are the
+// gateway's, and the upstream's are kept as x-amzn-Remapped-*.
+var remapped = [...]struct{ name, as []byte }{
+	{hdrConnection, []byte("x-amzn-Remapped-Connection")},
+	{[]byte("Content-Length"), []byte("x-amzn-Remapped-Content-Length")},
+	{hdrDate, []byte("x-amzn-Remapped-Date")},
+	{[]byte("x-amzn-RequestId"), []byte("x-amzn-Remapped-x-amzn-RequestId")},
+}
+
+var hdrDate = []byte("Date")
+
+// settleResponseHeaders takes out of an upstream's response the headers
+// the gateway writes itself, in any spelling: Date (fasthttp writes its
+// own, and would repeat an upstream's spelled otherwise) and the API's
+// request id header. On REST APIs the upstream's Connection,
+// Content-Length, Date and x-amzn-RequestId reach the client as
+// x-amzn-Remapped-* (Connection is then dropped as hop-by-hop).
+func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
+	if ex.Dialect == apierror.REST {
+		// Values are copied out first: h cannot change while walked.
+		var at [len(remapped)][2]int
+		buf := ex.Scratch[:0]
+		for k, v := range h.All() {
+			for i, r := range remapped {
+				if at[i][1] == 0 && len(k) == len(r.name) && ascii.EqualFold(k, r.name) {
+					start := len(buf)
+					buf = append(buf, v...)
+					at[i] = [2]int{start, len(buf) + 1} // +1: set even for an empty value
+				}
+			}
+		}
+		ex.Scratch = buf
+		for i, r := range remapped {
+			if at[i][1] > 0 {
+				h.AddBytesKV(r.as, buf[at[i][0]:at[i][1]-1])
+			}
+		}
+	}
+	delFold(h, hdrDate)
+	if len(ex.RequestIDHeader) > 0 {
+		delFold(h, ex.RequestIDHeader)
+	}
 }

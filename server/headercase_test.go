@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,5 +97,86 @@ apis:
 	rawResponseHead(t, addr, req)
 	if n := hits.Load(); n != 2 {
 		t.Errorf("upstream reached %d times for two requests; a no-store answer was cached", n)
+	}
+}
+
+// startFixedOrigin serves every request on 127.0.0.1 with the raw response
+// resp, byte for byte, and closes the connection.
+func startFixedOrigin(t *testing.T, resp string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				for range 100 {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				_, _ = io.WriteString(c, resp)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// The headers the gateway writes itself are its own whatever the upstream
+// sent: one Date and one request id. A REST API passes the upstream's
+// Connection, Content-Length, Date and x-amzn-RequestId on as
+// x-amzn-Remapped-*, as API Gateway does for HTTP proxy integrations.
+func TestRESTRemapsTheUpstreamsConnectionLengthDateAndRequestID(t *testing.T) {
+	up := startFixedOrigin(t, "HTTP/1.1 200 OK\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT\r\nConnection: keep-alive\r\n"+
+		"x-amzn-RequestId: backend-id\r\napigw-requestid: backend-short\r\nContent-Length: 2\r\n\r\nok")
+	for _, tc := range []struct {
+		typ      string
+		remapped []string
+		idHeader string
+	}{
+		{"rest", []string{"x-amzn-Remapped-Date: Mon, 01 Jan 2024 00:00:00 GMT", "x-amzn-Remapped-Connection: keep-alive",
+			"x-amzn-Remapped-Content-Length: 2", "x-amzn-Remapped-x-amzn-RequestId: backend-id"}, "x-amzn-RequestId"},
+		{"http", nil, "apigw-requestid"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			_, addr := startServerWith(t, `
+apis:
+  a:
+    type: `+tc.typ+`
+    stages: {p: {}}
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /x": {integration: up}
+`, up, nil)
+			head := rawResponseHead(t, addr, "GET /p/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			if !strings.Contains(head[0], " 200") {
+				t.Fatalf("status line %q", head[0])
+			}
+			for _, want := range tc.remapped {
+				name := strings.SplitN(want, ":", 2)[0]
+				if got := headerNamed(head, name); len(got) != 1 || got[0] != want {
+					t.Errorf("%s lines %q, want %q", name, got, want)
+				}
+			}
+			if got := headerNamed(head, "x-amzn-Remapped-Date"); tc.remapped == nil && len(got) != 0 {
+				t.Errorf("HTTP API remapped %q", got)
+			}
+			if got := headerNamed(head, "Date"); len(got) != 1 || strings.Contains(got[0], "2024") {
+				t.Errorf("Date lines %q, want the gateway's one", got)
+			}
+			if got := headerNamed(head, tc.idHeader); len(got) != 1 || strings.Contains(got[0], "backend") {
+				t.Errorf("%s lines %q, want the gateway's one", tc.idHeader, got)
+			}
+		})
 	}
 }
