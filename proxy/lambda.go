@@ -79,6 +79,11 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 			for _, h := range out.Headers {
 				resp.Header.AddBytesKV(h.Name, h.Value)
 			}
+			// The request id header is the gateway's own, whatever
+			// spelling the function used for one.
+			if len(ex.RequestIDHeader) > 0 {
+				delFold(&resp.Header, ex.RequestIDHeader)
+			}
 			resp.SetBody(out.Body)
 			return
 		}

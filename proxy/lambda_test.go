@@ -87,13 +87,18 @@ func TestLambdaResultHeaderNamesKeepTheFunctionsSpelling(t *testing.T) {
 	for _, format := range []string{"1.0", "2.0"} {
 		t.Run(format, func(t *testing.T) {
 			inv := failingInvoker{res: lambda.Result{Payload: []byte(
-				`{"statusCode":200,"headers":{"x-lower":"1","X-MiXeD":"2","content-type":"text/plain"},"body":"ok"}`)}}
+				`{"statusCode":200,"headers":{"x-lower":"1","X-MiXeD":"2","content-type":"text/plain","x-amzn-requestid":"fn"},"body":"ok"}`)}}
 			l := NewLambda(inv, format, format == "1.0", 0)
 			var ctx fasthttp.RequestCtx
 			ctx.Request.SetRequestURI("/items")
-			ex := &exchange.Exchange{Ctx: &ctx, Path: []byte("/items"), RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items"}}
+			ex := &exchange.Exchange{Ctx: &ctx, Path: []byte("/items"), RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items"},
+				RequestIDHeader: []byte("X-Amzn-Requestid")}
 			l.Serve(ex)
 			got := ctx.Response.String()
+			// The request id header is the gateway's to write.
+			if strings.Contains(strings.ToLower(got), "x-amzn-requestid") {
+				t.Errorf("the function's request id header was kept:\n%s", got)
+			}
 			for _, line := range []string{"\r\nx-lower: 1\r\n", "\r\nX-MiXeD: 2\r\n", "\r\nContent-Type: text/plain\r\n"} {
 				if !strings.Contains(got, line) {
 					t.Errorf("response lacks %q:\n%s", line, got)
