@@ -106,9 +106,19 @@ type result struct {
 
 func do(t *testing.T, method, url string, body io.Reader, headers ...string) result {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	r, err := tryDo(method, url, body, headers...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// tryDo is do for goroutines, which must not end the test: it returns
+// the error instead.
+func tryDo(method, url string, body io.Reader, headers ...string) (result, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return result{}, err
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
@@ -119,11 +129,11 @@ func do(t *testing.T, method, url string, body io.Reader, headers ...string) res
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return result{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return result{resp.StatusCode, resp.Header, string(b)}
+	return result{resp.StatusCode, resp.Header, string(b)}, nil
 }
 
 const priorityConfig = `
