@@ -131,9 +131,6 @@ var (
 	// API Gateway's x-amzn-apigateway-api-id does.
 	hdrAPIID      = []byte("X-Amzn-Apigateway-Api-Id")
 	hdrConnection = []byte("Connection")
-	protoHTTP     = []byte("http")
-	protoHTTPS    = []byte("https")
-	commaSpace    = []byte(", ")
 )
 
 // Serve forwards ex's request upstream and streams the response back.
