@@ -23,12 +23,19 @@ chat: build ## the WebSocket chat example: open http://127.0.0.1:9100/ in two br
 	 CHAT=$$!; trap 'kill $$CHAT 2>/dev/null' EXIT INT TERM; \
 	 PORT=$(PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk.yaml
 
-test: ## all tests, with the race detector (the CI command), then the zero-allocation tests without it
+test: ## all tests, with the race detector (the CI command), then without it the zero-allocation tests, the WebSocket memory bound and the benchmarks' allocation budget
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
 	@# The race detector allocates, so the tests that assert 0 allocs/op
 	@# skip under it; they run here without it.
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' ./...
+	@# The idle WebSocket connection's memory bound, at 1,000 connections
+	@# (make bench-ws measures 10,000 through the real gateway).
+	FRONTDESK_WS_LOAD=1 FRONTDESK_WS_LOAD_CONNS=1000 FRONTDESK_WS_LOAD_POSTS=2000 \
+	  $(GO) test -count=1 -timeout 2m -run '^TestLoadManyConnections$$' ./wsbridge/
+	@# make bench-check's allocation part: every hot-path micro-benchmark,
+	@# 1000 iterations each, at 0 allocs/op unless excluded in bench/budget.go.
+	$(GO) run ./bench/cmd/frontdesk-bench check -micro -benchtime 1000x -out=
 
 test-short: ## quick tests without the race detector
 	$(GO) test -short -count=1 ./...

@@ -277,7 +277,7 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 		ResponseLatency: 1<<63 - 1, APIID: short, Stage: short, UserAgent: long,
 		APIKey: short, ErrorMessage: long, IntegrationErrorMessage: long, AuthorizerError: long,
 		ValidationErrorString: long,
-		TraceID: short,
+		TraceID:               short,
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		if n := len(appendLine(nil, f, r)); n > MaxLineBytes {

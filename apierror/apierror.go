@@ -36,7 +36,13 @@ const (
 	BadRequest
 	RequestTooLarge
 	HeaderTooLarge
-	BadGateway
+	// IntegrationFailure: the HTTP integration's origin could not be
+	// reached or answered unreadably (refused, reset, a broken answer).
+	IntegrationFailure
+	// BadEndpoint: the integration's endpoint is misconfigured (its host
+	// does not resolve, TLS to it fails), API Gateway's configuration
+	// error.
+	BadEndpoint
 	IntegrationTimeout
 	InternalError
 	Forbidden
@@ -109,7 +115,8 @@ var table = [numDialects][numCodes]response{
 		BadRequest:         r(400, `{"message":"Bad Request"}`, ""),
 		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, ""),
 		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, ""),
-		BadGateway:         r(502, `{"message":"Bad Gateway"}`, ""),
+		IntegrationFailure: r(502, `{"message":"Bad Gateway"}`, ""),
+		BadEndpoint:        r(500, `{"message":"Internal Server Error"}`, ""),
 		IntegrationTimeout: r(503, `{"message":"Service Unavailable"}`, ""),
 		InternalError:      r(500, `{"message":"Internal Server Error"}`, ""),
 		Forbidden:          r(403, `{"message":"Forbidden"}`, ""),
@@ -125,11 +132,14 @@ var table = [numDialects][numCodes]response{
 		BadRequestParameters: r(400, `{"message":"Bad Request"}`, ""),
 	},
 	REST: {
-		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
-		BadRequest:         r(400, `{"message":"Bad Request"}`, "BadRequestException"),
-		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
-		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
-		BadGateway:         r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
+		NotFound:        r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
+		BadRequest:      r(400, `{"message":"Bad Request"}`, "BadRequestException"),
+		RequestTooLarge: r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
+		HeaderTooLarge:  r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
+		// INTEGRATION_FAILURE's default status is 504, as is
+		// INTEGRATION_TIMEOUT's; a misconfigured endpoint is a 500.
+		IntegrationFailure: r(504, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
+		BadEndpoint:        r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 		IntegrationTimeout: r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
 		InternalError:      r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 		Forbidden:          r(403, `{"message":"Forbidden"}`, "ForbiddenException"),

@@ -208,6 +208,9 @@ type API struct {
 	RequestValidators map[string]RequestValidator `yaml:"request_validators"`
 	RequestValidator  string                      `yaml:"request_validator"`
 	Models            map[string]*Model           `yaml:"models"`
+	// BinaryMediaTypes are a REST API's binary media types, as
+	// x-amazon-apigateway-binary-media-types (added).
+	BinaryMediaTypes []string `yaml:"binary_media_types"`
 }
 
 // Stage is a named deployment of an API.

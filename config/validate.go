@@ -378,6 +378,7 @@ func (x *validator) api(key string, a *API) bool {
 	if a.DisconnectQueue != 0 {
 		x.fail(key+".disconnect_queue", "applies to websocket APIs only")
 	}
+	x.binaryMediaTypes(key, a)
 	tree := router.NewTree()
 	for i, rk := range sortedKeys(a.Routes) {
 		r := a.Routes[rk]
@@ -666,4 +667,42 @@ func (x *validator) tracing() {
 			x.fail("tracing.headers", "header name %q is not a token", name)
 		}
 	}
+}
+
+// MaxBinaryMediaTypes bounds apis.NAME.binary_media_types.
+const MaxBinaryMediaTypes = 100
+
+// binaryMediaTypes checks a REST API's binary_media_types: each entry is
+// "type/subtype", either part a token or "*".
+func (x *validator) binaryMediaTypes(key string, a *API) {
+	if len(a.BinaryMediaTypes) == 0 {
+		return
+	}
+	k := key + ".binary_media_types"
+	if a.Type != APIREST {
+		x.fail(k, "applies to rest APIs only (HTTP APIs decide by Content-Type)")
+		return
+	}
+	if len(a.BinaryMediaTypes) > MaxBinaryMediaTypes {
+		x.fail(k, "at most %d media types, got %d", MaxBinaryMediaTypes, len(a.BinaryMediaTypes))
+	}
+	for i, mt := range a.BinaryMediaTypes {
+		t, sub, ok := strings.Cut(mt, "/")
+		if !ok || !isToken(t) || !isToken(sub) {
+			x.fail(fmt.Sprintf("%s[%d]", k, i), "want type/subtype (either part may be *), got %q", mt)
+		}
+	}
+}
+
+// isToken reports an RFC 9110 token; "*" is one.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -110,10 +110,40 @@ type Exchange struct {
 	Result  lambda.Response
 
 	sourceIP []byte
+	// collapsed holds a REST request's path with repeated slashes made one
+	// (see CollapsedPath).
+	collapsed []byte
 	// Storage of the headers events add (see setGatewayHeaders).
 	forwarded, port, trace []byte
 	event                  lambda.EventInput
 	lambdaParams           []lambda.Param
+}
+
+// CollapsedPath returns p with every run of '/' made one, as REST APIs
+// route "/stage//x" as "/stage/x"; p itself when it has no such run. The
+// result lives in the exchange until the next call or Reset.
+func (ex *Exchange) CollapsedPath(p []byte) []byte {
+	if !hasDoubleSlash(p) {
+		return p
+	}
+	out := ex.collapsed[:0]
+	for i, c := range p {
+		if c == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		out = append(out, c)
+	}
+	ex.collapsed = out
+	return out
+}
+
+func hasDoubleSlash(p []byte) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' && p[i-1] == '/' {
+			return true
+		}
+	}
+	return false
 }
 
 // Param returns the value of the route variable name, or nil.

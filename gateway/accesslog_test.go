@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/frontdeskgw/frontdesk/accesslog"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -81,11 +82,12 @@ apis:
 		status                                        float64
 		apiID, stage, errorMessage, integErr, authErr string
 	}{
-		{404, "petstore", "prod", "Not Found", "", ""},
-		{403, "shop", "prod", "Missing Authentication Token", "", ""},
-		{502, "petstore", "prod", "Bad Gateway", "EOF", ""},
-		{401, "petstore", "prod", "Unauthorized", "", "?"},
-		{200, "petstore", "prod", "", "", ""},
+		// apiId is the API's id, not its name, as AWS logs it.
+		{404, config.APIID("petstore"), "prod", "Not Found", "", ""},
+		{403, config.APIID("shop"), "prod", "Missing Authentication Token", "", ""},
+		{502, config.APIID("petstore"), "prod", "Bad Gateway", "EOF", ""},
+		{401, config.APIID("petstore"), "prod", "Unauthorized", "", "?"},
+		{200, config.APIID("petstore"), "prod", "", "", ""},
 	} {
 		var got map[string]any
 		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {

@@ -305,7 +305,7 @@ func compileKeys(c *config.Config, st *pipeline.State, g *registry.Gen) (*pipeli
 func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	a := &api{name: name, typ: ca.Type, tree: router.NewTree(), hosts: "*", basePath: ca.BasePath,
 		metrics: deps.Metrics.API(name), noRoute: deps.Metrics.Route(name, NoRouteLabel, NoRouteLabel),
-		unrouted: &exchange.RouteInfo{APIID: name, APIIDBytes: []byte(name)}}
+		unrouted: &exchange.RouteInfo{APIID: config.APIID(name), APIIDBytes: []byte(config.APIID(name))}}
 	if len(ca.Hosts) > 0 {
 		a.hosts = strings.Join(ca.Hosts, ",")
 	}
@@ -333,7 +333,7 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 	}
 	stageNames, hasDef := config.StageNames(ca)
 	build := func(sn string) (*stage, error) {
-		st := &stage{name: sn, unrouted: &exchange.RouteInfo{APIID: name, APIIDBytes: []byte(name), Stage: sn, StageBytes: []byte(sn)}}
+		st := &stage{name: sn, unrouted: &exchange.RouteInfo{APIID: a.unrouted.APIID, APIIDBytes: a.unrouted.APIIDBytes, Stage: sn, StageBytes: []byte(sn)}}
 		vars := ca.Stages[sn].Variables
 		varList := stageVarList(vars)
 		for _, k := range keys {
@@ -517,12 +517,14 @@ func compileAuthorizer(apiName string, ac config.Authorizer, r *config.Route, v1
 	return nil, nil
 }
 
-// routeInfo describes a route on a stage for the pipeline, the
-// integrations and the access log.
+// routeInfo describes a route on a stage of the API named api for the
+// pipeline, the integrations and the access log. Its APIID is the API's
+// id (config.APIID), not its name.
 func routeInfo(api, stage, routeKey string, rest bool, vars []lambda.Param) *exchange.RouteInfo {
-	info := &exchange.RouteInfo{APIID: api, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
+	id := config.APIID(api)
+	info := &exchange.RouteInfo{APIID: id, REST: rest, Stage: stage, NamedStage: stage != config.DefaultStage,
 		RouteKey: routeKey, StageVariables: vars,
-		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(api), StageBytes: []byte(stage)}
+		RouteKeyBytes: []byte(routeKey), APIIDBytes: []byte(id), StageBytes: []byte(stage)}
 	if _, path, ok := strings.Cut(routeKey, " "); ok {
 		info.Resource = path
 	}
@@ -592,7 +594,11 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 				return nil, fmt.Errorf("function %q is not running", in.Function)
 			}
 		}
-		l := proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D())
+		bin, err := lambda.NewBinaryTypes(ca.BinaryMediaTypes)
+		if err != nil {
+			return nil, err
+		}
+		l := proxy.NewLambda(inv, string(in.PayloadFormat), ca.Type == config.APIREST, in.Timeout.D()).WithBinaryTypes(bin)
 		l.Function = in.Function
 		return l, nil
 	}
@@ -603,6 +609,7 @@ func compileIntegration(ca *config.API, in *config.Integration, vars map[string]
 // RouteRow is one row of the compiled route table.
 type RouteRow struct {
 	API         string `json:"api"`
+	APIID       string `json:"apiId"`
 	Type        string `json:"type"`
 	Hosts       string `json:"hosts"`
 	BasePath    string `json:"basePath"`
@@ -622,7 +629,7 @@ func (s *Snapshot) Routes() []RouteRow {
 		}
 		for _, st := range stages {
 			for i, r := range a.routes {
-				out = append(out, RouteRow{API: a.name, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i], routeSteps: r.steps})
+				out = append(out, RouteRow{API: a.name, APIID: a.unrouted.APIID, Type: string(a.typ), Hosts: a.hosts, BasePath: a.basePath, Stage: st.name, RouteKey: r.key, Integration: st.integNames[i], routeSteps: r.steps})
 			}
 		}
 	}

@@ -58,7 +58,7 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 		stages = append(stages, config.DefaultStage)
 	}
 	o := wsbridge.Options{
-		APIID:           name,
+		APIID:           config.APIID(name),
 		Stages:          stages,
 		StageVariables:  map[string]map[string]string{},
 		RouteSelection:  a.RouteSelection,

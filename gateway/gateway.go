@@ -124,7 +124,19 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	ex := g.acquire(ctx, s)
 	defer g.finish(ex)
 
-	sel := s.table.Match(ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal())
+	host, path := ctx.Request.Header.Host(), ctx.Request.URI().PathOriginal()
+	sel := s.table.Match(host, path)
+	if sel.API < 0 || s.apis[sel.API].dialect == apierror.REST {
+		// REST APIs collapse repeated slashes before choosing the stage
+		// and the resource: "//prod/x" and "/prod//x" are "/prod/x". The
+		// event's requestContext.path keeps the path as sent. HTTP APIs
+		// route the path as sent.
+		if c := ex.CollapsedPath(path); len(c) != len(path) {
+			if again := s.table.Match(host, c); again.API >= 0 && s.apis[again.API].dialect == apierror.REST {
+				sel = again
+			}
+		}
+	}
 	if sel.API < 0 {
 		begin(ex, apierror.HTTP)
 		ex.Fail(apierror.NotFound)

@@ -1,14 +1,19 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/valyala/fasthttp"
 )
 
 // keeping is a function that keeps the events it is given and answers
@@ -83,6 +88,9 @@ func TestRESTEventHasAPIGatewayStyleIDs(t *testing.T) {
 	} {
 		ev, _ := restEvent(t, g, fn, tc.uri)
 		rc := ev.RequestContext
+		if rc.APIID != config.APIID("a") {
+			t.Errorf("%s: apiId %q, want the API's id %q", tc.uri, rc.APIID, config.APIID("a"))
+		}
 		if !stableID.MatchString(rc.ResourceID) {
 			t.Errorf("%s: resourceId %q, want 6 lower-case letters and digits", tc.uri, rc.ResourceID)
 		}
@@ -140,5 +148,66 @@ functions:
 	h.Handle(ctx)
 	if v := ctx.Response.Header.Peek("X-Amz-Apigw-Id"); v != nil {
 		t.Errorf("HTTP API answer has x-amz-apigw-id %q", v)
+	}
+}
+
+// readCtx parses raw (a request head, "\n" line ends) as the server
+// would, so the request target stays as sent ("//prod/x" is a path).
+func readCtx(t *testing.T, raw string) *fasthttp.RequestCtx {
+	t.Helper()
+	var req fasthttp.Request
+	if err := req.Read(bufio.NewReader(strings.NewReader(strings.ReplaceAll(raw, "\n", "\r\n")))); err != nil {
+		t.Fatalf("read request: %v", err)
+	}
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 5555}, nil)
+	return ctx
+}
+
+// REST APIs collapse repeated slashes as API Gateway does: "/prod//x"
+// matches "/x", "//prod/x" is served, and the event's path and proxy value
+// lose the double slash while requestContext.path keeps the path as sent.
+func TestRESTCollapsesRepeatedSlashes(t *testing.T) {
+	fn := &keeping{}
+	g := functionGateway(t, `apis:
+  a:
+    type: rest
+    stages: {prod: {}}
+    integrations:
+      fn: {type: lambda, function: f, payload_format: "1.0"}
+    routes:
+      "GET /hardcoded": {integration: fn}
+      "GET /p/{proxy+}": {integration: fn}
+functions:
+  f: {command: ["unused"]}
+`, map[string]lambda.Invoker{"f": fn})
+	for _, tc := range []struct {
+		uri, resource, path, contextPath, proxy string
+	}{
+		{"/prod//hardcoded", "/hardcoded", "/hardcoded", "/prod//hardcoded", ""},
+		{"//prod/hardcoded", "/hardcoded", "/hardcoded", "//prod/hardcoded", ""},
+		{"/prod/p/a//b", "/p/{proxy+}", "/p/a/b", "/prod/p/a//b", "a/b"},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			ctx := readCtx(t, "GET "+tc.uri+" HTTP/1.1\nHost: gw.test\n\n")
+			g.Handle(ctx)
+			if ctx.Response.StatusCode() != 200 {
+				t.Fatalf("answered %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			fn.mu.Lock()
+			raw := fn.events[len(fn.events)-1]
+			fn.mu.Unlock()
+			var ev restEventView
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Resource != tc.resource || ev.Path != tc.path || ev.RequestContext.Path != tc.contextPath {
+				t.Errorf("resource %q path %q requestContext.path %q, want %q %q %q",
+					ev.Resource, ev.Path, ev.RequestContext.Path, tc.resource, tc.path, tc.contextPath)
+			}
+			if got := ev.PathParameters["proxy"]; got != tc.proxy {
+				t.Errorf("proxy %q, want %q", got, tc.proxy)
+			}
+		})
 	}
 }

@@ -71,7 +71,13 @@ type EventInput struct {
 	// (2.0: {"jwt":...} or {"lambda":...}; 1.0: the authorizer context);
 	// nil leaves the key out.
 	Authorizer []byte
-	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId; nil is null.
+	// BinaryTypes are a REST API's binary media types: a REST event's body
+	// is base64 when its Content-Type is one of them. nil: none.
+	BinaryTypes *BinaryTypes
+
+	// APIKey and APIKeyID fill 1.0 identity.apiKey/apiKeyId. With APIKey
+	// nil (no key required) both are left out, as API Gateway does; a nil
+	// APIKeyID alone is null.
 	APIKey, APIKeyID []byte
 
 	// The headers API Gateway adds to the client's, which web framework
@@ -152,7 +158,7 @@ const clfLayout = "02/Jan/2006:15:04:05 -0700"
 func AppendEventV2(dst []byte, in *EventInput) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
+	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header, false), in)
 	rawQuery := req.URI().QueryString()
 	var qbuf [queryStack]kv
 	qs := splitQuery(qbuf[:0], rawQuery, false)
@@ -237,7 +243,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	req := in.Req
 	var hbuf [headerStack]kv
-	hs := addGatewayHeaders(collectHeaders(hbuf[:0], &req.Header), in)
+	hs := addGatewayHeaders(dropV1Headers(collectHeaders(hbuf[:0], &req.Header, !httpAPI)), in)
 	var qbuf [queryStack]kv
 	// REST APIs split query data on ';' as well as '&'.
 	qs := splitQuery(qbuf[:0], req.URI().QueryString(), !httpAPI)
@@ -308,10 +314,14 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	}
 	dst = append(dst, `,"httpMethod":`...)
 	dst = jsonstr.Append(dst, method)
-	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":`...)
-	dst = appendNullable(dst, in.APIKey)
-	dst = append(dst, `,"apiKeyId":`...)
-	dst = appendNullable(dst, in.APIKeyID)
+	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null`...)
+	if in.APIKey != nil {
+		// API Gateway reports the key only on routes that require one.
+		dst = append(dst, `,"apiKey":`...)
+		dst = jsonstr.Append(dst, in.APIKey)
+		dst = append(dst, `,"apiKeyId":`...)
+		dst = appendNullable(dst, in.APIKeyID)
+	}
 	dst = append(dst, `,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,`+
 		`"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null,"sourceIp":`...)
 	dst = jsonstr.Append(dst, in.SourceIP)
@@ -344,7 +354,11 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	if len(body) == 0 {
 		dst = append(dst, "null"...)
 	} else {
-		binary = isBinaryBody(req.Header.ContentType(), body)
+		if httpAPI {
+			binary = isBinaryBody(req.Header.ContentType(), body)
+		} else {
+			binary = in.BinaryTypes.Match(req.Header.ContentType()) || !utf8.Valid(body)
+		}
 		dst = appendBody(dst, body, binary)
 	}
 	dst = append(dst, `,"isBase64Encoded":`...)
@@ -359,11 +373,46 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 // (Host, Content-Length, Content-Type, User-Agent, Cookie, then the rest as
 // received). The pairs borrow fasthttp's memory and stay valid until the
 // header is modified.
-func collectHeaders(hs []kv, h *fasthttp.RequestHeader) []kv {
+//
+// The Cookie lines come from the header block as received when there is
+// one (see rawCookies), so events carry them as sent. With asSent, names
+// are spelled as the client sent them too (see nameSpeller); events that
+// lower-case every name skip that work.
+func collectHeaders(hs []kv, h *fasthttp.RequestHeader, asSent bool) []kv {
+	raw, rawCookie := rawCookies(h)
+	var names nameSpeller
+	if asSent {
+		names.raw = h.RawHeaders()
+	}
 	for k, v := range h.All() {
-		hs = append(hs, kv{k, v})
+		if rawCookie && len(k) == len(nameCookie) && ascii.EqualFold(k, nameCookie) {
+			rawHeaderLines(raw, nameCookie, func(k, v []byte) bool {
+				hs = append(hs, kv{k, v})
+				return true
+			})
+			rawCookie = false
+			continue
+		}
+		hs = append(hs, kv{names.spell(k), v})
 	}
 	return hs
+}
+
+// dropV1Headers removes Connection and Content-Length from a 1.0 event's
+// headers: API Gateway passes neither to 1.0 integrations (2.0 events
+// keep content-length).
+func dropV1Headers(hs []kv) []kv {
+	n := 0
+	for _, h := range hs {
+		switch {
+		case len(h.k) == 10 && ascii.EqualFold(h.k, "connection"),
+			len(h.k) == 14 && ascii.EqualFold(h.k, "content-length"):
+			continue
+		}
+		hs[n] = h
+		n++
+	}
+	return hs[:n]
 }
 
 // lowerASCIIString lower-cases ASCII letters only, matching ascii.EqualFold
@@ -528,28 +577,48 @@ func appendName(dst, name []byte, lower bool) []byte {
 }
 
 // appendCookies writes 2.0's "cookies" member (with its leading comma), one
-// "name=value" string per request cookie, or nothing when there are none.
+// string per request cookie as the client sent it, or nothing when there
+// are none.
 func appendCookies(dst []byte, h *fasthttp.RequestHeader) []byte {
 	n := 0
-	for k, v := range h.Cookies() {
-		if n == 0 {
-			dst = append(dst, `,"cookies":[`...)
-		} else {
-			dst = append(dst, ',')
+	if raw, ok := rawCookies(h); ok {
+		rawHeaderLines(raw, nameCookie, func(_, v []byte) bool {
+			eachCookie(v, func(c []byte) {
+				dst = appendCookie(dst, n, c)
+				n++
+			})
+			return true
+		})
+	} else {
+		// A request built in memory: fasthttp's pairs are all there is.
+		for k, v := range h.Cookies() {
+			dst = append(openCookie(dst, n), '"')
+			if len(k) > 0 {
+				dst = jsonstr.AppendEscaped(dst, k)
+				dst = append(dst, '=')
+			}
+			dst = jsonstr.AppendEscaped(dst, v)
+			dst = append(dst, '"')
+			n++
 		}
-		n++
-		dst = append(dst, '"')
-		if len(k) > 0 {
-			dst = jsonstr.AppendEscaped(dst, k)
-			dst = append(dst, '=')
-		}
-		dst = jsonstr.AppendEscaped(dst, v)
-		dst = append(dst, '"')
 	}
 	if n > 0 {
 		dst = append(dst, ']')
 	}
 	return dst
+}
+
+// appendCookie writes the n-th cookie string c.
+func appendCookie(dst []byte, n int, c []byte) []byte {
+	return jsonstr.Append(openCookie(dst, n), c)
+}
+
+// openCookie opens the array before the first cookie, else separates.
+func openCookie(dst []byte, n int) []byte {
+	if n == 0 {
+		return append(dst, `,"cookies":[`...)
+	}
+	return append(dst, ',')
 }
 
 // splitQuery appends the raw name/value pairs of a query string to qs.
@@ -733,35 +802,31 @@ func appendBody(dst, body []byte, binary bool) []byte {
 	return append(dst, '"')
 }
 
-// isBinaryBody decides whether a request body travels base64-encoded. Text
-// media types (and bodies without a Content-Type) go as text unless the bytes
-// are not valid UTF-8, which a JSON string cannot carry faithfully.
+// isBinaryBody decides whether an HTTP API request body travels
+// base64-encoded. HTTP APIs send a body as text only when its media type is
+// text/*, application/json, application/xml or application/javascript;
+// every other type, form posts and a missing Content-Type included, arrives
+// base64, as API Gateway does. (REST APIs decide by their binary media
+// types.) Either way bytes that are not valid UTF-8 go as base64, since a
+// JSON string cannot carry them faithfully.
 func isBinaryBody(contentType, body []byte) bool {
-	if len(contentType) > 0 && !isTextMediaType(contentType) {
-		return true
-	}
-	return !utf8.Valid(body)
+	return !isHTTPAPITextType(contentType) || !utf8.Valid(body)
 }
 
-// isTextMediaType reports whether a Content-Type names textual data:
-// text/*, JSON, XML, JavaScript, form posts and the +json/+xml suffixes.
-func isTextMediaType(ct []byte) bool {
+// mediaType is ct without parameters and surrounding blanks.
+func mediaType(ct []byte) []byte {
 	mt, _, _ := bytes.Cut(ct, []byte{';'})
-	mt = bytes.Trim(mt, " \t")
-	switch {
-	case len(mt) >= 5 && ascii.EqualFold(mt[:5], "text/"):
-		return true
-	case ascii.EqualFold(mt, "application/json"),
-		ascii.EqualFold(mt, "application/xml"),
-		ascii.EqualFold(mt, "application/javascript"),
-		ascii.EqualFold(mt, "application/x-www-form-urlencoded"):
-		return true
-	case len(mt) >= 5 && ascii.EqualFold(mt[len(mt)-5:], "+json"):
-		return true
-	case len(mt) >= 4 && ascii.EqualFold(mt[len(mt)-4:], "+xml"):
-		return true
-	}
-	return false
+	return bytes.Trim(mt, " \t")
+}
+
+// isHTTPAPITextType reports whether an HTTP API passes a body of type ct
+// as text.
+func isHTTPAPITextType(ct []byte) bool {
+	mt := mediaType(ct)
+	return len(mt) > 5 && ascii.EqualFold(mt[:5], "text/") ||
+		ascii.EqualFold(mt, "application/json") ||
+		ascii.EqualFold(mt, "application/xml") ||
+		ascii.EqualFold(mt, "application/javascript")
 }
 
 // rawPath is the path as the client sent it, base path and stage included.

@@ -156,7 +156,14 @@ func TestEventV1UsesNullForAbsentMembers(t *testing.T) {
 					t.Errorf("%s = %v (present %v), want null", key, v, ok)
 				}
 			}
-			for _, key := range []string{"accessKey", "accountId", "apiKey", "apiKeyId", "caller",
+			// Without an API key, apiKey and apiKeyId are absent, as in
+			// API Gateway's events.
+			for _, key := range []string{"apiKey", "apiKeyId"} {
+				if v, ok := member(m, "requestContext", "identity", key); ok {
+					t.Errorf("identity.%s = %v, want absent", key, v)
+				}
+			}
+			for _, key := range []string{"accessKey", "accountId", "caller",
 				"cognitoAuthenticationProvider", "cognitoAuthenticationType", "cognitoIdentityId",
 				"cognitoIdentityPoolId", "principalOrgId", "user", "userArn"} {
 				if v, ok := member(m, "requestContext", "identity", key); !ok || v != nil {
@@ -351,28 +358,33 @@ func TestEventQueryDecoding(t *testing.T) {
 	}
 }
 
-func TestEventBodyIsBase64OnlyWhenBinary(t *testing.T) {
+// HTTP APIs (both payload formats) send a body as text only for text/*,
+// application/json, application/xml and application/javascript: a form
+// post, a +json type and a body without a Content-Type arrive base64, as
+// API Gateway delivers them. REST APIs without binary media types send
+// every UTF-8 body as text.
+func TestEventBodyIsBase64AsAPIGatewaySendsIt(t *testing.T) {
 	tests := []struct {
 		name        string
 		contentType string
 		body        string
-		binary      bool
+		http, rest  bool // base64 in HTTP API events, in REST events
 	}{
-		{"json", "application/json", `{"a":1}`, false},
-		{"json with charset", "application/json; charset=utf-8", `{"a":"é"}`, false},
-		{"text", "text/plain", "hello\nworld", false},
-		{"text uppercase media type", "TEXT/HTML", "<p>x</p>", false},
-		{"xml", "application/xml", "<a/>", false},
-		{"javascript", "application/javascript", "let a = 1", false},
-		{"form", "application/x-www-form-urlencoded", "a=1&b=2", false},
-		{"json suffix", "application/vnd.api+json", `{"data":[]}`, false},
-		{"xml suffix", "application/atom+xml", "<feed/>", false},
-		{"no content type, UTF-8", "", "plain words", false},
-		{"png", "image/png", "\x89PNG\r\n\x1a\n\x00", true},
-		{"octet-stream even if ASCII", "application/octet-stream", "abc", true},
-		{"multipart", "multipart/form-data; boundary=x", "--x--", true},
-		{"text that is not UTF-8", "text/plain", "caf\xe9", true},
-		{"no content type, not UTF-8", "", "\xff\xfe", true},
+		{"json", "application/json", `{"a":1}`, false, false},
+		{"json with charset", "application/json; charset=utf-8", `{"a":"é"}`, false, false},
+		{"text", "text/plain", "hello\nworld", false, false},
+		{"text uppercase media type", "TEXT/HTML", "<p>x</p>", false, false},
+		{"xml", "application/xml", "<a/>", false, false},
+		{"javascript", "application/javascript", "let a = 1", false, false},
+		{"form", "application/x-www-form-urlencoded", "a=1&b=2", true, false},
+		{"json suffix", "application/vnd.api+json", `{"data":[]}`, true, false},
+		{"xml suffix", "application/atom+xml", "<feed/>", true, false},
+		{"no content type, UTF-8", "", "plain words", true, false},
+		{"png", "image/png", "\x89PNG\r\n\x1a\n\x00", true, true},
+		{"octet-stream even if ASCII", "application/octet-stream", "abc", true, false},
+		{"multipart", "multipart/form-data; boundary=x", "--x--", true, false},
+		{"text that is not UTF-8", "text/plain", "caf\xe9", true, true},
+		{"no content type, not UTF-8", "", "\xff\xfe", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,12 +396,44 @@ func TestEventBodyIsBase64OnlyWhenBinary(t *testing.T) {
 
 			var got2 events.APIGatewayV2HTTPRequest
 			decode(t, AppendEventV2(nil, in), &got2)
-			checkBody(t, "2.0", got2.Body, got2.IsBase64Encoded, tt.body, tt.binary)
+			checkBody(t, "2.0", got2.Body, got2.IsBase64Encoded, tt.body, tt.http)
 
 			var got1 events.APIGatewayProxyRequest
+			decode(t, AppendEventV1(nil, in, true), &got1)
+			checkBody(t, "HTTP API 1.0", got1.Body, got1.IsBase64Encoded, tt.body, tt.http)
+
 			decode(t, AppendEventV1(nil, in, false), &got1)
-			checkBody(t, "1.0", got1.Body, got1.IsBase64Encoded, tt.body, tt.binary)
+			checkBody(t, "REST", got1.Body, got1.IsBase64Encoded, tt.body, tt.rest)
 		})
+	}
+}
+
+// Cookies reach events exactly as the client sent them: quotes kept, and a
+// cookie holding a backslash or a quote inside not dropped (fasthttp's
+// parsed pairs lose both).
+func TestEventCookiesAreKeptAsSent(t *testing.T) {
+	raw := "GET / HTTP/1.1\nHost: api.test\nCookie: a=\"quoted\"; b=back\\slash; c=in\"side\ncookie: d=1\n\n"
+	req := readRequest(t, raw, false)
+	// Something on the request path may read the cookies first.
+	_ = req.Header.Cookie("a")
+	in := &EventInput{Req: req, Time: msTime(0)}
+
+	var got2 events.APIGatewayV2HTTPRequest
+	decode(t, AppendEventV2(nil, in), &got2)
+	want := []string{`a="quoted"`, `b=back\slash`, `c=in"side`, "d=1"}
+	if !reflect.DeepEqual(got2.Cookies, want) {
+		t.Errorf("2.0 cookies = %q, want %q", got2.Cookies, want)
+	}
+	if _, ok := got2.Headers["cookie"]; ok {
+		t.Errorf("2.0 headers keep a cookie header: %q", got2.Headers)
+	}
+
+	var got1 events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, in, false), &got1)
+	// Lines whose names differ in case group under the first spelling.
+	wantLines := []string{`a="quoted"; b=back\slash; c=in"side`, "d=1"}
+	if got := got1.MultiValueHeaders["Cookie"]; !reflect.DeepEqual(got, wantLines) {
+		t.Errorf("1.0 multiValueHeaders[Cookie] = %q, want %q", got, wantLines)
 	}
 }
 
@@ -724,5 +768,96 @@ func TestEventCarriesTheHeadersAPIGatewayAdds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// REST events keep the client's spelling of every header name, as API
+// Gateway does, though the server parses requests with fasthttp's name
+// normalising on (its lookups stay case-insensitive); HTTP API events
+// lower-case them.
+func TestRESTEventKeepsHeaderNamesAsSent(t *testing.T) {
+	raw := "POST /p HTTP/1.1\nx-api-key: k\nhost: api.test\ntEsT-HEADeR: a\ncontent-TYPE: text/plain\nuser-agent: ua\nX-multi: 1\nx-MULTI: 2\ncontent-length: 1\n\nx"
+	req := readRequest(t, raw, false)
+	var got events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, false), &got)
+	want := map[string][]string{
+		"x-api-key": {"k"}, "host": {"api.test"}, "tEsT-HEADeR": {"a"}, "content-TYPE": {"text/plain"},
+		"user-agent": {"ua"}, "X-multi": {"1", "2"},
+	}
+	if !reflect.DeepEqual(got.MultiValueHeaders, want) {
+		t.Errorf("multiValueHeaders = %q, want %q", got.MultiValueHeaders, want)
+	}
+
+	var lower events.APIGatewayProxyRequest
+	decode(t, AppendEventV1(nil, &EventInput{Req: req, Time: msTime(0)}, true), &lower)
+	if _, ok := lower.Headers["tEsT-HEADeR"]; ok || lower.Headers["test-header"] != "a" {
+		t.Errorf("HTTP API 1.0 headers = %q, want lower-case names", lower.Headers)
+	}
+}
+
+// A REST event's body is base64 when its Content-Type is one of the API's
+// binary media types (wildcards included), and text otherwise.
+func TestRESTEventBodyIsBase64ForBinaryMediaTypes(t *testing.T) {
+	types, err := NewBinaryTypes([]string{"image/*", "application/octet-stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := NewBinaryTypes([]string{"*/*"})
+	tests := []struct {
+		name, contentType string
+		types             *BinaryTypes
+		binary            bool
+	}{
+		{"image/* matches image/png", "image/png", types, true},
+		{"exact type, any case, parameters ignored", "Application/Octet-Stream; x=1", types, true},
+		{"json is not listed", "application/json", types, false},
+		{"*/* matches json", "application/json", all, true},
+		{"no types", "image/png", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &EventInput{Req: newRequest("POST", "/b", [][2]string{{"Content-Type", tt.contentType}}, "abc"),
+				Time: msTime(0), BinaryTypes: tt.types}
+			var got events.APIGatewayProxyRequest
+			decode(t, AppendEventV1(nil, in, false), &got)
+			checkBody(t, "REST", got.Body, got.IsBase64Encoded, "abc", tt.binary)
+		})
+	}
+}
+
+// 1.0 events leave out Connection and Content-Length, which API Gateway
+// does not pass to integrations; 2.0 events keep content-length.
+func TestEventV1LeavesOutConnectionAndContentLength(t *testing.T) {
+	raw := "POST /p HTTP/1.1\nHost: api.test\nConnection: keep-alive\nContent-Type: text/plain\nContent-Length: 1\nX-Kept: y\n\nx"
+	in := &EventInput{Req: readRequest(t, raw, false), Time: msTime(0)}
+	for _, httpAPI := range []bool{false, true} {
+		var got events.APIGatewayProxyRequest
+		decode(t, AppendEventV1(nil, in, httpAPI), &got)
+		for name := range got.MultiValueHeaders {
+			if strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Content-Length") {
+				t.Errorf("httpAPI=%v: 1.0 event carries %s", httpAPI, name)
+			}
+		}
+		if len(got.Headers) != 3 {
+			t.Errorf("httpAPI=%v: headers %q, want Host, Content-Type and X-Kept", httpAPI, got.Headers)
+		}
+	}
+	var v2 events.APIGatewayV2HTTPRequest
+	decode(t, AppendEventV2(nil, in), &v2)
+	if v2.Headers["content-length"] != "1" {
+		t.Errorf("2.0 headers %q, want content-length kept", v2.Headers)
+	}
+}
+
+// With an API key, identity carries apiKey and apiKeyId.
+func TestEventV1IdentityCarriesTheAPIKeyWhenOneWasUsed(t *testing.T) {
+	in := &EventInput{Req: readRequest(t, "GET / HTTP/1.1\nHost: a\n\n", false), Time: msTime(0),
+		APIKey: []byte("k-value"), APIKeyID: []byte("alice")}
+	m := decodeMap(t, AppendEventV1(nil, in, false))
+	if v, _ := member(m, "requestContext", "identity", "apiKey"); v != "k-value" {
+		t.Errorf("apiKey %v", v)
+	}
+	if v, _ := member(m, "requestContext", "identity", "apiKeyId"); v != "alice" {
+		t.Errorf("apiKeyId %v", v)
 	}
 }

@@ -147,7 +147,7 @@ func ParseResponseV2(payload []byte, out *Response) error {
 	if err := out.addCookies(cookies); err != nil {
 		return err
 	}
-	if err := out.setBody(body, b64); err != nil {
+	if err := out.setBody(body, b64, true); err != nil {
 		return err
 	}
 	out.defaultContentType("content-type")
@@ -165,6 +165,29 @@ func ParseResponseV2(payload []byte, out *Response) error {
 // MaxResultBytes or MaxHeaderValues are refused. Errors wrap
 // ErrMalformedResponse.
 func ParseResponseV1(payload []byte, out *Response) error {
+	return parseV1(payload, out, nil)
+}
+
+// RESTBinary is what decides whether a REST API decodes a result's base64
+// body: the API's binary media types and the request's Accept header.
+type RESTBinary struct {
+	Types  *BinaryTypes
+	Accept []byte
+}
+
+// ParseResponseREST reads a REST API's function result as ParseResponseV1
+// does, except that a body with isBase64Encoded true is decoded only when
+// the request's first Accept type or the result's Content-Type is one of
+// the API's binary media types; otherwise the base64 text itself is the
+// body, as API Gateway sends it (a missing binary_media_types setting
+// shows locally as it would once deployed).
+func ParseResponseREST(payload []byte, out *Response, bin RESTBinary) error {
+	return parseV1(payload, out, &bin)
+}
+
+// parseV1 is ParseResponseV1; with rest set, REST's binary rule decides
+// whether a base64 body is decoded.
+func parseV1(payload []byte, out *Response, rest *RESTBinary) error {
 	out.Reset()
 	if err := checkSize(payload); err != nil {
 		return err
@@ -178,8 +201,10 @@ func ParseResponseV1(payload []byte, out *Response) error {
 	}
 
 	var status, headers, multi, body, b64 []byte
+	members := 0
 	it := newObjectIter(doc)
 	for key, val, ok := it.next(); ok; key, val, ok = it.next() {
+		members++
 		var buf [32]byte
 		switch string(appendUnquoted(buf[:0], key)) {
 		case "statusCode":
@@ -196,6 +221,11 @@ func ParseResponseV1(payload []byte, out *Response) error {
 			return fmt.Errorf("%w: unexpected key %s", ErrMalformedResponse, key)
 		}
 	}
+	if rest != nil && members == 0 {
+		// REST answers an empty result object 502, as it does null;
+		// one with only headers is a 200.
+		return fmt.Errorf("%w: result is an empty object", ErrMalformedResponse)
+	}
 	if out.Status, err = parseStatus(status); err != nil {
 		return err
 	}
@@ -205,7 +235,8 @@ func ParseResponseV1(payload []byte, out *Response) error {
 	if err := out.addHeaders(headers, true); err != nil {
 		return err
 	}
-	if err := out.setBody(body, b64); err != nil {
+	decode := rest == nil || rest.Types.Match(rest.Accept) || rest.Types.Match(out.contentType())
+	if err := out.setBody(body, b64, decode); err != nil {
 		return err
 	}
 	out.defaultContentType("Content-Type")
@@ -561,9 +592,21 @@ func (r *Response) defaultContentType(name string) {
 	r.addLiteral(name, "application/json")
 }
 
+// contentType is the value of the result's first live Content-Type
+// header, or nil.
+func (r *Response) contentType() []byte {
+	for _, s := range r.spans {
+		if !s.dead && ascii.EqualFold(r.get(s.name), "content-type") {
+			return r.get(s.value)
+		}
+	}
+	return nil
+}
+
 // setBody reads body (a string; numbers and booleans are taken as their
-// text, null or absent is empty) and decodes base64 when isBase64Encoded.
-func (r *Response) setBody(raw, b64raw []byte) error {
+// text, null or absent is empty) and, when decode, decodes base64 when
+// isBase64Encoded.
+func (r *Response) setBody(raw, b64raw []byte, decode bool) error {
 	b64, err := parseBool(b64raw)
 	if err != nil {
 		return err
@@ -574,7 +617,7 @@ func (r *Response) setBody(raw, b64raw []byte) error {
 	if isComposite(raw) {
 		return fmt.Errorf("%w: body is not a string", ErrMalformedResponse)
 	}
-	if !b64 {
+	if !b64 || !decode {
 		r.Body = appendScalar(r.Body, raw)
 		return nil
 	}

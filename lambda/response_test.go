@@ -242,3 +242,53 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// A REST result with isBase64Encoded true is decoded only when the
+// request's first Accept type or the result's Content-Type is one of the
+// API's binary media types; otherwise API Gateway returns the base64 text
+// itself (so a missing setting shows before deployment).
+func TestRESTBase64ResultIsDecodedOnlyForBinaryMediaTypes(t *testing.T) {
+	images, err := NewBinaryTypes([]string{"image/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const plain = `{"statusCode":200,"isBase64Encoded":true,"body":"aGk="}`
+	const png = `{"statusCode":200,"headers":{"content-type":"image/png"},"isBase64Encoded":true,"body":"aGk="}`
+	tests := []struct {
+		name    string
+		payload string
+		bin     RESTBinary
+		body    string
+	}{
+		{"no binary media types", png, RESTBinary{Accept: []byte("image/png")}, "aGk="},
+		{"result content type matches", png, RESTBinary{Types: images, Accept: []byte("*/*")}, "hi"},
+		{"first Accept type matches", plain, RESTBinary{Types: images, Accept: []byte("image/webp, text/html")}, "hi"},
+		{"only a later Accept type matches", plain, RESTBinary{Types: images, Accept: []byte("text/html, image/webp")}, "aGk="},
+		{"nothing matches", plain, RESTBinary{Types: images, Accept: []byte("application/json")}, "aGk="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Response
+			if err := ParseResponseREST([]byte(tt.payload), &r, tt.bin); err != nil {
+				t.Fatal(err)
+			}
+			if string(r.Body) != tt.body {
+				t.Errorf("body %q, want %q", r.Body, tt.body)
+			}
+		})
+	}
+}
+
+// A REST function that returns {} gets 502 from API Gateway (a malformed
+// result), while a result with only headers is a 200 with an empty body.
+func TestRESTEmptyResultObjectIsMalformed(t *testing.T) {
+	var r Response
+	for _, payload := range []string{`{}`, ` { } `} {
+		if err := ParseResponseREST([]byte(payload), &r, RESTBinary{}); !errors.Is(err, ErrMalformedResponse) {
+			t.Errorf("%s: err %v, want ErrMalformedResponse", payload, err)
+		}
+	}
+	if err := ParseResponseREST([]byte(`{"headers":{"x-a":"1"}}`), &r, RESTBinary{}); err != nil || r.Status != 200 || len(r.Body) != 0 {
+		t.Errorf("headers only: err %v status %d body %q, want 200 and no body", err, r.Status, r.Body)
+	}
+}

@@ -79,7 +79,7 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 	hs, qs := hbuf[:0], qbuf[:0]
 	req := in.Req
 	if req != nil && in.EventType != WSMessage {
-		hs = collectHeaders(hs, &req.Header)
+		hs = collectHeaders(hs, &req.Header, true)
 		if in.EventType == WSConnect {
 			qs = splitQuery(qs, req.URI().QueryString(), false)
 		}

@@ -216,8 +216,14 @@ func (c *Cache) capture(ex *exchange.Exchange, e *cache.Entry, now int64) bool {
 	if !c.cacheableStatus(resp.StatusCode()) || len(resp.Header.PeekBytes(hdrSetCookie)) > 0 {
 		return false
 	}
-	if cc := resp.Header.PeekBytes(hdrCacheControl); bytes.Contains(cc, noStore) || bytes.Contains(cc, private) {
-		return false
+	// Every Cache-Control line counts, in any spelling: relayed responses
+	// keep the origin's names ("cache-control"), which PeekBytes would
+	// match exactly.
+	for k, v := range resp.Header.All() {
+		if len(k) == len(hdrCacheControl) && ascii.EqualFold(k, hdrCacheControl) &&
+			(bytes.Contains(v, noStore) || bytes.Contains(v, private)) {
+			return false
+		}
 	}
 	if resp.IsBodyStream() {
 		// Streamed bodies are the large ones (over the upstream stream

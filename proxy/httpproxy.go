@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -121,14 +123,14 @@ var hopHeaders = [...][]byte{
 }
 
 var (
-	hdrXFF        = []byte("X-Forwarded-For")
-	hdrXFProto    = []byte("X-Forwarded-Proto")
-	hdrXFPort     = []byte("X-Forwarded-Port")
-	hdrXFHost     = []byte("X-Forwarded-Host")
+	hdrXFF     = []byte("X-Forwarded-For")
+	hdrXFProto = []byte("X-Forwarded-Proto")
+	hdrXFPort  = []byte("X-Forwarded-Port")
+	hdrXFHost  = []byte("X-Forwarded-Host")
+	// hdrAPIID tells the upstream which API the request came through, as
+	// API Gateway's x-amzn-apigateway-api-id does.
+	hdrAPIID      = []byte("X-Amzn-Apigateway-Api-Id")
 	hdrConnection = []byte("Connection")
-	protoHTTP     = []byte("http")
-	protoHTTPS    = []byte("https")
-	commaSpace    = []byte(", ")
 )
 
 // Serve forwards ex's request upstream and streams the response back.
@@ -165,11 +167,18 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 	up.SetBodyRaw(in.Body())
 
 	setForwarded(ctx, &up.Header, &ex.Scratch)
+	if r := ex.RouteInfo; r != nil && len(r.APIIDBytes) > 0 {
+		up.Header.SetCanonical(hdrAPIID, r.APIIDBytes)
+	}
 	if len(ex.RequestIDHeader) > 0 {
 		up.Header.SetCanonical(ex.RequestIDHeader, ex.RequestID)
 	}
 
 	resp := &ctx.Response
+	// The client gets the upstream's header names as the upstream spelled
+	// them, as API Gateway relays them; lookups on the response from here
+	// on ignore case (delFold).
+	resp.Header.DisableNormalizing()
 	span := ex.Trace.StartUpstream(&up.Header)
 	start := time.Now()
 	err := p.client.Do(up, resp, start.Add(p.timeout))
@@ -183,8 +192,10 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 			ex.Fail(apierror.IntegrationTimeout)
 		case errors.Is(err, upstream.ErrAllDown):
 			ex.Fail(apierror.NoHealthyUpstream)
+		case badEndpoint(err):
+			ex.Fail(apierror.BadEndpoint)
 		default:
-			ex.Fail(apierror.BadGateway)
+			ex.Fail(apierror.IntegrationFailure)
 		}
 		return
 	}
@@ -193,6 +204,7 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 	if ex.Streams != nil && upstream.HoldsConnection(resp) && !admitStream(ex, resp) {
 		return
 	}
+	settleResponseHeaders(&resp.Header, ex)
 	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
 	// An answer without a Content-Type goes on without one: fasthttp
@@ -296,7 +308,32 @@ func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
 	for k := range h.All() {
 		found.note(k)
 	}
-	found.drop(h)
+	for i, present := range found {
+		if present {
+			delFold(h, hopHeaders[i])
+		}
+	}
+}
+
+// delFold deletes every line of h named name in any case: with name
+// normalizing off (responses relayed as spelled), fasthttp's DelBytes
+// matches names exactly. Each round deletes one spelling, so it ends after
+// at most as many rounds as h has lines.
+func delFold(h *fasthttp.ResponseHeader, name []byte) {
+	var buf [64]byte
+	for range h.Len() + 1 {
+		k := buf[:0]
+		for n := range h.All() {
+			if len(n) == len(name) && ascii.EqualFold(n, name) {
+				k = append(k, n...)
+				break
+			}
+		}
+		if len(k) == 0 {
+			return
+		}
+		h.DelBytes(k)
+	}
 }
 
 type headerDeleter interface {
@@ -330,7 +367,7 @@ func (s *hopSet) drop(h headerDeleter) {
 // are never passed on. Both request id names go, whichever the API uses.
 var ownHeaders = [...][]byte{
 	hdrXFF, hdrXFProto, hdrXFPort, hdrXFHost, []byte("Forwarded"),
-	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"),
+	[]byte("Apigw-Requestid"), []byte("X-Amzn-Requestid"), hdrAPIID,
 }
 
 // requestSet marks which hop-by-hop headers and which of ownHeaders a
@@ -344,7 +381,7 @@ type requestSet struct {
 func (s *requestSet) note(name []byte) bool {
 	s.hop.note(name)
 	switch len(name) {
-	case 9, 15, 16, 17:
+	case 9, 15, 16, 17, 24:
 		for i, k := range ownHeaders {
 			if len(k) == len(name) && ascii.EqualFold(k, name) {
 				s.own[i] = true
@@ -395,4 +432,68 @@ func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *
 	}
 	h.SetCanonical(hdrXFHost, ctx.Request.Header.Host())
 	*scratch = b
+}
+
+// badEndpoint reports a failure that lies in the integration's endpoint
+// rather than in reaching it: a host name that does not resolve, or TLS
+// that fails (a certificate not trusted or not for the host, an origin
+// that does not speak TLS). API Gateway answers those as a configuration
+// error (500), unreachable origins as an integration failure.
+func badEndpoint(err error) bool {
+	var (
+		dns     *net.DNSError
+		verify  *tls.CertificateVerificationError
+		record  tls.RecordHeaderError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+	)
+	return errors.As(err, &dns) || errors.As(err, &verify) || errors.As(err, &record) ||
+		errors.As(err, &alert) || errors.As(err, &unknown) || errors.As(err, &host)
+}
+
+// remapped are the upstream response headers a REST API passes on under
+// another name, as API Gateway does for HTTP proxy integrations: the
+// answer's own Connection, Content-Length, Date and request id are the
+// gateway's, and the upstream's are kept as x-amzn-Remapped-*.
+var remapped = [...]struct{ name, as []byte }{
+	{hdrConnection, []byte("x-amzn-Remapped-Connection")},
+	{[]byte("Content-Length"), []byte("x-amzn-Remapped-Content-Length")},
+	{hdrDate, []byte("x-amzn-Remapped-Date")},
+	{[]byte("x-amzn-RequestId"), []byte("x-amzn-Remapped-x-amzn-RequestId")},
+}
+
+var hdrDate = []byte("Date")
+
+// settleResponseHeaders takes out of an upstream's response the headers
+// the gateway writes itself, in any spelling: Date (fasthttp writes its
+// own, and would repeat an upstream's spelled otherwise) and the API's
+// request id header. On REST APIs the upstream's Connection,
+// Content-Length, Date and x-amzn-RequestId reach the client as
+// x-amzn-Remapped-* (Connection is then dropped as hop-by-hop).
+func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
+	if ex.Dialect == apierror.REST {
+		// Values are copied out first: h cannot change while walked.
+		var at [len(remapped)][2]int
+		buf := ex.Scratch[:0]
+		for k, v := range h.All() {
+			for i, r := range remapped {
+				if at[i][1] == 0 && len(k) == len(r.name) && ascii.EqualFold(k, r.name) {
+					start := len(buf)
+					buf = append(buf, v...)
+					at[i] = [2]int{start, len(buf) + 1} // +1: set even for an empty value
+				}
+			}
+		}
+		ex.Scratch = buf
+		for i, r := range remapped {
+			if at[i][1] > 0 {
+				h.AddBytesKV(r.as, buf[at[i][0]:at[i][1]-1])
+			}
+		}
+	}
+	delFold(h, hdrDate)
+	if len(ex.RequestIDHeader) > 0 {
+		delFold(h, ex.RequestIDHeader)
+	}
 }

@@ -21,6 +21,7 @@ type Lambda struct {
 	v1      bool
 	rest    bool
 	timeout time.Duration
+	binary  *lambda.BinaryTypes // a REST API's binary media types
 }
 
 // NewLambda compiles a lambda integration. format is "1.0" or "2.0"; rest
@@ -28,6 +29,16 @@ type Lambda struct {
 func NewLambda(inv lambda.Invoker, format string, rest bool, timeout time.Duration) *Lambda {
 	return &Lambda{inv: inv, v1: format == "1.0", rest: rest, timeout: timeout}
 }
+
+// WithBinaryTypes sets a REST API's binary media types (nil: none), which
+// decide which request bodies reach the function base64-encoded and which
+// base64 results are decoded. It returns l.
+func (l *Lambda) WithBinaryTypes(b *lambda.BinaryTypes) *Lambda {
+	l.binary = b
+	return l
+}
+
+var hdrAccept = []byte("Accept")
 
 // Serve invokes the function and writes its answer.
 func (l *Lambda) Serve(ex *exchange.Exchange) {
@@ -37,6 +48,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	}
 	span := ex.Trace.StartFunction(l.Function)
 	in := ex.EventInput()
+	in.BinaryTypes = l.binary
 	if l.v1 {
 		ex.Payload = lambda.AppendEventV1(ex.Payload[:0], in, !l.rest)
 	} else {
@@ -56,17 +68,29 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	span.End(0, err)
 	if err == nil {
 		out := &ex.Result
-		if l.v1 {
+		switch {
+		case l.rest:
+			err = lambda.ParseResponseREST(res.Payload, out, lambda.RESTBinary{Types: l.binary,
+				Accept: ex.Ctx.Request.Header.PeekBytes(hdrAccept)})
+		case l.v1:
 			err = lambda.ParseResponseV1(res.Payload, out)
-		} else {
+		default:
 			err = lambda.ParseResponseV2(res.Payload, out)
 		}
 		if err == nil {
 			resp := &ex.Ctx.Response
 			resp.SetStatusCode(out.Status)
 			resp.Header.SetNoDefaultContentType(true)
+			// Names go out as the function spelled them, as API
+			// Gateway sends them.
+			resp.Header.DisableNormalizing()
 			for _, h := range out.Headers {
 				resp.Header.AddBytesKV(h.Name, h.Value)
+			}
+			// The request id header is the gateway's own, whatever
+			// spelling the function used for one.
+			if len(ex.RequestIDHeader) > 0 {
+				delFold(&resp.Header, ex.RequestIDHeader)
 			}
 			resp.SetBody(out.Body)
 			return

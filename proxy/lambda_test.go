@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -77,5 +78,83 @@ func TestLambdaFailuresAreAnsweredInTheAPIsDialect(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A Lambda result's header names reach the client as the function spelled
+// them, as API Gateway sends them, in both payload formats.
+func TestLambdaResultHeaderNamesKeepTheFunctionsSpelling(t *testing.T) {
+	for _, format := range []string{"1.0", "2.0"} {
+		t.Run(format, func(t *testing.T) {
+			inv := failingInvoker{res: lambda.Result{Payload: []byte(
+				`{"statusCode":200,"headers":{"x-lower":"1","X-MiXeD":"2","content-type":"text/plain","x-amzn-requestid":"fn"},"body":"ok"}`)}}
+			l := NewLambda(inv, format, format == "1.0", 0)
+			var ctx fasthttp.RequestCtx
+			ctx.Request.SetRequestURI("/items")
+			ex := &exchange.Exchange{Ctx: &ctx, Path: []byte("/items"), RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items"},
+				RequestIDHeader: []byte("X-Amzn-Requestid")}
+			l.Serve(ex)
+			got := ctx.Response.String()
+			// The request id header is the gateway's to write.
+			if strings.Contains(strings.ToLower(got), "x-amzn-requestid") {
+				t.Errorf("the function's request id header was kept:\n%s", got)
+			}
+			for _, line := range []string{"\r\nx-lower: 1\r\n", "\r\nX-MiXeD: 2\r\n", "\r\nContent-Type: text/plain\r\n"} {
+				if !strings.Contains(got, line) {
+					t.Errorf("response lacks %q:\n%s", line, got)
+				}
+			}
+		})
+	}
+}
+
+// captureInvoker records the event it was given and answers with result.
+type captureInvoker struct {
+	event  *[]byte
+	result string
+}
+
+func (c captureInvoker) Invoke(_ context.Context, ev []byte) (lambda.Result, error) {
+	*c.event = append((*c.event)[:0], ev...)
+	return lambda.Result{Payload: []byte(c.result)}, nil
+}
+
+// A REST Lambda integration with binary media types sends a matching
+// request body base64 and decodes a base64 result for a matching Accept;
+// without them the base64 text is the body, as API Gateway answers.
+func TestRESTLambdaFollowsBinaryMediaTypes(t *testing.T) {
+	images, err := lambda.NewBinaryTypes([]string{"image/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name       string
+		types      *lambda.BinaryTypes
+		wantEvent  string
+		wantAnswer string
+	}{
+		{"with image/*", images, `"body":"cG5n","isBase64Encoded":true`, "hi"},
+		{"without", nil, `"body":"png","isBase64Encoded":false`, "aGk="},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var event []byte
+			inv := captureInvoker{event: &event, result: `{"statusCode":200,"isBase64Encoded":true,"body":"aGk="}`}
+			l := NewLambda(inv, "1.0", true, 0).WithBinaryTypes(tt.types)
+			var ctx fasthttp.RequestCtx
+			ctx.Request.Header.SetMethod("POST")
+			ctx.Request.SetRequestURI("/upload")
+			ctx.Request.Header.SetContentType("image/png")
+			ctx.Request.Header.Set("Accept", "image/png")
+			ctx.Request.SetBodyString("png")
+			ex := &exchange.Exchange{Ctx: &ctx, Dialect: apierror.REST, Path: []byte("/upload"),
+				RouteInfo: &exchange.RouteInfo{RouteKey: "POST /upload", REST: true}}
+			l.Serve(ex)
+			if !strings.Contains(string(event), tt.wantEvent) {
+				t.Errorf("event lacks %s:\n%s", tt.wantEvent, event)
+			}
+			if got := string(ctx.Response.Body()); got != tt.wantAnswer {
+				t.Errorf("answer %q, want %q", got, tt.wantAnswer)
+			}
+		})
 	}
 }

@@ -77,7 +77,7 @@ func TestResponseMappingsApplyToTheirStatusAndNotToGatewayErrors(t *testing.T) {
 		t.Errorf("mapped answer %d %q %q", r.StatusCode(), r.Header.Peek("x-id"), r.Header.Peek("x-tag"))
 	}
 
-	failing := NewMapped(&seen{answer: func(ex *exchange.Exchange) { ex.Fail(apierror.BadGateway) }},
+	failing := NewMapped(&seen{answer: func(ex *exchange.Exchange) { ex.Fail(apierror.IntegrationFailure) }},
 		ParamMapping{Responses: map[int][]MapOp{502: {{Action: Overwrite, Target: TargetStatus, Value: static("200")}}}})
 	ex = mapExchange("/x")
 	failing.Serve(ex)

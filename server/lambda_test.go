@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -242,5 +243,21 @@ apis:
 	defer mu.Unlock()
 	if len(paths) == 0 || paths[0] != "/2015-03-31/functions/function/invocations" {
 		t.Errorf("invoke paths %v", paths)
+	}
+}
+
+// Through the server and a real function: cookies reach a 2.0 event as the
+// client sent them (quotes and backslashes kept), and an HTTP API sends a
+// form post base64-encoded, as API Gateway does.
+func TestLambdaEventsCarryCookiesAsSentAndFormBodiesAsBase64(t *testing.T) {
+	base := startGateway(t, lambdaConfig(testFunction(t)), "")
+	r := do(t, "POST", base+"/web/prod/v2/form", strings.NewReader("a=1&b=2"),
+		"Content-Type", "application/x-www-form-urlencoded", "Cookie", `q="quoted"; s=back\slash`)
+	e := decodeEcho(t, r)
+	if want := []string{`q="quoted"`, `s=back\slash`}; !slices.Equal(e.Cookies, want) {
+		t.Errorf("cookies %q, want %q", e.Cookies, want)
+	}
+	if !e.Base64 || e.Body != base64.StdEncoding.EncodeToString([]byte("a=1&b=2")) {
+		t.Errorf("form body %q (base64 %v), want it base64-encoded", e.Body, e.Base64)
 	}
 }

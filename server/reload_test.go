@@ -373,7 +373,7 @@ apis:
 	}
 	want := map[string]any{"requestId": r.header.Get("apigw-requestid"), "ip": "127.0.0.1", "httpMethod": "GET",
 		"routeKey": "GET /pets/{id}", "path": "/pets/7", "status": float64(200), "protocol": "HTTP/1.1",
-		"responseLength": float64(2), "apiId": "a", "stage": "$default", "userAgent": "test-agent"}
+		"responseLength": float64(2), "apiId": config.APIID("a"), "stage": "$default", "userAgent": "test-agent"}
 	for k, v := range want {
 		if first[k] != v {
 			t.Errorf("%s = %v, want %v", k, first[k], v)

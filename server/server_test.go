@@ -106,9 +106,19 @@ type result struct {
 
 func do(t *testing.T, method, url string, body io.Reader, headers ...string) result {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	r, err := tryDo(method, url, body, headers...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// tryDo is do for goroutines, which must not end the test: it returns
+// the error instead.
+func tryDo(method, url string, body io.Reader, headers ...string) (result, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return result{}, err
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
@@ -119,11 +129,11 @@ func do(t *testing.T, method, url string, body io.Reader, headers ...string) res
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return result{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return result{resp.StatusCode, resp.Header, string(b)}
+	return result{resp.StatusCode, resp.Header, string(b)}, nil
 }
 
 const priorityConfig = `
@@ -281,6 +291,11 @@ apis:
 	if id := r.header.Get("apigw-requestid"); id == "" || h.Get("apigw-requestid") != id {
 		t.Errorf("request id %q not forwarded upstream (%q)", id, h.Get("apigw-requestid"))
 	}
+	// The upstream learns which API the request came through by its id,
+	// as API Gateway's x-amzn-apigateway-api-id tells it.
+	if got := h.Get("X-Amzn-Apigateway-Api-Id"); got != config.APIID("a") {
+		t.Errorf("X-Amzn-Apigateway-Api-Id = %q, want %q", got, config.APIID("a"))
+	}
 	if r.header.Get("Keep-Alive") != "" || r.header.Get("X-Kept") != "yes" {
 		t.Errorf("response headers: Keep-Alive %q, X-Kept %q", r.header.Get("Keep-Alive"), r.header.Get("X-Kept"))
 	}
@@ -309,9 +324,11 @@ apis:
     integrations:
       up: {type: http_proxy, url: "http://{{UP}}", timeout: 100ms}
       dead: {type: http_proxy, url: "http://DEAD"}
+      notls: {type: http_proxy, url: "https://{{UP}}"}
     routes:
       "ANY /slow": {integration: up}
       "GET /dead": {integration: dead}
+      "GET /notls": {integration: notls}
   shop:
     type: rest
     base_path: /shop
@@ -319,9 +336,11 @@ apis:
     integrations:
       up: {type: http_proxy, url: "http://{{UP}}", timeout: 100ms}
       dead: {type: http_proxy, url: "http://DEAD"}
+      notls: {type: http_proxy, url: "https://{{UP}}"}
     routes:
       "ANY /slow": {integration: up}
       "GET /dead": {integration: dead}
+      "GET /notls": {integration: notls}
 `, "DEAD", dead)
 	base := startGateway(t, src, up.addr)
 	big := strings.Repeat("x", 2048)
@@ -338,7 +357,11 @@ apis:
 		{"rest 403 unknown route", "GET", "/shop/v1/nope", "", 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException", "x-amzn-RequestId"},
 		{"rest 403 unknown stage", "GET", "/shop/v9/slow", "", 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException", "x-amzn-RequestId"},
 		{"rest 413", "POST", "/shop/v1/slow", big, 413, `{"message":"Request Too Long"}`, "RequestTooLongException", "x-amzn-RequestId"},
-		{"rest 502", "GET", "/shop/v1/dead", "", 502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		// An unreachable origin is INTEGRATION_FAILURE, 504 by default; an
+		// endpoint TLS fails on is a configuration error, 500.
+		{"rest 504 unreachable", "GET", "/shop/v1/dead", "", 504, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		{"rest 500 bad endpoint", "GET", "/shop/v1/notls", "", 500, `{"message":"Internal server error"}`, "InternalServerErrorException", "x-amzn-RequestId"},
+		{"http 500 bad endpoint", "GET", "/web/notls", "", 500, `{"message":"Internal Server Error"}`, "", "apigw-requestid"},
 		{"rest 504 timeout", "GET", "/shop/v1/slow", "", 504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException", "x-amzn-RequestId"},
 		{"dot segments 400", "GET", "/web/a/%2e%2e/slow", "", 400, `{"message":"Bad Request"}`, "", "apigw-requestid"},
 	}

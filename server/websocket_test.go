@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -244,5 +245,49 @@ func TestWebSocketManagementBehindSameHostProxyChecksTheForwardedClient(t *testi
 				t.Fatalf("status %d, want %d: %s", r.status, tc.want, r.body)
 			}
 		})
+	}
+}
+
+// API Gateway keeps the client's spelling of header names in $connect
+// events: handlers read event.headers["Sec-WebSocket-Protocol"], which
+// fasthttp's normalising would have turned into Sec-Websocket-Protocol.
+func TestWebSocketConnectEventKeepsHeaderNamesAsSent(t *testing.T) {
+	be := startEventLog(t)
+	path := t.TempDir() + "/frontdesk.yaml"
+	writeFile(t, path, wsConfig(be.addr))
+	_, base, _ := startFromFile(t, path)
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
+
+	d := websocket.Dialer{Subprotocols: []string{"chat"}}
+	h := http.Header{"tEsT-HEADeR": {"kept"}, "x-api-key": {"k"}}
+	c, _, err := d.Dial(wsURL, h)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	var headers map[string]any
+	var apiID any
+	deadline := time.Now().Add(5 * time.Second)
+	for headers == nil && time.Now().Before(deadline) {
+		be.mu.Lock()
+		for _, ev := range be.events {
+			if rc, _ := ev["requestContext"].(map[string]any); rc["routeKey"] == "$connect" {
+				headers, _ = ev["headers"].(map[string]any)
+				apiID = rc["apiId"]
+			}
+		}
+		be.mu.Unlock()
+		if headers == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// WebSocket events carry the API's id, not its name.
+	if apiID != config.APIID("chat") {
+		t.Errorf("apiId %v, want %q", apiID, config.APIID("chat"))
+	}
+	for _, name := range []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "tEsT-HEADeR", "x-api-key", "Host"} {
+		if _, ok := headers[name]; !ok {
+			t.Errorf("$connect headers lack %q: %v", name, headers)
+		}
 	}
 }

@@ -181,7 +181,7 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 		p.closeConn(c)
 		err = classify(err)
 		if reused && attempt == 0 && unanswered(err) && isIdempotent(req) {
-			resp.Reset()
+			resetKeepingNames(resp)
 			continue
 		}
 		return err
@@ -272,7 +272,11 @@ func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response,
 		if s := resp.Header.StatusCode(); s >= 200 || s == 101 {
 			break
 		}
+		keep := resp.Header.DisableNormalizing()
 		resp.Header.Reset()
+		if keep {
+			resp.Header.DisableNormalizing()
+		}
 	}
 	if resp.Header.StatusCode() == 101 {
 		// The connection now speaks another protocol: never pooled.
@@ -583,4 +587,14 @@ func (s *stream) Close() error {
 		s.release = nil
 	}
 	return nil
+}
+
+// resetKeepingNames resets resp for another attempt, keeping the caller's
+// choice to leave header names as the origin spells them.
+func resetKeepingNames(resp *fasthttp.Response) {
+	keep := resp.Header.DisableNormalizing()
+	resp.Reset()
+	if keep {
+		resp.Header.DisableNormalizing()
+	}
 }

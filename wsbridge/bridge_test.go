@@ -54,7 +54,7 @@ func TestConnectSendsConnectEventAndAccepts(t *testing.T) {
 	if rc.ConnectedAt == 0 || rc.RequestTimeEpoch < rc.ConnectedAt || rc.RequestID == "" || rc.RequestID != rc.ExtendedRequestID {
 		t.Fatalf("times/ids = %+v", rc)
 	}
-	if ev.Headers["X-Custom"] != "a" || ev.Headers["Sec-Websocket-Key"] == "" || ev.Headers["Host"] != g.addr {
+	if ev.Headers["X-Custom"] != "a" || ev.Headers["Sec-WebSocket-Key"] == "" || ev.Headers["Host"] != g.addr {
 		t.Fatalf("headers = %v", ev.Headers)
 	}
 	if ev.QueryStringParameters["x"] != "1" || ev.QueryStringParameters["room"] != "red" ||
@@ -119,7 +119,7 @@ func TestConnectBackendFailureRefusesWith500(t *testing.T) {
 func TestConnectReplySubprotocolGoesOnHandshake(t *testing.T) {
 	rec := newRecorder(t, func(ev event) (int, http.Header, string) {
 		// Pick the second protocol the client offered, as a handler would.
-		offered := strings.Split(ev.Headers["Sec-Websocket-Protocol"], ",")
+		offered := strings.Split(ev.Headers["Sec-WebSocket-Protocol"], ",")
 		return 200, http.Header{"Sec-WebSocket-Protocol": {strings.TrimSpace(offered[len(offered)-1])}}, ""
 	})
 	g := startGateway(t, Options{Routes: map[string]RouteTarget{RouteConnect: {Backend: rec.backend()}}})

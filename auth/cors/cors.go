@@ -410,8 +410,29 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 	}
 	for i, ok := range present {
 		if ok {
-			h.DelBytes(hdrKey[i])
+			delFold(h, hdrKey[i])
 		}
+	}
+}
+
+// delFold deletes every line of h named name in any case. A relayed
+// response keeps its names as the origin spelled them (name normalizing
+// off), and then fasthttp's DelBytes matches names exactly; each round
+// deletes one spelling, so it ends within h's line count.
+func delFold(h *fasthttp.ResponseHeader, name []byte) {
+	var buf [64]byte
+	for range h.Len() + 1 {
+		k := buf[:0]
+		for n := range h.All() {
+			if len(n) == len(name) && ascii.EqualFold(n, name) {
+				k = append(k, n...)
+				break
+			}
+		}
+		if len(k) == 0 {
+			return
+		}
+		h.DelBytes(k)
 	}
 }
 

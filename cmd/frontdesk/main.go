@@ -251,9 +251,9 @@ func routes(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "API\tTYPE\tHOSTS\tBASE PATH\tSTAGE\tROUTE KEY\tINTEGRATION")
+	fmt.Fprintln(tw, "API\tID\tTYPE\tHOSTS\tBASE PATH\tSTAGE\tROUTE KEY\tINTEGRATION")
 	for _, r := range snap.Routes() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.API, r.Type, r.Hosts, r.BasePath, r.Stage, r.RouteKey, r.Integration)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.API, r.APIID, r.Type, r.Hosts, r.BasePath, r.Stage, r.RouteKey, r.Integration)
 	}
 	tw.Flush()
 	return 0
