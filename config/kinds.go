@@ -106,3 +106,40 @@ const (
 	AccessLogJSON AccessLogFormat = "json"
 	AccessLogCLF  AccessLogFormat = "clf"
 )
+
+// Runtime is functions.NAME.runtime, in SAM's spelling: python3.x,
+// nodejsN.x, provided.al2, provided.al2023, go1.x.
+type Runtime string
+
+// Runtime families, told apart by Family.
+const (
+	RuntimeFamilyPython   = "python"
+	RuntimeFamilyNode     = "nodejs"
+	RuntimeFamilyProvided = "provided"
+)
+
+// Family is the runtime's family (RuntimeFamilyPython, RuntimeFamilyNode,
+// RuntimeFamilyProvided; go1.x runs like provided) or "" when frontdesk
+// does not run it.
+func (r Runtime) Family() string {
+	s := string(r)
+	switch {
+	case strings.HasPrefix(s, "python3") && (s == "python3" || s[len("python3")] == '.'):
+		return RuntimeFamilyPython
+	case strings.HasPrefix(s, "nodejs"):
+		return RuntimeFamilyNode
+	case s == "provided", s == "provided.al2", s == "provided.al2023", s == "go1.x":
+		return RuntimeFamilyProvided
+	}
+	return ""
+}
+
+// RuntimeClient is functions.NAME.runtime_client.
+type RuntimeClient string
+
+// Runtime clients: the loop frontdesk ships, or the official runtime
+// interface client the user installed.
+const (
+	RuntimeClientBundled  RuntimeClient = "bundled"
+	RuntimeClientOfficial RuntimeClient = "official"
+)

@@ -138,6 +138,22 @@ type Function struct {
 	InvokeURL    string            `yaml:"invoke_url"`
 	FunctionName string            `yaml:"function_name"`
 	Region       string            `yaml:"region"`
+
+	// SAM's vocabulary for a local function (added): instead of command,
+	// runtime and handler say what to run, in code_uri (docs/functions.md).
+	Runtime Runtime `yaml:"runtime"`
+	Handler string  `yaml:"handler"`
+	// CodeURI is the function's code directory: the instances' working
+	// directory and LAMBDA_TASK_ROOT, relative to frontdesk's working
+	// directory. With command it is optional (default: frontdesk's).
+	CodeURI string `yaml:"code_uri"`
+	// Environment is SAM's name for env; the two are merged, and a
+	// variable set in both is an error.
+	Environment map[string]string `yaml:"environment"`
+	// RuntimeClient picks the runtime loop of python3.x and nodejs*
+	// functions: bundled (default) or official (awslambdaric,
+	// aws-lambda-ric, installed by the user).
+	RuntimeClient RuntimeClient `yaml:"runtime_client"`
 }
 
 // APIKey is one x-api-key value bound to a usage plan.

@@ -214,9 +214,12 @@ func (x *validator) functions() {
 		switch {
 		case len(f.Command) > 0 && f.InvokeURL != "":
 			x.fail(key, "set either command or invoke_url, not both")
-		case len(f.Command) == 0 && f.InvokeURL == "":
-			x.fail(key, "set command (run locally) or invoke_url (remote Invoke API)")
+		case f.Runtime != "" && (len(f.Command) > 0 || f.InvokeURL != ""):
+			x.fail(key+".runtime", "set runtime (with handler and code_uri), command or invoke_url, only one")
+		case len(f.Command) == 0 && f.InvokeURL == "" && f.Runtime == "":
+			x.fail(key, "set command or runtime (run locally) or invoke_url (remote Invoke API)")
 		}
+		x.functionRuntime(key, f)
 		if f.InvokeURL != "" {
 			if _, ok := httpURL(f.InvokeURL); !ok {
 				x.fail(key+".invoke_url", "want an http(s) URL, got %q", f.InvokeURL)
@@ -646,4 +649,37 @@ func checkServerHeader(v string) error {
 		}
 	}
 	return nil
+}
+
+// functionRuntime checks the SAM-style keys of a local function.
+func (x *validator) functionRuntime(key string, f Function) {
+	if f.Runtime != "" {
+		fam := f.Runtime.Family()
+		switch {
+		case fam == "":
+			x.fail(key+".runtime", "want python3.x, nodejsN.x, provided.al2, provided.al2023 or go1.x, got %q", f.Runtime)
+		case fam != RuntimeFamilyProvided && f.Handler == "":
+			x.fail(key+".handler", "required for runtime %s (module.function, e.g. app.handler)", f.Runtime)
+		case fam != RuntimeFamilyProvided && !strings.Contains(f.Handler, "."):
+			x.fail(key+".handler", "want module.function (e.g. app.handler), got %q", f.Handler)
+		}
+		if f.CodeURI == "" {
+			x.fail(key+".code_uri", "required with runtime: the directory of the function's code")
+		}
+	} else if f.Handler != "" && len(f.Command) == 0 {
+		x.fail(key+".handler", "only with runtime or command")
+	}
+	if f.InvokeURL != "" && f.CodeURI != "" {
+		x.fail(key+".code_uri", "only for local functions (runtime or command)")
+	}
+	switch f.RuntimeClient {
+	case RuntimeClientBundled, RuntimeClientOfficial:
+	default:
+		x.fail(key+".runtime_client", "want bundled or official, got %q", f.RuntimeClient)
+	}
+	for _, k := range sortedKeys(f.Environment) {
+		if _, dup := f.Env[k]; dup {
+			x.fail(key+".environment."+k, "also set in env: set each variable once")
+		}
+	}
 }
