@@ -24,6 +24,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -87,4 +88,21 @@ type Config struct {
 	// script of an interpreted runtime; CodePaths derives them from
 	// Command.
 	WatchPaths []string
+	// EnvDefaults are added beneath Env: Env overrides them, and they
+	// override the inherited environment (a runtime's settings, the local
+	// CA bundle, local credentials).
+	EnvDefaults map[string]string
+	// ExecutionEnv is AWS_EXECUTION_ENV (default
+	// AWS_Lambda_provided.al2023); Resolve sets it from the runtime.
+	ExecutionEnv string
+	// RuntimeDir is LAMBDA_RUNTIME_DIR, where the runtime loop lives (empty:
+	// not set).
+	RuntimeDir string
+	// Build, when set, makes the executable: it runs before the first
+	// instance starts and again before the first start after a code
+	// change (see Watch). An instance whose build fails is not started.
+	Build func(context.Context) error
 }
+
+// buildTimeout bounds one Config.Build.
+const buildTimeout = 5 * time.Minute
