@@ -74,3 +74,21 @@ func TestFunctionRuntimeKeysRefuseMistakesWithLines(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalTLSListenIsChecked(t *testing.T) {
+	cases := []struct{ src, msg string }{
+		{"server:\n  local_tls:\n    listen: nope\n", "want host:port"},
+		{"server:\n  listen: 127.0.0.1:8080\n  local_tls:\n    listen: 127.0.0.1:8080\n", "must differ"},
+	}
+	for _, tc := range cases {
+		_, _, err := Parse("s.yaml", []byte(tc.src), env(nil))
+		var list Errors
+		if !errors.As(err, &list) || !hasProblem(list, list[0].Line, "server.local_tls.listen", tc.msg) {
+			t.Errorf("%q: %v", tc.src, err)
+		}
+	}
+	c, _, err := Parse("s.yaml", []byte("server:\n  local_tls: {listen: \"127.0.0.1:8443\", state_dir: st}\n"), env(nil))
+	if err != nil || c.Server.LocalTLS.Listen != "127.0.0.1:8443" || c.Server.LocalTLS.StateDir != "st" {
+		t.Errorf("%+v %v", c, err)
+	}
+}

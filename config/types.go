@@ -51,6 +51,19 @@ type Server struct {
 	// ServerHeader is the Server header sent on every answer (added;
 	// default empty: none, as API Gateway sends none).
 	ServerHeader string `yaml:"server_header"`
+	// LocalTLS is a second listener, HTTPS with a certificate from
+	// frontdesk's local CA, for local functions that call back into the
+	// gateway over https:// (added; absent: none).
+	LocalTLS *LocalTLS `yaml:"local_tls"`
+}
+
+// LocalTLS is server.local_tls (added).
+type LocalTLS struct {
+	// Listen is the HTTPS listener's host:port.
+	Listen string `yaml:"listen"`
+	// StateDir keeps the local CA (default: $XDG_STATE_HOME/frontdesk,
+	// else ~/.local/state/frontdesk).
+	StateDir string `yaml:"state_dir"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.

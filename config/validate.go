@@ -124,6 +124,13 @@ func (x *validator) server() {
 	if s.MaxConns < 0 {
 		x.fail("server.max_conns", "must not be negative")
 	}
+	if lt := s.LocalTLS; lt != nil {
+		if _, _, err := net.SplitHostPort(lt.Listen); err != nil {
+			x.fail("server.local_tls.listen", "want host:port, got %q", lt.Listen)
+		} else if lt.Listen == s.Listen {
+			x.fail("server.local_tls.listen", "must differ from server.listen")
+		}
+	}
 	if err := checkServerHeader(s.ServerHeader); err != nil {
 		x.fail("server.server_header", "%v", err)
 	}

@@ -272,3 +272,13 @@ func TestInstallBundledIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func TestBundledNodeCallbackHandlerThatNeverCallsBackReturnsNull(t *testing.T) {
+	testdeps.Require(t, "node")
+	f := runtimeFunction(t, Runtime{Name: "nodejs20.x", Handler: "index.forgetful", CodeDir: "testdata/runtimes/cjs"}, Config{})
+	for i := 0; i < 2; i++ {
+		if res := invokeJSON(t, f, `{}`); res.FunctionError != "" || string(res.Payload) != "null" {
+			t.Errorf("result %q (%s), want null", res.Payload, res.FunctionError)
+		}
+	}
+}

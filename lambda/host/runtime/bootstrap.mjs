@@ -177,15 +177,21 @@ function makeContext(headers) {
 // promise, a callback handler (three parameters, or one that calls
 // context.done/succeed/fail) calls back, a plain function's return value
 // is its result.
+// A handler that neither settles nor calls back before the event loop
+// empties returns null, as in Lambda.
+let settleOnEmptyLoop = null;
+
 function invoke(handler, event, context) {
   return new Promise((resolve, reject) => {
     let settled = false;
     const callback = (err, result) => {
       if (settled) return;
       settled = true;
+      settleOnEmptyLoop = null;
       if (err !== undefined && err !== null) reject(err);
       else resolve(result);
     };
+    settleOnEmptyLoop = () => callback(null, null);
     context.done = callback;
     context.succeed = (result) => callback(null, result);
     context.fail = (err) => callback(err === undefined || err === null ? 'handled' : err);
@@ -215,6 +221,9 @@ function fatal(err) {
 async function main() {
   patchLocalhostResolution();
   process.on('uncaughtException', fatal);
+  process.on('beforeExit', () => {
+    if (settleOnEmptyLoop) settleOnEmptyLoop();
+  });
   process.on('unhandledRejection', (reason) => {
     const err = reason instanceof Error ? reason : new Error(String(reason));
     if (!(reason instanceof Error)) err.name = 'Runtime.UnhandledPromiseRejection';

@@ -16,6 +16,14 @@ exports.callback = (event, context, callback) => {
     callback(new RangeError('boom from callback'));
     return;
   }
+  if (pathOf(event).endsWith('/slow')) {
+    setTimeout(() => {}, 30000); // keeps the event loop busy, never calls back
+    return;
+  }
   const first = context.getRemainingTimeInMillis();
   setTimeout(() => callback(null, reply('cjs-callback', event, context, first, context.getRemainingTimeInMillis())), 50);
 };
+
+// Neither returns a promise nor calls back, and leaves nothing pending:
+// the result is null once the event loop is empty.
+exports.forgetful = (event, context, callback) => {};

@@ -14,6 +14,14 @@ export const handler = async (event, context) => {
 };
 
 export function callback(event, context, cb) {
+  if (pathOf(event).endsWith('/fail')) {
+    setTimeout(() => cb(new Error('boom from esm callback')), 10);
+    return;
+  }
+  if (pathOf(event).endsWith('/slow')) {
+    setTimeout(() => {}, 30000); // keeps the event loop busy, never calls back
+    return;
+  }
   const first = context.getRemainingTimeInMillis();
   setTimeout(() => cb(null, reply('esm-callback', event, context, first, context.getRemainingTimeInMillis())), 50);
 }
