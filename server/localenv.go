@@ -51,11 +51,12 @@ func newLocalEnv(cfg *config.Config, lookup func(string) (string, bool), home st
 			log.Info("created the local CA; trust it to call the HTTPS listener from outside local functions", "ca", ca.CAFile)
 		}
 		le.ca = ca
-		// NODE_EXTRA_CA_CERTS adds to Node's roots; the other two replace
+		// NODE_EXTRA_CA_CERTS adds to Node's roots; the others replace
 		// the trust store, so they name the system's roots plus the CA.
 		le.env["NODE_EXTRA_CA_CERTS"] = ca.CAFile
 		le.env["AWS_CA_BUNDLE"] = ca.BundleFile
 		le.env["SSL_CERT_FILE"] = ca.BundleFile
+		le.env["REQUESTS_CA_BUNDLE"] = ca.BundleFile
 	}
 	id, secret := "", ""
 	if v, ok := lookup("AWS_ACCESS_KEY_ID"); ok && v != "" {
