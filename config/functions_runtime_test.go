@@ -22,6 +22,7 @@ functions:
     code_uri: ./fn
     runtime_client: official
     timeout: 1500ms
+    memory_size: 512
   go:
     runtime: provided.al2023
     code_uri: hello-go
@@ -40,7 +41,10 @@ functions:
 	if py.Environment["TABLE"] != "t" || py.Env["OTHER"] != "o" {
 		t.Errorf("environment %v env %v", py.Environment, py.Env)
 	}
-	if n := c.Functions["node"]; n.Timeout.D() != 1500*time.Millisecond || n.RuntimeClient != RuntimeClientOfficial {
+	if py.MemorySize != 128 {
+		t.Errorf("memory_size default %d, want 128", py.MemorySize)
+	}
+	if n := c.Functions["node"]; n.Timeout.D() != 1500*time.Millisecond || n.RuntimeClient != RuntimeClientOfficial || n.MemorySize != 512 {
 		t.Errorf("node: %+v", n)
 	}
 	if g := c.Functions["go"]; g.Runtime.Family() != RuntimeFamilyProvided || g.Timeout.D() != 3*time.Second {
@@ -59,6 +63,7 @@ func TestFunctionRuntimeKeysRefuseMistakesWithLines(t *testing.T) {
 		{"no code_uri", "functions:\n  f:\n    runtime: nodejs20.x\n    handler: index.h\n", "functions.f.code_uri", "required", 2},
 		{"runtime and command", "functions:\n  f:\n    runtime: nodejs20.x\n    handler: index.h\n    code_uri: x\n    command: [node]\n", "functions.f.runtime", "only one", 3},
 		{"both env spellings", "functions:\n  f:\n    runtime: nodejs20.x\n    handler: index.h\n    code_uri: x\n    env: {A: 1}\n    environment:\n      A: 2\n", "functions.f.environment.A", "also set in env", 8},
+		{"memory too small", "functions:\n  f:\n    runtime: nodejs20.x\n    handler: index.h\n    code_uri: x\n    memory_size: 64\n", "functions.f.memory_size", "128 to 10240", 6},
 		{"bad client", "functions:\n  f:\n    runtime: nodejs20.x\n    handler: index.h\n    code_uri: x\n    runtime_client: docker\n", "functions.f.runtime_client", "bundled or official", 6},
 	}
 	for _, tc := range cases {

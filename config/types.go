@@ -167,6 +167,9 @@ type Function struct {
 	// functions: bundled (default) or official (awslambdaric,
 	// aws-lambda-ric, installed by the user).
 	RuntimeClient RuntimeClient `yaml:"runtime_client"`
+	// MemorySize is SAM's MemorySize in MB, reported to local functions
+	// (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the context), not enforced.
+	MemorySize int `yaml:"memory_size"`
 }
 
 // APIKey is one x-api-key value bound to a usage plan.

@@ -679,6 +679,9 @@ func (x *validator) functionRuntime(key string, f Function) {
 	if f.InvokeURL != "" && f.CodeURI != "" {
 		x.fail(key+".code_uri", "only for local functions (runtime or command)")
 	}
+	if f.MemorySize < 128 || f.MemorySize > 10240 {
+		x.fail(key+".memory_size", "want 128 to 10240 (MB), got %d", f.MemorySize)
+	}
 	switch f.RuntimeClient {
 	case RuntimeClientBundled, RuntimeClientOfficial:
 	default:

@@ -136,6 +136,7 @@ func localFunction(name string, fc config.Function, env FunctionEnv) (host.Confi
 		EnvDefaults: env.Env,
 		Concurrency: fc.Concurrency,
 		Timeout:     fc.Timeout.D(),
+		MemorySize:  fc.MemorySize,
 		Region:      fc.Region,
 		Handler:     fc.Handler,
 		Dir:         fc.CodeURI,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -280,5 +281,49 @@ func TestBundledNodeCallbackHandlerThatNeverCallsBackReturnsNull(t *testing.T) {
 		if res := invokeJSON(t, f, `{}`); res.FunctionError != "" || string(res.Payload) != "null" {
 			t.Errorf("result %q (%s), want null", res.Payload, res.FunctionError)
 		}
+	}
+}
+
+func TestOfficialClientThatIsNotInstalledIsANamedError(t *testing.T) {
+	cases := []struct{ name, runtime, program, dir, probe, want string }{
+		{"python", "python3.12", "python3", "py", "import awslambdaric", "pip install awslambdaric"},
+		{"node", "nodejs20.x", "node", "cjs", "", "npm install aws-lambda-ric"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			exe := testdeps.Require(t, tc.program)
+			if tc.probe != "" && exec.Command(exe, "-c", tc.probe).Run() == nil {
+				t.Skip("awslambdaric is installed here")
+			}
+			if tc.probe == "" {
+				if _, err := exec.LookPath("aws-lambda-ric"); err == nil {
+					t.Skip("aws-lambda-ric is installed here")
+				}
+			}
+			_, err := Resolve(Runtime{Name: tc.runtime, Handler: "app.handler", CodeDir: filepath.Join("testdata/runtimes", tc.dir),
+				Client: ClientOfficial, CacheDir: t.TempDir()})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOfficialNodeClientIsTakenFromCodeURINodeModules(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "node_modules", ".bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ric := filepath.Join(bin, "aws-lambda-ric")
+	if err := os.WriteFile(ric, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Resolve(Runtime{Name: "nodejs20.x", Handler: "app.handler", CodeDir: dir, Client: ClientOfficial, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Command) != 2 || l.Command[0] != ric || l.Command[1] != "app.handler" {
+		t.Errorf("command %v, want [%s app.handler]", l.Command, ric)
 	}
 }
