@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -326,4 +327,64 @@ func TestOfficialNodeClientIsTakenFromCodeURINodeModules(t *testing.T) {
 	if len(l.Command) != 2 || l.Command[0] != ric || l.Command[1] != "app.handler" {
 		t.Errorf("command %v, want [%s app.handler]", l.Command, ric)
 	}
+}
+
+// invokeUntil invokes f until its payload contains want or the deadline
+// passes, and reports the last payload.
+func invokeUntil(t *testing.T, f *Function, payload, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		res := invokeJSON(t, f, payload)
+		last = string(res.Payload)
+		if strings.Contains(last, want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("payload never contained %q; last %s", want, last)
+}
+
+func TestRuntimeFunctionsRunNewCodeAfterAChange(t *testing.T) {
+	t.Run("python handler module", func(t *testing.T) {
+		testdeps.Require(t, "python3")
+		dir := t.TempDir()
+		app := filepath.Join(dir, "app.py")
+		writeFile(t, app, "def handler(event, context):\n    return 'v1'\n")
+		l, err := Resolve(Runtime{Name: "python3.12", Handler: "app.handler", CodeDir: dir, CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := newFunction(t, Config{Command: l.Command, Handler: l.Handler, Dir: l.Dir, Watch: true, WatchPaths: l.WatchPaths})
+		invokeUntil(t, f, `{}`, "v1")
+		writeFile(t, app, "def handler(event, context):\n    return 'v2'\n")
+		invokeUntil(t, f, `{}`, "v2")
+	})
+	t.Run("go source rebuilt", func(t *testing.T) {
+		testdeps.Require(t, "go")
+		dir, err := os.MkdirTemp(".", "gobuild-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		src, err := os.ReadFile("../../examples/functions/hello/main.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		main := filepath.Join(dir, "main.go")
+		writeFile(t, main, string(src))
+		l, err := Resolve(Runtime{Name: "provided.al2023", CodeDir: dir, CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		abs, _ := filepath.Abs(main)
+		if !slices.Contains(l.WatchPaths, abs) {
+			t.Fatalf("watch paths %v lack %s", l.WatchPaths, abs)
+		}
+		f, _ := newFunction(t, Config{Command: l.Command, Handler: l.Handler, Dir: l.Dir, Build: l.Build, Watch: true, WatchPaths: l.WatchPaths})
+		invokeUntil(t, f, `{}`, "hello")
+		writeFile(t, main, strings.Replace(string(src), `greeting = "hello"`, `greeting = "rebuilt"`, 1))
+		invokeUntil(t, f, `{}`, "rebuilt")
+	})
 }
