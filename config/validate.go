@@ -127,7 +127,7 @@ func (x *validator) server() {
 	if lt := s.LocalTLS; lt != nil {
 		if _, _, err := net.SplitHostPort(lt.Listen); err != nil {
 			x.fail("server.local_tls.listen", "want host:port, got %q", lt.Listen)
-		} else if lt.Listen == s.Listen {
+		} else if _, port, _ := net.SplitHostPort(lt.Listen); lt.Listen == s.Listen && port != "0" {
 			x.fail("server.local_tls.listen", "must differ from server.listen")
 		}
 	}

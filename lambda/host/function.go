@@ -118,6 +118,13 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	}
 	f.baseEnv = f.buildEnv(os.Environ())
 
+	if cfg.Build != nil {
+		// Built now, so that the first invocation does not wait for a
+		// compiler, and a function that does not build does not start.
+		if err := f.build(0); err != nil {
+			return nil, fmt.Errorf("host: function %s: %w", cfg.Name, err)
+		}
+	}
 	if cfg.Watch {
 		paths := cfg.WatchPaths
 		if len(paths) == 0 {
@@ -317,6 +324,17 @@ func (f *Function) reload() {
 	close(f.genChanged)
 	f.genChanged = make(chan struct{})
 	f.log.Info("function code changed; retiring instances", "generation", f.gen)
+	if f.cfg.Build != nil {
+		// Rebuild ahead of the next instance, which waits for it.
+		gen := f.gen
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			if err := f.build(gen); err != nil {
+				f.log.Warn("rebuild after a code change failed; the next invocation tries again", "err", err)
+			}
+		}()
+	}
 }
 
 // Close stops all instances, fails queued and running invocations with

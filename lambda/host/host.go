@@ -98,9 +98,11 @@ type Config struct {
 	// RuntimeDir is LAMBDA_RUNTIME_DIR, where the runtime loop lives (empty:
 	// not set).
 	RuntimeDir string
-	// Build, when set, makes the executable: it runs before the first
-	// instance starts and again before the first start after a code
-	// change (see Watch). An instance whose build fails is not started.
+	// Build, when set, makes the executable: NewFunction runs it (and
+	// fails when it fails), and a code change (see Watch) runs it again at
+	// once in the background; an instance starting after the change waits
+	// for that build, and is not started when it failed (the build is then
+	// tried again for the next instance).
 	Build func(context.Context) error
 }
 

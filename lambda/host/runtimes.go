@@ -222,6 +222,7 @@ func (l *Launch) provided(rt Runtime) error {
 			return fmt.Errorf("go build: %w", err)
 		}
 		start := time.Now()
+		log.Info("building function from Go source", "dir", dir)
 		cmd := exec.CommandContext(ctx, goExe, "build", "-o", out, ".")
 		cmd.Dir = dir
 		b, err := cmd.CombinedOutput()
