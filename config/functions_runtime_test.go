@@ -92,6 +92,9 @@ func TestLocalTLSListenIsChecked(t *testing.T) {
 			t.Errorf("%q: %v", tc.src, err)
 		}
 	}
+	if _, _, err := Parse("s.yaml", []byte("server:\n  listen: 127.0.0.1:0\n  local_tls: {listen: \"127.0.0.1:0\"}\n"), env(nil)); err != nil {
+		t.Errorf("two listeners on port 0 (each gets its own): %v", err)
+	}
 	c, _, err := Parse("s.yaml", []byte("server:\n  local_tls: {listen: \"127.0.0.1:8443\", state_dir: st}\n"), env(nil))
 	if err != nil || c.Server.LocalTLS.Listen != "127.0.0.1:8443" || c.Server.LocalTLS.StateDir != "st" {
 		t.Errorf("%+v %v", c, err)

@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/frontdeskgw/frontdesk/lambda/host"
+)
 
 // The closed sets of values some keys take. Each is a named string type,
 // so YAML decodes it as a string and the compiler, not a typo, decides
@@ -120,19 +124,8 @@ const (
 
 // Family is the runtime's family (RuntimeFamilyPython, RuntimeFamilyNode,
 // RuntimeFamilyProvided; go1.x runs like provided) or "" when frontdesk
-// does not run it.
-func (r Runtime) Family() string {
-	s := string(r)
-	switch {
-	case strings.HasPrefix(s, "python3") && (s == "python3" || s[len("python3")] == '.'):
-		return RuntimeFamilyPython
-	case strings.HasPrefix(s, "nodejs"):
-		return RuntimeFamilyNode
-	case s == "provided", s == "provided.al2", s == "provided.al2023", s == "go1.x":
-		return RuntimeFamilyProvided
-	}
-	return ""
-}
+// does not run it: the function host decides.
+func (r Runtime) Family() string { return host.RuntimeFamily(string(r)) }
 
 // RuntimeClient is functions.NAME.runtime_client.
 type RuntimeClient string

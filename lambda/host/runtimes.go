@@ -90,7 +90,7 @@ func Resolve(rt Runtime) (Launch, error) {
 	if client == "" {
 		client = ClientBundled
 	}
-	switch family := runtimeFamily(rt.Name); family {
+	switch family := RuntimeFamily(rt.Name); family {
 	case "python", "nodejs":
 		if client != ClientBundled && client != ClientOfficial {
 			return Launch{}, fmt.Errorf("runtime_client %q: want bundled or official", client)
@@ -118,7 +118,9 @@ func Resolve(rt Runtime) (Launch, error) {
 	return l, nil
 }
 
-func runtimeFamily(name string) string {
+// RuntimeFamily is "python", "nodejs" or "provided" (go1.x runs like
+// provided) for the runtimes frontdesk runs, else "".
+func RuntimeFamily(name string) string {
 	switch {
 	case name == "python3" || strings.HasPrefix(name, "python3."):
 		return "python"
