@@ -23,6 +23,9 @@ type BridgeEnv struct {
 	// management.credentials, when it has some: those local functions
 	// run with. An API without any keeps taking unsigned loopback calls.
 	Credentials []wsbridge.Credential
+	// DomainName is requestContext.domainName of a new connection (nil:
+	// the upgrade request's Host).
+	DomainName func(*fasthttp.RequestCtx) []byte
 }
 
 // OpenBridge builds the bridge of WebSocket API name from its spec in
@@ -71,6 +74,7 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 		MaxMessageBytes: int(a.MaxMessageBytes),
 		DisconnectQueue: a.DisconnectQueue,
 		ClientIP:        env.ClientIP,
+		DomainName:      env.DomainName,
 		Logger:          env.Log.With("api", name),
 	}
 	for st, sc := range a.Stages {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base32"
@@ -15,6 +16,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/localca"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
+	"github.com/valyala/fasthttp"
 )
 
 // localEnv is what frontdesk gives its local functions so that handlers
@@ -125,4 +127,27 @@ func (le *localEnv) localTLSListener(ln net.Listener) net.Listener {
 		NextProtos:   []string{"http/1.1"},
 		Certificates: []tls.Certificate{le.ca.Server},
 	})
+}
+
+// webSocketDomainName is requestContext.domainName of a WebSocket
+// connection while server.local_tls is on. On AWS it always names an HTTPS
+// endpoint, and handlers build 'https://' + domainName + '/' + stage from
+// it: a client that connected over plain HTTP gets the host it used with
+// the HTTPS listener's port instead of the plain one, so that URL reaches
+// the gateway. Connections made over TLS keep their Host.
+func (s *Server) webSocketDomainName(ctx *fasthttp.RequestCtx) []byte {
+	host := ctx.Host()
+	if ctx.IsTLS() || s.localLn == nil {
+		return bytes.Clone(host)
+	}
+	_, port, err := net.SplitHostPort(s.localLn.Addr().String())
+	if err != nil {
+		return bytes.Clone(host)
+	}
+	name := host
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
+		name = host[:i]
+	}
+	out := make([]byte, 0, len(name)+1+len(port))
+	return append(append(append(out, name...), ':'), port...)
 }

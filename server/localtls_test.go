@@ -78,23 +78,32 @@ func TestNodeHandlersPostToConnectionsOverHTTPSWithTheLocalCA(t *testing.T) {
 		TLSClientConfig:  &tls.Config{RootCAs: roots},
 		HandshakeTimeout: 10 * time.Second,
 	}
-	var clients []*websocket.Conn
-	for i := 0; i < 2; i++ {
-		c, resp, err := dialer.Dial("wss://"+host+"/prod", nil)
-		if err != nil {
-			t.Fatalf("dial wss://%s/prod: %v (%v)", host, err, resp)
-		}
-		defer c.Close()
-		clients = append(clients, c)
+	// One client over TLS at the API's execute-api host, one over plain
+	// HTTP at the listener's address: for the second, domainName names the
+	// HTTPS listener's port, so the handler's https:// URL works for both.
+	tlsClient, resp, err := dialer.Dial("wss://"+host+"/prod", nil)
+	if err != nil {
+		t.Fatalf("dial wss://%s/prod: %v (%v)", host, err, resp)
 	}
+	defer tlsClient.Close()
+	plainURL := "ws" + strings.TrimPrefix(base, "http") + "/prod"
+	plainClient, resp, err := websocket.DefaultDialer.Dial(plainURL, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v (%v)", plainURL, err, resp)
+	}
+	defer plainClient.Close()
+	clients := []*websocket.Conn{tlsClient, plainClient}
 
-	if err := clients[0].WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"hello from 0"}`)); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range clients {
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "hello from 0" {
-			t.Fatalf("client %d got %q, %v", i, msg, err)
+	for i, from := range clients {
+		want := fmt.Sprintf("hello from %d", i)
+		if err := from.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"`+want+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		for j, c := range clients {
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			if _, msg, err := c.ReadMessage(); err != nil || string(msg) != want {
+				t.Fatalf("client %d got %q, %v; want %q from client %d", j, msg, err, want, i)
+			}
 		}
 	}
 

@@ -92,7 +92,11 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	}
 	s := &Server{log: log, metrics: reg, local: local,
 		fns: newFunctions(gateway.FunctionEnv{Watch: o.WatchFunctions, Log: log, Metrics: reg, CacheDir: o.CacheDir, Env: local.env})}
-	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted)
+	var domainName func(*fasthttp.RequestCtx) []byte
+	if local.ca != nil {
+		domainName = s.webSocketDomainName
+	}
+	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
