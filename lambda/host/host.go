@@ -11,6 +11,14 @@
 // and hot reload when the function's code (its executable or, for an
 // interpreted runtime, its script: see CodePaths) changes.
 //
+// Resolve (runtimes.go) turns a function written for a Lambda managed
+// runtime — SAM's Runtime, Handler and CodeUri — into what to start:
+// python3.x and nodejs* handlers under the runtime loops frontdesk ships
+// (runtime/, standard library only, embedded and written to a cache
+// directory) or under the official runtime interface clients; provided.*
+// and go1.x run code_uri's bootstrap, built with go build (Config.Build)
+// when only Go source is there.
+//
 // Each instance gets its own Runtime API listener (127.0.0.1:0, passed as
 // AWS_LAMBDA_RUNTIME_API). Runtimes only know a host:port and fixed paths,
 // so a per-instance port is the one identification every runtime client
