@@ -96,7 +96,13 @@ func applyDefaults(c *Config) {
 		if f.InvokeURL != "" && f.FunctionName == "" {
 			f.FunctionName = name
 		}
-		if len(f.Command) > 0 {
+		if f.RuntimeClient == "" {
+			f.RuntimeClient = RuntimeClientBundled
+		}
+		if f.MemorySize == 0 {
+			f.MemorySize = host.DefaultMemorySize
+		}
+		if len(f.Command) > 0 || f.Runtime != "" {
 			if f.Concurrency == 0 {
 				f.Concurrency = host.DefaultConcurrency
 			}

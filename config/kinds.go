@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/frontdeskgw/frontdesk/lambda/host"
+)
 
 // The closed sets of values some keys take. Each is a named string type,
 // so YAML decodes it as a string and the compiler, not a typo, decides
@@ -105,4 +109,30 @@ type AccessLogFormat string
 const (
 	AccessLogJSON AccessLogFormat = "json"
 	AccessLogCLF  AccessLogFormat = "clf"
+)
+
+// Runtime is functions.NAME.runtime, in SAM's spelling: python3.x,
+// nodejsN.x, provided.al2, provided.al2023, go1.x.
+type Runtime string
+
+// Runtime families, told apart by Family.
+const (
+	RuntimeFamilyPython   = "python"
+	RuntimeFamilyNode     = "nodejs"
+	RuntimeFamilyProvided = "provided"
+)
+
+// Family is the runtime's family (RuntimeFamilyPython, RuntimeFamilyNode,
+// RuntimeFamilyProvided; go1.x runs like provided) or "" when frontdesk
+// does not run it: the function host decides.
+func (r Runtime) Family() string { return host.RuntimeFamily(string(r)) }
+
+// RuntimeClient is functions.NAME.runtime_client.
+type RuntimeClient string
+
+// Runtime clients: the loop frontdesk ships, or the official runtime
+// interface client the user installed.
+const (
+	RuntimeClientBundled  RuntimeClient = "bundled"
+	RuntimeClientOfficial RuntimeClient = "official"
 )

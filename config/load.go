@@ -242,6 +242,10 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 	switch t {
 	case durationType:
+		if isFunctionTimeout(path) && isDigits(strings.TrimSpace(n.Value)) {
+			// SAM writes Timeout in whole seconds.
+			n.Value = strings.TrimSpace(n.Value) + "s"
+		}
 		if w.scalar(n, path, "a duration") {
 			if _, err := parseDuration(n.Value); err != nil {
 				w.reject(n, path, "%v", err)
@@ -392,4 +396,23 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// isFunctionTimeout says whether path is functions.NAME.timeout, the one
+// duration that also takes a bare number of seconds, as SAM's Timeout.
+func isFunctionTimeout(path string) bool {
+	rest, ok := strings.CutPrefix(path, "functions.")
+	return ok && strings.HasSuffix(rest, ".timeout") && strings.Count(rest, ".") == 1
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -52,6 +52,19 @@ type Server struct {
 	// ServerHeader is the Server header sent on every answer (added;
 	// default empty: none, as API Gateway sends none).
 	ServerHeader string `yaml:"server_header"`
+	// LocalTLS is a second listener, HTTPS with a certificate from
+	// frontdesk's local CA, for local functions that call back into the
+	// gateway over https:// (added; absent: none).
+	LocalTLS *LocalTLS `yaml:"local_tls"`
+}
+
+// LocalTLS is server.local_tls (added).
+type LocalTLS struct {
+	// Listen is the HTTPS listener's host:port.
+	Listen string `yaml:"listen"`
+	// StateDir keeps the local CA (default: $XDG_STATE_HOME/frontdesk,
+	// else ~/.local/state/frontdesk).
+	StateDir string `yaml:"state_dir"`
 }
 
 // TLS holds one certificate, or several chosen by SNI.
@@ -140,14 +153,24 @@ type Function struct {
 	FunctionName string            `yaml:"function_name"`
 	Region       string            `yaml:"region"`
 
-	// SAM's vocabulary for functions, as frontdesk import writes it
-	// (runtime, handler, code_uri, environment; timeout is above). The
-	// local runtimes that run them are built separately; declared here so
-	// that imported templates load.
-	Runtime     string            `yaml:"runtime"`
-	Handler     string            `yaml:"handler"`
-	CodeURI     string            `yaml:"code_uri"`
+	// SAM's vocabulary for a local function (added): instead of command,
+	// runtime and handler say what to run, in code_uri (docs/functions.md).
+	Runtime Runtime `yaml:"runtime"`
+	Handler string  `yaml:"handler"`
+	// CodeURI is the function's code directory: the instances' working
+	// directory and LAMBDA_TASK_ROOT, relative to frontdesk's working
+	// directory. With command it is optional (default: frontdesk's).
+	CodeURI string `yaml:"code_uri"`
+	// Environment is SAM's name for env; the two are merged, and a
+	// variable set in both is an error.
 	Environment map[string]string `yaml:"environment"`
+	// RuntimeClient picks the runtime loop of python3.x and nodejs*
+	// functions: bundled (default) or official (awslambdaric,
+	// aws-lambda-ric, installed by the user).
+	RuntimeClient RuntimeClient `yaml:"runtime_client"`
+	// MemorySize is SAM's MemorySize in MB, reported to local functions
+	// (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the context), not enforced.
+	MemorySize int `yaml:"memory_size"`
 }
 
 // APIKey is one x-api-key value bound to a usage plan.

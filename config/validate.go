@@ -125,6 +125,13 @@ func (x *validator) server() {
 	if s.MaxConns < 0 {
 		x.fail("server.max_conns", "must not be negative")
 	}
+	if lt := s.LocalTLS; lt != nil {
+		if _, _, err := net.SplitHostPort(lt.Listen); err != nil {
+			x.fail("server.local_tls.listen", "want host:port, got %q", lt.Listen)
+		} else if _, port, _ := net.SplitHostPort(lt.Listen); lt.Listen == s.Listen && port != "0" {
+			x.fail("server.local_tls.listen", "must differ from server.listen")
+		}
+	}
 	if err := checkServerHeader(s.ServerHeader); err != nil {
 		x.fail("server.server_header", "%v", err)
 	}
@@ -215,9 +222,12 @@ func (x *validator) functions() {
 		switch {
 		case len(f.Command) > 0 && f.InvokeURL != "":
 			x.fail(key, "set either command or invoke_url, not both")
+		case f.Runtime != "" && (len(f.Command) > 0 || f.InvokeURL != ""):
+			x.fail(key+".runtime", "set runtime (with handler and code_uri), command or invoke_url, only one")
 		case len(f.Command) == 0 && f.InvokeURL == "" && f.Runtime == "":
-			x.fail(key, "set command (run locally) or invoke_url (remote Invoke API)")
+			x.fail(key, "set command or runtime (run locally) or invoke_url (remote Invoke API)")
 		}
+		x.functionRuntime(key, f)
 		if f.InvokeURL != "" {
 			if _, ok := httpURL(f.InvokeURL); !ok {
 				x.fail(key+".invoke_url", "want an http(s) URL, got %q", f.InvokeURL)
@@ -705,4 +715,40 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// functionRuntime checks the SAM-style keys of a local function.
+func (x *validator) functionRuntime(key string, f Function) {
+	if f.Runtime != "" {
+		fam := f.Runtime.Family()
+		switch {
+		case fam == "":
+			x.fail(key+".runtime", "want python3.x, nodejsN.x, provided.al2, provided.al2023 or go1.x, got %q", f.Runtime)
+		case fam != RuntimeFamilyProvided && f.Handler == "":
+			x.fail(key+".handler", "required for runtime %s (module.function, e.g. app.handler)", f.Runtime)
+		case fam != RuntimeFamilyProvided && !strings.Contains(f.Handler, "."):
+			x.fail(key+".handler", "want module.function (e.g. app.handler), got %q", f.Handler)
+		}
+		if f.CodeURI == "" {
+			x.fail(key+".code_uri", "required with runtime: the directory of the function's code")
+		}
+	} else if f.Handler != "" && len(f.Command) == 0 {
+		x.fail(key+".handler", "only with runtime or command")
+	}
+	if f.InvokeURL != "" && f.CodeURI != "" {
+		x.fail(key+".code_uri", "only for local functions (runtime or command)")
+	}
+	if f.MemorySize < 128 || f.MemorySize > 10240 {
+		x.fail(key+".memory_size", "want 128 to 10240 (MB), got %d", f.MemorySize)
+	}
+	switch f.RuntimeClient {
+	case RuntimeClientBundled, RuntimeClientOfficial:
+	default:
+		x.fail(key+".runtime_client", "want bundled or official, got %q", f.RuntimeClient)
+	}
+	for _, k := range sortedKeys(f.Environment) {
+		if _, dup := f.Env[k]; dup {
+			x.fail(key+".environment."+k, "also set in env: set each variable once")
+		}
+	}
 }

@@ -198,6 +198,9 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 		if err := s.wsTable.Add(m, len(s.ws)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", n, err)
 		}
+		if err := addExecuteAPIMount(&s.wsTable, n, a, len(s.ws)); err != nil {
+			return nil, fmt.Errorf("api %s: %w", n, err)
+		}
 		b, err := deps.reg.bridge(n, c)
 		if err != nil {
 			return nil, err
@@ -215,6 +218,9 @@ func Compile(c *config.Config, deps Deps) (*Snapshot, error) {
 			return nil, fmt.Errorf("api %s: %w", name, err)
 		}
 		if err := s.table.Add(mountOf(c.APIs[name]), len(s.apis)); err != nil {
+			return nil, fmt.Errorf("api %s: %w", name, err)
+		}
+		if err := addExecuteAPIMount(&s.table, name, c.APIs[name], len(s.apis)); err != nil {
 			return nil, fmt.Errorf("api %s: %w", name, err)
 		}
 		s.apis = append(s.apis, a)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
@@ -23,6 +25,12 @@ type FunctionEnv struct {
 	Log   *slog.Logger
 	// Metrics counts the function's invocations (nil: not counted).
 	Metrics *metrics.Registry
+	// CacheDir receives the bundled runtime loops and Go functions built
+	// from source (empty: host.DefaultCacheDir()).
+	CacheDir string
+	// Env is given to every local function beneath its own environment:
+	// the local CA bundle and credentials (server/localenv.go).
+	Env map[string]string
 }
 
 // invokeSetupTimeout bounds building an Invoke API client (reading the
@@ -41,23 +49,12 @@ func OpenFunction(name string, fc config.Function, env FunctionEnv) (*Function, 
 }
 
 func openFunction(name string, fc config.Function, env FunctionEnv) (*Function, error) {
-	if len(fc.Command) > 0 {
-		var watchPaths []string
-		if env.Watch {
-			// An interpreted function's code is its script, not the
-			// interpreter that is its executable.
-			watchPaths = host.CodePaths(fc.Command, "")
+	if len(fc.Command) > 0 || fc.Runtime != "" {
+		hc, err := localFunction(name, fc, env)
+		if err != nil {
+			return nil, err
 		}
-		hf, err := host.NewFunction(host.Config{
-			Name:        name,
-			Command:     fc.Command,
-			Env:         fc.Env,
-			Concurrency: fc.Concurrency,
-			Timeout:     fc.Timeout.D(),
-			Region:      fc.Region,
-			Watch:       env.Watch,
-			WatchPaths:  watchPaths,
-		}, env.Log) // the host names the function on its lines itself
+		hf, err := host.NewFunction(hc, env.Log) // the host names the function on its lines itself
 		if err != nil {
 			return nil, err
 		}
@@ -120,4 +117,72 @@ func invocationError(res lambda.Result, err error) (bool, metrics.FunctionErrorK
 		return true, metrics.FunctionErrorTimeout
 	}
 	return true, metrics.FunctionErrorOther
+}
+
+// localFunction is the host configuration of a local function: its
+// command, or what its runtime, handler and code_uri resolve to.
+func localFunction(name string, fc config.Function, env FunctionEnv) (host.Config, error) {
+	vars := make(map[string]string, len(fc.Env)+len(fc.Environment))
+	for k, v := range fc.Env {
+		vars[k] = v
+	}
+	for k, v := range fc.Environment {
+		vars[k] = v
+	}
+	hc := host.Config{
+		Name:        name,
+		Command:     fc.Command,
+		Env:         vars,
+		EnvDefaults: env.Env,
+		Concurrency: fc.Concurrency,
+		Timeout:     fc.Timeout.D(),
+		MemorySize:  fc.MemorySize,
+		Region:      fc.Region,
+		Handler:     fc.Handler,
+		Dir:         fc.CodeURI,
+		Watch:       env.Watch,
+	}
+	if fc.Runtime == "" {
+		if fc.CodeURI != "" && len(hc.Command) > 0 && strings.ContainsRune(hc.Command[0], '/') && !filepath.IsAbs(hc.Command[0]) {
+			// With code_uri, ./bootstrap means the one in code_uri.
+			hc.Command = append([]string{filepath.Join(fc.CodeURI, hc.Command[0])}, hc.Command[1:]...)
+		}
+		if env.Watch {
+			// An interpreted function's code is its script, not the
+			// interpreter that is its executable.
+			hc.WatchPaths = host.CodePaths(fc.Command, fc.CodeURI)
+		}
+		return hc, nil
+	}
+	cache := env.CacheDir
+	if cache == "" {
+		cache = host.DefaultCacheDir()
+	}
+	log := env.Log
+	if log != nil {
+		log = log.With("function", name)
+	}
+	l, err := host.Resolve(host.Runtime{
+		Name: string(fc.Runtime), Handler: fc.Handler, CodeDir: fc.CodeURI, Client: string(fc.RuntimeClient),
+		CacheDir: cache, Function: name, Log: log,
+	})
+	if err != nil {
+		return host.Config{}, err
+	}
+	hc.Command, hc.Handler, hc.Dir = l.Command, l.Handler, l.Dir
+	hc.ExecutionEnv, hc.RuntimeDir, hc.Build = l.ExecutionEnv, l.RuntimeDir, l.Build
+	if len(l.Env) > 0 {
+		defaults := make(map[string]string, len(l.Env)+len(env.Env))
+		for k, v := range l.Env {
+			defaults[k] = v
+		}
+		for k, v := range env.Env {
+			defaults[k] = v
+		}
+		hc.EnvDefaults = defaults
+	}
+	if env.Watch {
+		hc.WatchPaths = l.WatchPaths
+	}
+	return hc, nil
 }

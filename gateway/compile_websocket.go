@@ -19,6 +19,13 @@ type BridgeEnv struct {
 	// (trusted proxies), read per connection.
 	ClientIP func(*fasthttp.RequestCtx) string
 	Log      *slog.Logger
+	// Credentials are accepted at @connections besides an API's
+	// management.credentials, when it has some: those local functions
+	// run with. An API without any keeps taking unsigned loopback calls.
+	Credentials []wsbridge.Credential
+	// DomainName is requestContext.domainName of a new connection (nil:
+	// the upgrade request's Host).
+	DomainName func(*fasthttp.RequestCtx) []byte
 }
 
 // OpenBridge builds the bridge of WebSocket API name from its spec in
@@ -67,6 +74,7 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 		MaxMessageBytes: int(a.MaxMessageBytes),
 		DisconnectQueue: a.DisconnectQueue,
 		ClientIP:        env.ClientIP,
+		DomainName:      env.DomainName,
 		Logger:          env.Log.With("api", name),
 	}
 	for st, sc := range a.Stages {
@@ -80,6 +88,9 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 				continue
 			}
 			o.Credentials = append(o.Credentials, wsbridge.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+		if len(o.Credentials) > 0 {
+			o.Credentials = append(o.Credentials, env.Credentials...)
 		}
 	}
 	pool := wsbridge.NewHTTPClient(a.BackendMaxConns) // shared by the API's HTTP backends

@@ -131,7 +131,7 @@ func TestImportedSamplesLoadAsTheConfigTheySay(t *testing.T) {
 				}
 			}
 			for fn, rt := range c.fns {
-				if f, ok := cfg.Functions[fn]; !ok || f.Runtime != rt {
+				if f, ok := cfg.Functions[fn]; !ok || string(f.Runtime) != rt {
 					t.Errorf("function %s: %+v, want runtime %s", fn, f, rt)
 				}
 			}

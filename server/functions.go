@@ -1,12 +1,10 @@
 package server
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
-	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/registry"
 )
 
@@ -25,9 +23,8 @@ type functions struct {
 
 const defaultRetireAfter = 60 * time.Second
 
-func newFunctions(log *slog.Logger, watch bool, m *metrics.Registry) *functions {
+func newFunctions(env gateway.FunctionEnv) *functions {
 	f := &functions{retireAfter: defaultRetireAfter}
-	env := gateway.FunctionEnv{Watch: watch, Log: log, Metrics: m}
 	f.set = registry.NewSet("function", registry.Hooks[string, config.Function, *gateway.Function]{
 		Open: func(_ *registry.Gen, name string, fc config.Function) (*gateway.Function, error) {
 			return gateway.OpenFunction(name, fc, env)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,8 @@ type Server struct {
 	load      func(path string) (*config.Config, []config.Problem, error)
 	http      *fasthttp.Server
 	ln        net.Listener
+	local     *localEnv    // CA and credentials given to local functions
+	localLn   net.Listener // server.local_tls; nil without it
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -73,6 +76,9 @@ type Options struct {
 	// Load reads the config file again on reload (default config.Load);
 	// the command passes one that also reads OpenAPI and SAM files.
 	Load func(path string) (*config.Config, []config.Problem, error)
+	// CacheDir receives the bundled runtime loops and Go functions built
+	// from source (empty: the user's cache directory).
+	CacheDir string
 }
 
 // New compiles cfg, starts its functions and prepares the listener
@@ -89,11 +95,21 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	up := cfg.Upstream
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
-	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg, load: o.Load}
+	home, _ := os.UserHomeDir()
+	local, err := newLocalEnv(cfg, os.LookupEnv, home, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{log: log, metrics: reg, local: local, load: o.Load,
+		fns: newFunctions(gateway.FunctionEnv{Watch: o.WatchFunctions, Log: log, Metrics: reg, CacheDir: o.CacheDir, Env: local.env})}
+	var domainName func(*fasthttp.RequestCtx) []byte
+	if local.ca != nil {
+		domainName = s.webSocketDomainName
+	}
+	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName)
 	if s.load == nil {
 		s.load = config.Load
 	}
-	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
@@ -282,8 +298,22 @@ func (s *Server) Listen() error {
 		}
 		s.adminLn = aln
 	}
+	if lt := cfg.Server.LocalTLS; lt != nil {
+		lln, err := net.Listen("tcp", lt.Listen)
+		if err != nil {
+			ln.Close()
+			if s.adminLn != nil {
+				s.adminLn.Close()
+			}
+			return fmt.Errorf("listen server.local_tls %s: %w", lt.Listen, err)
+		}
+		s.localLn = lln
+	}
 	return nil
 }
+
+// UseLocalTLSListener serves server.local_tls on an already bound listener.
+func (s *Server) UseLocalTLSListener(ln net.Listener) { s.localLn = ln }
 
 // UseAdminListener serves the admin API on an already bound listener.
 func (s *Server) UseAdminListener(ln net.Listener) { s.adminLn = ln }
@@ -304,6 +334,14 @@ func (s *Server) Serve() error {
 	s.log.Info("serving", "listen", s.ln.Addr().String(), "tls", s.certs != nil)
 	s.ready.Store(true)
 	sendTimeout := s.cfg.Load().Server.SendTimeout.D()
+	if s.localLn != nil && s.local.ca != nil {
+		s.log.Info("serving HTTPS with the local CA", "listen", s.localLn.Addr().String(), "ca", s.local.ca.CAFile)
+		go func() {
+			if err := s.http.Serve(newListener(s.local.localTLSListener(s.localLn), sendTimeout)); err != nil {
+				s.log.Error("server.local_tls listener", "err", err)
+			}
+		}()
+	}
 	return s.http.Serve(newListener(s.tlsListener(s.ln), sendTimeout))
 }
 

@@ -22,8 +22,12 @@ type bridges struct {
 
 // newBridges keeps bridges whose Lambda backends are functions of fns;
 // clientIP is the server's, read per connection.
-func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string) *bridges {
-	env := gateway.BridgeEnv{ClientIP: clientIP, Log: log}
+// accepted are credentials @connections takes besides the configured ones
+// (those local functions run with).
+// domainName is events' requestContext.domainName.
+func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string, accepted []wsbridge.Credential,
+	domainName func(*fasthttp.RequestCtx) []byte) *bridges {
+	env := gateway.BridgeEnv{ClientIP: clientIP, Log: log, Credentials: accepted, DomainName: domainName}
 	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
 		return gateway.OpenBridge(g, name, spec, fns.set, env)
 	}

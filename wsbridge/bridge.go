@@ -132,7 +132,7 @@ func (b *Bridge) ServeUpgrade(ctx *fasthttp.RequestCtx, stage string, gate Gate)
 		idb:         []byte(id),
 		stage:       st,
 		stageVars:   b.s.stageVars[st],
-		host:        bytes.Clone(ctx.Host()),
+		host:        b.s.domainName(ctx),
 		sourceIP:    []byte(b.s.clientIP(ctx)),
 		userAgent:   bytes.Clone(ctx.UserAgent()),
 		connectedAt: now.UnixNano(),

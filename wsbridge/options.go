@@ -1,6 +1,7 @@
 package wsbridge
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -73,6 +74,9 @@ type Options struct {
 	// address @connections judges without credentials; nil uses the peer
 	// address. The gateway plugs its trusted-proxy logic in here.
 	ClientIP func(ctx *fasthttp.RequestCtx) string
+	// DomainName returns requestContext.domainName for a new connection
+	// (the result is kept); nil uses the Host of its upgrade request.
+	DomainName func(ctx *fasthttp.RequestCtx) []byte
 
 	Logger *slog.Logger
 }
@@ -136,6 +140,7 @@ type settings struct {
 	region            string
 	clientIP          func(*fasthttp.RequestCtx) string
 	ownClientIP       bool // clientIP came from Options, not the peer address
+	domainName        func(*fasthttp.RequestCtx) []byte
 	log               *slog.Logger
 }
 
@@ -157,6 +162,7 @@ func (o *Options) settings() (*settings, error) {
 		secrets:           make(map[string]string, len(o.Credentials)),
 		region:            o.Region,
 		clientIP:          o.ClientIP,
+		domainName:        o.DomainName,
 		log:               o.Logger,
 	}
 	if len(s.stages) == 0 {
@@ -177,6 +183,9 @@ func (o *Options) settings() (*settings, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.domainName == nil {
+		s.domainName = func(ctx *fasthttp.RequestCtx) []byte { return bytes.Clone(ctx.Host()) }
 	}
 	s.ownClientIP = s.clientIP != nil
 	if s.clientIP == nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ type Function struct {
 	procs      int // processes started and not yet reaped
 	gen        uint64
 	genChanged chan struct{} // closed and replaced by reload
+
+	buildMu  sync.Mutex // serialises Build; held while it runs
+	builtGen uint64     // generation + 1 of the last successful build; 0: none
 
 	nextInstance atomic.Uint64
 	coldStarts   atomic.Uint64 // instances started for an invocation
@@ -81,14 +85,11 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
+	if cfg.ExecutionEnv == "" {
+		cfg.ExecutionEnv = "AWS_Lambda_provided.al2023"
+	}
 
-	exe, err := resolveExecutable(cfg.Command[0])
-	if err != nil {
-		return nil, fmt.Errorf("host: function %s: %w", cfg.Name, err)
-	}
-	if cfg.Handler == "" {
-		cfg.Handler = filepath.Base(exe)
-	}
+	var err error
 	if cfg.Dir == "" {
 		if cfg.Dir, err = os.Getwd(); err != nil {
 			return nil, fmt.Errorf("host: function %s: working directory: %w", cfg.Name, err)
@@ -96,6 +97,13 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	}
 	if cfg.Dir, err = filepath.Abs(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("host: function %s: working directory: %w", cfg.Name, err)
+	}
+	exe, err := resolveExecutable(cfg.Command[0])
+	if err != nil {
+		return nil, fmt.Errorf("host: function %s: %w", cfg.Name, err)
+	}
+	if cfg.Handler == "" {
+		cfg.Handler = filepath.Base(exe)
 	}
 
 	f := &Function{
@@ -110,6 +118,13 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	}
 	f.baseEnv = f.buildEnv(os.Environ())
 
+	if cfg.Build != nil {
+		// Built now, so that the first invocation does not wait for a
+		// compiler, and a function that does not build does not start.
+		if err := f.build(0); err != nil {
+			return nil, fmt.Errorf("host: function %s: %w", cfg.Name, err)
+		}
+	}
 	if cfg.Watch {
 		paths := cfg.WatchPaths
 		if len(paths) == 0 {
@@ -150,8 +165,9 @@ func (f *Function) reservedEnv() [][2]string {
 		{"_HANDLER", c.Handler},
 		{"AWS_REGION", c.Region},
 		{"AWS_DEFAULT_REGION", c.Region},
-		{"AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"},
+		{"AWS_EXECUTION_ENV", c.ExecutionEnv},
 		{"LAMBDA_TASK_ROOT", c.Dir},
+		{"LAMBDA_RUNTIME_DIR", c.RuntimeDir},
 		{"TZ", ":UTC"},
 	}
 }
@@ -173,6 +189,11 @@ func (f *Function) buildEnv(inherited []string) []string {
 	for _, kv := range f.reservedEnv() {
 		reserved[kv[0]] = true
 	}
+	for _, k := range sortedKeys(f.cfg.EnvDefaults) {
+		if !reserved[k] {
+			env = append(env, k+"="+f.cfg.EnvDefaults[k])
+		}
+	}
 	for k, v := range f.cfg.Env {
 		if reserved[k] {
 			f.log.Warn("ignoring reserved environment variable in function env", "key", k)
@@ -181,9 +202,48 @@ func (f *Function) buildEnv(inherited []string) []string {
 		env = append(env, k+"="+v)
 	}
 	for _, kv := range f.reservedEnv() {
+		if kv[1] == "" {
+			continue // e.g. LAMBDA_RUNTIME_DIR of a custom runtime
+		}
 		env = append(env, kv[0]+"="+kv[1])
 	}
 	return env
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// build runs Config.Build once per generation of the code: before the
+// first instance and before the first one after a change.
+func (f *Function) build(gen uint64) error {
+	if f.cfg.Build == nil {
+		return nil
+	}
+	f.buildMu.Lock()
+	defer f.buildMu.Unlock()
+	if f.builtGen == gen+1 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-f.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := f.cfg.Build(ctx); err != nil {
+		return err
+	}
+	f.builtGen = gen + 1
+	return nil
 }
 
 // Stats is a snapshot of a Function's pool.
@@ -267,6 +327,17 @@ func (f *Function) reload() {
 	close(f.genChanged)
 	f.genChanged = make(chan struct{})
 	f.log.Info("function code changed; retiring instances", "generation", f.gen)
+	if f.cfg.Build != nil {
+		// Rebuild ahead of the next instance, which waits for it.
+		gen := f.gen
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			if err := f.build(gen); err != nil {
+				f.log.Warn("rebuild after a code change failed; the next invocation tries again", "err", err)
+			}
+		}()
+	}
 }
 
 // Close stops all instances, fails queued and running invocations with

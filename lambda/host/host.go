@@ -11,6 +11,14 @@
 // and hot reload when the function's code (its executable or, for an
 // interpreted runtime, its script: see CodePaths) changes.
 //
+// Resolve (runtimes.go) turns a function written for a Lambda managed
+// runtime — SAM's Runtime, Handler and CodeUri — into what to start:
+// python3.x and nodejs* handlers under the runtime loops frontdesk ships
+// (runtime/, standard library only, embedded and written to a cache
+// directory) or under the official runtime interface clients; provided.*
+// and go1.x run code_uri's bootstrap, built with go build (Config.Build)
+// when only Go source is there.
+//
 // Each instance gets its own Runtime API listener (127.0.0.1:0, passed as
 // AWS_LAMBDA_RUNTIME_API). Runtimes only know a host:port and fixed paths,
 // so a per-instance port is the one identification every runtime client
@@ -24,6 +32,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -87,4 +96,23 @@ type Config struct {
 	// script of an interpreted runtime; CodePaths derives them from
 	// Command.
 	WatchPaths []string
+	// EnvDefaults are added beneath Env: Env overrides them, and they
+	// override the inherited environment (a runtime's settings, the local
+	// CA bundle, local credentials).
+	EnvDefaults map[string]string
+	// ExecutionEnv is AWS_EXECUTION_ENV (default
+	// AWS_Lambda_provided.al2023); Resolve sets it from the runtime.
+	ExecutionEnv string
+	// RuntimeDir is LAMBDA_RUNTIME_DIR, where the runtime loop lives (empty:
+	// not set).
+	RuntimeDir string
+	// Build, when set, makes the executable: NewFunction runs it (and
+	// fails when it fails), and a code change (see Watch) runs it again at
+	// once in the background; an instance starting after the change waits
+	// for that build, and is not started when it failed (the build is then
+	// tried again for the next instance).
+	Build func(context.Context) error
 }
+
+// buildTimeout bounds one Config.Build.
+const buildTimeout = 5 * time.Minute

@@ -54,6 +54,9 @@ func (f *Function) startInstance() (*instance, error) {
 	gen := f.gen
 	f.mu.Unlock()
 
+	if err := f.build(gen); err != nil {
+		return nil, err
+	}
 	id := f.nextInstance.Add(1)
 	inst := &instance{
 		f:       f,
