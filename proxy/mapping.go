@@ -326,10 +326,23 @@ type header interface {
 }
 
 func applyHeader(h header, op *compiledOp, v []byte) {
+	// A relayed response keeps the upstream's spelling of header names
+	// (normalizing is off on it), so an exact DelBytes would miss
+	// "X-Debug" when the mapping names "x-debug".
+	resp, relayed := h.(*fasthttp.ResponseHeader)
 	switch op.action {
 	case Remove:
+		if relayed {
+			delFold(resp, op.name)
+			return
+		}
 		h.DelBytes(op.name)
 	case Overwrite:
+		if relayed {
+			delFold(resp, op.name)
+			resp.AddBytesKV(op.name, v)
+			return
+		}
 		h.SetBytesKV(op.name, v)
 	case Append:
 		h.AddBytesKV(op.name, v)
