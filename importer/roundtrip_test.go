@@ -136,6 +136,9 @@ func TestImportOfExportIsEquivalentForEveryExample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, a := range cfg.APIs {
+				a.Hosts = nil // hosts are not exported (a custom domain on AWS)
+			}
 			roundTrip(t, cfg)
 		})
 	}

@@ -329,7 +329,7 @@ func TestTraceparentContinuesTheTraceToTheUpstream(t *testing.T) {
 	wantAttrs := map[string]string{
 		"http.request.method": "GET", "http.response.status_code": "200", "url.path": "/items/42",
 		"url.query": "color=red", "url.scheme": "http", "http.route": "/items/{id}",
-		"frontdesk.api_id": "shop", "frontdesk.stage": "$default", "frontdesk.route_key": "GET /items/{id}",
+		"frontdesk.api_id": config.APIID("shop"), "frontdesk.stage": "$default", "frontdesk.route_key": "GET /items/{id}",
 	}
 	for k, v := range wantAttrs {
 		if srv.attrs[k] != v {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -189,8 +190,9 @@ api_keys:
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", over, "-listen", addr, "-admin-listen", "127.0.0.1:0")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	// The process writes its log while the test reads it.
+	logs := &lockedLog{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -303,4 +305,22 @@ func TestReloadReimportsAnOpenAPIFile(t *testing.T) {
 	if code, body := get("/prod/ping"); code != 200 || body != `{"n":2}` {
 		t.Errorf("after reload: GET /prod/ping %d %s", code, body)
 	}
+}
+
+// lockedLog is a log buffer a child process writes while the test reads it.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
