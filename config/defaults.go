@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
@@ -78,6 +80,9 @@ func applyDefaults(c *Config) {
 	defaultServer(&c.Server)
 	defaultUpstream(&c.Upstream)
 	defaultAdmin(&c.Admin)
+	if c.Admin.StateFile == "" && c.File != "" {
+		c.Admin.StateFile = DefaultStateFile(c.File)
+	}
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -282,4 +287,10 @@ func defaultAdmin(a *Admin) {
 	if a.MaxConns == 0 {
 		a.MaxConns = DefaultAdminMaxConns
 	}
+}
+
+// DefaultStateFile is admin.state_file's default for the config at path:
+// beside it, named after it (frontdesk.yaml: frontdesk.state.json).
+func DefaultStateFile(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".state.json"
 }

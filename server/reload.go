@@ -44,7 +44,7 @@ func (s *Server) Reload() error {
 	for _, w := range warnings {
 		s.log.Warn(w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
 	}
-	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || old.Admin != cfg.Admin {
+	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || !reflect.DeepEqual(old.Admin, cfg.Admin) {
 		s.log.Warn("server.* and admin.* changes apply at the next restart (TLS certificates excepted)")
 	}
 	s.log.Info("reloaded", "file", cfg.File, "apis", len(cfg.APIs))
