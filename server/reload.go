@@ -24,7 +24,7 @@ func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
-	cfg, warnings, err := config.Load(old.File)
+	cfg, warnings, err := config.LoadWith(old.File, s.extend())
 	if err == nil {
 		var n *next
 		if n, err = s.prepare(cfg); err == nil {
@@ -152,6 +152,11 @@ func (s *Server) Watch(ctx context.Context) error {
 func (s *Server) EffectiveConfig() ([]byte, error) {
 	c := *s.cfg.Load()
 	c.Admin.Token = mask(c.Admin.Token)
+	creds := make([]config.Credential, len(c.Admin.Credentials))
+	for i, cr := range c.Admin.Credentials {
+		creds[i] = config.Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: mask(cr.SecretAccessKey)}
+	}
+	c.Admin.Credentials = creds
 	keys := make([]config.APIKey, len(c.APIKeys))
 	for i, k := range c.APIKeys {
 		k.Value = mask(k.Value)

@@ -23,6 +23,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/controlplane"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
@@ -52,6 +53,7 @@ type Server struct {
 
 	admin   *admin.Server
 	adminLn net.Listener
+	cp      *controlplane.Service
 	ready   atomic.Bool
 
 	reloadMu sync.Mutex
@@ -80,6 +82,11 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
 	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
+	if cfg.Admin.Listen != "" {
+		if cfg, err = s.openControlPlane(cfg); err != nil {
+			return nil, err
+		}
+	}
 	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
@@ -146,6 +153,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
 		ac := cfg.Admin
 		s.admin.SetLimits(admin.Limits{ReadTimeout: ac.ReadTimeout.D(), WriteTimeout: ac.WriteTimeout.D(), IdleTimeout: ac.IdleTimeout.D(), MaxConns: ac.MaxConns})
+		for _, p := range controlplane.Prefixes {
+			s.admin.Mount(p, s.cp.Handler, !s.cp.Signed())
+		}
 	}
 	return s, nil
 }
@@ -277,6 +287,11 @@ func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
 func (s *Server) Serve() error {
 	if s.admin != nil && s.adminLn != nil {
 		s.log.Info("admin listening", "listen", s.adminLn.Addr().String())
+		if s.cp.Signed() {
+			s.log.Info("control plane on the admin listener: calls must be SigV4-signed with admin.credentials", "credentials", len(s.cfg.Load().Admin.Credentials))
+		} else {
+			s.log.Warn("control plane on the admin listener without admin.credentials: it serves unsigned calls from loopback addresses only")
+		}
 		go func() {
 			if err := s.admin.Serve(s.adminLn); err != nil {
 				s.log.Error("admin listener", "err", err)

@@ -22,6 +22,7 @@ var Floors = []Floor{
 	{Name: "request", Packages: []string{"exchange"}},
 	{Name: "steps and integrations", Packages: []string{"pipeline", "proxy"}},
 	{Name: "request path", Packages: []string{"gateway"}},
+	{Name: "control plane", Packages: []string{"controlplane"}},
 	{Name: "admin API", Packages: []string{"admin"}},
 	{Name: "process", Packages: []string{"server"}},
 	{Name: "command", Packages: []string{"cmd/frontdesk"}},

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/controlplane"
+)
+
+// openControlPlane builds the control plane of an admin listener and, when
+// it has created something, returns cfg with that added (the file
+// re-read with the state on top). State that no longer fits the file (a
+// function it names was removed, say) is kept but not served, and said.
+func (s *Server) openControlPlane(cfg *config.Config) (*config.Config, error) {
+	cp, err := controlplane.New(controlplane.Options{StateFile: cfg.Admin.StateFile, Credentials: cfg.Admin.Credentials,
+		Endpoint: s.endpoint, Log: s.log.With("component", "controlplane")})
+	if err != nil {
+		return nil, fmt.Errorf("control plane: %w", err)
+	}
+	cp.Bind(s)
+	s.cp = cp
+	if cp.Empty() {
+		return cfg, nil
+	}
+	withState, _, err := config.LoadWith(cfg.File, cp.Extend)
+	if err != nil {
+		s.log.Error("the control plane's state does not fit the config file: serving the file alone until a change fits", "state_file", cfg.Admin.StateFile, "err", err)
+		return cfg, nil
+	}
+	return withState, nil
+}
+
+// extend is what reloads add to the file: the control plane's state.
+func (s *Server) extend() func(*config.Config) {
+	if s.cp == nil {
+		return nil
+	}
+	return s.cp.Extend
+}
+
+// Apply serves the config file extended by extend, as a reload does, once
+// persist has kept the change: the control plane's changes come here.
+func (s *Server) Apply(extend func(*config.Config), persist func() error) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, _, err := config.LoadWith(s.cfg.Load().File, extend)
+	if err != nil {
+		return err
+	}
+	n, err := s.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	if err := persist(); err != nil {
+		n.pending.Abort()
+		return err
+	}
+	s.commit(n)
+	s.dropGoneRoutes(n.snap)
+	s.dropGoneFunctions(cfg)
+	s.reloads.Add(1)
+	s.metrics.RecordReload(true, time.Now())
+	s.log.Info("control plane change applied", "apis", len(cfg.APIs))
+	return nil
+}
+
+// Config is the config in use.
+func (s *Server) Config() *config.Config { return s.cfg.Load() }
+
+// endpoint is the data-plane URL clients reach host on ("" : the
+// listener's own address).
+func (s *Server) endpoint(host string, websocket bool) string {
+	scheme := "http"
+	if websocket {
+		scheme = "ws"
+	}
+	if s.certs != nil {
+		scheme += "s"
+	}
+	addr := s.cfg.Load().Server.Listen
+	if s.ln != nil {
+		addr = s.ln.Addr().String()
+	}
+	h, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + "://" + addr
+	}
+	if host == "" {
+		host = h
+		if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+			host = "localhost"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
