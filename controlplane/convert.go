@@ -127,6 +127,9 @@ func apiConfig(rec *apiRecord) *config.API {
 			continue // no integration: the route is not served, as on AWS
 		}
 		cr := &config.Route{Integration: target, APIKey: r.APIKeyRequired}
+		for _, rr := range r.RouteResponses {
+			cr.Reply = cr.Reply || rr.RouteResponseKey == "$default"
+		}
 		if r.AuthorizationType == "JWT" || r.AuthorizationType == "CUSTOM" {
 			cr.Authorizer = r.AuthorizerID
 			cr.Scopes = r.AuthorizationScopes

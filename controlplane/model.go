@@ -134,6 +134,16 @@ type Route struct {
 	RouteKey                         string   `json:"routeKey"`
 	RouteResponseSelectionExpression string   `json:"routeResponseSelectionExpression,omitempty"`
 	Target                           string   `json:"target,omitempty"`
+	// RouteResponses of a WebSocket route; a $default one makes the
+	// route two-way (the backend's answer goes back to the client).
+	RouteResponses map[string]*RouteResponse `json:"routeResponses,omitempty"`
+}
+
+// RouteResponse is a WebSocket route's response.
+type RouteResponse struct {
+	ModelSelectionExpression string `json:"modelSelectionExpression,omitempty"`
+	RouteResponseID          string `json:"routeResponseId"`
+	RouteResponseKey         string `json:"routeResponseKey"`
 }
 
 // Integration is a route's backend.

@@ -29,6 +29,112 @@ func (s *Service) routesV2() {
 	registerChild(s, authorizerKind)
 	registerChild(s, deploymentKind)
 	registerChild(s, stageKind)
+	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.getRouteResponses)
+	r.POST("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.createRouteResponse)
+	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.getRouteResponse)
+	r.DELETE("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.deleteRouteResponse)
+}
+
+// route finds a route of a created API (for a change) or of any API.
+func (s *Service) route(st *State, file *config.Config, ctx *fasthttp.RequestCtx, change bool) (*Route, error) {
+	var rec *apiRecord
+	var err error
+	if change {
+		rec, err = s.created(st, file, param(ctx, "apiId"))
+	} else {
+		rec, err = s.readable(st, file, param(ctx, "apiId"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		if r := rec.Routes[param(ctx, "routeId")]; r != nil {
+			return r, nil
+		}
+	}
+	return nil, notFound("Invalid Route identifier specified %s", param(ctx, "routeId"))
+}
+
+func (s *Service) getRouteResponses(ctx *fasthttp.RequestCtx) {
+	s.read(ctx, func(st *State, file *config.Config) (any, error) {
+		r, err := s.route(st, file, ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		out := items[*RouteResponse]{Items: []*RouteResponse{}}
+		for _, id := range sortedIDs(r.RouteResponses) {
+			out.Items = append(out.Items, r.RouteResponses[id])
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) getRouteResponse(ctx *fasthttp.RequestCtx) {
+	s.read(ctx, func(st *State, file *config.Config) (any, error) {
+		r, err := s.route(st, file, ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		if rr := r.RouteResponses[param(ctx, "routeResponseId")]; rr != nil {
+			return rr, nil
+		}
+		return nil, notFound("Invalid RouteResponse identifier specified %s", param(ctx, "routeResponseId"))
+	})
+}
+
+func (s *Service) createRouteResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 201, func(st *State, file *config.Config) (any, error) {
+		rec, err := s.created(st, file, param(ctx, "apiId"))
+		if err != nil {
+			return nil, err
+		}
+		if rec.API.ProtocolType != "WEBSOCKET" {
+			return nil, badRequest("Route responses are supported for WebSocket APIs only")
+		}
+		r, err := s.route(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		var rr RouteResponse
+		if err := decode(ctx, &rr); err != nil {
+			return nil, err
+		}
+		if rr.RouteResponseKey != "$default" {
+			return nil, badRequest("Invalid route response key %q: frontdesk supports $default", rr.RouteResponseKey)
+		}
+		for _, o := range r.RouteResponses {
+			if o.RouteResponseKey == rr.RouteResponseKey {
+				return nil, conflict("Route response with key %s already exists for this route", rr.RouteResponseKey)
+			}
+		}
+		rr.RouteResponseID = newID(6)
+		if r.RouteResponses == nil {
+			r.RouteResponses = map[string]*RouteResponse{}
+		}
+		r.RouteResponses[rr.RouteResponseID] = &rr
+		autoDeploy(rec)
+		return &rr, nil
+	})
+}
+
+func (s *Service) deleteRouteResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 204, func(st *State, file *config.Config) (any, error) {
+		rec, err := s.created(st, file, param(ctx, "apiId"))
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.route(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		id := param(ctx, "routeResponseId")
+		if r.RouteResponses[id] == nil {
+			return nil, notFound("Invalid RouteResponse identifier specified %s", id)
+		}
+		delete(r.RouteResponses, id)
+		autoDeploy(rec)
+		return nil, nil
+	})
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Second) }

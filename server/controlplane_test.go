@@ -1,0 +1,193 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
+	"github.com/valyala/fasthttp"
+)
+
+// The control plane's test credentials.
+const (
+	cpKeyID  = "AKIDFRONTDESKTEST01"
+	cpSecret = "frontdesk-test-secret-0123456789"
+)
+
+// cpConfig has one file API whose route needs an API key, and the
+// control plane's credentials from the environment.
+const cpConfig = `
+admin:
+  credentials:
+    - access_key_id: "${CP_TEST_KEY_ID}"
+      secret_access_key: "${CP_TEST_SECRET}"
+apis:
+  keyed:
+    integrations: {m: {type: mock, body: metered}}
+    routes:
+      "GET /metered": {integration: m, api_key: true}
+`
+
+// cpServer is a frontdesk serving a config file with its control plane.
+type cpServer struct {
+	data, admin, dir, file string
+	srv                    *Server
+}
+
+// startControlPlane writes src to a config file in dir and serves it, on
+// ports the OS picks, until the test ends.
+func startControlPlane(t *testing.T, dir, src string) *cpServer {
+	t.Helper()
+	t.Setenv("CP_TEST_KEY_ID", cpKeyID)
+	t.Setenv("CP_TEST_SECRET", cpSecret)
+	file := filepath.Join(dir, "frontdesk.yaml")
+	if _, err := os.Stat(file); err != nil {
+		if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _, err := config.Load(file)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Admin.Listen = "127.0.0.1:0"
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseListener(ln)
+	s.UseAdminListener(aln)
+	go s.Serve() //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { s.http.Shutdown(); s.admin.Shutdown() })
+	return &cpServer{data: ln.Addr().String(), admin: aln.Addr().String(), dir: dir, file: file, srv: s}
+}
+
+// awsCLI runs the AWS CLI against the control plane with only the test's
+// AWS settings (none from the machine's profile) and decodes its JSON
+// output into out (when not nil).
+func awsCLI(t *testing.T, cli, endpoint, secret string, out any, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(cli, append([]string{"--endpoint-url", "http://" + endpoint, "--output", "json"}, args...)...)
+	cmd.Env = awsEnv(secret)
+	b, err := cmd.CombinedOutput()
+	if err == nil && out != nil {
+		if jerr := json.Unmarshal(b, out); jerr != nil {
+			t.Fatalf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), jerr, b)
+		}
+	}
+	return string(b), err
+}
+
+func awsEnv(secret string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_ACCESS_KEY_ID="+cpKeyID, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_DEFAULT_REGION=eu-west-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_MAX_ATTEMPTS=1", "AWS_PAGER=")
+}
+
+// mustCLI is awsCLI that fails the test when the CLI does.
+func mustCLI(t *testing.T, cli, endpoint string, out any, args ...string) {
+	t.Helper()
+	if b, err := awsCLI(t, cli, endpoint, cpSecret, out, args...); err != nil {
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+}
+
+// get sends a GET to the data plane with the Host of the API id.
+func (c *cpServer) get(t *testing.T, apiID, path string, headers ...string) result {
+	t.Helper()
+	return do(t, "GET", "http://"+c.data+path, nil, append([]string{"Host", apiID + ".execute-api.localhost"}, headers...)...)
+}
+
+// nameEcho answers every request with its name and the path asked.
+func nameEcho(t *testing.T, name string) string {
+	return startServer(t, func(ctx *fasthttp.RequestCtx) { fmt.Fprintf(ctx, "%s %s", name, ctx.Path()) })
+}
+
+func TestAWSCLIBuildsAndChangesAnHTTPAPILive(t *testing.T) {
+	cli := testdeps.Require(t, "aws")
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	upA, upB := nameEcho(t, "A"), nameEcho(t, "B")
+	cp := func(out any, args ...string) { t.Helper(); mustCLI(t, cli, c.admin, out, args...) }
+
+	var api struct{ ApiId, ApiEndpoint, ProtocolType, CreatedDate string }
+	cp(&api, "apigatewayv2", "create-api", "--name", "demo", "--protocol-type", "HTTP")
+	if len(api.ApiId) != 10 || !strings.Contains(api.ApiEndpoint, api.ApiId+".execute-api.localhost") || api.CreatedDate == "" {
+		t.Fatalf("create-api answered %+v", api)
+	}
+	var inA, inB struct{ IntegrationId string }
+	cp(&inA, "apigatewayv2", "create-integration", "--api-id", api.ApiId, "--integration-type", "HTTP_PROXY",
+		"--integration-method", "GET", "--integration-uri", "http://"+upA+"/hello", "--payload-format-version", "1.0")
+	cp(&inB, "apigatewayv2", "create-integration", "--api-id", api.ApiId, "--integration-type", "HTTP_PROXY",
+		"--integration-method", "GET", "--integration-uri", "http://"+upB+"/hello", "--payload-format-version", "1.0")
+	var route struct{ RouteId, RouteKey, Target string }
+	cp(&route, "apigatewayv2", "create-route", "--api-id", api.ApiId, "--route-key", "GET /hello", "--target", "integrations/"+inA.IntegrationId)
+	if route.RouteKey != "GET /hello" || route.Target != "integrations/"+inA.IntegrationId {
+		t.Fatalf("create-route answered %+v", route)
+	}
+	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 404 {
+		t.Fatalf("before a stage exists: %d %s", r.status, r.body)
+	}
+	var stage struct {
+		StageName  string
+		AutoDeploy bool
+	}
+	cp(&stage, "apigatewayv2", "create-stage", "--api-id", api.ApiId, "--stage-name", "prod", "--auto-deploy")
+	if !stage.AutoDeploy {
+		t.Fatalf("create-stage answered %+v", stage)
+	}
+	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 200 || r.body != "A /hello" {
+		t.Fatalf("through the data plane: %d %q", r.status, r.body)
+	}
+
+	cp(nil, "apigatewayv2", "update-route", "--api-id", api.ApiId, "--route-id", route.RouteId, "--target", "integrations/"+inB.IntegrationId)
+	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 200 || r.body != "B /hello" {
+		t.Fatalf("after update-route: %d %q", r.status, r.body)
+	}
+
+	var listed struct {
+		Items []struct {
+			ApiId, Name       string
+			ApiGatewayManaged bool
+		}
+	}
+	cp(&listed, "apigatewayv2", "get-apis")
+	names := map[string]bool{}
+	for _, a := range listed.Items {
+		names[a.Name] = a.ApiGatewayManaged
+	}
+	if managed, ok := names["keyed"]; !ok || !managed || len(listed.Items) != 2 {
+		t.Fatalf("get-apis lists %+v; want demo and the file's keyed (read-only)", listed.Items)
+	}
+	out, err := awsCLI(t, cli, c.admin, cpSecret, nil, "apigatewayv2", "delete-api", "--api-id", config.APIID("keyed"))
+	if err == nil || !strings.Contains(out, "BadRequestException") || !strings.Contains(out, "config file") {
+		t.Fatalf("delete-api of a file API: err=%v\n%s", err, out)
+	}
+
+	cp(nil, "apigatewayv2", "delete-route", "--api-id", api.ApiId, "--route-id", route.RouteId)
+	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 404 || strings.TrimSpace(r.body) != `{"message":"Not Found"}` {
+		t.Fatalf("after delete-route: %d %q", r.status, r.body)
+	}
+}
