@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 	"github.com/valyala/fasthttp"
@@ -189,5 +191,95 @@ func TestAWSCLIBuildsAndChangesAnHTTPAPILive(t *testing.T) {
 	cp(nil, "apigatewayv2", "delete-route", "--api-id", api.ApiId, "--route-id", route.RouteId)
 	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 404 || strings.TrimSpace(r.body) != `{"message":"Not Found"}` {
 		t.Fatalf("after delete-route: %d %q", r.status, r.body)
+	}
+}
+
+func TestAWSCLIBuildsAWebSocketAPIThatRoutesDefault(t *testing.T) {
+	cli := testdeps.Require(t, "aws")
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	be := startEventLog(t)
+	cp := func(out any, args ...string) { t.Helper(); mustCLI(t, cli, c.admin, out, args...) }
+
+	var api struct{ ApiId, ApiEndpoint string }
+	cp(&api, "apigatewayv2", "create-api", "--name", "chat", "--protocol-type", "WEBSOCKET", "--route-selection-expression", "$request.body.action")
+	if !strings.HasPrefix(api.ApiEndpoint, "ws://"+api.ApiId+".execute-api.localhost:") {
+		t.Fatalf("create-api answered %+v", api)
+	}
+	var in struct{ IntegrationId string }
+	cp(&in, "apigatewayv2", "create-integration", "--api-id", api.ApiId, "--integration-type", "HTTP_PROXY",
+		"--integration-method", "POST", "--integration-uri", "http://"+be.addr+"/events")
+	var route struct{ RouteId string }
+	cp(&route, "apigatewayv2", "create-route", "--api-id", api.ApiId, "--route-key", "$default", "--target", "integrations/"+in.IntegrationId)
+	cp(nil, "apigatewayv2", "create-route-response", "--api-id", api.ApiId, "--route-id", route.RouteId, "--route-response-key", "$default")
+	cp(nil, "apigatewayv2", "create-stage", "--api-id", api.ApiId, "--stage-name", "prod", "--auto-deploy")
+
+	d := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return net.Dial("tcp", c.data) }, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.Dial("ws://"+api.ApiId+".execute-api.localhost/prod", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer conn.Close()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"nothing-routes-this","text":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	if err != nil || string(msg) != "echo:true" {
+		t.Fatalf("reply %q, %v", msg, err)
+	}
+	if keys := be.routeKeys(); len(keys) != 1 || keys[0] != "$default" {
+		t.Fatalf("backend saw route keys %v", keys)
+	}
+}
+
+func TestAWSCLIManagesAPIKeysAndUsagePlansThatTheDataPlaneEnforces(t *testing.T) {
+	cli := testdeps.Require(t, "aws")
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	cp := func(out any, args ...string) { t.Helper(); mustCLI(t, cli, c.admin, out, args...) }
+	const value = "cli-made-key-0123456789abcdef"
+	metered := func(key string) int {
+		t.Helper()
+		return do(t, "GET", "http://"+c.data+"/metered", nil, "x-api-key", key).status
+	}
+	if s := metered(value); s != 403 {
+		t.Fatalf("before the key exists: %d", s)
+	}
+
+	var key struct {
+		Id, Value string
+		Enabled   bool
+	}
+	cp(&key, "apigateway", "create-api-key", "--name", "ci-key", "--value", value, "--enabled")
+	if len(key.Id) != 10 || key.Value != value || !key.Enabled {
+		t.Fatalf("create-api-key answered %+v", key)
+	}
+	var plan struct{ Id string }
+	cp(&plan, "apigateway", "create-usage-plan", "--name", "basic", "--api-stages", "apiId="+config.APIID("keyed")+",stage=$default",
+		"--throttle", "burstLimit=10,rateLimit=5", "--quota", "limit=100,period=DAY")
+	cp(nil, "apigateway", "create-usage-plan-key", "--usage-plan-id", plan.Id, "--key-id", key.Id, "--key-type", "API_KEY")
+
+	for i := 0; i < 3; i++ {
+		if s := metered(value); s != 200 {
+			t.Fatalf("request %d with the key: %d", i, s)
+		}
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	var usage struct {
+		UsagePlanId string
+		Items       map[string][][]int64
+	}
+	cp(&usage, "apigateway", "get-usage", "--usage-plan-id", plan.Id, "--start-date", today, "--end-date", today)
+	if u := usage.Items[key.Id]; len(u) != 1 || u[0][0] != 3 || u[0][1] != 97 {
+		t.Fatalf("get-usage answered %+v", usage)
+	}
+
+	cp(nil, "apigateway", "update-api-key", "--api-key", key.Id, "--patch-operations", "op=replace,path=/enabled,value=false")
+	if s := metered(value); s != 403 {
+		t.Fatalf("with the key disabled: %d", s)
+	}
+	var keys struct{ Items []struct{ Id, Name string } }
+	cp(&keys, "apigateway", "get-api-keys")
+	if len(keys.Items) != 1 || keys.Items[0].Id != key.Id {
+		t.Fatalf("get-api-keys answered %+v", keys)
 	}
 }
