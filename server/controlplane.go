@@ -29,6 +29,9 @@ func (s *Server) openControlPlane(cfg *config.Config) (*config.Config, error) {
 		s.log.Error("the control plane's state does not fit the config file: serving the file alone until a change fits", "state_file", cfg.Admin.StateFile, "err", err)
 		return cfg, nil
 	}
+	// The listeners are the ones asked for (flags may have overridden
+	// the file's).
+	withState.Server, withState.Admin = cfg.Server, cfg.Admin
 	return withState, nil
 }
 
@@ -45,10 +48,14 @@ func (s *Server) extend() func(*config.Config) {
 func (s *Server) Apply(extend func(*config.Config), persist func() error) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	cfg, _, err := config.LoadWith(s.cfg.Load().File, extend)
+	old := s.cfg.Load()
+	cfg, _, err := config.LoadWith(old.File, extend)
 	if err != nil {
 		return err
 	}
+	// A change of the control plane changes APIs, keys and plans only:
+	// the listener settings in use stay (flags may have set them).
+	cfg.Server, cfg.Admin = old.Server, old.Admin
 	n, err := s.prepare(cfg)
 	if err != nil {
 		return err

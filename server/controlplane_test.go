@@ -188,6 +188,15 @@ func TestAWSCLIBuildsAndChangesAnHTTPAPILive(t *testing.T) {
 		t.Fatalf("delete-api of a file API: err=%v\n%s", err, out)
 	}
 
+	out, err = awsCLI(t, cli, c.admin, cpSecret, nil, "apigatewayv2", "get-api", "--api-id", "zzzzzzzzzz")
+	if err == nil || !strings.Contains(out, "(NotFoundException) when calling the GetApi operation") {
+		t.Fatalf("get-api of an unknown id: err=%v\n%s", err, out)
+	}
+	out, err = awsCLI(t, cli, c.admin, "not-the-secret", nil, "apigatewayv2", "get-apis")
+	if err == nil || !strings.Contains(out, "InvalidSignatureException") {
+		t.Fatalf("a wrong secret: err=%v\n%s", err, out)
+	}
+
 	cp(nil, "apigatewayv2", "delete-route", "--api-id", api.ApiId, "--route-id", route.RouteId)
 	if r := c.get(t, api.ApiId, "/prod/hello"); r.status != 404 || strings.TrimSpace(r.body) != `{"message":"Not Found"}` {
 		t.Fatalf("after delete-route: %d %q", r.status, r.body)
