@@ -292,3 +292,43 @@ func TestAWSCLIManagesAPIKeysAndUsagePlansThatTheDataPlaneEnforces(t *testing.T)
 		t.Fatalf("get-api-keys answered %+v", keys)
 	}
 }
+
+func TestBoto3BuildsAndChangesAPIsKeysAndPlans(t *testing.T) {
+	python := testdeps.Require(t, "python3")
+	if out, err := exec.Command(python, "-c", "import boto3").CombinedOutput(); err != nil {
+		t.Logf("%s: import boto3: %v\n%s", python, err, out)
+		testdeps.Missing(t, "python3-boto3")
+	}
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	be := startEventLog(t)
+	script, err := filepath.Abs("testdata/controlplane_boto3.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, script)
+	cmd.Env = append(awsEnv(cpSecret), "CP_ENDPOINT="+c.admin, "DATA="+c.data, "UP_A="+nameEcho(t, "A"), "UP_B="+nameEcho(t, "B"),
+		"WS_BACKEND="+be.addr, "KEYED_API_ID="+config.APIID("keyed"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the boto3 script failed: %v\n%s", err, stderr.String())
+	}
+	var res struct{ WsApiId string }
+	if err := json.Unmarshal(out, &res); err != nil || res.WsApiId == "" {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	d := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return net.Dial("tcp", c.data) }, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial("ws://"+res.WsApiId+".execute-api.localhost/prod", nil)
+	if err != nil {
+		t.Fatalf("dial the WebSocket API boto3 built: %v", err)
+	}
+	defer conn.Close()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"any"}`)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "echo:true" {
+		t.Fatalf("reply %q, %v", msg, err)
+	}
+}
