@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +207,56 @@ func TestGetAPIsPagesWithNextToken(t *testing.T) {
 			t.Fatalf("%s not listed", id)
 		}
 	}
+}
+
+func TestWithoutCredentialsTheControlPlaneServesLoopbackOnlyAndSaysSo(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	if err := os.WriteFile(file, []byte("apis:\n  a:\n    integrations: {m: {type: mock}}\n    routes: {\"GET /\": {integration: m}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Admin.Listen = "127.0.0.1:0"
+	logs := &syncBuffer{}
+	s, err := New(cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	aln, _ := net.Listen("tcp", "127.0.0.1:0")
+	s.UseListener(ln)
+	s.UseAdminListener(aln)
+	go s.Serve() //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { s.http.Shutdown(); s.admin.Shutdown() })
+	c := &cpServer{data: ln.Addr().String(), admin: aln.Addr().String()}
+	var list struct{ Items []struct{ Name string } }
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "loopback addresses only"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up line says the control plane is loopback-only:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a := c.call(t, cpCall{method: "GET", path: "/v2/apis", unsigned: true})
+	if a.status != 200 || json.Unmarshal(a.body, &list) != nil || len(list.Items) != 1 || list.Items[0].Name != "a" {
+		t.Fatalf("an unsigned loopback call: %d %s", a.status, a.body)
+	}
+}
+
+func TestTooManyCallsAnswerTooManyRequestsException(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	for i := 0; i < 1000; i++ {
+		a := c.call(t, cpCall{method: "GET", path: "/v2/apis"})
+		if a.status == 429 {
+			if a.errType != "TooManyRequestsException" {
+				t.Fatalf("429 with error type %q", a.errType)
+			}
+			return
+		}
+		if a.status != 200 {
+			t.Fatalf("call %d: %d %s", i, a.status, a.body)
+		}
+	}
+	t.Fatal("1000 calls in a row were all served")
 }
