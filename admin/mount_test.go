@@ -17,13 +17,19 @@ func startMounted(t *testing.T) (addr string, signed, local *atomic.Int32) {
 	t.Helper()
 	signed, local = &atomic.Int32{}, &atomic.Int32{}
 	s := New("tok", &fakeBackend{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.Mount("/signed/", func(ctx *fasthttp.RequestCtx) { signed.Add(1); WriteJSON(ctx, 200, map[string]string{"message": "signed"}) }, false)
-	s.Mount("/local/", func(ctx *fasthttp.RequestCtx) { local.Add(1); WriteJSON(ctx, 200, map[string]string{"message": "local"}) }, true)
+	s.Mount("/signed/", func(ctx *fasthttp.RequestCtx) {
+		signed.Add(1)
+		WriteJSON(ctx, 200, map[string]string{"message": "signed"})
+	}, false)
+	s.Mount("/local/", func(ctx *fasthttp.RequestCtx) {
+		local.Add(1)
+		WriteJSON(ctx, 200, map[string]string{"message": "local"})
+	}, true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve(ln) //nolint:errcheck // ends at cleanup
+	go s.Serve(ln)                     //nolint:errcheck // ends at cleanup
 	t.Cleanup(func() { s.Shutdown() }) //nolint:errcheck // the listener is ours
 	return ln.Addr().String(), signed, local
 }

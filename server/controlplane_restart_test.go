@@ -157,7 +157,9 @@ func TestCreatedAPIsSurviveSIGKILLMidWriteAndARestart(t *testing.T) {
 			t.Fatalf("route %s was created (201) before the kill but is not listed after the restart", id)
 		}
 	}
-	var apis struct{ Items []struct{ ApiID, Name string } }
+	var apis struct {
+		Items []struct{ ApiID, Name string }
+	}
 	c.must(t, "GET", "/v2/apis", "", &apis)
 	found := false
 	for _, a := range apis.Items {
