@@ -1,0 +1,97 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fakeLambda answers the Lambda Invoke API for any function with an HTTP
+// API proxy result naming the function.
+func fakeLambda(t *testing.T) string {
+	return startServer(t, func(ctx *fasthttp.RequestCtx) {
+		name := strings.TrimSuffix(strings.TrimPrefix(string(ctx.Path()), "/2015-03-31/functions/"), "/invocations")
+		fmt.Fprintf(ctx, `{"statusCode":200,"body":"from lambda %s"}`, name)
+	})
+}
+
+// cpFeaturesConfig has a function the control plane's integrations and
+// authorizers may name.
+const cpFeaturesConfig = cpConfig + `
+functions:
+  hello: {invoke_url: "http://%s", function_name: hello}
+`
+
+func TestCreatedAPIsServeLambdaAuthorizersThrottlesAndCORS(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), fmt.Sprintf(cpFeaturesConfig, fakeLambda(t)))
+	up := nameEcho(t, "up")
+	var api struct{ ApiID string }
+	c.must(t, "POST", "/v2/apis", `{"name":"features","protocolType":"HTTP","corsConfiguration":{"allowOrigins":["https://app.example"],"allowMethods":["GET"]}}`, &api)
+	base := "/v2/apis/" + api.ApiID
+	var fn, web struct{ IntegrationID string }
+	c.must(t, "POST", base+"/integrations", `{"integrationType":"AWS_PROXY","integrationUri":"arn:aws:lambda:eu-west-1:123456789012:function:hello","payloadFormatVersion":"2.0"}`, &fn)
+	c.must(t, "POST", base+"/integrations", `{"integrationType":"HTTP_PROXY","integrationUri":"http://`+up+`/open","integrationMethod":"GET"}`, &web)
+	var jwt struct{ AuthorizerID string }
+	c.must(t, "POST", base+"/authorizers", `{"name":"jwt","authorizerType":"JWT","identitySource":["$request.header.Authorization"],"jwtConfiguration":{"issuer":"http://`+up+`","audience":["api"]}}`, &jwt)
+	c.must(t, "POST", base+"/routes", `{"routeKey":"GET /fn","target":"integrations/`+fn.IntegrationID+`"}`, nil)
+	c.must(t, "POST", base+"/routes", `{"routeKey":"GET /open","target":"integrations/`+web.IntegrationID+`"}`, nil)
+	c.must(t, "POST", base+"/routes", `{"routeKey":"GET /private","target":"integrations/`+web.IntegrationID+`","authorizationType":"JWT","authorizerId":"`+jwt.AuthorizerID+`"}`, nil)
+	c.must(t, "POST", base+"/stages", `{"stageName":"$default","autoDeploy":true,"defaultRouteSettings":{"throttlingBurstLimit":2,"throttlingRateLimit":0.001}}`, nil)
+
+	t.Run("AWS_PROXY by Lambda ARN reaches the functions entry", func(t *testing.T) {
+		if r := c.get(t, api.ApiID, "/fn"); r.status != 200 || r.body != "from lambda hello" {
+			t.Fatalf("%d %q", r.status, r.body)
+		}
+	})
+	t.Run("a JWT route refuses a request without a token", func(t *testing.T) {
+		if r := c.get(t, api.ApiID, "/private"); r.status != 401 {
+			t.Fatalf("%d %q", r.status, r.body)
+		}
+	})
+	t.Run("CORS preflights are answered from corsConfiguration", func(t *testing.T) {
+		r := do(t, "OPTIONS", "http://"+c.data+"/open", nil, "Host", api.ApiID+".execute-api.localhost",
+			"Origin", "https://app.example", "Access-Control-Request-Method", "GET")
+		if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
+			t.Fatalf("%d, Access-Control-Allow-Origin %q", r.status, got)
+		}
+	})
+	t.Run("defaultRouteSettings throttle the stage", func(t *testing.T) {
+		statuses := map[int]int{}
+		for i := 0; i < 5; i++ {
+			statuses[c.get(t, api.ApiID, "/open").status]++
+		}
+		if statuses[429] == 0 || statuses[200] == 0 {
+			t.Fatalf("statuses %v; want 200s up to the burst, then 429", statuses)
+		}
+	})
+}
+
+func TestAReloadOfTheFileKeepsServingCreatedAPIs(t *testing.T) {
+	dir := t.TempDir()
+	c := startControlPlane(t, dir, cpConfig)
+	up := nameEcho(t, "up")
+	var api struct{ ApiID string }
+	c.must(t, "POST", "/v2/apis", `{"name":"kept","protocolType":"HTTP"}`, &api)
+	var in struct{ IntegrationID string }
+	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/integrations", `{"integrationType":"HTTP_PROXY","integrationUri":"http://`+up+`/k","integrationMethod":"GET"}`, &in)
+	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/routes", `{"routeKey":"GET /k","target":"integrations/`+in.IntegrationID+`"}`, nil)
+	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/stages", `{"stageName":"$default"}`, nil)
+
+	changed := cpConfig + "  added:\n    base_path: /added\n    integrations: {m: {type: mock, body: added}}\n    routes: {\"GET /x\": {integration: m}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "frontdesk.yaml"), []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, "GET", "http://"+c.data+"/added/x", nil); r.body != "added" {
+		t.Fatalf("the reloaded file's new API: %d %q", r.status, r.body)
+	}
+	if r := c.get(t, api.ApiID, "/k"); r.status != 200 || r.body != "up /k" {
+		t.Fatalf("the created API after the reload: %d %q", r.status, r.body)
+	}
+}
