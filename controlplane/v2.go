@@ -238,8 +238,8 @@ func (s *Service) createAPI(ctx *fasthttp.RequestCtx) {
 		if err := decode(ctx, &in); err != nil {
 			return nil, err
 		}
-		if in.Target != "" || in.RouteKey != "" || in.CredentialsArn != "" {
-			return nil, badRequest("quick create (target, routeKey, credentialsArn) is not supported: create the integration, route and stage")
+		if (in.RouteKey != "" || in.CredentialsArn != "") && in.Target == "" {
+			return nil, badRequest("RouteKey and CredentialsArn are for quick create: set Target too")
 		}
 		if err := limit(len(st.APIs), MaxAPIs, "APIs"); err != nil {
 			return nil, err
@@ -255,8 +255,45 @@ func (s *Service) createAPI(ctx *fasthttp.RequestCtx) {
 		rec := &apiRecord{API: a}
 		st.APIs[a.APIID] = rec
 		st.fill()
+		if in.Target != "" {
+			if err := quickCreate(rec, in.Target, in.RouteKey); err != nil {
+				return nil, err
+			}
+		}
 		return s.view(rec), nil
 	})
+}
+
+// quickCreate adds what CreateApi's Target asks for, as AWS does: an
+// integration to the target (a Lambda ARN: AWS_PROXY; a URL:
+// HTTP_PROXY), a route (routeKey, default $default) to it and an
+// auto-deploying $default stage, all marked apiGatewayManaged.
+func quickCreate(rec *apiRecord, target, routeKey string) error {
+	if rec.API.ProtocolType != "HTTP" {
+		return badRequest("Quick create (Target) is supported for HTTP APIs only")
+	}
+	in := &Integration{IntegrationID: newID(7), IntegrationURI: target, IntegrationType: "HTTP_PROXY", APIGatewayManaged: true}
+	if strings.HasPrefix(target, "arn:") {
+		in.IntegrationType = "AWS_PROXY"
+	}
+	if err := integrationKind.prepare(rec, in, nil, nil); err != nil {
+		return err
+	}
+	in.APIGatewayManaged = true
+	if routeKey == "" {
+		routeKey = "$default"
+	}
+	r := &Route{RouteID: newID(7), RouteKey: routeKey, Target: "integrations/" + in.IntegrationID}
+	rec.Integrations[in.IntegrationID] = in
+	if err := routeKind.prepare(rec, r, nil, nil); err != nil {
+		return err
+	}
+	r.APIGatewayManaged = true
+	rec.Routes[r.RouteID] = r
+	ts := now()
+	rec.Stages[config.DefaultStage] = &Stage{StageName: config.DefaultStage, AutoDeploy: true, APIGatewayManaged: true, CreatedDate: ts, LastUpdatedDate: ts}
+	autoDeploy(rec)
+	return nil
 }
 
 func checkAPI(a *API) error {

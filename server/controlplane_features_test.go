@@ -95,3 +95,20 @@ func TestAReloadOfTheFileKeepsServingCreatedAPIs(t *testing.T) {
 		t.Fatalf("the created API after the reload: %d %q", r.status, r.body)
 	}
 }
+
+func TestQuickCreateServesTheTargetAtOnce(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), fmt.Sprintf(cpFeaturesConfig, fakeLambda(t)))
+	up := nameEcho(t, "up")
+	for _, tc := range []struct{ name, target, path, want string }{
+		{"a URL", "http://" + up + "/quick", "/anything", "up /quick"},
+		{"a Lambda ARN", "arn:aws:lambda:eu-west-1:123456789012:function:hello", "/x", "from lambda hello"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var api struct{ ApiID string }
+			c.must(t, "POST", "/v2/apis", `{"name":"quick","protocolType":"HTTP","target":"`+tc.target+`"}`, &api)
+			if r := c.get(t, api.ApiID, tc.path); r.status != 200 || r.body != tc.want {
+				t.Fatalf("%d %q", r.status, r.body)
+			}
+		})
+	}
+}
