@@ -497,16 +497,90 @@ func registerChild[T any](s *Service, k *kind[T]) {
 	})
 }
 
-// readable finds an API to read from: a created one, or a file API
-// (nil record: its parts are not listed through the control plane).
+// readable finds an API to read from: a created one, or a file API shown
+// as a record of its routes, integrations, stages and authorizers.
 func (s *Service) readable(st *State, file *config.Config, id string) (*apiRecord, error) {
 	if rec := st.APIs[id]; rec != nil {
 		return rec, nil
 	}
-	if _, ok := s.fileAPI(file, id); ok {
-		return nil, nil
+	if a, ok := s.fileAPI(file, id); ok {
+		return fileRecord(a, file.APIs[a.Name], s.started), nil
 	}
 	return nil, notFound("Invalid API identifier specified %s", id)
+}
+
+// fileID is the stable id of a part of a file API, derived from the API's
+// name and the part's as config.APIID derives an API's.
+func fileID(kind, api, name string) string {
+	return config.APIID(kind + "\x00" + api + "\x00" + name)[:7]
+}
+
+// fileRecord shows a file API's parts as the control plane's records,
+// read-only (apiGatewayManaged).
+func fileRecord(a API, ca *config.API, created time.Time) *apiRecord {
+	rec := &apiRecord{API: a, Routes: map[string]*Route{}, Integrations: map[string]*Integration{},
+		Stages: map[string]*Stage{}, Deployments: map[string]*Deployment{}, Authorizers: map[string]*Authorizer{}}
+	name := a.Name
+	for in, ci := range ca.Integrations {
+		if ci == nil {
+			continue
+		}
+		v := &Integration{IntegrationID: fileID("integration", name, in), APIGatewayManaged: true, ConnectionType: "INTERNET",
+			PayloadFormatVersion: string(ci.PayloadFormat), TimeoutInMillis: int(ci.Timeout.D() / time.Millisecond), Description: in}
+		switch ci.Type {
+		case config.IntegrationHTTPProxy, config.IntegrationHTTP:
+			v.IntegrationType, v.IntegrationURI = "HTTP_PROXY", ci.URL
+			if v.IntegrationURI == "" && len(ci.Targets) > 0 {
+				v.IntegrationURI = ci.Targets[0]
+			}
+		case config.IntegrationLambda:
+			v.IntegrationType, v.IntegrationURI = "AWS_PROXY", ci.Function
+		case config.IntegrationMock:
+			v.IntegrationType = "MOCK"
+		}
+		rec.Integrations[v.IntegrationID] = v
+	}
+	for an, au := range ca.Authorizers {
+		v := &Authorizer{AuthorizerID: fileID("authorizer", name, an), Name: an, IdentitySource: au.IdentitySource,
+			AuthorizerPayloadFormatVersion: string(au.PayloadFormat), AuthorizerResultTTLInSeconds: int(au.TTL.D() / time.Second)}
+		switch au.Type {
+		case config.AuthorizerJWT:
+			v.AuthorizerType, v.JWTConfiguration = "JWT", &JWTConfiguration{Issuer: au.Issuer, Audience: au.Audience}
+		case config.AuthorizerLambda:
+			v.AuthorizerType, v.AuthorizerURI = "REQUEST", au.Function
+		default:
+			v.AuthorizerType, v.AuthorizerURI = "REQUEST", au.URL
+		}
+		rec.Authorizers[v.AuthorizerID] = v
+	}
+	for rk, r := range ca.Routes {
+		if r == nil {
+			continue
+		}
+		v := &Route{RouteID: fileID("route", name, rk), RouteKey: rk, APIGatewayManaged: true, APIKeyRequired: r.APIKey,
+			Target: "integrations/" + fileID("integration", name, r.Integration), AuthorizationType: "NONE"}
+		if r.Authorizer != "" {
+			v.AuthorizerID, v.AuthorizationScopes = fileID("authorizer", name, r.Authorizer), r.Scopes
+			v.AuthorizationType = "CUSTOM"
+			if ca.Authorizers[r.Authorizer].Type == config.AuthorizerJWT {
+				v.AuthorizationType = "JWT"
+			}
+		}
+		rec.Routes[v.RouteID] = v
+	}
+	stages, def := config.StageNames(ca)
+	if def {
+		stages = append(stages, config.DefaultStage)
+	}
+	for _, sn := range stages {
+		cs := ca.Stages[sn]
+		v := &Stage{StageName: sn, AutoDeploy: true, APIGatewayManaged: true, CreatedDate: created, LastUpdatedDate: created, StageVariables: cs.Variables}
+		if t := cs.Throttle; t != nil {
+			v.DefaultRouteSettings = &RouteSettings{ThrottlingBurstLimit: t.Burst, ThrottlingRateLimit: t.Rate}
+		}
+		rec.Stages[sn] = v
+	}
+	return rec
 }
 
 // autoDeploy records a deployment on every auto-deploying stage, as AWS

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -110,5 +111,34 @@ func TestQuickCreateServesTheTargetAtOnce(t *testing.T) {
 				t.Fatalf("%d %q", r.status, r.body)
 			}
 		})
+	}
+}
+
+func TestFileAPIsPartsAreListedReadOnly(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	var routes struct {
+		Items []struct {
+			RouteKey, Target  string
+			APIKeyRequired    bool
+			APIGatewayManaged bool
+		}
+	}
+	c.must(t, "GET", "/v2/apis/"+config.APIID("keyed")+"/routes", "", &routes)
+	if len(routes.Items) != 1 || routes.Items[0].RouteKey != "GET /metered" || !routes.Items[0].APIKeyRequired || !routes.Items[0].APIGatewayManaged {
+		t.Fatalf("routes of the file API: %+v", routes.Items)
+	}
+	var ints struct{ Items []struct{ IntegrationID, IntegrationType string } }
+	c.must(t, "GET", "/v2/apis/"+config.APIID("keyed")+"/integrations", "", &ints)
+	if len(ints.Items) != 1 || ints.Items[0].IntegrationType != "MOCK" || routes.Items[0].Target != "integrations/"+ints.Items[0].IntegrationID {
+		t.Fatalf("integrations of the file API: %+v", ints.Items)
+	}
+	var stages struct{ Items []struct{ StageName string } }
+	c.must(t, "GET", "/v2/apis/"+config.APIID("keyed")+"/stages", "", &stages)
+	if len(stages.Items) != 1 || stages.Items[0].StageName != "$default" {
+		t.Fatalf("stages of the file API: %+v", stages.Items)
+	}
+	a := c.call(t, cpCall{method: "DELETE", path: "/v2/apis/" + config.APIID("keyed") + "/stages/$default"})
+	if a.status != 400 || a.errType != "BadRequestException" {
+		t.Fatalf("deleting a file API's stage: %d %s %s", a.status, a.errType, a.body)
 	}
 }
