@@ -127,7 +127,9 @@ func TestFileAPIsPartsAreListedReadOnly(t *testing.T) {
 	if len(routes.Items) != 1 || routes.Items[0].RouteKey != "GET /metered" || !routes.Items[0].APIKeyRequired || !routes.Items[0].APIGatewayManaged {
 		t.Fatalf("routes of the file API: %+v", routes.Items)
 	}
-	var ints struct{ Items []struct{ IntegrationID, IntegrationType string } }
+	var ints struct {
+		Items []struct{ IntegrationID, IntegrationType string }
+	}
 	c.must(t, "GET", "/v2/apis/"+config.APIID("keyed")+"/integrations", "", &ints)
 	if len(ints.Items) != 1 || ints.Items[0].IntegrationType != "MOCK" || routes.Items[0].Target != "integrations/"+ints.Items[0].IntegrationID {
 		t.Fatalf("integrations of the file API: %+v", ints.Items)
