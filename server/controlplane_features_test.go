@@ -144,3 +144,11 @@ func TestFileAPIsPartsAreListedReadOnly(t *testing.T) {
 		t.Fatalf("deleting a file API's stage: %d %s %s", a.status, a.errType, a.body)
 	}
 }
+
+func TestEffectiveConfigMasksControlPlaneSecrets(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	r := do(t, "GET", "http://"+c.admin+"/config", nil)
+	if r.status != 200 || strings.Contains(r.body, cpSecret) || !strings.Contains(r.body, cpSecret[:4]+"****") {
+		t.Fatalf("/config: %d\n%s", r.status, r.body)
+	}
+}
