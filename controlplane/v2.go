@@ -29,6 +29,7 @@ func (s *Service) routesV2() {
 	registerChild(s, authorizerKind)
 	registerChild(s, deploymentKind)
 	registerChild(s, stageKind)
+	r.GET("/v2/apis/{apiId}/exports/{specification}", s.exportAPI)
 	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.getRouteResponses)
 	r.POST("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.createRouteResponse)
 	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.getRouteResponse)

@@ -139,7 +139,11 @@ func TestFileAPIsPartsAreListedReadOnly(t *testing.T) {
 	if len(stages.Items) != 1 || stages.Items[0].StageName != "$default" {
 		t.Fatalf("stages of the file API: %+v", stages.Items)
 	}
-	a := c.call(t, cpCall{method: "DELETE", path: "/v2/apis/" + config.APIID("keyed") + "/stages/$default"})
+	a := c.call(t, cpCall{method: "GET", path: "/v2/apis/" + config.APIID("keyed") + "/exports/OAS30?outputType=YAML"})
+	if a.status != 200 || !strings.Contains(string(a.body), "/metered:") || !strings.Contains(string(a.body), "type: mock") {
+		t.Fatalf("export of the file API: %d\n%s", a.status, a.body)
+	}
+	a = c.call(t, cpCall{method: "DELETE", path: "/v2/apis/" + config.APIID("keyed") + "/stages/$default"})
 	if a.status != 400 || a.errType != "BadRequestException" {
 		t.Fatalf("deleting a file API's stage: %d %s %s", a.status, a.errType, a.body)
 	}

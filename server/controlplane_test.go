@@ -188,6 +188,19 @@ func TestAWSCLIBuildsAndChangesAnHTTPAPILive(t *testing.T) {
 		t.Fatalf("delete-api of a file API: err=%v\n%s", err, out)
 	}
 
+	exported := filepath.Join(t.TempDir(), "demo.json")
+	cp(nil, "apigatewayv2", "export-api", "--api-id", api.ApiId, "--output-type", "JSON", "--specification", "OAS30", exported)
+	var spec struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Integration struct{ URI string } `json:"x-amazon-apigateway-integration"`
+		}
+	}
+	if b, err := os.ReadFile(exported); err != nil || json.Unmarshal(b, &spec) != nil ||
+		spec.OpenAPI != "3.0.1" || spec.Paths["/hello"]["get"].Integration.URI != "http://"+upB+"/hello" {
+		t.Fatalf("export-api wrote %+v (%v)", spec, err)
+	}
+
 	out, err = awsCLI(t, cli, c.admin, cpSecret, nil, "apigatewayv2", "get-api", "--api-id", "zzzzzzzzzz")
 	if err == nil || !strings.Contains(out, "(NotFoundException) when calling the GetApi operation") {
 		t.Fatalf("get-api of an unknown id: err=%v\n%s", err, out)
