@@ -146,4 +146,3 @@ func pathParams(path string) []any {
 	}
 	return out
 }
-
