@@ -9,7 +9,8 @@ import (
 	"github.com/frontdeskgw/frontdesk/controlplane"
 )
 
-// openControlPlane builds the control plane of an admin listener and, when
+// openControlPlane builds the control plane (the admin listener mounts it)
+// and, when
 // it has created something, returns cfg with that added (the file
 // re-read with the state on top). State that no longer fits the file (a
 // function it names was removed, say) is kept but not served, and said.

@@ -2,6 +2,9 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,5 +157,34 @@ func TestEffectiveConfigMasksControlPlaneSecrets(t *testing.T) {
 	r := do(t, "GET", "http://"+c.admin+"/config", nil)
 	if r.status != 200 || strings.Contains(r.body, cpSecret) || !strings.Contains(r.body, cpSecret[:4]+"****") {
 		t.Fatalf("/config: %d\n%s", r.status, r.body)
+	}
+}
+
+func TestCreatedAPIsAreServedWithTheAdminListenerOff(t *testing.T) {
+	dir := t.TempDir()
+	c := startControlPlane(t, dir, cpConfig)
+	up := nameEcho(t, "up")
+	var api struct{ ApiID string }
+	c.must(t, "POST", "/v2/apis", `{"name":"quiet","protocolType":"HTTP","target":"http://`+up+`/q"}`, &api)
+
+	cfg, _, err := config.Load(c.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Admin.Listen = ""
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseListener(ln)
+	go s.Serve() //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() { s.http.Shutdown() })
+	r := do(t, "GET", "http://"+ln.Addr().String()+"/x", nil, "Host", api.ApiID+".execute-api.localhost")
+	if r.status != 200 || r.body != "up /q" {
+		t.Fatalf("%d %q", r.status, r.body)
 	}
 }

@@ -82,10 +82,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
 	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
-	if cfg.Admin.Listen != "" {
-		if cfg, err = s.openControlPlane(cfg); err != nil {
-			return nil, err
-		}
+	// What the control plane created is served whether or not the admin
+	// listener, where it is changed, is on.
+	if cfg, err = s.openControlPlane(cfg); err != nil {
+		return nil, err
 	}
 	s.bridges = newBridges(log, s.fns, s.clientIP)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
