@@ -10,10 +10,9 @@ import (
 )
 
 // openControlPlane builds the control plane (the admin listener mounts it)
-// and, when
-// it has created something, returns cfg with that added (the file
-// re-read with the state on top). State that no longer fits the file (a
-// function it names was removed, say) is kept but not served, and said.
+// and, when it has created something, returns cfg with that added (the
+// file re-read with the state on top). State that no longer fits the file
+// (a function it names was removed, say) is kept but not served, and said.
 func (s *Server) openControlPlane(cfg *config.Config) (*config.Config, error) {
 	cp, err := controlplane.New(controlplane.Options{StateFile: cfg.Admin.StateFile, Credentials: cfg.Admin.Credentials,
 		Endpoint: s.endpoint, Log: s.log.With("component", "controlplane")})
