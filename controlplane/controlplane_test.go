@@ -53,26 +53,29 @@ func TestStateFileRoundTripsAndCrashLeftoversAreRemoved(t *testing.T) {
 	}
 }
 
-func TestExtendServesOnlyAPIsWithAStage(t *testing.T) {
+func TestExtendServesOnlyDeployedAPIsWithAStage(t *testing.T) {
 	st := newState()
 	st.APIs["withstage1"] = &apiRecord{API: API{APIID: "withstage1", ProtocolType: "HTTP"},
 		Stages:       map[string]*Stage{"prod": {StageName: "prod"}},
 		Integrations: map[string]*Integration{"i1": {IntegrationID: "i1", IntegrationType: "HTTP_PROXY", IntegrationURI: "http://127.0.0.1:1/"}},
 		Routes:       map[string]*Route{"r1": {RouteID: "r1", RouteKey: "GET /a", Target: "integrations/i1"}, "r2": {RouteID: "r2", RouteKey: "GET /b"}}}
+	st.APIs["withstage1"].deploy()
+	st.APIs["undeployed"] = &apiRecord{API: API{APIID: "undeployed", ProtocolType: "HTTP"}, Stages: map[string]*Stage{"prod": {StageName: "prod"}}}
 	st.APIs["nostage123"] = &apiRecord{API: API{APIID: "nostage123", ProtocolType: "HTTP"}}
+	st.APIs["nostage123"].deploy()
 	st.fill()
 	c := &config.Config{}
 	extend(c, st, false)
 	a := c.APIs["withstage1"]
-	if a == nil || c.APIs["nostage123"] != nil {
+	if a == nil || c.APIs["nostage123"] != nil || c.APIs["undeployed"] != nil {
 		t.Fatalf("served APIs: %v", c.APIs)
 	}
 	if len(a.Hosts) != 1 || a.Hosts[0] != "withstage1"+HostSuffix || a.Routes["GET /a"] == nil || a.Routes["GET /b"] != nil {
 		t.Fatalf("the API as config: %+v", a)
 	}
 	extend(c, st, true)
-	if c.APIs["nostage123"] == nil {
-		t.Fatal("an API without a stage is left out of the check")
+	if c.APIs["nostage123"] == nil || c.APIs["undeployed"] == nil {
+		t.Fatal("an API without a stage or a deployment is left out of the check")
 	}
 }
 

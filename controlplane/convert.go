@@ -14,18 +14,24 @@ const HostSuffix = ".execute-api.localhost"
 
 // extend adds st to c as the file's own keys would: each created API under
 // its id, served on the host {id}.execute-api.localhost with its stages in
-// the path; API keys under their names; usage plans under their ids. An
-// API without a stage is served nowhere, as on AWS, and is added only when
-// all is set (to check its routes).
+// the path, its latest deployment's routes on every stage; API keys under
+// their names; usage plans under their ids. An API without a stage or a
+// deployment is served nowhere, as on AWS. With all set every API is
+// added with its current routes: the check of a change.
 func extend(c *config.Config, st *State, all bool) {
 	if c.APIs == nil {
 		c.APIs = map[string]*config.API{}
 	}
 	for id, rec := range st.APIs {
-		if len(rec.Stages) == 0 && !all {
+		if all {
+			c.APIs[id] = apiConfig(rec, rec.Routes, rec.Integrations, rec.Authorizers)
 			continue
 		}
-		c.APIs[id] = apiConfig(rec)
+		if len(rec.Stages) == 0 || rec.Deployed == nil {
+			continue
+		}
+		d := rec.Deployed
+		c.APIs[id] = apiConfig(rec, d.Routes, d.Integrations, d.Authorizers)
 	}
 	if len(st.Plans) > 0 && c.UsagePlans == nil {
 		c.UsagePlans = map[string]config.UsagePlan{}
@@ -78,7 +84,7 @@ func apiName(c *config.Config, id string) string {
 	return ""
 }
 
-func apiConfig(rec *apiRecord) *config.API {
+func apiConfig(rec *apiRecord, routes map[string]*Route, integrations map[string]*Integration, authorizers map[string]*Authorizer) *config.API {
 	a := &config.API{Hosts: []string{rec.API.APIID + HostSuffix}, BasePath: "/",
 		Stages: map[string]config.Stage{}, Integrations: map[string]*config.Integration{},
 		Routes: map[string]*config.Route{}, Authorizers: map[string]config.Authorizer{}}
@@ -100,10 +106,10 @@ func apiConfig(rec *apiRecord) *config.API {
 		}
 		a.Stages[name] = cs
 	}
-	for id, in := range rec.Integrations {
+	for id, in := range integrations {
 		a.Integrations[id] = integrationConfig(in, ws)
 	}
-	for id, au := range rec.Authorizers {
+	for id, au := range authorizers {
 		ca := config.Authorizer{IdentitySource: config.StrList(au.IdentitySource)}
 		switch au.AuthorizerType {
 		case "JWT":
@@ -121,7 +127,7 @@ func apiConfig(rec *apiRecord) *config.API {
 		}
 		a.Authorizers[id] = ca
 	}
-	for _, r := range rec.Routes {
+	for _, r := range routes {
 		target, ok := strings.CutPrefix(r.Target, "integrations/")
 		if !ok {
 			continue // no integration: the route is not served, as on AWS

@@ -92,6 +92,30 @@ type apiRecord struct {
 	Stages       map[string]*Stage       `json:"stages"`
 	Deployments  map[string]*Deployment  `json:"deployments"`
 	Authorizers  map[string]*Authorizer  `json:"authorizers"`
+	// Deployed is what the API serves: its routes, integrations and
+	// authorizers as of its latest deployment (nil: never deployed).
+	Deployed *deployed `json:"deployed,omitempty"`
+}
+
+// deployed is a copy of an API's routes, integrations and authorizers.
+type deployed struct {
+	Routes       map[string]*Route       `json:"routes"`
+	Integrations map[string]*Integration `json:"integrations"`
+	Authorizers  map[string]*Authorizer  `json:"authorizers"`
+}
+
+// deploy makes the API's current routes, integrations and authorizers
+// the ones it serves.
+func (rec *apiRecord) deploy() {
+	b, err := json.Marshal(deployed{Routes: rec.Routes, Integrations: rec.Integrations, Authorizers: rec.Authorizers})
+	if err != nil {
+		panic(fmt.Sprintf("controlplane: routes do not marshal: %v", err)) // plain data: cannot happen
+	}
+	d := &deployed{}
+	if err := json.Unmarshal(b, d); err != nil {
+		panic(fmt.Sprintf("controlplane: routes do not unmarshal: %v", err))
+	}
+	rec.Deployed = d
 }
 
 // API is an HTTP or WebSocket API (apigatewayv2 Api).

@@ -584,15 +584,16 @@ func fileRecord(a API, ca *config.API, created time.Time) *apiRecord {
 	return rec
 }
 
-// autoDeploy records a deployment on every auto-deploying stage, as AWS
-// does after each change. frontdesk serves an API's current routes on all
-// its stages, so deployments are a record only.
+// autoDeploy deploys the API after a change when a stage auto-deploys,
+// recording a deployment on every such stage, as AWS does. Without one,
+// changes wait for CreateDeployment.
 func autoDeploy(rec *apiRecord) {
 	for _, name := range sortedIDs(rec.Stages) {
 		st := rec.Stages[name]
 		if !st.AutoDeploy {
 			continue
 		}
+		rec.deploy()
 		d := &Deployment{DeploymentID: newID(7), AutoDeployed: true, CreatedDate: now(), DeploymentStatus: "DEPLOYED",
 			Description: "Automatic deployment triggered by changes to the Api configuration"}
 		addDeployment(rec, d)
@@ -773,7 +774,11 @@ var deploymentKind = &kind[Deployment]{
 			return nil
 		}
 		d.CreatedDate, d.DeploymentStatus, d.AutoDeployed = now(), "DEPLOYED", false
+		if len(rec.Routes) == 0 {
+			return badRequest("Unable to deploy API because no routes exist in this API")
+		}
 		trimDeployments(rec, MaxDeployments-1)
+		rec.deploy()
 		if d.StageName != "" {
 			st := rec.Stages[d.StageName]
 			if st == nil {

@@ -83,7 +83,7 @@ func TestAReloadOfTheFileKeepsServingCreatedAPIs(t *testing.T) {
 	var in struct{ IntegrationID string }
 	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/integrations", `{"integrationType":"HTTP_PROXY","integrationUri":"http://`+up+`/k","integrationMethod":"GET"}`, &in)
 	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/routes", `{"routeKey":"GET /k","target":"integrations/`+in.IntegrationID+`"}`, nil)
-	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/stages", `{"stageName":"$default"}`, nil)
+	c.must(t, "POST", "/v2/apis/"+api.ApiID+"/stages", `{"stageName":"$default","autoDeploy":true}`, nil)
 
 	changed := cpConfig + "  added:\n    base_path: /added\n    integrations: {m: {type: mock, body: added}}\n    routes: {\"GET /x\": {integration: m}}\n"
 	if err := os.WriteFile(filepath.Join(dir, "frontdesk.yaml"), []byte(changed), 0o600); err != nil {
@@ -186,5 +186,40 @@ func TestCreatedAPIsAreServedWithTheAdminListenerOff(t *testing.T) {
 	r := do(t, "GET", "http://"+ln.Addr().String()+"/x", nil, "Host", api.ApiID+".execute-api.localhost")
 	if r.status != 200 || r.body != "up /q" {
 		t.Fatalf("%d %q", r.status, r.body)
+	}
+}
+
+func TestWithoutAutoDeployChangesWaitForCreateDeployment(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), cpConfig)
+	upA, upB := nameEcho(t, "A"), nameEcho(t, "B")
+	var api struct{ ApiID string }
+	c.must(t, "POST", "/v2/apis", `{"name":"manual","protocolType":"HTTP"}`, &api)
+	base := "/v2/apis/" + api.ApiID
+	var a, b struct{ IntegrationID string }
+	c.must(t, "POST", base+"/integrations", `{"integrationType":"HTTP_PROXY","integrationUri":"http://`+upA+`/m","integrationMethod":"GET"}`, &a)
+	c.must(t, "POST", base+"/integrations", `{"integrationType":"HTTP_PROXY","integrationUri":"http://`+upB+`/m","integrationMethod":"GET"}`, &b)
+	var route struct{ RouteID string }
+	c.must(t, "POST", base+"/routes", `{"routeKey":"GET /m","target":"integrations/`+a.IntegrationID+`"}`, &route)
+	c.must(t, "POST", base+"/stages", `{"stageName":"prod"}`, nil)
+	if r := c.get(t, api.ApiID, "/prod/m"); r.status != 404 {
+		t.Fatalf("before a deployment: %d %q", r.status, r.body)
+	}
+	var dep struct{ DeploymentID string }
+	c.must(t, "POST", base+"/deployments", `{"stageName":"prod","description":"first"}`, &dep)
+	if r := c.get(t, api.ApiID, "/prod/m"); r.body != "A /m" {
+		t.Fatalf("after create-deployment: %d %q", r.status, r.body)
+	}
+	var stage struct{ DeploymentID string }
+	c.must(t, "GET", base+"/stages/prod", "", &stage)
+	if stage.DeploymentID != dep.DeploymentID {
+		t.Fatalf("the stage points at %q, want the new deployment %q", stage.DeploymentID, dep.DeploymentID)
+	}
+	c.must(t, "PATCH", base+"/routes/"+route.RouteID, `{"target":"integrations/`+b.IntegrationID+`"}`, nil)
+	if r := c.get(t, api.ApiID, "/prod/m"); r.body != "A /m" {
+		t.Fatalf("an undeployed change is served: %d %q", r.status, r.body)
+	}
+	c.must(t, "POST", base+"/deployments", `{"stageName":"prod"}`, nil)
+	if r := c.get(t, api.ApiID, "/prod/m"); r.body != "B /m" {
+		t.Fatalf("after the second deployment: %d %q", r.status, r.body)
 	}
 }
