@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,9 @@ type Options struct {
 	// the listener itself when host is "".
 	Endpoint func(host string, websocket bool) string
 	Log      *slog.Logger
+	// Shared, when set (cluster.redis), holds the state of every
+	// instance; the state file is then this instance's copy of it.
+	Shared Shared
 }
 
 // Rate of calls the control plane serves, over all clients; more answer
@@ -64,6 +68,8 @@ type Service struct {
 
 	mu    sync.Mutex // serialises changes
 	state atomic.Pointer[State]
+	// version is the Shared version state holds (0 without Shared).
+	version atomic.Int64
 
 	rateMu sync.Mutex
 	tokens float64
@@ -196,10 +202,23 @@ func (s *Service) read(ctx *fasthttp.RequestCtx, fn func(st *State, file *config
 func (s *Service) change(ctx *fasthttp.RequestCtx, status int, fn func(st *State, file *config.Config) (any, error)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.state.Load().clone()
+	base, v := s.state.Load(), s.version.Load()
+	if s.opts.Shared != nil {
+		// Changes build on the newest shared state, which another
+		// instance may have stored a moment ago.
+		sctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		cur, cv, err := s.opts.Shared.Load(sctx)
+		cancel()
+		if err != nil {
+			writeError(ctx, &awsError{500, "InternalServerErrorException", err.Error()})
+			return
+		}
+		base, v = cur, cv
+	}
+	next := base.clone()
 	out, err := fn(next, s.app.Config())
 	if err == nil {
-		err = s.apply(next)
+		err = s.apply(next, v)
 	}
 	if err != nil {
 		writeError(ctx, err)
@@ -211,6 +230,83 @@ func (s *Service) change(ctx *fasthttp.RequestCtx, status int, fn func(st *State
 	writeJSON(ctx, status, out)
 }
 
+// sharedTimeout bounds one operation on the shared state.
+const sharedTimeout = 5 * time.Second
+
+// Pull adopts the shared state before the first config is compiled or,
+// when none is stored yet, seeds it with this instance's own.
+func (s *Service) Pull(ctx context.Context) error {
+	sh := s.opts.Shared
+	if sh == nil {
+		return nil
+	}
+	for range 3 {
+		st, v, err := sh.Load(ctx)
+		if err != nil {
+			return err
+		}
+		if v > 0 {
+			if err := saveState(s.opts.StateFile, st); err != nil {
+				s.log.Warn("the local copy of the shared state was not written", "err", err)
+			}
+			s.state.Store(st)
+			s.version.Store(v)
+			return nil
+		}
+		if s.Empty() {
+			return nil
+		}
+		ok, err := sh.Save(ctx, s.state.Load(), 0)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.version.Store(1)
+			return nil
+		}
+	}
+	return errors.New("the shared state kept changing while it was read")
+}
+
+// Follow applies the versions other instances store, until ctx ends.
+func (s *Service) Follow(ctx context.Context) {
+	if s.opts.Shared != nil {
+		s.opts.Shared.Watch(ctx, s.seen)
+	}
+}
+
+// seen applies shared version v when it is newer than the one served.
+func (s *Service) seen(v int64) {
+	if v <= s.version.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	st, cur, err := s.opts.Shared.Load(ctx)
+	if err != nil {
+		s.log.Warn("shared state not read", "err", err)
+		return
+	}
+	if cur <= s.version.Load() {
+		return
+	}
+	err = s.app.Apply(func(c *config.Config) { extend(c, st, false) }, func() error {
+		if err := saveState(s.opts.StateFile, st); err != nil {
+			s.log.Warn("the local copy of the shared state was not written", "err", err)
+		}
+		s.state.Store(st)
+		return nil
+	})
+	// A version this instance cannot serve (its config lacks a function
+	// the change names, say) is not tried again; the next one is.
+	s.version.Store(cur)
+	if err != nil {
+		s.log.Error("a control plane change made on another instance does not fit this instance's config; it is not served here", "version", cur, "err", err)
+	}
+}
+
 // persistError is a failure to write the state file.
 type persistError struct{ err error }
 
@@ -219,12 +315,29 @@ func (e persistError) Error() string { return e.err.Error() }
 // apply checks next with the file (APIs without a stage included, so a
 // route is checked when it is made, not when it is first deployed), then
 // has the Applier serve it and commit it to the state file.
-func (s *Service) apply(next *State) error {
+func (s *Service) apply(next *State, v int64) error {
 	file := s.app.Config().File
 	if _, _, err := config.LoadWith(file, func(c *config.Config) { extend(c, next, true) }); err != nil {
 		return refused(err)
 	}
 	err := s.app.Apply(func(c *config.Config) { extend(c, next, false) }, func() error {
+		if sh := s.opts.Shared; sh != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+			defer cancel()
+			ok, err := sh.Save(ctx, next, v)
+			if err != nil {
+				return persistError{err}
+			}
+			if !ok {
+				return conflict("another instance changed the control plane at the same moment; nothing changed: retry")
+			}
+			s.version.Store(v + 1)
+			if err := saveState(s.opts.StateFile, next); err != nil {
+				s.log.Warn("the local copy of the shared state was not written", "err", err)
+			}
+			s.state.Store(next)
+			return nil
+		}
 		if err := saveState(s.opts.StateFile, next); err != nil {
 			return persistError{err}
 		}
@@ -241,6 +354,10 @@ func (s *Service) apply(next *State) error {
 // config's problems, or a compile error, are the caller's
 // (BadRequestException); a state file that cannot be written is ours.
 func refused(err error) error {
+	var ae *awsError
+	if errors.As(err, &ae) {
+		return ae
+	}
 	var pe persistError
 	if errors.As(err, &pe) {
 		return &awsError{500, "InternalServerErrorException", "the change was not applied: " + pe.Error()}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"time"
@@ -14,13 +15,34 @@ import (
 // file re-read with the state on top). State that no longer fits the file
 // (a function it names was removed, say) is kept but not served, and said.
 func (s *Server) openControlPlane(cfg *config.Config) (*config.Config, error) {
-	cp, err := controlplane.New(controlplane.Options{StateFile: cfg.Admin.StateFile, Credentials: cfg.Admin.Credentials,
-		Endpoint: s.endpoint, Log: s.log.With("component", "controlplane")})
+	opts := controlplane.Options{StateFile: cfg.Admin.StateFile, Credentials: cfg.Admin.Credentials,
+		Endpoint: s.endpoint, Log: s.log.With("component", "controlplane")}
+	if cfg.Cluster.Redis != "" {
+		sh, err := controlplane.NewRedisShared(cfg.Cluster.Redis)
+		if err != nil {
+			return nil, err
+		}
+		s.shared, opts.Shared = sh, sh
+	}
+	cp, err := controlplane.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	cp.Bind(s)
 	s.cp = cp
+	if opts.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := cp.Pull(ctx)
+		cancel()
+		if err != nil {
+			// The state file holds this instance's last copy; Follow
+			// catches up once the shared state can be read.
+			s.log.Error("the control plane's shared state could not be read: serving the local copy", "redis", cfg.Cluster.Redis, "err", err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		s.stopFollow = stop
+		go cp.Follow(ctx)
+	}
 	if cp.Empty() {
 		return cfg, nil
 	}

@@ -54,6 +54,10 @@ type Server struct {
 	admin   *admin.Server
 	adminLn net.Listener
 	cp      *controlplane.Service
+	// shared and stopFollow are the cluster's shared control plane state
+	// and the end of following it (nil without cluster.redis).
+	shared     *controlplane.RedisShared
+	stopFollow context.CancelFunc
 	ready   atomic.Bool
 
 	reloadMu sync.Mutex
@@ -315,6 +319,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// WebSocket clients are told first (1001), so their $disconnect
 	// calls run while the backends are still reachable.
 	s.bridges.close()
+	if s.stopFollow != nil {
+		s.stopFollow()
+		defer s.shared.Close() //nolint:errcheck // best effort at exit
+	}
 	err := s.http.ShutdownWithContext(ctx)
 	s.fns.close()
 	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued
