@@ -58,7 +58,7 @@ type Server struct {
 	// and the end of following it (nil without cluster.redis).
 	shared     *controlplane.RedisShared
 	stopFollow context.CancelFunc
-	ready   atomic.Bool
+	ready      atomic.Bool
 
 	reloadMu sync.Mutex
 	reloads  atomic.Int64
