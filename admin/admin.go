@@ -77,7 +77,8 @@ type Backend interface {
 
 // Server is the admin HTTP server.
 type Server struct {
-	token []byte
+	mounts []mount
+	token  []byte
 	// secret is the token alone, for Basic credentials.
 	secret []byte
 	b      Backend
@@ -121,6 +122,23 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 	return s
 }
 
+// mount is a handler that authenticates its own callers (the control
+// plane, which AWS clients call with SigV4 signatures, never the bearer
+// token).
+type mount struct {
+	prefix       string
+	h            fasthttp.RequestHandler
+	loopbackOnly bool
+}
+
+// Mount serves every path under prefix with h, which checks its callers
+// itself: the bearer token is not asked for. With loopbackOnly the
+// listener's rules for a token-less listener (loopback peer and host
+// name, no cross-site request) still apply first.
+func (s *Server) Mount(prefix string, h fasthttp.RequestHandler, loopbackOnly bool) {
+	s.mounts = append(s.mounts, mount{prefix: prefix, h: h, loopbackOnly: loopbackOnly})
+}
+
 // Handle adds an endpoint; path uses fasthttp/router syntax ({name}).
 func (s *Server) Handle(method, path string, h fasthttp.RequestHandler) {
 	s.router.Handle(method, path, h)
@@ -136,6 +154,14 @@ func (s *Server) Shutdown() error { return s.http.Shutdown() }
 func (s *Server) Handler() fasthttp.RequestHandler { return s.guard }
 
 func (s *Server) guard(ctx *fasthttp.RequestCtx) {
+	for _, m := range s.mounts {
+		if bytes.HasPrefix(ctx.Path(), []byte(m.prefix)) {
+			if !m.loopbackOnly || s.loopbackOnly(ctx) {
+				m.h(ctx)
+			}
+			return
+		}
+	}
 	if s.token != nil {
 		got := ctx.Request.Header.Peek("Authorization")
 		if !constantTimeEqual(got, s.token) && !basicToken(got, s.secret) {
@@ -155,24 +181,31 @@ func (s *Server) guard(ctx *fasthttp.RequestCtx) {
 			s.refuseCrossSite(ctx)
 			return
 		}
-	} else {
-		if !ctx.RemoteIP().IsLoopback() {
-			writeJSON(ctx, 403, map[string]string{"message": "Forbidden: set admin.token to allow non-loopback clients"})
-			return
-		}
-		// The URI's host differs from the Host header only for an
-		// absolute-form request target; both must be loopback names.
-		if !loopbackHost(ctx.Request.Header.Host()) || !loopbackHost(ctx.URI().Host()) {
-			s.log.Debug("admin request refused: not a loopback host name", "host", string(ctx.Request.Header.Host()))
-			writeJSON(ctx, 421, map[string]string{"message": "Misdirected Request: without admin.token the admin listener answers only to localhost, 127.0.0.0/8 and [::1]"})
-			return
-		}
-		if crossSite(&ctx.Request.Header) {
-			s.refuseCrossSite(ctx)
-			return
-		}
+	} else if !s.loopbackOnly(ctx) {
+		return
 	}
 	s.router.Handler(ctx)
+}
+
+// loopbackOnly applies the rules of a listener without a token, answering
+// a refused request; it reports whether the request may go on.
+func (s *Server) loopbackOnly(ctx *fasthttp.RequestCtx) bool {
+	if !ctx.RemoteIP().IsLoopback() {
+		writeJSON(ctx, 403, map[string]string{"message": "Forbidden: set admin.token to allow non-loopback clients"})
+		return false
+	}
+	// The URI's host differs from the Host header only for an
+	// absolute-form request target; both must be loopback names.
+	if !loopbackHost(ctx.Request.Header.Host()) || !loopbackHost(ctx.URI().Host()) {
+		s.log.Debug("admin request refused: not a loopback host name", "host", string(ctx.Request.Header.Host()))
+		writeJSON(ctx, 421, map[string]string{"message": "Misdirected Request: without admin.token the admin listener answers only to localhost, 127.0.0.0/8 and [::1]"})
+		return false
+	}
+	if crossSite(&ctx.Request.Header) {
+		s.refuseCrossSite(ctx)
+		return false
+	}
+	return true
 }
 
 func (s *Server) refuseCrossSite(ctx *fasthttp.RequestCtx) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
@@ -79,6 +81,9 @@ func applyDefaults(c *Config) {
 	defaultUpstream(&c.Upstream)
 	defaultAdmin(&c.Admin)
 	defaultTracing(&c.Tracing)
+	if c.Admin.StateFile == "" && c.File != "" {
+		c.Admin.StateFile = DefaultStateFile(c.File)
+	}
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -306,4 +311,10 @@ func defaultTracing(t *Tracing) {
 	if t.ServiceName == "" {
 		t.ServiceName = DefaultTraceServiceName
 	}
+}
+
+// DefaultStateFile is admin.state_file's default for the config at path:
+// beside it, named after it (frontdesk.yaml: frontdesk.state.json).
+func DefaultStateFile(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".state.json"
 }

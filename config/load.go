@@ -50,16 +50,26 @@ func (e Errors) Error() string {
 // Load reads, checks and returns the config at path, with the warnings
 // (keys accepted but not yet supported). On failure the error is an Errors
 // value listing every problem found.
-func Load(path string) (*Config, []Problem, error) {
+func Load(path string) (*Config, []Problem, error) { return LoadWith(path, nil) }
+
+// LoadWith is Load with extend run on the decoded file before defaults
+// and checks, so that what extend adds (the control plane's APIs, keys
+// and plans) is checked by the same rules, in the same pass, as the file.
+func LoadWith(path string, extend func(*Config)) (*Config, []Problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return ParseWith(path, data, os.LookupEnv, extend)
 }
 
 // Parse checks data as if read from file; lookup resolves ${VAR}.
 func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, []Problem, error) {
+	return ParseWith(file, data, lookup, nil)
+}
+
+// ParseWith is Parse with extend (nil: none) run as LoadWith runs it.
+func ParseWith(file string, data []byte, lookup func(string) (string, bool), extend func(*Config)) (*Config, []Problem, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, nil, Errors{{File: file, Line: yamlErrorLine(err), Msg: err.Error()}}
@@ -83,6 +93,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 		// The walker checks every kind and scalar the decoder does, so
 		// this only fires on a case it misses; still report it.
 		return nil, nil, append(w.errs, Problem{File: file, Line: yamlErrorLine(err), Msg: err.Error()})
+	}
+	if extend != nil && len(w.errs) == 0 {
+		extend(c)
 	}
 	applyDefaults(c)
 	errs, warns := validate(c)

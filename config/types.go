@@ -91,6 +91,12 @@ type Admin struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	IdleTimeout  Duration `yaml:"idle_timeout"`
 	MaxConns     int      `yaml:"max_conns"`
+	// Credentials are the access key pairs whose SigV4 signatures the
+	// control plane accepts (added); none: loopback callers only.
+	Credentials []Credential `yaml:"credentials"`
+	// StateFile is where the control plane keeps what it created
+	// (added; default <config name>.state.json beside the config file).
+	StateFile string `yaml:"state_file"`
 }
 
 // AccessLog says where and how requests are logged.

@@ -176,6 +176,11 @@ func (x *validator) server() {
 	if a.MaxConns < 1 || a.MaxConns > 65536 {
 		x.fail("admin.max_conns", "between 1 and 65536, got %d", a.MaxConns)
 	}
+	for i, cr := range a.Credentials {
+		if cr.AccessKeyID == "" || cr.SecretAccessKey == "" {
+			x.fail(fmt.Sprintf("admin.credentials[%d]", i), "set both access_key_id and secret_access_key (unset environment variable?)")
+		}
+	}
 }
 
 func (x *validator) upstream() {

@@ -146,10 +146,17 @@ func Import(file string, data []byte, o Options) (res *Result, err error) {
 // Parse checks the imported config as config.Load would, naming the
 // source's file:line in every problem.
 func (r *Result) Parse(lookup func(string) (string, bool)) (*config.Config, []config.Problem, error) {
+	return r.ParseWith(lookup, nil)
+}
+
+// ParseWith is Parse with extend (nil: none) run on the decoded config
+// before the checks, as config.ParseWith runs it: the control plane adds
+// what it created to an imported file this way.
+func (r *Result) ParseWith(lookup func(string) (string, bool), extend func(*config.Config)) (*config.Config, []config.Problem, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	cfg, warns, err := config.Parse(r.file, r.Config, lookup)
+	cfg, warns, err := config.ParseWith(r.file, r.Config, lookup, extend)
 	if err != nil {
 		if list, ok := err.(config.Errors); ok {
 			for i := range list {
@@ -182,6 +189,12 @@ func (r *Result) translate(p config.Problem) config.Problem {
 // anything else is imported and checked, its findings returned as
 // warnings after config's own.
 func Load(path string, o Options) (*config.Config, []config.Problem, error) {
+	return LoadWith(path, o, nil)
+}
+
+// LoadWith is Load with extend (nil: none) run on the decoded config before
+// the checks, as config.LoadWith runs it.
+func LoadWith(path string, o Options, extend func(*config.Config)) (*config.Config, []config.Problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load %s: %w", path, err)
@@ -191,13 +204,13 @@ func Load(path string, o Options) (*config.Config, []config.Problem, error) {
 		return nil, nil, err
 	}
 	if format == FormatFrontdesk {
-		return config.Load(path)
+		return config.LoadWith(path, extend)
 	}
 	res, err := Import(path, data, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, warns, err := res.Parse(o.Lookup)
+	cfg, warns, err := res.ParseWith(o.Lookup, extend)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,7 +25,7 @@ func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.cfg.Load()
-	cfg, warnings, err := s.load(old.File)
+	cfg, warnings, err := s.load(old.File, s.extend())
 	if err == nil {
 		var n *next
 		if n, err = s.prepare(cfg); err == nil {
@@ -54,7 +54,7 @@ func (s *Server) Reload() error {
 	for _, w := range warnings {
 		s.log.Warn(w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
 	}
-	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || old.Admin != cfg.Admin {
+	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || !reflect.DeepEqual(old.Admin, cfg.Admin) {
 		s.log.Warn("server.* and admin.* changes apply at the next restart (TLS certificates excepted)")
 	}
 	s.log.Info("reloaded", "file", cfg.File, "apis", len(cfg.APIs))
@@ -166,6 +166,11 @@ func (s *Server) Watch(ctx context.Context) error {
 func (s *Server) EffectiveConfig() ([]byte, error) {
 	c := *s.cfg.Load()
 	c.Admin.Token = mask(c.Admin.Token)
+	creds := make([]config.Credential, len(c.Admin.Credentials))
+	for i, cr := range c.Admin.Credentials {
+		creds[i] = config.Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: mask(cr.SecretAccessKey)}
+	}
+	c.Admin.Credentials = creds
 	keys := make([]config.APIKey, len(c.APIKeys))
 	for i, k := range c.APIKeys {
 		k.Value = mask(k.Value)

@@ -24,6 +24,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/controlplane"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/pipeline"
@@ -49,7 +50,7 @@ type Server struct {
 	gw        *gateway.Gateway
 	bodies    *bodies
 	oversized oversized
-	load      func(path string) (*config.Config, []config.Problem, error)
+	load      func(path string, extend func(*config.Config)) (*config.Config, []config.Problem, error)
 	http      *fasthttp.Server
 	ln        net.Listener
 	local     *localEnv    // CA and credentials given to local functions
@@ -57,7 +58,12 @@ type Server struct {
 
 	admin   *admin.Server
 	adminLn net.Listener
-	ready   atomic.Bool
+	cp      *controlplane.Service
+	// shared and stopFollow are the cluster's shared control plane state
+	// and the end of following it (nil without cluster.redis).
+	shared     *controlplane.RedisShared
+	stopFollow context.CancelFunc
+	ready      atomic.Bool
 
 	reloadMu   sync.Mutex
 	reloads    atomic.Int64
@@ -73,9 +79,11 @@ type Options struct {
 	// WatchFunctions restarts local function instances when their
 	// executable changes (developer hot reload).
 	WatchFunctions bool
-	// Load reads the config file again on reload (default config.Load);
-	// the command passes one that also reads OpenAPI and SAM files.
-	Load func(path string) (*config.Config, []config.Problem, error)
+	// Load reads the config file again on reload and on control-plane
+	// changes, with extend (nil: none) run on it before the checks as
+	// config.LoadWith runs it (the default); the command passes one that
+	// also reads OpenAPI and SAM files.
+	Load func(path string, extend func(*config.Config)) (*config.Config, []config.Problem, error)
 	// CacheDir receives the bundled runtime loops and Go functions built
 	// from source (empty: the user's cache directory).
 	CacheDir string
@@ -106,10 +114,15 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if local.ca != nil {
 		domainName = s.webSocketDomainName
 	}
-	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName)
 	if s.load == nil {
-		s.load = config.Load
+		s.load = config.LoadWith
 	}
+	// What the control plane created is served whether or not the admin
+	// listener, where it is changed, is on.
+	if cfg, err = s.openControlPlane(cfg); err != nil {
+		return nil, err
+	}
+	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName)
 	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
@@ -180,6 +193,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		s.admin = admin.New(cfg.Admin.Token, s, log.With("listener", "admin"))
 		ac := cfg.Admin
 		s.admin.SetLimits(admin.Limits{ReadTimeout: ac.ReadTimeout.D(), WriteTimeout: ac.WriteTimeout.D(), IdleTimeout: ac.IdleTimeout.D(), MaxConns: ac.MaxConns})
+		for _, p := range controlplane.Prefixes {
+			s.admin.Mount(p, s.cp.Handler, !s.cp.Signed())
+		}
 	}
 	return s, nil
 }
@@ -325,6 +341,11 @@ func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
 func (s *Server) Serve() error {
 	if s.admin != nil && s.adminLn != nil {
 		s.log.Info("admin listening", "listen", s.adminLn.Addr().String())
+		if s.cp.Signed() {
+			s.log.Info("control plane on the admin listener: calls must be SigV4-signed with admin.credentials", "credentials", len(s.cfg.Load().Admin.Credentials))
+		} else {
+			s.log.Warn("control plane on the admin listener without admin.credentials: it serves unsigned calls from loopback addresses only")
+		}
 		go func() {
 			if err := s.admin.Serve(s.adminLn); err != nil {
 				s.log.Error("admin listener", "err", err)
@@ -356,6 +377,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// WebSocket clients are told first (1001), so their $disconnect
 	// calls run while the backends are still reachable.
 	s.bridges.close()
+	if s.stopFollow != nil {
+		s.stopFollow()
+		defer s.shared.Close() //nolint:errcheck // best effort at exit
+	}
 	err := s.http.ShutdownWithContext(ctx)
 	s.fns.close()
 	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued

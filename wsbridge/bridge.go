@@ -32,6 +32,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/auth/sigv4"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/frontdeskgw/frontdesk/lambda"
@@ -60,7 +61,7 @@ type Bridge struct {
 	handshakeReq *http.Request
 	noBuffers    *bufio.ReadWriter
 	bufs         sync.Pool // *[]byte for messages and events
-	signer       *sigv4Verifier
+	signer       *sigv4.Verifier
 	dq           disconnectQueue
 
 	mu     sync.RWMutex // closed and the start of wg.Add against Close
@@ -77,7 +78,7 @@ func New(opts Options) (*Bridge, error) {
 	b := &Bridge{
 		s:      s,
 		reg:    newRegistry(),
-		signer: newSigV4Verifier(s.secrets, s.region),
+		signer: sigv4.NewVerifier(s.secrets, s.region, "execute-api"),
 		dq:     disconnectQueue{stop: make(chan struct{})},
 	}
 	b.bufs.New = func() any {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/auth/sigv4"
 	"github.com/valyala/fasthttp"
 )
 
@@ -17,19 +18,19 @@ const sdkAuthorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-ea
 	"SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
 
 func TestParseAuthorization(t *testing.T) {
-	sdk := authHeader{
-		accessKeyID: "AKIDEXAMPLE", date: "20150830", region: "us-east-1", service: "execute-api",
-		signedHeaders: "content-type;host;x-amz-date", signature: "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+	sdk := sigv4.Authorization{
+		AccessKeyID: "AKIDEXAMPLE", Date: "20150830", Region: "us-east-1", Service: "execute-api",
+		SignedHeaders: "content-type;host;x-amz-date", Signature: "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
 	}
 	for _, tc := range []struct {
 		name, header string
-		want         authHeader
+		want         sigv4.Authorization
 		wantErr      bool
 	}{
 		{name: "the SDK's header", header: sdkAuthorization, want: sdk},
 		{name: "no space after the commas", header: strings.ReplaceAll(sdkAuthorization, ", ", ","), want: sdk},
-		{name: "parts in another order", header: "AWS4-HMAC-SHA256 Signature=" + sdk.signature +
-			", SignedHeaders=" + sdk.signedHeaders + ", Credential=AKIDEXAMPLE/20150830/us-east-1/execute-api/aws4_request", want: sdk},
+		{name: "parts in another order", header: "AWS4-HMAC-SHA256 Signature=" + sdk.Signature +
+			", SignedHeaders=" + sdk.SignedHeaders + ", Credential=AKIDEXAMPLE/20150830/us-east-1/execute-api/aws4_request", want: sdk},
 		{name: "unknown parts are ignored", header: sdkAuthorization + ", Extra=1", want: sdk},
 		{name: "another algorithm", header: strings.Replace(sdkAuthorization, "SHA256", "SHA512", 1), wantErr: true},
 		{name: "no algorithm", header: strings.TrimPrefix(sdkAuthorization, "AWS4-HMAC-SHA256 "), wantErr: true},
@@ -43,7 +44,7 @@ func TestParseAuthorization(t *testing.T) {
 		{name: "empty Signature", header: sdkAuthorization[:strings.Index(sdkAuthorization, "Signature=")+len("Signature=")], wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseAuthorization(tc.header)
+			got, err := sigv4.ParseAuthorization(tc.header)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("accepted as %+v, want an error", got)
@@ -86,11 +87,11 @@ func toFasthttp(t *testing.T, req *http.Request) *fasthttp.Request {
 func TestVerifyRefuses(t *testing.T) {
 	const target = "http://gw.test/prod/@connections/AAAAAAAAAAAAAAAA"
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	v := newSigV4Verifier(map[string]string{testAK: testSK}, "")
+	v := sigv4.NewVerifier(map[string]string{testAK: testSK}, "", "execute-api")
 	signed := func() *fasthttp.Request {
 		return toFasthttp(t, signedRequest(t, "POST", target, []byte("hello"), testSK, now, "eu-west-1"))
 	}
-	if err := v.verify(signed(), false, now); err != nil {
+	if err := v.Verify(signed(), false, now); err != nil {
 		t.Fatalf("the untouched request: %v", err)
 	}
 	for _, tc := range []struct {
@@ -129,14 +130,14 @@ func TestVerifyRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := signed()
 			tc.tamper(r)
-			if err := v.verify(r, false, now); err == nil {
+			if err := v.Verify(r, false, now); err == nil {
 				t.Fatal("verified")
 			}
 		})
 	}
 	t.Run("over TLS when signed for http", func(t *testing.T) {
-		// The scheme is not part of a SigV4 signature: both verify.
-		if err := v.verify(signed(), true, now); err != nil {
+		// The scheme is not part of a SigV4 Signature: both verify.
+		if err := v.Verify(signed(), true, now); err != nil {
 			t.Fatalf("refused: %v", err)
 		}
 	})
@@ -154,24 +155,24 @@ func FuzzParseAuthorization(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
-		a, err := parseAuthorization(h)
+		a, err := sigv4.ParseAuthorization(h)
 		if err != nil {
 			return
 		}
-		if !strings.HasPrefix(h, sigV4Algorithm+" ") {
+		if !strings.HasPrefix(h, sigv4.Algorithm+" ") {
 			t.Fatalf("%q: accepted without the algorithm", h)
 		}
-		if a.signedHeaders == "" || a.signature == "" {
+		if a.SignedHeaders == "" || a.Signature == "" {
 			t.Fatalf("%q: accepted as %+v", h, a)
 		}
-		for _, part := range []string{a.accessKeyID, a.date, a.region, a.service} {
+		for _, part := range []string{a.AccessKeyID, a.Date, a.Region, a.Service} {
 			if strings.Contains(part, "/") {
 				t.Fatalf("%q: scope part %q holds a slash", h, part)
 			}
 		}
-		again := sigV4Algorithm + " Credential=" + a.accessKeyID + "/" + a.date + "/" + a.region + "/" + a.service +
-			"/aws4_request, SignedHeaders=" + a.signedHeaders + ", Signature=" + a.signature
-		b, err := parseAuthorization(again)
+		again := sigv4.Algorithm + " Credential=" + a.AccessKeyID + "/" + a.Date + "/" + a.Region + "/" + a.Service +
+			"/aws4_request, SignedHeaders=" + a.SignedHeaders + ", Signature=" + a.Signature
+		b, err := sigv4.ParseAuthorization(again)
 		if err != nil || b != a {
 			t.Fatalf("%q parsed as %+v; written back as %q it parses as %+v (%v)", h, a, again, b, err)
 		}
@@ -207,21 +208,21 @@ func FuzzVerifySignedRequests(f *testing.F) {
 			return
 		}
 		at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-		v := newSigV4Verifier(map[string]string{testAK: testSK}, "")
+		v := sigv4.NewVerifier(map[string]string{testAK: testSK}, "", "execute-api")
 		req, err := readBack(signedRequest(t, method, target, body, testSK, at, region))
 		if err != nil {
 			return // over the 4 KiB header buffer of the reader used here
 		}
-		if err := v.verify(req, false, at); err != nil {
+		if err := v.Verify(req, false, at); err != nil {
 			t.Fatalf("%s %s signed for %q: refused: %v", method, target, region, err)
 		}
 		tampered := toFasthttp(t, signedRequest(t, method, target, body, testSK, at, region))
 		tampered.SetBody(append(bytes.Clone(body), 'x'))
-		if err := v.verify(tampered, false, at); err == nil {
+		if err := v.Verify(tampered, false, at); err == nil {
 			t.Fatalf("%s %s: verified with a changed body", method, target)
 		}
 		wrong := toFasthttp(t, signedRequest(t, method, target, body, "not-the-secret", at, region))
-		if err := v.verify(wrong, false, at); err == nil {
+		if err := v.Verify(wrong, false, at); err == nil {
 			t.Fatalf("%s %s: verified with another secret", method, target)
 		}
 	})

@@ -55,7 +55,7 @@ func (b *Bridge) authorized(ctx *fasthttp.RequestCtx) bool {
 		}
 		return true
 	}
-	if err := b.signer.verify(&ctx.Request, ctx.IsTLS(), time.Now()); err != nil {
+	if err := b.signer.Verify(&ctx.Request, ctx.IsTLS(), time.Now()); err != nil {
 		b.s.log.Info("@connections call refused", "remote", ctx.RemoteIP().String(), "err", err)
 		return false
 	}

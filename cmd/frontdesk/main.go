@@ -260,7 +260,7 @@ func routes(args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
-	c := newFlags("serve", "Serve the APIs of a config file until SIGTERM or SIGINT, then drain in-flight\nrequests for server.shutdown_grace and exit 0. SIGHUP, a change of the config file\n(-watch) and POST /reload on the admin listener reload the config without dropping\na request; a config that fails validation is refused and the old one keeps serving.", stderr)
+	c := newFlags("serve", "Serve the APIs of a config file until SIGTERM or SIGINT, then drain in-flight\nrequests for server.shutdown_grace and exit 0. SIGHUP, a change of the config file\n(-watch) and POST /reload on the admin listener reload the config without dropping\na request; a config that fails validation is refused and the old one keeps serving.\nThe admin listener also serves the control plane that \"aws apigatewayv2\" and\n\"aws apigateway\" speak (docs/control-plane.md); what it creates is kept in admin.state_file.", stderr)
 	c.logFlags()
 	listen := c.fs.String("listen", "", "override server.listen (host:port)")
 	adminListen := c.fs.String("admin-listen", "", "override admin.listen (host:port)")
@@ -292,7 +292,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *adminListen != "" {
 		cfg.Admin.Listen = *adminListen
 	}
-	reload := func(path string) (*config.Config, []config.Problem, error) { return importer.Load(path, o) }
+	reload := func(path string, extend func(*config.Config)) (*config.Config, []config.Problem, error) {
+		return importer.LoadWith(path, o, extend)
+	}
 	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch, Load: reload})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -16,7 +16,7 @@ var Floors = []Floor{
 		"console", "internal/ascii", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing",
+		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	// importer produces config from OpenAPI and SAM files and reads
@@ -26,6 +26,7 @@ var Floors = []Floor{
 	{Name: "request", Packages: []string{"exchange"}},
 	{Name: "steps and integrations", Packages: []string{"pipeline", "proxy"}},
 	{Name: "request path", Packages: []string{"gateway"}},
+	{Name: "control plane", Packages: []string{"controlplane"}},
 	{Name: "admin API", Packages: []string{"admin"}},
 	{Name: "process", Packages: []string{"server"}},
 	{Name: "command", Packages: []string{"cmd/frontdesk"}},
