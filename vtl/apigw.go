@@ -34,7 +34,9 @@ func (o overrideMap) put(k, v string) {
 	if *o.m == nil {
 		*o.m = map[string]string{}
 	}
-	(*o.m)[k] = v
+	// Cloned: the caller reads overrides after the evaluation, whose
+	// strings may be slices of pooled memory.
+	(*o.m)[strings.Clone(k)] = strings.Clone(v)
 }
 
 var errBodyNotJSON = errors.New("the body is not JSON, $input.json and $input.path cannot read it")
@@ -57,7 +59,7 @@ func (x *inputObj) rootValue() (any, error) {
 		if body == "" {
 			s.root = &Map{}
 		} else {
-			s.root, s.rootErr = ParseJSON(body)
+			s.root, s.rootErr = parseJSONArena(body, &s.arena)
 			if s.rootErr != nil {
 				s.rootErr = errBodyNotJSON
 			}

@@ -123,6 +123,7 @@ type state struct {
 	bodyDone   bool
 	foreach    *foreachScope
 	scopes     []foreachScope
+	arena      arena
 	scopeDepth int
 	scratchOv  Overrides
 }
@@ -143,6 +144,7 @@ func (t *Template) Execute(dst []byte, in *Input, ov *Overrides) ([]byte, error)
 	out := s.out
 	s.t, s.in, s.ov, s.out = nil, nil, nil, nil
 	clear(s.vars)
+	s.arena.reset()
 	s.steps, s.depth, s.root, s.rootDone, s.rootErr, s.body, s.bodyDone, s.foreach, s.scopeDepth = 0, 0, nil, false, nil, "", false, nil, 0
 	statePool.Put(s)
 	return out, err
@@ -192,6 +194,18 @@ func (s *state) exec(n node) (ctl, error) {
 	case *refNode:
 		if err := s.step(n.ref.pos, 1); err != nil {
 			return ctlNone, err
+		}
+		if r := n.ref; r.name == "input" && len(r.chain) == 1 && r.chain[0].path != nil && r.chain[0].name == "json" {
+			// $input.json('literal path') in text: written straight
+			// into the output.
+			root, err := (*inputObj)(s).rootValue()
+			if err != nil {
+				return ctlNone, s.fail(r.pos, err)
+			}
+			if v, found := r.chain[0].path.get(root); found {
+				s.out = appendJSON(s.out, v, 0)
+			}
+			return ctlNone, s.checkOut(r.pos)
 		}
 		v, err := s.evalRef(n.ref)
 		if err != nil {

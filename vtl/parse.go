@@ -291,21 +291,16 @@ func (p *parser) parseBlock() (nodes []node, term string, termPos int, err error
 			n1 := p.at(p.pos + 1)
 			switch {
 			case n1 == '#':
-				gob := p.lineStartBlank(start)
+				// The comment takes its newline with it; alone on its
+				// line, the blanks before it go too.
+				if p.lineStartBlank(start) {
+					lit = trimBlankTail(lit)
+				}
 				end := strings.IndexByte(p.src[p.pos:], '\n')
 				if end < 0 {
 					p.pos = len(p.src)
 				} else {
-					p.pos += end
-					if !gob {
-						// Velocity keeps the newline after a comment
-						// that follows text on its line.
-						continue
-					}
-					p.pos++
-				}
-				if gob {
-					lit = trimBlankTail(lit)
+					p.pos += end + 1
 				}
 				continue
 			case n1 == '*':

@@ -96,7 +96,53 @@ const maxJSONDepth = 512
 // ParseJSON parses JSON text into template values (*Map, *List, string,
 // int64, float64, bool, nil).
 func ParseJSON(s string) (any, error) {
-	d := jsonDec{s: s}
+	return parseJSONArena(s, nil)
+}
+
+// arena holds the maps, lists and their members of one evaluation's
+// parsed body, reused by the next evaluation, so that parsing a body
+// allocates almost nothing in steady state. Slices handed out are capped
+// (three-index), so a template's Put or add on them copies rather than
+// overwrites a neighbour.
+type arena struct {
+	maps   []Map
+	lists  []List
+	keys   []string
+	vals   []any
+	kstack []string
+	vstack []any
+}
+
+func (a *arena) reset() {
+	clear(a.maps)
+	clear(a.lists)
+	clear(a.vals)
+	clear(a.vstack)
+	a.maps, a.lists, a.keys, a.vals, a.kstack, a.vstack = a.maps[:0], a.lists[:0], a.keys[:0], a.vals[:0], a.kstack[:0], a.vstack[:0]
+}
+
+func (a *arena) newMap() *Map {
+	if len(a.maps) == cap(a.maps) {
+		// A new block; maps handed out stay in the old one.
+		a.maps = make([]Map, 0, max(16, 2*cap(a.maps)))
+	}
+	a.maps = a.maps[:len(a.maps)+1]
+	return &a.maps[len(a.maps)-1]
+}
+
+func (a *arena) newList() *List {
+	if len(a.lists) == cap(a.lists) {
+		a.lists = make([]List, 0, max(16, 2*cap(a.lists)))
+	}
+	a.lists = a.lists[:len(a.lists)+1]
+	return &a.lists[len(a.lists)-1]
+}
+
+func parseJSONArena(s string, a *arena) (any, error) {
+	if a == nil {
+		a = &arena{}
+	}
+	d := jsonDec{s: s, a: a}
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -112,6 +158,7 @@ func ParseJSON(s string) (any, error) {
 type jsonDec struct {
 	s string
 	i int
+	a *arena
 }
 
 func (d *jsonDec) ws() {
@@ -132,12 +179,17 @@ func (d *jsonDec) value(depth int) (any, error) {
 	switch c := d.s[d.i]; {
 	case c == '{':
 		d.i++
-		m := &Map{}
+		m := d.a.newMap()
 		d.ws()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
 			return m, nil
 		}
+		kbase, vbase := len(d.a.kstack), len(d.a.vstack)
+		defer func() {
+			clear(d.a.vstack[vbase:])
+			d.a.kstack, d.a.vstack = d.a.kstack[:kbase], d.a.vstack[:vbase]
+		}()
 		for {
 			d.ws()
 			if d.i >= len(d.s) || d.s[d.i] != '"' {
@@ -157,8 +209,8 @@ func (d *jsonDec) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.keys = append(m.keys, k)
-			m.vals = append(m.vals, v)
+			d.a.kstack = append(d.a.kstack, k)
+			d.a.vstack = append(d.a.vstack, v)
 			d.ws()
 			if d.i >= len(d.s) {
 				return nil, errJSON
@@ -169,25 +221,35 @@ func (d *jsonDec) value(depth int) (any, error) {
 			}
 			if d.s[d.i] == '}' {
 				d.i++
+				ks, vs := len(d.a.keys), len(d.a.vals)
+				d.a.keys = append(d.a.keys, d.a.kstack[kbase:]...)
+				d.a.vals = append(d.a.vals, d.a.vstack[vbase:]...)
+				m.keys = d.a.keys[ks:len(d.a.keys):len(d.a.keys)]
+				m.vals = d.a.vals[vs:len(d.a.vals):len(d.a.vals)]
 				return m, nil
 			}
 			return nil, errJSON
 		}
 	case c == '[':
 		d.i++
-		l := &List{}
+		l := d.a.newList()
 		d.ws()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
 			return l, nil
 		}
+		base := len(d.a.vstack)
+		defer func() {
+			clear(d.a.vstack[base:])
+			d.a.vstack = d.a.vstack[:base]
+		}()
 		for {
 			d.ws()
 			v, err := d.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			l.Items = append(l.Items, v)
+			d.a.vstack = append(d.a.vstack, v)
 			d.ws()
 			if d.i >= len(d.s) {
 				return nil, errJSON
@@ -198,6 +260,9 @@ func (d *jsonDec) value(depth int) (any, error) {
 			}
 			if d.s[d.i] == ']' {
 				d.i++
+				vs := len(d.a.vals)
+				d.a.vals = append(d.a.vals, d.a.vstack[base:]...)
+				l.Items = d.a.vals[vs:len(d.a.vals):len(d.a.vals)]
 				return l, nil
 			}
 			return nil, errJSON

@@ -16,7 +16,7 @@ var Floors = []Floor{
 		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/testdeps", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"lambda", "lambda/invoke", "lambda/host", "wsbridge",
+		"lambda", "lambda/invoke", "lambda/host", "wsbridge", "vtl",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	{Name: "request", Packages: []string{"exchange"}},
