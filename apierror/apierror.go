@@ -59,6 +59,11 @@ const (
 	MessageTooLarge
 	SendQueueFull
 	MethodNotAllowed
+	// REST non-proxy integrations: a request whose Content-Type has no
+	// mapping template under passthrough_behavior never (or
+	// when_no_templates), and a mapping template that failed.
+	UnsupportedMediaType
+	ConfigurationError
 	numCodes
 )
 
@@ -101,38 +106,42 @@ func Message(d Dialect, c Code) string { return table[d][c].message }
 // below, for the WebSocket codes it leaves to HTTP) and only read.
 var table = [numDialects][numCodes]response{
 	HTTP: {
-		NotFound:           r(404, `{"message":"Not Found"}`, ""),
-		BadRequest:         r(400, `{"message":"Bad Request"}`, ""),
-		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, ""),
-		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, ""),
-		BadGateway:         r(502, `{"message":"Bad Gateway"}`, ""),
-		IntegrationTimeout: r(503, `{"message":"Service Unavailable"}`, ""),
-		InternalError:      r(500, `{"message":"Internal Server Error"}`, ""),
-		Forbidden:          r(403, `{"message":"Forbidden"}`, ""),
-		Unauthorized:       r(401, `{"message":"Unauthorized"}`, ""),
-		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
-		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
-		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
-		AccessDenied:       r(403, `{"message":"Forbidden"}`, ""),
-		AuthorizerFailure:  r(500, `{"message":"Internal Server Error"}`, ""),
-		FunctionFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
+		NotFound:             r(404, `{"message":"Not Found"}`, ""),
+		BadRequest:           r(400, `{"message":"Bad Request"}`, ""),
+		RequestTooLarge:      r(413, `{"message":"Request Too Long"}`, ""),
+		HeaderTooLarge:       r(431, `{"message":"Request Header Fields Too Large"}`, ""),
+		BadGateway:           r(502, `{"message":"Bad Gateway"}`, ""),
+		IntegrationTimeout:   r(503, `{"message":"Service Unavailable"}`, ""),
+		InternalError:        r(500, `{"message":"Internal Server Error"}`, ""),
+		Forbidden:            r(403, `{"message":"Forbidden"}`, ""),
+		Unauthorized:         r(401, `{"message":"Unauthorized"}`, ""),
+		TooManyRequests:      r(429, `{"message":"Too Many Requests"}`, ""),
+		LimitExceeded:        r(429, `{"message":"Limit Exceeded"}`, ""),
+		NoHealthyUpstream:    r(503, `{"message":"Service Unavailable"}`, ""),
+		AccessDenied:         r(403, `{"message":"Forbidden"}`, ""),
+		AuthorizerFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
+		FunctionFailure:      r(500, `{"message":"Internal Server Error"}`, ""),
+		UnsupportedMediaType: r(415, `{"message":"Unsupported Media Type"}`, ""),
+		ConfigurationError:   r(500, `{"message":"Internal Server Error"}`, ""),
 	},
 	REST: {
-		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
-		BadRequest:         r(400, `{"message":"Bad Request"}`, "BadRequestException"),
-		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
-		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
-		BadGateway:         r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
-		IntegrationTimeout: r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
-		InternalError:      r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
-		Forbidden:          r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
-		Unauthorized:       r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
-		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
-		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
-		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
-		AccessDenied:       r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
-		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
-		FunctionFailure:    r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		NotFound:             r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
+		BadRequest:           r(400, `{"message":"Bad Request"}`, "BadRequestException"),
+		RequestTooLarge:      r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
+		HeaderTooLarge:       r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
+		BadGateway:           r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
+		IntegrationTimeout:   r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
+		InternalError:        r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		Forbidden:            r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
+		Unauthorized:         r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
+		TooManyRequests:      r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
+		LimitExceeded:        r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
+		NoHealthyUpstream:    r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
+		AccessDenied:         r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
+		AuthorizerFailure:    r(500, `{"message":null}`, "AuthorizerConfigurationException"),
+		FunctionFailure:      r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		UnsupportedMediaType: r(415, `{"message":"Unsupported Media Type"}`, "UnsupportedMediaTypeException"),
+		ConfigurationError:   r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 	},
 	WebSocket: {
 		Forbidden:           r(403, `{"message":"Forbidden"}`, ""),
@@ -181,3 +190,42 @@ func WriteStatus(resp *fasthttp.Response, status int) {
 	resp.Header.SetContentTypeBytes(contentTypeJSON)
 	resp.SetBodyString(`{"message":"` + fasthttp.StatusMessage(status) + `"}`)
 }
+
+// responseTypes are API Gateway's gateway response types of the codes a
+// REST API answers; a code without one is customised through
+// DEFAULT_4XX or DEFAULT_5XX.
+var responseTypes = [numCodes]string{
+	NotFound:             "MISSING_AUTHENTICATION_TOKEN",
+	RequestTooLarge:      "REQUEST_TOO_LARGE",
+	BadGateway:           "INTEGRATION_FAILURE",
+	IntegrationTimeout:   "INTEGRATION_TIMEOUT",
+	Forbidden:            "INVALID_API_KEY",
+	Unauthorized:         "UNAUTHORIZED",
+	TooManyRequests:      "THROTTLED",
+	LimitExceeded:        "QUOTA_EXCEEDED",
+	NoHealthyUpstream:    "INTEGRATION_FAILURE",
+	AccessDenied:         "ACCESS_DENIED",
+	AuthorizerFailure:    "AUTHORIZER_CONFIGURATION_ERROR",
+	FunctionFailure:      "INTEGRATION_FAILURE",
+	UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+	ConfigurationError:   "API_CONFIGURATION_ERROR",
+}
+
+// ResponseType is the gateway response type of c on a REST API
+// ($context.error.responseType): its own, else DEFAULT_4XX or
+// DEFAULT_5XX by its status.
+func ResponseType(c Code) string {
+	if t := responseTypes[c]; t != "" {
+		return t
+	}
+	if table[REST][c].status >= 500 {
+		return "DEFAULT_5XX"
+	}
+	return "DEFAULT_4XX"
+}
+
+// Status is the status of the gateway response c in dialect d.
+func Status(d Dialect, c Code) int { return table[d][c].status }
+
+// ErrorType is the x-amzn-ErrorType of c in dialect d (nil: none).
+func ErrorType(d Dialect, c Code) []byte { return table[d][c].errorType }

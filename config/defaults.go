@@ -251,6 +251,7 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 	if in.Type == IntegrationMock && in.Status == 0 {
 		in.Status = DefaultMockStatus
 	}
+	defaultTransform(in)
 	if a.Type == APIWebSocket {
 		return
 	}

@@ -106,3 +106,16 @@ const (
 	AccessLogJSON AccessLogFormat = "json"
 	AccessLogCLF  AccessLogFormat = "clf"
 )
+
+// PassthroughBehavior is a non-proxy integration's passthrough_behavior:
+// what a request whose Content-Type has no template does.
+type PassthroughBehavior string
+
+// Passthrough behaviors, as API Gateway's WHEN_NO_MATCH (the body goes
+// through unchanged), WHEN_NO_TEMPLATES (it does only when the
+// integration has no template at all, else 415) and NEVER (415).
+const (
+	PassthroughWhenNoMatch     PassthroughBehavior = "when_no_match"
+	PassthroughWhenNoTemplates PassthroughBehavior = "when_no_templates"
+	PassthroughNever           PassthroughBehavior = "never"
+)

@@ -366,6 +366,7 @@ func (x *validator) api(key string, a *API) bool {
 	for _, n := range sortedKeys(a.Integrations) {
 		x.integration(key, a, n)
 	}
+	x.gatewayResponses(key, a)
 	if a.Type == APIWebSocket {
 		x.wsRoutes(key, a)
 		return true
@@ -525,9 +526,13 @@ func (x *validator) integration(apiKey string, a *API, name string) {
 			}
 		}
 	case IntegrationHTTP:
-		if a.Type != APIWebSocket {
-			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
+		if a.Type == APIHTTP {
+			x.fail(k+".type", "use http_proxy for HTTP APIs (type http is the non-proxy integration of REST and WebSocket APIs)")
 			return
+		}
+		if a.Type == APIREST {
+			x.proxyURL(k, a, in)
+			break
 		}
 		if _, ok := httpURL(in.URL); !ok {
 			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
@@ -556,6 +561,7 @@ func (x *validator) integration(apiKey string, a *API, name string) {
 	if in.Timeout.D() < 50*time.Millisecond {
 		x.fail(k+".timeout", "at least 50ms, got %s", in.Timeout.D())
 	}
+	x.transform(k, a, in)
 }
 
 // proxyURL checks the URL template once per stage, with that stage's

@@ -77,6 +77,7 @@ var conformance = []conformanceCase{
 	{"input.params header map", "Mapping template reference, $input.params().header", `$input.params().header.get('Accept')`, reqInput(), `application/json`},
 	{"input.params querystring map", "Mapping template reference, $input.params().querystring", `$input.params().querystring.type`, reqInput(), `dog`},
 	{"input.params path map", "Mapping template reference, $input.params().path", `$input.params().path.petId`, reqInput(), `42`},
+	{"hyphenated property", "Velocity 1.7 identifiers may hold hyphens: header names as properties", `$input.params().header.X-Token|$input.params('petId')-suffix`, reqInput(), `t0k|42-suffix`},
 	{"input.params all", "Developer guide, the 'pass through all parameters' template iterating $input.params()",
 		"#set($allParams = $input.params())\n{\n#foreach($type in $allParams.keySet())\n#set($params = $allParams.get($type))\n\"$type\":{#foreach($paramName in $params.keySet())\"$paramName\":\"$util.escapeJavaScript($params.get($paramName))\"#if($foreach.hasNext),#end#end}#if($foreach.hasNext),#end\n#end\n}",
 		reqInput(), "{\n\"path\":{\"petId\":\"42\"},\n\"querystring\":{\"limit\":\"10\",\"type\":\"dog\"},\n\"header\":{\"Accept\":\"application\\/json\",\"X-Token\":\"t0k\"}\n}"},

@@ -227,6 +227,17 @@ func (p *parser) ident(i int) (string, int) {
 	return p.src[i:j], j
 }
 
+// propName reads a property name at i: an identifier in which, as in
+// Velocity 1.7, a hyphen may join identifier characters
+// ($context.requestOverride.header.X-Trace).
+func (p *parser) propName(i int) (string, int) {
+	j := i
+	for j < len(p.src) && (identChar(p.src[j]) || p.src[j] == '-' && j > i && identChar(p.at(j+1))) {
+		j++
+	}
+	return p.src[i:j], j
+}
+
 // blockTerms are the directives that end a block.
 func isTerm(name string) bool { return name == "end" || name == "else" || name == "elseif" }
 
@@ -744,7 +755,7 @@ func (p *parser) parseRef() (ref *refExpr, quiet, ok bool, err error) {
 	for {
 		c := p.at(i)
 		if c == '.' && identStart(p.at(i+1)) {
-			m, j := p.ident(i + 1)
+			m, j := p.propName(i + 1)
 			if p.at(j) == '(' {
 				p.pos = j + 1
 				args, err := p.parseArgs()
