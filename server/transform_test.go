@@ -302,3 +302,39 @@ apis:
 		t.Errorf("customised THROTTLED: %d %q %v", r.status, r.body, r.header)
 	}
 }
+
+func TestRunawayTemplatesAnswerABounded500(t *testing.T) {
+	cfg := `
+apis:
+  shop:
+    type: rest
+    base_path: /shop
+    stages: {v1: {}}
+    integrations:
+      loop:
+        type: mock
+        request_templates: {application/json: '#foreach($i in [1..5000])x#end'}
+      recurse:
+        type: mock
+        request_templates: {application/json: '#macro(r $n)#r($n)#end#r(1)'}
+      nested:
+        type: mock
+        request_templates:
+          application/json: '#foreach($a in [1..1000])#foreach($b in [1..1000])#foreach($c in [1..1000])#end#end#end'
+      broken-response:
+        type: mock
+        responses: [{response_templates: {application/json: '$util.base64Decode(''***'')'}}]
+    routes:
+      "GET /loop": {integration: loop}
+      "GET /recurse": {integration: recurse}
+      "GET /nested": {integration: nested}
+      "GET /broken": {integration: broken-response}
+`
+	base := startGateway(t, cfg, "")
+	for _, p := range []string{"/loop", "/recurse", "/nested", "/broken"} {
+		r := do(t, "GET", base+"/shop/v1"+p, nil)
+		if r.status != 500 || r.body != `{"message":"Internal server error"}` || r.header.Get("X-Amzn-Errortype") != "InternalServerErrorException" {
+			t.Errorf("%s: %d %q %v", p, r.status, r.body, r.header)
+		}
+	}
+}
