@@ -21,7 +21,8 @@ const (
 type IntegrationType string
 
 // Integration types: http_proxy, mock and lambda serve HTTP and REST
-// APIs; http and lambda serve WebSocket APIs.
+// APIs; http serves REST APIs (the non-proxy HTTP integration, with
+// mapping templates) and, with lambda, WebSocket APIs.
 const (
 	IntegrationHTTPProxy IntegrationType = "http_proxy"
 	IntegrationMock      IntegrationType = "mock"
