@@ -93,7 +93,7 @@ func (x *inputObj) call(st *step, args []any, pos int) (any, error) {
 		if !found {
 			return "", nil
 		}
-		return string(appendJSON(nil, v, 0)), nil
+		return string(appendJSON(nil, v, 0, s.lim.MaxOutput)), nil
 	case "params":
 		if len(args) == 0 {
 			return paramsObj{s.in}, nil

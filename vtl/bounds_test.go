@@ -149,3 +149,36 @@ func TestTemplateIsSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestContainersNeverHoldThemselves(t *testing.T) {
+	cases := []struct{ name, tmpl, body, want string }{
+		{"map put into itself", `#set($m = {"a": 1})#set($_ = $m.put("self", $m))$m`, `{}`, `{a=1, self={a=1}}`},
+		{"list added to itself", `#set($l = [1])#set($_ = $l.add($l))#set($_ = $l.add($l))$l`, `{}`, `[1, [1], [1, [1]]]`},
+		{"body mutated then searched", `#set($r = $input.path('$'))#set($r.me = $r)$input.json('$..a')`, `{"a":1}`, `[1,1]`},
+		{"context stored as a value", `#set($m = {})#set($_ = $m.put("c", $context))#set($_ = $m.put("i", $input))$m.c.stage $m.i`, `{}`, `prod $m.i`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := reqInput()
+			in.Body = []byte(c.body)
+			got, err := MustParse(c.tmpl).Render(in, nil)
+			if err != nil || got != c.want {
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestDoublingStructuresStopAtABound(t *testing.T) {
+	// Each round nests the previous structure twice: without copies and
+	// bounds this is 2^n work to print.
+	tp := MustParse(`#set($l = [1])#foreach($i in [1..200])#set($l = [$l, $l])#end$l.size()`)
+	_, err := tp.Execute(nil, &Input{}, nil)
+	if !errors.Is(err, ErrTooManySteps) && !errors.Is(err, errTooDeepValue) {
+		t.Fatalf("Execute = %v, want a bounded error", err)
+	}
+	tp = MustParse(`#set($l = [])#foreach($i in [1..600])#set($l = [$l])#end$l`)
+	if _, err := tp.Execute(nil, &Input{}, nil); !errors.Is(err, errTooDeepValue) {
+		t.Fatalf("Execute = %v, want the nesting bound", err)
+	}
+}

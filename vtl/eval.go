@@ -203,7 +203,7 @@ func (s *state) exec(n node) (ctl, error) {
 				return ctlNone, s.fail(r.pos, err)
 			}
 			if v, found := r.chain[0].path.get(root); found {
-				s.out = appendJSON(s.out, v, 0)
+				s.out = appendJSON(s.out, v, 0, len(s.out)+s.lim.MaxOutput)
 			}
 			return ctlNone, s.checkOut(r.pos)
 		}
@@ -396,6 +396,11 @@ func (s *state) set(target *refExpr, v any) error {
 			return err
 		}
 	}
+	if _, ok := cont.(overrideMap); !ok {
+		if v, err = s.own(v, 0, target.pos); err != nil {
+			return err
+		}
+	}
 	switch c := cont.(type) {
 	case *Map:
 		c.Put(s.str(key), v)
@@ -458,6 +463,9 @@ func (s *state) eval(e expr) (any, error) {
 			if err != nil {
 				return nil, err
 			}
+			if v, err = s.own(v, 0, 0); err != nil {
+				return nil, err
+			}
 			l.Items = append(l.Items, v)
 		}
 		return l, nil
@@ -504,6 +512,9 @@ func (s *state) eval(e expr) (any, error) {
 			}
 			vv, err := s.eval(e.vals[i])
 			if err != nil {
+				return nil, err
+			}
+			if vv, err = s.own(vv, 0, 0); err != nil {
 				return nil, err
 			}
 			m.Put(s.str(kv), vv)
@@ -934,7 +945,7 @@ func (s *state) str(v any) string {
 // appendJava writes Java's toString of v: lists as [a, b], maps as
 // {k=v}.
 func (s *state) appendJava(b []byte, v any, depth int) []byte {
-	if depth > maxJSONDepth {
+	if depth > maxJSONDepth || len(b) > s.lim.MaxOutput {
 		return b
 	}
 	switch x := v.(type) {
@@ -1015,4 +1026,54 @@ func appendJavaDouble(b []byte, f float64) []byte {
 	b = append(b, mant...)
 	b = append(b, 'E')
 	return strconv.AppendInt(b, int64(n), 10)
+}
+
+var errTooDeepValue = errors.New("a value nests deeper than 512 levels")
+
+// own makes v fit to be stored in a list or map: lists and maps are
+// copied (so no container ever holds itself, and none is shared, and
+// walking one always ends), the caller's maps and the API Gateway
+// objects become plain maps, a #define block its text. The copy costs a
+// step per element.
+func (s *state) own(v any, depth, pos int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, s.fail(pos, errTooDeepValue)
+	}
+	switch x := v.(type) {
+	case nil, string, int64, float64, bool:
+		return v, nil
+	case *List:
+		if err := s.step(pos, len(x.Items)); err != nil {
+			return nil, err
+		}
+		l := &List{Items: make([]any, len(x.Items))}
+		for i, it := range x.Items {
+			c, err := s.own(it, depth+1, pos)
+			if err != nil {
+				return nil, err
+			}
+			l.Items[i] = c
+		}
+		return l, nil
+	case *Map:
+		if err := s.step(pos, len(x.keys)); err != nil {
+			return nil, err
+		}
+		m := &Map{keys: append([]string(nil), x.keys...), vals: make([]any, len(x.vals))}
+		for i, it := range x.vals {
+			c, err := s.own(it, depth+1, pos)
+			if err != nil {
+				return nil, err
+			}
+			m.vals[i] = c
+		}
+		return m, nil
+	case map[string]any, map[string]string, paramsObj, overrideMap, *contextObj:
+		return s.own(s.mapOf(x), depth, pos)
+	case *defineBlock:
+		return s.renderBlock(x, pos)
+	}
+	// $input, $util, $foreach and the override objects are not values
+	// to keep.
+	return nil, nil
 }

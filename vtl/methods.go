@@ -396,6 +396,13 @@ func (s *state) listMethod(x *List, st *step, args []any, pos int) (any, error) 
 		}
 		return x.Items[i], nil
 	case "add":
+		if len(args) > 0 {
+			v, err := s.own(args[len(args)-1], 0, pos)
+			if err != nil {
+				return nil, err
+			}
+			args[len(args)-1] = v
+		}
 		if len(args) == 1 {
 			if err := s.step(pos, 1); err != nil {
 				return nil, err
@@ -415,6 +422,11 @@ func (s *state) listMethod(x *List, st *step, args []any, pos int) (any, error) 
 		}
 	case "set":
 		if len(args) == 2 {
+			v, err := s.own(args[1], 0, pos)
+			if err != nil {
+				return nil, err
+			}
+			args[1] = v
 			i, ok := toInt(args[0])
 			if !ok || i < 0 || i >= int64(len(x.Items)) {
 				return nil, s.fail(pos, fmt.Errorf("set(%v, ...): index out of range for size %d", s.str(args[0]), len(x.Items)))
@@ -465,6 +477,11 @@ func (s *state) mapMethod(x *Map, st *step, args []any) (any, error) {
 		}
 	case "put":
 		if len(args) == 2 {
+			v, err := s.own(args[1], 0, 0)
+			if err != nil {
+				return nil, err
+			}
+			args[1] = v
 			old, _ := x.Get(s.str(args[0]))
 			x.Put(s.str(args[0]), args[1])
 			return old, nil

@@ -406,9 +406,10 @@ func (d *jsonDec) hex4() (rune, bool) {
 	return rune(n), true
 }
 
-// appendJSON writes v as compact JSON.
-func appendJSON(b []byte, v any, depth int) []byte {
-	if depth > maxJSONDepth {
+// appendJSON writes v as compact JSON; past limit bytes it stops (the
+// caller's output bound then fails the evaluation).
+func appendJSON(b []byte, v any, depth, limit int) []byte {
+	if depth > maxJSONDepth || len(b) > limit {
 		return append(b, "null"...)
 	}
 	switch x := v.(type) {
@@ -430,7 +431,7 @@ func appendJSON(b []byte, v any, depth int) []byte {
 			}
 			b = appendJSONString(b, k)
 			b = append(b, ':')
-			b = appendJSON(b, x.vals[i], depth+1)
+			b = appendJSON(b, x.vals[i], depth+1, limit)
 		}
 		return append(b, '}')
 	case *List:
@@ -439,12 +440,12 @@ func appendJSON(b []byte, v any, depth int) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSON(b, it, depth+1)
+			b = appendJSON(b, it, depth+1, limit)
 		}
 		return append(b, ']')
 	case map[string]any, map[string]string:
 		m := asMap(x)
-		return appendJSON(b, m, depth)
+		return appendJSON(b, m, depth, limit)
 	case *defineBlock:
 		return appendJSONString(b, "")
 	}
