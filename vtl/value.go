@@ -124,7 +124,7 @@ func (a *arena) reset() {
 func (a *arena) newMap() *Map {
 	if len(a.maps) == cap(a.maps) {
 		// A new block; maps handed out stay in the old one.
-		a.maps = make([]Map, 0, max(16, 2*cap(a.maps)))
+		a.maps = make([]Map, 0, max(2, 2*cap(a.maps)))
 	}
 	a.maps = a.maps[:len(a.maps)+1]
 	return &a.maps[len(a.maps)-1]
@@ -132,7 +132,7 @@ func (a *arena) newMap() *Map {
 
 func (a *arena) newList() *List {
 	if len(a.lists) == cap(a.lists) {
-		a.lists = make([]List, 0, max(16, 2*cap(a.lists)))
+		a.lists = make([]List, 0, max(2, 2*cap(a.lists)))
 	}
 	a.lists = a.lists[:len(a.lists)+1]
 	return &a.lists[len(a.lists)-1]
