@@ -260,7 +260,7 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 	if in.PayloadFormat == "" {
 		in.PayloadFormat = format
 	}
-	if in.Type == IntegrationHTTPProxy {
+	if in.Type == IntegrationHTTPProxy || in.Type == IntegrationHTTP && a.Type == APIREST {
 		if in.Balance == "" {
 			in.Balance = BalanceRoundRobin
 		}
