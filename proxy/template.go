@@ -347,7 +347,12 @@ func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 	if h.method != nil {
 		req.Header.SetMethodBytes(h.method)
 	}
-	req.SetBodyRaw(body)
+	if own := req.Body(); len(body) == 0 || len(own) == 0 || &body[0] != &own[0] {
+		// Copied, unless it is the request's own body passed through:
+		// the request outlives this call, and st.out goes back to a
+		// pool.
+		req.SetBody(body)
+	}
 	applyRequestOverrides(req, &st.reqOv)
 	h.up.Serve(ex)
 	req.Header.SetMethodBytes(st.method)
