@@ -67,28 +67,28 @@ const DefaultContentType = "application/json"
 
 // tstate is the reusable state of one templated request.
 type tstate struct {
-	in       vtl.Input
-	reqOv    vtl.Overrides
-	ov       vtl.Overrides
-	out      []byte
-	body     []byte
-	method   []byte
-	hdrs     [][2][]byte
-	ctx      map[string]any
-	identity map[string]any
-	path     map[string]string
-	query    map[string]string
-	header   map[string]string
+	in     vtl.Input
+	reqOv  vtl.Overrides
+	ov     vtl.Overrides
+	out    []byte
+	body   []byte
+	method []byte
+	hdrs   [][2][]byte
+	view   contextView
+	path   map[string]string
+	query  map[string]string
+	header map[string]string
 }
 
 var tstates = sync.Pool{New: func() any {
-	return &tstate{ctx: map[string]any{}, identity: map[string]any{},
-		path: map[string]string{}, query: map[string]string{}, header: map[string]string{}}
+	return &tstate{path: map[string]string{}, query: map[string]string{}, header: map[string]string{}}
 }}
 
 func getState(ex *exchange.Exchange, stageVars map[string]string) *tstate {
 	st := tstates.Get().(*tstate)
-	FillInput(ex, &st.in, st.ctx, st.identity, st.path, st.query, st.header)
+	fillParams(ex, &st.in, st.path, st.query, st.header)
+	st.view = contextView{ex: ex, id: identityView{ex: ex}}
+	st.in.ContextObject = &st.view
 	st.in.StageVariables = stageVars
 	st.reqOv.Reset()
 	st.ov.Reset()
@@ -97,6 +97,7 @@ func getState(ex *exchange.Exchange, stageVars map[string]string) *tstate {
 
 func putState(st *tstate) {
 	st.in = vtl.Input{}
+	st.view = contextView{}
 	for i := range st.hdrs {
 		st.hdrs[i] = [2][]byte{}
 	}
@@ -104,13 +105,10 @@ func putState(st *tstate) {
 	tstates.Put(st)
 }
 
-// FillInput describes ex's request to a template: its body and
-// parameters, and $context in ctx (identity goes in identity). The maps
-// are cleared first, so a caller can reuse them.
-func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]any, path, query, header map[string]string) {
+// fillParams puts ex's body and parameters in in; the maps are cleared
+// first, so a caller can reuse them.
+func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string) {
 	req := &ex.Ctx.Request
-	clear(ctx)
-	clear(identity)
 	clear(path)
 	clear(query)
 	clear(header)
@@ -127,35 +125,119 @@ func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]an
 	}
 	in.Body = req.Body()
 	in.Params = vtl.Params{Path: path, QueryString: query, Header: header}
-	in.Context = ctx
-	r := ex.RouteInfo
-	if r != nil {
-		ctx["apiId"] = r.APIID
-		ctx["stage"] = r.Stage
-		ctx["resourcePath"] = r.Resource
-		ctx["resourceId"] = r.ResourceID
-		ctx["deploymentId"] = r.DeploymentID
-		ctx["routeKey"] = r.RouteKey
-	}
-	ctx["accountId"] = exchange.AccountID
-	ctx["requestId"] = string(ex.RequestID)
-	ctx["extendedRequestId"] = string(ex.ExtendedRequestID)
-	ctx["httpMethod"] = string(req.Header.Method())
-	ctx["path"] = string(req.URI().PathOriginal())
-	ctx["protocol"] = "HTTP/1.1"
-	ctx["domainName"] = string(req.Header.Host())
-	ctx["requestTime"] = ex.Start.UTC().Format("02/Jan/2006:15:04:05 -0700")
-	ctx["requestTimeEpoch"] = ex.Start.UnixMilli()
-	identity["sourceIp"] = string(ex.SourceIP())
-	identity["userAgent"] = string(req.Header.UserAgent())
-	identity["apiKey"] = string(ex.APIKey)
-	identity["apiKeyId"] = string(ex.APIKeyID)
-	ctx["identity"] = identity
-	if len(ex.Authorizer) > 0 {
-		if a, err := vtl.ParseJSON(string(ex.Authorizer)); err == nil {
-			ctx["authorizer"] = a
+}
+
+// FillInput describes ex's request to a template: its body and
+// parameters, and all of $context in ctx (identity in identity). The
+// maps are cleared first, so a caller can reuse them.
+func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]any, path, query, header map[string]string) {
+	fillParams(ex, in, path, query, header)
+	clear(ctx)
+	clear(identity)
+	view := contextView{ex: ex, id: identityView{ex: ex}}
+	for _, k := range contextKeys {
+		if k == "identity" {
+			for _, ik := range identityKeys {
+				identity[ik], _ = view.id.Get(ik)
+			}
+			ctx[k] = identity
+			continue
+		}
+		if v, ok := view.Get(k); ok {
+			ctx[k] = v
 		}
 	}
+	in.Context = ctx
+}
+
+// contextView is $context for one request, each value computed when a
+// template reads it: a request pays only for the fields its templates
+// use.
+type contextView struct {
+	ex *exchange.Exchange
+	id identityView
+}
+
+var contextKeys = []string{"accountId", "apiId", "authorizer", "deploymentId", "domainName", "extendedRequestId",
+	"httpMethod", "identity", "path", "protocol", "requestId", "requestTime", "requestTimeEpoch", "resourceId",
+	"resourcePath", "routeKey", "stage"}
+
+// Keys lists the fields of $context.
+func (c *contextView) Keys() []string { return contextKeys }
+
+// Get computes one field of $context.
+func (c *contextView) Get(name string) (any, bool) {
+	ex := c.ex
+	req := &ex.Ctx.Request
+	r := ex.RouteInfo
+	if r == nil {
+		r = &exchange.RouteInfo{}
+	}
+	switch name {
+	case "accountId":
+		return exchange.AccountID, true
+	case "apiId":
+		return r.APIID, true
+	case "stage":
+		return r.Stage, true
+	case "resourcePath":
+		return r.Resource, true
+	case "resourceId":
+		return r.ResourceID, true
+	case "deploymentId":
+		return r.DeploymentID, true
+	case "routeKey":
+		return r.RouteKey, true
+	case "requestId":
+		return string(ex.RequestID), true
+	case "extendedRequestId":
+		return string(ex.ExtendedRequestID), true
+	case "httpMethod":
+		return string(req.Header.Method()), true
+	case "path":
+		return string(req.URI().PathOriginal()), true
+	case "protocol":
+		return "HTTP/1.1", true
+	case "domainName":
+		return string(req.Header.Host()), true
+	case "requestTime":
+		return ex.Start.UTC().Format("02/Jan/2006:15:04:05 -0700"), true
+	case "requestTimeEpoch":
+		return ex.Start.UnixMilli(), true
+	case "identity":
+		return &c.id, true
+	case "authorizer":
+		if len(ex.Authorizer) > 0 {
+			if a, err := vtl.ParseJSON(string(ex.Authorizer)); err == nil {
+				return a, true
+			}
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// identityView is $context.identity.
+type identityView struct{ ex *exchange.Exchange }
+
+var identityKeys = []string{"apiKey", "apiKeyId", "sourceIp", "userAgent"}
+
+// Keys lists the fields of $context.identity.
+func (c *identityView) Keys() []string { return identityKeys }
+
+// Get computes one field of $context.identity.
+func (c *identityView) Get(name string) (any, bool) {
+	switch name {
+	case "sourceIp":
+		return string(c.ex.SourceIP()), true
+	case "userAgent":
+		return string(c.ex.Ctx.Request.Header.UserAgent()), true
+	case "apiKey":
+		return string(c.ex.APIKey), true
+	case "apiKeyId":
+		return string(c.ex.APIKeyID), true
+	}
+	return nil, false
 }
 
 // mediaType is the lower-case media type of a Content-Type value, or

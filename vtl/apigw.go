@@ -130,11 +130,29 @@ func (x *contextObj) get(name string) any {
 	case "responseOverride":
 		return &responseOverride{s.ov}
 	}
-	v, ok := s.in.Context[name]
-	if !ok {
-		return nil
+	if v, ok := s.in.Context[name]; ok {
+		return v
 	}
-	return v
+	if s.in.ContextObject != nil {
+		v, _ := s.in.ContextObject.Get(name)
+		return v
+	}
+	return nil
+}
+
+// contextKeys are the names of $context: the map's and the object's.
+func (x *contextObj) asMap() *Map {
+	s := (*state)(x)
+	m := asMap(s.in.Context)
+	if o := s.in.ContextObject; o != nil {
+		for _, k := range o.Keys() {
+			if _, ok := m.Get(k); !ok {
+				v, _ := o.Get(k)
+				m.Put(k, v)
+			}
+		}
+	}
+	return m
 }
 
 func (utilObj) call(s *state, st *step, args []any, pos int) (any, error) {

@@ -209,3 +209,34 @@ func TestOverridesAreReturned(t *testing.T) {
 		t.Errorf("Reset left %+v", ov)
 	}
 }
+
+// lazyContext counts the fields read, to show a template pays only for
+// what it uses.
+type lazyContext struct{ reads []string }
+
+func (l *lazyContext) Get(name string) (any, bool) {
+	l.reads = append(l.reads, name)
+	switch name {
+	case "stage":
+		return "prod", true
+	case "identity":
+		m := &Map{}
+		m.Put("sourceIp", "198.51.100.7")
+		return m, true
+	}
+	return nil, false
+}
+
+func (l *lazyContext) Keys() []string { return []string{"identity", "stage"} }
+
+func TestContextObjectIsReadOnDemand(t *testing.T) {
+	lc := &lazyContext{}
+	in := &Input{Context: map[string]any{"requestId": "r-1"}, ContextObject: lc}
+	got, err := MustParse(`$context.requestId $context.stage $context.identity.sourceIp $context.keySet() [$!context.nope]`).Render(in, nil)
+	if err != nil || got != "r-1 prod 198.51.100.7 [requestId, identity, stage] []" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if strings.Join(lc.reads[:2], ",") != "stage,identity" {
+		t.Errorf("fields read: %v", lc.reads)
+	}
+}

@@ -41,8 +41,19 @@ type Input struct {
 	// Context is $context: string, number and bool leaves in nested
 	// map[string]any (e.g. Context["identity"].(map[string]any)["sourceIp"]).
 	Context map[string]any
+	// ContextObject, when set, answers the $context names Context does
+	// not hold, computed when a template reads them (so a request pays
+	// only for what its template uses).
+	ContextObject Object
 	// StageVariables is $stageVariables.
 	StageVariables map[string]string
+}
+
+// Object is a map whose members the caller computes on demand: a
+// template reads it as a map ($x.name, get, keySet). *Map is one.
+type Object interface {
+	Get(name string) (any, bool)
+	Keys() []string
 }
 
 // Params are the request parameters by kind.
@@ -836,6 +847,9 @@ func (s *state) prop(v any, name string) any {
 		return nil
 	case overrideMap:
 		return x.get(name)
+	case Object:
+		r, _ := x.Get(name)
+		return r
 	case paramsObj:
 		switch name {
 		case "header":
@@ -989,8 +1003,8 @@ func (s *state) appendJava(b []byte, v any, depth int) []byte {
 		m.Put("querystring", orEmpty(x.in.Params.QueryString))
 		m.Put("header", orEmpty(x.in.Params.Header))
 		return s.appendJava(b, m, depth)
-	case *contextObj:
-		return s.appendJava(b, x.in.Context, depth)
+	case *contextObj, Object:
+		return s.appendJava(b, s.mapOf(x), depth)
 	case *foreachScope:
 		return append(b, "foreach"...)
 	}
@@ -1068,7 +1082,7 @@ func (s *state) own(v any, depth, pos int) (any, error) {
 			m.vals[i] = c
 		}
 		return m, nil
-	case map[string]any, map[string]string, paramsObj, overrideMap, *contextObj:
+	case map[string]any, map[string]string, paramsObj, overrideMap, *contextObj, Object:
 		return s.own(s.mapOf(x), depth, pos)
 	case *defineBlock:
 		return s.renderBlock(x, pos)

@@ -31,7 +31,7 @@ func (s *state) method(v any, st *step, pos int) (any, error) {
 		return s.listMethod(x, st, args, pos)
 	case *Map:
 		return s.mapMethod(x, st, args)
-	case map[string]any, map[string]string, paramsObj, overrideMap, *contextObj:
+	case map[string]any, map[string]string, paramsObj, overrideMap, *contextObj, Object:
 		if st.name == "toString" {
 			return s.str(v), nil
 		}
@@ -98,7 +98,16 @@ func (s *state) mapOf(v any) *Map {
 	case overrideMap:
 		return asMap(*x.m)
 	case *contextObj:
-		return asMap(x.in.Context)
+		return x.asMap()
+	case *Map:
+		return x
+	case Object:
+		out := &Map{}
+		for _, k := range x.Keys() {
+			v, _ := x.Get(k)
+			out.Put(k, v)
+		}
+		return out
 	}
 	return asMap(v)
 }
