@@ -86,7 +86,7 @@ func TestAppendURIFillsTheTemplate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ex := templateExchange(t, tc.names, tc.values, tc.reqQuery)
-			got := templateProxy(tc.template, tc.query).appendURI(nil, ex)
+			got := templateProxy(tc.template, tc.query).appendURI(nil, ex, nil)
 			if string(got) != tc.want {
 				t.Fatalf("appendURI = %q, want %q", got, tc.want)
 			}
@@ -192,7 +192,7 @@ func FuzzAppendURI(f *testing.F) {
 		}
 		ex := templateExchange(t, routeNames, routeValues, reqQuery)
 		// Serve builds the URI into an empty buffer.
-		got := templateProxy(template, query).appendURI(nil, ex)
+		got := templateProxy(template, query).appendURI(nil, ex, nil)
 
 		want := string(ex.Path)
 		if template != "" {

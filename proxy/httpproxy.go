@@ -132,7 +132,11 @@ var (
 )
 
 // Serve forwards ex's request upstream and streams the response back.
-func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
+func (p *HTTPProxy) Serve(ex *exchange.Exchange) { p.serve(ex, nil) }
+
+// serve is Serve with path variables a mapping template overrode
+// ($context.requestOverride.path; nil: none).
+func (p *HTTPProxy) serve(ex *exchange.Exchange, pathOverride map[string]string) {
 	ctx := ex.Ctx
 	in := &ctx.Request
 	up := fasthttp.AcquireRequest()
@@ -154,7 +158,7 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) {
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	ex.Scratch = p.appendURI(ex.Scratch[:0], ex)
+	ex.Scratch = p.appendURI(ex.Scratch[:0], ex, pathOverride)
 	up.Header.SetRequestURIBytes(ex.Scratch)
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
@@ -213,7 +217,7 @@ func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
 // appendURI builds the upstream path and query: the URL template with route
 // variables filled in, or the request path; then the template's query and
 // the request's query.
-func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
+func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange, pathOverride map[string]string) []byte {
 	start := len(dst)
 	if p.path == nil {
 		dst = append(dst, ex.Path...)
@@ -224,6 +228,13 @@ func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
 				dst = append(dst, part.literal...)
 				emptyLast = false
 			} else {
+				if pathOverride != nil {
+					if o, ok := pathOverride[part.param]; ok {
+						dst = append(dst, o...)
+						emptyLast = o == ""
+						continue
+					}
+				}
 				v := ex.Param(part.param)
 				dst = append(dst, v...)
 				emptyLast = len(v) == 0

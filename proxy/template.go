@@ -436,7 +436,7 @@ func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 		req.SetBody(body)
 	}
 	applyRequestOverrides(req, &st.reqOv)
-	h.up.Serve(ex)
+	h.up.serve(ex, st.reqOv.RequestPath)
 	req.Header.SetMethodBytes(st.method)
 	if ex.ErrorMessage != "" {
 		return // the call failed and was answered

@@ -60,6 +60,7 @@ apis:
           application/json: |
             #set($o = $input.path('$'))
             #set($context.requestOverride.header.X-Trace = "t-$input.params('id')")
+            #if($input.params('id') == "5")#set($context.requestOverride.path.id = "five")#end
             {
               "customer": "$util.escapeJavaScript($o.buyer.name)",
               "lines": [
@@ -173,7 +174,7 @@ func TestRESTHTTPIntegrationAppliesRequestOverrides(t *testing.T) {
 	r := do(t, "POST", base+"/shop/v1/orders/5?x=1", strings.NewReader(`{"buyer":{"name":"b"},"items":[]}`))
 	mu.Lock()
 	defer mu.Unlock()
-	if r.status != 201 || trace != "t-5" || uri != "/v2/orders/5?x=1" {
+	if r.status != 201 || trace != "t-5" || uri != "/v2/orders/five?x=1" {
 		t.Errorf("status %d; upstream saw X-Trace %q at %q", r.status, trace, uri)
 	}
 }
