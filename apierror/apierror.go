@@ -106,42 +106,38 @@ func Message(d Dialect, c Code) string { return table[d][c].message }
 // below, for the WebSocket codes it leaves to HTTP) and only read.
 var table = [numDialects][numCodes]response{
 	HTTP: {
-		NotFound:             r(404, `{"message":"Not Found"}`, ""),
-		BadRequest:           r(400, `{"message":"Bad Request"}`, ""),
-		RequestTooLarge:      r(413, `{"message":"Request Too Long"}`, ""),
-		HeaderTooLarge:       r(431, `{"message":"Request Header Fields Too Large"}`, ""),
-		BadGateway:           r(502, `{"message":"Bad Gateway"}`, ""),
-		IntegrationTimeout:   r(503, `{"message":"Service Unavailable"}`, ""),
-		InternalError:        r(500, `{"message":"Internal Server Error"}`, ""),
-		Forbidden:            r(403, `{"message":"Forbidden"}`, ""),
-		Unauthorized:         r(401, `{"message":"Unauthorized"}`, ""),
-		TooManyRequests:      r(429, `{"message":"Too Many Requests"}`, ""),
-		LimitExceeded:        r(429, `{"message":"Limit Exceeded"}`, ""),
-		NoHealthyUpstream:    r(503, `{"message":"Service Unavailable"}`, ""),
-		AccessDenied:         r(403, `{"message":"Forbidden"}`, ""),
-		AuthorizerFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
-		FunctionFailure:      r(500, `{"message":"Internal Server Error"}`, ""),
-		UnsupportedMediaType: r(415, `{"message":"Unsupported Media Type"}`, ""),
-		ConfigurationError:   r(500, `{"message":"Internal Server Error"}`, ""),
+		NotFound:           r(404, `{"message":"Not Found"}`, ""),
+		BadRequest:         r(400, `{"message":"Bad Request"}`, ""),
+		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, ""),
+		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, ""),
+		BadGateway:         r(502, `{"message":"Bad Gateway"}`, ""),
+		IntegrationTimeout: r(503, `{"message":"Service Unavailable"}`, ""),
+		InternalError:      r(500, `{"message":"Internal Server Error"}`, ""),
+		Forbidden:          r(403, `{"message":"Forbidden"}`, ""),
+		Unauthorized:       r(401, `{"message":"Unauthorized"}`, ""),
+		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, ""),
+		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, ""),
+		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, ""),
+		AccessDenied:       r(403, `{"message":"Forbidden"}`, ""),
+		AuthorizerFailure:  r(500, `{"message":"Internal Server Error"}`, ""),
+		FunctionFailure:    r(500, `{"message":"Internal Server Error"}`, ""),
 	},
 	REST: {
-		NotFound:             r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
-		BadRequest:           r(400, `{"message":"Bad Request"}`, "BadRequestException"),
-		RequestTooLarge:      r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
-		HeaderTooLarge:       r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
-		BadGateway:           r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
-		IntegrationTimeout:   r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
-		InternalError:        r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
-		Forbidden:            r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
-		Unauthorized:         r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
-		TooManyRequests:      r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
-		LimitExceeded:        r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
-		NoHealthyUpstream:    r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
-		AccessDenied:         r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
-		AuthorizerFailure:    r(500, `{"message":null}`, "AuthorizerConfigurationException"),
-		FunctionFailure:      r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
-		UnsupportedMediaType: r(415, `{"message":"Unsupported Media Type"}`, "UnsupportedMediaTypeException"),
-		ConfigurationError:   r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		NotFound:           r(403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"),
+		BadRequest:         r(400, `{"message":"Bad Request"}`, "BadRequestException"),
+		RequestTooLarge:    r(413, `{"message":"Request Too Long"}`, "RequestTooLongException"),
+		HeaderTooLarge:     r(431, `{"message":"Request Header Fields Too Large"}`, "RequestHeaderFieldsTooLargeException"),
+		BadGateway:         r(502, `{"message":"Network error communicating with endpoint"}`, "InternalServerErrorException"),
+		IntegrationTimeout: r(504, `{"message":"Endpoint request timed out"}`, "InternalServerErrorException"),
+		InternalError:      r(500, `{"message":"Internal server error"}`, "InternalServerErrorException"),
+		Forbidden:          r(403, `{"message":"Forbidden"}`, "ForbiddenException"),
+		Unauthorized:       r(401, `{"message":"Unauthorized"}`, "UnauthorizedException"),
+		TooManyRequests:    r(429, `{"message":"Too Many Requests"}`, "TooManyRequestsException"),
+		LimitExceeded:      r(429, `{"message":"Limit Exceeded"}`, "LimitExceededException"),
+		NoHealthyUpstream:  r(503, `{"message":"Service Unavailable"}`, "ServiceUnavailableException"),
+		AccessDenied:       r(403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"),
+		AuthorizerFailure:  r(500, `{"message":null}`, "AuthorizerConfigurationException"),
+		FunctionFailure:    r(502, `{"message":"Internal server error"}`, "InternalServerErrorException"),
 	},
 	WebSocket: {
 		Forbidden:           r(403, `{"message":"Forbidden"}`, ""),
@@ -157,6 +153,11 @@ var table = [numDialects][numCodes]response{
 }
 
 func init() {
+	// The answers of REST non-proxy integrations (docs/transform.md).
+	table[HTTP][UnsupportedMediaType] = r(415, `{"message":"Unsupported Media Type"}`, "")
+	table[HTTP][ConfigurationError] = r(500, `{"message":"Internal Server Error"}`, "")
+	table[REST][UnsupportedMediaType] = r(415, `{"message":"Unsupported Media Type"}`, "UnsupportedMediaTypeException")
+	table[REST][ConfigurationError] = r(500, `{"message":"Internal server error"}`, "InternalServerErrorException")
 	for c := range table[WebSocket] {
 		if table[WebSocket][c].status == 0 {
 			table[WebSocket][c] = table[HTTP][c]
