@@ -69,6 +69,11 @@ const (
 	// required request parameter missing (apierror/validation.go).
 	BadRequestBody
 	BadRequestParameters
+	// REST non-proxy integrations: a request whose Content-Type has no
+	// mapping template under passthrough_behavior never (or
+	// when_no_templates), and a mapping template that failed.
+	UnsupportedMediaType
+	ConfigurationError
 	numCodes
 )
 
@@ -168,6 +173,11 @@ var table = [numDialects][numCodes]response{
 }
 
 func init() {
+	// The answers of REST non-proxy integrations (docs/transform.md).
+	table[HTTP][UnsupportedMediaType] = r(415, `{"message":"Unsupported Media Type"}`, "")
+	table[HTTP][ConfigurationError] = r(500, `{"message":"Internal Server Error"}`, "")
+	table[REST][UnsupportedMediaType] = r(415, `{"message":"Unsupported Media Type"}`, "UnsupportedMediaTypeException")
+	table[REST][ConfigurationError] = r(500, `{"message":"Internal server error"}`, "InternalServerErrorException")
 	for c := range table[WebSocket] {
 		if table[WebSocket][c].status == 0 {
 			table[WebSocket][c] = table[HTTP][c]
@@ -201,3 +211,44 @@ func WriteStatus(resp *fasthttp.Response, status int) {
 	resp.Header.SetContentTypeBytes(contentTypeJSON)
 	resp.SetBodyString(`{"message":"` + fasthttp.StatusMessage(status) + `"}`)
 }
+
+// responseTypes are API Gateway's gateway response types of the codes a
+// REST API answers; a code without one is customised through
+// DEFAULT_4XX or DEFAULT_5XX.
+var responseTypes = [numCodes]string{
+	NotFound:             "MISSING_AUTHENTICATION_TOKEN",
+	RequestTooLarge:      "REQUEST_TOO_LARGE",
+	IntegrationFailure:   "INTEGRATION_FAILURE",
+	BadRequestBody:       "BAD_REQUEST_BODY",
+	BadRequestParameters: "BAD_REQUEST_PARAMETERS",
+	IntegrationTimeout:   "INTEGRATION_TIMEOUT",
+	Forbidden:            "INVALID_API_KEY",
+	Unauthorized:         "UNAUTHORIZED",
+	TooManyRequests:      "THROTTLED",
+	LimitExceeded:        "QUOTA_EXCEEDED",
+	NoHealthyUpstream:    "INTEGRATION_FAILURE",
+	AccessDenied:         "ACCESS_DENIED",
+	AuthorizerFailure:    "AUTHORIZER_CONFIGURATION_ERROR",
+	FunctionFailure:      "INTEGRATION_FAILURE",
+	UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+	ConfigurationError:   "API_CONFIGURATION_ERROR",
+}
+
+// ResponseType is the gateway response type of c on a REST API
+// ($context.error.responseType): its own, else DEFAULT_4XX or
+// DEFAULT_5XX by its status.
+func ResponseType(c Code) string {
+	if t := responseTypes[c]; t != "" {
+		return t
+	}
+	if table[REST][c].status >= 500 {
+		return "DEFAULT_5XX"
+	}
+	return "DEFAULT_4XX"
+}
+
+// Status is the status of the gateway response c in dialect d.
+func Status(d Dialect, c Code) int { return table[d][c].status }
+
+// ErrorType is the x-amzn-ErrorType of c in dialect d (nil: none).
+func ErrorType(d Dialect, c Code) []byte { return table[d][c].errorType }

@@ -263,6 +263,7 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 	if in.Type == IntegrationMock && in.Status == 0 {
 		in.Status = DefaultMockStatus
 	}
+	defaultTransform(in)
 	if a.Type == APIWebSocket {
 		return
 	}
@@ -271,7 +272,7 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 	if in.PayloadFormat == "" {
 		in.PayloadFormat = format
 	}
-	if in.Type == IntegrationHTTPProxy {
+	if in.Type == IntegrationHTTPProxy || in.Type == IntegrationHTTP && a.Type == APIREST {
 		if in.Balance == "" {
 			in.Balance = BalanceRoundRobin
 		}

@@ -25,7 +25,8 @@ const (
 type IntegrationType string
 
 // Integration types: http_proxy, mock and lambda serve HTTP and REST
-// APIs; http and lambda serve WebSocket APIs.
+// APIs; http serves REST APIs (the non-proxy HTTP integration, with
+// mapping templates) and, with lambda, WebSocket APIs.
 const (
 	IntegrationHTTPProxy IntegrationType = "http_proxy"
 	IntegrationMock      IntegrationType = "mock"
@@ -135,4 +136,17 @@ type RuntimeClient string
 const (
 	RuntimeClientBundled  RuntimeClient = "bundled"
 	RuntimeClientOfficial RuntimeClient = "official"
+)
+
+// PassthroughBehavior is a non-proxy integration's passthrough_behavior:
+// what a request whose Content-Type has no template does.
+type PassthroughBehavior string
+
+// Passthrough behaviors, as API Gateway's WHEN_NO_MATCH (the body goes
+// through unchanged), WHEN_NO_TEMPLATES (it does only when the
+// integration has no template at all, else 415) and NEVER (415).
+const (
+	PassthroughWhenNoMatch     PassthroughBehavior = "when_no_match"
+	PassthroughWhenNoTemplates PassthroughBehavior = "when_no_templates"
+	PassthroughNever           PassthroughBehavior = "never"
 )

@@ -146,11 +146,16 @@ func yamlErrorLine(err error) int {
 // expandNode replaces ${VAR} and ${VAR:-default} in every scalar. Only plain
 // identifiers are environment variables: ${stageVariables.x} and
 // ${request.body.action} are left for the features that own them.
+//
+// Mapping templates are left alone: ${name} is a VTL reference there.
 func expandNode(n *yaml.Node, lookup func(string) (string, bool)) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		n.Value = expand(n.Value, lookup)
 	}
-	for _, c := range n.Content {
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 1 && strings.HasSuffix(n.Content[i-1].Value, "_templates") {
+			continue
+		}
 		expandNode(c, lookup)
 	}
 }

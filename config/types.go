@@ -240,6 +240,9 @@ type API struct {
 	// BinaryMediaTypes are a REST API's binary media types, as
 	// x-amazon-apigateway-binary-media-types (added).
 	BinaryMediaTypes []string `yaml:"binary_media_types"`
+	// GatewayResponses customise a REST API's own responses by type
+	// (DEFAULT_4XX, MISSING_AUTHENTICATION_TOKEN, ...) (added).
+	GatewayResponses map[string]*GatewayResponse `yaml:"gateway_responses"`
 }
 
 // Stage is a named deployment of an API.
@@ -303,6 +306,50 @@ type Integration struct {
 	// style keys to values, and per status code for responses.
 	RequestParameters  map[string]string            `yaml:"request_parameters"`
 	ResponseParameters map[string]map[string]string `yaml:"response_parameters"`
+	// REST non-proxy integrations and mapping templates (added;
+	// docs/transform.md): type http, lambda with proxy: false, and mock.
+	// Method is a type http integration's upstream method (default: the
+	// request's).
+	Method string `yaml:"method"`
+	// Proxy false makes a lambda integration a custom (non-proxy) one:
+	// the request template's output is the event (default true).
+	Proxy *bool `yaml:"proxy"`
+	// RequestTemplates are VTL templates by request Content-Type.
+	RequestTemplates map[string]string `yaml:"request_templates"`
+	// PassthroughBehavior decides what a request whose Content-Type has
+	// no template does (default when_no_match).
+	PassthroughBehavior PassthroughBehavior `yaml:"passthrough_behavior"`
+	// Responses are the integration responses, tried in order; the one
+	// without selection_pattern is the default.
+	Responses []IntegrationResponse `yaml:"responses"`
+}
+
+// IntegrationResponse maps a backend's answer to the client's (added).
+type IntegrationResponse struct {
+	// SelectionPattern is a regular expression matched against the
+	// whole status code (http, mock) or error message (lambda); "" is
+	// the default response.
+	SelectionPattern string `yaml:"selection_pattern"`
+	// Status is the status sent to the client (default 200).
+	Status int `yaml:"status"`
+	// ResponseParameters set response headers:
+	// method.response.header.NAME: "'static'" | integration.response.header.NAME | integration.response.body
+	ResponseParameters map[string]string `yaml:"response_parameters"`
+	// ResponseTemplates are VTL templates by response content type.
+	ResponseTemplates map[string]string `yaml:"response_templates"`
+}
+
+// GatewayResponse customises one type of the responses frontdesk makes
+// itself on a REST API (added; docs/transform.md).
+type GatewayResponse struct {
+	// Status replaces the status (0: the default one).
+	Status int `yaml:"status"`
+	// ResponseParameters set headers: gatewayresponse.header.NAME:
+	// "'static'" | method.request.header.X | method.request.querystring.X
+	// | method.request.path.X | stageVariables.X | context.X
+	ResponseParameters map[string]string `yaml:"response_parameters"`
+	// ResponseTemplates are VTL body templates by content type.
+	ResponseTemplates map[string]string `yaml:"response_templates"`
 }
 
 // HealthCheck is an active upstream health check.

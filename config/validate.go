@@ -383,6 +383,7 @@ func (x *validator) api(key string, a *API) bool {
 		x.integration(key, a, n)
 	}
 	x.transform(key, a)
+	x.gatewayResponses(key, a)
 	if a.Type == APIWebSocket {
 		x.wsRoutes(key, a)
 		return true
@@ -521,31 +522,16 @@ func (x *validator) integration(apiKey string, a *API, name string) {
 			return
 		}
 		x.proxyURL(k, a, in)
-		switch in.Balance {
-		case "", BalanceRoundRobin, BalanceLeastConn:
-		default:
-			x.fail(k+".balance", "want round_robin or least_conn, got %q", in.Balance)
-		}
-		if in.Retries < 0 {
-			x.fail(k+".retries", "must not be negative")
-		}
-		if hc := in.HealthCheck; hc != nil {
-			if !strings.HasPrefix(hc.Path, "/") {
-				x.fail(k+".health_check.path", "want a path starting with /, got %q", hc.Path)
-			}
-			if hc.Interval != 0 && hc.Interval.D() < 100*time.Millisecond {
-				x.fail(k+".health_check.interval", "at least 100ms, got %s", hc.Interval.D())
-			}
-		}
-		for i, t := range in.Targets {
-			if _, ok := httpURL(t); !ok {
-				x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
-			}
-		}
+		x.upstreamKeys(k, in)
 	case IntegrationHTTP:
-		if a.Type != APIWebSocket {
-			x.fail(k+".type", "use http_proxy for HTTP and REST APIs")
+		if a.Type == APIHTTP {
+			x.fail(k+".type", "use http_proxy for HTTP APIs (type http is the non-proxy integration of REST and WebSocket APIs)")
 			return
+		}
+		if a.Type == APIREST {
+			x.proxyURL(k, a, in)
+			x.upstreamKeys(k, in)
+			break
 		}
 		if _, ok := httpURL(in.URL); !ok {
 			x.fail(k+".url", "want an http(s) URL, got %q", in.URL)
@@ -573,6 +559,33 @@ func (x *validator) integration(apiKey string, a *API, name string) {
 	}
 	if in.Timeout.D() < 50*time.Millisecond {
 		x.fail(k+".timeout", "at least 50ms, got %s", in.Timeout.D())
+	}
+	x.templated(k, a, in)
+}
+
+// upstreamKeys checks the keys an integration calling an HTTP upstream
+// shares with http_proxy.
+func (x *validator) upstreamKeys(k string, in *Integration) {
+	switch in.Balance {
+	case "", BalanceRoundRobin, BalanceLeastConn:
+	default:
+		x.fail(k+".balance", "want round_robin or least_conn, got %q", in.Balance)
+	}
+	if in.Retries < 0 {
+		x.fail(k+".retries", "must not be negative")
+	}
+	if hc := in.HealthCheck; hc != nil {
+		if !strings.HasPrefix(hc.Path, "/") {
+			x.fail(k+".health_check.path", "want a path starting with /, got %q", hc.Path)
+		}
+		if hc.Interval != 0 && hc.Interval.D() < 100*time.Millisecond {
+			x.fail(k+".health_check.interval", "at least 100ms, got %s", hc.Interval.D())
+		}
+	}
+	for i, t := range in.Targets {
+		if _, ok := httpURL(t); !ok {
+			x.fail(fmt.Sprintf("%s.targets[%d]", k, i), "want an origin like http://host:port, got %q", t)
+		}
 	}
 }
 

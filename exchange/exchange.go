@@ -100,6 +100,9 @@ type Exchange struct {
 	GatePassed bool
 	// Record is the access-log line of the request, filled at the end.
 	Record accesslog.Record
+	// Responses, set on REST APIs with gateway responses, may replace
+	// the gateway's own answers (Fail).
+	Responses Responder
 
 	// Scratch is a reusable buffer an integration may use for the
 	// length of its Serve (the upstream URI, header values).
@@ -179,14 +182,19 @@ func (ex *Exchange) Reset() {
 	ex.Trace = nil
 	ex.ErrorMessage, ex.AuthorizerError = "", nil
 	ex.ValidationError = ex.ValidationError[:0]
+	ex.Responses = nil
 	ex.Scratch = ex.Scratch[:0]
 	ex.sourceIP = ex.sourceIP[:0]
 	ex.event = lambda.EventInput{}
 }
 
-// Fail answers the request with the gateway response c.
+// Fail answers the request with the gateway response c, customised when
+// the API has gateway responses for it.
 func (ex *Exchange) Fail(c apierror.Code) {
 	ex.Ctx.Response.ResetBody()
-	apierror.Write(&ex.Ctx.Response, ex.Dialect, c)
 	ex.ErrorMessage = apierror.Message(ex.Dialect, c)
+	if ex.Responses != nil && ex.Responses.Respond(ex, c) {
+		return
+	}
+	apierror.Write(&ex.Ctx.Response, ex.Dialect, c)
 }

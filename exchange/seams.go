@@ -1,5 +1,7 @@
 package exchange
 
+import "github.com/frontdeskgw/frontdesk/apierror"
+
 // Integration answers a routed request by filling ex.Ctx.Response. Errors
 // are answered too, in ex.Dialect; Serve never panics on bad input.
 type Integration interface {
@@ -40,4 +42,11 @@ type StreamLimit interface {
 	// holds as many as it may.
 	Acquire(client []byte) (slot uint64, ok bool)
 	Release(slot uint64)
+}
+
+// Responder writes a customised gateway response (a REST API's gateway
+// responses) for c; it reports false when it has none for c, and the
+// default answer is written.
+type Responder interface {
+	Respond(ex *Exchange, c apierror.Code) bool
 }

@@ -90,6 +90,8 @@ type api struct {
 	// unrouted names the API in the access log of a request that found
 	// no stage of it.
 	unrouted *exchange.RouteInfo
+	// responses are a REST API's gateway responses (nil: none).
+	responses exchange.Responder
 }
 
 // routeDef is a route of an API, numbered as its tree returns it: the
@@ -325,6 +327,11 @@ func compileAPI(name string, ca *config.API, deps Deps) (*api, error) {
 			return nil, fmt.Errorf("cors: %w", err)
 		}
 		a.cors = p
+	}
+	if r, err := compileGatewayResponses(ca); err != nil {
+		return nil, err
+	} else if r != nil {
+		a.responses = r
 	}
 	keys := slices.Sorted(maps.Keys(ca.Routes))
 	for i, k := range keys {
@@ -576,6 +583,9 @@ func stageVarList(vars map[string]string) []lambda.Param {
 }
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
+	if ca.Type == config.APIREST && in.NonProxy() {
+		return compileNonProxy(in, vars, deps)
+	}
 	switch in.Type {
 	case config.IntegrationHTTPProxy:
 		u, missing := config.SubstituteStageVars(in.URL, vars)

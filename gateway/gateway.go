@@ -279,6 +279,7 @@ func (g *Gateway) acquire(ctx *fasthttp.RequestCtx, s *Snapshot) *exchange.Excha
 func (g *Gateway) enter(ex *exchange.Exchange, a *api) {
 	begin(ex, a.dialect)
 	ex.CORS, ex.Counter, ex.APIMetrics = a.cors, a.noRoute, a.metrics
+	ex.Responses = a.responses
 	ex.RouteInfo = a.unrouted // until a stage and a route match
 	ex.AnyHost = a.hosts == anyHost
 }

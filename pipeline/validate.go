@@ -133,8 +133,13 @@ func (v *Validator) checkParams(ex *exchange.Exchange) bool {
 	msg = append(msg, ']')
 	ex.ValidationError = msg
 	ex.Ctx.Response.ResetBody()
-	ex.Scratch = apierror.WriteMessage(&ex.Ctx.Response, ex.Dialect, apierror.BadRequestParameters, msg, ex.Scratch)
 	ex.ErrorMessage = string(msg)
+	// The API's BAD_REQUEST_PARAMETERS gateway response, when it has one,
+	// answers instead (its default body carries the same message).
+	if ex.Responses != nil && ex.Responses.Respond(ex, apierror.BadRequestParameters) {
+		return false
+	}
+	ex.Scratch = apierror.WriteMessage(&ex.Ctx.Response, ex.Dialect, apierror.BadRequestParameters, msg, ex.Scratch)
 	return false
 }
 

@@ -134,12 +134,13 @@ var (
 )
 
 // Serve forwards ex's request upstream and streams the response back.
-func (p *HTTPProxy) Serve(ex *exchange.Exchange) { p.serve(ex, nil) }
+func (p *HTTPProxy) Serve(ex *exchange.Exchange) { p.serve(ex, nil, nil) }
 
 // serve forwards the request with path as its upstream path (nil: the
 // URL's template, else the request path), as a parameter mapping's
-// overwrite:path asks.
-func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
+// overwrite:path asks, and with the path variables a mapping template
+// overrode ($context.requestOverride.path; nil: none).
+func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[string]string) {
 	ctx := ex.Ctx
 	in := &ctx.Request
 	up := fasthttp.AcquireRequest()
@@ -161,7 +162,7 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte) {
 	// parsed: fasthttp then writes them as they are, so the path keeps the
 	// client's encoding and costs no parse and re-render per request. The
 	// scheme is the pool's business (TLS or not).
-	ex.Scratch = p.appendMappedURI(ex.Scratch[:0], ex, path)
+	ex.Scratch = p.appendMappedURI(ex.Scratch[:0], ex, path, pathOverride)
 	up.Header.SetRequestURIBytes(ex.Scratch)
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
@@ -233,12 +234,13 @@ func admitStream(ex *exchange.Exchange, resp *fasthttp.Response) bool {
 // variables filled in, or the request path; then the template's query and
 // the request's query.
 func (p *HTTPProxy) appendURI(dst []byte, ex *exchange.Exchange) []byte {
-	return p.appendMappedURI(dst, ex, nil)
+	return p.appendMappedURI(dst, ex, nil, nil)
 }
 
 // appendMappedURI is appendURI with path, when not nil, in place of the
-// template's or the request's path.
-func (p *HTTPProxy) appendMappedURI(dst []byte, ex *exchange.Exchange, path []byte) []byte {
+// template's or the request's path, and pathOverride's values in place of
+// the route's for the template's variables.
+func (p *HTTPProxy) appendMappedURI(dst []byte, ex *exchange.Exchange, path []byte, pathOverride map[string]string) []byte {
 	start := len(dst)
 	if path != nil {
 		dst = append(dst, path...)
@@ -251,6 +253,13 @@ func (p *HTTPProxy) appendMappedURI(dst []byte, ex *exchange.Exchange, path []by
 				dst = append(dst, part.literal...)
 				emptyLast = false
 			} else {
+				if pathOverride != nil {
+					if o, ok := pathOverride[part.param]; ok {
+						dst = append(dst, o...)
+						emptyLast = o == ""
+						continue
+					}
+				}
 				v := ex.Param(part.param)
 				dst = append(dst, v...)
 				emptyLast = len(v) == 0

@@ -219,7 +219,7 @@ func (p *Mapped) Serve(ex *exchange.Exchange) {
 		path = p.mapRequest(ex, st)
 	}
 	if p.http != nil && path != nil {
-		p.http.serve(ex, path)
+		p.http.serve(ex, path, nil)
 	} else {
 		p.inner.Serve(ex)
 	}

@@ -16,7 +16,7 @@ var Floors = []Floor{
 		"console", "internal/ascii", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing",
+		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing", "vtl",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	// importer produces config from OpenAPI and SAM files and reads

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestTemplateKeysAreCheckedWithTheTemplatesOwnLine(t *testing.T) {
+	src := `apis:
+  shop:
+    type: rest
+    integrations:
+      orders:
+        type: http
+        url: "http://127.0.0.1:9000/orders"
+        passthrough_behavior: sometimes
+        request_templates:
+          application/json: |
+            {
+              #if($input.path('$.a'))
+              "a": 1
+            }
+          not-a-type: '{}'
+        responses:
+          - selection_pattern: "5(\\d"
+            status: 999
+            response_parameters:
+              X-Nope: "'a'"
+              method.response.header.X-Ok: "whatever"
+            response_templates:
+              application/json: '#frobnicate($x)'
+          - status: 200
+          - status: 201
+      proxied:
+        type: http_proxy
+        url: "http://127.0.0.1:9000"
+        request_templates: {application/json: '{}'}
+      fn:
+        type: lambda
+        function: nope
+        proxy: false
+    gateway_responses:
+      NOT_A_TYPE: {status: 400}
+      REQUEST_TOO_LARGE: {status: 400}
+      DEFAULT_4XX:
+        response_parameters:
+          gatewayresponse.header.Access-Control-Allow-Origin: "'*'"
+          gatewayresponse.header.X-From: "body.x"
+        response_templates:
+          application/json: '{"m": ${x'
+    routes:
+      "POST /orders": {integration: orders}
+  web:
+    type: http
+    base_path: /web
+    integrations:
+      m: {type: mock, request_templates: {application/json: '{}'}}
+    gateway_responses:
+      DEFAULT_4XX: {status: 400}
+    routes:
+      "GET /m": {integration: m}
+`
+	_, _, err := Parse("t.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	cases := []struct {
+		line int
+		key  string
+		msg  string
+	}{
+		{8, "apis.shop.integrations.orders.passthrough_behavior", "want when_no_match, when_no_templates or never"},
+		// The #if opened on the template's line 2 is the file's line 12.
+		{12, "apis.shop.integrations.orders.request_templates.application/json", "template line 2, column 3: #if is not closed by #end"},
+		{15, "apis.shop.integrations.orders.request_templates.not-a-type", "want a content type"},
+		{17, "apis.shop.integrations.orders.responses[0].selection_pattern", "not a regular expression"},
+		{18, "apis.shop.integrations.orders.responses[0].status", "want an HTTP status"},
+		{20, "apis.shop.integrations.orders.responses[0].response_parameters.X-Nope", "want method.response.header.NAME"},
+		{21, "apis.shop.integrations.orders.responses[0].response_parameters.method.response.header.X-Ok", "want 'static text'"},
+		{23, "apis.shop.integrations.orders.responses[0].response_templates.application/json", "unknown directive #frobnicate"},
+		{25, "apis.shop.integrations.orders.responses[2].selection_pattern", "a second default response"},
+		{26, "apis.shop.integrations.proxied", "apply to non-proxy integrations"},
+		{32, "apis.shop.integrations.fn.function", "no function named"},
+		{35, "apis.shop.gateway_responses.NOT_A_TYPE", "unknown gateway response type"},
+		{36, "apis.shop.gateway_responses.REQUEST_TOO_LARGE", "cannot be customised"},
+		{40, "apis.shop.gateway_responses.DEFAULT_4XX.response_parameters.gatewayresponse.header.X-From", "want 'static text'"},
+		{42, "apis.shop.gateway_responses.DEFAULT_4XX.response_templates.application/json", "reference ${"},
+		{49, "apis.web.integrations.m", "REST APIs only"},
+		{50, "apis.web.gateway_responses", "REST APIs only"},
+	}
+	for _, c := range cases {
+		if !hasProblem(list, c.line, c.key, c.msg) {
+			t.Errorf("missing %d %s: %s", c.line, c.key, c.msg)
+		}
+	}
+	if t.Failed() {
+		for _, p := range list {
+			t.Logf("got %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+}
+
+func TestTemplateDefaultsAndAWSSpellings(t *testing.T) {
+	src := `apis:
+  shop:
+    type: rest
+    integrations:
+      a:
+        type: mock
+        passthrough_behavior: WHEN_NO_TEMPLATES
+        request_templates: {application/json: '{"statusCode": $input.params(''s'')}'}
+        responses: [{selection_pattern: "4\\d\\d", status: 404}, {}]
+      b: {type: http, url: "http://127.0.0.1:9/x"}
+    routes:
+      "GET /a": {integration: a}
+      "GET /b": {integration: b}
+`
+	c, _, err := Parse("t.yaml", []byte(src), env(map[string]string{"s": "env-must-not-apply"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.APIs["shop"].Integrations["a"], c.APIs["shop"].Integrations["b"]
+	if a.PassthroughBehavior != PassthroughWhenNoTemplates || b.PassthroughBehavior != PassthroughWhenNoMatch {
+		t.Errorf("passthrough: %q %q", a.PassthroughBehavior, b.PassthroughBehavior)
+	}
+	if a.Responses[1].Status != DefaultIntegrationResponseStatus || !a.NonProxy() || !b.NonProxy() {
+		t.Errorf("defaults: %+v", a.Responses)
+	}
+}
+
+func TestTemplatesKeepVTLFormalReferences(t *testing.T) {
+	src := `apis:
+  shop:
+    type: rest
+    integrations:
+      a:
+        type: mock
+        request_templates: {application/json: '{"statusCode": ${code}}'}
+        responses: [{response_templates: {application/json: '${HOME}'}}]
+        body: "${HOME}"
+    routes:
+      "GET /a": {integration: a}
+`
+	c, _, err := Parse("t.yaml", []byte(src), env(map[string]string{"code": "x", "HOME": "/root"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.APIs["shop"].Integrations["a"]
+	if a.RequestTemplates["application/json"] != `{"statusCode": ${code}}` || a.Responses[0].ResponseTemplates["application/json"] != "${HOME}" {
+		t.Errorf("templates were expanded from the environment: %q %q", a.RequestTemplates, a.Responses[0].ResponseTemplates)
+	}
+	if a.Body != "/root" {
+		t.Errorf("other values must still expand: %q", a.Body)
+	}
+}

@@ -1,0 +1,544 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/exchange"
+	"github.com/frontdeskgw/frontdesk/lambda"
+	"github.com/frontdeskgw/frontdesk/vtl"
+	"github.com/valyala/fasthttp"
+)
+
+// REST non-proxy integrations: a mapping template reshapes the request
+// into what the backend gets, and integration responses, selected by a
+// pattern on the backend's status or error message, reshape its answer
+// (docs/transform.md). Only routes whose integration asks for it pay for
+// any of this: proxy integrations never reach this file.
+
+// Passthrough is what a request whose Content-Type has no template does.
+type Passthrough uint8
+
+// Passthrough behaviors.
+const (
+	PassWhenNoMatch Passthrough = iota
+	PassWhenNoTemplates
+	PassNever
+)
+
+// Transform is the mapping of one non-proxy integration.
+type Transform struct {
+	// RequestTemplates by lower-case media type.
+	RequestTemplates map[string]*vtl.Template
+	Passthrough      Passthrough
+	// Responses in the order they are tried; the one with a nil Pattern
+	// is the default.
+	Responses      []IntegrationResponse
+	StageVariables map[string]string
+}
+
+// IntegrationResponse is one integration response.
+type IntegrationResponse struct {
+	// Pattern must match the whole selector (status code or error
+	// message); nil marks the default response.
+	Pattern   *regexp.Regexp
+	Status    int
+	Headers   []ResponseHeader
+	Templates map[string]*vtl.Template
+}
+
+// ResponseHeader is one response parameter: a header set from static
+// text, a backend response header, or the backend's body.
+type ResponseHeader struct {
+	Name       string
+	Static     string
+	FromHeader string
+	FromBody   bool
+}
+
+// DefaultContentType is the media type of a request without
+// Content-Type, and of responses without a template, as in API Gateway.
+const DefaultContentType = "application/json"
+
+// tstate is the reusable state of one templated request.
+type tstate struct {
+	in     vtl.Input
+	reqOv  vtl.Overrides
+	ov     vtl.Overrides
+	out    []byte
+	body   []byte
+	method []byte
+	hdrs   [][2][]byte
+	view   contextView
+	path   map[string]string
+	query  map[string]string
+	header map[string]string
+}
+
+var tstates = sync.Pool{New: func() any {
+	return &tstate{path: map[string]string{}, query: map[string]string{}, header: map[string]string{}}
+}}
+
+func getState(ex *exchange.Exchange, stageVars map[string]string) *tstate {
+	st := tstates.Get().(*tstate)
+	fillParams(ex, &st.in, st.path, st.query, st.header)
+	st.view = contextView{ex: ex, id: identityView{ex: ex}}
+	st.in.ContextObject = &st.view
+	st.in.StageVariables = stageVars
+	st.reqOv.Reset()
+	st.ov.Reset()
+	return st
+}
+
+func putState(st *tstate) {
+	st.in = vtl.Input{}
+	st.view = contextView{}
+	for i := range st.hdrs {
+		st.hdrs[i] = [2][]byte{}
+	}
+	st.hdrs = st.hdrs[:0]
+	tstates.Put(st)
+}
+
+// fillParams puts ex's body and parameters in in; the maps are cleared
+// first, so a caller can reuse them.
+func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string) {
+	req := &ex.Ctx.Request
+	clear(path)
+	clear(query)
+	clear(header)
+	for i, name := range ex.ParamNames {
+		if i < ex.Params.Len() {
+			path[name] = string(ex.Params.Value(ex.Path, i))
+		}
+	}
+	for k, v := range req.URI().QueryArgs().All() {
+		query[string(k)] = string(v)
+	}
+	for k, v := range req.Header.All() {
+		header[string(k)] = string(v)
+	}
+	in.Body = req.Body()
+	in.Params = vtl.Params{Path: path, QueryString: query, Header: header}
+}
+
+// FillInput describes ex's request to a template: its body and
+// parameters, and all of $context in ctx (identity in identity). The
+// maps are cleared first, so a caller can reuse them.
+func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]any, path, query, header map[string]string) {
+	fillParams(ex, in, path, query, header)
+	clear(ctx)
+	clear(identity)
+	view := contextView{ex: ex, id: identityView{ex: ex}}
+	for _, k := range contextKeys {
+		if k == "identity" {
+			for _, ik := range identityKeys {
+				identity[ik], _ = view.id.Get(ik)
+			}
+			ctx[k] = identity
+			continue
+		}
+		if v, ok := view.Get(k); ok {
+			ctx[k] = v
+		}
+	}
+	in.Context = ctx
+}
+
+// contextView is $context for one request, each value computed when a
+// template reads it: a request pays only for the fields its templates
+// use.
+type contextView struct {
+	ex *exchange.Exchange
+	id identityView
+}
+
+var contextKeys = []string{"accountId", "apiId", "authorizer", "deploymentId", "domainName", "extendedRequestId",
+	"httpMethod", "identity", "path", "protocol", "requestId", "requestTime", "requestTimeEpoch", "resourceId",
+	"resourcePath", "routeKey", "stage"}
+
+// Keys lists the fields of $context.
+func (c *contextView) Keys() []string { return contextKeys }
+
+// Get computes one field of $context.
+func (c *contextView) Get(name string) (any, bool) {
+	ex := c.ex
+	req := &ex.Ctx.Request
+	r := ex.RouteInfo
+	if r == nil {
+		r = &exchange.RouteInfo{}
+	}
+	switch name {
+	case "accountId":
+		return exchange.AccountID, true
+	case "apiId":
+		return r.APIID, true
+	case "stage":
+		return r.Stage, true
+	case "resourcePath":
+		return r.Resource, true
+	case "resourceId":
+		return r.ResourceID, true
+	case "deploymentId":
+		return r.DeploymentID, true
+	case "routeKey":
+		return r.RouteKey, true
+	case "requestId":
+		return string(ex.RequestID), true
+	case "extendedRequestId":
+		return string(ex.ExtendedRequestID), true
+	case "httpMethod":
+		return string(req.Header.Method()), true
+	case "path":
+		return string(req.URI().PathOriginal()), true
+	case "protocol":
+		return "HTTP/1.1", true
+	case "domainName":
+		return string(req.Header.Host()), true
+	case "requestTime":
+		return ex.Start.UTC().Format("02/Jan/2006:15:04:05 -0700"), true
+	case "requestTimeEpoch":
+		return ex.Start.UnixMilli(), true
+	case "identity":
+		return &c.id, true
+	case "authorizer":
+		if len(ex.Authorizer) > 0 {
+			if a, err := vtl.ParseJSON(string(ex.Authorizer)); err == nil {
+				return a, true
+			}
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// identityView is $context.identity.
+type identityView struct{ ex *exchange.Exchange }
+
+var identityKeys = []string{"apiKey", "apiKeyId", "sourceIp", "userAgent"}
+
+// Keys lists the fields of $context.identity.
+func (c *identityView) Keys() []string { return identityKeys }
+
+// Get computes one field of $context.identity.
+func (c *identityView) Get(name string) (any, bool) {
+	switch name {
+	case "sourceIp":
+		return string(c.ex.SourceIP()), true
+	case "userAgent":
+		return string(c.ex.Ctx.Request.Header.UserAgent()), true
+	case "apiKey":
+		return string(c.ex.APIKey), true
+	case "apiKeyId":
+		return string(c.ex.APIKeyID), true
+	}
+	return nil, false
+}
+
+// mediaType is the lower-case media type of a Content-Type value, or
+// DefaultContentType when it is empty.
+func mediaType(ct []byte) string {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	if len(ct) == 0 {
+		return DefaultContentType
+	}
+	return string(bytes.ToLower(ct))
+}
+
+// request runs the request template the request's Content-Type selects
+// into st.out. It returns the integration request body (the request's
+// own when it passes through) and false when it has answered the
+// request itself (415, or a template that failed).
+func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
+	tmpl := t.RequestTemplates[mediaType(ex.Ctx.Request.Header.ContentType())]
+	if tmpl == nil {
+		switch {
+		case t.Passthrough == PassWhenNoMatch,
+			t.Passthrough == PassWhenNoTemplates && len(t.RequestTemplates) == 0:
+			return st.in.Body, true
+		}
+		ex.Fail(apierror.UnsupportedMediaType)
+		return nil, false
+	}
+	var err error
+	st.out, err = tmpl.Execute(st.out[:0], &st.in, &st.reqOv)
+	if err != nil {
+		ex.IntegrationError = err
+		ex.Fail(apierror.ConfigurationError)
+		return nil, false
+	}
+	return st.out, true
+}
+
+// selectResponse is the first response whose pattern matches selector
+// (when match), else the default; nil when there is none.
+func (t *Transform) selectResponse(selector string, match bool) *IntegrationResponse {
+	var def *IntegrationResponse
+	for i := range t.Responses {
+		r := &t.Responses[i]
+		if r.Pattern == nil {
+			if def == nil {
+				def = r
+			}
+			continue
+		}
+		if match && r.Pattern.MatchString(selector) {
+			return r
+		}
+	}
+	return def
+}
+
+// pickTemplate chooses a response template: the one for the request's
+// Accept type, else application/json, else the only one.
+func pickTemplate(m map[string]*vtl.Template, accept []byte) (*vtl.Template, string) {
+	if len(m) == 0 {
+		return nil, ""
+	}
+	if len(accept) > 0 {
+		if t := m[mediaType(accept)]; t != nil {
+			return t, mediaType(accept)
+		}
+	}
+	if t := m[DefaultContentType]; t != nil {
+		return t, DefaultContentType
+	}
+	best := ""
+	for k := range m {
+		if best == "" || k < best {
+			best = k
+		}
+	}
+	return m[best], best
+}
+
+// respond answers with the integration response selector picks, from the
+// backend's body and headers (header may be nil).
+func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, match bool, body []byte, header func(name string) []byte) {
+	ir := t.selectResponse(selector, match)
+	if ir == nil {
+		ex.IntegrationError = errNoResponse
+		ex.Fail(apierror.ConfigurationError)
+		return
+	}
+	for _, h := range ir.Headers {
+		var v []byte
+		switch {
+		case h.FromBody:
+			v = append(v, body...)
+		case h.FromHeader != "":
+			if header != nil {
+				v = append(v, header(h.FromHeader)...)
+			}
+		default:
+			v = append(v, h.Static...)
+		}
+		st.hdrs = append(st.hdrs, [2][]byte{[]byte(h.Name), v})
+	}
+	out, ct := body, DefaultContentType
+	if tmpl, key := pickTemplate(ir.Templates, ex.Ctx.Request.Header.Peek("Accept")); tmpl != nil {
+		st.in.Body = body
+		var err error
+		st.out, err = tmpl.Execute(st.out[:0], &st.in, &st.ov)
+		if err != nil {
+			ex.IntegrationError = err
+			ex.Fail(apierror.ConfigurationError)
+			return
+		}
+		out, ct = st.out, key
+	}
+	status := ir.Status
+	for _, ov := range [...]*vtl.Overrides{&st.reqOv, &st.ov} {
+		if ov.ResponseStatus >= 100 && ov.ResponseStatus <= 599 {
+			status = ov.ResponseStatus
+		}
+	}
+	resp := &ex.Ctx.Response
+	resp.Reset()
+	resp.SetStatusCode(status)
+	resp.Header.SetContentType(ct)
+	for _, h := range st.hdrs {
+		resp.Header.SetBytesKV(h[0], h[1])
+	}
+	for _, ov := range [...]*vtl.Overrides{&st.reqOv, &st.ov} {
+		for k, v := range ov.ResponseHeader {
+			resp.Header.Set(k, v)
+		}
+	}
+	resp.SetBody(out)
+}
+
+type transformError string
+
+func (e transformError) Error() string { return string(e) }
+
+const errNoResponse = transformError("no integration response matched and none is the default")
+
+// applyRequestOverrides sets the headers and query parameters a request
+// template put in $context.requestOverride.
+func applyRequestOverrides(req *fasthttp.Request, ov *vtl.Overrides) {
+	for k, v := range ov.RequestHeader {
+		req.Header.Set(k, v)
+	}
+	if len(ov.RequestQueryString) > 0 {
+		args := req.URI().QueryArgs()
+		for k, v := range ov.RequestQueryString {
+			args.Set(k, v)
+		}
+		req.URI().SetQueryStringBytes(args.QueryString())
+	}
+}
+
+// HTTPIntegration is a REST non-proxy HTTP integration (type http): the
+// request template's output is the upstream body, sent to the URL with
+// the configured method, and the integration responses map the answer.
+type HTTPIntegration struct {
+	up     *HTTPProxy
+	method []byte
+	t      *Transform
+}
+
+// NewHTTPIntegration compiles a non-proxy HTTP integration over up;
+// method "" keeps the request's.
+func NewHTTPIntegration(up *HTTPProxy, method string, t *Transform) *HTTPIntegration {
+	h := &HTTPIntegration{up: up, t: t}
+	if method != "" {
+		h.method = []byte(method)
+	}
+	return h
+}
+
+// Serve maps the request, calls the upstream and maps its answer.
+func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
+	st := getState(ex, h.t.StageVariables)
+	defer putState(st)
+	body, ok := h.t.request(ex, st)
+	if !ok {
+		return
+	}
+	req := &ex.Ctx.Request
+	st.method = append(st.method[:0], req.Header.Method()...)
+	if h.method != nil {
+		req.Header.SetMethodBytes(h.method)
+	}
+	if own := req.Body(); len(body) == 0 || len(own) == 0 || &body[0] != &own[0] {
+		// Copied, unless it is the request's own body passed through:
+		// the request outlives this call, and st.out goes back to a
+		// pool.
+		req.SetBody(body)
+	}
+	applyRequestOverrides(req, &st.reqOv)
+	h.up.serve(ex, nil, st.reqOv.RequestPath)
+	req.Header.SetMethodBytes(st.method)
+	if ex.ErrorMessage != "" {
+		return // the call failed and was answered
+	}
+	resp := &ex.Ctx.Response
+	st.body = append(st.body[:0], resp.Body()...)
+	status := strconv.Itoa(resp.StatusCode())
+	h.t.respond(ex, st, status, true, st.body, func(name string) []byte { return resp.Header.Peek(name) })
+}
+
+// MockIntegration is a REST mock integration with templates: the request
+// template's {"statusCode": N} selects the integration response.
+type MockIntegration struct{ t *Transform }
+
+// NewMockIntegration compiles a templated mock.
+func NewMockIntegration(t *Transform) *MockIntegration { return &MockIntegration{t: t} }
+
+// Serve answers from the integration response the status code selects.
+func (m *MockIntegration) Serve(ex *exchange.Exchange) {
+	st := getState(ex, m.t.StageVariables)
+	defer putState(st)
+	body, ok := m.t.request(ex, st)
+	if !ok {
+		return
+	}
+	status := int64(200)
+	if len(bytes.TrimSpace(body)) > 0 {
+		v, err := vtl.ParseJSON(string(body))
+		if err != nil {
+			ex.IntegrationError = err
+			ex.Fail(apierror.ConfigurationError)
+			return
+		}
+		if obj, ok := v.(*vtl.Map); ok {
+			if sc, ok := obj.Get("statusCode"); ok {
+				switch n := sc.(type) {
+				case int64:
+					status = n
+				case string:
+					if p, err := strconv.ParseInt(n, 10, 64); err == nil {
+						status = p
+					}
+				}
+			}
+		}
+	}
+	m.t.respond(ex, st, strconv.FormatInt(status, 10), true, nil, nil)
+}
+
+// LambdaIntegration is a REST custom (non-proxy) Lambda integration: the
+// request template's output is the event, and a function error's
+// errorMessage selects the integration response.
+type LambdaIntegration struct {
+	inv     lambda.Invoker
+	timeout time.Duration
+	t       *Transform
+}
+
+// NewLambdaIntegration compiles a custom Lambda integration.
+func NewLambdaIntegration(inv lambda.Invoker, timeout time.Duration, t *Transform) *LambdaIntegration {
+	return &LambdaIntegration{inv: inv, timeout: timeout, t: t}
+}
+
+var emptyEvent = []byte("{}")
+
+// Serve invokes the function with the mapped event and maps its result.
+func (l *LambdaIntegration) Serve(ex *exchange.Exchange) {
+	if l.inv == nil { // compiled without functions (validate, routes)
+		ex.Fail(apierror.InternalError)
+		return
+	}
+	st := getState(ex, l.t.StageVariables)
+	defer putState(st)
+	event, ok := l.t.request(ex, st)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(event)) == 0 {
+		event = emptyEvent
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	start := time.Now()
+	res, err := l.inv.Invoke(ctx, event)
+	cancel()
+	ex.IntegrationLatency = time.Since(start)
+	if err != nil {
+		(&Lambda{}).fail(ex, err)
+		return
+	}
+	st.body = append(st.body[:0], res.Payload...)
+	if res.FunctionError == "" {
+		l.t.respond(ex, st, "", false, st.body, nil)
+		return
+	}
+	msg := ""
+	if v, err := vtl.ParseJSON(string(st.body)); err == nil {
+		if obj, ok := v.(*vtl.Map); ok {
+			if m, ok := obj.Get("errorMessage"); ok {
+				msg, _ = m.(string)
+			}
+		}
+	}
+	ex.IntegrationError = &lambda.FunctionError{Type: res.FunctionError, Payload: res.Payload}
+	l.t.respond(ex, st, msg, true, st.body, nil)
+}
