@@ -683,3 +683,23 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return data
 }
+
+// SAM reads CodeUri relative to the template: the imported code_uri names
+// the same directory from frontdesk's working directory, wherever the
+// template is.
+func TestCodeURIIsRelativeToTheTemplate(t *testing.T) {
+	_, cfg := importFile(t, "sam-hello-python.yaml", Options{})
+	if got, want := cfg.Functions["HelloWorldFunction"].CodeURI, filepath.Join("testdata", "hello_world"); got != want {
+		t.Errorf("code_uri %q, want %q", got, want)
+	}
+	abs := filepath.Join(t.TempDir(), "app")
+	src := "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: app.h, CodeUri: " + abs + "}\n"
+	res, err := Import(filepath.Join("some", "dir", "template.yaml"), []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err = res.Parse(noEnv)
+	if err != nil || cfg.Functions["F"].CodeURI != abs {
+		t.Errorf("absolute CodeUri: %v %+v", err, cfg.Functions["F"])
+	}
+}
