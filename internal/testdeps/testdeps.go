@@ -8,6 +8,7 @@ package testdeps
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -47,6 +48,22 @@ func Missing(t testing.TB, program string) {
 	msg := program + " is not installed (apt-get install -y " + pkg + "); this test needs the real program"
 	if InCI() {
 		t.Fatal(msg + ": .ci/run installs it, so under CI its absence is a failure")
+	}
+	t.Skip(msg + ": skipped outside CI")
+}
+
+// RequireNodeModules skips (outside CI) or fails (under CI) a test whose
+// Node.js handlers in dir need the packages of dir/package-lock.json:
+// they come from the npm registry, so tests never install them (the
+// network may be unreachable); .ci/run runs npm ci there.
+func RequireNodeModules(t testing.TB, dir string) {
+	t.Helper()
+	if st, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil && st.IsDir() {
+		return
+	}
+	msg := dir + "/node_modules is missing (run npm ci --prefix " + dir + "); this test needs the real packages"
+	if InCI() {
+		t.Fatal(msg + ": .ci/run installs them, so under CI their absence is a failure")
 	}
 	t.Skip(msg + ": skipped outside CI")
 }
