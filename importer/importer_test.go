@@ -703,3 +703,18 @@ func TestCodeURIIsRelativeToTheTemplate(t *testing.T) {
 		t.Errorf("absolute CodeUri: %v %+v", err, cfg.Functions["F"])
 	}
 }
+
+// The handlers of a template's WebSocket API post to @connections at
+// 'https://' + domainName + '/' + stage: the import turns the HTTPS
+// listener with the local CA on for them, and only for them.
+func TestWebSocketTemplateGetsTheLocalHTTPSListener(t *testing.T) {
+	_, chat := importFile(t, "sam-websocket-chat.yaml", Options{})
+	if lt := chat.Server.LocalTLS; lt == nil || lt.Listen != LocalTLSListen {
+		t.Errorf("WebSocket template: server.local_tls %+v, want listen %s", lt, LocalTLSListen)
+	}
+	for _, f := range []string{"sam-hello-node.yaml", "petstore-rest.yaml"} {
+		if _, cfg := importFile(t, f, overlay); cfg.Server.LocalTLS != nil {
+			t.Errorf("%s: server.local_tls %+v, want none", f, cfg.Server.LocalTLS)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -306,6 +307,9 @@ func (b *builder) checkFunctions() {
 // render assembles the config in a fixed key order.
 func (b *builder) render(format Format) ([]byte, map[int]pos, error) {
 	root := b.t.mapping(pos{})
+	if lt := b.localTLS(format); lt != nil {
+		b.t.set(root, "server", lt, pos{})
+	}
 	fns := b.t.mapping(pos{})
 	names := map[string]bool{}
 	for n := range b.functions {
@@ -360,6 +364,26 @@ func (b *builder) render(format Format) ([]byte, map[int]pos, error) {
 		header += "\n" + l
 	}
 	return b.t.render(root, header)
+}
+
+// LocalTLSListen is where a template with a WebSocket API gets its HTTPS
+// listener (serve -local-tls-listen changes it).
+const LocalTLSListen = "127.0.0.1:8443"
+
+// localTLS is the server block of a SAM template with a WebSocket API:
+// its handlers post to @connections at 'https://' + domainName + '/' +
+// stage, which server.local_tls serves with a certificate from the local
+// CA that local functions trust. nil for anything else.
+func (b *builder) localTLS(format Format) *yaml.Node {
+	if format != FormatSAM || !slices.ContainsFunc(b.apis, func(a *apiOut) bool { return a.typ == "websocket" }) {
+		return nil
+	}
+	b.info = append(b.info, "A WebSocket API's handlers call @connections back over https://: server.local_tls serves HTTPS at "+LocalTLSListen+" (docs/functions.md).")
+	lt := b.t.mapping(pos{})
+	b.t.set(lt, "listen", strNode(LocalTLSListen), pos{})
+	server := b.t.mapping(pos{})
+	b.t.set(server, "local_tls", lt, pos{})
+	return server
 }
 
 // dropSAMKeys removes runtime/handler/code_uri when the overlay runs the
