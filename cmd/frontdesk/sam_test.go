@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,13 @@ func serveTemplate(t *testing.T, dir string, args ...string) (string, *lockedBuf
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr, logs, _ := serveFile(t, template, args...)
+	return addr, logs
+}
+
+// serveFile runs `frontdesk serve -c file` from a directory of its own.
+func serveFile(t *testing.T, template string, args ...string) (string, *lockedBuffer, *exec.Cmd) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +96,7 @@ func serveTemplate(t *testing.T, dir string, args ...string) (string, *lockedBuf
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return addr, logs
+			return addr, logs, cmd
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("frontdesk serve -c %s did not start:\n%s", template, logs.String())
@@ -319,5 +327,34 @@ func TestServeSAMWebSocketChatApp(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "Found stale connection") {
 		t.Log("sendmessage met alice's closed connection before ondisconnect ran (410 Gone)")
+	}
+}
+
+// -listen, -admin-listen and -local-tls-listen win over the file on every
+// reload too: a reload of an unchanged file changes no listener.
+func TestServeListenerFlagsHoldAcrossReloads(t *testing.T) {
+	path := writeConfig(t, `
+apis:
+  ping:
+    type: http
+    integrations: {pong: {type: mock, status: 200, body: pong}}
+    routes: {"GET /ping": {integration: pong}}
+`)
+	_, logs, cmd := serveFile(t, path, "-local-tls-listen", "127.0.0.1:0")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "msg=reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "serving HTTPS with the local CA") {
+		t.Errorf("-local-tls-listen did not turn the HTTPS listener on:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "apply at the next restart") {
+		t.Errorf("the reload took the flags for listener changes:\n%s", logs.String())
 	}
 }
