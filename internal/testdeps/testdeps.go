@@ -2,7 +2,8 @@
 // the AWS CLI, Chromium, nginx). Outside CI a missing program skips the test
 // with a message that says how to install it; under CI (CI=true, as .ci/run
 // sets it) a missing program fails the test, because .ci/run installs every
-// one of them and a failed install must not turn into skipped checks.
+// one of them and a failed install must not turn into skipped checks. The
+// same holds for npm packages a test's handlers need (RequireNodeModules).
 package testdeps
 
 import (
@@ -61,7 +62,10 @@ func RequireNodeModules(t testing.TB, dir string) {
 	if st, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil && st.IsDir() {
 		return
 	}
-	msg := dir + "/node_modules is missing (run npm ci --prefix " + dir + "); this test needs the real packages"
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	msg := filepath.Join(dir, "node_modules") + " is missing (run npm ci --prefix " + dir + "); this test needs the real packages"
 	if InCI() {
 		t.Fatal(msg + ": .ci/run installs them, so under CI their absence is a failure")
 	}
