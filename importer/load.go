@@ -402,7 +402,10 @@ func (b *builder) dropSAMKeys(f, over *yaml.Node) {
 
 // placeAPIs gives APIs that would share a base path a host of their own,
 // {name}.execute-api.localhost: on AWS each API has its own hostname, so
-// two of them both at / is the normal case.
+// two of them both at / is the normal case. Every API is served at its
+// execute-api hosts anyway (gateway.ExecuteAPIHosts), but one host and
+// base path hold one API, so only the first by name can also stay at the
+// base path for any host; the host given to the others keeps them off it.
 func (b *builder) placeAPIs() {
 	sort.SliceStable(b.apis, func(i, j int) bool { return b.apis[i].name < b.apis[j].name })
 	taken := map[string]bool{}
@@ -416,7 +419,7 @@ func (b *builder) placeAPIs() {
 		}
 		if taken[bp] {
 			a.hosts = []string{strings.ToLower(a.name) + ".execute-api.localhost"}
-			b.r.note(a.at.file, &yaml.Node{Line: a.at.line}, a.name, "shares base path %s with another API: served at Host %s", bp, a.hosts[0])
+			b.r.note(a.at.file, &yaml.Node{Line: a.at.line}, a.name, "shares base path %s with another API: served at its own hosts only, %s and %s.execute-api.localhost", bp, a.hosts[0], config.APIID(a.name))
 			continue
 		}
 		taken[bp] = true

@@ -229,6 +229,9 @@ func TestServeSAMTwoAPIsEachAtItsExecuteAPIHost(t *testing.T) {
 	testdeps.Require(t, "python3")
 	t.Parallel()
 	addr, logs := serveTemplate(t, samdata+"two-apis")
+	if want := "served at its own hosts only, serverlessrestapi.execute-api.localhost and " + config.APIID("ServerlessRestApi") + ".execute-api.localhost"; !strings.Contains(logs.String(), want) {
+		t.Errorf("no warning %q in:\n%s", want, logs.String())
+	}
 	cases := []struct{ host, path, who string }{
 		{"ordershttpapi.execute-api.localhost", "/orders", "http"},
 		{config.APIID("OrdersHttpApi") + ".execute-api.localhost", "/orders", "http"},
