@@ -683,3 +683,38 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return data
 }
+
+// SAM reads CodeUri relative to the template: the imported code_uri names
+// the same directory from frontdesk's working directory, wherever the
+// template is.
+func TestCodeURIIsRelativeToTheTemplate(t *testing.T) {
+	_, cfg := importFile(t, "sam-hello-python.yaml", Options{})
+	if got, want := cfg.Functions["HelloWorldFunction"].CodeURI, filepath.Join("testdata", "hello_world"); got != want {
+		t.Errorf("code_uri %q, want %q", got, want)
+	}
+	abs := filepath.Join(t.TempDir(), "app")
+	src := "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: app.h, CodeUri: " + abs + "}\n"
+	res, err := Import(filepath.Join("some", "dir", "template.yaml"), []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err = res.Parse(noEnv)
+	if err != nil || cfg.Functions["F"].CodeURI != abs {
+		t.Errorf("absolute CodeUri: %v %+v", err, cfg.Functions["F"])
+	}
+}
+
+// The handlers of a template's WebSocket API post to @connections at
+// 'https://' + domainName + '/' + stage: the import turns the HTTPS
+// listener with the local CA on for them, and only for them.
+func TestWebSocketTemplateGetsTheLocalHTTPSListener(t *testing.T) {
+	_, chat := importFile(t, "sam-websocket-chat.yaml", Options{})
+	if lt := chat.Server.LocalTLS; lt == nil || lt.Listen != LocalTLSListen {
+		t.Errorf("WebSocket template: server.local_tls %+v, want listen %s", lt, LocalTLSListen)
+	}
+	for _, f := range []string{"sam-hello-node.yaml", "petstore-rest.yaml"} {
+		if _, cfg := importFile(t, f, overlay); cfg.Server.LocalTLS != nil {
+			t.Errorf("%s: server.local_tls %+v, want none", f, cfg.Server.LocalTLS)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -319,6 +320,9 @@ func (b *builder) checkFunctions() {
 // render assembles the config in a fixed key order.
 func (b *builder) render(format Format) ([]byte, map[int]pos, error) {
 	root := b.t.mapping(pos{})
+	if lt := b.localTLS(format); lt != nil {
+		b.t.set(root, "server", lt, pos{})
+	}
 	fns := b.t.mapping(pos{})
 	names := map[string]bool{}
 	for n := range b.functions {
@@ -375,6 +379,26 @@ func (b *builder) render(format Format) ([]byte, map[int]pos, error) {
 	return b.t.render(root, header)
 }
 
+// LocalTLSListen is where a template with a WebSocket API gets its HTTPS
+// listener (serve -local-tls-listen changes it).
+const LocalTLSListen = "127.0.0.1:8443"
+
+// localTLS is the server block of a SAM template with a WebSocket API:
+// its handlers post to @connections at 'https://' + domainName + '/' +
+// stage, which server.local_tls serves with a certificate from the local
+// CA that local functions trust. nil for anything else.
+func (b *builder) localTLS(format Format) *yaml.Node {
+	if format != FormatSAM || !slices.ContainsFunc(b.apis, func(a *apiOut) bool { return a.typ == "websocket" }) {
+		return nil
+	}
+	b.info = append(b.info, "A WebSocket API's handlers call @connections back over https://: server.local_tls serves HTTPS at "+LocalTLSListen+" (docs/functions.md).")
+	lt := b.t.mapping(pos{})
+	b.t.set(lt, "listen", strNode(LocalTLSListen), pos{})
+	server := b.t.mapping(pos{})
+	b.t.set(server, "local_tls", lt, pos{})
+	return server
+}
+
 // dropSAMKeys removes runtime/handler/code_uri when the overlay runs the
 // function another way, so the entry says one thing.
 func (b *builder) dropSAMKeys(f, over *yaml.Node) {
@@ -391,7 +415,10 @@ func (b *builder) dropSAMKeys(f, over *yaml.Node) {
 
 // placeAPIs gives APIs that would share a base path a host of their own,
 // {name}.execute-api.localhost: on AWS each API has its own hostname, so
-// two of them both at / is the normal case.
+// two of them both at / is the normal case. Every API is served at its
+// execute-api hosts anyway (gateway.ExecuteAPIHosts), but one host and
+// base path hold one API, so only the first by name can also stay at the
+// base path for any host; the host given to the others keeps them off it.
 func (b *builder) placeAPIs() {
 	sort.SliceStable(b.apis, func(i, j int) bool { return b.apis[i].name < b.apis[j].name })
 	taken := map[string]bool{}
@@ -405,7 +432,7 @@ func (b *builder) placeAPIs() {
 		}
 		if taken[bp] {
 			a.hosts = []string{strings.ToLower(a.name) + ".execute-api.localhost"}
-			b.r.note(a.at.file, &yaml.Node{Line: a.at.line}, a.name, "shares base path %s with another API: served at Host %s", bp, a.hosts[0])
+			b.r.note(a.at.file, &yaml.Node{Line: a.at.line}, a.name, "shares base path %s with another API: served at its own hosts only, %s and %s.execute-api.localhost", bp, a.hosts[0], config.APIID(a.name))
 			continue
 		}
 		taken[bp] = true

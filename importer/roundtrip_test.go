@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -137,7 +138,12 @@ func TestImportOfExportIsEquivalentForEveryExample(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, a := range cfg.APIs {
-				a.Hosts = nil // hosts are not exported (a custom domain on AWS)
+				// An API's execute-api host is its own hostname on AWS,
+				// which the export names by apiId; hosts are not exported.
+				a.Hosts = slices.DeleteFunc(a.Hosts, func(h string) bool { return strings.HasSuffix(h, ".execute-api.localhost") })
+				if len(a.Hosts) == 0 {
+					a.Hosts = nil
+				}
 			}
 			roundTrip(t, cfg)
 		})

@@ -260,14 +260,16 @@ func (s *sam) function(id string, res *yaml.Node) {
 	if code == nil {
 		code = get(p, "Code")
 	}
+	// SAM reads CodeUri relative to the template; code_uri is relative to
+	// frontdesk's working directory, which need not be the template's.
 	switch {
 	case code == nil:
-		t.set(f, "code_uri", strNode("."), at)
+		t.set(f, "code_uri", strNode(b.codeDir(".")), at)
 	case code.Kind == yaml.ScalarNode && !strings.HasPrefix(code.Value, "s3://"):
-		t.set(f, "code_uri", strNode(code.Value), pos{file, code.Line})
+		t.set(f, "code_uri", strNode(b.codeDir(code.Value)), pos{file, code.Line})
 	default:
 		b.r.note(file, code, id+"."+codeKey(p), "code in S3 is not fetched: point CodeUri at a local directory (or give the function with --functions FILE)")
-		t.set(f, "code_uri", strNode("."), pos{file, code.Line})
+		t.set(f, "code_uri", strNode(b.codeDir(".")), pos{file, code.Line})
 	}
 	if vars := get(get(p, "Environment"), "Variables"); vars != nil {
 		env := map[string]string{}
@@ -979,4 +981,13 @@ func codeKey(p *yaml.Node) string {
 		return "CodeUri"
 	}
 	return "Code"
+}
+
+// codeDir is CodeUri dir as frontdesk's working directory reaches it: an
+// absolute path as it is, a relative one under the template's directory.
+func (b *builder) codeDir(dir string) string {
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join(b.dir, dir)
 }

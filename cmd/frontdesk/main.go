@@ -264,6 +264,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	c.logFlags()
 	listen := c.fs.String("listen", "", "override server.listen (host:port)")
 	adminListen := c.fs.String("admin-listen", "", "override admin.listen (host:port)")
+	localTLSListen := c.fs.String("local-tls-listen", "", "override server.local_tls.listen (host:port), turning the HTTPS listener with the local CA on when the config has none (docs/functions.md)")
 	c.importFlags()
 	watch := c.fs.Bool("watch", true, "reload when the config file changes, and restart local function instances when their code changes: the executable or script files, see docs/functions.md (SIGHUP and POST /reload always reload)")
 	if err := c.fs.Parse(args); err != nil {
@@ -286,14 +287,29 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	for _, w := range warnings {
 		log.Warn(w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
 	}
-	if *listen != "" {
-		cfg.Server.Listen = *listen
+	// The flags win over every config read, at start and on reload, so a
+	// reload does not see them as listener changes.
+	override := func(cfg *config.Config) {
+		if *listen != "" {
+			cfg.Server.Listen = *listen
+		}
+		if *adminListen != "" {
+			cfg.Admin.Listen = *adminListen
+		}
+		if *localTLSListen != "" {
+			if cfg.Server.LocalTLS == nil {
+				cfg.Server.LocalTLS = &config.LocalTLS{}
+			}
+			cfg.Server.LocalTLS.Listen = *localTLSListen
+		}
 	}
-	if *adminListen != "" {
-		cfg.Admin.Listen = *adminListen
-	}
+	override(cfg)
 	reload := func(path string, extend func(*config.Config)) (*config.Config, []config.Problem, error) {
-		return importer.LoadWith(path, o, extend)
+		cfg, warnings, err := importer.LoadWith(path, o, extend)
+		if err == nil {
+			override(cfg)
+		}
+		return cfg, warnings, err
 	}
 	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch, Load: reload})
 	if err != nil {

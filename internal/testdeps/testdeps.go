@@ -2,12 +2,14 @@
 // the AWS CLI, Chromium, nginx). Outside CI a missing program skips the test
 // with a message that says how to install it; under CI (CI=true, as .ci/run
 // sets it) a missing program fails the test, because .ci/run installs every
-// one of them and a failed install must not turn into skipped checks.
+// one of them and a failed install must not turn into skipped checks. The
+// same holds for npm packages a test's handlers need (RequireNodeModules).
 package testdeps
 
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -47,6 +49,25 @@ func Missing(t testing.TB, program string) {
 	msg := program + " is not installed (apt-get install -y " + pkg + "); this test needs the real program"
 	if InCI() {
 		t.Fatal(msg + ": .ci/run installs it, so under CI its absence is a failure")
+	}
+	t.Skip(msg + ": skipped outside CI")
+}
+
+// RequireNodeModules skips (outside CI) or fails (under CI) a test whose
+// Node.js handlers in dir need the packages of dir/package-lock.json:
+// they come from the npm registry, so tests never install them (the
+// network may be unreachable); .ci/run runs npm ci there.
+func RequireNodeModules(t testing.TB, dir string) {
+	t.Helper()
+	if st, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil && st.IsDir() {
+		return
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	msg := filepath.Join(dir, "node_modules") + " is missing (run npm ci --prefix " + dir + "); this test needs the real packages"
+	if InCI() {
+		t.Fatal(msg + ": .ci/run installs them, so under CI their absence is a failure")
 	}
 	t.Skip(msg + ": skipped outside CI")
 }

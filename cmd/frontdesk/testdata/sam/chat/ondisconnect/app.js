@@ -1,0 +1,11 @@
+// ondisconnect of simple-websockets-chat-app; the table is a file (../table.js).
+const table = require('../table');
+
+exports.handler = async (event) => {
+  try {
+    table.delete(process.env.TABLE_NAME, event.requestContext.connectionId);
+  } catch (err) {
+    return { statusCode: 500, body: 'Failed to disconnect: ' + JSON.stringify(err) };
+  }
+  return { statusCode: 200, body: 'Disconnected.' };
+};
