@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/auth/jwtauth"
@@ -78,6 +80,7 @@ func applyDefaults(c *Config) {
 	defaultServer(&c.Server)
 	defaultUpstream(&c.Upstream)
 	defaultAdmin(&c.Admin)
+	defaultCluster(&c.Cluster)
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -281,5 +284,29 @@ func defaultAdmin(a *Admin) {
 	}
 	if a.MaxConns == 0 {
 		a.MaxConns = DefaultAdminMaxConns
+	}
+}
+
+// defaultCluster fills the cluster block only when cluster mode is on, so
+// a config without it stays exactly as before.
+func defaultCluster(c *Cluster) {
+	if !c.Enabled() {
+		return
+	}
+	if c.InstanceID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "frontdesk"
+		}
+		c.InstanceID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = Duration(DefaultSyncInterval)
+	}
+	if c.OnRedisDown.Throttles == "" {
+		c.OnRedisDown.Throttles = FailOpen
+	}
+	if c.OnRedisDown.Quotas == "" {
+		c.OnRedisDown.Quotas = FailClosed
 	}
 }
