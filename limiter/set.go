@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -72,6 +74,8 @@ type Set struct {
 	p      params
 	mask   uint64
 	shards []shard
+	// spend is the cluster hook (shared.go): nil on a single instance.
+	spend atomic.Pointer[SpendLog]
 }
 
 // NewSet returns a Set holding at most maxKeys buckets (DefaultMaxKeys when
@@ -106,6 +110,21 @@ func NewSet(l Limit, maxKeys int) (*Set, error) {
 
 // Allow takes one token from key's bucket at now (unix nanoseconds).
 func (s *Set) Allow(key uint64, now int64) Decision {
+	l := s.spend.Load()
+	if l == nil {
+		return s.allow(key, now)
+	}
+	if l.closed.Load() {
+		return Decision{Limit: s.p.burst, Reset: time.Duration(s.p.tau), RetryAfter: time.Duration(s.p.interval)}
+	}
+	d := s.allow(key, now)
+	if d.Allowed {
+		l.add(key)
+	}
+	return d
+}
+
+func (s *Set) allow(key uint64, now int64) Decision {
 	if key == 0 {
 		key = 1
 	}
