@@ -159,8 +159,7 @@ func BenchmarkSetAllowClusterSpend(b *testing.B) {
 		for _, k := range keys {
 			s.Allow(k, benchNow)
 		}
-		buf := make(map[uint64]int64, DefaultMaxKeys/spendShards)
-		l.Drain(buf, func(uint64, int64) {})
+		l.Drain(func(uint64, int64) {})
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {

@@ -25,9 +25,10 @@ import (
 const spendShards = 16
 
 type spendShard struct {
-	mu  sync.Mutex
-	m   map[uint64]int64
-	max int
+	mu    sync.Mutex
+	m     map[uint64]int64
+	spare map[uint64]int64 // swapped in by Drain; only Drain touches it
+	max   int
 	// dropped counts spends of new keys refused because the shard was
 	// full; they are never charged to the shared bucket.
 	dropped int64
@@ -54,6 +55,7 @@ func NewSpendLog(maxKeys int) *SpendLog {
 	per := max(1, (maxKeys+spendShards-1)/spendShards)
 	for i := range l.shards {
 		l.shards[i].m = make(map[uint64]int64, per)
+		l.shards[i].spare = make(map[uint64]int64, per)
 		l.shards[i].max = per
 	}
 	return l
@@ -71,23 +73,25 @@ func (l *SpendLog) add(key uint64) {
 }
 
 // Drain calls fn for every key's spend since the last Drain and empties
-// the log. It reports how many spends were dropped for want of room. fn
-// runs without any lock of the log held by the hot path for long: each
-// shard is swapped out, then read.
-func (l *SpendLog) Drain(buf map[uint64]int64, fn func(key uint64, n int64)) (dropped int64) {
+// the log. It reports how many spends were dropped for want of room. The
+// hot path waits for no more than a swap: each shard's map is exchanged
+// for an empty spare under the lock, then read outside it. Drain must not
+// run concurrently with itself.
+func (l *SpendLog) Drain(fn func(key uint64, n int64)) (dropped int64) {
 	for i := range l.shards {
 		sh := &l.shards[i]
-		clear(buf)
 		sh.mu.Lock()
-		sh.m, buf = buf, sh.m
+		full := sh.m
+		sh.m = sh.spare
 		dropped += sh.dropped
 		sh.dropped = 0
 		sh.mu.Unlock()
-		for k, n := range buf {
+		for k, n := range full {
 			fn(k, n)
 		}
+		clear(full)
+		sh.spare = full
 	}
-	clear(buf)
 	return dropped
 }
 

@@ -18,12 +18,12 @@ func TestSpendLogCountsAdmittedRequestsPerKeyUntilDrained(t *testing.T) {
 	}
 	s.Allow(9, now)
 	got := map[uint64]int64{}
-	l.Drain(make(map[uint64]int64), func(k uint64, n int64) { got[k] += n })
+	l.Drain(func(k uint64, n int64) { got[k] += n })
 	if got[7] != 3 || got[9] != 1 || len(got) != 2 {
 		t.Fatalf("spend = %v, want key 7: 3 (refusals not counted), key 9: 1", got)
 	}
 	got = map[uint64]int64{}
-	l.Drain(make(map[uint64]int64), func(k uint64, n int64) { got[k] += n })
+	l.Drain(func(k uint64, n int64) { got[k] += n })
 	if len(got) != 0 {
 		t.Fatalf("a drained log reports %v again", got)
 	}
@@ -35,7 +35,7 @@ func TestSpendLogDropsNewKeysBeyondItsBound(t *testing.T) {
 		l.add(k << 32) // bits 32..35 pick the shard: 16 shards, one key each
 	}
 	n := 0
-	dropped := l.Drain(make(map[uint64]int64), func(uint64, int64) { n++ })
+	dropped := l.Drain(func(uint64, int64) { n++ })
 	if n != spendShards {
 		t.Fatalf("kept %d keys, want %d", n, spendShards)
 	}

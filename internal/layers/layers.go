@@ -13,10 +13,10 @@ package layers
 // the built binary from above everything.
 var Floors = []Floor{
 	{Name: "library", Peers: true, Packages: []string{
-		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/testdeps", "internal/layers",
+		"internal/ascii", "internal/jsonstr", "internal/browsertest", "internal/testdeps", "internal/redistest", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"lambda", "lambda/invoke", "lambda/host", "wsbridge",
+		"lambda", "lambda/invoke", "lambda/host", "wsbridge", "cluster",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	{Name: "request", Packages: []string{"exchange"}},
