@@ -22,6 +22,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/cluster"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/metrics"
@@ -49,6 +50,8 @@ type Server struct {
 	oversized oversized
 	http      *fasthttp.Server
 	ln        net.Listener
+
+	cluster *cluster.Cluster // nil without cluster mode
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -81,7 +84,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
 	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
 	s.bridges = newBridges(log, s.fns, s.clientIP)
-	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
+	state := &pipeline.State{}
+	if s.cluster, err = s.openCluster(cfg); err != nil {
+		return nil, err
+	}
+	if s.cluster != nil {
+		state.Shared = s.cluster
+	}
+	s.reg = &gateway.Registries{Pools: pools, State: state, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
@@ -96,9 +106,16 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	n, err := s.prepare(cfg)
 	if err != nil {
 		access.Close() //nolint:errcheck // nothing was logged
+		if s.cluster != nil {
+			s.cluster.Close()
+		}
 		return nil, err
 	}
 	s.commit(n)
+	if s.cluster != nil {
+		// After the commit, so the first heartbeat names the config.
+		s.cluster.Start()
+	}
 	s.gw.SetOptions(gatewayOptions(cfg))
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
@@ -215,7 +232,12 @@ func (s *Server) Throttled() map[string]uint64 { return s.reg.State.Throttled() 
 func (s *Server) Bridges() map[string]*wsbridge.Bridge { return s.bridges.all() }
 
 // WriteMetrics writes the Prometheus metrics.
-func (s *Server) WriteMetrics(w io.Writer) { s.metrics.WritePrometheus(w) }
+func (s *Server) WriteMetrics(w io.Writer) {
+	s.metrics.WritePrometheus(w)
+	if s.cluster != nil {
+		s.cluster.WriteMetrics(w)
+	}
+}
 
 // watchSources has the registry read the cache, the access log and the
 // WebSocket bridges at scrape time.
@@ -301,6 +323,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// calls run while the backends are still reachable.
 	s.bridges.close()
 	err := s.http.ShutdownWithContext(ctx)
+	if s.cluster != nil {
+		// After the drain: the quota units still held go back.
+		s.cluster.Close()
+	}
 	s.fns.close()
 	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued
 	s.log.Info("stopped", "drain", time.Since(start).Round(time.Millisecond).String())

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+
+	"github.com/frontdeskgw/frontdesk/cluster"
+	"github.com/frontdeskgw/frontdesk/config"
+	"gopkg.in/yaml.v3"
+)
+
+// openCluster joins the cluster cfg names (nil without one). The cluster
+// block is read once: changing it needs a restart.
+func (s *Server) openCluster(cfg *config.Config) (*cluster.Cluster, error) {
+	cc := cfg.Cluster
+	if !cc.Enabled() {
+		return nil, nil
+	}
+	var hashMu sync.Mutex
+	var hashOf *config.Config
+	var hash string
+	return cluster.New(cluster.Options{
+		Addrs: cc.Redis, Username: cc.Username, Password: cc.Password,
+		InstanceID: cc.InstanceID, SyncInterval: cc.SyncInterval.D(),
+		ThrottlesFailClosed: cc.OnRedisDown.Throttles == config.FailClosed,
+		QuotasFailOpen:      cc.OnRedisDown.Quotas == config.FailOpen,
+		Log:                 s.log,
+		Info: func() map[string]string {
+			c := s.cfg.Load()
+			if c == nil { // not committed yet
+				return nil
+			}
+			hashMu.Lock()
+			defer hashMu.Unlock()
+			if c != hashOf {
+				hashOf, hash = c, configHash(c)
+			}
+			return map[string]string{"config_hash": hash, "file": c.File, "listen": c.Server.Listen}
+		},
+	})
+}
+
+// configHash names a config's content: the same file on every instance
+// gives the same hash, whatever instance_id each sets.
+func configHash(c *config.Config) string {
+	cp := *c
+	cp.Cluster.InstanceID = ""
+	b, err := yaml.Marshal(&cp)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// ClusterStatus lists the live instances (admin GET /cluster).
+func (s *Server) ClusterStatus(ctx context.Context) (any, error) {
+	if s.cluster == nil {
+		return nil, nil
+	}
+	return s.cluster.Status(ctx)
+}
+
+// ClusterState is the readiness note on the cluster: "" without one.
+func (s *Server) ClusterState() string {
+	switch {
+	case s.cluster == nil:
+		return ""
+	case s.cluster.Up():
+		return "redis up"
+	}
+	return "redis down: shared state per on_redis_down"
+}
