@@ -92,7 +92,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
-	warns = append(warns, unsupported(c)...)
+	warns = append(warns, unsupported(c, notYetSupported)...)
 	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Line < warns[j].Line })
 	return c, warns, nil
 }

@@ -9,20 +9,19 @@ import (
 // notYetSupported lists the contract's keys that no feature implements yet.
 // Present in a config they are accepted and reported once as a warning, so
 // nothing is silently ignored. Entries leave this list as features land.
-var notYetSupported = []string{
-	"cluster",
-}
+var notYetSupported = []string{}
 
-// unsupported reports, once per key, the keys of c that are accepted but
-// not yet implemented.
-func unsupported(c *Config) []Problem {
+// unsupported reports, once per key, the keys of c matching the patterns
+// of notYet (dotted key paths, * for one level): accepted but not yet
+// implemented.
+func unsupported(c *Config, notYet []string) []Problem {
 	var out []Problem
 	for key, line := range c.Lines {
 		if strings.Contains(key, "[") {
 			continue
 		}
 		parts := strings.Split(key, ".")
-		for _, pat := range notYetSupported {
+		for _, pat := range notYet {
 			pp := strings.Split(pat, ".")
 			if len(pp) != len(parts) {
 				continue
