@@ -55,6 +55,7 @@ type Cluster struct {
 	sets   map[*limiter.Set]setInfo
 	quotas map[*limiter.Quotas]struct{}
 	subs   map[string]func([]byte) // Bus channel → handler
+	ws     *connections
 
 	up        atomic.Bool
 	everUp    atomic.Bool
@@ -108,6 +109,7 @@ func New(o Options) (*Cluster, error) {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), started: time.Now()}
 	c.instances.Store(1)
 	c.subCtx, c.subStop = context.WithCancel(context.Background())
+	c.initConnections()
 	return c, nil
 }
 
@@ -116,9 +118,10 @@ func (c *Cluster) InstanceID() string { return c.opt.InstanceID }
 
 // Start runs the background loops until Close.
 func (c *Cluster) Start() {
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.syncLoop()
 	go c.quotaLoop()
+	go c.connLoop()
 }
 
 // Close gives back the quota units this instance holds, removes it from
@@ -140,6 +143,7 @@ func (c *Cluster) Close() {
 			c.giveBack(ctx, q)
 		}
 		if cl := c.conn(); cl != nil {
+			c.releaseAll()
 			c.leave(ctx, cl)
 		}
 		if cl := c.conn(); cl != nil {

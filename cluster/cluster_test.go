@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,4 +221,51 @@ func TestRedisDownQuotasFailOpenAddWhatTheyAdmitted(t *testing.T) {
 func dayStart() time.Time {
 	s, _ := limiter.Day.Bounds(time.Now())
 	return s
+}
+
+// crash stops c as a killed process would: no give-back, no goodbye.
+func crash(c *Cluster) {
+	c.stopped.Do(func() {
+		close(c.stop)
+		c.subStop()
+		c.wg.Wait()
+		if cl := c.conn(); cl != nil {
+			cl.Close()
+		}
+	})
+}
+
+func TestConnectionsOfACrashedInstanceAreGoneWithinTheTTL(t *testing.T) {
+	r := redistest.Start(t)
+	x := newCluster(t, r.URL(), "x", nil)
+	y := newCluster(t, r.URL(), "y", nil)
+	x.SetConnectionHandler(func(api, method, stage, id string, body []byte) (int, string, []byte) {
+		return 200, "text/plain", []byte(method + " " + api + " " + id + " " + string(body))
+	})
+	waitFor(t, "both up", 5*time.Second, func() bool { return x.Up() && y.Up() })
+	x.Connections("chat").Owned("conn-1")
+	key := x.connKey("chat", "conn-1")
+	waitFor(t, "the entry written", 5*time.Second, func() bool { v, _ := r.Do("GET", key); return v == "x" })
+	// Subscriptions may still be on their way: retry until forwarded.
+	var st int
+	var body []byte
+	waitFor(t, "a call forwarded to the owner", 5*time.Second, func() bool {
+		var found bool
+		st, _, body, found = y.Connections("chat").Forward("POST", "prod", "conn-1", []byte("hi"))
+		return found
+	})
+	if st != 200 || string(body) != "POST chat conn-1 hi" {
+		t.Fatalf("forwarded answer %d %q", st, body)
+	}
+	crash(x)
+	if _, _, _, found := y.Connections("chat").Forward("GET", "prod", "conn-1", nil); found {
+		t.Fatal("a crashed owner's connection was found")
+	}
+	ttl, err := r.Do("PTTL", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := strconv.Atoi(strings.TrimPrefix(ttl, ":")); ms <= 0 || ms > int(ConnTTL.Milliseconds()) {
+		t.Fatalf("entry TTL %s ms, want it to expire within %v", ttl, ConnTTL)
+	}
 }

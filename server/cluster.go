@@ -8,6 +8,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/cluster"
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 	"gopkg.in/yaml.v3"
 )
 
@@ -72,4 +73,22 @@ func (s *Server) ClusterState() string {
 		return "redis up"
 	}
 	return "redis down: shared state per on_redis_down"
+}
+
+// clusterConnections is the connection registry of WebSocket API api in
+// cluster mode (nil without).
+func (s *Server) clusterConnections(api string) wsbridge.Remote {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster.Connections(api)
+}
+
+// serveForwarded runs an @connections call another instance forwarded.
+func (s *Server) serveForwarded(api, method, stage, id string, body []byte) (int, string, []byte) {
+	b := s.bridges.all()[api]
+	if b == nil {
+		return 410, "application/json", []byte(`{"message":"Gone"}`)
+	}
+	return b.ServeForwarded(method, stage, id, body)
 }

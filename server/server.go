@@ -83,13 +83,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	pools := &proxy.Pools{Options: upstream.Options{MaxConns: up.MaxConnsPerOrigin, IdleTimeout: up.IdleTimeout.D(),
 		BufferResponses: int(up.BufferResponses), Budget: upstream.NewBudget(int64(up.MaxBufferedBytes)), Log: log}}
 	s := &Server{log: log, fns: newFunctions(log, o.WatchFunctions, reg), metrics: reg}
-	s.bridges = newBridges(log, s.fns, s.clientIP)
+	s.bridges = newBridges(log, s.fns, s.clientIP, s.clusterConnections)
 	state := &pipeline.State{}
 	if s.cluster, err = s.openCluster(cfg); err != nil {
 		return nil, err
 	}
 	if s.cluster != nil {
 		state.Shared = s.cluster
+		s.cluster.SetConnectionHandler(s.serveForwarded)
 	}
 	s.reg = &gateway.Registries{Pools: pools, State: state, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}

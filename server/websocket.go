@@ -22,10 +22,18 @@ type bridges struct {
 
 // newBridges keeps bridges whose Lambda backends are functions of fns;
 // clientIP is the server's, read per connection.
-func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string) *bridges {
+// attach, when it returns a Remote, plugs each new bridge into the
+// cluster.
+func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string, attach func(api string) wsbridge.Remote) *bridges {
 	env := gateway.BridgeEnv{ClientIP: clientIP, Log: log}
 	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
-		return gateway.OpenBridge(g, name, spec, fns.set, env)
+		b, err := gateway.OpenBridge(g, name, spec, fns.set, env)
+		if err == nil && b != nil {
+			if r := attach(name); r != nil {
+				b.SetRemote(r)
+			}
+		}
+		return b, err
 	}
 	return &bridges{set: registry.NewSet("websocket bridge", registry.Hooks[string, gateway.BridgeSpec, *wsbridge.Bridge]{
 		Open:    open,
