@@ -80,3 +80,39 @@ func (c *Cluster) startSubscriber(cl rueidis.Client) {
 		}
 	}()
 }
+
+// MaxQueuedAnnouncements bounds the messages Announce holds for sending;
+// one more is dropped and counted.
+const MaxQueuedAnnouncements = 4096
+
+type announcement struct {
+	topic string
+	msg   []byte
+}
+
+// Announce queues msg for topic without waiting: for callers on a request
+// path. A full queue drops it (frontdesk_cluster_announcements_dropped_total).
+func (c *Cluster) Announce(topic string, msg []byte) {
+	select {
+	case c.outbox <- announcement{topic, msg}:
+	default:
+		c.announceDropped.Add(1)
+	}
+}
+
+func (c *Cluster) announceLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case a := <-c.outbox:
+			ctx, cancel := context.WithTimeout(context.Background(), c.timeout())
+			if err := c.Publish(ctx, a.topic, a.msg); err != nil {
+				c.announceDropped.Add(1)
+				c.log.Debug("announcement not sent", "topic", a.topic, "err", err)
+			}
+			cancel()
+		}
+	}
+}

@@ -56,6 +56,7 @@ type Cluster struct {
 	quotas map[*limiter.Quotas]struct{}
 	subs   map[string]func([]byte) // Bus channel → handler
 	ws     *connections
+	outbox chan announcement
 
 	up        atomic.Bool
 	everUp    atomic.Bool
@@ -63,11 +64,12 @@ type Cluster struct {
 	lastSync  atomic.Int64 // unix ns of the last sync Redis answered
 	started   time.Time
 
-	leaseMisses  atomic.Uint64
-	spendDropped atomic.Uint64
-	syncErrors   atomic.Uint64
-	reserved     atomic.Uint64
-	givenBack    atomic.Uint64
+	leaseMisses     atomic.Uint64
+	spendDropped    atomic.Uint64
+	syncErrors      atomic.Uint64
+	reserved        atomic.Uint64
+	givenBack       atomic.Uint64
+	announceDropped atomic.Uint64
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -106,7 +108,8 @@ func New(o Options) (*Cluster, error) {
 	}
 	c := &Cluster{opt: o, copt: copt, log: o.Log.With("component", "cluster", "instance", o.InstanceID), prefix: "fd:",
 		sets: map[*limiter.Set]setInfo{}, quotas: map[*limiter.Quotas]struct{}{}, subs: map[string]func([]byte){},
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), started: time.Now()}
+		outbox: make(chan announcement, MaxQueuedAnnouncements),
+		wake:   make(chan struct{}, 1), stop: make(chan struct{}), started: time.Now()}
 	c.instances.Store(1)
 	c.subCtx, c.subStop = context.WithCancel(context.Background())
 	c.initConnections()
@@ -118,10 +121,11 @@ func (c *Cluster) InstanceID() string { return c.opt.InstanceID }
 
 // Start runs the background loops until Close.
 func (c *Cluster) Start() {
-	c.wg.Add(3)
+	c.wg.Add(4)
 	go c.syncLoop()
 	go c.quotaLoop()
 	go c.connLoop()
+	go c.announceLoop()
 }
 
 // Close gives back the quota units this instance holds, removes it from
@@ -300,6 +304,7 @@ func (c *Cluster) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP frontdesk_cluster_lease_misses_total Quota requests that found no reserved unit.\n# TYPE frontdesk_cluster_lease_misses_total counter\nfrontdesk_cluster_lease_misses_total %d\n", c.leaseMisses.Load())
 	fmt.Fprintf(w, "# HELP frontdesk_cluster_spend_dropped_total Throttle spends not shared because the spend log was full.\n# TYPE frontdesk_cluster_spend_dropped_total counter\nfrontdesk_cluster_spend_dropped_total %d\n", c.spendDropped.Load())
 	fmt.Fprintf(w, "# HELP frontdesk_cluster_sync_errors_total Background exchanges with Redis that failed.\n# TYPE frontdesk_cluster_sync_errors_total counter\nfrontdesk_cluster_sync_errors_total %d\n", c.syncErrors.Load())
+	fmt.Fprintf(w, "# HELP frontdesk_cluster_announcements_dropped_total Invalidations not broadcast (queue full or Redis down).\n# TYPE frontdesk_cluster_announcements_dropped_total counter\nfrontdesk_cluster_announcements_dropped_total %d\n", c.announceDropped.Load())
 	fmt.Fprintf(w, "# HELP frontdesk_cluster_quota_units_reserved_total Quota units reserved from the shared counters.\n# TYPE frontdesk_cluster_quota_units_reserved_total counter\nfrontdesk_cluster_quota_units_reserved_total %d\n", c.reserved.Load())
 	fmt.Fprintf(w, "# HELP frontdesk_cluster_quota_units_returned_total Unused quota units given back.\n# TYPE frontdesk_cluster_quota_units_returned_total counter\nfrontdesk_cluster_quota_units_returned_total %d\n", c.givenBack.Load())
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"sync"
 
+	"github.com/frontdeskgw/frontdesk/cache"
 	"github.com/frontdeskgw/frontdesk/cluster"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
@@ -19,6 +21,44 @@ func (s *Server) openCluster(cfg *config.Config) (*cluster.Cluster, error) {
 	if !cc.Enabled() {
 		return nil, nil
 	}
+	cl, err := s.newCluster(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cl.Subscribe(cacheTopic, func(msg []byte) {
+		var m cacheMessage
+		if json.Unmarshal(msg, &m) != nil || m.From == cl.InstanceID() {
+			return // our own, already done here
+		}
+		if store := s.clusterCache.Load(); store != nil {
+			store.Apply(m.Invalidation)
+		}
+	})
+	return cl, nil
+}
+
+// cacheTopic carries cache invalidations between instances.
+const cacheTopic = "cache"
+
+type cacheMessage struct {
+	From string `json:"from"`
+	cache.Invalidation
+}
+
+// shareCache makes store's invalidations reach every instance.
+func (s *Server) shareCache(store *cache.Store) {
+	id := s.cluster.InstanceID()
+	store.SetAnnouncer(func(inv cache.Invalidation) {
+		b, err := json.Marshal(cacheMessage{From: id, Invalidation: inv})
+		if err == nil {
+			s.cluster.Announce(cacheTopic, b)
+		}
+	})
+	s.clusterCache.Store(store)
+}
+
+func (s *Server) newCluster(cfg *config.Config) (*cluster.Cluster, error) {
+	cc := cfg.Cluster
 	var hashMu sync.Mutex
 	var hashOf *config.Config
 	var hash string

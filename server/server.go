@@ -52,6 +52,8 @@ type Server struct {
 	ln        net.Listener
 
 	cluster *cluster.Cluster // nil without cluster mode
+	// clusterCache is the cache as the cluster's subscriber reads it.
+	clusterCache atomic.Pointer[cache.Store]
 
 	admin   *admin.Server
 	adminLn net.Listener
@@ -211,6 +213,9 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	s.cache = store
+	if s.cluster != nil {
+		s.shareCache(store)
+	}
 	return nil
 }
 
