@@ -132,4 +132,3 @@ func stripGeneration(key []byte) ([]byte, bool) {
 	out = append(out, key[:at]...)
 	return append(out, key[at+8:]...), true
 }
-
