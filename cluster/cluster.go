@@ -188,6 +188,15 @@ func (c *Cluster) connect() rueidis.Client {
 	return cl
 }
 
+// Connect connects now and reports why it could not, for one-shot uses
+// (frontdesk cluster status) that do not Start the loops.
+func (c *Cluster) Connect() error {
+	if c.connect() == nil {
+		return fmt.Errorf("cluster: cannot reach redis at %v", c.opt.Addrs)
+	}
+	return nil
+}
+
 // Up reports whether the last exchange with Redis succeeded.
 func (c *Cluster) Up() bool { return c.up.Load() }
 

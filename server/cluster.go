@@ -76,16 +76,16 @@ func (s *Server) newCluster(cfg *config.Config) (*cluster.Cluster, error) {
 			hashMu.Lock()
 			defer hashMu.Unlock()
 			if c != hashOf {
-				hashOf, hash = c, configHash(c)
+				hashOf, hash = c, ConfigHash(c)
 			}
 			return map[string]string{"config_hash": hash, "file": c.File, "listen": c.Server.Listen}
 		},
 	})
 }
 
-// configHash names a config's content: the same file on every instance
+// ConfigHash names a config's content: the same file on every instance
 // gives the same hash, whatever instance_id each sets.
-func configHash(c *config.Config) string {
+func ConfigHash(c *config.Config) string {
 	cp := *c
 	cp.Cluster.InstanceID = ""
 	b, err := yaml.Marshal(&cp)

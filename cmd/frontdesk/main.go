@@ -32,6 +32,7 @@ Commands:
   serve      serve the APIs of a config file
   validate   check a config file and list every problem with its line
   routes     print the compiled route table (host, stage, route key, integration)
+  cluster    cluster status: the live instances sharing the config's Redis, with their config hash
   version    print the version
 
 Run "frontdesk <command> --help" for the flags of a command.
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "routes":
 		return routes(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "frontdesk", buildVersion())
 		return 0
