@@ -346,3 +346,45 @@ func TestClusterStatusListsInstancesWithConfigHash(t *testing.T) {
 		t.Errorf("metrics say redis is up after it stopped")
 	}
 }
+
+// A Redis that hangs (stopped with SIGSTOP: connections open, no answer)
+// during a load through two instances is the worst case of a slow Redis:
+// requests keep being answered at their usual latency, none with a 5xx,
+// and the quota stays within its bound.
+func TestClusterAnswersWhileRedisHangs(t *testing.T) {
+	r := redistest.Start(t)
+	key := []string{"x-api-key", "metered-key-0123456789abcdef"}
+	ins := []*instance{startInstance(t, r, "edge-a", clusterConfig), startInstance(t, r, "edge-b", clusterConfig)}
+	before := hammerInstances(t, ins, 2, time.Second, "/limited")
+	var during, quota *load
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); during = hammerInstances(t, ins, 2, 4*time.Second, "/limited") }()
+	go func() { defer wg.Done(); quota = hammerInstances(t, ins, 1, 4*time.Second, "/metered", key...) }()
+	time.Sleep(500 * time.Millisecond) // into the load
+	r.Pause()
+	hung := time.Now()
+	for ins[0].s.cluster.Up() {
+		if time.Since(hung) > 10*time.Second {
+			r.Resume()
+			t.Fatal("instance never noticed redis hung")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lag := ins[0].s.cluster.SyncLag(); lag < 100*time.Millisecond {
+		t.Errorf("sync lag %v while redis hangs", lag)
+	}
+	time.Sleep(time.Second)
+	r.Resume()
+	wg.Wait()
+	t.Logf("before: p99 %v; hung: statuses %v p99 %v max %v; quota %v", before.p(0.99), during.status, during.p(0.99), during.p(1), quota.status)
+	if during.fivexx() > 0 || quota.fivexx() > 0 {
+		t.Fatalf("5xx while redis hung: %v %v", during.status, quota.status)
+	}
+	if during.p(0.99) > before.p(0.99)+100*time.Millisecond {
+		t.Fatalf("p99 %v while redis hung against %v before", during.p(0.99), before.p(0.99))
+	}
+	if quota.admitted() > 1000 {
+		t.Fatalf("quota admitted %d of 1000", quota.admitted())
+	}
+}

@@ -132,6 +132,7 @@ func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
+	s.cmd.Process.Signal(syscall.SIGCONT) //nolint:errcheck // a paused server must run to stop
 	s.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may be gone
 	s.cmd.Wait()                          //nolint:errcheck
 	s.cmd = nil
@@ -149,4 +150,19 @@ func (s *Server) Restart() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatalf("redis-server restart: %v", err)
+}
+
+// Pause freezes the server (SIGSTOP): connections stay open and nothing
+// answers, the worst case of a slow Redis.
+func (s *Server) Pause() {
+	if s.cmd != nil {
+		s.cmd.Process.Signal(syscall.SIGSTOP) //nolint:errcheck // it may be gone
+	}
+}
+
+// Resume undoes Pause.
+func (s *Server) Resume() {
+	if s.cmd != nil {
+		s.cmd.Process.Signal(syscall.SIGCONT) //nolint:errcheck // it may be gone
+	}
 }
