@@ -22,17 +22,24 @@ import (
 // Redis Cluster, so no hash tag is needed.
 func (c *Cluster) channel(topic string) string { return c.prefix + "bus:" + topic }
 
-// Subscribe calls fn with every message published to topic from now on,
-// by any instance (this one included). fn runs on the subscriber's
-// goroutine and must not block.
+// Subscribe calls fn with every message published to topic once the
+// subscription is in place (at once when Redis is reachable), by any
+// instance (this one included). fn runs on the subscriber's goroutine and
+// must not block.
 func (c *Cluster) Subscribe(topic string, fn func([]byte)) {
 	c.mu.Lock()
 	first := len(c.subs) == 0
 	c.subs[c.channel(topic)] = fn
 	cl := c.client
+	resubscribe := c.subRun
 	c.mu.Unlock()
-	if cl != nil && first {
+	switch {
+	case cl != nil && first:
 		c.startSubscriber(cl)
+	case resubscribe != nil:
+		// The running subscription lacks topic: end it, and the
+		// subscriber subscribes again to every topic.
+		resubscribe()
 	}
 }
 
@@ -56,10 +63,12 @@ func (c *Cluster) startSubscriber(cl rueidis.Client) {
 		defer c.wg.Done()
 		fails := 0
 		for c.subCtx.Err() == nil {
+			run, cancel := context.WithCancel(c.subCtx)
 			c.mu.Lock()
 			chans := slices.Sorted(maps.Keys(c.subs))
+			c.subRun = cancel
 			c.mu.Unlock()
-			err := cl.Receive(c.subCtx, cl.B().Subscribe().Channel(chans...).Build(), func(m rueidis.PubSubMessage) {
+			err := cl.Receive(run, cl.B().Subscribe().Channel(chans...).Build(), func(m rueidis.PubSubMessage) {
 				c.mu.Lock()
 				fn := c.subs[m.Channel]
 				c.mu.Unlock()
@@ -67,8 +76,13 @@ func (c *Cluster) startSubscriber(cl rueidis.Client) {
 					fn([]byte(m.Message))
 				}
 			})
+			resubscribed := run.Err() != nil
+			cancel()
 			if c.subCtx.Err() != nil {
 				return
+			}
+			if resubscribed {
+				continue
 			}
 			fails++
 			c.log.Debug("subscription ended; subscribing again", "err", err)

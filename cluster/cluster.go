@@ -56,6 +56,7 @@ type Cluster struct {
 	quotas map[*limiter.Quotas]struct{}
 	subs   map[string]func([]byte) // Bus channel → handler
 	ws     *connections
+	subRun context.CancelFunc // ends the running subscription (nil: none)
 	outbox chan announcement
 
 	up        atomic.Bool
