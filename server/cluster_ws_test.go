@@ -55,12 +55,17 @@ func TestClusterConnectionsReachTheOwningInstance(t *testing.T) {
 		t.Fatalf("dial A: %v (%v)", err, resp)
 	}
 	defer ws.Close()
+	// The client may see the upgrade before A has registered it.
+	deadline := time.Now().Add(5 * time.Second)
 	list := a.s.Bridge("chat").ListConnections()
-	if len(list) != 1 {
-		t.Fatalf("A holds %d connections", len(list))
+	for len(list) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("A holds %d connections", len(list))
+		}
+		time.Sleep(10 * time.Millisecond)
+		list = a.s.Bridge("chat").ListConnections()
 	}
 	id := list[0].ID
-	deadline := time.Now().Add(5 * time.Second)
 	for {
 		owner, _ := r.Do("GET", "fd:ws:{chat:"+id+"}")
 		if owner == "edge-a" {
