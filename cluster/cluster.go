@@ -54,10 +54,13 @@ type Cluster struct {
 	client rueidis.Client // nil until connected
 	sets   map[*limiter.Set]setInfo
 	quotas map[*limiter.Quotas]struct{}
-	subs   map[string]func([]byte) // Bus channel → handler
-	ws     *connections
-	subRun context.CancelFunc // ends the running subscription (nil: none)
-	outbox chan announcement
+	usages map[*limiter.Usage]struct{}
+	// usageRound counts syncs, to read every usage total now and then.
+	usageRound int
+	subs       map[string]func([]byte) // Bus channel → handler
+	ws         *connections
+	subRun     context.CancelFunc // ends the running subscription (nil: none)
+	outbox     chan announcement
 
 	up        atomic.Bool
 	everUp    atomic.Bool
@@ -108,7 +111,7 @@ func New(o Options) (*Cluster, error) {
 		o.Info = func() map[string]string { return nil }
 	}
 	c := &Cluster{opt: o, copt: copt, log: o.Log.With("component", "cluster", "instance", o.InstanceID), prefix: "fd:",
-		sets: map[*limiter.Set]setInfo{}, quotas: map[*limiter.Quotas]struct{}{}, subs: map[string]func([]byte){},
+		sets: map[*limiter.Set]setInfo{}, quotas: map[*limiter.Quotas]struct{}{}, usages: map[*limiter.Usage]struct{}{}, subs: map[string]func([]byte){},
 		outbox: make(chan announcement, MaxQueuedAnnouncements),
 		wake:   make(chan struct{}, 1), stop: make(chan struct{}), started: time.Now()}
 	c.instances.Store(1)
@@ -284,7 +287,7 @@ func (c *Cluster) syncOnce() error {
 	if err := c.syncThrottles(ctx, cl); err != nil {
 		return err
 	}
-	return nil
+	return c.syncUsage(ctx, cl)
 }
 
 func (c *Cluster) quotaLoop() {

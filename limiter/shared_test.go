@@ -153,3 +153,28 @@ func TestSharedQuotaFailingOpenCountsWhatItAdmits(t *testing.T) {
 		t.Fatal("failing closed admitted without units")
 	}
 }
+
+func TestSharedUsageReportsClusterTotalsPlusWhatIsNotSentYet(t *testing.T) {
+	u := NewUsage([]uint64{1, 2})
+	u.Share()
+	for range 3 {
+		u.Record(1, true)
+	}
+	u.Record(1, false)
+	got := map[uint64]Counts{}
+	u.Deltas(func(k uint64, d Counts) { got[k] = d })
+	if len(got) != 1 || got[1] != (Counts{Admitted: 3, Throttled: 1}) {
+		t.Fatalf("deltas %v", got)
+	}
+	// The cluster's totals include ours (3, 1) and another instance's.
+	u.SetShared(1, Counts{Admitted: 10, Throttled: 4})
+	u.Record(1, true) // not sent yet
+	if c, _ := u.Get(1); c != (Counts{Admitted: 11, Throttled: 4}) {
+		t.Fatalf("get = %+v, want the shared 10+1 and 4", c)
+	}
+	got = map[uint64]Counts{}
+	u.Deltas(func(k uint64, d Counts) { got[k] = d })
+	if got[1] != (Counts{Admitted: 1}) {
+		t.Fatalf("second deltas %v, want only the new admission", got)
+	}
+}

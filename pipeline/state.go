@@ -55,6 +55,8 @@ type Shared interface {
 	DetachSet(s *limiter.Set)
 	AttachQuotas(q *limiter.Quotas)
 	DetachQuotas(q *limiter.Quotas)
+	AttachUsage(u *limiter.Usage)
+	DetachUsage(u *limiter.Usage)
 }
 
 // ThrottleSpec is what a bucket set is built from.
@@ -141,7 +143,10 @@ func (s *State) init() {
 		}
 		if s.Shared != nil {
 			sets.Release = s.Shared.DetachSet
-			counters.Release = func(c *keyCounters) { s.Shared.DetachQuotas(c.quotas) }
+			counters.Release = func(c *keyCounters) {
+				s.Shared.DetachQuotas(c.quotas)
+				s.Shared.DetachUsage(c.usage)
+			}
 		}
 		s.sets = registry.NewSet("throttle", sets)
 		s.counters = registry.NewSet("key counters", counters)
@@ -157,11 +162,10 @@ func (s *State) openCounters(_ *registry.Gen, key string, spec CountersSpec) (*k
 	}
 	u := limiter.NewUsage(spec.Keys)
 	if s.Shared != nil {
-		// Counted in the shared counters: nothing local to carry.
+		// Counted in the shared counters: nothing local to carry (the
+		// old tables add their last counts as they are released).
 		s.Shared.AttachQuotas(q)
-		if cur, ok := s.counters.Current(key); ok {
-			u.Restore(cur.usage.Snapshot())
-		}
+		s.Shared.AttachUsage(u)
 		return &keyCounters{quotas: q, usage: u}, nil
 	}
 	if cur, ok := s.counters.Current(key); ok {

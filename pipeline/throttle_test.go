@@ -21,6 +21,8 @@ func (s *spendOnly) AttachSet(_ string, set *limiter.Set) {
 func (*spendOnly) DetachSet(set *limiter.Set)     { set.AttachSpend(nil) }
 func (*spendOnly) AttachQuotas(*limiter.Quotas)   {}
 func (*spendOnly) DetachQuotas(q *limiter.Quotas) {}
+func (*spendOnly) AttachUsage(*limiter.Usage)     {}
+func (*spendOnly) DetachUsage(*limiter.Usage)     {}
 
 func newThrottleStep(tb testing.TB, shared Shared, per Per) *Throttle {
 	tb.Helper()
