@@ -269,3 +269,79 @@ func TestConnectionsOfACrashedInstanceAreGoneWithinTheTTL(t *testing.T) {
 		t.Fatalf("entry TTL %s ms, want it to expire within %v", ttl, ConnTTL)
 	}
 }
+
+// On a Redis Cluster of three shards, given as seeds, throttles, quotas,
+// the instance list and the bus work as on one server: every key is
+// hash-tagged, so each lives on one shard.
+func TestOnRedisClusterThrottlesQuotasStatusAndBusWork(t *testing.T) {
+	nodes := redistest.StartCluster(t, 3)
+	seeds := []string{nodes[0].Addr(), nodes[1].Addr(), "redis://" + nodes[2].Addr()}
+	mk := func(id string) *Cluster {
+		o := Options{Addrs: seeds, InstanceID: id, SyncInterval: 20 * time.Millisecond}
+		c, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Start()
+		t.Cleanup(c.Close)
+		return c
+	}
+	a, b := mk("a"), mk("b")
+	waitFor(t, "both up and counted", 10*time.Second, func() bool { return a.Instances() == 2 && b.Instances() == 2 })
+
+	lim := limiter.Limit{Rate: 100, Burst: 20}
+	sa, _ := limiter.NewSet(lim, 100)
+	sb, _ := limiter.NewSet(lim, 100)
+	a.AttachSet("route", sa)
+	b.AttachSet("route", sb)
+	const d = 2 * time.Second
+	start := time.Now()
+	// Many client keys, so the buckets spread over every shard.
+	got := hammer(2, d, func(i int) bool {
+		s := sa
+		if i == 1 {
+			s = sb
+		}
+		return s.Allow(uint64(time.Now().UnixNano()%16)+1, time.Now().UnixNano()).Allowed
+	})
+	want := 16 * (float64(lim.Burst) + lim.Rate*time.Since(start).Seconds())
+	t.Logf("16 keys through 2 instances: %d admitted, one gateway would admit %.0f", got, want)
+	if f := float64(got); f < 0.85*want || f > 1.15*want {
+		t.Fatalf("admitted %d, want about %.0f", got, want)
+	}
+
+	keys := map[uint64]limiter.Quota{}
+	for i := range 8 {
+		keys[limiter.KeyString(fmt.Sprint("key", i))] = limiter.Quota{Limit: 50, Period: limiter.Day}
+	}
+	qa, _ := limiter.NewQuotas(keys)
+	qb, _ := limiter.NewQuotas(keys)
+	a.AttachQuotas(qa)
+	b.AttachQuotas(qb)
+	var ks []uint64
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	admitted := hammer(2, 2*time.Second, func(i int) bool {
+		q := qa
+		if i == 1 {
+			q = qb
+		}
+		_, _, _, ok := q.Take(ks[time.Now().UnixNano()%int64(len(ks))], time.Now())
+		return ok
+	})
+	if admitted > 8*50 || admitted < 8*50*95/100 {
+		t.Fatalf("8 quotas of 50 admitted %d in total", admitted)
+	}
+
+	st, err := a.Status(context.Background())
+	if err != nil || len(st.Instances) != 2 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	var heard atomic.Value
+	b.Subscribe("t", func(m []byte) { heard.Store(string(m)) })
+	waitFor(t, "a broadcast heard across the cluster", 5*time.Second, func() bool {
+		_ = a.Publish(context.Background(), "t", []byte("x"))
+		return heard.Load() == "x"
+	})
+}

@@ -22,19 +22,25 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t     testing.TB
+	bin   string
+	dir   string
+	port  int
+	extra []string
+	cmd   *exec.Cmd
 }
 
 // Start runs redis-server with append-only persistence (so a restart
 // keeps its counters, as production should) and waits until it answers.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t)
+}
+
+func start(t testing.TB, extra ...string) *Server {
+	t.Helper()
 	bin := testdeps.Require(t, "redis-server")
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), extra: extra}
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
 		err := s.run()
@@ -65,8 +71,9 @@ func freePort(t testing.TB) int {
 }
 
 func (s *Server) run() error {
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "warning")
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "warning"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -165,4 +172,40 @@ func (s *Server) Resume() {
 	if s.cmd != nil {
 		s.cmd.Process.Signal(syscall.SIGCONT) //nolint:errcheck // it may be gone
 	}
+}
+
+// StartCluster runs a Redis Cluster of n primaries (no replicas), the 16384
+// slots split evenly, and waits until every node reports it healthy.
+func StartCluster(t testing.TB, n int) []*Server {
+	t.Helper()
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		nodes[i] = start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+	}
+	const slots = 16384
+	for i, s := range nodes {
+		lo, hi := i*slots/n, (i+1)*slots/n-1
+		if _, err := s.Do("CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(lo), strconv.Itoa(hi)); err != nil {
+			t.Fatalf("cluster addslots: %v", err)
+		}
+	}
+	for _, s := range nodes[1:] {
+		if _, err := s.Do("CLUSTER", "MEET", "127.0.0.1", strconv.Itoa(nodes[0].port)); err != nil {
+			t.Fatalf("cluster meet: %v", err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, s := range nodes {
+		for {
+			st, err := s.Do("CLUSTER", "INFO")
+			if err == nil && strings.HasPrefix(st, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis cluster never became healthy: %q %v", st, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nodes
 }
