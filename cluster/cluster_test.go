@@ -345,3 +345,27 @@ func TestOnRedisClusterThrottlesQuotasStatusAndBusWork(t *testing.T) {
 		return heard.Load() == "x"
 	})
 }
+
+// Through a Sentinel URL the client finds the primary and shares quotas
+// there.
+func TestThroughSentinelQuotasAreShared(t *testing.T) {
+	primary := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, primary)
+	key := limiter.KeyString("k")
+	var qs []*limiter.Quotas
+	for _, id := range []string{"a", "b"} {
+		c := newCluster(t, "redis-sentinel://"+sentinel+"/mymaster", id, nil)
+		waitFor(t, "up through sentinel", 10*time.Second, c.Up)
+		q, _ := limiter.NewQuotas(map[uint64]limiter.Quota{key: {Limit: 100, Period: limiter.Day}})
+		c.AttachQuotas(q)
+		qs = append(qs, q)
+	}
+	got := hammer(2, time.Second, func(i int) bool { _, _, _, ok := qs[i].Take(key, time.Now()); return ok })
+	if got > 100 || got < 99 {
+		t.Fatalf("a quota of 100 admitted %d through sentinel", got)
+	}
+	used, err := primary.Do("GET", "fd:q:{"+fmt.Sprintf("%016x", key)+"}:day:"+fmt.Sprint(dayStart().Unix()))
+	if err != nil || used == "" {
+		t.Fatalf("counter on the primary: %q %v", used, err)
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -208,4 +210,37 @@ func StartCluster(t testing.TB, n int) []*Server {
 		}
 	}
 	return nodes
+}
+
+// StartSentinel runs a Sentinel (redis-server --sentinel) watching primary
+// under the master name "mymaster" and returns its address.
+func StartSentinel(t testing.TB, primary *Server) string {
+	t.Helper()
+	bin := testdeps.Require(t, "redis-server")
+	dir := t.TempDir()
+	for attempt := 0; ; attempt++ {
+		port := freePort(t)
+		conf := filepath.Join(dir, "sentinel.conf")
+		src := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\nsentinel down-after-milliseconds mymaster 2000\n", port, dir, primary.port)
+		if err := os.WriteFile(conf, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, conf, "--sentinel", "--loglevel", "warning")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{t: t, port: port, cmd: cmd}
+		t.Cleanup(s.Stop)
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if v, err := s.Do("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"); err == nil && v != "" {
+				return s.Addr()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		s.Stop()
+		if attempt == 4 {
+			t.Fatalf("sentinel on port %d did not answer", port)
+		}
+	}
 }
