@@ -116,7 +116,7 @@ func (c *Cluster) refillQuotas() {
 		var execs []rueidis.LuaExec
 		var leases []limiter.QuotaLease
 		var adds []rueidis.LuaExec
-		for _, l := range q.Leases(now) {
+		q.Leases(now, func(l limiter.QuotaLease) {
 			if st, n := q.Unreserved(l.Key); n > 0 {
 				_, end := l.Quota.Period.Bounds(st)
 				adds = append(adds, rueidis.LuaExec{Keys: []string{c.quotaKey(l.Key, l.Quota.Period, st)},
@@ -126,16 +126,13 @@ func (c *Cluster) refillQuotas() {
 				c.leaseMisses.Add(1)
 			}
 			want := min(MaxBlock, max(1, 2*l.Spent))
-			if l.Held*2 >= want && !l.Wanted && l.Held > 0 {
-				continue
-			}
-			if l.Quota.Limit == 0 {
-				continue
+			if l.Held*2 >= want && !l.Wanted && l.Held > 0 || l.Quota.Limit == 0 {
+				return
 			}
 			leases = append(leases, l)
 			execs = append(execs, rueidis.LuaExec{Keys: []string{c.quotaKey(l.Key, l.Quota.Period, l.Start)},
 				Args: []string{strconv.FormatInt(l.Quota.Limit, 10), strconv.FormatInt(want, 10), share, expireAt(l.End)}})
-		}
+		})
 		if len(adds) > 0 {
 			for _, r := range returnScript.ExecMulti(ctx, cl, adds...) {
 				if err := r.Error(); err != nil {
@@ -163,7 +160,7 @@ func (c *Cluster) refillQuotas() {
 func (c *Cluster) giveBack(ctx context.Context, q *limiter.Quotas) {
 	cl := c.conn()
 	var execs []rueidis.LuaExec
-	for _, l := range q.Leases(time.Now()) {
+	q.Leases(time.Now(), func(l limiter.QuotaLease) {
 		if st, n := q.Unreserved(l.Key); n > 0 {
 			_, end := l.Quota.Period.Bounds(st)
 			execs = append(execs, rueidis.LuaExec{Keys: []string{c.quotaKey(l.Key, l.Quota.Period, st)},
@@ -171,13 +168,13 @@ func (c *Cluster) giveBack(ctx context.Context, q *limiter.Quotas) {
 		}
 		st, n := q.Reclaim(l.Key)
 		if n <= 0 {
-			continue
+			return
 		}
 		_, end := l.Quota.Period.Bounds(st)
 		execs = append(execs, rueidis.LuaExec{Keys: []string{c.quotaKey(l.Key, l.Quota.Period, st)},
 			Args: []string{strconv.FormatInt(n, 10), expireAt(end)}})
 		c.givenBack.Add(uint64(n))
-	}
+	})
 	if len(execs) == 0 || cl == nil {
 		return
 	}

@@ -31,7 +31,7 @@ return math.floor(tat)
 // id must name the same throttle on every instance (the gateway uses the
 // API, stage and route).
 func (c *Cluster) AttachSet(id string, s *limiter.Set) {
-	l := limiter.NewSpendLog(MaxSpendKeys)
+	l := limiter.NewSpendLog(min(MaxSpendKeys, s.MaxKeys()))
 	l.SetClosed(c.opt.ThrottlesFailClosed && c.everUp.Load() && !c.up.Load())
 	c.mu.Lock()
 	c.sets[s] = setInfo{id: limiter.KeyString(id), log: l, name: id}

@@ -48,17 +48,35 @@ type SpendLog struct {
 	closed atomic.Bool
 }
 
-// NewSpendLog returns a log holding at most maxKeys keys between drains.
-// Its maps are sized for them up front, so counting never allocates.
+// NewSpendLog returns a log sized for maxKeys keys between drains: each
+// of its 16 shards takes up to twice its even share plus 8 (at most
+// maxKeys), so uneven hashing does not drop keys; the whole log holds at
+// most 16 times that.
+// Its maps start small and grow to what one interval needs; Drain clears
+// them without giving the room back, so in steady state counting does not
+// allocate, and a throttle of one bucket costs a few hundred bytes.
 func NewSpendLog(maxKeys int) *SpendLog {
 	l := &SpendLog{}
-	per := max(1, (maxKeys+spendShards-1)/spendShards)
+	per := min(max(1, maxKeys), 2*((maxKeys+spendShards-1)/spendShards)+8)
+	hint := min(per, spendHint)
 	for i := range l.shards {
-		l.shards[i].m = make(map[uint64]int64, per)
-		l.shards[i].spare = make(map[uint64]int64, per)
+		l.shards[i].m = make(map[uint64]int64, hint)
+		l.shards[i].spare = make(map[uint64]int64, hint)
 		l.shards[i].max = per
 	}
 	return l
+}
+
+// spendHint is the keys a spend log shard has room for before it grows.
+const spendHint = 64
+
+// MaxKeys is the most buckets s holds.
+func (s *Set) MaxKeys() int {
+	n := 0
+	for i := range s.shards {
+		n += s.shards[i].capacity
+	}
+	return n
 }
 
 func (l *SpendLog) add(key uint64) {
@@ -182,22 +200,20 @@ type QuotaLease struct {
 	Wanted bool  // a request found the reservation empty
 }
 
-// Leases reports every key's reservation at now.
-func (q *Quotas) Leases(now time.Time) []QuotaLease {
-	out := make([]QuotaLease, 0, len(q.entries))
+// Leases calls fn with every key's reservation at now.
+func (q *Quotas) Leases(now time.Time, fn func(QuotaLease)) {
 	for k, e := range q.entries {
 		w := q.window(e.period, now)
 		ord, held := unpack(e.allow.Load())
 		if ord != w.ord {
 			held = 0
 		}
-		out = append(out, QuotaLease{
+		fn(QuotaLease{
 			Key: k, Quota: Quota{Limit: e.limit, Period: e.period},
 			Start: time.Unix(0, w.start).UTC(), End: w.endTime,
 			Held: held, Spent: e.spent.Swap(0), Wanted: e.wanted.Swap(false),
 		})
 	}
-	return out
 }
 
 // Grant adds units reserved for key in the period starting at start, and

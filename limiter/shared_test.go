@@ -29,15 +29,26 @@ func TestSpendLogCountsAdmittedRequestsPerKeyUntilDrained(t *testing.T) {
 	}
 }
 
+func TestSpendLogOfOneKeyHoldsOne(t *testing.T) {
+	l := NewSpendLog(1)
+	l.add(1)
+	l.add(1)
+	l.add(2) // same shard, a second key
+	got := map[uint64]int64{}
+	if dropped := l.Drain(func(k uint64, n int64) { got[k] = n }); len(got) != 1 || got[1] != 2 || dropped != 1 {
+		t.Fatalf("kept %v, dropped %d: want key 1 twice and the second key dropped", got, dropped)
+	}
+}
+
 func TestSpendLogDropsNewKeysBeyondItsBound(t *testing.T) {
-	l := NewSpendLog(spendShards) // one key a shard
+	l := NewSpendLog(spendShards) // 10 keys a shard: twice one, plus 8
 	for k := range uint64(1000) {
-		l.add(k << 32) // bits 32..35 pick the shard: 16 shards, one key each
+		l.add(k << 32) // bits 32..35 pick the shard
 	}
 	n := 0
 	dropped := l.Drain(func(uint64, int64) { n++ })
-	if n != spendShards {
-		t.Fatalf("kept %d keys, want %d", n, spendShards)
+	if n != spendShards*10 {
+		t.Fatalf("kept %d keys, want %d", n, spendShards*10)
 	}
 	if dropped != 1000-int64(n) {
 		t.Fatalf("dropped = %d, want %d", dropped, 1000-n)
@@ -113,7 +124,8 @@ func TestSharedQuotaAdmitsOnlyGrantedUnits(t *testing.T) {
 	if _, _, _, ok := q.Take(1, now); ok {
 		t.Fatal("admitted beyond the reservation")
 	}
-	ls := q.Leases(now)
+	var ls []QuotaLease
+	q.Leases(now, func(l QuotaLease) { ls = append(ls, l) })
 	if len(ls) != 1 || ls[0].Held != 0 || ls[0].Spent != 3 || !ls[0].Wanted {
 		t.Fatalf("leases = %+v", ls)
 	}
