@@ -84,10 +84,13 @@ func (s *Server) newCluster(cfg *config.Config) (*cluster.Cluster, error) {
 }
 
 // ConfigHash names a config's content: the same file on every instance
-// gives the same hash, whatever instance_id each sets.
+// gives the same hash, whatever instance_id and listen addresses each
+// sets (often from its environment).
 func ConfigHash(c *config.Config) string {
 	cp := *c
 	cp.Cluster.InstanceID = ""
+	cp.Server.Listen, cp.Admin.Listen = "", ""
+	cp.File, cp.Lines = "", nil
 	b, err := yaml.Marshal(&cp)
 	if err != nil {
 		return "unknown"

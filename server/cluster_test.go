@@ -396,3 +396,25 @@ func TestClusterAnswersWhileRedisHangs(t *testing.T) {
 		t.Fatalf("quota admitted %d of 1000", quota.admitted())
 	}
 }
+
+// The config hash names the file's content, not what differs between
+// instances by design.
+func TestConfigHashIgnoresInstanceIDAndListenAddresses(t *testing.T) {
+	parse := func(src string) *config.Config {
+		c, _, err := config.Parse("f.yaml", []byte(src), os.LookupEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := "cluster: {redis: \"redis://127.0.0.1:6379\", instance_id: %s}\nserver: {listen: \"127.0.0.1:%s\"}\napis:\n  a:\n    integrations: {m: {type: mock, body: %s}}\n    routes: {\"GET /\": {integration: m}}\n"
+	a := ConfigHash(parse(fmt.Sprintf(base, "one", "8080", "v1")))
+	b := ConfigHash(parse(fmt.Sprintf(base, "two", "8081", "v1")))
+	c := ConfigHash(parse(fmt.Sprintf(base, "one", "8080", "v2")))
+	if a != b {
+		t.Errorf("same file on two instances: %s vs %s", a, b)
+	}
+	if a == c {
+		t.Errorf("a changed route answer kept the hash %s", a)
+	}
+}
