@@ -418,3 +418,47 @@ func TestConfigHashIgnoresInstanceIDAndListenAddresses(t *testing.T) {
 		t.Errorf("a changed route answer kept the hash %s", a)
 	}
 }
+
+// An instance starts and serves while its Redis cannot be reached:
+// throttles decide locally, quotas fail closed (429 Limit Exceeded), and
+// /metrics says Redis is down.
+func TestClusterInstanceServesWhileRedisIsUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	src := strings.NewReplacer("{{REDIS}}", "redis://"+dead+"/0", "{{ID}}", "edge-alone").Replace(clusterConfig)
+	cfg, _, err := config.Parse("cluster.yaml", []byte(src), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseListener(gl)
+	go s.Serve() //nolint:errcheck // ends at cleanup
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx) //nolint:errcheck
+	})
+	base := "http://" + gl.Addr().String()
+	if r := do(t, "GET", base+"/limited", nil); r.status != 200 {
+		t.Fatalf("throttled route without redis: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/metered", nil, "x-api-key", "metered-key-0123456789abcdef"); r.status != 429 || !strings.Contains(r.body, "Limit Exceeded") {
+		t.Fatalf("quota without redis: %d %s, want 429 Limit Exceeded", r.status, r.body)
+	}
+	var m strings.Builder
+	s.WriteMetrics(&m)
+	if !strings.Contains(m.String(), "frontdesk_cluster_redis_up 0") {
+		t.Fatal("metrics do not say redis is down")
+	}
+}
