@@ -7,7 +7,7 @@ ADMIN_PORT ?= 9901
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run chat test test-short vet lint fuzz bench-micro clean
+.PHONY: build run chat chat-cluster test test-short vet lint fuzz bench-micro clean
 
 build: ## build bin/frontdesk, the demo upstream and the example function
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
@@ -22,6 +22,21 @@ chat: build ## the WebSocket chat example: open http://127.0.0.1:9100/ in two br
 	@$(BIN)/chat -listen 127.0.0.1:9100 -connections http://127.0.0.1:$(PORT)/prod/@connections -ws ws://127.0.0.1:$(PORT)/prod & \
 	 CHAT=$$!; trap 'kill $$CHAT 2>/dev/null' EXIT INT TERM; \
 	 PORT=$(PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk.yaml
+
+PORT2      ?= 8081
+REDIS_PORT ?= 6390
+
+chat-cluster: build ## the chat on two instances sharing redis-server: open the two URLs it prints in two tabs
+	$(GO) build -o $(BIN)/chat ./examples/chat
+	@command -v redis-server >/dev/null || { echo "chat-cluster needs redis-server (apt-get install redis-server)"; exit 1; }
+	@mkdir -p $(BIN)/redis-chat; \
+	 redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --dir $(BIN)/redis-chat --appendonly yes --save '' --loglevel warning & REDIS=$$!; \
+	 $(BIN)/chat -listen 127.0.0.1:9100 -connections http://127.0.0.1:$(PORT)/prod/@connections -ws ws://127.0.0.1:$(PORT)/prod & CHAT=$$!; \
+	 PORT=$(PORT) REDIS_PORT=$(REDIS_PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk-cluster.yaml & FD1=$$!; \
+	 PORT=$(PORT2) REDIS_PORT=$(REDIS_PORT) $(BIN)/frontdesk serve -c examples/chat/frontdesk-cluster.yaml & FD2=$$!; \
+	 trap 'kill $$FD1 $$FD2 $$CHAT 2>/dev/null; wait $$FD1 $$FD2; kill $$REDIS 2>/dev/null' EXIT INT TERM; \
+	 echo "open http://127.0.0.1:9100/?ws=ws://127.0.0.1:$(PORT)/prod and http://127.0.0.1:9100/?ws=ws://127.0.0.1:$(PORT2)/prod"; \
+	 wait $$FD1 $$FD2
 
 test: ## all tests, with the race detector (the CI command), then without it the zero-allocation tests, the WebSocket memory bound and the benchmarks' allocation budget
 	$(GO) vet ./...

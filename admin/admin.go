@@ -18,6 +18,7 @@ package admin
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -109,6 +110,9 @@ func New(token string, b Backend, log *slog.Logger) *Server {
 		s.addFeatures(src)
 	}
 	s.addConsole()
+	if cl, ok := b.(ClusterSource); ok {
+		r.GET("/cluster", func(ctx *fasthttp.RequestCtx) { clusterStatus(ctx, cl) })
+	}
 	s.http = &fasthttp.Server{
 		Handler:               s.guard,
 		ErrorHandler:          requestError,
@@ -314,11 +318,45 @@ func (p slogPrinter) Printf(format string, args ...any) {
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	body := map[string]string{"status": "ready"}
+	code := 200
 	if !s.b.Ready() {
-		writeJSON(ctx, 503, map[string]string{"status": "not ready"})
-		return
+		body["status"], code = "not ready", 503
 	}
-	writeJSON(ctx, 200, map[string]string{"status": "ready"})
+	// A cluster whose Redis is down still answers every request (per
+	// on_redis_down), so the state is reported without failing readiness:
+	// taking every instance out of a load balancer would not help.
+	if cl, ok := s.b.(ClusterSource); ok {
+		if st := cl.ClusterState(); st != "" {
+			body["cluster"] = st
+		}
+	}
+	writeJSON(ctx, code, body)
+}
+
+// ClusterSource is implemented by a Backend that runs in cluster mode.
+type ClusterSource interface {
+	// ClusterStatus lists the live instances; nil without cluster mode.
+	ClusterStatus(ctx context.Context) (any, error)
+	// ClusterState is a one-line note for /readyz; "" without cluster
+	// mode.
+	ClusterState() string
+}
+
+// clusterStatus answers GET /cluster: the live instances with their
+// config hash, so a rolling deploy's stragglers show.
+func clusterStatus(ctx *fasthttp.RequestCtx, cl ClusterSource) {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := cl.ClusterStatus(c)
+	switch {
+	case err != nil:
+		writeJSON(ctx, 503, map[string]string{"message": err.Error()})
+	case st == nil:
+		writeJSON(ctx, 404, map[string]string{"message": "cluster mode is off"})
+	default:
+		writeJSON(ctx, 200, st)
+	}
 }
 
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) {

@@ -60,6 +60,7 @@ func Budgets() []Budget {
 		{Name: "plain proxy CPU/request ≤ nginx's", Scenario: "frontdesk-proxy", Reference: "nginx", Max: 1.0},
 		{Name: "full pipeline CPU/request ≤ 1.3× nginx's", Scenario: "frontdesk-pipeline", Reference: "nginx", Max: 1.3},
 		{Name: "tracing at sample_ratio 0.01 CPU/request ≤ 1.05× the plain proxy's", Scenario: "frontdesk-tracing", Reference: "frontdesk-proxy", Max: 1.05},
+		{Name: "cluster mode CPU/request ≤ 1.15× the same pipeline alone", Scenario: "frontdesk-cluster", Reference: "frontdesk-pipeline", Max: 1.15},
 		{Name: "cache hit CPU/request ≤ 0.5× nginx's proxy", Scenario: "frontdesk-cache-hit", Reference: "nginx", Max: 0.5},
 		{Name: "cache hit, gateway and backend CPU/request ≤ 0.4× a proxied request's", Scenario: "frontdesk-cache-hit", Reference: "frontdesk-proxy", Max: 0.4, WithBackend: true},
 	}

@@ -45,6 +45,8 @@ func DescribeMachine(ctx context.Context, tools Tools, cores int) Machine {
 // installed.
 type Tools struct {
 	Nginx, Wrk, Taskset string
+	// Redis is redis-server, for the cluster scenario.
+	Redis string
 }
 
 // FindTools looks the optional programs up in PATH.
@@ -56,13 +58,13 @@ func FindTools() Tools {
 		}
 		return p
 	}
-	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset")}
+	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset"), Redis: look("redis-server")}
 }
 
 // Missing names the tools that are not installed.
 func (t Tools) Missing() []string {
 	out := []string{}
-	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}} {
+	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}, {"redis-server", t.Redis}} {
 		if x.path == "" {
 			out = append(out, x.name)
 		}

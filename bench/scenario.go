@@ -63,6 +63,9 @@ type Scenario struct {
 	// drift of the machine's speed between them does not skew the
 	// comparison. Empty: a group of its own.
 	Group string
+	// Redis starts a redis-server on the load generator's CPUs for the
+	// scenario; its URL is {{.Redis}} in Config.
+	Redis bool
 	// Unavailable, when set, says why the suite cannot run the scenario
 	// yet, whatever frontdesk supports.
 	Unavailable string
@@ -74,6 +77,7 @@ type ConfigData struct {
 	Upstream string            // host:port of the upstream
 	Dir      string            // the run's scratch directory
 	Bins     map[string]string // built binaries by name
+	Redis    string            // redis://host:port/0 of the scenario's redis-server
 }
 
 // Bodies the upstream and the mock route answer with: ~100 bytes of JSON,
@@ -156,7 +160,7 @@ func Scenarios() []Scenario {
     routes:
       "GET ` + MockPath + `": {integration: mock}
 `},
-		{Name: "frontdesk-pipeline", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx",
+		{Name: "frontdesk-pipeline", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx", Group: "pipeline",
 			Profiles: gatewayBench("BenchmarkProxyGETWithAPIKeyAndThrottle", "BenchmarkProxyGETObserved"),
 			Headers:  []loadgen.Header{{Name: "X-Api-Key", Value: apiKey}},
 			About:    "full pipeline: API key, usage-plan and route throttles, JSON access log, admin metrics",
@@ -170,6 +174,30 @@ api_keys:
 usage_plans:
   bench:
     throttle: {rate: 1000000, burst: 1000000}
+    apis: [bench]
+` + upstreamAPI + `      "GET ` + SmallPath + `":
+        integration: up
+        api_key: true
+        throttle: {rate: 1000000, burst: 1000000}
+`},
+		{Name: "frontdesk-cluster", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx", Group: "pipeline", Redis: true,
+			Profiles: gatewayBench("BenchmarkProxyGETWithAPIKeyAndThrottle"),
+			Headers:  []loadgen.Header{{Name: "X-Api-Key", Value: apiKey}},
+			About:    "frontdesk-pipeline in cluster mode: throttles shared and the quota reserved through redis-server (on the load generator's CPUs)",
+			Config: `cluster:
+  redis: "{{.Redis}}"
+  instance_id: bench
+access_log:
+  output: "{{.Dir}}/access.log"
+  format: json
+admin:
+  listen: "127.0.0.1:0"
+api_keys:
+  - {name: bench, value: "` + apiKey + `", plan: bench, enabled: true}
+usage_plans:
+  bench:
+    throttle: {rate: 1000000, burst: 1000000}
+    quota: {limit: 1000000000000, period: month}
     apis: [bench]
 ` + upstreamAPI + `      "GET ` + SmallPath + `":
         integration: up

@@ -183,13 +183,15 @@ func (s *suite) preflight(ctx context.Context, sc Scenario, buildErr error) (Sta
 		return Skipped, "wrk not installed"
 	case sc.Proxy == Nginx && s.opt.Tools.Nginx == "":
 		return Skipped, "nginx not installed"
+	case sc.Redis && s.opt.Tools.Redis == "":
+		return Skipped, "redis-server not installed"
 	case sc.Proxy != Frontdesk:
 		return Measured, ""
 	case buildErr != nil:
 		return Failed, buildErr.Error()
 	}
 	dir := filepath.Join(s.dir, "preflight-"+sc.Name)
-	path, err := s.writeFrontdeskConfig(sc, dir, "127.0.0.1:9")
+	path, err := s.writeFrontdeskConfig(sc, dir, "127.0.0.1:9", "redis://127.0.0.1:9/0")
 	if err != nil {
 		return Failed, err.Error()
 	}
@@ -230,7 +232,7 @@ func summarizeList(items []string, n int) string {
 func (s *suite) binPath(name string) string { return filepath.Join(s.dir, "bin", name) }
 
 // writeFrontdeskConfig renders sc's config for an upstream into dir.
-func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream string) (string, error) {
+func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream, redis string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("run dir: %w", err)
 	}
@@ -238,7 +240,7 @@ func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream string) (string,
 	for name := range sc.Builds {
 		bins[name] = s.binPath(name)
 	}
-	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins})
+	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins, Redis: redis})
 	if err != nil {
 		return "", err
 	}
@@ -277,12 +279,22 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	}
 	defer up.stop(5 * time.Second)
 
+	var redis string
+	if sc.Redis {
+		rc, url, err := s.startRedis(ctx, dir)
+		if err != nil {
+			return err
+		}
+		defer rc.stop(5 * time.Second)
+		redis = url
+	}
+
 	target, addr := up, upAddr
 	switch sc.Proxy {
 	case Nginx:
 		target, addr, err = s.startNginx(ctx, dir, sc, upAddr)
 	case Frontdesk:
-		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr)
+		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis)
 	}
 	if err != nil {
 		return err
@@ -386,8 +398,8 @@ func startWithLines(cmd *exec.Cmd, name, logPath string, fromStderr bool) (<-cha
 
 // startFrontdesk serves the scenario's config on a port the OS picks and
 // reads the bound address from frontdesk's "serving" log line.
-func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, upstream string) (*child, string, error) {
-	path, err := s.writeFrontdeskConfig(sc, dir, upstream)
+func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, upstream, redis string) (*child, string, error) {
+	path, err := s.writeFrontdeskConfig(sc, dir, upstream, redis)
 	if err != nil {
 		return nil, "", err
 	}
@@ -405,6 +417,29 @@ func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, ups
 		return nil, "", fmt.Errorf("frontdesk did not start: %w; %s", err, logTail(logPath))
 	}
 	return c, addr, nil
+}
+
+// startRedis runs redis-server for a cluster scenario on the load
+// generator's CPUs (its work is the cluster's cost to the machine, not to
+// the gateway) and returns its URL once it accepts connections.
+func (s *suite) startRedis(ctx context.Context, dir string) (*child, string, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := s.layout.command(ctx, s.layout.Load, nil, s.opt.Tools.Redis, "--port", port, "--bind", "127.0.0.1",
+		"--dir", dir, "--save", "", "--appendonly", "no", "--loglevel", "warning")
+	lines, c, err := startWithLines(cmd, "redis-server", filepath.Join(dir, "redis.log"), false)
+	if err != nil {
+		return nil, "", err
+	}
+	drain(lines)
+	if err := waitListening(addr, c, 10*time.Second); err != nil {
+		c.stop(time.Second)
+		return nil, "", err
+	}
+	return c, "redis://" + addr + "/0", nil
 }
 
 // servingAddr reads the address out of frontdesk's JSON "serving" line.

@@ -75,6 +75,14 @@ func (r *RouteSpace) Flush() { r.gen.Add(1) }
 // FlushNamespace invalidates every entry of (api, stage) and reports whether
 // that namespace exists; one that was never used has nothing to flush.
 func (s *Store) FlushNamespace(api, stage string) bool {
+	ok := s.flushNamespace(api, stage)
+	if ok {
+		s.announceInv(Invalidation{Kind: InvalidateNamespace, API: api, Stage: stage})
+	}
+	return ok
+}
+
+func (s *Store) flushNamespace(api, stage string) bool {
 	s.nsMu.Lock()
 	ns := s.namespaces[nsName{api, stage}]
 	s.nsMu.Unlock()
@@ -88,6 +96,14 @@ func (s *Store) FlushNamespace(api, stage string) bool {
 // FlushRoute invalidates every entry of one route of (api, stage) and reports
 // whether that route exists.
 func (s *Store) FlushRoute(api, stage, route string) bool {
+	ok := s.flushRoute(api, stage, route)
+	if ok {
+		s.announceInv(Invalidation{Kind: InvalidateRoute, API: api, Stage: stage, Route: route})
+	}
+	return ok
+}
+
+func (s *Store) flushRoute(api, stage, route string) bool {
 	s.nsMu.Lock()
 	ns := s.namespaces[nsName{api, stage}]
 	s.nsMu.Unlock()

@@ -113,6 +113,9 @@ type Store struct {
 
 	// live is the bytes of the entries bigcache holds, kept by sizes.
 	live liveBytes
+
+	// announce hears invalidations made here (cluster mode; nil alone).
+	announce atomic.Pointer[announcerBox]
 }
 
 // liveBytes counts the bytes of live entries. bigcache reports only what
@@ -409,6 +412,12 @@ func (s *Store) Delete(key []byte) bool {
 // fetch that started before the flush stores under a key no later request
 // builds.
 func (s *Store) Flush() error {
+	err := s.flushAll()
+	s.announceInv(Invalidation{Kind: InvalidateAll})
+	return err
+}
+
+func (s *Store) flushAll() error {
 	s.gen.Add(1)
 	s.hot.clear()
 	err := s.bc.Reset()

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -84,6 +86,7 @@ func applyDefaults(c *Config) {
 	if c.Admin.StateFile == "" && c.File != "" {
 		c.Admin.StateFile = DefaultStateFile(c.File)
 	}
+	defaultCluster(&c.Cluster)
 	if c.AccessLog.Format == "" {
 		c.AccessLog.Format = AccessLogJSON
 	}
@@ -318,4 +321,28 @@ func defaultTracing(t *Tracing) {
 // beside it, named after it (frontdesk.yaml: frontdesk.state.json).
 func DefaultStateFile(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".state.json"
+}
+
+// defaultCluster fills the cluster block only when cluster mode is on, so
+// a config without it stays exactly as before.
+func defaultCluster(c *Cluster) {
+	if !c.Enabled() {
+		return
+	}
+	if c.InstanceID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "frontdesk"
+		}
+		c.InstanceID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = Duration(DefaultSyncInterval)
+	}
+	if c.OnRedisDown.Throttles == "" {
+		c.OnRedisDown.Throttles = FailOpen
+	}
+	if c.OnRedisDown.Quotas == "" {
+		c.OnRedisDown.Quotas = FailClosed
+	}
 }

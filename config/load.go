@@ -105,7 +105,7 @@ func ParseWith(file string, data []byte, lookup func(string) (string, bool), ext
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
-	warns = append(warns, unsupported(c)...)
+	warns = append(warns, unsupported(c, notYetSupported)...)
 	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Line < warns[j].Line })
 	return c, warns, nil
 }

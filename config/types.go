@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Config is the whole frontdesk.yaml file, as written by the user. The
 // gateway compiles it once into plain structs (see package gateway); nothing
 // on the request path reads these types.
@@ -144,10 +146,54 @@ type Upstream struct {
 	MaxStreamsPerClient *int `yaml:"max_streams_per_client"`
 }
 
-// Cluster is the optional shared state store.
+// Cluster is the optional shared state store: with Redis set, instances
+// share throttles, quotas, WebSocket connections and cache invalidations.
 type Cluster struct {
-	Redis string `yaml:"redis"`
+	// Redis is one URL (redis://, rediss://, redis-sentinel://) or a list
+	// of Redis Cluster seed addresses (host:port or redis:// URLs).
+	Redis StrList `yaml:"redis"`
+	// Username and Password authenticate (added); ${ENV} keeps the
+	// password out of the file. They override the URL's user info.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// InstanceID names this instance to the others (added; default
+	// hostname-pid).
+	InstanceID string `yaml:"instance_id"`
+	// SyncInterval is how often shared state is reconciled (added;
+	// default 100ms).
+	SyncInterval Duration `yaml:"sync_interval"`
+	// OnRedisDown says what each kind of shared state does while Redis
+	// cannot be reached (added).
+	OnRedisDown ClusterOnDown `yaml:"on_redis_down"`
 }
+
+// Enabled reports whether cluster mode is on.
+// An empty string (the reference example's redis: "") is off.
+func (c *Cluster) Enabled() bool { return len(c.Redis) > 1 || len(c.Redis) == 1 && c.Redis[0] != "" }
+
+// ClusterOnDown is the per-kind policy while Redis is unreachable.
+type ClusterOnDown struct {
+	// Throttles: fail_open (default: local limits divided by the last
+	// known instance count) or fail_closed (429 Too Many Requests).
+	Throttles string `yaml:"throttles"`
+	// Quotas: fail_closed (default: 429 Limit Exceeded once the units
+	// reserved before the outage are spent) or fail_open (count locally,
+	// reconcile when Redis is back).
+	Quotas string `yaml:"quotas"`
+}
+
+// Policies for cluster.on_redis_down.
+const (
+	FailOpen   = "fail_open"
+	FailClosed = "fail_closed"
+)
+
+// Cluster bounds and defaults.
+const (
+	DefaultSyncInterval = 100 * time.Millisecond
+	MinSyncInterval     = 10 * time.Millisecond
+	MaxSyncInterval     = 10 * time.Second
+)
 
 // Function is a Lambda function: run locally (Command) or remote (InvokeURL).
 type Function struct {

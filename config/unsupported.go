@@ -9,36 +9,25 @@ import (
 // notYetSupported lists the contract's keys that no feature implements yet.
 // Present in a config they are accepted and reported once as a warning, so
 // nothing is silently ignored. Entries leave this list as features land.
-var notYetSupported = []string{
-	"cluster",
-}
+var notYetSupported = []string{}
 
-// partlySupported says, for an entry of notYetSupported, what of it is
-// built already.
-var partlySupported = map[string]string{
-	"cluster": "not yet supported, except that the control plane's state is shared through cluster.redis (docs/control-plane.md): throttle and quota counters and WebSocket fan-out stay per instance",
-}
-
-// unsupported reports, once per key, the keys of c that are accepted but
-// not yet implemented.
-func unsupported(c *Config) []Problem {
+// unsupported reports, once per key, the keys of c matching the patterns
+// of notYet (dotted key paths, * for one level): accepted but not yet
+// implemented.
+func unsupported(c *Config, notYet []string) []Problem {
 	var out []Problem
 	for key, line := range c.Lines {
 		if strings.Contains(key, "[") {
 			continue
 		}
 		parts := strings.Split(key, ".")
-		for _, pat := range notYetSupported {
+		for _, pat := range notYet {
 			pp := strings.Split(pat, ".")
 			if len(pp) != len(parts) {
 				continue
 			}
 			if matchParts(pp, parts) {
-				msg := "not yet supported: accepted and ignored"
-				if m, ok := partlySupported[pat]; ok {
-					msg = m
-				}
-				out = append(out, Problem{File: c.File, Line: line, Key: key, Msg: msg})
+				out = append(out, Problem{File: c.File, Line: line, Key: key, Msg: "not yet supported: accepted and ignored"})
 				break
 			}
 		}

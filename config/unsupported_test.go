@@ -16,10 +16,11 @@ apis:
     integrations: {m: {type: mock, body: ok}}
     routes: {"GET /": {integration: m}}
 `
-	_, warns, err := Parse("f.yaml", []byte(src), env(nil))
+	c, _, err := Parse("f.yaml", []byte(src), env(nil))
 	if err != nil {
 		t.Fatalf("a not-yet-supported key must be accepted: %v", err)
 	}
+	warns := unsupported(c, []string{"cluster"})
 	var got []Problem
 	for _, w := range warns {
 		if strings.Contains(w.Msg, "not yet supported") {
@@ -35,5 +36,19 @@ apis:
 	}
 	if s := w.String(); !strings.HasPrefix(s, "f.yaml:2: cluster: not yet supported") {
 		t.Errorf("warning reads %q", s)
+	}
+}
+
+// Cluster mode is built: a config naming Redis is not warned about.
+func TestClusterIsNoLongerWarnedAsUnsupported(t *testing.T) {
+	src := "cluster:\n  redis: \"redis://127.0.0.1:6379\"\napis:\n  a:\n    integrations: {m: {type: mock}}\n    routes: {\"GET /\": {integration: m}}\n"
+	_, warns, err := Parse("f.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warns {
+		if strings.Contains(w.Msg, "not yet supported") {
+			t.Errorf("cluster still warned: %s", w.String())
+		}
 	}
 }

@@ -54,6 +54,7 @@ func validate(c *Config) (Errors, []Problem) {
 	x.server()
 	x.upstream()
 	x.cache()
+	x.cluster()
 	x.accessLog()
 	x.tracing()
 	x.functions()
@@ -769,4 +770,75 @@ func (x *validator) functionRuntime(key string, f Function) {
 			x.fail(key+".environment."+k, "also set in env: set each variable once")
 		}
 	}
+}
+
+// cluster checks the cluster block. Any key of it without redis is an
+// error rather than a silent single-instance run.
+func (x *validator) cluster() {
+	c := &x.c.Cluster
+	if !c.Enabled() {
+		if c.Password != "" || c.Username != "" || c.InstanceID != "" || c.SyncInterval != 0 || c.OnRedisDown != (ClusterOnDown{}) {
+			x.fail("cluster.redis", "required when the cluster block sets anything")
+		}
+		return
+	}
+	if len(c.Redis) == 1 {
+		if err := checkRedisAddr(c.Redis[0], true); err != nil {
+			x.fail("cluster.redis", "%v", err)
+		}
+	} else {
+		for i, a := range c.Redis {
+			if err := checkRedisAddr(a, false); err != nil {
+				x.fail(fmt.Sprintf("cluster.redis[%d]", i), "%v", err)
+			}
+		}
+	}
+	if len(c.InstanceID) > 128 || strings.ContainsAny(c.InstanceID, " \t\r\n{}") {
+		x.fail("cluster.instance_id", "at most 128 characters without spaces or braces, got %q", c.InstanceID)
+	}
+	if d := c.SyncInterval.D(); d < MinSyncInterval || d > MaxSyncInterval {
+		x.fail("cluster.sync_interval", "between %v and %v, got %v", MinSyncInterval, MaxSyncInterval, d)
+	}
+	for key, v := range map[string]string{"cluster.on_redis_down.throttles": c.OnRedisDown.Throttles, "cluster.on_redis_down.quotas": c.OnRedisDown.Quotas} {
+		if v != FailOpen && v != FailClosed {
+			x.fail(key, "want fail_open or fail_closed, got %q", v)
+		}
+	}
+}
+
+// checkRedisAddr checks one cluster.redis entry: a URL, or (in a list of
+// Redis Cluster seeds) a plain host:port.
+func checkRedisAddr(s string, single bool) error {
+	if s == "" {
+		return fmt.Errorf("empty address")
+	}
+	if !strings.Contains(s, "://") {
+		if single {
+			return fmt.Errorf("want a redis://, rediss:// or redis-sentinel:// URL, got %q", s)
+		}
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Errorf("want host:port, got %q", s)
+		}
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("bad URL: %v", err)
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+	case "redis-sentinel":
+		if !single {
+			return fmt.Errorf("a Sentinel URL cannot be one of several seeds")
+		}
+		if strings.Trim(u.Path, "/") == "" {
+			return fmt.Errorf("redis-sentinel URL needs the master name as its path: redis-sentinel://host:26379/mymaster")
+		}
+	default:
+		return fmt.Errorf("want scheme redis, rediss or redis-sentinel, got %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q has no host", s)
+	}
+	return nil
 }

@@ -3,12 +3,8 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Shared is where instances of a cluster keep one state: every change is
@@ -25,108 +21,77 @@ type Shared interface {
 	Watch(ctx context.Context, seen func(v int64))
 }
 
-// Redis keys and channel of the shared state.
-const (
-	redisStateKey   = "frontdesk:controlplane:state"
-	redisVersionKey = "frontdesk:controlplane:version"
-	redisChannel    = "frontdesk:controlplane:changed"
-	// redisPoll is how often the version is read besides the channel's
-	// messages, so a message lost while reconnecting delays a change by
-	// this much at most.
-	redisPoll = 250 * time.Millisecond
-)
+// sharedDoc is the cluster document that holds the state.
+const sharedDoc = "controlplane"
 
-// RedisShared keeps the state in Redis (cluster.redis).
-type RedisShared struct{ c *redis.Client }
+// sharedPoll is how often the version is read besides the cluster's
+// announcements, so an announcement lost while Redis reconnects delays a
+// change by this much at most.
+const sharedPoll = 250 * time.Millisecond
 
-// NewRedisShared connects to the Redis URL (redis://host:port/db).
-func NewRedisShared(url string) (*RedisShared, error) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("cluster.redis: %w", err)
-	}
-	return &RedisShared{c: redis.NewClient(opts)}, nil
+// Documents are versioned documents that every instance of a cluster
+// sees (cluster.Cluster's, on Redis).
+type Documents interface {
+	LoadDoc(ctx context.Context, name string) ([]byte, int64, error)
+	SaveDoc(ctx context.Context, name string, doc []byte, v int64) (bool, error)
+	DocVersion(ctx context.Context, name string) (int64, error)
+	WatchDoc(name string, seen func(v int64))
 }
 
-// Close closes the connections.
-func (r *RedisShared) Close() error { return r.c.Close() }
+// ClusterShared keeps the state as a document of the cluster
+// (cluster.redis).
+type ClusterShared struct{ d Documents }
+
+// NewClusterShared keeps the state in d.
+func NewClusterShared(d Documents) *ClusterShared { return &ClusterShared{d: d} }
 
 // Load implements Shared.
-func (r *RedisShared) Load(ctx context.Context) (*State, int64, error) {
-	vals, err := r.c.MGet(ctx, redisStateKey, redisVersionKey).Result()
+func (c *ClusterShared) Load(ctx context.Context) (*State, int64, error) {
+	raw, v, err := c.d.LoadDoc(ctx, sharedDoc)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read shared state: %w", err)
 	}
 	st := newState()
-	raw, _ := vals[0].(string)
-	ver, _ := vals[1].(string)
-	if raw == "" {
+	if raw == nil {
 		return st, 0, nil
 	}
-	v, err := strconv.ParseInt(ver, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("shared state version %q: %w", ver, err)
-	}
-	if err := json.Unmarshal([]byte(raw), st); err != nil {
+	if err := json.Unmarshal(raw, st); err != nil {
 		return nil, 0, fmt.Errorf("shared state is not valid JSON: %w", err)
 	}
 	st.fill()
 	return st, v, nil
 }
 
-// Save implements Shared with an optimistic transaction on the version.
-func (r *RedisShared) Save(ctx context.Context, st *State, v int64) (bool, error) {
+// Save implements Shared: the cluster stores it only if no other change
+// came since version v.
+func (c *ClusterShared) Save(ctx context.Context, st *State, v int64) (bool, error) {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return false, fmt.Errorf("encode shared state: %w", err)
 	}
-	stale := errors.New("stale")
-	err = r.c.Watch(ctx, func(tx *redis.Tx) error {
-		cur, err := tx.Get(ctx, redisVersionKey).Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		if cur != v {
-			return stale
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, redisStateKey, b, 0)
-			p.Set(ctx, redisVersionKey, v+1, 0)
-			return nil
-		})
-		return err
-	}, redisVersionKey)
-	switch {
-	case errors.Is(err, stale), errors.Is(err, redis.TxFailedErr):
-		return false, nil
-	case err != nil:
+	ok, err := c.d.SaveDoc(ctx, sharedDoc, b, v)
+	if err != nil {
 		return false, fmt.Errorf("write shared state: %w", err)
 	}
-	r.c.Publish(ctx, redisChannel, v+1) // the poll covers a lost message
-	return true, nil
+	return ok, nil
 }
 
-// Watch implements Shared: the channel's messages, and a poll of the
-// version.
-func (r *RedisShared) Watch(ctx context.Context, seen func(v int64)) {
-	sub := r.c.Subscribe(ctx, redisChannel)
-	defer sub.Close()
-	msgs := sub.Channel()
-	tick := time.NewTicker(redisPoll)
+// Watch implements Shared: the cluster's announcements of new versions,
+// and a poll of the version.
+func (c *ClusterShared) Watch(ctx context.Context, seen func(v int64)) {
+	c.d.WatchDoc(sharedDoc, func(v int64) {
+		if ctx.Err() == nil {
+			seen(v)
+		}
+	})
+	tick := time.NewTicker(sharedPoll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case m, ok := <-msgs:
-			if !ok {
-				return
-			}
-			if v, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
-				seen(v)
-			}
 		case <-tick.C:
-			if v, err := r.c.Get(ctx, redisVersionKey).Int64(); err == nil {
+			if v, err := c.d.DocVersion(ctx, sharedDoc); err == nil {
 				seen(v)
 			}
 		}

@@ -137,3 +137,52 @@ func BenchmarkUsageRecord(b *testing.B) {
 		u.Record(1, true)
 	}
 }
+
+// The throttle decision in cluster mode: the local GCRA step plus one
+// count in the spend log the background sync drains.
+func BenchmarkSetAllowClusterSpend(b *testing.B) {
+	b.Run("existing_key", func(b *testing.B) {
+		s, _ := NewSet(admitAll, 0)
+		s.AttachSpend(NewSpendLog(DefaultMaxKeys))
+		key := KeyString("203.0.113.7")
+		s.Allow(key, benchNow)
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Allow(key, benchNow)
+		}
+	})
+	b.Run("64k_keys_drained", func(b *testing.B) {
+		s, _ := NewSet(admitAll, 0)
+		l := NewSpendLog(DefaultMaxKeys)
+		s.AttachSpend(l)
+		keys := benchKeys(1 << 16)
+		// Two intervals' worth: both of each shard's maps have grown, as
+		// in steady state.
+		for range 2 {
+			for _, k := range keys {
+				s.Allow(k, benchNow)
+			}
+			l.Drain(func(uint64, int64) {})
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			s.Allow(keys[i&(len(keys)-1)], benchNow)
+			i++
+		}
+	})
+}
+
+// Take in cluster mode spends a reserved unit.
+func BenchmarkQuotasTakeShared(b *testing.B) {
+	key := KeyString("k")
+	q, _ := NewQuotas(map[uint64]Quota{key: {Limit: MaxQuota, Period: Month}})
+	q.Share(make(chan struct{}, 1))
+	now := time.Unix(0, benchNow)
+	start, _ := Month.Bounds(now)
+	q.Grant(key, start, MaxQuota-1, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Take(key, now)
+	}
+}

@@ -117,6 +117,13 @@ type quotaEntry struct {
 	limit  int64
 	period Period
 	state  atomic.Uint64 // ordinal<<usedBits | used
+
+	// Cluster mode only (shared.go).
+	allow      atomic.Uint64 // ordinal<<usedBits | reserved units left
+	unreserved atomic.Uint64 // ordinal<<usedBits | admitted failing open
+	sharedUsed atomic.Int64  // the shared count after the last reservation
+	spent      atomic.Int64  // units spent since the refill loop last looked
+	wanted     atomic.Bool   // a request found no units
 }
 
 // window caches one period's bounds so Take does no calendar arithmetic
@@ -133,6 +140,7 @@ type window struct {
 type Quotas struct {
 	entries map[uint64]*quotaEntry
 	windows [numPeriods]atomic.Pointer[window]
+	shared  atomic.Pointer[sharedQuotas] // nil on a single instance
 }
 
 // NewQuotas returns counters, all at zero, for the given quota per key.
@@ -180,6 +188,9 @@ func (q *Quotas) Take(key uint64, now time.Time) (used, remaining int64, reset t
 		return 0, 0, time.Time{}, false
 	}
 	w := q.window(e.period, now)
+	if sh := q.shared.Load(); sh != nil {
+		return q.takeShared(sh, e, w)
+	}
 	for {
 		old := e.state.Load()
 		n, in := e.read(old, w)
@@ -199,7 +210,13 @@ func (q *Quotas) Peek(key uint64, now time.Time) (used, remaining int64, reset t
 	if e == nil {
 		return 0, 0, time.Time{}, false
 	}
-	n, in := e.read(e.state.Load(), q.window(e.period, now))
+	w := q.window(e.period, now)
+	if q.shared.Load() != nil {
+		held := unpackUsed(e.allow.Load(), w.ord)
+		n := max(0, e.sharedUsed.Load()-held)
+		return n, max(0, e.limit-n), w.endTime, true
+	}
+	n, in := e.read(e.state.Load(), w)
 	return n, max(0, e.limit-n), in.endTime, true
 }
 

@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -72,6 +74,8 @@ type Set struct {
 	p      params
 	mask   uint64
 	shards []shard
+	// spend is the cluster hook (shared.go): nil on a single instance.
+	spend atomic.Pointer[SpendLog]
 }
 
 // NewSet returns a Set holding at most maxKeys buckets (DefaultMaxKeys when
@@ -106,6 +110,12 @@ func NewSet(l Limit, maxKeys int) (*Set, error) {
 
 // Allow takes one token from key's bucket at now (unix nanoseconds).
 func (s *Set) Allow(key uint64, now int64) Decision {
+	// The cluster seam (shared.go) is read once, here; nil on a single
+	// instance, which then pays this load and two nil checks.
+	l := s.spend.Load()
+	if l != nil && l.closed.Load() {
+		return Decision{Limit: s.p.burst, Reset: time.Duration(s.p.tau), RetryAfter: time.Duration(s.p.interval)}
+	}
 	if key == 0 {
 		key = 1
 	}
@@ -114,17 +124,24 @@ func (s *Set) Allow(key uint64, now int64) Decision {
 	if e := sh.find(key); e != nil {
 		d := s.p.decide(&e.tat, now)
 		sh.mu.RUnlock()
+		if l != nil && d.Allowed {
+			l.add(key)
+		}
 		return d
 	}
 	sh.mu.RUnlock()
 
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	e := sh.find(key) // another request may have inserted it meanwhile
 	if e == nil {
 		e = sh.insert(key, now)
 	}
-	return s.p.decide(&e.tat, now)
+	d := s.p.decide(&e.tat, now)
+	sh.mu.Unlock()
+	if l != nil && d.Allowed {
+		l.add(key)
+	}
+	return d
 }
 
 // Len reports how many buckets the Set holds.

@@ -10,6 +10,19 @@ type Counts struct {
 
 type counters struct {
 	admitted, throttled atomic.Uint64
+
+	// Cluster mode only: what was already added to the shared tallies,
+	// and the shared totals last read.
+	sentAdmitted, sentThrottled     atomic.Uint64
+	sharedAdmitted, sharedThrottled atomic.Uint64
+}
+
+func (x *counters) sentAdmittedLoad() uint64  { return x.sentAdmitted.Load() }
+func (x *counters) sentThrottledLoad() uint64 { return x.sentThrottled.Load() }
+
+func (x *counters) storeSent(c Counts) {
+	x.sentAdmitted.Store(c.Admitted)
+	x.sentThrottled.Store(c.Throttled)
 }
 
 func (x *counters) load() Counts {
@@ -21,7 +34,8 @@ func (x *counters) load() Counts {
 // keys), so recording needs no lock and memory cannot grow with traffic.
 // It is safe for concurrent use.
 type Usage struct {
-	m map[uint64]*counters
+	m      map[uint64]*counters
+	shared atomic.Bool // Get reports the shared totals (cluster mode)
 }
 
 // NewUsage returns zeroed counters for keys.
@@ -54,6 +68,13 @@ func (u *Usage) Get(key uint64) (c Counts, found bool) {
 	if x == nil {
 		return Counts{}, false
 	}
+	if u.shared.Load() {
+		// The shared totals as last read, plus what this instance has
+		// counted and not yet added to them.
+		l := x.load()
+		return Counts{Admitted: x.sharedAdmitted.Load() + l.Admitted - x.sentAdmittedLoad(),
+			Throttled: x.sharedThrottled.Load() + l.Throttled - x.sentThrottledLoad()}, true
+	}
 	return x.load(), true
 }
 
@@ -76,4 +97,40 @@ func (u *Usage) Restore(snap map[uint64]Counts) {
 			x.throttled.Add(c.Throttled)
 		}
 	}
+}
+
+// Share makes Get report totals shared by a cluster (SetShared), rather
+// than this instance's own.
+func (u *Usage) Share() { u.shared.Store(true) }
+
+// Deltas calls fn with what each key counted since the last Deltas, for
+// adding to the shared tallies. It must not run concurrently with itself.
+func (u *Usage) Deltas(fn func(key uint64, d Counts)) {
+	for k, x := range u.m {
+		l := x.load()
+		d := Counts{Admitted: l.Admitted - x.sentAdmittedLoad(), Throttled: l.Throttled - x.sentThrottledLoad()}
+		if d.Admitted == 0 && d.Throttled == 0 {
+			continue
+		}
+		x.storeSent(l)
+		fn(k, d)
+	}
+}
+
+// SetShared records key's shared totals, which include everything this
+// instance handed out through Deltas.
+func (u *Usage) SetShared(key uint64, c Counts) {
+	if x := u.m[key]; x != nil {
+		x.sharedAdmitted.Store(c.Admitted)
+		x.sharedThrottled.Store(c.Throttled)
+	}
+}
+
+// Keys lists the keys tallied.
+func (u *Usage) Keys() []uint64 {
+	out := make([]uint64, 0, len(u.m))
+	for k := range u.m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -149,6 +149,8 @@ func (c *Cache) Handle(ex *exchange.Exchange, next exchange.Next) {
 			if c.capture(ex, e, now) {
 				_ = c.store.Set(key, e)
 			}
+			// Other instances of a cluster drop their copy.
+			c.store.Announce(key)
 			c.mark(ex, valRefresh)
 			return
 		case c.o.Invalidate == InvalidateAuthorized:

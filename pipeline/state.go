@@ -36,11 +36,27 @@ func (l Level) String() string { return levelNames[l] }
 // committed generation no longer names are dropped. The zero value is
 // usable.
 type State struct {
+	// Shared, when set before first use, shares the buckets and quota
+	// counters with other instances (cluster mode).
+	Shared Shared
+
 	once     sync.Once
 	sets     *registry.Set[string, ThrottleSpec, *limiter.Set]
 	counters *registry.Set[string, CountersSpec, *keyCounters]
 
 	throttled [numLevels]atomic.Uint64
+}
+
+// Shared reconciles throttles and quotas with other instances. A set or
+// counters table is attached when built and detached when dropped; the
+// request path never calls it.
+type Shared interface {
+	AttachSet(id string, s *limiter.Set)
+	DetachSet(s *limiter.Set)
+	AttachQuotas(q *limiter.Quotas)
+	DetachQuotas(q *limiter.Quotas)
+	AttachUsage(u *limiter.Usage)
+	DetachUsage(u *limiter.Usage)
 }
 
 // ThrottleSpec is what a bucket set is built from.
@@ -112,15 +128,28 @@ const MaxKeysPerSet = limiter.DefaultMaxKeys
 
 func (s *State) init() {
 	s.once.Do(func() {
-		s.sets = registry.NewSet("throttle", registry.Hooks[string, ThrottleSpec, *limiter.Set]{
-			Open: func(_ *registry.Gen, _ string, t ThrottleSpec) (*limiter.Set, error) {
-				return limiter.NewSet(t.Limit, t.MaxKeys)
+		sets := registry.Hooks[string, ThrottleSpec, *limiter.Set]{
+			Open: func(_ *registry.Gen, id string, t ThrottleSpec) (*limiter.Set, error) {
+				set, err := limiter.NewSet(t.Limit, t.MaxKeys)
+				if err == nil && s.Shared != nil {
+					s.Shared.AttachSet(id, set)
+				}
+				return set, err
 			},
-		})
-		s.counters = registry.NewSet("key counters", registry.Hooks[string, CountersSpec, *keyCounters]{
+		}
+		counters := registry.Hooks[string, CountersSpec, *keyCounters]{
 			Open:  s.openCounters,
 			Equal: CountersSpec.same,
-		})
+		}
+		if s.Shared != nil {
+			sets.Release = s.Shared.DetachSet
+			counters.Release = func(c *keyCounters) {
+				s.Shared.DetachQuotas(c.quotas)
+				s.Shared.DetachUsage(c.usage)
+			}
+		}
+		s.sets = registry.NewSet("throttle", sets)
+		s.counters = registry.NewSet("key counters", counters)
 	})
 }
 
@@ -132,6 +161,13 @@ func (s *State) openCounters(_ *registry.Gen, key string, spec CountersSpec) (*k
 		return nil, err
 	}
 	u := limiter.NewUsage(spec.Keys)
+	if s.Shared != nil {
+		// Counted in the shared counters: nothing local to carry (the
+		// old tables add their last counts as they are released).
+		s.Shared.AttachQuotas(q)
+		s.Shared.AttachUsage(u)
+		return &keyCounters{quotas: q, usage: u}, nil
+	}
 	if cur, ok := s.counters.Current(key); ok {
 		q.Restore(cur.quotas.Snapshot())
 		u.Restore(cur.usage.Snapshot())

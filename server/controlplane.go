@@ -17,12 +17,8 @@ import (
 func (s *Server) openControlPlane(cfg *config.Config) (*config.Config, error) {
 	opts := controlplane.Options{StateFile: cfg.Admin.StateFile, Credentials: cfg.Admin.Credentials,
 		Endpoint: s.endpoint, Log: s.log.With("component", "controlplane")}
-	if cfg.Cluster.Redis != "" {
-		sh, err := controlplane.NewRedisShared(cfg.Cluster.Redis)
-		if err != nil {
-			return nil, err
-		}
-		s.shared, opts.Shared = sh, sh
+	if s.cluster != nil {
+		opts.Shared = controlplane.NewClusterShared(s.cluster)
 	}
 	cp, err := controlplane.New(opts)
 	if err != nil {

@@ -2,36 +2,17 @@ package server
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/frontdeskgw/frontdesk/internal/testdeps"
+	"github.com/frontdeskgw/frontdesk/internal/redistest"
 )
 
-// startRedis runs redis-server on a Unix socket in a temporary folder
-// (no TCP port at all) until the test ends, and returns its URL.
+// startRedis runs redis-server on a loopback port until the test ends,
+// and returns its URL.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin := testdeps.Require(t, "redis-server")
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, err := os.Stat(sock); err == nil {
-			return "unix://" + sock
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not open its socket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return redistest.Start(t).URL()
 }
 
 // startClusterInstance is startControlPlane with cluster.redis set, and a

@@ -57,6 +57,9 @@ func (s *Server) Reload() error {
 	if !reflect.DeepEqual(listenerSettings(old.Server), listenerSettings(cfg.Server)) || !reflect.DeepEqual(old.Admin, cfg.Admin) {
 		s.log.Warn("server.* and admin.* changes apply at the next restart (TLS certificates excepted)")
 	}
+	if !reflect.DeepEqual(old.Cluster, cfg.Cluster) {
+		s.log.Warn("cluster.* changes apply at the next restart")
+	}
 	s.log.Info("reloaded", "file", cfg.File, "apis", len(cfg.APIs))
 	return nil
 }

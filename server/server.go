@@ -23,6 +23,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/accesslog"
 	"github.com/frontdeskgw/frontdesk/admin"
 	"github.com/frontdeskgw/frontdesk/cache"
+	"github.com/frontdeskgw/frontdesk/cluster"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/controlplane"
 	"github.com/frontdeskgw/frontdesk/gateway"
@@ -56,12 +57,15 @@ type Server struct {
 	local     *localEnv    // CA and credentials given to local functions
 	localLn   net.Listener // server.local_tls; nil without it
 
+	cluster *cluster.Cluster // nil without cluster mode
+	// clusterCache is the cache as the cluster's subscriber reads it.
+	clusterCache atomic.Pointer[cache.Store]
+
 	admin   *admin.Server
 	adminLn net.Listener
 	cp      *controlplane.Service
-	// shared and stopFollow are the cluster's shared control plane state
-	// and the end of following it (nil without cluster.redis).
-	shared     *controlplane.RedisShared
+	// stopFollow ends following the control plane's state in the
+	// cluster (nil without cluster.redis).
 	stopFollow context.CancelFunc
 	ready      atomic.Bool
 
@@ -117,13 +121,22 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	if s.load == nil {
 		s.load = config.LoadWith
 	}
+	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName, s.clusterConnections)
+	state := &pipeline.State{}
+	if s.cluster, err = s.openCluster(cfg); err != nil {
+		return nil, err
+	}
+	if s.cluster != nil {
+		state.Shared = s.cluster
+		s.cluster.SetConnectionHandler(s.serveForwarded)
+	}
 	// What the control plane created is served whether or not the admin
-	// listener, where it is changed, is on.
+	// listener, where it is changed, is on; in cluster mode it is kept in
+	// the cluster.
 	if cfg, err = s.openControlPlane(cfg); err != nil {
 		return nil, err
 	}
-	s.bridges = newBridges(log, s.fns, s.clientIP, local.accepted, domainName)
-	s.reg = &gateway.Registries{Pools: pools, State: &pipeline.State{}, Authorizers: &gateway.Authorizers{Log: log},
+	s.reg = &gateway.Registries{Pools: pools, State: state, Authorizers: &gateway.Authorizers{Log: log},
 		Functions: s.fns.set, Bridges: s.bridges.set}
 	if cfg.Server.TLS != nil {
 		s.certs = &certificates{}
@@ -138,10 +151,17 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 	n, err := s.prepare(cfg)
 	if err != nil {
 		access.Close() //nolint:errcheck // nothing was logged
+		if s.cluster != nil {
+			s.cluster.Close()
+		}
 		return nil, err
 	}
 	s.commit(n)
 	s.lastReload.Store(&admin.ReloadResult{At: time.Now(), OK: true})
+	if s.cluster != nil {
+		// After the commit, so the first heartbeat names the config.
+		s.cluster.Start()
+	}
 	s.gw.SetOptions(gatewayOptions(cfg))
 	s.gw.SetMetrics(reg)
 	s.gw.SetAccessLog(access)
@@ -243,6 +263,9 @@ func (s *Server) ensureCache(cfg *config.Config) error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	s.cache = store
+	if s.cluster != nil {
+		s.shareCache(store)
+	}
 	return nil
 }
 
@@ -265,7 +288,12 @@ func (s *Server) Throttled() map[string]uint64 { return s.reg.State.Throttled() 
 func (s *Server) Bridges() map[string]*wsbridge.Bridge { return s.bridges.all() }
 
 // WriteMetrics writes the Prometheus metrics.
-func (s *Server) WriteMetrics(w io.Writer) { s.metrics.WritePrometheus(w) }
+func (s *Server) WriteMetrics(w io.Writer) {
+	s.metrics.WritePrometheus(w)
+	if s.cluster != nil {
+		s.cluster.WriteMetrics(w)
+	}
+}
 
 // watchSources has the registry read the cache, the access log and the
 // WebSocket bridges at scrape time.
@@ -379,9 +407,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.bridges.close()
 	if s.stopFollow != nil {
 		s.stopFollow()
-		defer s.shared.Close() //nolint:errcheck // best effort at exit
 	}
 	err := s.http.ShutdownWithContext(ctx)
+	if s.cluster != nil {
+		// After the drain: the quota units still held go back.
+		s.cluster.Close()
+	}
 	s.fns.close()
 	s.gw.AccessLog().Close() //nolint:errcheck // flushes what is queued
 	if s.tracer != nil {

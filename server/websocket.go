@@ -25,11 +25,19 @@ type bridges struct {
 // accepted are credentials @connections takes besides the configured ones
 // (those local functions run with).
 // domainName is events' requestContext.domainName.
+// attach, when it returns a Remote, plugs each new bridge into the
+// cluster.
 func newBridges(log *slog.Logger, fns *functions, clientIP func(*fasthttp.RequestCtx) string, accepted []wsbridge.Credential,
-	domainName func(*fasthttp.RequestCtx) []byte) *bridges {
+	domainName func(*fasthttp.RequestCtx) []byte, attach func(api string) wsbridge.Remote) *bridges {
 	env := gateway.BridgeEnv{ClientIP: clientIP, Log: log, Credentials: accepted, DomainName: domainName}
 	open := func(g *registry.Gen, name string, spec gateway.BridgeSpec) (*wsbridge.Bridge, error) {
-		return gateway.OpenBridge(g, name, spec, fns.set, env)
+		b, err := gateway.OpenBridge(g, name, spec, fns.set, env)
+		if err == nil && b != nil {
+			if r := attach(name); r != nil {
+				b.SetRemote(r)
+			}
+		}
+		return b, err
 	}
 	return &bridges{set: registry.NewSet("websocket bridge", registry.Hooks[string, gateway.BridgeSpec, *wsbridge.Bridge]{
 		Open:    open,

@@ -63,6 +63,7 @@ type Bridge struct {
 	bufs         sync.Pool // *[]byte for messages and events
 	signer       *sigv4.Verifier
 	dq           disconnectQueue
+	remote       Remote // nil on a single instance
 
 	mu     sync.RWMutex // closed and the start of wg.Add against Close
 	closed bool
@@ -270,12 +271,18 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 	}
 	b.wg.Add(1)
 	b.mu.RUnlock()
+	if b.remote != nil {
+		b.remote.Owned(c.id)
+	}
 	b.st.open.Add(1)
 	b.st.connects.Add(1)
 
 	code, reason := b.readLoop(c)
 
 	b.reg.remove(c.id)
+	if b.remote != nil {
+		b.remote.Released(c.id)
+	}
 	c.finish()
 	b.st.open.Add(-1)
 	b.st.disconnects.Add(1)

@@ -62,8 +62,26 @@ func (b *Bridge) authorized(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// manage runs one @connections operation; stage "" matches any stage.
+// manage runs one @connections operation; stage "" matches any stage. A
+// connection another instance holds (cluster mode) is reached through it.
 func (b *Bridge) manage(ctx *fasthttp.RequestCtx, stage, connectionID string) {
+	if b.remote != nil && b.reg.get(connectionID) == nil {
+		m := string(ctx.Method())
+		if m == fasthttp.MethodPost && len(ctx.Request.Body()) > b.s.maxMessage {
+			fail(ctx, apierror.MessageTooLarge)
+			return
+		}
+		if m == fasthttp.MethodPost || m == fasthttp.MethodGet || m == fasthttp.MethodDelete {
+			b.forward(ctx, stage, connectionID)
+			return
+		}
+	}
+	b.manageLocal(ctx, stage, connectionID)
+}
+
+// manageLocal runs one @connections operation on this instance's
+// connections.
+func (b *Bridge) manageLocal(ctx *fasthttp.RequestCtx, stage, connectionID string) {
 	var rid [requestIDLen]byte
 	ctx.Response.Header.SetBytesV("x-amzn-RequestId", appendRequestID(rid[:0]))
 	method := ctx.Method()

@@ -36,6 +36,7 @@ Commands:
   routes     print the compiled route table (host, stage, route key, integration)
   import     print the frontdesk config for an OpenAPI, Swagger or SAM/CloudFormation file
   export     write an API of a config as OpenAPI 3.0 with API Gateway's extensions
+  cluster    cluster status: the live instances sharing the config's Redis, with their config hash
   version    print the version
 
 serve, validate, routes and import read frontdesk.yaml, an OpenAPI 3.0 or
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return importCmd(args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "frontdesk", buildVersion())
 		return 0

@@ -13,10 +13,10 @@ package layers
 // the built binary from above everything.
 var Floors = []Floor{
 	{Name: "library", Peers: true, Packages: []string{
-		"console", "internal/ascii", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/layers",
+		"console", "internal/ascii", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/redistest", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
-		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing", "vtl",
+		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing", "vtl", "cluster",
 	}},
 	{Name: "config", Packages: []string{"config"}},
 	// importer produces config from OpenAPI and SAM files and reads

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/internal/redistest"
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
+)
+
+func clusterWSConfig(backend string) string {
+	return `
+cluster:
+  redis: "{{REDIS}}"
+  instance_id: "{{ID}}"
+  sync_interval: 50ms
+` + wsConfig(backend)
+}
+
+// awsManage runs the AWS CLI's apigatewaymanagementapi against endpoint,
+// with only the AWS settings given here.
+func awsManage(t *testing.T, cli, endpoint string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(cli, append([]string{"apigatewaymanagementapi", "--endpoint-url", endpoint, "--output", "json"}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_DEFAULT_REGION=eu-west-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// A WebSocket client on instance A receives what the AWS CLI posts through
+// instance B; get-connection through C describes it; once A is gone, B
+// answers 410 for the id.
+func TestClusterConnectionsReachTheOwningInstance(t *testing.T) {
+	cli := testdeps.Require(t, "aws")
+	r := redistest.Start(t)
+	be := startEventLog(t)
+	src := clusterWSConfig(be.addr)
+	a := startInstance(t, r, "edge-a", src)
+	b := startInstance(t, r, "edge-b", src)
+	c := startInstance(t, r, "edge-c", src)
+
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+a.base+"/prod", nil)
+	if err != nil {
+		t.Fatalf("dial A: %v (%v)", err, resp)
+	}
+	defer ws.Close()
+	// The client may see the upgrade before A has registered it.
+	deadline := time.Now().Add(5 * time.Second)
+	list := a.s.Bridge("chat").ListConnections()
+	for len(list) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("A holds %d connections", len(list))
+		}
+		time.Sleep(10 * time.Millisecond)
+		list = a.s.Bridge("chat").ListConnections()
+	}
+	id := list[0].ID
+	for {
+		owner, _ := r.Do("GET", "fd:ws:{chat:"+id+"}")
+		if owner == "edge-a" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registry entry for %s: %q", id, owner)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	if out, err := awsManage(t, cli, "http://"+b.base+"/prod", "post-to-connection", "--connection-id", id, "--data", "via B"); err != nil {
+		t.Fatalf("post-to-connection through B: %v\n%s", err, out)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "via B" {
+		t.Fatalf("client on A got %q %v", msg, err)
+	}
+	out, err := awsManage(t, cli, "http://"+c.base+"/prod", "get-connection", "--connection-id", id)
+	if err != nil {
+		t.Fatalf("get-connection through C: %v\n%s", err, out)
+	}
+	var info struct {
+		ConnectedAt string
+		Identity    struct{ SourceIp string }
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil || info.ConnectedAt == "" || info.Identity.SourceIp != "127.0.0.1" {
+		t.Fatalf("get-connection through C: %s (%v)", out, err)
+	}
+	if res := do(t, "POST", "http://"+b.base+"/prod/@connections/no-such-id", strings.NewReader("x")); res.status != 410 {
+		t.Fatalf("unknown id through B: %d %s", res.status, res.body)
+	}
+
+	a.stop()
+	deadline = time.Now().Add(20 * time.Second) // well within the registry TTL plus a forward timeout
+	for {
+		res := do(t, "POST", "http://"+b.base+"/prod/@connections/"+id, strings.NewReader("late"))
+		if res.status == 410 && strings.Contains(res.body, "Gone") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after A stopped, B answers %d %s", res.status, res.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out, err := awsManage(t, cli, "http://"+c.base+"/prod", "get-connection", "--connection-id", id); err == nil || !strings.Contains(out, "GoneException") {
+		t.Fatalf("get-connection after A stopped: err=%v\n%s", err, out)
+	}
+}
