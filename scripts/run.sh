@@ -49,6 +49,10 @@ Try:
   curl -s http://127.0.0.1:$ADMIN_PORT/metrics         # admin: Prometheus metrics
   curl -s -X POST http://127.0.0.1:$ADMIN_PORT/reload  # admin: reload (also SIGHUP, or just edit the file)
 
+  open http://127.0.0.1:$ADMIN_PORT/console/           # the web console: routes, live charts, cache, reload
+  aws apigatewayv2 get-apis --endpoint-url http://127.0.0.1:$ADMIN_PORT --no-sign-request --region us-east-1
+                                                       # the control plane the AWS CLI speaks (docs/control-plane.md)
+
 Ctrl-C stops both.
 MSG
 wait $FD
