@@ -14,6 +14,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
+	"github.com/frontdeskgw/frontdesk/internal/headers"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/valyala/fasthttp"
 )
@@ -319,29 +320,8 @@ func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
 	}
 	for i, present := range found {
 		if present {
-			delFold(h, hopHeaders[i])
+			headers.DelFold(h, hopHeaders[i])
 		}
-	}
-}
-
-// delFold deletes every line of h named name in any case: with name
-// normalizing off (responses relayed as spelled), fasthttp's DelBytes
-// matches names exactly. Each round deletes one spelling, so it ends after
-// at most as many rounds as h has lines.
-func delFold(h *fasthttp.ResponseHeader, name []byte) {
-	var buf [64]byte
-	for range h.Len() + 1 {
-		k := buf[:0]
-		for n := range h.All() {
-			if len(n) == len(name) && ascii.EqualFold(n, name) {
-				k = append(k, n...)
-				break
-			}
-		}
-		if len(k) == 0 {
-			return
-		}
-		h.DelBytes(k)
 	}
 }
 
@@ -501,8 +481,8 @@ func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
 			}
 		}
 	}
-	delFold(h, hdrDate)
+	headers.DelFold(h, hdrDate)
 	if len(ex.RequestIDHeader) > 0 {
-		delFold(h, ex.RequestIDHeader)
+		headers.DelFold(h, ex.RequestIDHeader)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
+	"github.com/frontdeskgw/frontdesk/internal/headers"
 	"github.com/frontdeskgw/frontdesk/lambda"
 )
 
@@ -90,7 +91,7 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 			// The request id header is the gateway's own, whatever
 			// spelling the function used for one.
 			if len(ex.RequestIDHeader) > 0 {
-				delFold(&resp.Header, ex.RequestIDHeader)
+				headers.DelFold(&resp.Header, ex.RequestIDHeader)
 			}
 			resp.SetBody(out.Body)
 			return

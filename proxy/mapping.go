@@ -9,6 +9,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
+	"github.com/frontdeskgw/frontdesk/internal/headers"
 	"github.com/valyala/fasthttp"
 )
 
@@ -333,13 +334,13 @@ func applyHeader(h header, op *compiledOp, v []byte) {
 	switch op.action {
 	case Remove:
 		if relayed {
-			delFold(resp, op.name)
+			headers.DelFold(resp, op.name)
 			return
 		}
 		h.DelBytes(op.name)
 	case Overwrite:
 		if relayed {
-			delFold(resp, op.name)
+			headers.DelFold(resp, op.name)
 			resp.AddBytesKV(op.name, v)
 			return
 		}

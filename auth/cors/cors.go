@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
+	"github.com/frontdeskgw/frontdesk/internal/headers"
 	"github.com/valyala/fasthttp"
 )
 
@@ -410,29 +411,8 @@ func (p *Policy) stripCORS(h *fasthttp.ResponseHeader) {
 	}
 	for i, ok := range present {
 		if ok {
-			delFold(h, hdrKey[i])
+			headers.DelFold(h, hdrKey[i])
 		}
-	}
-}
-
-// delFold deletes every line of h named name in any case. A relayed
-// response keeps its names as the origin spelled them (name normalizing
-// off), and then fasthttp's DelBytes matches names exactly; each round
-// deletes one spelling, so it ends within h's line count.
-func delFold(h *fasthttp.ResponseHeader, name []byte) {
-	var buf [64]byte
-	for range h.Len() + 1 {
-		k := buf[:0]
-		for n := range h.All() {
-			if len(n) == len(name) && ascii.EqualFold(n, name) {
-				k = append(k, n...)
-				break
-			}
-		}
-		if len(k) == 0 {
-			return
-		}
-		h.DelBytes(k)
 	}
 }
 
