@@ -797,7 +797,7 @@ func (s *state) prop(v any, name string) any {
 		if !ok {
 			return nil
 		}
-		return r
+		return s.arena.boxString(r)
 	case *foreachScope:
 		switch name {
 		case "index":
@@ -819,7 +819,7 @@ func (s *state) prop(v any, name string) any {
 		return nil
 	case *inputObj:
 		if name == "body" {
-			return x.bodyString()
+			return s.arena.boxString(x.bodyString())
 		}
 		return nil
 	case *contextObj:

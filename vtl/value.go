@@ -111,6 +111,9 @@ type arena struct {
 	vals   []any
 	kstack []string
 	vstack []any
+	strs   slab[string]
+	floats slab[float64]
+	ints   slab[int64]
 }
 
 func (a *arena) reset() {
@@ -118,6 +121,11 @@ func (a *arena) reset() {
 	clear(a.lists)
 	clear(a.vals)
 	clear(a.vstack)
+	clear(a.keys)
+	clear(a.kstack)
+	a.strs.reset()
+	a.floats.reset()
+	a.ints.reset()
 	a.maps, a.lists, a.keys, a.vals, a.kstack, a.vstack = a.maps[:0], a.lists[:0], a.keys[:0], a.vals[:0], a.kstack[:0], a.vstack[:0]
 }
 
@@ -268,7 +276,11 @@ func (d *jsonDec) value(depth int) (any, error) {
 			return nil, errJSON
 		}
 	case c == '"':
-		return d.str()
+		v, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return d.a.boxString(v), nil
 	case c == 't':
 		return d.word("true", true)
 	case c == 'f':
@@ -311,14 +323,14 @@ func (d *jsonDec) num() (any, error) {
 	t := d.s[start:d.i]
 	if !isFloat {
 		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
-			return n, nil
+			return d.a.boxInt(n), nil
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
 		return nil, errJSON
 	}
-	return f, nil
+	return d.a.boxFloat(f), nil
 }
 
 // str reads a JSON string at d.i ('"'). Strings without escapes are
