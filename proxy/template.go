@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
@@ -78,7 +79,36 @@ type tstate struct {
 	path   map[string]string
 	query  map[string]string
 	header map[string]string
+	// strs holds the bytes of the parameter maps' strings, which are
+	// views of it: one buffer reused, instead of two strings allocated
+	// per parameter.
+	strs strBuf
 }
+
+// strBuf makes strings that are views of bytes it copies. Views stay
+// valid and unchanged until reset: the buffer only grows by appending
+// (a new array when full; the old one stays where earlier views point).
+type strBuf struct{ b []byte }
+
+func (sb *strBuf) reset() { sb.b = sb.b[:0] }
+
+func (sb *strBuf) view(v []byte) string {
+	if sb == nil {
+		return string(v)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	if cap(sb.b)-len(sb.b) < len(v) {
+		sb.b = make([]byte, 0, max(512, 2*cap(sb.b), len(v)))
+	}
+	start := len(sb.b)
+	sb.b = append(sb.b, v...)
+	return unsafe.String(&sb.b[start], len(v))
+}
+
+// maxKeptStrBuf bounds the parameter buffer a pooled state keeps.
+const maxKeptStrBuf = 64 << 10
 
 var tstates = sync.Pool{New: func() any {
 	return &tstate{path: map[string]string{}, query: map[string]string{}, header: map[string]string{}}
@@ -86,7 +116,8 @@ var tstates = sync.Pool{New: func() any {
 
 func getState(ex *exchange.Exchange, stageVars map[string]string) *tstate {
 	st := tstates.Get().(*tstate)
-	fillParams(ex, &st.in, st.path, st.query, st.header)
+	st.strs.reset()
+	fillParams(ex, &st.in, st.path, st.query, st.header, &st.strs)
 	st.view = contextView{ex: ex, id: identityView{ex: ex}}
 	st.in.ContextObject = &st.view
 	st.in.StageVariables = stageVars
@@ -102,26 +133,33 @@ func putState(st *tstate) {
 		st.hdrs[i] = [2][]byte{}
 	}
 	st.hdrs = st.hdrs[:0]
+	clear(st.path)
+	clear(st.query)
+	clear(st.header)
+	if cap(st.strs.b) > maxKeptStrBuf {
+		st.strs.b = nil
+	}
 	tstates.Put(st)
 }
 
 // fillParams puts ex's body and parameters in in; the maps are cleared
-// first, so a caller can reuse them.
-func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string) {
+// first, so a caller can reuse them. Strings are views of sb, or copies
+// when sb is nil.
+func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string, sb *strBuf) {
 	req := &ex.Ctx.Request
 	clear(path)
 	clear(query)
 	clear(header)
 	for i, name := range ex.ParamNames {
 		if i < ex.Params.Len() {
-			path[name] = string(ex.Params.Value(ex.Path, i))
+			path[name] = sb.view(ex.Params.Value(ex.Path, i))
 		}
 	}
 	for k, v := range req.URI().QueryArgs().All() {
-		query[string(k)] = string(v)
+		query[sb.view(k)] = sb.view(v)
 	}
 	for k, v := range req.Header.All() {
-		header[string(k)] = string(v)
+		header[sb.view(k)] = sb.view(v)
 	}
 	in.Body = req.Body()
 	in.Params = vtl.Params{Path: path, QueryString: query, Header: header}
@@ -131,7 +169,7 @@ func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[st
 // parameters, and all of $context in ctx (identity in identity). The
 // maps are cleared first, so a caller can reuse them.
 func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]any, path, query, header map[string]string) {
-	fillParams(ex, in, path, query, header)
+	fillParams(ex, in, path, query, header, nil)
 	clear(ctx)
 	clear(identity)
 	view := contextView{ex: ex, id: identityView{ex: ex}}
@@ -217,6 +255,50 @@ func (c *contextView) Get(name string) (any, bool) {
 	return nil, false
 }
 
+// GetString computes the string fields of $context as views of the
+// exchange's bytes, which do not change while a template runs.
+func (c *contextView) GetString(name string) (string, bool) {
+	ex := c.ex
+	req := &ex.Ctx.Request
+	r := ex.RouteInfo
+	if r == nil {
+		r = &exchange.RouteInfo{}
+	}
+	switch name {
+	case "accountId":
+		return exchange.AccountID, true
+	case "apiId":
+		return r.APIID, true
+	case "stage":
+		return r.Stage, true
+	case "resourcePath":
+		return r.Resource, true
+	case "resourceId":
+		return r.ResourceID, true
+	case "deploymentId":
+		return r.DeploymentID, true
+	case "routeKey":
+		return r.RouteKey, true
+	case "requestId":
+		return bytesView(ex.RequestID), true
+	case "extendedRequestId":
+		return bytesView(ex.ExtendedRequestID), true
+	case "httpMethod":
+		return bytesView(req.Header.Method()), true
+	case "path":
+		return bytesView(req.URI().PathOriginal()), true
+	case "protocol":
+		return "HTTP/1.1", true
+	case "domainName":
+		return bytesView(req.Header.Host()), true
+	}
+	return "", false
+}
+
+// bytesView is b as a string without a copy, for a template evaluation
+// during which b does not change.
+func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // identityView is $context.identity.
 type identityView struct{ ex *exchange.Exchange }
 
@@ -224,6 +306,22 @@ var identityKeys = []string{"apiKey", "apiKeyId", "sourceIp", "userAgent"}
 
 // Keys lists the fields of $context.identity.
 func (c *identityView) Keys() []string { return identityKeys }
+
+// GetString computes the fields of $context.identity as views of the
+// exchange's bytes.
+func (c *identityView) GetString(name string) (string, bool) {
+	switch name {
+	case "sourceIp":
+		return bytesView(c.ex.SourceIP()), true
+	case "userAgent":
+		return bytesView(c.ex.Ctx.Request.Header.UserAgent()), true
+	case "apiKey":
+		return bytesView(c.ex.APIKey), true
+	case "apiKeyId":
+		return bytesView(c.ex.APIKeyID), true
+	}
+	return "", false
+}
 
 // Get computes one field of $context.identity.
 func (c *identityView) Get(name string) (any, bool) {
@@ -240,17 +338,41 @@ func (c *identityView) Get(name string) (any, bool) {
 	return nil, false
 }
 
-// mediaType is the lower-case media type of a Content-Type value, or
-// DefaultContentType when it is empty.
-func mediaType(ct []byte) string {
+// appendMediaType appends the lower-case media type of a Content-Type
+// value to dst, or DefaultContentType when it is empty. Callers pass a
+// stack buffer and look maps up with string(key), which does not copy.
+func appendMediaType(dst, ct []byte) []byte {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
 	ct = bytes.TrimSpace(ct)
 	if len(ct) == 0 {
-		return DefaultContentType
+		return append(dst, DefaultContentType...)
 	}
-	return string(bytes.ToLower(ct))
+	for _, c := range ct {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// templateFor is the template m holds for the media type of ct, and
+// m's key for it.
+func templateFor(m map[string]*vtl.Template, ct []byte) (*vtl.Template, string) {
+	var buf [64]byte
+	key := appendMediaType(buf[:0], ct)
+	t := m[string(key)]
+	if t == nil {
+		return nil, ""
+	}
+	for k := range m {
+		if k == string(key) {
+			return t, k
+		}
+	}
+	return nil, ""
 }
 
 // request runs the request template the request's Content-Type selects
@@ -258,7 +380,7 @@ func mediaType(ct []byte) string {
 // own when it passes through) and false when it has answered the
 // request itself (415, or a template that failed).
 func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
-	tmpl := t.RequestTemplates[mediaType(ex.Ctx.Request.Header.ContentType())]
+	tmpl, _ := templateFor(t.RequestTemplates, ex.Ctx.Request.Header.ContentType())
 	if tmpl == nil {
 		switch {
 		case t.Passthrough == PassWhenNoMatch,
@@ -304,8 +426,8 @@ func pickTemplate(m map[string]*vtl.Template, accept []byte) (*vtl.Template, str
 		return nil, ""
 	}
 	if len(accept) > 0 {
-		if t := m[mediaType(accept)]; t != nil {
-			return t, mediaType(accept)
+		if t, key := templateFor(m, accept); t != nil {
+			return t, key
 		}
 	}
 	if t := m[DefaultContentType]; t != nil {
@@ -376,6 +498,22 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 	resp.SetBody(out)
 }
 
+// statusSelectors are the status codes as text, so that selecting an
+// integration response by status does not format one per request.
+var statusSelectors = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusSelector(n int64) string {
+	if n >= 0 && n < int64(len(statusSelectors)) {
+		return statusSelectors[n]
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 type transformError string
 
 func (e transformError) Error() string { return string(e) }
@@ -443,8 +581,7 @@ func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 	}
 	resp := &ex.Ctx.Response
 	st.body = append(st.body[:0], resp.Body()...)
-	status := strconv.Itoa(resp.StatusCode())
-	h.t.respond(ex, st, status, true, st.body, func(name string) []byte { return resp.Header.Peek(name) })
+	h.t.respond(ex, st, statusSelector(int64(resp.StatusCode())), true, st.body, func(name string) []byte { return resp.Header.Peek(name) })
 }
 
 // MockIntegration is a REST mock integration with templates: the request
@@ -464,26 +601,17 @@ func (m *MockIntegration) Serve(ex *exchange.Exchange) {
 	}
 	status := int64(200)
 	if len(bytes.TrimSpace(body)) > 0 {
-		v, err := vtl.ParseJSON(string(body))
+		n, ok, err := vtl.JSONMemberInt(body, "statusCode")
 		if err != nil {
 			ex.IntegrationError = err
 			ex.Fail(apierror.ConfigurationError)
 			return
 		}
-		if obj, ok := v.(*vtl.Map); ok {
-			if sc, ok := obj.Get("statusCode"); ok {
-				switch n := sc.(type) {
-				case int64:
-					status = n
-				case string:
-					if p, err := strconv.ParseInt(n, 10, 64); err == nil {
-						status = p
-					}
-				}
-			}
+		if ok {
+			status = n
 		}
 	}
-	m.t.respond(ex, st, strconv.FormatInt(status, 10), true, nil, nil)
+	m.t.respond(ex, st, statusSelector(status), true, nil, nil)
 }
 
 // LambdaIntegration is a REST custom (non-proxy) Lambda integration: the

@@ -137,8 +137,7 @@ func (x *contextObj) get(name string) any {
 		return v
 	}
 	if s.in.ContextObject != nil {
-		v, _ := s.in.ContextObject.Get(name)
-		return v
+		return s.objectGet(s.in.ContextObject, name)
 	}
 	return nil
 }

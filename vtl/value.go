@@ -5,7 +5,9 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The values a template works with: nil (Java null), string, int64,
@@ -533,4 +535,37 @@ func asMap(v any) *Map {
 		}
 	}
 	return m
+}
+
+// jsonArenas are the arenas of JSONMemberInt, which hands out no value.
+var jsonArenas = sync.Pool{New: func() any { return &arena{} }}
+
+// JSONMemberInt parses body as JSON and reads the top-level member name
+// as an integer: a JSON integer, or a string holding one. ok is false
+// when the body is not an object or the member is missing or of another
+// kind; err is set when the body is not JSON. It allocates nothing in
+// steady state (a mock integration reads its "statusCode" this way).
+func JSONMemberInt(body []byte, name string) (n int64, ok bool, err error) {
+	a := jsonArenas.Get().(*arena)
+	defer func() {
+		a.reset()
+		jsonArenas.Put(a)
+	}()
+	v, err := parseJSONArena(unsafe.String(unsafe.SliceData(body), len(body)), a)
+	if err != nil {
+		return 0, false, err
+	}
+	m, isMap := v.(*Map)
+	if !isMap {
+		return 0, false, nil
+	}
+	switch x, _ := m.Get(name); x := x.(type) {
+	case int64:
+		return x, true, nil
+	case string:
+		if p, err := strconv.ParseInt(x, 10, 64); err == nil {
+			return p, true, nil
+		}
+	}
+	return 0, false, nil
 }
