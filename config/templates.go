@@ -41,7 +41,24 @@ func (in *Integration) NonProxy() bool {
 	return false
 }
 
+// ContentHandling is content_handling (API Gateway's contentHandling):
+// how a non-proxy integration converts a payload between binary and
+// base64 text. The binary_media_types of the API decide which payloads
+// are binary (docs/transform.md).
+type ContentHandling string
+
+// Content handling strategies; "" passes payloads through as they are.
+const (
+	ConvertToText   ContentHandling = "convert_to_text"
+	ConvertToBinary ContentHandling = "convert_to_binary"
+)
+
 func defaultTransform(in *Integration) {
+	// API Gateway spells them CONVERT_TO_TEXT; both are accepted.
+	in.ContentHandling = ContentHandling(strings.ToLower(string(in.ContentHandling)))
+	for i := range in.Responses {
+		in.Responses[i].ContentHandling = ContentHandling(strings.ToLower(string(in.Responses[i].ContentHandling)))
+	}
 	if in.Type == IntegrationLambda && in.Proxy == nil {
 		in.Proxy = new(true)
 	}
@@ -66,13 +83,13 @@ var (
 // templated checks the template keys of integration in (at key k).
 func (x *validator) templated(k string, a *API, in *Integration) {
 	has := len(in.RequestTemplates) > 0 || len(in.Responses) > 0 || in.Method != "" ||
-		x.c.Lines[k+".passthrough_behavior"] != 0
+		x.c.Lines[k+".passthrough_behavior"] != 0 || in.ContentHandling != ""
 	if in.Proxy != nil && in.Type != IntegrationLambda {
 		x.fail(k+".proxy", "only lambda integrations take proxy")
 	}
 	if a.Type != APIREST {
 		if has || in.Proxy != nil && !*in.Proxy {
-			x.fail(k, "mapping templates, responses, method and passthrough_behavior apply to REST APIs only")
+			x.fail(k, "mapping templates, responses, method, passthrough_behavior and content_handling apply to REST APIs only")
 		}
 		return
 	}
@@ -92,6 +109,7 @@ func (x *validator) templated(k string, a *API, in *Integration) {
 		x.fail(k+".passthrough_behavior", "want when_no_match, when_no_templates or never, got %q", in.PassthroughBehavior)
 	}
 	x.templates(k+".request_templates", in.RequestTemplates)
+	x.contentHandling(k+".content_handling", in.ContentHandling)
 	defaults := 0
 	for i, r := range in.Responses {
 		rk := fmt.Sprintf("%s.responses[%d]", k, i)
@@ -123,6 +141,15 @@ func (x *validator) templated(k string, a *API, in *Integration) {
 			x.fail(pk, "want 'static text', integration.response.header.NAME or integration.response.body, got %q", v)
 		}
 		x.templates(rk+".response_templates", r.ResponseTemplates)
+		x.contentHandling(rk+".content_handling", r.ContentHandling)
+	}
+}
+
+func (x *validator) contentHandling(k string, c ContentHandling) {
+	switch c {
+	case "", ConvertToText, ConvertToBinary:
+	default:
+		x.fail(k, "want convert_to_text or convert_to_binary, got %q", c)
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -152,5 +153,75 @@ func TestTemplatesKeepVTLFormalReferences(t *testing.T) {
 	}
 	if a.Body != "/root" {
 		t.Errorf("other values must still expand: %q", a.Body)
+	}
+}
+
+func TestContentHandlingIsCheckedAndTakesAWSSpellings(t *testing.T) {
+	src := `apis:
+  shop:
+    type: rest
+    binary_media_types: [image/png]
+    integrations:
+      up:
+        type: http
+        url: "http://127.0.0.1:9000/up"
+        content_handling: CONVERT_TO_TEXT
+        responses:
+          - content_handling: convert_to_binary
+          - selection_pattern: "4\\d\\d"
+      bad:
+        type: http
+        url: "http://127.0.0.1:9000/up"
+        content_handling: convert_to_json
+        responses:
+          - content_handling: sometimes
+    routes:
+      "POST /up": {integration: up}
+      "POST /bad": {integration: bad}
+  web:
+    type: http
+    integrations:
+      m: {type: http_proxy, url: "http://127.0.0.1:9000", content_handling: convert_to_text}
+    routes:
+      "GET /m": {integration: m}
+`
+	_, _, err := Parse("t.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	cases := []struct {
+		line int
+		key  string
+		msg  string
+	}{
+		{16, "apis.shop.integrations.bad.content_handling", "want convert_to_text or convert_to_binary"},
+		{18, "apis.shop.integrations.bad.responses[0].content_handling", "want convert_to_text or convert_to_binary"},
+		{25, "apis.web.integrations.m", "REST APIs only"},
+	}
+	for _, c := range cases {
+		if !hasProblem(list, c.line, c.key, c.msg) {
+			t.Errorf("missing %d %s: %s", c.line, c.key, c.msg)
+		}
+	}
+	for _, p := range list {
+		if p.Key == "apis.shop.integrations.up.content_handling" || p.Key == "apis.shop.integrations.up.responses[0].content_handling" {
+			t.Errorf("valid content_handling refused: %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+	if t.Failed() {
+		for _, p := range list {
+			t.Logf("got %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+
+	good := src[:strings.Index(src, "      bad:")] + "    routes:\n      \"POST /up\": {integration: up}\n"
+	c, _, err := Parse("t.yaml", []byte(good), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := c.APIs["shop"].Integrations["up"]
+	if up.ContentHandling != ConvertToText || up.Responses[0].ContentHandling != ConvertToBinary || up.Responses[1].ContentHandling != "" {
+		t.Errorf("content_handling: %q %q %q", up.ContentHandling, up.Responses[0].ContentHandling, up.Responses[1].ContentHandling)
 	}
 }

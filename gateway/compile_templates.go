@@ -17,9 +17,12 @@ import (
 
 // compileNonProxy compiles a REST non-proxy integration (type http, mock
 // with templates, lambda with proxy: false) with its mapping templates.
-func compileNonProxy(in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
+func compileNonProxy(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	t, err := compileTransform(in, vars)
 	if err != nil {
+		return nil, err
+	}
+	if t.Binary, err = lambda.NewBinaryTypes(ca.BinaryMediaTypes); err != nil {
 		return nil, err
 	}
 	switch in.Type {
@@ -56,7 +59,7 @@ func compileNonProxy(in *config.Integration, vars map[string]string, deps Deps) 
 }
 
 func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Transform, error) {
-	t := &proxy.Transform{StageVariables: vars}
+	t := &proxy.Transform{StageVariables: vars, ContentHandling: contentHandling(in.ContentHandling)}
 	switch in.PassthroughBehavior {
 	case config.PassthroughWhenNoTemplates:
 		t.Passthrough = proxy.PassWhenNoTemplates
@@ -68,7 +71,7 @@ func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Tr
 		return nil, err
 	}
 	for i, r := range in.Responses {
-		ir := proxy.IntegrationResponse{Status: r.Status}
+		ir := proxy.IntegrationResponse{Status: r.Status, ContentHandling: contentHandling(r.ContentHandling)}
 		if r.SelectionPattern != "" {
 			// A selection pattern matches the whole selector, as Java's
 			// String.matches does.
@@ -100,6 +103,16 @@ func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Tr
 		t.Responses = []proxy.IntegrationResponse{{Status: config.DefaultIntegrationResponseStatus}}
 	}
 	return t, nil
+}
+
+func contentHandling(c config.ContentHandling) proxy.ContentHandling {
+	switch c {
+	case config.ConvertToText:
+		return proxy.ConvertToText
+	case config.ConvertToBinary:
+		return proxy.ConvertToBinary
+	}
+	return proxy.ConvertNone
 }
 
 // compileTemplates parses templates by content type (keys lower-cased).

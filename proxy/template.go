@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"regexp"
 	"strconv"
 	"sync"
@@ -32,11 +34,30 @@ const (
 	PassNever
 )
 
+// ContentHandling converts a payload between binary and base64 text
+// (API Gateway's contentHandling).
+type ContentHandling uint8
+
+// Content handling strategies.
+const (
+	// ConvertNone passes the payload as it is.
+	ConvertNone ContentHandling = iota
+	// ConvertToText base64-encodes a binary payload.
+	ConvertToText
+	// ConvertToBinary base64-decodes a text payload.
+	ConvertToBinary
+)
+
 // Transform is the mapping of one non-proxy integration.
 type Transform struct {
 	// RequestTemplates by lower-case media type.
 	RequestTemplates map[string]*vtl.Template
 	Passthrough      Passthrough
+	// ContentHandling converts the integration request's body; a request
+	// is binary when its Content-Type is one of Binary.
+	ContentHandling ContentHandling
+	// Binary are the API's binary media types (nil: none).
+	Binary *lambda.BinaryTypes
 	// Responses in the order they are tried; the one with a nil Pattern
 	// is the default.
 	Responses      []IntegrationResponse
@@ -51,6 +72,10 @@ type IntegrationResponse struct {
 	Status    int
 	Headers   []ResponseHeader
 	Templates map[string]*vtl.Template
+	// ContentHandling converts the backend's body for the client; it is
+	// binary when the backend's Content-Type is one of the API's binary
+	// media types.
+	ContentHandling ContentHandling
 }
 
 // ResponseHeader is one response parameter: a header set from static
@@ -73,6 +98,8 @@ type tstate struct {
 	ov     vtl.Overrides
 	out    []byte
 	body   []byte
+	conv   []byte // the request body converted by content handling
+	rconv  []byte // the response body converted by content handling
 	method []byte
 	hdrs   [][2][]byte
 	view   contextView
@@ -107,6 +134,9 @@ func (sb *strBuf) view(v []byte) string {
 	return unsafe.String(&sb.b[start], len(v))
 }
 
+// maxKeptBody bounds each body buffer a pooled state keeps.
+const maxKeptBody = 1 << 20
+
 // maxKeptStrBuf bounds the parameter buffer a pooled state keeps.
 const maxKeptStrBuf = 64 << 10
 
@@ -138,6 +168,12 @@ func putState(st *tstate) {
 	clear(st.header)
 	if cap(st.strs.b) > maxKeptStrBuf {
 		st.strs.b = nil
+	}
+	// A large body's buffers are dropped rather than kept in the pool.
+	for _, b := range [...]*[]byte{&st.out, &st.body, &st.conv, &st.rconv} {
+		if cap(*b) > maxKeptBody {
+			*b = nil
+		}
 	}
 	tstates.Put(st)
 }
@@ -378,9 +414,34 @@ func templateFor(m map[string]*vtl.Template, ct []byte) (*vtl.Template, string) 
 // request runs the request template the request's Content-Type selects
 // into st.out. It returns the integration request body (the request's
 // own when it passes through) and false when it has answered the
-// request itself (415, or a template that failed).
-func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
-	tmpl, _ := templateFor(t.RequestTemplates, ex.Ctx.Request.Header.ContentType())
+// request itself (415, or a template or conversion that failed). send
+// is whether the body goes to a backend (not a mock's), the only case
+// where converting it to binary means anything.
+func (t *Transform) request(ex *exchange.Exchange, st *tstate, send bool) ([]byte, bool) {
+	ct := ex.Ctx.Request.Header.ContentType()
+	if t.ContentHandling == ConvertToText && t.Binary.Match(ct) {
+		// Converted before the template, which reads $input.body as
+		// base64 text.
+		st.conv = base64Append(st.conv[:0], st.in.Body)
+		st.in.Body = st.conv
+	}
+	body, ok := t.requestBody(ex, st, ct)
+	if !ok || !send || t.ContentHandling != ConvertToBinary || t.Binary.Match(ct) {
+		return body, ok
+	}
+	// Text converted after the template: the template's output (or the
+	// body passed through) is base64 text the backend gets decoded.
+	var err error
+	if st.conv, err = base64DecodeAppend(st.conv[:0], body); err != nil {
+		ex.IntegrationError = fmt.Errorf("content_handling convert_to_binary: the integration request body: %w", err)
+		ex.Fail(apierror.ConfigurationError)
+		return nil, false
+	}
+	return st.conv, true
+}
+
+func (t *Transform) requestBody(ex *exchange.Exchange, st *tstate, ct []byte) ([]byte, bool) {
+	tmpl, _ := templateFor(t.RequestTemplates, ct)
 	if tmpl == nil {
 		switch {
 		case t.Passthrough == PassWhenNoMatch,
@@ -398,6 +459,27 @@ func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
 		return nil, false
 	}
 	return st.out, true
+}
+
+// unquoteJSON is the text of a JSON string without escapes ("..."), as a
+// custom Lambda integration returns base64 text, else b.
+func unquoteJSON(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
+		return b[1 : len(b)-1]
+	}
+	return b
+}
+
+// base64Append appends the standard base64 encoding of src to dst.
+func base64Append(dst, src []byte) []byte {
+	return base64.StdEncoding.AppendEncode(dst, src)
+}
+
+// base64DecodeAppend appends the bytes src (standard base64, surrounding
+// white space ignored) encodes to dst.
+func base64DecodeAppend(dst, src []byte) ([]byte, error) {
+	return base64.StdEncoding.AppendDecode(dst, bytes.TrimSpace(src))
 }
 
 // selectResponse is the first response whose pattern matches selector
@@ -465,6 +547,13 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 		}
 		st.hdrs = append(st.hdrs, [2][]byte{[]byte(h.Name), v})
 	}
+	binary := header != nil && t.Binary.Match(header("Content-Type"))
+	if ir.ContentHandling == ConvertToText && binary {
+		// Converted before the template, which reads $input.body as
+		// base64 text.
+		st.rconv = base64Append(st.rconv[:0], body)
+		body = st.rconv
+	}
 	out, ct := body, DefaultContentType
 	if tmpl, key := pickTemplate(ir.Templates, ex.Ctx.Request.Header.Peek("Accept")); tmpl != nil {
 		st.in.Body = body
@@ -476,6 +565,17 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 			return
 		}
 		out, ct = st.out, key
+	}
+	if ir.ContentHandling == ConvertToBinary && !binary {
+		// The backend's base64 text (or the template's) goes to the
+		// client as the bytes it encodes.
+		var err error
+		if st.rconv, err = base64DecodeAppend(st.rconv[:0], unquoteJSON(out)); err != nil {
+			ex.IntegrationError = fmt.Errorf("content_handling convert_to_binary: the integration response body: %w", err)
+			ex.Fail(apierror.ConfigurationError)
+			return
+		}
+		out = st.rconv
 	}
 	status := ir.Status
 	for _, ov := range [...]*vtl.Overrides{&st.reqOv, &st.ov} {
@@ -558,7 +658,7 @@ func NewHTTPIntegration(up *HTTPProxy, method string, t *Transform) *HTTPIntegra
 func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 	st := getState(ex, h.t.StageVariables)
 	defer putState(st)
-	body, ok := h.t.request(ex, st)
+	body, ok := h.t.request(ex, st, true)
 	if !ok {
 		return
 	}
@@ -595,7 +695,7 @@ func NewMockIntegration(t *Transform) *MockIntegration { return &MockIntegration
 func (m *MockIntegration) Serve(ex *exchange.Exchange) {
 	st := getState(ex, m.t.StageVariables)
 	defer putState(st)
-	body, ok := m.t.request(ex, st)
+	body, ok := m.t.request(ex, st, false)
 	if !ok {
 		return
 	}
@@ -638,7 +738,7 @@ func (l *LambdaIntegration) Serve(ex *exchange.Exchange) {
 	}
 	st := getState(ex, l.t.StageVariables)
 	defer putState(st)
-	event, ok := l.t.request(ex, st)
+	event, ok := l.t.request(ex, st, true)
 	if !ok {
 		return
 	}
