@@ -372,6 +372,10 @@ type Integration struct {
 	// binary and base64 text, by the API's binary_media_types (default:
 	// none, the body goes as it is).
 	ContentHandling ContentHandling `yaml:"content_handling"`
+	// TemplateSelectionExpression picks a WebSocket integration's request
+	// template by key: "\$default" or $request.body.PATH (default
+	// "\$default").
+	TemplateSelectionExpression string `yaml:"template_selection_expression"`
 }
 
 // IntegrationResponse maps a backend's answer to the client's (added).

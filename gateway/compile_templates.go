@@ -13,6 +13,7 @@ import (
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/vtl"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 )
 
 // compileNonProxy compiles a REST non-proxy integration (type http, mock
@@ -127,6 +128,51 @@ func compileTemplates(key string, m map[string]string) (map[string]*vtl.Template
 			return nil, fmt.Errorf("%s.%s: template %w", key, ct, err)
 		}
 		out[strings.ToLower(ct)] = t
+	}
+	return out, nil
+}
+
+// compileWSTemplates compiles a WebSocket integration with mapping
+// templates (keyed by selection key, not content type) over next (nil: a
+// mock).
+func compileWSTemplates(in *config.Integration, next wsbridge.Backend) (*wsbridge.TemplateBackend, error) {
+	req, err := compileWSTemplateMap("request_templates", in.RequestTemplates)
+	if err != nil {
+		return nil, err
+	}
+	pass := wsbridge.PassWhenNoMatch
+	switch in.PassthroughBehavior {
+	case config.PassthroughWhenNoTemplates:
+		pass = wsbridge.PassWhenNoTemplates
+	case config.PassthroughNever:
+		pass = wsbridge.PassNever
+	}
+	var responses []wsbridge.TemplateResponse
+	for i, r := range in.Responses {
+		var tr wsbridge.TemplateResponse
+		if r.SelectionPattern != "" {
+			if tr.Pattern, err = regexp.Compile(`^(?:` + r.SelectionPattern + `)$`); err != nil {
+				return nil, fmt.Errorf("responses[%d].selection_pattern: %w", i, err)
+			}
+		}
+		if tr.Templates, err = compileWSTemplateMap(fmt.Sprintf("responses[%d].response_templates", i), r.ResponseTemplates); err != nil {
+			return nil, err
+		}
+		responses = append(responses, tr)
+	}
+	return wsbridge.NewTemplateBackend(req, in.TemplateSelectionExpression, pass, next, responses)
+}
+
+// compileWSTemplateMap parses templates by selection key (kept as they
+// are: keys are not media types).
+func compileWSTemplateMap(key string, m map[string]string) (map[string]*vtl.Template, error) {
+	out := make(map[string]*vtl.Template, len(m))
+	for k, src := range m {
+		t, err := vtl.Parse(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: template %w", key, k, err)
+		}
+		out[k] = t
 	}
 	return out, nil
 }
