@@ -267,6 +267,9 @@ func defaultIntegration(a *API, in *Integration, format PayloadFormat) {
 		in.Status = DefaultMockStatus
 	}
 	defaultTransform(in)
+	if a.Type == APIWebSocket && len(in.RequestTemplates) > 0 && in.TemplateSelectionExpression == "" {
+		in.TemplateSelectionExpression = DefaultTemplateSelectionExpression
+	}
 	if a.Type == APIWebSocket {
 		return
 	}

@@ -41,7 +41,24 @@ func (in *Integration) NonProxy() bool {
 	return false
 }
 
+// ContentHandling is content_handling (API Gateway's contentHandling):
+// how a non-proxy integration converts a payload between binary and
+// base64 text. The binary_media_types of the API decide which payloads
+// are binary (docs/transform.md).
+type ContentHandling string
+
+// Content handling strategies; "" passes payloads through as they are.
+const (
+	ConvertToText   ContentHandling = "convert_to_text"
+	ConvertToBinary ContentHandling = "convert_to_binary"
+)
+
 func defaultTransform(in *Integration) {
+	// API Gateway spells them CONVERT_TO_TEXT; both are accepted.
+	in.ContentHandling = ContentHandling(strings.ToLower(string(in.ContentHandling)))
+	for i := range in.Responses {
+		in.Responses[i].ContentHandling = ContentHandling(strings.ToLower(string(in.Responses[i].ContentHandling)))
+	}
 	if in.Type == IntegrationLambda && in.Proxy == nil {
 		in.Proxy = new(true)
 	}
@@ -58,6 +75,14 @@ func defaultTransform(in *Integration) {
 	}
 }
 
+// DefaultTemplateSelectionExpression is a WebSocket integration's
+// template_selection_expression when it sets none: the "$default" template.
+const DefaultTemplateSelectionExpression = `\$default`
+
+// selectionExprRE is a template_selection_expression: $request.body
+// with a path of names, or text (where \$ is a literal $).
+var selectionExprRE = regexp.MustCompile(`^(\$request\.body(\.[A-Za-z0-9_-]+)*|([^$\\]|\\\$)+)$`)
+
 var (
 	contentTypeRE = regexp.MustCompile(`^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+*-]+$`)
 	headerNameRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -66,13 +91,20 @@ var (
 // templated checks the template keys of integration in (at key k).
 func (x *validator) templated(k string, a *API, in *Integration) {
 	has := len(in.RequestTemplates) > 0 || len(in.Responses) > 0 || in.Method != "" ||
-		x.c.Lines[k+".passthrough_behavior"] != 0
+		x.c.Lines[k+".passthrough_behavior"] != 0 || in.ContentHandling != ""
 	if in.Proxy != nil && in.Type != IntegrationLambda {
 		x.fail(k+".proxy", "only lambda integrations take proxy")
 	}
+	if a.Type == APIWebSocket {
+		x.wsTemplated(k, in, has)
+		return
+	}
+	if in.TemplateSelectionExpression != "" {
+		x.fail(k+".template_selection_expression", "applies to WebSocket integrations only")
+	}
 	if a.Type != APIREST {
 		if has || in.Proxy != nil && !*in.Proxy {
-			x.fail(k, "mapping templates, responses, method and passthrough_behavior apply to REST APIs only")
+			x.fail(k, "mapping templates, responses, method, passthrough_behavior and content_handling apply to REST APIs only")
 		}
 		return
 	}
@@ -92,6 +124,7 @@ func (x *validator) templated(k string, a *API, in *Integration) {
 		x.fail(k+".passthrough_behavior", "want when_no_match, when_no_templates or never, got %q", in.PassthroughBehavior)
 	}
 	x.templates(k+".request_templates", in.RequestTemplates)
+	x.contentHandling(k+".content_handling", in.ContentHandling)
 	defaults := 0
 	for i, r := range in.Responses {
 		rk := fmt.Sprintf("%s.responses[%d]", k, i)
@@ -123,6 +156,76 @@ func (x *validator) templated(k string, a *API, in *Integration) {
 			x.fail(pk, "want 'static text', integration.response.header.NAME or integration.response.body, got %q", v)
 		}
 		x.templates(rk+".response_templates", r.ResponseTemplates)
+		x.contentHandling(rk+".content_handling", r.ContentHandling)
+	}
+}
+
+// wsTemplated checks the template keys of a WebSocket integration: http
+// and mock take request_templates chosen by template_selection_expression,
+// passthrough_behavior and responses with response_templates.
+func (x *validator) wsTemplated(k string, in *Integration, has bool) {
+	if in.Type == IntegrationMock && len(in.RequestTemplates) == 0 {
+		x.fail(k+".request_templates", "a websocket mock integration needs request_templates (its template's statusCode picks the response)")
+	}
+	if !has && in.TemplateSelectionExpression == "" {
+		return
+	}
+	if in.Type != IntegrationHTTP && in.Type != IntegrationMock {
+		x.fail(k, "mapping templates on WebSocket APIs apply to type http and mock integrations")
+		return
+	}
+	if in.Method != "" {
+		x.fail(k+".method", "applies to REST integrations only")
+	}
+	if in.ContentHandling != "" {
+		x.fail(k+".content_handling", "applies to REST integrations only")
+	}
+	if e := in.TemplateSelectionExpression; e != "" && !selectionExprRE.MatchString(e) {
+		x.fail(k+".template_selection_expression", `want $request.body.NAME[.NAME...] or text such as "\$default", got %q`, e)
+	}
+	switch in.PassthroughBehavior {
+	case PassthroughWhenNoMatch, PassthroughWhenNoTemplates, PassthroughNever:
+	default:
+		x.fail(k+".passthrough_behavior", "want when_no_match, when_no_templates or never, got %q", in.PassthroughBehavior)
+	}
+	x.wsTemplates(k+".request_templates", in.RequestTemplates)
+	defaults := 0
+	for i, r := range in.Responses {
+		rk := fmt.Sprintf("%s.responses[%d]", k, i)
+		if r.SelectionPattern == "" {
+			defaults++
+			if defaults == 2 {
+				x.fail(rk+".selection_pattern", "a second default response (no selection_pattern): only one may be the default")
+			}
+		} else if _, err := regexp.Compile(r.SelectionPattern); err != nil {
+			x.fail(rk+".selection_pattern", "not a regular expression: %v", err)
+		}
+		if len(r.ResponseParameters) > 0 {
+			x.fail(rk+".response_parameters", "a WebSocket message has no headers: response_parameters apply to REST integrations only")
+		}
+		if r.ContentHandling != "" {
+			x.fail(rk+".content_handling", "applies to REST integrations only")
+		}
+		x.wsTemplates(rk+".response_templates", r.ResponseTemplates)
+	}
+}
+
+// wsTemplates parses templates keyed by selection key ("$default",
+// "join"), not by content type.
+func (x *validator) wsTemplates(k string, m map[string]string) {
+	for _, key := range sortedKeys(m) {
+		if key == "" || len(key) > 128 {
+			x.fail(k, "want template keys of 1 to 128 characters, got %q", key)
+		}
+	}
+	x.parseTemplates(k, m)
+}
+
+func (x *validator) contentHandling(k string, c ContentHandling) {
+	switch c {
+	case "", ConvertToText, ConvertToBinary:
+	default:
+		x.fail(k, "want convert_to_text or convert_to_binary, got %q", c)
 	}
 }
 
@@ -138,10 +241,18 @@ func staticValue(v string) (string, bool) {
 // does not parse is reported at its own line in the file.
 func (x *validator) templates(k string, m map[string]string) {
 	for _, ct := range sortedKeys(m) {
-		tk := k + "." + ct
 		if !contentTypeRE.MatchString(ct) {
-			x.fail(tk, "want a content type like application/json, got %q", ct)
+			x.fail(k+"."+ct, "want a content type like application/json, got %q", ct)
 		}
+	}
+	x.parseTemplates(k, m)
+}
+
+// parseTemplates parses every template of m; a template that does not
+// parse is reported at its own line in the file.
+func (x *validator) parseTemplates(k string, m map[string]string) {
+	for _, ct := range sortedKeys(m) {
+		tk := k + "." + ct
 		_, err := vtl.Parse(m[ct])
 		if err == nil {
 			continue

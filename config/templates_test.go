@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -152,5 +153,142 @@ func TestTemplatesKeepVTLFormalReferences(t *testing.T) {
 	}
 	if a.Body != "/root" {
 		t.Errorf("other values must still expand: %q", a.Body)
+	}
+}
+
+func TestContentHandlingIsCheckedAndTakesAWSSpellings(t *testing.T) {
+	src := `apis:
+  shop:
+    type: rest
+    binary_media_types: [image/png]
+    integrations:
+      up:
+        type: http
+        url: "http://127.0.0.1:9000/up"
+        content_handling: CONVERT_TO_TEXT
+        responses:
+          - content_handling: convert_to_binary
+          - selection_pattern: "4\\d\\d"
+      bad:
+        type: http
+        url: "http://127.0.0.1:9000/up"
+        content_handling: convert_to_json
+        responses:
+          - content_handling: sometimes
+    routes:
+      "POST /up": {integration: up}
+      "POST /bad": {integration: bad}
+  web:
+    type: http
+    integrations:
+      m: {type: http_proxy, url: "http://127.0.0.1:9000", content_handling: convert_to_text}
+    routes:
+      "GET /m": {integration: m}
+`
+	_, _, err := Parse("t.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	cases := []struct {
+		line int
+		key  string
+		msg  string
+	}{
+		{16, "apis.shop.integrations.bad.content_handling", "want convert_to_text or convert_to_binary"},
+		{18, "apis.shop.integrations.bad.responses[0].content_handling", "want convert_to_text or convert_to_binary"},
+		{25, "apis.web.integrations.m", "REST APIs only"},
+	}
+	for _, c := range cases {
+		if !hasProblem(list, c.line, c.key, c.msg) {
+			t.Errorf("missing %d %s: %s", c.line, c.key, c.msg)
+		}
+	}
+	for _, p := range list {
+		if p.Key == "apis.shop.integrations.up.content_handling" || p.Key == "apis.shop.integrations.up.responses[0].content_handling" {
+			t.Errorf("valid content_handling refused: %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+	if t.Failed() {
+		for _, p := range list {
+			t.Logf("got %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+
+	good := src[:strings.Index(src, "      bad:")] + "    routes:\n      \"POST /up\": {integration: up}\n"
+	c, _, err := Parse("t.yaml", []byte(good), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := c.APIs["shop"].Integrations["up"]
+	if up.ContentHandling != ConvertToText || up.Responses[0].ContentHandling != ConvertToBinary || up.Responses[1].ContentHandling != "" {
+		t.Errorf("content_handling: %q %q %q", up.ContentHandling, up.Responses[0].ContentHandling, up.Responses[1].ContentHandling)
+	}
+}
+
+func TestWebSocketTemplateKeysAreChecked(t *testing.T) {
+	src := `apis:
+  chat:
+    type: websocket
+    route_selection: "$request.body.action"
+    integrations:
+      good:
+        type: http
+        url: "http://127.0.0.1:9000/m"
+        request_templates: {$default: '{"m": $input.json(''$'')}'}
+        responses: [{response_templates: {$default: '{}'}}]
+      bad:
+        type: http
+        url: "http://127.0.0.1:9000/m"
+        template_selection_expression: "$context.x"
+        content_handling: convert_to_text
+        request_templates: {join: '#if('}
+        responses: [{response_parameters: {method.response.header.X: "'a'"}}]
+      fn:
+        type: lambda
+        function: nope
+        request_templates: {$default: '{}'}
+      m: {type: mock}
+    routes:
+      "$default": {integration: good}
+  shop:
+    type: rest
+    integrations:
+      up: {type: http, url: "http://127.0.0.1:9000/up", template_selection_expression: "\\$default"}
+    routes:
+      "POST /up": {integration: up}
+`
+	c, _, err := Parse("t.yaml", []byte(src), env(nil))
+	var list Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("want Errors, got %v (%v)", err, c)
+	}
+	cases := []struct {
+		line int
+		key  string
+		msg  string
+	}{
+		{14, "apis.chat.integrations.bad.template_selection_expression", "want $request.body.NAME"},
+		{15, "apis.chat.integrations.bad.content_handling", "REST integrations only"},
+		{16, "apis.chat.integrations.bad.request_templates.join", "template line 1"},
+		{17, "apis.chat.integrations.bad.responses[0].response_parameters", "no headers"},
+		{18, "apis.chat.integrations.fn", "type http and mock"},
+		{22, "apis.chat.integrations.m.request_templates", "needs request_templates"},
+		{28, "apis.shop.integrations.up.template_selection_expression", "WebSocket integrations only"},
+	}
+	for _, c := range cases {
+		if !hasProblem(list, c.line, c.key, c.msg) {
+			t.Errorf("missing %d %s: %s", c.line, c.key, c.msg)
+		}
+	}
+	for _, p := range list {
+		if strings.Contains(p.Key, ".good") {
+			t.Errorf("valid integration refused: %d %s: %s", p.Line, p.Key, p.Msg)
+		}
+	}
+	if t.Failed() {
+		for _, p := range list {
+			t.Logf("got %d %s: %s", p.Line, p.Key, p.Msg)
+		}
 	}
 }

@@ -368,6 +368,14 @@ type Integration struct {
 	// Responses are the integration responses, tried in order; the one
 	// without selection_pattern is the default.
 	Responses []IntegrationResponse `yaml:"responses"`
+	// ContentHandling converts the integration request body between
+	// binary and base64 text, by the API's binary_media_types (default:
+	// none, the body goes as it is).
+	ContentHandling ContentHandling `yaml:"content_handling"`
+	// TemplateSelectionExpression picks a WebSocket integration's request
+	// template by key: "\$default" or $request.body.PATH (default
+	// "\$default").
+	TemplateSelectionExpression string `yaml:"template_selection_expression"`
 }
 
 // IntegrationResponse maps a backend's answer to the client's (added).
@@ -383,6 +391,9 @@ type IntegrationResponse struct {
 	ResponseParameters map[string]string `yaml:"response_parameters"`
 	// ResponseTemplates are VTL templates by response content type.
 	ResponseTemplates map[string]string `yaml:"response_templates"`
+	// ContentHandling converts the backend's body between binary and
+	// base64 text for the client (default: none).
+	ContentHandling ContentHandling `yaml:"content_handling"`
 }
 
 // GatewayResponse customises one type of the responses frontdesk makes

@@ -584,7 +584,7 @@ func stageVarList(vars map[string]string) []lambda.Param {
 
 func compileIntegration(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	if ca.Type == config.APIREST && in.NonProxy() {
-		return compileNonProxy(in, vars, deps)
+		return compileNonProxy(ca, in, vars, deps)
 	}
 	switch in.Type {
 	case config.IntegrationHTTPProxy:

@@ -13,13 +13,17 @@ import (
 	"github.com/frontdeskgw/frontdesk/proxy"
 	"github.com/frontdeskgw/frontdesk/upstream"
 	"github.com/frontdeskgw/frontdesk/vtl"
+	"github.com/frontdeskgw/frontdesk/wsbridge"
 )
 
 // compileNonProxy compiles a REST non-proxy integration (type http, mock
 // with templates, lambda with proxy: false) with its mapping templates.
-func compileNonProxy(in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
+func compileNonProxy(ca *config.API, in *config.Integration, vars map[string]string, deps Deps) (exchange.Integration, error) {
 	t, err := compileTransform(in, vars)
 	if err != nil {
+		return nil, err
+	}
+	if t.Binary, err = lambda.NewBinaryTypes(ca.BinaryMediaTypes); err != nil {
 		return nil, err
 	}
 	switch in.Type {
@@ -56,7 +60,7 @@ func compileNonProxy(in *config.Integration, vars map[string]string, deps Deps) 
 }
 
 func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Transform, error) {
-	t := &proxy.Transform{StageVariables: vars}
+	t := &proxy.Transform{StageVariables: vars, ContentHandling: contentHandling(in.ContentHandling)}
 	switch in.PassthroughBehavior {
 	case config.PassthroughWhenNoTemplates:
 		t.Passthrough = proxy.PassWhenNoTemplates
@@ -68,7 +72,7 @@ func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Tr
 		return nil, err
 	}
 	for i, r := range in.Responses {
-		ir := proxy.IntegrationResponse{Status: r.Status}
+		ir := proxy.IntegrationResponse{Status: r.Status, ContentHandling: contentHandling(r.ContentHandling)}
 		if r.SelectionPattern != "" {
 			// A selection pattern matches the whole selector, as Java's
 			// String.matches does.
@@ -102,6 +106,16 @@ func compileTransform(in *config.Integration, vars map[string]string) (*proxy.Tr
 	return t, nil
 }
 
+func contentHandling(c config.ContentHandling) proxy.ContentHandling {
+	switch c {
+	case config.ConvertToText:
+		return proxy.ConvertToText
+	case config.ConvertToBinary:
+		return proxy.ConvertToBinary
+	}
+	return proxy.ConvertNone
+}
+
 // compileTemplates parses templates by content type (keys lower-cased).
 func compileTemplates(key string, m map[string]string) (map[string]*vtl.Template, error) {
 	if len(m) == 0 {
@@ -114,6 +128,51 @@ func compileTemplates(key string, m map[string]string) (map[string]*vtl.Template
 			return nil, fmt.Errorf("%s.%s: template %w", key, ct, err)
 		}
 		out[strings.ToLower(ct)] = t
+	}
+	return out, nil
+}
+
+// compileWSTemplates compiles a WebSocket integration with mapping
+// templates (keyed by selection key, not content type) over next (nil: a
+// mock).
+func compileWSTemplates(in *config.Integration, next wsbridge.Backend) (*wsbridge.TemplateBackend, error) {
+	req, err := compileWSTemplateMap("request_templates", in.RequestTemplates)
+	if err != nil {
+		return nil, err
+	}
+	pass := wsbridge.PassWhenNoMatch
+	switch in.PassthroughBehavior {
+	case config.PassthroughWhenNoTemplates:
+		pass = wsbridge.PassWhenNoTemplates
+	case config.PassthroughNever:
+		pass = wsbridge.PassNever
+	}
+	var responses []wsbridge.TemplateResponse
+	for i, r := range in.Responses {
+		var tr wsbridge.TemplateResponse
+		if r.SelectionPattern != "" {
+			if tr.Pattern, err = regexp.Compile(`^(?:` + r.SelectionPattern + `)$`); err != nil {
+				return nil, fmt.Errorf("responses[%d].selection_pattern: %w", i, err)
+			}
+		}
+		if tr.Templates, err = compileWSTemplateMap(fmt.Sprintf("responses[%d].response_templates", i), r.ResponseTemplates); err != nil {
+			return nil, err
+		}
+		responses = append(responses, tr)
+	}
+	return wsbridge.NewTemplateBackend(req, in.TemplateSelectionExpression, pass, next, responses)
+}
+
+// compileWSTemplateMap parses templates by selection key (kept as they
+// are: keys are not media types).
+func compileWSTemplateMap(key string, m map[string]string) (map[string]*vtl.Template, error) {
+	out := make(map[string]*vtl.Template, len(m))
+	for k, src := range m {
+		t, err := vtl.Parse(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: template %w", key, k, err)
+		}
+		out[k] = t
 	}
 	return out, nil
 }

@@ -98,8 +98,23 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 		in := a.Integrations[r.Integration]
 		var be wsbridge.Backend
 		switch in.Type {
-		case config.IntegrationHTTP:
-			be = pool.Backend(in.URL, in.Timeout.D())
+		case config.IntegrationHTTP, config.IntegrationMock:
+			var next wsbridge.Backend
+			if in.Type == config.IntegrationHTTP {
+				next = pool.Backend(in.URL, in.Timeout.D())
+			}
+			if len(in.RequestTemplates) == 0 && len(in.Responses) == 0 {
+				if next == nil {
+					return o, fmt.Errorf("route %s: a websocket mock integration needs request_templates", key)
+				}
+				be = next
+				break
+			}
+			tb, err := compileWSTemplates(in, next)
+			if err != nil {
+				return o, fmt.Errorf("route %s: integration %s: %w", key, r.Integration, err)
+			}
+			be = tb
 		case config.IntegrationLambda:
 			inv := invokers[in.Function]
 			if inv == nil {

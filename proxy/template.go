@@ -3,10 +3,13 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
 	"regexp"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
@@ -31,11 +34,30 @@ const (
 	PassNever
 )
 
+// ContentHandling converts a payload between binary and base64 text
+// (API Gateway's contentHandling).
+type ContentHandling uint8
+
+// Content handling strategies.
+const (
+	// ConvertNone passes the payload as it is.
+	ConvertNone ContentHandling = iota
+	// ConvertToText base64-encodes a binary payload.
+	ConvertToText
+	// ConvertToBinary base64-decodes a text payload.
+	ConvertToBinary
+)
+
 // Transform is the mapping of one non-proxy integration.
 type Transform struct {
 	// RequestTemplates by lower-case media type.
 	RequestTemplates map[string]*vtl.Template
 	Passthrough      Passthrough
+	// ContentHandling converts the integration request's body; a request
+	// is binary when its Content-Type is one of Binary.
+	ContentHandling ContentHandling
+	// Binary are the API's binary media types (nil: none).
+	Binary *lambda.BinaryTypes
 	// Responses in the order they are tried; the one with a nil Pattern
 	// is the default.
 	Responses      []IntegrationResponse
@@ -50,6 +72,10 @@ type IntegrationResponse struct {
 	Status    int
 	Headers   []ResponseHeader
 	Templates map[string]*vtl.Template
+	// ContentHandling converts the backend's body for the client; it is
+	// binary when the backend's Content-Type is one of the API's binary
+	// media types.
+	ContentHandling ContentHandling
 }
 
 // ResponseHeader is one response parameter: a header set from static
@@ -72,13 +98,47 @@ type tstate struct {
 	ov     vtl.Overrides
 	out    []byte
 	body   []byte
+	conv   []byte // the request body converted by content handling
+	rconv  []byte // the response body converted by content handling
 	method []byte
 	hdrs   [][2][]byte
 	view   contextView
 	path   map[string]string
 	query  map[string]string
 	header map[string]string
+	// strs holds the bytes of the parameter maps' strings, which are
+	// views of it: one buffer reused, instead of two strings allocated
+	// per parameter.
+	strs strBuf
 }
+
+// strBuf makes strings that are views of bytes it copies. Views stay
+// valid and unchanged until reset: the buffer only grows by appending
+// (a new array when full; the old one stays where earlier views point).
+type strBuf struct{ b []byte }
+
+func (sb *strBuf) reset() { sb.b = sb.b[:0] }
+
+func (sb *strBuf) view(v []byte) string {
+	if sb == nil {
+		return string(v)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	if cap(sb.b)-len(sb.b) < len(v) {
+		sb.b = make([]byte, 0, max(512, 2*cap(sb.b), len(v)))
+	}
+	start := len(sb.b)
+	sb.b = append(sb.b, v...)
+	return unsafe.String(&sb.b[start], len(v))
+}
+
+// maxKeptBody bounds each body buffer a pooled state keeps.
+const maxKeptBody = 1 << 20
+
+// maxKeptStrBuf bounds the parameter buffer a pooled state keeps.
+const maxKeptStrBuf = 64 << 10
 
 var tstates = sync.Pool{New: func() any {
 	return &tstate{path: map[string]string{}, query: map[string]string{}, header: map[string]string{}}
@@ -86,7 +146,8 @@ var tstates = sync.Pool{New: func() any {
 
 func getState(ex *exchange.Exchange, stageVars map[string]string) *tstate {
 	st := tstates.Get().(*tstate)
-	fillParams(ex, &st.in, st.path, st.query, st.header)
+	st.strs.reset()
+	fillParams(ex, &st.in, st.path, st.query, st.header, &st.strs)
 	st.view = contextView{ex: ex, id: identityView{ex: ex}}
 	st.in.ContextObject = &st.view
 	st.in.StageVariables = stageVars
@@ -102,26 +163,39 @@ func putState(st *tstate) {
 		st.hdrs[i] = [2][]byte{}
 	}
 	st.hdrs = st.hdrs[:0]
+	clear(st.path)
+	clear(st.query)
+	clear(st.header)
+	if cap(st.strs.b) > maxKeptStrBuf {
+		st.strs.b = nil
+	}
+	// A large body's buffers are dropped rather than kept in the pool.
+	for _, b := range [...]*[]byte{&st.out, &st.body, &st.conv, &st.rconv} {
+		if cap(*b) > maxKeptBody {
+			*b = nil
+		}
+	}
 	tstates.Put(st)
 }
 
 // fillParams puts ex's body and parameters in in; the maps are cleared
-// first, so a caller can reuse them.
-func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string) {
+// first, so a caller can reuse them. Strings are views of sb, or copies
+// when sb is nil.
+func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[string]string, sb *strBuf) {
 	req := &ex.Ctx.Request
 	clear(path)
 	clear(query)
 	clear(header)
 	for i, name := range ex.ParamNames {
 		if i < ex.Params.Len() {
-			path[name] = string(ex.Params.Value(ex.Path, i))
+			path[name] = sb.view(ex.Params.Value(ex.Path, i))
 		}
 	}
 	for k, v := range req.URI().QueryArgs().All() {
-		query[string(k)] = string(v)
+		query[sb.view(k)] = sb.view(v)
 	}
 	for k, v := range req.Header.All() {
-		header[string(k)] = string(v)
+		header[sb.view(k)] = sb.view(v)
 	}
 	in.Body = req.Body()
 	in.Params = vtl.Params{Path: path, QueryString: query, Header: header}
@@ -131,7 +205,7 @@ func fillParams(ex *exchange.Exchange, in *vtl.Input, path, query, header map[st
 // parameters, and all of $context in ctx (identity in identity). The
 // maps are cleared first, so a caller can reuse them.
 func FillInput(ex *exchange.Exchange, in *vtl.Input, ctx, identity map[string]any, path, query, header map[string]string) {
-	fillParams(ex, in, path, query, header)
+	fillParams(ex, in, path, query, header, nil)
 	clear(ctx)
 	clear(identity)
 	view := contextView{ex: ex, id: identityView{ex: ex}}
@@ -217,6 +291,50 @@ func (c *contextView) Get(name string) (any, bool) {
 	return nil, false
 }
 
+// GetString computes the string fields of $context as views of the
+// exchange's bytes, which do not change while a template runs.
+func (c *contextView) GetString(name string) (string, bool) {
+	ex := c.ex
+	req := &ex.Ctx.Request
+	r := ex.RouteInfo
+	if r == nil {
+		r = &exchange.RouteInfo{}
+	}
+	switch name {
+	case "accountId":
+		return exchange.AccountID, true
+	case "apiId":
+		return r.APIID, true
+	case "stage":
+		return r.Stage, true
+	case "resourcePath":
+		return r.Resource, true
+	case "resourceId":
+		return r.ResourceID, true
+	case "deploymentId":
+		return r.DeploymentID, true
+	case "routeKey":
+		return r.RouteKey, true
+	case "requestId":
+		return bytesView(ex.RequestID), true
+	case "extendedRequestId":
+		return bytesView(ex.ExtendedRequestID), true
+	case "httpMethod":
+		return bytesView(req.Header.Method()), true
+	case "path":
+		return bytesView(req.URI().PathOriginal()), true
+	case "protocol":
+		return "HTTP/1.1", true
+	case "domainName":
+		return bytesView(req.Header.Host()), true
+	}
+	return "", false
+}
+
+// bytesView is b as a string without a copy, for a template evaluation
+// during which b does not change.
+func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // identityView is $context.identity.
 type identityView struct{ ex *exchange.Exchange }
 
@@ -224,6 +342,22 @@ var identityKeys = []string{"apiKey", "apiKeyId", "sourceIp", "userAgent"}
 
 // Keys lists the fields of $context.identity.
 func (c *identityView) Keys() []string { return identityKeys }
+
+// GetString computes the fields of $context.identity as views of the
+// exchange's bytes.
+func (c *identityView) GetString(name string) (string, bool) {
+	switch name {
+	case "sourceIp":
+		return bytesView(c.ex.SourceIP()), true
+	case "userAgent":
+		return bytesView(c.ex.Ctx.Request.Header.UserAgent()), true
+	case "apiKey":
+		return bytesView(c.ex.APIKey), true
+	case "apiKeyId":
+		return bytesView(c.ex.APIKeyID), true
+	}
+	return "", false
+}
 
 // Get computes one field of $context.identity.
 func (c *identityView) Get(name string) (any, bool) {
@@ -240,25 +374,74 @@ func (c *identityView) Get(name string) (any, bool) {
 	return nil, false
 }
 
-// mediaType is the lower-case media type of a Content-Type value, or
-// DefaultContentType when it is empty.
-func mediaType(ct []byte) string {
+// appendMediaType appends the lower-case media type of a Content-Type
+// value to dst, or DefaultContentType when it is empty. Callers pass a
+// stack buffer and look maps up with string(key), which does not copy.
+func appendMediaType(dst, ct []byte) []byte {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
 	ct = bytes.TrimSpace(ct)
 	if len(ct) == 0 {
-		return DefaultContentType
+		return append(dst, DefaultContentType...)
 	}
-	return string(bytes.ToLower(ct))
+	for _, c := range ct {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// templateFor is the template m holds for the media type of ct, and
+// m's key for it.
+func templateFor(m map[string]*vtl.Template, ct []byte) (*vtl.Template, string) {
+	var buf [64]byte
+	key := appendMediaType(buf[:0], ct)
+	t := m[string(key)]
+	if t == nil {
+		return nil, ""
+	}
+	for k := range m {
+		if k == string(key) {
+			return t, k
+		}
+	}
+	return nil, ""
 }
 
 // request runs the request template the request's Content-Type selects
 // into st.out. It returns the integration request body (the request's
 // own when it passes through) and false when it has answered the
-// request itself (415, or a template that failed).
-func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
-	tmpl := t.RequestTemplates[mediaType(ex.Ctx.Request.Header.ContentType())]
+// request itself (415, or a template or conversion that failed). send
+// is whether the body goes to a backend (not a mock's), the only case
+// where converting it to binary means anything.
+func (t *Transform) request(ex *exchange.Exchange, st *tstate, send bool) ([]byte, bool) {
+	ct := ex.Ctx.Request.Header.ContentType()
+	if t.ContentHandling == ConvertToText && t.Binary.Match(ct) {
+		// Converted before the template, which reads $input.body as
+		// base64 text.
+		st.conv = base64Append(st.conv[:0], st.in.Body)
+		st.in.Body = st.conv
+	}
+	body, ok := t.requestBody(ex, st, ct)
+	if !ok || !send || t.ContentHandling != ConvertToBinary || t.Binary.Match(ct) {
+		return body, ok
+	}
+	// Text converted after the template: the template's output (or the
+	// body passed through) is base64 text the backend gets decoded.
+	var err error
+	if st.conv, err = base64DecodeAppend(st.conv[:0], body); err != nil {
+		ex.IntegrationError = fmt.Errorf("content_handling convert_to_binary: the integration request body: %w", err)
+		ex.Fail(apierror.ConfigurationError)
+		return nil, false
+	}
+	return st.conv, true
+}
+
+func (t *Transform) requestBody(ex *exchange.Exchange, st *tstate, ct []byte) ([]byte, bool) {
+	tmpl, _ := templateFor(t.RequestTemplates, ct)
 	if tmpl == nil {
 		switch {
 		case t.Passthrough == PassWhenNoMatch,
@@ -276,6 +459,27 @@ func (t *Transform) request(ex *exchange.Exchange, st *tstate) ([]byte, bool) {
 		return nil, false
 	}
 	return st.out, true
+}
+
+// unquoteJSON is the text of a JSON string without escapes ("..."), as a
+// custom Lambda integration returns base64 text, else b.
+func unquoteJSON(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
+		return b[1 : len(b)-1]
+	}
+	return b
+}
+
+// base64Append appends the standard base64 encoding of src to dst.
+func base64Append(dst, src []byte) []byte {
+	return base64.StdEncoding.AppendEncode(dst, src)
+}
+
+// base64DecodeAppend appends the bytes src (standard base64, surrounding
+// white space ignored) encodes to dst.
+func base64DecodeAppend(dst, src []byte) ([]byte, error) {
+	return base64.StdEncoding.AppendDecode(dst, bytes.TrimSpace(src))
 }
 
 // selectResponse is the first response whose pattern matches selector
@@ -304,8 +508,8 @@ func pickTemplate(m map[string]*vtl.Template, accept []byte) (*vtl.Template, str
 		return nil, ""
 	}
 	if len(accept) > 0 {
-		if t := m[mediaType(accept)]; t != nil {
-			return t, mediaType(accept)
+		if t, key := templateFor(m, accept); t != nil {
+			return t, key
 		}
 	}
 	if t := m[DefaultContentType]; t != nil {
@@ -343,6 +547,13 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 		}
 		st.hdrs = append(st.hdrs, [2][]byte{[]byte(h.Name), v})
 	}
+	binary := header != nil && t.Binary.Match(header("Content-Type"))
+	if ir.ContentHandling == ConvertToText && binary {
+		// Converted before the template, which reads $input.body as
+		// base64 text.
+		st.rconv = base64Append(st.rconv[:0], body)
+		body = st.rconv
+	}
 	out, ct := body, DefaultContentType
 	if tmpl, key := pickTemplate(ir.Templates, ex.Ctx.Request.Header.Peek("Accept")); tmpl != nil {
 		st.in.Body = body
@@ -354,6 +565,17 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 			return
 		}
 		out, ct = st.out, key
+	}
+	if ir.ContentHandling == ConvertToBinary && !binary {
+		// The backend's base64 text (or the template's) goes to the
+		// client as the bytes it encodes.
+		var err error
+		if st.rconv, err = base64DecodeAppend(st.rconv[:0], unquoteJSON(out)); err != nil {
+			ex.IntegrationError = fmt.Errorf("content_handling convert_to_binary: the integration response body: %w", err)
+			ex.Fail(apierror.ConfigurationError)
+			return
+		}
+		out = st.rconv
 	}
 	status := ir.Status
 	for _, ov := range [...]*vtl.Overrides{&st.reqOv, &st.ov} {
@@ -374,6 +596,22 @@ func (t *Transform) respond(ex *exchange.Exchange, st *tstate, selector string, 
 		}
 	}
 	resp.SetBody(out)
+}
+
+// statusSelectors are the status codes as text, so that selecting an
+// integration response by status does not format one per request.
+var statusSelectors = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusSelector(n int64) string {
+	if n >= 0 && n < int64(len(statusSelectors)) {
+		return statusSelectors[n]
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 type transformError string
@@ -420,7 +658,7 @@ func NewHTTPIntegration(up *HTTPProxy, method string, t *Transform) *HTTPIntegra
 func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 	st := getState(ex, h.t.StageVariables)
 	defer putState(st)
-	body, ok := h.t.request(ex, st)
+	body, ok := h.t.request(ex, st, true)
 	if !ok {
 		return
 	}
@@ -443,8 +681,7 @@ func (h *HTTPIntegration) Serve(ex *exchange.Exchange) {
 	}
 	resp := &ex.Ctx.Response
 	st.body = append(st.body[:0], resp.Body()...)
-	status := strconv.Itoa(resp.StatusCode())
-	h.t.respond(ex, st, status, true, st.body, func(name string) []byte { return resp.Header.Peek(name) })
+	h.t.respond(ex, st, statusSelector(int64(resp.StatusCode())), true, st.body, func(name string) []byte { return resp.Header.Peek(name) })
 }
 
 // MockIntegration is a REST mock integration with templates: the request
@@ -458,32 +695,23 @@ func NewMockIntegration(t *Transform) *MockIntegration { return &MockIntegration
 func (m *MockIntegration) Serve(ex *exchange.Exchange) {
 	st := getState(ex, m.t.StageVariables)
 	defer putState(st)
-	body, ok := m.t.request(ex, st)
+	body, ok := m.t.request(ex, st, false)
 	if !ok {
 		return
 	}
 	status := int64(200)
 	if len(bytes.TrimSpace(body)) > 0 {
-		v, err := vtl.ParseJSON(string(body))
+		n, ok, err := vtl.JSONMemberInt(body, "statusCode")
 		if err != nil {
 			ex.IntegrationError = err
 			ex.Fail(apierror.ConfigurationError)
 			return
 		}
-		if obj, ok := v.(*vtl.Map); ok {
-			if sc, ok := obj.Get("statusCode"); ok {
-				switch n := sc.(type) {
-				case int64:
-					status = n
-				case string:
-					if p, err := strconv.ParseInt(n, 10, 64); err == nil {
-						status = p
-					}
-				}
-			}
+		if ok {
+			status = n
 		}
 	}
-	m.t.respond(ex, st, strconv.FormatInt(status, 10), true, nil, nil)
+	m.t.respond(ex, st, statusSelector(status), true, nil, nil)
 }
 
 // LambdaIntegration is a REST custom (non-proxy) Lambda integration: the
@@ -510,7 +738,7 @@ func (l *LambdaIntegration) Serve(ex *exchange.Exchange) {
 	}
 	st := getState(ex, l.t.StageVariables)
 	defer putState(st)
-	event, ok := l.t.request(ex, st)
+	event, ok := l.t.request(ex, st, true)
 	if !ok {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The API Gateway variables. They are views of the evaluation state, so
@@ -44,7 +45,9 @@ var errBodyNotJSON = errors.New("the body is not JSON, $input.json and $input.pa
 func (x *inputObj) bodyString() string {
 	s := (*state)(x)
 	if !s.bodyDone {
-		s.body = string(s.in.Body)
+		// A view, not a copy: the caller does not change Body while the
+		// evaluation runs, and no string outlives the evaluation.
+		s.body = unsafe.String(unsafe.SliceData(s.in.Body), len(s.in.Body))
 		s.bodyDone = true
 	}
 	return s.body
@@ -93,7 +96,7 @@ func (x *inputObj) call(st *step, args []any, pos int) (any, error) {
 		if !found {
 			return "", nil
 		}
-		return string(appendJSON(nil, v, 0, s.lim.MaxOutput)), nil
+		return s.arena.boxString(string(appendJSON(nil, v, 0, s.lim.MaxOutput))), nil
 	case "params":
 		if len(args) == 0 {
 			return paramsObj{s.in}, nil
@@ -102,22 +105,22 @@ func (x *inputObj) call(st *step, args []any, pos int) (any, error) {
 		// API Gateway looks a name up in the path, the query string,
 		// then the headers; a missing parameter is "".
 		if v, ok := s.in.Params.Path[name]; ok {
-			return v, nil
+			return s.arena.boxString(v), nil
 		}
 		if v, ok := s.in.Params.QueryString[name]; ok {
-			return v, nil
+			return s.arena.boxString(v), nil
 		}
 		if v, ok := s.in.Params.Header[name]; ok {
-			return v, nil
+			return s.arena.boxString(v), nil
 		}
 		for k, v := range s.in.Params.Header {
 			if strings.EqualFold(k, name) {
-				return v, nil
+				return s.arena.boxString(v), nil
 			}
 		}
 		return "", nil
 	case "body", "getBody":
-		return x.bodyString(), nil
+		return s.arena.boxString(x.bodyString()), nil
 	}
 	return nil, nil
 }
@@ -134,8 +137,7 @@ func (x *contextObj) get(name string) any {
 		return v
 	}
 	if s.in.ContextObject != nil {
-		v, _ := s.in.ContextObject.Get(name)
-		return v
+		return s.objectGet(s.in.ContextObject, name)
 	}
 	return nil
 }
@@ -168,7 +170,7 @@ func (utilObj) call(s *state, st *step, args []any, pos int) (any, error) {
 	}
 	switch st.name {
 	case "escapeJavaScript":
-		return EscapeJavaScript(in), nil
+		return s.arena.boxString(EscapeJavaScript(in)), nil
 	case "parseJson":
 		v, err := ParseJSON(in)
 		if err != nil {
@@ -176,7 +178,7 @@ func (utilObj) call(s *state, st *step, args []any, pos int) (any, error) {
 		}
 		return v, nil
 	case "urlEncode":
-		return URLEncode(in), nil
+		return s.arena.boxString(URLEncode(in)), nil
 	case "urlDecode":
 		v, err := url.QueryUnescape(in)
 		if err != nil {

@@ -56,6 +56,27 @@ type Object interface {
 	Keys() []string
 }
 
+// StringObject is an Object that can hand out its string members
+// without boxing them: GetString answers ok=false for names that are not
+// strings (Get answers those). The string need only stay unchanged until
+// the evaluation ends, so it may be a view of the caller's bytes.
+type StringObject interface {
+	Object
+	GetString(name string) (string, bool)
+}
+
+// objectGet is o.Get(name), with strings boxed into the evaluation's
+// arena when o can hand them out unboxed.
+func (s *state) objectGet(o Object, name string) any {
+	if so, ok := o.(StringObject); ok {
+		if v, ok := so.GetString(name); ok {
+			return s.arena.boxString(v)
+		}
+	}
+	v, _ := o.Get(name)
+	return v
+}
+
 // Params are the request parameters by kind.
 type Params struct {
 	Path, QueryString, Header map[string]string
@@ -797,7 +818,7 @@ func (s *state) prop(v any, name string) any {
 		if !ok {
 			return nil
 		}
-		return r
+		return s.arena.boxString(r)
 	case *foreachScope:
 		switch name {
 		case "index":
@@ -819,7 +840,7 @@ func (s *state) prop(v any, name string) any {
 		return nil
 	case *inputObj:
 		if name == "body" {
-			return x.bodyString()
+			return s.arena.boxString(x.bodyString())
 		}
 		return nil
 	case *contextObj:
@@ -848,8 +869,7 @@ func (s *state) prop(v any, name string) any {
 	case overrideMap:
 		return x.get(name)
 	case Object:
-		r, _ := x.Get(name)
-		return r
+		return s.objectGet(x, name)
 	case paramsObj:
 		switch name {
 		case "header":
