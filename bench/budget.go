@@ -191,9 +191,7 @@ func MicroExclusions() []Exclusion {
 		{Name: "BenchmarkClientInvoke", Reason: "one Invoke API call per request through the remote client, which allocates its result (docs/functions.md)"},
 		{Name: "BenchmarkInvokeWarm", Reason: "one invocation through the local function host's Runtime API (docs/functions.md); the host allocates per invocation"},
 		{Name: "BenchmarkParseTypicalRequestTemplate", Reason: "parsing a REST mapping template, once per config load, not per request (docs/transform.md)"},
-		{Name: "BenchmarkTypicalRequestTemplate", Reason: "evaluating a REST mapping template: the body as a string and the values it reads boxed (10 allocations for the typical 20-line template); only routes with templates run it (docs/transform.md)"},
-		{Name: "BenchmarkTemplatedHTTPRoute", Reason: "a REST non-proxy route describes the request to its templates ($input.params maps, $context strings) and builds the answer from them; routes without templates run none of it (docs/transform.md)"},
-		{Name: "BenchmarkTemplatedMockRoute", Reason: "a REST mock with templates, as BenchmarkTemplatedHTTPRoute (docs/transform.md)"},
+		{Name: "BenchmarkValidatorBody", Reason: "JSON Schema validation of a request body (the validator library decodes the body into Go values); only REST routes whose validator checks bodies run it, routes without one pay nothing (docs/transform.md)"},
 		{Name: "BenchmarkFlightUncontended", Reason: "once per miss that leads a fetch: its 64 B flight record, which waiters hold after the leader ends, so it is not pooled (docs/cache.md)"},
 	}
 }
