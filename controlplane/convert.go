@@ -33,6 +33,7 @@ func extend(c *config.Config, st *State, all bool) {
 		d := rec.Deployed
 		c.APIs[id] = apiConfig(rec, d.Routes, d.Integrations, d.Authorizers)
 	}
+	extendRest(c, st, all)
 	if len(st.Plans) > 0 && c.UsagePlans == nil {
 		c.UsagePlans = map[string]config.UsagePlan{}
 	}
@@ -147,7 +148,8 @@ func apiConfig(rec *apiRecord, routes map[string]*Route, integrations map[string
 
 func integrationConfig(in *Integration, ws bool) *config.Integration {
 	ci := &config.Integration{PayloadFormat: config.PayloadFormat(in.PayloadFormatVersion),
-		Timeout: config.Duration(time.Duration(in.TimeoutInMillis) * time.Millisecond)}
+		Timeout:           config.Duration(time.Duration(in.TimeoutInMillis) * time.Millisecond),
+		RequestParameters: in.RequestParameters, ResponseParameters: in.ResponseParameters}
 	switch in.IntegrationType {
 	case "HTTP_PROXY", "HTTP":
 		ci.Type, ci.URL = config.IntegrationHTTPProxy, in.IntegrationURI

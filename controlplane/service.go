@@ -100,6 +100,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.routesV2()
 	s.routesV1()
+	s.routesRest()
 	s.router.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, notFound("Unsupported operation: %s %s", ctx.Method(), ctx.Path()))
 	}
@@ -117,12 +118,12 @@ func (s *Service) Signed() bool { return s.verifier != nil }
 // Empty reports that nothing was created yet.
 func (s *Service) Empty() bool {
 	st := s.state.Load()
-	return len(st.APIs) == 0 && len(st.Keys) == 0 && len(st.Plans) == 0
+	return len(st.APIs) == 0 && len(st.Keys) == 0 && len(st.Plans) == 0 && len(st.RestAPIs) == 0
 }
 
 // Prefixes are the paths the control plane answers under; the admin
 // listener mounts Handler on them.
-var Prefixes = []string{"/v2/", "/apikeys", "/usageplans"}
+var Prefixes = []string{"/v2/", "/apikeys", "/usageplans", "/restapis"}
 
 // Handler serves the control plane's calls.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
