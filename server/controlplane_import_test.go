@@ -154,12 +154,12 @@ func TestMalformedDefinitionsAnswerBadRequestAtTheirLineAndChangeNothing(t *test
 		name, doc, line string
 		args            func(p string) []string
 	}{
-		{"import-api bad YAML", badYAML, "body:", func(p string) []string { return []string{"apigatewayv2", "import-api", "--body", "file://" + p} }},
+		{"import-api bad YAML", badYAML, "body:3", func(p string) []string { return []string{"apigatewayv2", "import-api", "--body", "file://" + p} }},
 		{"import-api dangling $ref", badRef, "body:7", func(p string) []string { return []string{"apigatewayv2", "import-api", "--body", "file://" + p} }},
 		{"reimport-api dangling $ref", badRef, "body:7", func(p string) []string {
 			return []string{"apigatewayv2", "reimport-api", "--api-id", api.ApiId, "--body", "file://" + p}
 		}},
-		{"import-rest-api bad YAML", badYAML, "body:", func(p string) []string { return []string{"apigateway", "import-rest-api", "--body", "fileb://" + p} }},
+		{"import-rest-api bad YAML", badYAML, "body:3", func(p string) []string { return []string{"apigateway", "import-rest-api", "--body", "fileb://" + p} }},
 		{"put-rest-api dangling $ref", badRef, "body:7", func(p string) []string {
 			return []string{"apigateway", "put-rest-api", "--rest-api-id", rest.Id, "--mode", "overwrite", "--body", "fileb://" + p}
 		}},
