@@ -61,7 +61,9 @@ func TestAWSCLIImportsAndReimportsAnHTTPAPIServedLikeACreatedOne(t *testing.T) {
 	if len(api.ApiId) != 10 || api.Name != "imported" || api.ProtocolType != "HTTP" || !strings.Contains(api.ApiEndpoint, api.ApiId+".execute-api.localhost") {
 		t.Fatalf("import-api answered %+v", api)
 	}
-	var routes struct{ Items []struct{ RouteKey, Target string } }
+	var routes struct {
+		Items []struct{ RouteKey, Target string }
+	}
 	cp(&routes, "apigatewayv2", "get-routes", "--api-id", api.ApiId)
 	if len(routes.Items) != 1 || routes.Items[0].RouteKey != "GET /hello" || !strings.HasPrefix(routes.Items[0].Target, "integrations/") {
 		t.Fatalf("the imported routes: %+v", routes.Items)
@@ -84,7 +86,9 @@ func TestAWSCLIImportsAndReimportsAnHTTPAPIServedLikeACreatedOne(t *testing.T) {
 	if r := c.get(t, api.ApiId, "/hello"); r.status != 404 || r.body != `{"message":"Not Found"}` {
 		t.Fatalf("the route reimport-api removed: %d %q", r.status, r.body)
 	}
-	var apis struct{ Items []struct{ ApiId, Name string } }
+	var apis struct {
+		Items []struct{ ApiId, Name string }
+	}
 	cp(&apis, "apigatewayv2", "get-apis")
 	listed := false
 	for _, a := range apis.Items {
