@@ -449,11 +449,9 @@ func (s *Service) export(st *State, file *config.Config, ctx *fasthttp.RequestCt
 		return nil, "", err
 	}
 	switch param(ctx, "exportType") {
-	case "oas30":
-	case "swagger":
-		return nil, "", badRequest("Export type swagger is not supported yet: export oas30, which import-rest-api takes too")
+	case "oas30", "swagger":
 	default:
-		return nil, "", badRequest("Invalid export type %q: want oas30", param(ctx, "exportType"))
+		return nil, "", badRequest("Invalid export type %q: want oas30 or swagger", param(ctx, "exportType"))
 	}
 	if rec.Deployed == nil {
 		return nil, "", badRequest("The stage %s has no deployment", stg.StageName)
@@ -488,6 +486,9 @@ func (s *Service) export(st *State, file *config.Config, ctx *fasthttp.RequestCt
 	}
 	doc["servers"] = []any{map[string]any{"url": s.opts.Endpoint(rec.API.ID+HostSuffix, false) + "/{basePath}",
 		"variables": map[string]any{"basePath": map[string]any{"default": stg.StageName}}}}
+	if param(ctx, "exportType") == "swagger" {
+		doc = swagger2(doc)
+	}
 	accept := string(ctx.Request.Header.Peek("Accept"))
 	if strings.Contains(accept, "yaml") {
 		out, err := yaml.Marshal(doc)
@@ -495,4 +496,49 @@ func (s *Service) export(st *State, file *config.Config, ctx *fasthttp.RequestCt
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	return out, "application/json", err
+}
+
+// swagger2 rewrites an OpenAPI 3.0 document as the exporter writes it
+// (servers, path parameters with a schema, components.securitySchemes)
+// in Swagger 2.0's form, as get-export --export-type swagger answers.
+func swagger2(doc map[string]any) map[string]any {
+	delete(doc, "openapi")
+	doc["swagger"] = "2.0"
+	if servers, ok := doc["servers"].([]any); ok && len(servers) > 0 {
+		if sv, ok := servers[0].(map[string]any); ok {
+			raw, _ := sv["url"].(string)
+			stage := ""
+			if vars, ok := sv["variables"].(map[string]any); ok {
+				if bp, ok := vars["basePath"].(map[string]any); ok {
+					stage, _ = bp["default"].(string)
+				}
+			}
+			scheme, rest, _ := strings.Cut(raw, "://")
+			host, _, _ := strings.Cut(rest, "/")
+			doc["host"], doc["schemes"], doc["basePath"] = host, []any{scheme}, "/"+strings.Trim(stage, "/")
+		}
+	}
+	delete(doc, "servers")
+	if comps, ok := doc["components"].(map[string]any); ok {
+		if sch, ok := comps["securitySchemes"]; ok {
+			doc["securityDefinitions"] = sch
+		}
+		delete(doc, "components")
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, item := range paths {
+		ops, _ := item.(map[string]any)
+		for _, op := range ops {
+			o, _ := op.(map[string]any)
+			params, _ := o["parameters"].([]any)
+			for _, p := range params {
+				pm, _ := p.(map[string]any)
+				if sc, ok := pm["schema"].(map[string]any); ok {
+					pm["type"] = sc["type"]
+					delete(pm, "schema")
+				}
+			}
+		}
+	}
+	return doc
 }

@@ -295,9 +295,21 @@ func TestAWSCLIImportsMergesAndExportsARESTAPIServedInTheRESTDialect(t *testing.
 		t.Fatalf("the re-imported export: %d %q", r.status, r.body)
 	}
 
+	swagger := filepath.Join(dir, "swagger.yaml")
+	cp(nil, "apigateway", "get-export", "--rest-api-id", rest.Id, "--stage-name", "test", "--export-type", "swagger", "--accepts", "application/yaml", swagger)
+	if b, err := os.ReadFile(swagger); err != nil || !strings.Contains(string(b), "swagger: \"2.0\"") || !strings.Contains(string(b), "basePath: /test") {
+		t.Fatalf("get-export swagger wrote (%v):\n%s", err, b)
+	}
+	var fromSwagger struct{ Id string }
+	cp(&fromSwagger, "apigateway", "import-rest-api", "--body", "fileb://"+swagger)
+	cp(nil, "apigateway", "create-deployment", "--rest-api-id", fromSwagger.Id, "--stage-name", "s")
+	if r := c.get(t, fromSwagger.Id, "/s/ping"); r.status != 200 || r.body != `{"pong": true}` {
+		t.Fatalf("the re-imported Swagger export: %d %q", r.status, r.body)
+	}
+
 	var list struct{ Items []struct{ Id, Name string } }
 	cp(&list, "apigateway", "get-rest-apis")
-	if len(list.Items) != 2 {
+	if len(list.Items) != 3 {
 		t.Fatalf("get-rest-apis: %+v", list.Items)
 	}
 	cp(nil, "apigateway", "delete-rest-api", "--rest-api-id", again.Id)
