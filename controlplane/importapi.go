@@ -1,8 +1,10 @@
 package controlplane
 
 import (
+	"crypto/sha256"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
@@ -43,14 +45,19 @@ type docInfo struct {
 // importDefinition reads body as an API of dialect ("http" or "rest"),
 // with the Lambda functions of the config c. The error is a
 // BadRequestException naming the definition's line.
-func importDefinition(body []byte, dialect string, c *config.Config) (*imported, error) {
+func importDefinition(body []byte, dialect string, c *config.Config, cache *importCache) (*imported, error) {
 	if len(body) > MaxDefinition {
 		return nil, badRequest("The API definition is %d bytes: at most %d are accepted", len(body), MaxDefinition)
 	}
 	have := func(name string) bool { _, ok := c.Functions[name]; return ok }
-	res, err := importer.Import(definitionName, body, importer.Options{Dialect: dialect, Lookup: noEnv, HaveFunction: have})
-	if err != nil {
-		return nil, badRequest("Invalid API definition: %v", err)
+	key := cacheKey(dialect, body)
+	res := cache.get(key)
+	if res == nil {
+		var err error
+		res, err = importer.Import(definitionName, body, importer.Options{Dialect: dialect, Lookup: noEnv, HaveFunction: have})
+		if err != nil {
+			return nil, badRequest("Invalid API definition: %v", err)
+		}
 	}
 	if res.Format != importer.FormatOpenAPI3 && res.Format != importer.FormatSwagger2 {
 		return nil, badRequest("Invalid API definition: want an OpenAPI 3.0 or Swagger 2.0 document, got %s", res.Format)
@@ -77,6 +84,7 @@ func importDefinition(body []byte, dialect string, c *config.Config) (*imported,
 	if len(cfg.APIs) != 1 {
 		return nil, badRequest("Invalid API definition: it holds %d APIs, want 1", len(cfg.APIs))
 	}
+	cache.put(key, res)
 	out := &imported{}
 	for _, a := range cfg.APIs {
 		out.api = a
@@ -96,6 +104,52 @@ func importDefinition(body []byte, dialect string, c *config.Config) (*imported,
 		out.warnings = append(out.warnings, f.String())
 	}
 	return out, nil
+}
+
+// importCache keeps the importer's results of the definitions the state
+// holds, so the served config is rebuilt (on each change and reload)
+// without reading every REST API's definition again. A result is text
+// that is parsed afresh each time, so no config is shared between
+// snapshots; the functions a definition calls are checked again by that
+// parse. It holds at most maxCached results and starts over when full.
+type importCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]*importer.Result
+}
+
+// maxCached bounds importCache: every REST API's definition as put and as
+// deployed, and a few more.
+const maxCached = 2*MaxRestAPIs + 8
+
+func cacheKey(dialect string, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(dialect))
+	h.Write([]byte{0})
+	h.Write(body)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *importCache) get(k [sha256.Size]byte) *importer.Result {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *importCache) put(k [sha256.Size]byte, r *importer.Result) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = map[[sha256.Size]byte]*importer.Result{}
+	}
+	c.m[k] = r
 }
 
 // warned answers failOnWarnings as AWS does: the import is refused when
@@ -173,7 +227,7 @@ func (s *Service) importHTTP(ctx *fasthttp.RequestCtx, file *config.Config) (*ap
 	if err != nil {
 		return nil, err
 	}
-	im, err := importDefinition(body, "http", file)
+	im, err := importDefinition(body, "http", file, nil)
 	if err != nil {
 		return nil, err
 	}

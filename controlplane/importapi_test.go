@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ paths:
         payloadFormatVersion: '2.0'
         uri: arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:Outside/invocations
 `
-	im, err := importDefinition([]byte(doc), "http", file)
+	im, err := importDefinition([]byte(doc), "http", file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,40 @@ paths:
 			t.Fatalf("integration %+v", in)
 		}
 	}
-	if _, err := importDefinition([]byte(strings.ReplaceAll(doc, "Outside", "Elsewhere")), "http", file); err == nil || !strings.Contains(err.Error(), "Elsewhere") {
+	if _, err := importDefinition([]byte(strings.ReplaceAll(doc, "Outside", "Elsewhere")), "http", file, nil); err == nil || !strings.Contains(err.Error(), "Elsewhere") {
 		t.Fatalf("a function the file lacks: %v", err)
+	}
+}
+
+// restDefinition is a REST API definition of n paths, each a mock.
+func restDefinition(n int) string {
+	var b strings.Builder
+	b.WriteString("openapi: 3.0.1\ninfo: {title: big, version: '1'}\npaths:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  /p%d/{id}:\n    get:\n      x-amazon-apigateway-integration:\n        type: mock\n"+
+			"        requestTemplates: {application/json: '{\"statusCode\": 200}'}\n"+
+			"        responses: {default: {statusCode: '200', responseTemplates: {application/json: '{\"n\": %d}'}}}\n", i, i)
+	}
+	return b.String()
+}
+
+// BenchmarkRestConfig is the cost of turning a stored REST API definition
+// of 200 paths into config, paid per REST API on each change and reload.
+func BenchmarkRestConfig(b *testing.B) {
+	body := restDefinition(200)
+	rec := &restRecord{API: RestAPI{ID: "abcdefghij"}, Stages: map[string]*RestStage{"prod": {StageName: "prod"}}}
+	c := &config.Config{}
+	for _, k := range []struct {
+		name  string
+		cache *importCache
+	}{{"uncached", nil}, {"cached", &importCache{}}} {
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := restConfig(rec, body, c, k.cache); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -87,8 +87,8 @@ func (s *Service) routesRest() {
 // restConfig is the config of rec's definition body: the REST API the
 // importer makes of it, served at {id}.execute-api.localhost with rec's
 // stages in the path, as AWS serves a REST API.
-func restConfig(rec *restRecord, body string, c *config.Config) (*config.API, []string, error) {
-	im, err := importDefinition([]byte(body), "rest", c)
+func restConfig(rec *restRecord, body string, c *config.Config, cache *importCache) (*config.API, []string, error) {
+	im, err := importDefinition([]byte(body), "rest", c, cache)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +107,7 @@ func restConfig(rec *restRecord, body string, c *config.Config) (*config.API, []
 // extendRest adds st's deployed REST APIs to c (with all, every REST API
 // with its current definition: the check of a change). A definition that
 // no longer fits c (a function it calls left the file) is not served.
-func extendRest(c *config.Config, st *State, all bool) {
+func extendRest(c *config.Config, st *State, all bool, cache *importCache) {
 	for _, id := range sortedIDs(st.RestAPIs) {
 		rec := st.RestAPIs[id]
 		body := rec.Body
@@ -117,7 +117,7 @@ func extendRest(c *config.Config, st *State, all bool) {
 			}
 			body = *rec.Deployed
 		}
-		a, _, err := restConfig(rec, body, c)
+		a, _, err := restConfig(rec, body, c, cache)
 		if err != nil {
 			continue
 		}
@@ -169,7 +169,7 @@ func (s *Service) importRestAPI(ctx *fasthttp.RequestCtx) {
 // define checks body as rec's definition and takes its name,
 // description, version and warnings.
 func (s *Service) define(rec *restRecord, body []byte, fail bool, file *config.Config) error {
-	im, err := importDefinition(body, "rest", file)
+	im, err := importDefinition(body, "rest", file, s.imports)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *Service) putRestAPI(ctx *fasthttp.RequestCtx) {
 		case "", "merge":
 			// The new definition alone first: its problems are reported
 			// at its own lines.
-			if _, err := importDefinition(body, "rest", file); err != nil {
+			if _, err := importDefinition(body, "rest", file, nil); err != nil {
 				return nil, err
 			}
 			body, err = mergeDefinitions([]byte(rec.Body), body)
@@ -457,7 +457,7 @@ func (s *Service) export(st *State, file *config.Config, ctx *fasthttp.RequestCt
 		return nil, "", badRequest("The stage %s has no deployment", stg.StageName)
 	}
 	only := &restRecord{API: rec.API, BasePath: rec.BasePath, Stages: map[string]*RestStage{stg.StageName: stg}}
-	a, _, err := restConfig(only, *rec.Deployed, file)
+	a, _, err := restConfig(only, *rec.Deployed, file, s.imports)
 	if err != nil {
 		return nil, "", err
 	}
