@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
@@ -166,6 +167,12 @@ func TestMalformedDefinitionsAnswerBadRequestAtTheirLineAndChangeNothing(t *test
 		{"import-rest-api bad YAML", badYAML, "body:3", func(p string) []string { return []string{"apigateway", "import-rest-api", "--body", "fileb://" + p} }},
 		{"put-rest-api dangling $ref", badRef, "body:7", func(p string) []string {
 			return []string{"apigateway", "put-rest-api", "--rest-api-id", rest.Id, "--mode", "overwrite", "--body", "fileb://" + p}
+		}},
+		{"reimport-api of a file API", httpAPIDoc("x", up, "/x"), "read-only", func(p string) []string {
+			return []string{"apigatewayv2", "reimport-api", "--api-id", config.APIID("keyed"), "--body", "file://" + p}
+		}},
+		{"import-api of a SAM template", "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n", "want an OpenAPI 3.0 or Swagger 2.0 document", func(p string) []string {
+			return []string{"apigatewayv2", "import-api", "--body", "file://" + p}
 		}},
 	}
 	for i, k := range cases {
