@@ -65,7 +65,7 @@ func TestExtendServesOnlyDeployedAPIsWithAStage(t *testing.T) {
 	st.APIs["nostage123"].deploy()
 	st.fill()
 	c := &config.Config{}
-	extend(c, st, false)
+	extend(c, st, false, nil)
 	a := c.APIs["withstage1"]
 	if a == nil || c.APIs["nostage123"] != nil || c.APIs["undeployed"] != nil {
 		t.Fatalf("served APIs: %v", c.APIs)
@@ -73,7 +73,7 @@ func TestExtendServesOnlyDeployedAPIsWithAStage(t *testing.T) {
 	if len(a.Hosts) != 1 || a.Hosts[0] != "withstage1"+HostSuffix || a.Routes["GET /a"] == nil || a.Routes["GET /b"] != nil {
 		t.Fatalf("the API as config: %+v", a)
 	}
-	extend(c, st, true)
+	extend(c, st, true, nil)
 	if c.APIs["nostage123"] == nil || c.APIs["undeployed"] == nil {
 		t.Fatal("an API without a stage or a deployment is left out of the check")
 	}

@@ -18,7 +18,7 @@ const HostSuffix = ".execute-api.localhost"
 // their names; usage plans under their ids. An API without a stage or a
 // deployment is served nowhere, as on AWS. With all set every API is
 // added with its current routes: the check of a change.
-func extend(c *config.Config, st *State, all bool) {
+func extend(c *config.Config, st *State, all bool, imports *importCache) {
 	if c.APIs == nil {
 		c.APIs = map[string]*config.API{}
 	}
@@ -33,6 +33,7 @@ func extend(c *config.Config, st *State, all bool) {
 		d := rec.Deployed
 		c.APIs[id] = apiConfig(rec, d.Routes, d.Integrations, d.Authorizers)
 	}
+	extendRest(c, st, all, imports)
 	if len(st.Plans) > 0 && c.UsagePlans == nil {
 		c.UsagePlans = map[string]config.UsagePlan{}
 	}
@@ -147,7 +148,8 @@ func apiConfig(rec *apiRecord, routes map[string]*Route, integrations map[string
 
 func integrationConfig(in *Integration, ws bool) *config.Integration {
 	ci := &config.Integration{PayloadFormat: config.PayloadFormat(in.PayloadFormatVersion),
-		Timeout: config.Duration(time.Duration(in.TimeoutInMillis) * time.Millisecond)}
+		Timeout:           config.Duration(time.Duration(in.TimeoutInMillis) * time.Millisecond),
+		RequestParameters: in.RequestParameters, ResponseParameters: in.ResponseParameters}
 	switch in.IntegrationType {
 	case "HTTP_PROXY", "HTTP":
 		ci.Type, ci.URL = config.IntegrationHTTPProxy, in.IntegrationURI

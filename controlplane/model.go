@@ -30,13 +30,15 @@ type State struct {
 	APIs    map[string]*apiRecord `json:"apis"`
 	Keys    map[string]*APIKey    `json:"apiKeys"`
 	Plans   map[string]*UsagePlan `json:"usagePlans"`
+	// RestAPIs are the REST APIs imported with import-rest-api.
+	RestAPIs map[string]*restRecord `json:"restApis,omitempty"`
 }
 
 // stateVersion is the format of the state file this code writes.
 const stateVersion = 1
 
 func newState() *State {
-	return &State{Version: stateVersion, APIs: map[string]*apiRecord{}, Keys: map[string]*APIKey{}, Plans: map[string]*UsagePlan{}}
+	return &State{Version: stateVersion, APIs: map[string]*apiRecord{}, Keys: map[string]*APIKey{}, Plans: map[string]*UsagePlan{}, RestAPIs: map[string]*restRecord{}}
 }
 
 // clone deep-copies s, so a change is built on a copy and the committed
@@ -64,6 +66,14 @@ func (s *State) fill() {
 	}
 	if s.Plans == nil {
 		s.Plans = map[string]*UsagePlan{}
+	}
+	if s.RestAPIs == nil {
+		s.RestAPIs = map[string]*restRecord{}
+	}
+	for _, r := range s.RestAPIs {
+		if r.Stages == nil {
+			r.Stages = map[string]*RestStage{}
+		}
 	}
 	for _, a := range s.APIs {
 		if a.Routes == nil {
@@ -182,6 +192,10 @@ type Integration struct {
 	IntegrationURI                         string `json:"integrationUri,omitempty"`
 	PayloadFormatVersion                   string `json:"payloadFormatVersion,omitempty"`
 	TimeoutInMillis                        int    `json:"timeoutInMillis,omitempty"`
+	// RequestParameters and ResponseParameters are parameter mappings
+	// (append:header.x style keys), as import-api reads them.
+	RequestParameters  map[string]string            `json:"requestParameters,omitempty"`
+	ResponseParameters map[string]map[string]string `json:"responseParameters,omitempty"`
 }
 
 // RouteSettings are a stage's default route settings; frontdesk applies

@@ -66,6 +66,9 @@ type Service struct {
 	router   *fhrouter.Router
 	started  time.Time
 
+	// imports keeps the importer's reading of REST API definitions.
+	imports *importCache
+
 	mu    sync.Mutex // serialises changes
 	state atomic.Pointer[State]
 	// version is the Shared version state holds (0 without Shared).
@@ -89,7 +92,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Endpoint == nil {
 		opts.Endpoint = func(host string, ws bool) string { return "http://" + host }
 	}
-	s := &Service{opts: opts, log: opts.Log, router: fhrouter.New(), started: time.Now().UTC().Truncate(time.Second), tokens: callBurst}
+	s := &Service{opts: opts, log: opts.Log, router: fhrouter.New(), imports: &importCache{}, started: time.Now().UTC().Truncate(time.Second), tokens: callBurst}
 	s.state.Store(st)
 	if len(opts.Credentials) > 0 {
 		secrets := make(map[string]string, len(opts.Credentials))
@@ -100,6 +103,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.routesV2()
 	s.routesV1()
+	s.routesRest()
 	s.router.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, notFound("Unsupported operation: %s %s", ctx.Method(), ctx.Path()))
 	}
@@ -117,12 +121,12 @@ func (s *Service) Signed() bool { return s.verifier != nil }
 // Empty reports that nothing was created yet.
 func (s *Service) Empty() bool {
 	st := s.state.Load()
-	return len(st.APIs) == 0 && len(st.Keys) == 0 && len(st.Plans) == 0
+	return len(st.APIs) == 0 && len(st.Keys) == 0 && len(st.Plans) == 0 && len(st.RestAPIs) == 0
 }
 
 // Prefixes are the paths the control plane answers under; the admin
 // listener mounts Handler on them.
-var Prefixes = []string{"/v2/", "/apikeys", "/usageplans"}
+var Prefixes = []string{"/v2/", "/apikeys", "/usageplans", "/restapis"}
 
 // Handler serves the control plane's calls.
 func (s *Service) Handler(ctx *fasthttp.RequestCtx) {
@@ -183,7 +187,7 @@ func (s *Service) allow(now time.Time) bool {
 
 // Extend adds the committed state to c: what the server's reloads serve
 // besides the file.
-func (s *Service) Extend(c *config.Config) { extend(c, s.state.Load(), false) }
+func (s *Service) Extend(c *config.Config) { extend(c, s.state.Load(), false, s.imports) }
 
 // read answers from the committed state, which no change ever modifies
 // (changes work on a copy).
@@ -292,7 +296,7 @@ func (s *Service) seen(v int64) {
 	if cur <= s.version.Load() {
 		return
 	}
-	err = s.app.Apply(func(c *config.Config) { extend(c, st, false) }, func() error {
+	err = s.app.Apply(func(c *config.Config) { extend(c, st, false, s.imports) }, func() error {
 		if err := saveState(s.opts.StateFile, st); err != nil {
 			s.log.Warn("the local copy of the shared state was not written", "err", err)
 		}
@@ -317,10 +321,10 @@ func (e persistError) Error() string { return e.err.Error() }
 // has the Applier serve it and commit it to the state file.
 func (s *Service) apply(next *State, v int64) error {
 	file := s.app.Config().File
-	if _, _, err := config.LoadWith(file, func(c *config.Config) { extend(c, next, true) }); err != nil {
+	if _, _, err := config.LoadWith(file, func(c *config.Config) { extend(c, next, true, s.imports) }); err != nil {
 		return refused(err)
 	}
-	err := s.app.Apply(func(c *config.Config) { extend(c, next, false) }, func() error {
+	err := s.app.Apply(func(c *config.Config) { extend(c, next, false, s.imports) }, func() error {
 		if sh := s.opts.Shared; sh != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 			defer cancel()

@@ -316,7 +316,11 @@ func (s *Service) checkPlan(st *State, file *config.Config, p *UsagePlan) error 
 	for _, as := range p.APIStages {
 		rec := st.APIs[as.APIID]
 		_, inFile := s.fileAPI(file, as.APIID)
-		if rec == nil && !inFile && !s.fileRESTAPI(file, as.APIID) {
+		rest := st.RestAPIs[as.APIID]
+		if rest != nil && rest.Stages[as.Stage] == nil {
+			return badRequest("Invalid API Stage {api: %s, stage: %s} specified for usageplan", as.APIID, as.Stage)
+		}
+		if rec == nil && rest == nil && !inFile && !s.fileRESTAPI(file, as.APIID) {
 			return badRequest("Invalid API Stage {api: %s, stage: %s} specified for usageplan", as.APIID, as.Stage)
 		}
 		if rec != nil && rec.Stages[as.Stage] == nil {

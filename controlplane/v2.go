@@ -24,6 +24,8 @@ func (s *Service) routesV2() {
 	r.GET("/v2/apis/{apiId}", s.getAPI)
 	r.PATCH("/v2/apis/{apiId}", s.updateAPI)
 	r.DELETE("/v2/apis/{apiId}", s.deleteAPI)
+	r.PUT("/v2/apis", s.importAPI)
+	r.PUT("/v2/apis/{apiId}", s.reimportAPI)
 	registerChild(s, routeKind)
 	registerChild(s, integrationKind)
 	registerChild(s, authorizerKind)
@@ -246,10 +248,7 @@ func (s *Service) createAPI(ctx *fasthttp.RequestCtx) {
 			return nil, err
 		}
 		a := in.API
-		a.APIID, a.CreatedDate, a.APIEndpoint, a.APIGatewayManaged, a.Warnings = newID(10), now(), "", false, nil
-		for st.APIs[a.APIID] != nil || apiName(file, a.APIID) != "" {
-			a.APIID = newID(10)
-		}
+		a.APIID, a.CreatedDate, a.APIEndpoint, a.APIGatewayManaged, a.Warnings = s.freeID(st, file), now(), "", false, nil
 		if err := checkAPI(&a); err != nil {
 			return nil, err
 		}

@@ -99,6 +99,15 @@ type Options struct {
 	// Lookup resolves ${VAR} in the produced config; nil means the
 	// process environment.
 	Lookup func(string) (string, bool)
+	// Dialect, "http" or "rest", reads an OpenAPI or Swagger document as
+	// that kind of API whatever its extensions suggest (the control
+	// plane's import-api and import-rest-api say which they want); empty
+	// decides from the document.
+	Dialect string
+	// HaveFunction reports the Lambda functions that are defined outside
+	// the import (the running config's functions: for the control
+	// plane), so a route calling one needs no functions: entry here.
+	HaveFunction func(name string) bool
 }
 
 // Result is an imported file.
@@ -311,6 +320,9 @@ func (b *builder) checkFunctions() {
 			continue
 		}
 		if b.overlayFunction(w.name) != nil {
+			continue
+		}
+		if b.o.HaveFunction != nil && b.o.HaveFunction(w.name) {
 			continue
 		}
 		b.r.fail(w.file, w.n, "", "Lambda function %q has no functions: entry: say where it runs with --functions FILE (functions: {%s: {command: [...]}} or invoke_url)", w.name, w.name)

@@ -42,6 +42,9 @@ func (b *builder) openAPIFile(file string, root *yaml.Node) {
 		title = "api"
 	}
 	typ, why := dialect(root)
+	if d := b.o.Dialect; d != "" && d != typ {
+		typ, why = d, "asked for"
+	}
 	at := pos{file, lineOf(keyNode(root, "info"))}
 	a := b.newAPI(title, typ, at)
 	basePath, stage, stageVars := oasBase(root)

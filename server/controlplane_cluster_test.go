@@ -78,3 +78,28 @@ func TestClusterARouteCreatedOnOneInstanceAnswersOnAnotherWithinASecond(t *testi
 		t.Fatalf("an instance started later answers %d %q", r.status, r.body)
 	}
 }
+
+func TestClusterARESTAPIImportedOnOneInstanceAnswersOnAnotherWithinASecond(t *testing.T) {
+	url := startRedis(t)
+	a, b := startClusterInstance(t, url), startClusterInstance(t, url)
+	up := nameEcho(t, "U")
+	var rest struct{ ID string }
+	a.must(t, "POST", "/restapis?mode=import", restDoc(up), &rest)
+	a.must(t, "POST", "/restapis/"+rest.ID+"/deployments", `{"stageName":"prod"}`, nil)
+	deployed := time.Now()
+	for {
+		r := b.get(t, rest.ID, "/prod/up")
+		if r.status == 200 && r.body == "U /up" {
+			break
+		}
+		if time.Since(deployed) > time.Second {
+			t.Fatalf("instance B still answers %d %q a second after instance A deployed the REST API", r.status, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var got struct{ Name string }
+	b.must(t, "GET", "/restapis/"+rest.ID, "", &got)
+	if got.Name != "pets" {
+		t.Fatalf("instance B's get-rest-api: %+v", got)
+	}
+}
