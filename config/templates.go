@@ -164,9 +164,6 @@ func (x *validator) templated(k string, a *API, in *Integration) {
 // and mock take request_templates chosen by template_selection_expression,
 // passthrough_behavior and responses with response_templates.
 func (x *validator) wsTemplated(k string, in *Integration, has bool) {
-	if in.Type == IntegrationMock && len(in.RequestTemplates) == 0 {
-		x.fail(k+".request_templates", "a websocket mock integration needs request_templates (its template's statusCode picks the response)")
-	}
 	if !has && in.TemplateSelectionExpression == "" {
 		return
 	}

@@ -273,7 +273,6 @@ func TestWebSocketTemplateKeysAreChecked(t *testing.T) {
 		{16, "apis.chat.integrations.bad.request_templates.join", "template line 1"},
 		{17, "apis.chat.integrations.bad.responses[0].response_parameters", "no headers"},
 		{18, "apis.chat.integrations.fn", "type http and mock"},
-		{22, "apis.chat.integrations.m.request_templates", "needs request_templates"},
 		{28, "apis.shop.integrations.up.template_selection_expression", "WebSocket integrations only"},
 	}
 	for _, c := range cases {

@@ -105,7 +105,9 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 			}
 			if len(in.RequestTemplates) == 0 && len(in.Responses) == 0 {
 				if next == nil {
-					return o, fmt.Errorf("route %s: a websocket mock integration needs request_templates", key)
+					// A mock without templates answers its status and
+					// body, as it does on HTTP routes.
+					next = mockBackend{Reply: wsbridge.Reply{Status: in.Status, Body: []byte(in.Body)}}
 				}
 				be = next
 				break
@@ -128,6 +130,13 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 	}
 	return o, nil
 }
+
+// mockBackend is a WebSocket mock integration without templates: every
+// message gets the same reply. Reply.Body is never changed, so it may be
+// queued for many clients.
+type mockBackend struct{ wsbridge.Reply }
+
+func (m mockBackend) Call(context.Context, []byte, string) (wsbridge.Reply, error) { return m.Reply, nil }
 
 // lambdaBackend hands WebSocket events to a Lambda function; the bridge
 // reads its {"statusCode","body"} result as API Gateway does.

@@ -67,10 +67,12 @@ apis:
           $default: '{"statusCode": 200}'
         responses:
           - response_templates: {$default: '{"pong": "$input.params(''x'')$context.routeKey"}'}
+      plain: {type: mock, status: 200, body: '{"plain": true}'}
     routes:
       "$default": {integration: be, reply: true}
       send: {integration: be, reply: true}
       ping: {integration: ping, reply: true}
+      plain: {integration: plain, reply: true}
 `
 
 func TestWebSocketTemplatesMapMessagesThroughTheServer(t *testing.T) {
@@ -126,7 +128,11 @@ func TestWebSocketTemplatesMapMessagesThroughTheServer(t *testing.T) {
 	if reply = exchange(`{"action":"ping"}`); reply != `{"pong": "ping"}` {
 		t.Errorf("mock: %s", reply)
 	}
+	// A mock without templates answers its body, as on HTTP routes.
+	if reply = exchange(`{"action":"plain"}`); reply != `{"plain": true}` {
+		t.Errorf("plain mock: %s", reply)
+	}
 	if n := len(be.all()); n != 3 {
-		t.Errorf("the backend got %d bodies, want 3 (the mock calls none)", n)
+		t.Errorf("the backend got %d bodies, want 3 (the mocks call none)", n)
 	}
 }
