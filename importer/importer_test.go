@@ -46,7 +46,7 @@ func TestImportedSamplesLoadAsTheConfigTheySay(t *testing.T) {
 		fns    map[string]string // function → runtime
 	}{
 		{"petstore-rest.yaml", FormatOpenAPI3, []want{{"PetStore", "rest", "/", "prod", map[string]string{
-			"GET /pets":         "http_proxy http://petstore.example.com/petstore/pets",
+			"GET /pets":         "http http://petstore.example.com/petstore/pets",
 			"GET /pets/{petId}": "http_proxy http://petstore.example.com/petstore/pets/{petId}",
 			"POST /pets":        "lambda CreatePet",
 			"OPTIONS /pets":     "mock 200",
@@ -60,7 +60,7 @@ func TestImportedSamplesLoadAsTheConfigTheySay(t *testing.T) {
 			"$default":            "lambda GetItems",
 		}}}, nil},
 		{"swagger-petstore.json", FormatSwagger2, []want{{"Swagger-PetStore", "rest", "/", "test", map[string]string{
-			"GET /pets":   "http_proxy http://petstore.example.com/petstore/pets",
+			"GET /pets":   "http http://petstore.example.com/petstore/pets",
 			"GET /health": "mock 200",
 		}}}, nil},
 		{"sam-hello-python.yaml", FormatSAM, []want{{"ServerlessRestApi", "rest", "/", "Prod", map[string]string{
@@ -253,14 +253,13 @@ func TestUnsupportedConstructsAreListedOnceWithTheirLine(t *testing.T) {
 		never []string
 	}{
 		{"petstore-rest.yaml", overlay, []string{
-			"22: x-amazon-apigateway-request-validator",
-			"27: GET /pets: responses",
-			"31: GET /pets: requestTemplates",
-			"123: x-amazon-apigateway-binary-media-types",
+			"46: POST /pets: contentHandling",
 			"125: x-amazon-apigateway-endpoint-configuration",
-			"127: x-amazon-apigateway-gateway-responses",
-			"131: x-amazon-apigateway-request-validators",
-		}, []string{"api-key-source", "OPTIONS /pets: requestTemplates"}},
+		}, []string{"api-key-source", "OPTIONS /pets: requestTemplates",
+			// Mapped onto request_validator(s), request_templates,
+			// responses, binary_media_types and gateway_responses.
+			"request-validator", "GET /pets: responses", "GET /pets: requestTemplates",
+			"binary-media-types", "gateway-responses"}},
 		{"swagger-petstore.json", overlay, []string{
 			"38: token-auth: token authorizer",
 			"44: x-amazon-apigateway-policy",

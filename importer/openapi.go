@@ -671,9 +671,7 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 			b.r.fail(file, keyNode(in, "uri"), routeKey, "want an http(s) URL, got %q", uri)
 			return false
 		}
-		if a.typ == "http" {
-			o.paramMapping(routeKey, "http_proxy", in, out, handled)
-		} else {
+		if a.typ != "http" {
 			handled["requestParameters"] = true
 			u = o.restRequestParameters(routeKey, u, get(in, "requestParameters"))
 		}
@@ -691,6 +689,9 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		}
 		t.set(out, "type", strNode("http_proxy"), at)
 		t.set(out, "url", strNode(u), uriAt)
+		if a.typ == "http" {
+			o.paramMapping(routeKey, "http_proxy", in, out, handled)
+		}
 		if m != "" && m != "ANY" && !strings.HasPrefix(routeKey, m+" ") {
 			b.r.note(file, keyNode(in, "httpMethod"), routeKey+": httpMethod", "%s ignored: the request's own method is forwarded", m)
 		}
@@ -743,7 +744,9 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 			b.r.note(file, k, routeKey+": requestTemplates", "not yet supported: the request is passed through unchanged")
 		case "contentHandling":
 			b.r.note(file, k, routeKey+": contentHandling", "not yet supported: bodies are passed without conversion")
-		case "passthroughBehavior", "cacheKeyParameters", "cacheNamespace", "responseParameters", "tlsConfig", "integrationSubtype":
+		case "passthroughBehavior":
+			b.r.note(file, k, routeKey+": passthroughBehavior", "ignored: a proxy integration passes every request as it is")
+		case "cacheKeyParameters", "cacheNamespace", "responseParameters", "tlsConfig", "integrationSubtype":
 			b.r.note(file, k, routeKey+": "+k.Value, "ignored")
 		case "requestParameters":
 			if typ == "aws_proxy" || typ == "aws" {
