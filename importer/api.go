@@ -35,6 +35,8 @@ type apiOut struct {
 	// modelNames maps a schema's source name to its model's name.
 	modelNames map[string]string
 	modelTaken map[string]bool
+	// cfnModels maps an AWS::ApiGateway::Model's logical id to its model.
+	cfnModels map[string]string
 
 	// apiKeyRequired makes every route need a key (SAM Auth.ApiKeyRequired).
 	apiKeyRequired bool
