@@ -63,7 +63,7 @@ func TestImportReportsUnsupportedConstructsOnStderr(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{
-		"note: " + testdata + "petstore-rest.yaml:127: x-amazon-apigateway-gateway-responses: not yet supported",
+		"note: " + testdata + "petstore-rest.yaml:46: POST /pets: contentHandling: not yet supported",
 		"note: " + testdata + "petstore-rest.yaml:125: x-amazon-apigateway-endpoint-configuration: ignored",
 	} {
 		if strings.Count(stderr, want) != 1 {
@@ -263,7 +263,7 @@ api_keys:
 		t.Errorf("DELETE /prod/ping: %d %s, want 403 Missing Authentication Token", code, body)
 	}
 	// The unsupported constructs were logged at start.
-	if !strings.Contains(logs.String(), "x-amazon-apigateway-gateway-responses") {
+	if !strings.Contains(logs.String(), "x-amazon-apigateway-endpoint-configuration") {
 		t.Errorf("start-up log lacks the unsupported-construct report:\n%s", logs.String())
 	}
 }
