@@ -405,3 +405,59 @@ func (s *sam) restTransform(a *apiOut, p *yaml.Node) {
 		})
 	}
 }
+
+// eventValidation maps an Api event's RequestModel and RequestParameters
+// as SAM translates them: the model for application/json, and a
+// validator named as SAM names it when ValidateBody or
+// ValidateParameters is given (the other then defaults to false).
+func (s *sam) eventValidation(a *apiOut, rs *routeSpec, ep *yaml.Node, where string) {
+	b, t, file := s.b, s.b.t, s.file
+	if rm := get(ep, "RequestModel"); rm != nil {
+		model := getStr(rm, "Model")
+		if mn, ok := a.modelNames[model]; ok {
+			rs.models = map[string]string{"application/json": mn}
+		} else {
+			b.r.note(file, keyNode(rm, "Model"), where+".RequestModel", "no model %q in the API's Models is served: the body is not validated", model)
+		}
+		body, okBody := getBool(rm, "ValidateBody")
+		params, okParams := getBool(rm, "ValidateParameters")
+		if okBody || okParams {
+			nm := map[[2]bool]string{{true, true}: "body-and-params", {true, false}: "body-only", {false, true}: "params-only", {false, false}: "no-validation"}[[2]bool{body, params}]
+			at := pos{file, rm.Line}
+			if a.requestValidators == nil {
+				a.requestValidators = t.mapping(at)
+			}
+			if get(a.requestValidators, nm) == nil {
+				v := t.mapping(at)
+				t.set(v, "validate_request_body", boolNode(body), at)
+				t.set(v, "validate_request_parameters", boolNode(params), at)
+				t.set(a.requestValidators, nm, v, at)
+			}
+			rs.validator = nm
+		}
+	}
+	if ps := get(ep, "RequestParameters"); ps != nil {
+		add := func(k string, required bool) {
+			if strings.HasPrefix(k, "method.request.path.") {
+				return
+			}
+			if rs.params == nil {
+				rs.params = map[string]bool{}
+			}
+			rs.params[k] = required
+		}
+		for _, p := range ps.Content {
+			if p.Kind == yaml.ScalarNode {
+				add(p.Value, false)
+				continue
+			}
+			pairs(p, func(k, v *yaml.Node) {
+				req, _ := getBool(v, "Required")
+				add(k.Value, req)
+				if get(v, "Caching") != nil {
+					b.r.note(file, keyNode(v, "Caching"), where+".RequestParameters."+k.Value+".Caching", "not mapped: set the route's cache key in frontdesk.yaml")
+				}
+			})
+		}
+	}
+}

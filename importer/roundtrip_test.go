@@ -197,7 +197,7 @@ func TestImportOfExportIsEquivalentForEveryExample(t *testing.T) {
 // The imported samples go around too: what import makes, export keeps.
 func TestImportOfExportIsEquivalentForImportedSamples(t *testing.T) {
 	for _, f := range []string{"petstore-rest.yaml", "http-api.yaml", "swagger-petstore.json", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-hello-node.yaml", "cfn-rest.yaml", "sam-definitions.yaml",
-		"rest-transform.yaml", "http-api-mapping.yaml"} {
+		"rest-transform.yaml", "http-api-mapping.yaml", "sam-rest-validate.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			_, cfg := importFile(t, f, overlay)
 			for _, a := range cfg.APIs {

@@ -326,8 +326,9 @@ func (s *sam) events(fn string, p *yaml.Node) {
 				}
 			}
 			s.eventAuth(&rs, auth, k, fn)
+			s.eventValidation(a, &rs, ep, fn+".Events."+k.Value)
 			s.unhandled(fn+".Events."+k.Value, ep, map[string]string{"Path": "", "Method": "", "RestApiId": "", "Auth": "",
-				"RequestParameters": "not yet supported: parameters are not validated", "RequestModel": "not yet supported: requests are not validated"})
+				"RequestParameters": "", "RequestModel": ""})
 			b.addRoute(a, rs, file, k)
 		case "HttpApi":
 			apiID := getStr(ep, "ApiId")

@@ -189,6 +189,13 @@ func TestImportMapsTransformExtensionsOntoConfigKeys(t *testing.T) {
 		{"CloudFormation gateway response", "cfn-rest.yaml", "Api", func(a *config.API) any { return a.GatewayResponses["DEFAULT_4XX"].ResponseParameters },
 			`{"gatewayresponse.header.Access-Control-Allow-Origin":"'*'"}`},
 		{"CloudFormation models: one that refers to another by URL is left out", "cfn-rest.yaml", "Api", func(a *config.API) any { return sortedKeys(a.Models) }, `["OrderInput"]`},
+		{"SAM Api Models, GatewayResponses and BinaryMediaTypes", "sam-rest-validate.yaml", "PetsApi", func(a *config.API) any {
+			return []any{sortedKeys(a.Models), a.GatewayResponses["DEFAULT_4XX"].ResponseParameters, a.GatewayResponses["MISSING_AUTHENTICATION_TOKEN"].Status, a.BinaryMediaTypes}
+		}, `[["Pet"],{"gatewayresponse.header.Access-Control-Allow-Origin":"'*'"},404,["image/png","application/octet-stream"]]`},
+		{"SAM Api event RequestModel and RequestParameters", "sam-rest-validate.yaml", "PetsApi", func(a *config.API) any {
+			r := route(a, "POST /pets")
+			return []any{r.RequestModels, r.RequestValidator, a.RequestValidators[r.RequestValidator], r.RequestParameters}
+		}, `[{"application/json":"Pet"},"body-only",{"ValidateRequestBody":true,"ValidateRequestParameters":false},{"method.request.header.X-Tenant":true,"method.request.querystring.dryRun":false}]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -36,7 +36,8 @@ func runBinary(t *testing.T, args ...string) (int, string, string) {
 
 func TestImportPrintsAConfigThatValidates(t *testing.T) {
 	for _, f := range []string{"petstore-rest.yaml", "http-api.yaml", "swagger-petstore.json", "sam-hello-python.yaml",
-		"sam-hello-node.yaml", "sam-hello-go.yaml", "sam-websocket-chat.yaml", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-definitions.yaml", "cfn-rest.yaml"} {
+		"sam-hello-node.yaml", "sam-hello-go.yaml", "sam-websocket-chat.yaml", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-definitions.yaml", "cfn-rest.yaml",
+		"rest-transform.yaml", "http-api-mapping.yaml", "sam-rest-validate.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			code, out, stderr := runBinary(t, "import", testdata+f, "--functions", testdata+"functions.yaml")
 			if code != 0 {
