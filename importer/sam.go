@@ -838,8 +838,8 @@ func (s *sam) cfnRestAPI(id string, res *yaml.Node) {
 	}
 	s.unhandled(id, p, map[string]string{"Name": "", "Body": "", "Description": "", "Tags": "",
 		"EndpointConfiguration": "ignored: endpoint types have no meaning for a self-hosted gateway",
-		"BinaryMediaTypes": "",
-		"ApiKeySourceType": "", "Policy": "not yet supported: the resource policy is NOT enforced"})
+		"BinaryMediaTypes":      "",
+		"ApiKeySourceType":      "", "Policy": "not yet supported: the resource policy is NOT enforced"})
 	s.restTransform(a, p)
 }
 
