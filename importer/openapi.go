@@ -25,6 +25,11 @@ type oas struct {
 	// schemes are the security schemes by name: "apikey", or the
 	// authorizer's name in the output.
 	schemes map[string]string
+	// schemaBudget is what is left of maxSchemaNodes for the document's
+	// models.
+	schemaBudget *int
+	// built are the models made of schemas, by schema name ("": none).
+	built map[string]string
 }
 
 // openAPIFile imports a standalone document: it decides the API's name,

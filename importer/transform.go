@@ -174,12 +174,13 @@ func (o *oas) schemaPrefix() (string, *yaml.Node) {
 	return "#/components/schemas/", get(get(o.doc, "components"), "schemas")
 }
 
-// models maps the document's schemas to REST models, as import-rest-api
-// creates a model of each. A schema's local $refs to other schemas are
-// copied into its definitions, since a model refers only within itself.
+// models names the document's schemas as REST models (import-rest-api
+// makes a model of each). A model is built when a request body uses it
+// (model): one no route uses changes nothing that is served, and a large
+// document's schemas are not all copied and compiled.
 func (o *oas) models() {
-	b, a := o.b, o.a
-	prefix, schemas := o.schemaPrefix()
+	a := o.a
+	_, schemas := o.schemaPrefix()
 	if schemas == nil {
 		return
 	}
@@ -187,36 +188,47 @@ func (o *oas) models() {
 		a.modelNames = map[string]string{}
 		a.modelTaken = map[string]bool{}
 	}
-	taken := a.modelTaken
-	type item struct {
-		src string
-		k   *yaml.Node
-	}
-	var items []item
 	pairs(schemas, func(k, _ *yaml.Node) {
 		mn := alnum(k.Value)
 		if mn == "" {
 			mn = "Model"
 		}
-		if mn != k.Value {
-			b.r.note(o.file, k, "schema "+k.Value, "model names are letters and digits (as API Gateway's): served as the model %s", mn)
-		}
-		a.modelNames[k.Value] = uniqueIn(taken, mn)
-		items = append(items, item{k.Value, k})
+		a.modelNames[k.Value] = uniqueIn(a.modelTaken, mn)
 	})
-	for _, it := range items {
-		mn := a.modelNames[it.src]
-		schema, err := o.modelSchema(it.src, get(schemas, it.src), prefix, schemas)
-		if err == nil {
-			err = compiles(mn, schema)
-		}
-		if err != nil {
-			b.r.note(o.file, it.k, "schema "+it.src, "not served as a model: %v; requests are not validated against it", err)
-			delete(a.modelNames, it.src)
-			continue
-		}
-		o.addModel(mn, schema, pos{o.file, it.k.Line})
+}
+
+// model builds the model of the schema named src, once; a schema's local
+// $refs to other schemas are copied into its definitions, since a model
+// refers only within itself. False when it cannot be a model (noted).
+func (o *oas) model(src string) (string, bool) {
+	a, b := o.a, o.b
+	if mn, ok := o.built[src]; ok {
+		return mn, mn != ""
 	}
+	if o.built == nil {
+		o.built = map[string]string{}
+	}
+	mn, ok := a.modelNames[src]
+	if !ok {
+		return "", false
+	}
+	prefix, schemas := o.schemaPrefix()
+	k := keyNode(schemas, src)
+	schema, err := o.modelSchema(src, get(schemas, src), prefix, schemas)
+	if err == nil {
+		err = compiles(mn, schema)
+	}
+	if err != nil {
+		b.r.note(o.file, k, "schema "+src, "not served as a model: %v; requests are not validated against it", err)
+		o.built[src] = ""
+		return "", false
+	}
+	if mn != src {
+		b.r.note(o.file, k, "schema "+src, "model names are letters and digits (as API Gateway's): served as the model %s", mn)
+	}
+	o.addModel(mn, schema, pos{o.file, k.Line})
+	o.built[src] = mn
+	return mn, true
 }
 
 func (o *oas) addModel(mn string, schema *yaml.Node, at pos) {
@@ -240,9 +252,10 @@ func compiles(name string, schema *yaml.Node) error {
 	return err
 }
 
-// maxSchemaNodes bounds the nodes of one model with the schemas it
-// copies in, so aliases or wide reference graphs cannot exhaust memory.
-const maxSchemaNodes = 1 << 18
+// maxSchemaNodes bounds the nodes copied into the models of one
+// document (each model with the schemas it copies in), so aliases or
+// wide reference graphs cannot exhaust memory or time.
+const maxSchemaNodes = 1 << 17
 
 // modelSchema copies the schema self (nil name: an inline schema) with
 // its $refs rewritten to point within the copy: the schema itself is
@@ -255,7 +268,10 @@ func (o *oas) modelSchema(self string, root *yaml.Node, prefix string, schemas *
 	taken := map[string]bool{}
 	pairs(get(root, "definitions"), func(k, _ *yaml.Node) { taken[k.Value] = true })
 	var queue []string
-	budget := maxSchemaNodes
+	if o.schemaBudget == nil {
+		o.schemaBudget = new(maxSchemaNodes)
+	}
+	budget := o.schemaBudget
 	rewrite := func(ref string) (string, error) {
 		rest, ok := strings.CutPrefix(ref, prefix)
 		if !ok {
@@ -286,9 +302,9 @@ func (o *oas) modelSchema(self string, root *yaml.Node, prefix string, schemas *
 		if n.Kind == yaml.AliasNode && n.Alias != nil {
 			n = n.Alias
 		}
-		budget--
-		if budget < 0 || depth > 200 {
-			return nil, fmt.Errorf("schema too large or too deep")
+		*budget--
+		if *budget < 0 || depth > 200 {
+			return nil, fmt.Errorf("schemas too large or too deep: the models of one document copy at most %d values", maxSchemaNodes)
 		}
 		c := &yaml.Node{Kind: n.Kind, Tag: n.Tag, Value: n.Value, Style: n.Style &^ (yaml.TaggedStyle), Line: n.Line}
 		for i, ch := range n.Content {
@@ -348,9 +364,9 @@ func (o *oas) requestModel(routeKey, opName string, schema *yaml.Node) (string, 
 	prefix, schemas := o.schemaPrefix()
 	if ref := getStr(schema, "$ref"); ref != "" && len(schema.Content) == 2 {
 		if nm, ok := strings.CutPrefix(ref, prefix); ok && !strings.Contains(nm, "/") {
-			mn, ok := a.modelNames[strings.ReplaceAll(strings.ReplaceAll(nm, "~1", "/"), "~0", "~")]
+			mn, ok := o.model(strings.ReplaceAll(strings.ReplaceAll(nm, "~1", "/"), "~0", "~"))
 			if !ok {
-				o.b.r.note(o.file, schema, routeKey+": request model", "%q is not served as a model (see its note): the body is not validated", ref)
+				o.b.r.note(o.file, schema, routeKey+": request model", "%q is not served as a model: the body is not validated", ref)
 			}
 			return mn, ok
 		}
