@@ -746,7 +746,7 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		}
 		switch k.Value {
 		case "requestTemplates":
-			b.r.note(file, k, routeKey+": requestTemplates", "not yet supported: the request is passed through unchanged")
+			b.r.note(file, k, routeKey+": requestTemplates", "ignored: a proxy integration passes the request through unchanged (as in API Gateway)")
 		case "contentHandling":
 			b.r.note(file, k, routeKey+": contentHandling", "not yet supported: bodies are passed without conversion")
 		case "passthroughBehavior":
@@ -762,7 +762,7 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		case "credentials":
 			b.r.note(file, k, "credentials", "ignored: no IAM role is assumed")
 		case "responses":
-			b.r.note(file, k, routeKey+": responses", "response mapping is not yet supported: the response is passed through")
+			b.r.note(file, k, routeKey+": responses", "ignored: a proxy integration passes the response through (as in API Gateway)")
 		default:
 			b.r.note(file, k, routeKey+": "+k.Value, "integration field not known to frontdesk: ignored")
 		}

@@ -88,8 +88,17 @@ func serve(a *config.API) served {
 			}
 			in.Headers = h
 		}
-		sr := servedRoute{Integration: in, APIKey: r.APIKey, Scopes: r.Scopes,
-			RequestValidator: r.RequestValidator, RequestParameters: r.RequestParameters}
+		sr := servedRoute{Integration: in, APIKey: r.APIKey, Scopes: r.Scopes, RequestValidator: r.RequestValidator}
+		for p, req := range r.RequestParameters {
+			// A matched route always has its path variables: listing
+			// them changes nothing, and import leaves them out.
+			if !strings.HasPrefix(p, "method.request.path.") {
+				if sr.RequestParameters == nil {
+					sr.RequestParameters = map[string]bool{}
+				}
+				sr.RequestParameters[p] = req
+			}
+		}
 		if len(r.RequestModels) > 0 {
 			sr.RequestModels = map[string]string{}
 			for ct, mn := range r.RequestModels {
