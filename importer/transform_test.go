@@ -251,3 +251,43 @@ func TestTransformConstructsNotMappedAreReported(t *testing.T) {
 		})
 	}
 }
+
+// Export writes the transformations in API Gateway's own spelling, so
+// that import-rest-api and import-api read them (the round-trip test
+// only shows that frontdesk reads them back).
+func TestExportWritesTransformsAsAPIGatewayExtensions(t *testing.T) {
+	_, cfg := importFile(t, "rest-transform.yaml", overlay)
+	out, _, err := Export(cfg, ExportOptions{API: "Orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"x-amazon-apigateway-request-validators:\n  all:\n    validateRequestBody: true\n    validateRequestParameters: true",
+		"x-amazon-apigateway-request-validator: all",
+		"$ref: '#/components/schemas/Order'",
+		"$ref: '#/components/schemas/Order/definitions/LineItem'",
+		"- name: tenant\n          in: query\n          required: true",
+		"type: http\n        httpMethod: PUT",
+		"passthroughBehavior: WHEN_NO_TEMPLATES",
+		"5\\d{2}:\n            statusCode: \"400\"",
+		"method.response.header.X-Order-Id: integration.response.header.X-Order-Id",
+		"type: aws\n        httpMethod: POST\n        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:GetItems/invocations",
+		"x-amazon-apigateway-gateway-responses:\n  DEFAULT_4XX:\n    responseParameters:",
+		"statusCode: \"503\"",
+		"x-amazon-apigateway-binary-media-types:",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("export lacks %q:\n%s", want, out)
+		}
+	}
+	_, httpCfg := importFile(t, "http-api-mapping.yaml", overlay)
+	out, _, err = Export(httpCfg, ExportOptions{API: "mapped-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"requestParameters:\n          append:querystring.source: gw-${context.stage}", "responseParameters:\n          \"200\":\n            append:header.x-route: $context.routeKey"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("HTTP API export lacks %q:\n%s", want, out)
+		}
+	}
+}
