@@ -166,3 +166,68 @@ func TestServeImportedRESTTransformsOverTCP(t *testing.T) {
 		t.Errorf("start-up log lacks the unsupported-construct report:\n%s", logs.String())
 	}
 }
+
+// An HTTP API export whose integration maps parameters: the header
+// rename, the path rewrite and the added query parameter reach the
+// backend, and the answer's status is overwritten, as API Gateway does.
+func TestServeImportedHTTPAPIParameterMappingOverTCP(t *testing.T) {
+	type seenReq struct{ path, query, user, oldUser string }
+	seen := make(chan seenReq, 4)
+	up := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		select {
+		case seen <- seenReq{string(ctx.Path()), string(ctx.QueryArgs().Peek("source")), string(ctx.Request.Header.Peek("x-user")), string(ctx.Request.Header.Peek("x-old-user"))}:
+		default:
+		}
+		ctx.SetBodyString("ok")
+	})
+	src, err := os.ReadFile(testdata + "http-api-mapping.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(t.TempDir(), "mapped.yaml")
+	os.WriteFile(spec, bytes.ReplaceAll(src, []byte("backend.example.com"), []byte(up)), 0o600)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", testdata+"functions.yaml", "-listen", addr, "-admin-listen", "127.0.0.1:0")
+	logs := &lockedLog{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("frontdesk did not start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + addr + "/items/42")
+	req.Header.Set("x-old-user", "bob")
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != 201 || string(resp.Header.Peek("x-route")) != "GET /items/{id}" {
+		t.Errorf("answer %d x-route %q, want 201 (overwrite:statuscode) and the route key", resp.StatusCode(), resp.Header.Peek("x-route"))
+	}
+	select {
+	case r := <-seen:
+		if r.path != "/v2/items/42" || r.query != "gw-$default" || r.user != "bob" || r.oldUser != "" {
+			t.Errorf("backend got %+v, want path /v2/items/42, query source gw-$default, x-user bob and no x-old-user", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend was not called")
+	}
+	if !strings.Contains(logs.String(), "overwrite:header.host") {
+		t.Errorf("the refused mapping is not reported at start:\n%s", logs.String())
+	}
+}
