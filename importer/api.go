@@ -25,6 +25,19 @@ type apiOut struct {
 	routes       *yaml.Node
 	extra        *yaml.Node // websocket keys (route_selection, ...)
 
+	// REST request validation, gateway responses and binary media types
+	// (transform.go); nil when the source has none.
+	requestValidators *yaml.Node
+	requestValidator  *yaml.Node
+	models            *yaml.Node
+	gatewayResponses  *yaml.Node
+	binaryMediaTypes  *yaml.Node
+	// modelNames maps a schema's source name to its model's name.
+	modelNames map[string]string
+	modelTaken map[string]bool
+	// cfnModels maps an AWS::ApiGateway::Model's logical id to its model.
+	cfnModels map[string]string
+
 	// apiKeyRequired makes every route need a key (SAM Auth.ApiKeyRequired).
 	apiKeyRequired bool
 	// defaultAuthorizer applies to routes that name none (SAM
@@ -103,6 +116,16 @@ func (a *apiOut) assemble(t *tree) *yaml.Node {
 		sortMap(a.authorizers)
 		t.set(m, "authorizers", a.authorizers, pos{})
 	}
+	for _, kv := range []struct {
+		key string
+		n   *yaml.Node
+	}{{"binary_media_types", a.binaryMediaTypes}, {"request_validators", a.requestValidators}, {"request_validator", a.requestValidator},
+		{"models", a.models}, {"gateway_responses", a.gatewayResponses}} {
+		if kv.n != nil && (kv.n.Kind == yaml.ScalarNode || len(kv.n.Content) > 0) {
+			sortMap(kv.n)
+			t.set(m, kv.key, kv.n, t.at[kv.n])
+		}
+	}
 	sortMap(a.integrations)
 	t.set(m, "integrations", a.integrations, pos{})
 	for i := 0; i+1 < len(a.routes.Content); i += 2 {
@@ -138,6 +161,12 @@ type routeSpec struct {
 	authorizer  string
 	noAuth      bool // NONE: no default authorizer either
 	scopes      []string
+
+	// REST request validation: the validator, the model by content type
+	// and the method request parameters (true: required).
+	validator string
+	models    map[string]string
+	params    map[string]bool
 }
 
 func (b *builder) addRoute(a *apiOut, rs routeSpec, file string, n *yaml.Node) {
@@ -157,6 +186,19 @@ func (b *builder) addRoute(a *apiOut, rs routeSpec, file string, n *yaml.Node) {
 	}
 	if len(rs.scopes) > 0 {
 		b.t.set(r, "scopes", strList(rs.scopes), at)
+	}
+	if rs.validator != "" {
+		b.t.set(r, "request_validator", strNode(rs.validator), at)
+	}
+	if len(rs.models) > 0 {
+		b.t.set(r, "request_models", strMap(rs.models), at)
+	}
+	if len(rs.params) > 0 {
+		pm := &yaml.Node{Kind: yaml.MappingNode}
+		for _, k := range sortedKeys(rs.params) {
+			pm.Content = append(pm.Content, strNode(k), boolNode(rs.params[k]))
+		}
+		b.t.set(r, "request_parameters", pm, at)
 	}
 	b.t.set(a.routes, rs.key, r, at)
 }

@@ -176,12 +176,21 @@ func (e *exporter) document() *yaml.Node {
 		if uses[r.Integration] == 1 {
 			put(op, "operationId", strNode(r.Integration))
 		}
-		if ps := urlParam.FindAllStringSubmatch(path, -1); len(ps) > 0 {
-			params := &yaml.Node{Kind: yaml.SequenceNode}
-			for _, p := range ps {
-				params.Content = append(params.Content, m("name", p[1], "in", "path", "required", true, "schema", m("type", "string")))
-			}
+		params := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, p := range urlParam.FindAllStringSubmatch(path, -1) {
+			params.Content = append(params.Content, m("name", p[1], "in", "path", "required", true, "schema", m("type", "string")))
+		}
+		e.requestParams(rk, r, params)
+		if len(params.Content) > 0 {
 			put(op, "parameters", params)
+		}
+		e.requestBody(rk, r, op)
+		if r.RequestValidator != "" {
+			if e.rest {
+				put(op, ext+"request-validator", strNode(r.RequestValidator))
+			} else {
+				e.note("route %q: request_validator not exported: HTTP APIs do not validate requests", rk)
+			}
 		}
 		var sec *yaml.Node
 		if r.APIKey || r.Authorizer != "" {
@@ -234,9 +243,17 @@ func (e *exporter) document() *yaml.Node {
 			put(schemes, n, s)
 		}
 	}
-	if len(schemes.Content) > 0 {
-		put(doc, "components", m("securitySchemes", schemes))
+	components := &yaml.Node{Kind: yaml.MappingNode}
+	if s := e.schemas(); s != nil {
+		put(components, "schemas", s)
 	}
+	if len(schemes.Content) > 0 {
+		put(components, "securitySchemes", schemes)
+	}
+	if len(components.Content) > 0 {
+		put(doc, "components", components)
+	}
+	e.restExtensions(doc)
 	if e.rest {
 		put(doc, ext+"api-key-source", strNode("HEADER"))
 	} else {
@@ -279,7 +296,11 @@ func (e *exporter) integration(rk, method string, in *config.Integration) *yaml.
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	switch in.Type {
 	case config.IntegrationLambda:
-		put(n, "type", strNode("aws_proxy"))
+		typ := "aws_proxy"
+		if in.NonProxy() {
+			typ = "aws"
+		}
+		put(n, "type", strNode(typ))
 		put(n, "httpMethod", strNode("POST"))
 		put(n, "uri", strNode(lambdaURI(in.Function)))
 		if !e.rest {
@@ -305,7 +326,26 @@ func (e *exporter) integration(rk, method string, in *config.Integration) *yaml.
 		if len(in.Targets) > 0 || in.Balance != "" || in.Retries > 0 || in.HealthCheck != nil {
 			e.note("route %q: targets, balance, retries and health_check not exported: AWS calls one uri", rk)
 		}
+	case config.IntegrationHTTP:
+		hm := in.Method
+		if hm == "" {
+			hm = method
+		}
+		put(n, "type", strNode("http"))
+		put(n, "httpMethod", strNode(hm))
+		put(n, "uri", strNode(in.URL))
+		if ps := urlParam.FindAllStringSubmatch(in.URL, -1); len(ps) > 0 {
+			rp := &yaml.Node{Kind: yaml.MappingNode}
+			for _, p := range ps {
+				put(rp, "integration.request.path."+p[1], strNode("method.request.path."+p[1]))
+			}
+			put(n, "requestParameters", rp)
+		}
 	case config.IntegrationMock:
+		if in.NonProxy() {
+			put(n, "type", strNode("mock"))
+			break
+		}
 		if !e.rest {
 			e.note("route %q: mock integration exported, but HTTP APIs on AWS have no mock integration (use --dialect rest)", rk)
 		}
@@ -338,6 +378,10 @@ func (e *exporter) integration(rk, method string, in *config.Integration) *yaml.
 	default:
 		e.note("route %q: integration type %s not exported", rk, in.Type)
 	}
+	if in.NonProxy() {
+		e.nonProxy(rk, in, n)
+	}
+	e.paramMapping(in, n)
 	if in.Timeout != 0 {
 		put(n, "timeoutInMillis", intNode(int(in.Timeout.D().Milliseconds())))
 	}

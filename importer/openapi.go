@@ -25,6 +25,11 @@ type oas struct {
 	// schemes are the security schemes by name: "apikey", or the
 	// authorizer's name in the output.
 	schemes map[string]string
+	// schemaBudget is what is left of maxSchemaNodes for the document's
+	// models.
+	schemaBudget *int
+	// built are the models made of schemas, by schema name ("": none).
+	built map[string]string
 }
 
 // openAPIFile imports a standalone document: it decides the API's name,
@@ -165,6 +170,9 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 func (b *builder) openAPI(file string, doc *yaml.Node, a *apiOut) {
 	o := &oas{b: b, file: file, doc: doc, v2: getStr(doc, "swagger") != "", a: a, schemes: map[string]string{}}
 	o.root()
+	if a.typ == "rest" {
+		o.models()
+	}
 	o.securitySchemes()
 	rootSec := get(doc, "security")
 	pathsNode := get(doc, "paths")
@@ -205,7 +213,7 @@ func (b *builder) openAPI(file string, doc *yaml.Node, a *apiOut) {
 			if pk.Value == "$default" || getBoolDefault(op, "isDefaultRoute") {
 				key = "$default"
 			}
-			o.operation(key, mk, op, rootSec)
+			o.operation(key, mk, op, rootSec, get(item, "parameters"))
 		})
 	})
 }
@@ -236,11 +244,22 @@ func (o *oas) root() {
 				b.r.note(file, k, k.Value, "AUTHORIZER (keys from a Lambda authorizer's usageIdentifierKey) is not yet supported: keys are read from the x-api-key header")
 			}
 		case ext + "binary-media-types":
-			b.r.note(file, k, k.Value, "ignored: bodies pass through as bytes and Lambda proxy bodies are base64-encoded when they are not text (not by this list)")
+			if o.restOnly(k, k.Value) {
+				o.binaryMediaTypes(k, v)
+			}
 		case ext + "gateway-responses":
-			b.r.note(file, k, k.Value, "not yet supported: gateway responses are API Gateway's defaults")
-		case ext + "request-validators", ext + "request-validator":
-			b.r.note(file, k, k.Value, "not yet supported: requests are not validated")
+			if o.restOnly(k, k.Value) {
+				o.gatewayResponses(v)
+			}
+		case ext + "request-validators":
+			if o.restOnly(k, k.Value) {
+				o.requestValidators(k, v)
+			}
+		case ext + "request-validator":
+			if o.restOnly(k, k.Value) && scalar(v) != "" {
+				a.requestValidator = strNode(scalar(v))
+				b.t.mark(a.requestValidator, pos{file, k.Line})
+			}
 		case ext + "endpoint-configuration":
 			b.r.note(file, k, k.Value, "ignored: endpoint types (EDGE, REGIONAL, PRIVATE, VPC endpoints) have no meaning for a self-hosted gateway")
 		case ext + "minimum-compression-size":
@@ -527,14 +546,14 @@ func identitySources(s string) []string {
 }
 
 // operation maps one method of one path to a route and its integration.
-func (o *oas) operation(key string, mk, op, rootSec *yaml.Node) {
+func (o *oas) operation(key string, mk, op, rootSec, itemParams *yaml.Node) {
 	b, file, a := o.b, o.file, o.a
 	integNode := get(op, ext+"integration")
 	pairs(op, func(k, v *yaml.Node) {
 		switch k.Value {
 		case ext + "integration", ext + "auth", "isDefaultRoute", ext + "any-method":
 		case ext + "request-validator":
-			b.r.note(file, k, k.Value, "not yet supported: requests are not validated")
+			o.restOnly(k, k.Value)
 		default:
 			o.extension(k, key)
 		}
@@ -577,6 +596,9 @@ func (o *oas) operation(key string, mk, op, rootSec *yaml.Node) {
 		sec = rootSec
 	}
 	o.security(&rs, sec)
+	if a.typ == "rest" {
+		o.requestValidation(&rs, op, itemParams)
+	}
 	b.addRoute(a, rs, file, mk)
 }
 
@@ -640,6 +662,9 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		if pf := getStr(in, "payloadFormatVersion"); pf != "" && a.typ == "http" {
 			t.set(out, "payload_format", strNode(pf), pos{file, lineOf(keyNode(in, "payloadFormatVersion"))})
 		}
+		if a.typ == "http" {
+			o.paramMapping(routeKey, "lambda", in, out, handled)
+		}
 		handled["credentials"] = true
 		if get(in, "credentials") != nil {
 			b.r.note(file, keyNode(in, "credentials"), "credentials", "ignored: no IAM role is assumed to invoke the function")
@@ -654,25 +679,61 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 			b.r.fail(file, keyNode(in, "uri"), routeKey, "want an http(s) URL, got %q", uri)
 			return false
 		}
-		handled["requestParameters"] = true
-		u = o.pathMappings(routeKey, u, get(in, "requestParameters"))
+		if a.typ != "http" {
+			handled["requestParameters"] = true
+			u = o.restRequestParameters(routeKey, u, get(in, "requestParameters"))
+		}
+		m := strings.ToUpper(getStr(in, "httpMethod"))
+		if typ == "http" && a.typ == "rest" {
+			// The non-proxy HTTP integration: templates, passthrough,
+			// integration responses, the upstream's own method.
+			t.set(out, "type", strNode("http"), at)
+			t.set(out, "url", strNode(u), uriAt)
+			if m != "" && m != "ANY" && !strings.HasPrefix(routeKey, m+" ") {
+				t.set(out, "method", strNode(m), pos{file, lineOf(keyNode(in, "httpMethod"))})
+			}
+			o.nonProxy(routeKey, in, out, at, handled)
+			break
+		}
 		t.set(out, "type", strNode("http_proxy"), at)
 		t.set(out, "url", strNode(u), uriAt)
-		if m := strings.ToUpper(getStr(in, "httpMethod")); m != "" && m != "ANY" && !strings.HasPrefix(routeKey, m+" ") {
+		if a.typ == "http" {
+			o.paramMapping(routeKey, "http_proxy", in, out, handled)
+		}
+		if m != "" && m != "ANY" && !strings.HasPrefix(routeKey, m+" ") {
 			b.r.note(file, keyNode(in, "httpMethod"), routeKey+": httpMethod", "%s ignored: the request's own method is forwarded", m)
 		}
 		if typ == "http" {
 			handled["responses"] = true
 			if get(in, "responses") != nil {
-				b.r.note(file, keyNode(in, "responses"), routeKey+": responses", "response mapping is not yet supported: the backend's response is passed through")
+				b.r.note(file, keyNode(in, "responses"), routeKey+": responses", "response mapping applies to REST APIs: the backend's response is passed through")
 			}
 		}
 	case "mock":
 		handled["requestTemplates"], handled["responses"], handled["passthroughBehavior"] = true, true, true
-		o.mock(routeKey, in, out, at)
+		if staticMock(in) || a.typ != "rest" {
+			o.mock(routeKey, in, out, at)
+			break
+		}
+		t.set(out, "type", strNode("mock"), at)
+		o.nonProxy(routeKey, in, out, at, handled)
 	case "aws":
-		b.r.note(file, keyNode(in, "type"), routeKey+": aws", "non-proxy AWS integrations (mapping templates to a service or Lambda) are not yet supported: route not served")
-		return false
+		if !isLambdaURI(uri) || a.typ != "rest" {
+			b.r.note(file, keyNode(in, "type"), routeKey+": aws", "non-proxy AWS service integrations are not yet supported: route not served")
+			return false
+		}
+		// A Lambda custom integration: the request template's output is
+		// the event.
+		fn, ok := lambdaFunction(uri)
+		if !ok || strings.Contains(fn, "${") {
+			b.r.fail(file, keyNode(in, "uri"), routeKey, "cannot read a Lambda function name from %q", uri)
+			return false
+		}
+		b.want(fn, file, keyNode(in, "uri"))
+		t.set(out, "type", strNode("lambda"), at)
+		t.set(out, "function", strNode(fn), uriAt)
+		t.set(out, "proxy", boolNode(false), at)
+		o.nonProxy(routeKey, in, out, at, handled)
 	default:
 		b.r.fail(file, keyNode(in, "type"), routeKey+".type", "integration type %q: want aws_proxy, http_proxy, http, mock or aws", getStr(in, "type"))
 		return false
@@ -688,15 +749,23 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		}
 		switch k.Value {
 		case "requestTemplates":
-			b.r.note(file, k, routeKey+": requestTemplates", "not yet supported: the request is passed through unchanged")
-		case "passthroughBehavior", "contentHandling", "cacheKeyParameters", "cacheNamespace", "responseParameters", "tlsConfig", "integrationSubtype":
+			b.r.note(file, k, routeKey+": requestTemplates", "ignored: a proxy integration passes the request through unchanged (as in API Gateway)")
+		case "contentHandling":
+			b.r.note(file, k, routeKey+": contentHandling", "not yet supported: bodies are passed without conversion")
+		case "passthroughBehavior":
+			b.r.note(file, k, routeKey+": passthroughBehavior", "ignored: a proxy integration passes every request as it is")
+		case "cacheKeyParameters", "cacheNamespace", "responseParameters", "tlsConfig", "integrationSubtype":
 			b.r.note(file, k, routeKey+": "+k.Value, "ignored")
 		case "requestParameters":
+			if typ == "aws_proxy" || typ == "aws" {
+				o.restRequestParameters(routeKey, "", v)
+				break
+			}
 			b.r.note(file, k, routeKey+": requestParameters", "not yet supported for this integration")
 		case "credentials":
 			b.r.note(file, k, "credentials", "ignored: no IAM role is assumed")
 		case "responses":
-			b.r.note(file, k, routeKey+": responses", "response mapping is not yet supported: the response is passed through")
+			b.r.note(file, k, routeKey+": responses", "ignored: a proxy integration passes the response through (as in API Gateway)")
 		default:
 			b.r.note(file, k, routeKey+": "+k.Value, "integration field not known to frontdesk: ignored")
 		}
@@ -716,23 +785,6 @@ func httpTarget(uri string) (string, bool) {
 		return "", false
 	}
 	return uri, true
-}
-
-// pathMappings applies requestParameters
-// integration.request.path.X = method.request.path.Y by renaming {X} in
-// the URL to the route's {Y}; other mappings are reported.
-func (o *oas) pathMappings(routeKey, u string, params *yaml.Node) string {
-	pairs(params, func(k, v *yaml.Node) {
-		to, from := k.Value, scalar(v)
-		if x, ok := strings.CutPrefix(to, "integration.request.path."); ok {
-			if y, ok := strings.CutPrefix(from, "method.request.path."); ok {
-				u = strings.ReplaceAll(u, "{"+x+"}", "{"+y+"}")
-				return
-			}
-		}
-		o.b.r.note(o.file, k, routeKey+": requestParameters."+to, "not yet supported: %s is not mapped", from)
-	})
-	return u
 }
 
 // mock maps a REST mock integration: the status its request template

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,6 +23,12 @@ type served struct {
 	Stages         map[string]map[string]string
 	CORS           *config.CORS
 	Routes         map[string]servedRoute
+
+	// REST request validation, gateway responses, binary media types.
+	RequestValidators map[string]config.RequestValidator
+	RequestValidator  string
+	GatewayResponses  map[string]config.GatewayResponse
+	BinaryMediaTypes  []string
 }
 
 type servedRoute struct {
@@ -29,11 +36,41 @@ type servedRoute struct {
 	APIKey      bool
 	Authorizer  *config.Authorizer
 	Scopes      []string
+
+	RequestValidator  string
+	RequestModels     map[string]string // content type → the model's schema as JSON
+	RequestParameters map[string]bool
+}
+
+// schemaJSON is a model's schema as canonical JSON (written as YAML or
+// as a JSON string).
+func schemaJSON(m *config.Model) string {
+	if m == nil {
+		return "<no model>"
+	}
+	v := m.Schema
+	if s, ok := v.(string); ok {
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return "<not JSON: " + s + ">"
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
 }
 
 func serve(a *config.API) served {
 	s := served{Type: string(a.Type), BasePath: strings.TrimSuffix(a.BasePath, "/"), Hosts: a.Hosts, CORS: a.CORS,
-		Stages: map[string]map[string]string{}, Routes: map[string]servedRoute{}}
+		Stages: map[string]map[string]string{}, Routes: map[string]servedRoute{},
+		RequestValidators: a.RequestValidators, RequestValidator: a.RequestValidator, BinaryMediaTypes: a.BinaryMediaTypes}
+	if len(a.GatewayResponses) > 0 {
+		s.GatewayResponses = map[string]config.GatewayResponse{}
+		for k, g := range a.GatewayResponses {
+			s.GatewayResponses[k] = *g
+		}
+	}
 	for n, st := range a.Stages {
 		vars := map[string]string{}
 		for k, v := range st.Variables {
@@ -51,7 +88,23 @@ func serve(a *config.API) served {
 			}
 			in.Headers = h
 		}
-		sr := servedRoute{Integration: in, APIKey: r.APIKey, Scopes: r.Scopes}
+		sr := servedRoute{Integration: in, APIKey: r.APIKey, Scopes: r.Scopes, RequestValidator: r.RequestValidator}
+		for p, req := range r.RequestParameters {
+			// A matched route always has its path variables: listing
+			// them changes nothing, and import leaves them out.
+			if !strings.HasPrefix(p, "method.request.path.") {
+				if sr.RequestParameters == nil {
+					sr.RequestParameters = map[string]bool{}
+				}
+				sr.RequestParameters[p] = req
+			}
+		}
+		if len(r.RequestModels) > 0 {
+			sr.RequestModels = map[string]string{}
+			for ct, mn := range r.RequestModels {
+				sr.RequestModels[ct] = schemaJSON(a.Models[mn])
+			}
+		}
 		if r.Authorizer != "" {
 			au := a.Authorizers[r.Authorizer]
 			sr.Authorizer = &au
@@ -152,7 +205,8 @@ func TestImportOfExportIsEquivalentForEveryExample(t *testing.T) {
 
 // The imported samples go around too: what import makes, export keeps.
 func TestImportOfExportIsEquivalentForImportedSamples(t *testing.T) {
-	for _, f := range []string{"petstore-rest.yaml", "http-api.yaml", "swagger-petstore.json", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-hello-node.yaml", "cfn-rest.yaml", "sam-definitions.yaml"} {
+	for _, f := range []string{"petstore-rest.yaml", "http-api.yaml", "swagger-petstore.json", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-hello-node.yaml", "cfn-rest.yaml", "sam-definitions.yaml",
+		"rest-transform.yaml", "http-api-mapping.yaml", "sam-rest-validate.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			_, cfg := importFile(t, f, overlay)
 			for _, a := range cfg.APIs {

@@ -161,7 +161,8 @@ func (s *sam) resource(pass int, id string) {
 		if pass == 1 {
 			s.v2Part(id, res)
 		}
-	case "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan":
+	case "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan",
+		"AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Model", "AWS::ApiGateway::GatewayResponse":
 		if pass == 1 {
 			s.restPart(id, res)
 		}
@@ -325,8 +326,9 @@ func (s *sam) events(fn string, p *yaml.Node) {
 				}
 			}
 			s.eventAuth(&rs, auth, k, fn)
+			s.eventValidation(a, &rs, ep, fn+".Events."+k.Value)
 			s.unhandled(fn+".Events."+k.Value, ep, map[string]string{"Path": "", "Method": "", "RestApiId": "", "Auth": "",
-				"RequestParameters": "not yet supported: parameters are not validated", "RequestModel": "not yet supported: requests are not validated"})
+				"RequestParameters": "", "RequestModel": ""})
 			b.addRoute(a, rs, file, k)
 		case "HttpApi":
 			apiID := getStr(ep, "ApiId")
@@ -467,6 +469,7 @@ func (s *sam) restProps(id string, p *yaml.Node, at pos) {
 		a.cors = s.samCORS(c)
 	}
 	s.definition(a, p)
+	s.restTransform(a, p)
 	auth := get(p, "Auth")
 	if v, _ := getBool(auth, "ApiKeyRequired"); v {
 		a.apiKeyRequired = true
@@ -480,10 +483,8 @@ func (s *sam) restProps(id string, p *yaml.Node, at pos) {
 		"ResourcePolicy": "not yet supported: the resource policy is NOT enforced", "InvokeRole": "ignored: no IAM role is assumed"})
 	s.unhandled(id, p, map[string]string{"StageName": "", "Variables": "", "Cors": "", "Auth": "", "DefinitionBody": "", "DefinitionUri": "",
 		"Name": "", "Description": "", "Tags": "", "OpenApiVersion": "",
-		"BinaryMediaTypes":      "ignored: bodies pass through as bytes and Lambda proxy bodies are base64-encoded when they are not text (not by this list)",
+		"BinaryMediaTypes": "", "GatewayResponses": "", "Models": "",
 		"EndpointConfiguration": "ignored: endpoint types have no meaning for a self-hosted gateway",
-		"GatewayResponses":      "not yet supported: gateway responses are API Gateway's defaults",
-		"Models":                "not yet supported: requests are not validated",
 		"MethodSettings":        "not mapped: set throttle and cache per route in frontdesk.yaml",
 		"AccessLogSetting":      "ignored: use access_log in frontdesk.yaml",
 		"TracingEnabled":        "ignored: no X-Ray", "CacheClusterEnabled": "not mapped: set cache per route in frontdesk.yaml",
@@ -837,8 +838,9 @@ func (s *sam) cfnRestAPI(id string, res *yaml.Node) {
 	}
 	s.unhandled(id, p, map[string]string{"Name": "", "Body": "", "Description": "", "Tags": "",
 		"EndpointConfiguration": "ignored: endpoint types have no meaning for a self-hosted gateway",
-		"BinaryMediaTypes":      "ignored: bodies pass through as bytes",
+		"BinaryMediaTypes":      "",
 		"ApiKeySourceType":      "", "Policy": "not yet supported: the resource policy is NOT enforced"})
+	s.restTransform(a, p)
 }
 
 // v2Part maps the pieces of a V2 API (and AWS::ApiGateway::Stage): they

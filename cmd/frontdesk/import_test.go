@@ -36,7 +36,8 @@ func runBinary(t *testing.T, args ...string) (int, string, string) {
 
 func TestImportPrintsAConfigThatValidates(t *testing.T) {
 	for _, f := range []string{"petstore-rest.yaml", "http-api.yaml", "swagger-petstore.json", "sam-hello-python.yaml",
-		"sam-hello-node.yaml", "sam-hello-go.yaml", "sam-websocket-chat.yaml", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-definitions.yaml", "cfn-rest.yaml"} {
+		"sam-hello-node.yaml", "sam-hello-go.yaml", "sam-websocket-chat.yaml", "sam-two-apis.yaml", "sam-rest-auth.yaml", "sam-definitions.yaml", "cfn-rest.yaml",
+		"rest-transform.yaml", "http-api-mapping.yaml", "sam-rest-validate.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			code, out, stderr := runBinary(t, "import", testdata+f, "--functions", testdata+"functions.yaml")
 			if code != 0 {
@@ -63,7 +64,7 @@ func TestImportReportsUnsupportedConstructsOnStderr(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{
-		"note: " + testdata + "petstore-rest.yaml:127: x-amazon-apigateway-gateway-responses: not yet supported",
+		"note: " + testdata + "petstore-rest.yaml:46: POST /pets: contentHandling: not yet supported",
 		"note: " + testdata + "petstore-rest.yaml:125: x-amazon-apigateway-endpoint-configuration: ignored",
 	} {
 		if strings.Count(stderr, want) != 1 {
@@ -263,7 +264,7 @@ api_keys:
 		t.Errorf("DELETE /prod/ping: %d %s, want 403 Missing Authentication Token", code, body)
 	}
 	// The unsupported constructs were logged at start.
-	if !strings.Contains(logs.String(), "x-amazon-apigateway-gateway-responses") {
+	if !strings.Contains(logs.String(), "x-amazon-apigateway-endpoint-configuration") {
 		t.Errorf("start-up log lacks the unsupported-construct report:\n%s", logs.String())
 	}
 }
