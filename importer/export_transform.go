@@ -164,6 +164,9 @@ func (e *exporter) nonProxy(rk string, in *config.Integration, n *yaml.Node) {
 	if in.PassthroughBehavior != "" {
 		put(n, "passthroughBehavior", strNode(strings.ToUpper(string(in.PassthroughBehavior))))
 	}
+	if in.ContentHandling != "" {
+		put(n, "contentHandling", strNode(strings.ToUpper(string(in.ContentHandling))))
+	}
 	if len(in.Responses) == 0 {
 		return
 	}
@@ -189,6 +192,9 @@ func (e *exporter) nonProxy(rk string, in *config.Integration, n *yaml.Node) {
 		}
 		if len(r.ResponseTemplates) > 0 {
 			put(x, "responseTemplates", strMap(r.ResponseTemplates))
+		}
+		if r.ContentHandling != "" {
+			put(x, "contentHandling", strNode(strings.ToUpper(string(r.ContentHandling))))
 		}
 		put(rs, key, x)
 	}

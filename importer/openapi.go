@@ -751,7 +751,7 @@ func (o *oas) integration(nm, routeKey string, in *yaml.Node) bool {
 		case "requestTemplates":
 			b.r.note(file, k, routeKey+": requestTemplates", "ignored: a proxy integration passes the request through unchanged (as in API Gateway)")
 		case "contentHandling":
-			b.r.note(file, k, routeKey+": contentHandling", "not yet supported: bodies are passed without conversion")
+			b.r.note(file, k, routeKey+": contentHandling", "ignored: a proxy integration passes the body as it is")
 		case "passthroughBehavior":
 			b.r.note(file, k, routeKey+": passthroughBehavior", "ignored: a proxy integration passes every request as it is")
 		case "cacheKeyParameters", "cacheNamespace", "responseParameters", "tlsConfig", "integrationSubtype":

@@ -483,6 +483,8 @@ func (o *oas) bodyModel(rs *routeSpec, opName, ct string, schema *yaml.Node) {
 func (o *oas) nonProxy(routeKey string, in, out *yaml.Node, at pos, handled map[string]bool) {
 	b, t, file := o.b, o.b.t, o.file
 	handled["requestTemplates"], handled["passthroughBehavior"], handled["responses"] = true, true, true
+	handled["contentHandling"] = true
+	o.contentHandling(routeKey+": contentHandling", in, out, t)
 	if tm := o.templates(get(in, "requestTemplates")); tm != nil {
 		t.set(out, "request_templates", tm, pos{file, lineOf(keyNode(in, "requestTemplates"))})
 	}
@@ -532,9 +534,7 @@ func (o *oas) nonProxy(routeKey string, in, out *yaml.Node, at pos, handled map[
 		if tm := o.templates(get(rv, "responseTemplates")); tm != nil {
 			t.set(r, "response_templates", tm, pos{file, lineOf(keyNode(rv, "responseTemplates"))})
 		}
-		if get(rv, "contentHandling") != nil {
-			b.r.note(file, keyNode(rv, "contentHandling"), routeKey+": responses."+sk.Value+".contentHandling", "not yet supported: the body is not converted")
-		}
+		o.contentHandling(routeKey+": responses."+sk.Value+".contentHandling", rv, r, t)
 		r.Style = yaml.FlowStyle
 		list.Content = append(list.Content, r)
 	})
@@ -650,5 +650,21 @@ func (o *oas) paramMapping(routeKey, typ string, in, out *yaml.Node, handled map
 	if len(resp.Content) > 0 {
 		sortMap(resp)
 		t.set(out, "response_parameters", resp, t.at[resp])
+	}
+}
+
+// contentHandling maps an integration's or integration response's
+// contentHandling (CONVERT_TO_TEXT, CONVERT_TO_BINARY) onto content_handling.
+func (o *oas) contentHandling(what string, in, out *yaml.Node, t *tree) {
+	v := getStr(in, "contentHandling")
+	if v == "" {
+		return
+	}
+	at := pos{o.file, lineOf(keyNode(in, "contentHandling"))}
+	switch ch := strings.ToLower(v); ch {
+	case "convert_to_text", "convert_to_binary":
+		t.set(out, "content_handling", strNode(ch), at)
+	default:
+		o.b.r.note(o.file, keyNode(in, "contentHandling"), what, "%q: want CONVERT_TO_TEXT or CONVERT_TO_BINARY; the body is passed as it is", v)
 	}
 }

@@ -143,8 +143,10 @@ func TestImportMapsTransformExtensionsOntoConfigKeys(t *testing.T) {
 			return []any{in.Type, in.URL, in.Method, in.PassthroughBehavior, in.Timeout.D().String()}
 		}, `["http","http://orders.example.com/v2/orders","PUT","when_no_templates","10s"]`},
 		{"http: responses with selectionPattern and responseParameters", "rest-transform.yaml", "Orders", func(a *config.API) any { return integ(a, "POST /orders").Responses },
-			`[{"SelectionPattern":"5\\d{2}","Status":400,"ResponseParameters":null,"ResponseTemplates":{"application/json":"{\"error\": \"order rejected\", \"reason\": \"$input.path('$.message')\"}"}},` +
-				`{"SelectionPattern":"","Status":201,"ResponseParameters":{"method.response.header.X-Order-Id":"integration.response.header.X-Order-Id","method.response.header.X-Served-By":"'frontdesk'"},"ResponseTemplates":null}]`},
+			`[{"SelectionPattern":"5\\d{2}","Status":400,"ResponseParameters":null,"ResponseTemplates":{"application/json":"{\"error\": \"order rejected\", \"reason\": \"$input.path('$.message')\"}"},"ContentHandling":""},` +
+				`{"SelectionPattern":"","Status":201,"ResponseParameters":{"method.response.header.X-Order-Id":"integration.response.header.X-Order-Id","method.response.header.X-Served-By":"'frontdesk'"},"ResponseTemplates":null,"ContentHandling":""}]`},
+		{"aws: contentHandling becomes content_handling", "rest-transform.yaml", "Orders", func(a *config.API) any { return integ(a, "GET /items/{id}").ContentHandling },
+			`"convert_to_text"`},
 		{"http: request template kept as written", "rest-transform.yaml", "Orders", func(a *config.API) any {
 			return strings.HasPrefix(integ(a, "POST /orders").RequestTemplates["application/json"], "#set($o = $input.path('$'))\n{\n")
 		}, `true`},
@@ -221,10 +223,9 @@ func TestTransformConstructsNotMappedAreReported(t *testing.T) {
 		want, never []string
 	}{
 		{"rest-transform.yaml", []string{
-			"92: GET /items/{id}: contentHandling: not yet supported",
 			"94: GET /items/{id}: requestParameters.integration.request.header.X-Amz-Invocation-Type: not yet supported",
 			"191: gateway response REQUEST_TOO_LARGE: cannot be customised",
-		}, []string{"request-validator", "requestTemplates", "responses", "gateway-responses", "binary-media-types", "requestBody", "GET /status/{code}"}},
+		}, []string{"request-validator", "requestTemplates", "responses", "gateway-responses", "binary-media-types", "requestBody", "GET /status/{code}", "contentHandling"}},
 		{"http-api-mapping.yaml", []string{
 			"31: GET /items/{id}: requestParameters.overwrite:header.host: not mapped",
 			"37: GET /items/{id}: responseParameters.404.overwrite:header.x-missing: not mapped",

@@ -64,7 +64,7 @@ func TestImportReportsUnsupportedConstructsOnStderr(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{
-		"note: " + testdata + "petstore-rest.yaml:46: POST /pets: contentHandling: not yet supported",
+		"note: " + testdata + "petstore-rest.yaml:46: POST /pets: contentHandling: ignored",
 		"note: " + testdata + "petstore-rest.yaml:125: x-amazon-apigateway-endpoint-configuration: ignored",
 	} {
 		if strings.Count(stderr, want) != 1 {

@@ -162,7 +162,7 @@ func TestServeImportedRESTTransformsOverTCP(t *testing.T) {
 		t.Errorf("unknown route: %d %s, CORS %q %q", code, body, h.Peek("Access-Control-Allow-Origin"), h.Peek("Access-Control-Allow-Headers"))
 	}
 	// What is still not mapped was reported at start.
-	if !strings.Contains(logs.String(), "contentHandling") {
+	if !strings.Contains(logs.String(), "X-Amz-Invocation-Type") {
 		t.Errorf("start-up log lacks the unsupported-construct report:\n%s", logs.String())
 	}
 }
