@@ -91,7 +91,7 @@ attack: ## the attack suite at full size (docs/security.md); prints its table, a
 
 .PHONY: cluster-soak
 
-CLUSTER_SOAK_TESTS = ^TestCluster(ThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT|QuotaExactAcrossThreeInstancesAndRestarts|SurvivesRedisStoppedDuringLoad|AnswersWhileRedisIsSlowBehindALatencyProxy)$$
+CLUSTER_SOAK_TESTS = ^TestCluster(ThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT|QuotaExactAcrossThreeInstancesAndRestarts|SurvivesRedisStoppedDuringLoad|AnswersWhileRedisIsSlowBehindALatencyProxy|ConnectionsOfAKilledInstanceAnswerGoneWithinTheTTL)$$
 
 cluster-soak: ## cluster mode at full length with redis-server (docs/cluster.md); prints its table, also kept in $(BIN)/cluster-soak.md
 	@command -v redis-server >/dev/null || { echo "cluster-soak needs redis-server (apt-get install redis-server)"; exit 1; }

@@ -200,7 +200,7 @@ func (w *stallWatch) end() []span {
 // worstBeyondStalls is the longest latency of l's slow requests once the
 // time the process stood still during each is taken out.
 func (l *load) worstBeyondStalls(stalls []span) time.Duration {
-	var worst time.Duration
+	worst := min(l.p(1), slowRequest) // when no request was slow
 	for _, r := range l.slow {
 		d := r.to.Sub(r.from)
 		for _, s := range stalls {
