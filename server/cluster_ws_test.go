@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,17 @@ cluster:
   instance_id: "{{ID}}"
   sync_interval: 50ms
 ` + wsConfig(backend)
+}
+
+// registryOwner is the owner named by a connection's registry entry.
+func registryOwner(v string) string {
+	var e struct {
+		O string `json:"o"`
+	}
+	if json.Unmarshal([]byte(v), &e) != nil {
+		return ""
+	}
+	return e.O
 }
 
 // awsManage runs the AWS CLI's apigatewaymanagementapi against endpoint,
@@ -71,12 +83,12 @@ func TestClusterConnectionsReachTheOwningInstance(t *testing.T) {
 	}
 	id := list[0].ID
 	for {
-		owner, _ := r.Do("GET", "fd:ws:{chat:"+id+"}")
-		if owner == "edge-a" {
+		v, _ := r.Do("GET", "fd:ws:{chat:"+id+"}")
+		if registryOwner(v) == "edge-a" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("registry entry for %s: %q", id, owner)
+			t.Fatalf("registry entry for %s: %q", id, v)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -136,7 +148,7 @@ func TestClusterConnectionsOfAKilledInstanceAnswerGoneWithinTheTTL(t *testing.T)
 	procA, a := runFrontdesk(t, buildFrontdesk(t), file)
 	b := startInstance(t, r, "edge-b", src)
 
-	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+a.data+"/prod", nil)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+a.data+"/prod", http.Header{"User-Agent": {"ghost-test/1.0"}})
 	if err != nil {
 		t.Fatalf("dial A: %v (%v)", err, resp)
 	}
@@ -151,7 +163,7 @@ func TestClusterConnectionsOfAKilledInstanceAnswerGoneWithinTheTTL(t *testing.T)
 		if err != nil || len(keys) != 1 {
 			continue
 		}
-		if owner, _ := r.Do("GET", keys[0]); owner == "edge-a" {
+		if v, _ := r.Do("GET", keys[0]); registryOwner(v) == "edge-a" {
 			id = strings.TrimSuffix(strings.TrimPrefix(keys[0], "fd:ws:{chat:"), "}")
 		}
 	}
@@ -167,6 +179,22 @@ func TestClusterConnectionsOfAKilledInstanceAnswerGoneWithinTheTTL(t *testing.T)
 	}
 	if out, err := awsManage(t, cli, "http://"+b.base+"/prod", "get-connection", "--connection-id", id); err != nil || !strings.Contains(out, "ConnectedAt") {
 		t.Fatalf("get-connection through B while A lives: %v\n%s", err, out)
+	}
+
+	// A slow owner (frozen with SIGSTOP, its heartbeat still fresh) is not
+	// a gone one: B describes the connection from the registry.
+	if err := procA.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	res := do(t, "GET", conn, nil)
+	procA.Process.Signal(syscall.SIGCONT) //nolint:errcheck // killed next anyway
+	var desc struct {
+		ConnectedAt string
+		Identity    struct{ SourceIp, UserAgent string }
+	}
+	if res.status != 200 || json.Unmarshal([]byte(res.body), &desc) != nil || desc.ConnectedAt == "" ||
+		desc.Identity.SourceIp != "127.0.0.1" || desc.Identity.UserAgent != "ghost-test/1.0" {
+		t.Fatalf("GET through B while A is frozen: %d %s", res.status, res.body)
 	}
 
 	if err := procA.Process.Signal(syscall.SIGKILL); err != nil {
