@@ -99,7 +99,7 @@ type owned struct {
 type connections struct {
 	mu      sync.Mutex
 	owned   map[string]owned // key → entry
-	gone    []string        // keys to delete
+	gone    []string         // keys to delete
 	pending map[uint64]chan wsReply
 	rid     atomic.Uint64
 	handler atomic.Pointer[ConnectionHandler]
