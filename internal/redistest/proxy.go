@@ -61,10 +61,12 @@ func (p *Proxy) Close() {
 	for c := range p.conns {
 		c.Close()
 	}
+	p.conns = nil // connections accepted from now on are cut at once
 	p.mu.Unlock()
 	p.wg.Wait()
 }
 
+// track remembers c for Close; false once closed.
 func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -87,8 +89,11 @@ func (p *Proxy) accept() {
 			in.Close()
 			continue
 		}
-		p.track(in)
-		p.track(out)
+		if !p.track(in) || !p.track(out) {
+			in.Close()
+			out.Close()
+			continue
+		}
 		p.wg.Add(2)
 		go p.pipe(in, out)
 		go p.pipe(out, in)
