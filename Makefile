@@ -89,6 +89,16 @@ attack: ## the attack suite at full size (docs/security.md); prints its table, a
 	@FRONTDESK_ATTACK=soak FRONTDESK_ATTACK_REPORT=$(CURDIR)/$(BIN)/attack-report.md $(GO) test -count=1 -timeout 10m ./test/attack/; \
 	 st=$$?; echo; cat $(BIN)/attack-report.md 2>/dev/null; exit $$st
 
+.PHONY: cluster-soak
+
+CLUSTER_SOAK_TESTS = ^TestCluster(ThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT|QuotaExactAcrossThreeInstancesAndRestarts|SurvivesRedisStoppedDuringLoad|AnswersWhileRedisIsSlowBehindALatencyProxy|ConnectionsOfAKilledInstanceAnswerGoneWithinTheTTL)$$
+
+cluster-soak: ## cluster mode at full length with redis-server (docs/cluster.md); prints its table, also kept in $(BIN)/cluster-soak.md
+	@command -v redis-server >/dev/null || { echo "cluster-soak needs redis-server (apt-get install redis-server)"; exit 1; }
+	@mkdir -p $(BIN); printf '| test | figure | measured | bound |\n|---|---|---|---|\n' > $(BIN)/cluster-soak.md
+	@FRONTDESK_CLUSTER=soak FRONTDESK_CLUSTER_REPORT=$(CURDIR)/$(BIN)/cluster-soak.md $(GO) test -count=1 -timeout 10m -v -run '$(CLUSTER_SOAK_TESTS)' ./server/; \
+	 st=$$?; echo; cat $(BIN)/cluster-soak.md; exit $$st
+
 .PHONY: bench bench-ws bench-check
 
 BENCH_FLAGS ?=

@@ -243,9 +243,9 @@ func TestConnectionsOfACrashedInstanceAreGoneWithinTheTTL(t *testing.T) {
 		return 200, "text/plain", []byte(method + " " + api + " " + id + " " + string(body))
 	})
 	waitFor(t, "both up", 5*time.Second, func() bool { return x.Up() && y.Up() })
-	x.Connections("chat").Owned("conn-1")
+	x.Connections("chat").Owned("conn-1", time.Now(), "192.0.2.7", "test-agent")
 	key := x.connKey("chat", "conn-1")
-	waitFor(t, "the entry written", 5*time.Second, func() bool { v, _ := r.Do("GET", key); return v == "x" })
+	waitFor(t, "the entry written", 5*time.Second, func() bool { v, _ := r.Do("GET", key); return parseEntry(v).Owner == "x" })
 	// Subscriptions may still be on their way: retry until forwarded.
 	var st int
 	var body []byte
@@ -258,15 +258,58 @@ func TestConnectionsOfACrashedInstanceAreGoneWithinTheTTL(t *testing.T) {
 		t.Fatalf("forwarded answer %d %q", st, body)
 	}
 	crash(x)
-	if _, _, _, found := y.Connections("chat").Forward("GET", "prod", "conn-1", nil); found {
+	if _, _, _, found := y.Connections("chat").Forward("POST", "prod", "conn-1", []byte("late")); found {
 		t.Fatal("a crashed owner's connection was found")
 	}
+	// A GET is answered from the registry only while the owner's
+	// heartbeat is fresh.
+	waitFor(t, "GET to find the crashed owner's connection gone", x.instanceTTL()+2*forwardTimeout+time.Second, func() bool {
+		_, _, _, found := y.Connections("chat").Forward("GET", "prod", "conn-1", nil)
+		return !found
+	})
 	ttl, err := r.Do("PTTL", key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ms, _ := strconv.Atoi(strings.TrimPrefix(ttl, ":")); ms <= 0 || ms > int(ConnTTL.Milliseconds()) {
 		t.Fatalf("entry TTL %s ms, want it to expire within %v", ttl, ConnTTL)
+	}
+}
+
+// An owner that lives but does not answer in time (its heartbeat is
+// fresh) gets its connection described from the registry on a GET:
+// connectedAt and identity, as GetConnection gives them.
+func TestGetConnectionIsAnsweredFromTheRegistryWhileTheOwnerIsSlow(t *testing.T) {
+	r := redistest.Start(t)
+	x := newCluster(t, r.URL(), "x", nil)
+	y := newCluster(t, r.URL(), "y", nil)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	x.SetConnectionHandler(func(api, method, stage, id string, body []byte) (int, string, []byte) {
+		select { // slower than any forward waits
+		case <-release:
+		case <-time.After(2 * forwardTimeout):
+		}
+		return 200, "application/json", []byte(`{"from":"owner"}`)
+	})
+	waitFor(t, "both up", 5*time.Second, func() bool { return x.Up() && y.Up() })
+	at := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC)
+	x.Connections("chat").Owned("conn-1", at, "192.0.2.7", "test-agent/1.0")
+	waitFor(t, "the entry written", 5*time.Second, func() bool { v, _ := r.Do("GET", x.connKey("chat", "conn-1")); return parseEntry(v).Owner == "x" })
+	start := time.Now()
+	st, ct, body, found := y.Connections("chat").Forward("GET", "prod", "conn-1", nil)
+	if !found || st != 200 || ct != "application/json" {
+		t.Fatalf("GET while the owner is slow: found %v, %d %s %s", found, st, ct, body)
+	}
+	if want := `{"connectedAt":"2026-01-02T03:04:05.678Z","identity":{"sourceIp":"192.0.2.7","userAgent":"test-agent/1.0"}}`; string(body) != want {
+		t.Fatalf("GET from the registry: %s, want %s", body, want)
+	}
+	if el := time.Since(start); el < forwardTimeout {
+		t.Fatalf("answered from the registry after %v, before the owner had its chance (%v)", el, forwardTimeout)
+	}
+	// A POST cannot be done from the registry: the owner must send it.
+	if _, _, _, found := y.Connections("chat").Forward("POST", "prod", "conn-1", []byte("x")); found {
+		t.Fatal("a POST to a slow owner's connection was taken as delivered")
 	}
 }
 

@@ -53,10 +53,53 @@ type wsReply struct {
 	Body        []byte `json:"body,omitempty"`
 }
 
+// entry is a connection's value in the registry: its owner, and what
+// GetConnection tells of it, so another instance can describe it while
+// the owner is slow to answer. An entry written by an older instance is
+// the owner's id alone.
+type entry struct {
+	Owner       string `json:"o"`
+	ConnectedAt int64  `json:"t"` // unix ms
+	SourceIP    string `json:"ip,omitempty"`
+	UserAgent   string `json:"ua,omitempty"`
+}
+
+func parseEntry(v string) entry {
+	var e entry
+	if len(v) > 0 && v[0] == '{' && json.Unmarshal([]byte(v), &e) == nil {
+		return e
+	}
+	return entry{Owner: v}
+}
+
+// getConnection is GetConnection's answer from the registry: no
+// lastActiveAt, which only the owner knows.
+func (e entry) getConnection() []byte {
+	b, _ := json.Marshal(struct {
+		ConnectedAt string `json:"connectedAt"`
+		Identity    struct {
+			SourceIP  string `json:"sourceIp"`
+			UserAgent string `json:"userAgent"`
+		} `json:"identity"`
+	}{ConnectedAt: time.UnixMilli(e.ConnectedAt).UTC().Format("2006-01-02T15:04:05.000Z"),
+		Identity: struct {
+			SourceIP  string `json:"sourceIp"`
+			UserAgent string `json:"userAgent"`
+		}{e.SourceIP, e.UserAgent}})
+	return b
+}
+
+// owned is a connection held here: its registry value, and whether it is
+// in Redis yet.
+type owned struct {
+	value   string
+	written bool
+}
+
 type connections struct {
 	mu      sync.Mutex
-	owned   map[string]bool // key → written to Redis yet
-	gone    []string        // keys to delete
+	owned   map[string]owned // key → entry
+	gone    []string         // keys to delete
 	pending map[uint64]chan wsReply
 	rid     atomic.Uint64
 	handler atomic.Pointer[ConnectionHandler]
@@ -65,7 +108,7 @@ type connections struct {
 }
 
 func (c *Cluster) initConnections() {
-	c.ws = &connections{owned: map[string]bool{}, pending: map[uint64]chan wsReply{},
+	c.ws = &connections{owned: map[string]owned{}, pending: map[uint64]chan wsReply{},
 		sem: make(chan struct{}, MaxForwardsInFlight), kick: make(chan struct{}, 1)}
 	c.Subscribe("ws:"+c.opt.InstanceID, c.serveForwarded)
 	c.Subscribe("wsreply:"+c.opt.InstanceID, c.takeReply)
@@ -88,10 +131,11 @@ type Remote struct {
 }
 
 // Owned records a connection held here; it is written in the background.
-func (r *Remote) Owned(id string) {
+func (r *Remote) Owned(id string, connectedAt time.Time, sourceIP, userAgent string) {
 	w := r.c.ws
+	v, _ := json.Marshal(entry{Owner: r.c.opt.InstanceID, ConnectedAt: connectedAt.UnixMilli(), SourceIP: sourceIP, UserAgent: userAgent})
 	w.mu.Lock()
-	w.owned[r.c.connKey(r.api, id)] = false
+	w.owned[r.c.connKey(r.api, id)] = owned{value: string(v)}
 	w.mu.Unlock()
 	kickConn(w)
 }
@@ -125,8 +169,13 @@ func (r *Remote) Forward(method, stage, id string, body []byte) (int, string, []
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
 	defer cancel()
-	owner, err := cl.Do(ctx, cl.B().Get().Key(c.connKey(r.api, id)).Build()).ToString()
-	if err != nil || owner == c.opt.InstanceID {
+	v, err := cl.Do(ctx, cl.B().Get().Key(c.connKey(r.api, id)).Build()).ToString()
+	if err != nil {
+		return 0, "", nil, false
+	}
+	e := parseEntry(v)
+	owner := e.Owner
+	if owner == c.opt.InstanceID {
 		return 0, "", nil, false
 	}
 	req := wsRequest{RID: c.ws.rid.Add(1), From: c.opt.InstanceID, API: r.api, Method: method, Stage: stage, ID: id, Body: body}
@@ -147,9 +196,27 @@ func (r *Remote) Forward(method, stage, id string, body []byte) (int, string, []
 	case rep := <-ch:
 		return rep.Status, rep.ContentType, rep.Body, true
 	case <-ctx.Done():
+		// A GET is answered from the registry while the owner's
+		// heartbeat says it lives: it is slow, not gone.
+		if method == "GET" && e.ConnectedAt > 0 && c.alive(owner) {
+			return 200, "application/json", e.getConnection(), true
+		}
 		c.log.Info("owner of a connection did not answer; treating it as gone", "connectionId", id, "owner", owner)
 		return 0, "", nil, false
 	}
+}
+
+// alive says whether instance id's last heartbeat is within the instance
+// TTL.
+func (c *Cluster) alive(id string) bool {
+	cl := c.conn()
+	if cl == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout())
+	defer cancel()
+	seen, err := cl.Do(ctx, cl.B().Zscore().Key(c.instancesKey()).Member(id).Build()).AsFloat64()
+	return err == nil && time.Since(time.UnixMilli(int64(seen))) < c.instanceTTL()
 }
 
 // serveForwarded runs a call another instance forwarded here.
@@ -231,10 +298,11 @@ func (c *Cluster) syncConnections(all bool) error {
 	}
 	w := c.ws
 	w.mu.Lock()
-	var set []string
-	for k, written := range w.owned {
-		if all || !written {
+	var set, values []string
+	for k, o := range w.owned {
+		if all || !o.written {
 			set = append(set, k)
+			values = append(values, o.value)
 		}
 	}
 	gone := w.gone
@@ -247,8 +315,8 @@ func (c *Cluster) syncConnections(all bool) error {
 	defer cancel()
 	var firstErr error
 	cmds := make(rueidis.Commands, 0, len(set)+len(gone))
-	for _, k := range set {
-		cmds = append(cmds, cl.B().Set().Key(k).Value(c.opt.InstanceID).PxMilliseconds(ConnTTL.Milliseconds()).Build())
+	for i, k := range set {
+		cmds = append(cmds, cl.B().Set().Key(k).Value(values[i]).PxMilliseconds(ConnTTL.Milliseconds()).Build())
 	}
 	for _, k := range gone {
 		cmds = append(cmds, cl.B().Del().Key(k).Build())
@@ -258,8 +326,9 @@ func (c *Cluster) syncConnections(all bool) error {
 			firstErr = fmt.Errorf("connections: %w", err)
 		} else if err == nil && i < len(set) {
 			w.mu.Lock()
-			if _, ok := w.owned[set[i]]; ok {
-				w.owned[set[i]] = true
+			if o, ok := w.owned[set[i]]; ok {
+				o.written = true
+				w.owned[set[i]] = o
 			}
 			w.mu.Unlock()
 		}

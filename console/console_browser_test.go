@@ -23,6 +23,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/browsertest"
+	"github.com/frontdeskgw/frontdesk/internal/redistest"
 	"github.com/frontdeskgw/frontdesk/server"
 	"github.com/valyala/fasthttp"
 )
@@ -304,6 +305,14 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	}
 	run(t, tab, "open the console", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(adm+"/console/"))
 
+	t.Run("cluster panel stays hidden without cluster mode", func(t *testing.T) {
+		waitJS(t, tab, "the first cluster poll", `document.querySelector("#cluster").dataset.polled === "1"`)
+		hidden, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector("#cluster").hidden && document.querySelector("#nav-cluster").hidden`))
+		if err != nil || !hidden {
+			t.Fatalf("cluster panel shown without cluster mode (%v)", err)
+		}
+	})
+
 	t.Run("route table lists the config's routes", func(t *testing.T) {
 		waitJS(t, tab, "the route table", `document.querySelectorAll("#route-table tbody tr").length === 3`)
 		keys, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#route-table tbody tr td.route-key")].map(td => td.textContent)`))
@@ -402,4 +411,107 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	if sent.Load() == 0 {
 		t.Error("the load sent no request")
 	}
+}
+
+// clusterConsoleConfig is a member of a test cluster; body tells configs
+// apart (a different body, a different config hash).
+func clusterConsoleConfig(redis, id, body string) string {
+	return fmt.Sprintf(`
+admin: {token: %s}
+cluster: {redis: "%s", instance_id: "%s", sync_interval: 50ms}
+apis:
+  shop:
+    integrations: {m: {type: mock, body: %s}}
+    routes: {"GET /items": {integration: m}}
+`, token, redis, id, body)
+}
+
+// In cluster mode the console lists the live instances with their config
+// hash and last heartbeat, and marks the instance whose config differs
+// from this one's (a rolling deploy's straggler).
+func TestConsoleShowsClusterInstancesAndMarksAnotherConfig(t *testing.T) {
+	browser := browsertest.New(t)
+	r := redistest.Start(t)
+	// edge-a and edge-b serve one file, as a deploy does, their ids from
+	// the environment (paths in the config, such as the control plane's
+	// default state file, count in the hash); edge-old serves an older one.
+	current := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	if err := os.WriteFile(current, []byte(clusterConsoleConfig(r.URL(), "${CONSOLE_TEST_INSTANCE}", "v1")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "frontdesk.yaml")
+	if err := os.WriteFile(old, []byte(clusterConsoleConfig(r.URL(), "${CONSOLE_TEST_INSTANCE}", "v0")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var adm string
+	for _, m := range []struct{ id, path string }{{"edge-a", current}, {"edge-b", current}, {"edge-old", old}} {
+		t.Setenv("CONSOLE_TEST_INSTANCE", m.id)
+		_, a := startFrontdesk(t, m.path)
+		if m.id == "edge-a" {
+			adm = a
+		}
+	}
+	var st struct {
+		Self      string
+		Instances []struct {
+			ID   string
+			Info map[string]string
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(st.Instances) != 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /cluster lists %d instances, want 3", len(st.Instances))
+		}
+		adminGet(t, adm+"/cluster", &st)
+	}
+	hash := map[string]string{}
+	for _, in := range st.Instances {
+		hash[in.ID] = in.Info["config_hash"]
+	}
+	if hash["edge-a"] != hash["edge-b"] || hash["edge-a"] == hash["edge-old"] {
+		t.Fatalf("config hashes %v: want edge-a and edge-b alike, edge-old apart", hash)
+	}
+
+	tab, cancel := chromedp.NewContext(browser)
+	defer cancel()
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+token))
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": basic}}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tab, "open the console", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(adm+"/console/"))
+	waitJS(t, tab, "the cluster panel with three instances",
+		`!document.querySelector("#cluster").hidden && !document.querySelector("#nav-cluster").hidden && document.querySelectorAll("#cluster-table tbody tr").length === 3`)
+	type row struct {
+		ID, Hash, Seen string
+		Self, Differs  bool
+	}
+	rows, err := chromedp.Run(tab, chromedp.Evaluate[[]row](`[...document.querySelectorAll("#cluster-table tbody tr")].map(tr => ({
+		ID: tr.dataset.id, Hash: tr.querySelector("td.hash").textContent, Seen: tr.querySelector("td.seen").textContent,
+		Self: tr.classList.contains("self"), Differs: tr.classList.contains("differs")}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]row{
+		"edge-a":   {ID: "edge-a", Hash: hash["edge-a"], Self: true},
+		"edge-b":   {ID: "edge-b", Hash: hash["edge-b"]},
+		"edge-old": {ID: "edge-old", Hash: hash["edge-old"] + " ≠", Differs: true},
+	}
+	for _, got := range rows {
+		w, ok := want[got.ID]
+		if !ok || got.Hash != w.Hash || got.Self != w.Self || got.Differs != w.Differs || !strings.HasSuffix(got.Seen, "s ago") {
+			t.Errorf("cluster row %+v, want %+v and a heartbeat age", got, w)
+		}
+		delete(want, got.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf("cluster panel lacks %v", want)
+	}
+	state, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#cluster-state")))
+	if err != nil || !strings.Contains(state, "3 live") || !strings.Contains(state, "1 on another config") {
+		t.Errorf("cluster state %q (%v)", state, err)
+	}
+	screenshot(t, tab, "console-cluster")
 }

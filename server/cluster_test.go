@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,39 @@ apis:
       "GET /metered": {integration: m, api_key: true}
 `
 
+// clusterSoak says whether the cluster tests run at full length
+// (FRONTDESK_CLUSTER=soak, set by make cluster-soak) rather than in the
+// short form make test uses.
+func clusterSoak() bool { return os.Getenv("FRONTDESK_CLUSTER") == "soak" }
+
+// soakOr picks the full length under make cluster-soak, the short one
+// otherwise.
+func soakOr(full, short time.Duration) time.Duration {
+	if clusterSoak() {
+		return full
+	}
+	return short
+}
+
+// clusterReport appends one row (test, figure, measured, bound) to the
+// table make cluster-soak prints, when FRONTDESK_CLUSTER_REPORT names a
+// file; it always logs the row.
+func clusterReport(t *testing.T, figure, measured, bound string) {
+	t.Helper()
+	t.Logf("%s: %s (bound %s)", figure, measured, bound)
+	path := os.Getenv("FRONTDESK_CLUSTER_REPORT")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Errorf("cluster report: %v", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "| %s | %s | %s | %s |\n", t.Name(), figure, measured, bound)
+}
+
 // instance is one gateway of a test cluster.
 type instance struct {
 	s    *Server
@@ -48,7 +82,13 @@ type instance struct {
 // OS picks.
 func startInstance(t *testing.T, r *redistest.Server, id, src string) *instance {
 	t.Helper()
-	src = strings.NewReplacer("{{REDIS}}", r.URL(), "{{ID}}", id).Replace(src)
+	return startInstanceOn(t, r.URL(), id, src)
+}
+
+// startInstanceOn is startInstance with Redis at url (a proxy, say).
+func startInstanceOn(t *testing.T, url, id, src string) *instance {
+	t.Helper()
+	src = strings.NewReplacer("{{REDIS}}", url, "{{ID}}", id).Replace(src)
 	cfg, _, err := config.Parse("cluster.yaml", []byte(src), os.LookupEnv)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -95,6 +135,89 @@ func (in *instance) stop() {
 type load struct {
 	status    map[int]int
 	latencies []time.Duration
+	slow      []span // requests that took more than slowRequest
+}
+
+// slowRequest is the latency from which a request's span is kept, to
+// tell a request Redis slowed from one the machine froze.
+const slowRequest = 20 * time.Millisecond
+
+// span is a stretch of time.
+type span struct{ from, to time.Time }
+
+func (s span) overlap(o span) time.Duration {
+	from, to := s.from, s.to
+	if o.from.After(from) {
+		from = o.from
+	}
+	if o.to.Before(to) {
+		to = o.to
+	}
+	return max(0, to.Sub(from))
+}
+
+// stallWatch records when this process was not running: a goroutine that
+// sleeps 1 ms notes every gap longer than 20 ms (longer than the Go
+// scheduler's time slice, so a busy process is not taken for a frozen
+// one). The instances run in this process, so a request that spans such a
+// gap was held up by the machine (other processes on a shared VM, a GC
+// pause), not by Redis; a request waiting on Redis leaves no gap.
+type stallWatch struct {
+	stop   chan struct{}
+	done   chan struct{}
+	stalls []span
+}
+
+func watchStalls() *stallWatch {
+	w := &stallWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		last := time.Now()
+		for {
+			select {
+			case <-w.stop:
+				return
+			default:
+			}
+			time.Sleep(time.Millisecond)
+			now := time.Now()
+			if gap := now.Sub(last); gap > 20*time.Millisecond && len(w.stalls) < 100_000 {
+				w.stalls = append(w.stalls, span{last, now})
+			}
+			last = now
+		}
+	}()
+	return w
+}
+
+// end stops the watch and returns the stalls it saw.
+func (w *stallWatch) end() []span {
+	close(w.stop)
+	<-w.done
+	return w.stalls
+}
+
+// worstBeyondStalls is the longest latency of l's slow requests once the
+// time the process stood still during each is taken out.
+func (l *load) worstBeyondStalls(stalls []span) time.Duration {
+	worst := min(l.p(1), slowRequest) // when no request was slow
+	for _, r := range l.slow {
+		d := r.to.Sub(r.from)
+		for _, s := range stalls {
+			d -= r.overlap(s)
+		}
+		worst = max(worst, d)
+	}
+	return worst
+}
+
+func stalled(stalls []span) (n int, total, longest time.Duration) {
+	for _, s := range stalls {
+		d := s.to.Sub(s.from)
+		total += d
+		longest = max(longest, d)
+	}
+	return len(stalls), total, longest
 }
 
 func (l *load) admitted() int { return l.status[200] }
@@ -142,13 +265,18 @@ func hammerInstances(t *testing.T, ins []*instance, workers int, d time.Duration
 				}
 				local := map[int]int{}
 				var lat []time.Duration
+				var slow []span
 				for time.Now().Before(end) {
 					start := time.Now()
 					if err := client.Do(req, resp); err != nil {
 						failed.Add(1)
 						continue
 					}
-					lat = append(lat, time.Since(start))
+					el := time.Since(start)
+					if el > slowRequest {
+						slow = append(slow, span{start, start.Add(el)})
+					}
+					lat = append(lat, el)
 					local[resp.StatusCode()]++
 				}
 				mu.Lock()
@@ -156,6 +284,7 @@ func hammerInstances(t *testing.T, ins []*instance, workers int, d time.Duration
 					l.status[s] += n
 				}
 				l.latencies = append(l.latencies, lat...)
+				l.slow = append(l.slow, slow...)
 				mu.Unlock()
 			}()
 		}
@@ -169,19 +298,22 @@ func hammerInstances(t *testing.T, ins []*instance, workers int, d time.Duration
 
 // A route throttle {rate: 100, burst: 20} hammered through three
 // instances admits burst + rate × t in total, within ±10%, as one gateway
-// would. The run is 4 s to keep the suite short.
+// would. The run is 10 s under make cluster-soak, 4 s in make test.
 func TestClusterThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT(t *testing.T) {
 	r := redistest.Start(t)
 	ins := make([]*instance, 3)
 	for i := range ins {
 		ins[i] = startInstance(t, r, fmt.Sprintf("edge-%d", i), clusterConfig)
 	}
-	const d = 4 * time.Second
+	d := soakOr(10*time.Second, 4*time.Second)
 	start := time.Now()
 	l := hammerInstances(t, ins, 2, d, "/limited")
 	el := time.Since(start).Seconds()
 	want := 20 + 100*el
 	t.Logf("admitted %d in %.2fs through 3 instances (want %.0f ±10%%); statuses %v; p99 %v", l.admitted(), el, want, l.status, l.p(0.99))
+	clusterReport(t, fmt.Sprintf("throttle {rate: 100, burst: 20}, 3 instances, %.1f s", el),
+		fmt.Sprintf("%d admitted (%+.1f%%), p99 %v", l.admitted(), 100*(float64(l.admitted())-want)/want, l.p(0.99).Round(time.Microsecond)),
+		fmt.Sprintf("%.0f ±10%%", want))
 	if got := float64(l.admitted()); got < 0.9*want || got > 1.1*want {
 		t.Fatalf("admitted %d, want within ±10%% of %.0f", l.admitted(), want)
 	}
@@ -202,6 +334,7 @@ func TestClusterQuotaExactAcrossThreeInstancesAndRestarts(t *testing.T) {
 	}
 	l := hammerInstances(t, ins, 2, 3*time.Second, "/metered", key...)
 	t.Logf("first run: statuses %v", l.status)
+	clusterReport(t, "quota 1,000, 3 instances", fmt.Sprintf("%d admitted", l.admitted()), "990..1,000")
 	if n := l.admitted(); n < 990 || n > 1000 {
 		t.Fatalf("admitted %d, want 990..1000", n)
 	}
@@ -214,7 +347,8 @@ func TestClusterQuotaExactAcrossThreeInstancesAndRestarts(t *testing.T) {
 	for i := range ins {
 		ins[i] = startInstance(t, r, fmt.Sprintf("edge-%d-restarted", i), clusterConfig)
 	}
-	l = hammerInstances(t, ins, 2, time.Second, "/metered", key...)
+	l = hammerInstances(t, ins, 2, soakOr(3*time.Second, time.Second), "/metered", key...)
+	clusterReport(t, "quota after restarting all 3", fmt.Sprintf("%d admitted, %d refused", l.admitted(), l.status[429]), "0 admitted")
 	if n := l.admitted(); n != 0 || l.status[429] == 0 {
 		t.Fatalf("after restarting every instance: statuses %v, want only 429", l.status)
 	}
@@ -239,26 +373,31 @@ func TestClusterQuotaExactAcrossThreeInstancesAndRestarts(t *testing.T) {
 
 // Redis stopped and restarted during a load through two instances: no
 // request fails with a 5xx, requests are not slowed by it, and the quota
-// total stays within its bound afterwards.
+// total stays within its bound afterwards. Under make cluster-soak the
+// load lasts 15 s with Redis stopped for 5 s of it, and no single request
+// may take more than 100 ms beyond the p99 measured before; in make test
+// the load lasts 6 s, Redis is stopped for 3 s and the p99 is compared.
 func TestClusterSurvivesRedisStoppedDuringLoad(t *testing.T) {
 	r := redistest.Start(t)
 	key := []string{"x-api-key", "metered-key-0123456789abcdef"}
 	ins := []*instance{startInstance(t, r, "edge-a", clusterConfig), startInstance(t, r, "edge-b", clusterConfig)}
-	before := hammerInstances(t, ins, 2, time.Second, "/limited")
+	loadFor, outage := soakOr(15*time.Second, 6*time.Second), soakOr(5*time.Second, 3*time.Second)
+	before := hammerInstances(t, ins, 2, soakOr(3*time.Second, time.Second), "/limited")
+	watch := watchStalls()
 	var during *load
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		during = hammerInstances(t, ins, 2, 6*time.Second, "/limited")
+		during = hammerInstances(t, ins, 2, loadFor, "/limited")
 	}()
 	var quota *load
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		quota = hammerInstances(t, ins, 1, 6*time.Second, "/metered", key...)
+		quota = hammerInstances(t, ins, 1, loadFor, "/metered", key...)
 	}()
-	time.Sleep(500 * time.Millisecond) // into the load
+	time.Sleep(soakOr(5*time.Second, 500*time.Millisecond)) // into the load
 	r.Stop()
 	down := time.Now()
 	for ins[0].s.cluster.Up() || ins[1].s.cluster.Up() {
@@ -267,12 +406,14 @@ func TestClusterSurvivesRedisStoppedDuringLoad(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(3 * time.Second) // the outage
+	time.Sleep(time.Until(down.Add(outage))) // the outage
 	r.Restart()
+	stopped := time.Since(down)
 	wg.Wait()
+	stalls := watch.end()
 	for _, in := range ins {
 		for !in.s.cluster.Up() {
-			if time.Since(down) > 20*time.Second {
+			if time.Since(down) > 30*time.Second {
 				t.Fatal("instances never reconnected")
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -280,11 +421,23 @@ func TestClusterSurvivesRedisStoppedDuringLoad(t *testing.T) {
 	}
 	t.Logf("before: p99 %v; during: statuses %v p99 %v max %v; quota statuses %v",
 		before.p(0.99), during.status, during.p(0.99), during.p(1), quota.status)
+	bound := before.p(0.99) + 100*time.Millisecond
+	worst := max(during.worstBeyondStalls(stalls), quota.worstBeyondStalls(stalls))
+	ns, total, longest := stalled(stalls)
+	clusterReport(t, fmt.Sprintf("Redis stopped %.1f s of a %v load, 2 instances", stopped.Seconds(), loadFor),
+		fmt.Sprintf("%d requests, %d 5xx; p99 %v before, %v during; max %v, %v without the %d process stalls (%v in all, longest %v)",
+			len(during.latencies)+len(quota.latencies), during.fivexx()+quota.fivexx(),
+			before.p(0.99).Round(time.Microsecond), during.p(0.99).Round(time.Microsecond), max(during.p(1), quota.p(1)).Round(time.Microsecond),
+			worst.Round(time.Microsecond), ns, total.Round(time.Millisecond), longest.Round(time.Millisecond)),
+		fmt.Sprintf("0 5xx; max without stalls ≤ p99 before + 100 ms = %v", bound.Round(time.Microsecond)))
 	if during.fivexx() > 0 || quota.fivexx() > 0 {
 		t.Fatalf("5xx during the outage: %v %v", during.status, quota.status)
 	}
-	if during.p(0.99) > before.p(0.99)+100*time.Millisecond {
+	if during.p(0.99) > bound {
 		t.Fatalf("p99 %v during the outage against %v before: redis is on the request path", during.p(0.99), before.p(0.99))
+	}
+	if clusterSoak() && worst > bound {
+		t.Fatalf("slowest request %v (process stalls taken out) during the outage, more than 100 ms beyond the p99 of %v before", worst, before.p(0.99))
 	}
 	if quota.admitted() > 1000 {
 		t.Fatalf("quota admitted %d of 1000", quota.admitted())
@@ -292,11 +445,20 @@ func TestClusterSurvivesRedisStoppedDuringLoad(t *testing.T) {
 	for _, in := range ins {
 		in.stop()
 	}
-	used, err := r.Do("KEYS", "fd:q:*")
+	// What Redis counts once both instances gave back their reservations.
+	keys, err := r.DoArray("KEYS", "fd:q:*")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("quota counters: %q %v", keys, err)
+	}
+	v, err := r.Do("GET", keys[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("quota keys after: %s", used)
+	used, _ := strconv.Atoi(v)
+	clusterReport(t, "quota 1,000 through the outage", fmt.Sprintf("%d admitted, Redis counts %d", quota.admitted(), used), "admitted ≤ counted ≤ 1,000")
+	if used > 1000 || used < quota.admitted() {
+		t.Fatalf("redis counts %d used after %d admitted, want admitted ≤ counted ≤ 1000", used, quota.admitted())
+	}
 }
 
 // GET /cluster on the admin API lists the live instances with the hash of
@@ -460,5 +622,87 @@ func TestClusterInstanceServesWhileRedisIsUnreachable(t *testing.T) {
 	s.WriteMetrics(&m)
 	if !strings.Contains(m.String(), "frontdesk_cluster_redis_up 0") {
 		t.Fatal("metrics do not say redis is down")
+	}
+}
+
+// A slow Redis (latency added each way by a TCP proxy between the
+// instances and redis-server) during a load through two instances: no
+// request waits for Redis, so requests keep their latency and none fails
+// with a 5xx, while the background reconciliation lags behind. At 25 ms
+// each way Redis stays up and quotas keep being reserved; at 200 ms a sync
+// (three round trips) outlasts its bound, so Redis counts as down and the
+// instances act per on_redis_down.
+func TestClusterAnswersWhileRedisIsSlowBehindALatencyProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		latency time.Duration
+		up      bool // whether Redis should still count as up
+	}{
+		{"25ms each way", 25 * time.Millisecond, true},
+		{"200ms each way", 200 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := redistest.Start(t)
+			p := redistest.StartProxy(t, r)
+			key := []string{"x-api-key", "metered-key-0123456789abcdef"}
+			ins := []*instance{startInstanceOn(t, p.URL(), "edge-a", clusterConfig), startInstanceOn(t, p.URL(), "edge-b", clusterConfig)}
+			loadFor := soakOr(10*time.Second, 3*time.Second)
+			before := hammerInstances(t, ins, 2, soakOr(3*time.Second, time.Second), "/limited")
+			p.SetLatency(tc.latency)
+			watch := watchStalls()
+			var during, quota *load
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); during = hammerInstances(t, ins, 2, loadFor, "/limited") }()
+			go func() { defer wg.Done(); quota = hammerInstances(t, ins, 1, loadFor, "/metered", key...) }()
+			// The lag shows the latency is in force: Redis answers a sync
+			// no more often than once per round trip.
+			var lag time.Duration
+			var downFor time.Duration
+			for end := time.Now().Add(loadFor); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				lag = max(lag, ins[0].s.cluster.SyncLag())
+				if !ins[0].s.cluster.Up() {
+					downFor += 10 * time.Millisecond
+				}
+			}
+			wg.Wait()
+			stalls := watch.end()
+			p.SetLatency(0)
+			bound := before.p(0.99) + 100*time.Millisecond
+			worst := max(during.worstBeyondStalls(stalls), quota.worstBeyondStalls(stalls))
+			clusterReport(t, fmt.Sprintf("Redis %v away each way, %v load, 2 instances", tc.latency, loadFor),
+				fmt.Sprintf("%d requests, %d 5xx; p99 %v before, %v during; max %v, %v without process stalls; sync lag up to %v; quota admitted %d",
+					len(during.latencies)+len(quota.latencies), during.fivexx()+quota.fivexx(),
+					before.p(0.99).Round(time.Microsecond), during.p(0.99).Round(time.Microsecond),
+					max(during.p(1), quota.p(1)).Round(time.Microsecond), worst.Round(time.Microsecond), lag.Round(time.Millisecond), quota.admitted()),
+				fmt.Sprintf("0 5xx; p99 ≤ %v", bound.Round(time.Microsecond)))
+			if lag < tc.latency {
+				t.Fatalf("sync lag at most %v behind a %v round trip: the proxy is not in the way", lag, 2*tc.latency)
+			}
+			if during.fivexx() > 0 || quota.fivexx() > 0 {
+				t.Fatalf("5xx while redis was slow: %v %v", during.status, quota.status)
+			}
+			if during.p(0.99) > bound {
+				t.Fatalf("p99 %v while redis was slow against %v before: redis is on the request path", during.p(0.99), before.p(0.99))
+			}
+			// The slowest request is reported, not judged: with Redis up
+			// behind the proxy the background exchanges keep this process's
+			// goroutines busy, and on a shared 2-core machine a request
+			// waits its turn to run for longer than the stall watch sees.
+			// The p99 above is the latency check; the outage test judges
+			// the slowest request.
+			if during.admitted() == 0 || quota.admitted() == 0 || quota.admitted() > 1000 {
+				t.Fatalf("while redis was slow: route %v, quota %v (want some admitted, quota at most 1000)", during.status, quota.status)
+			}
+			if tc.up {
+				// Reservations keep coming, a round trip late, in blocks
+				// that grow with demand.
+				if downFor > loadFor/4 || quota.admitted() < 100 {
+					t.Fatalf("at %v each way: redis down for %v of %v, quota admitted %d: want it up and reserving", tc.latency, downFor, loadFor, quota.admitted())
+				}
+			} else if downFor < loadFor/2 {
+				t.Fatalf("at %v each way redis counted as down for only %v of %v: a sync should outlast its bound", tc.latency, downFor, loadFor)
+			}
+		})
 	}
 }

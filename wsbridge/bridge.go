@@ -272,7 +272,7 @@ func (b *Bridge) serve(c *conn, ws *websocket.Conn) {
 	b.wg.Add(1)
 	b.mu.RUnlock()
 	if b.remote != nil {
-		b.remote.Owned(c.id)
+		b.remote.Owned(c.id, time.Unix(0, c.connectedAt), string(c.sourceIP), string(c.userAgent))
 	}
 	b.st.open.Add(1)
 	b.st.connects.Add(1)

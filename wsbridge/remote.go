@@ -3,6 +3,7 @@ package wsbridge
 import (
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/valyala/fasthttp"
+	"time"
 )
 
 // Remote reaches the connections other instances own, in cluster mode:
@@ -11,9 +12,10 @@ import (
 // WebSocket data path never calls it; only connects, disconnects and
 // @connections calls for ids this instance does not hold do.
 type Remote interface {
-	// Owned records that connection id lives on this instance; Released
-	// that it ended.
-	Owned(id string)
+	// Owned records that connection id lives on this instance, with what
+	// GetConnection tells of it (so another instance can describe it when
+	// this one is slow to answer); Released that it ended.
+	Owned(id string, connectedAt time.Time, sourceIP, userAgent string)
 	Released(id string)
 	// Forward runs method on connection id on the instance that owns it
 	// and returns that instance's answer. found is false when no live

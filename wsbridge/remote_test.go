@@ -20,7 +20,7 @@ type remoteOf struct {
 	self *Bridge
 }
 
-func (r remoteOf) Owned(id string) {
+func (r remoteOf) Owned(id string, _ time.Time, _, _ string) {
 	r.l.mu.Lock()
 	r.l.owner[id] = r.self
 	r.l.mu.Unlock()

@@ -355,13 +355,62 @@
     await Promise.all([pollReload(), loadConfig(), loadRoutes()]).catch((e) => setStatus(String(e), true));
   });
 
+  // ---- cluster mode: the live instances (GET /cluster) ----
+
+  // pollCluster shows the cluster panel only when cluster mode is on
+  // (GET /cluster answers 404 without it). The instance list is bounded by
+  // the live instances, so it is redrawn whole at each poll.
+  async function pollCluster() {
+    const r = await api("GET", "/cluster");
+    const section = $("#cluster");
+    section.dataset.polled = "1";
+    if (r.status === 404) {
+      section.hidden = true;
+      $("#nav-cluster").hidden = true;
+      return;
+    }
+    section.hidden = false;
+    $("#nav-cluster").hidden = false;
+    const tbody = $("#cluster-table tbody");
+    if (!r.ok || !r.json || !Array.isArray(r.json.instances)) {
+      $("#cluster-state").textContent = "— Redis unreachable: " + ((r.json && r.json.message) || r.status);
+      $("#cluster-state").className = "bad";
+      tbody.replaceChildren();
+      return;
+    }
+    const st = r.json;
+    const mine = st.instances.find((i) => i.id === st.self);
+    const myHash = mine && mine.info ? mine.info.config_hash : undefined;
+    const differing = st.instances.filter((i) => myHash !== undefined && (i.info || {}).config_hash !== myHash).length;
+    $("#cluster-state").textContent = "— " + st.instances.length + " live, Redis " + (st.redis_up ? "up" : "down") +
+      ", sync lag " + st.sync_lag + (differing ? ", " + differing + " on another config" : "");
+    $("#cluster-state").className = differing || !st.redis_up ? "bad" : "muted";
+    const now = Date.now();
+    const rows = st.instances.slice().sort((a, b) => a.id.localeCompare(b.id)).map((inst) => {
+      const info = inst.info || {};
+      const seen = Date.parse(info.seen || "");
+      const differs = myHash !== undefined && info.config_hash !== myHash;
+      const tr = el("tr", { class: (inst.id === st.self ? "self " : "") + (differs ? "differs" : "") },
+        el("td", { class: "id mono" }, inst.id),
+        el("td", { class: "hash mono", title: differs ? "differs from this instance's config hash" : "" },
+          (info.config_hash || "—") + (differs ? " ≠" : "")),
+        el("td", { class: "mono" }, info.listen || "—"),
+        el("td", {}, info.started || "—"),
+        el("td", { class: "num seen", title: info.seen || "" }, Number.isNaN(seen) ? "—" : age(now - seen) + " ago"));
+      tr.dataset.id = inst.id;
+      return tr;
+    });
+    tbody.replaceChildren(...rows);
+  }
+
   // ---- main loop ----
 
   $("#route-search").addEventListener("input", filterRoutes);
 
   async function tick() {
     try {
-      await Promise.all([pollStats(), pollConnections(), pollKeys(), pollCache(), pollReload()]);
+      await Promise.all([pollStats(), pollConnections(), pollKeys(), pollCache(), pollReload(),
+        pollCluster().catch(() => {})]);
       setStatus("updated " + new Date().toLocaleTimeString());
     } catch (e) {
       setStatus(String(e), true);

@@ -17,6 +17,7 @@ import (
 	"github.com/fasthttp/websocket"
 	fdconfig "github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/browsertest"
+	"github.com/frontdeskgw/frontdesk/internal/redistest"
 	fdserver "github.com/frontdeskgw/frontdesk/server"
 	"github.com/frontdeskgw/frontdesk/wsbridge"
 )
@@ -213,6 +214,106 @@ func TestChatInBrowser(t *testing.T) {
 		}
 		if strings.TrimSpace(log) != "hi from the first tab" {
 			t.Fatalf("%s tab shows %q", name, log)
+		}
+	}
+}
+
+// TestChatClusterInBrowserAcrossTwoInstances is make chat-cluster driven by
+// a browser: redis-server, two frontdesk instances on
+// frontdesk-cluster.yaml and the chat backend; a page on each instance.
+// The backend makes every @connections call on instance 1, so what reaches
+// the page on instance 2 went through Redis to the instance holding it.
+// It needs chromium and redis-server.
+func TestChatClusterInBrowserAcrossTwoInstances(t *testing.T) {
+	browser := browsertest.New(t)
+	r := redistest.Start(t)
+	src, err := os.ReadFile("frontdesk-cluster.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lns [2]net.Listener
+	for i := range lns {
+		if lns[i], err = net.Listen("tcp4", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := lns[0].Addr().String()
+	chat, err := newServer(config{ConnectionsURL: "http://" + first + "/prod/@connections", WebSocketURL: "ws://" + first + "/prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := httptest.NewServer(chat.handler())
+	t.Cleanup(backend.Close)
+	_, redisPort, _ := net.SplitHostPort(r.Addr())
+	_, chatPort, _ := net.SplitHostPort(strings.TrimPrefix(backend.URL, "http://"))
+
+	var gws [2]*fdserver.Server
+	for i, ln := range lns {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		env := map[string]string{"REDIS_PORT": redisPort, "PORT": port, "CHAT_PORT": chatPort}
+		fc, _, err := fdconfig.Parse("frontdesk-cluster.yaml", src, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := fdserver.New(fc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.UseListener(ln)
+		go func() { _ = gw.Serve() }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = gw.Shutdown(ctx)
+		})
+		gws[i] = gw
+	}
+	for deadline := time.Now().Add(10 * time.Second); gws[0].ClusterState() != "redis up" || gws[1].ClusterState() != "redis up"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("instances never reached redis: %q, %q", gws[0].ClusterState(), gws[1].ClusterState())
+		}
+	}
+
+	// The first tab is the browser's own (running it starts Chromium); the
+	// second a new tab in it, made once Chromium runs.
+	tabs := []context.Context{browser, nil}
+	for i, ln := range lns {
+		if i == 1 {
+			second, cancelSecond := chromedp.NewContext(browser)
+			defer cancelSecond()
+			tabs[1] = second
+		}
+		tab := tabs[i]
+		page := backend.URL + "/?ws=ws://" + ln.Addr().String() + "/prod"
+		if err := chromedp.Do(tab, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#status.connected"))); err != nil {
+			t.Fatalf("page on instance %d: %v", i+1, err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); chat.connectionCount() != 2 ||
+		gws[0].Bridge("chat").Stats().OpenConnections != 1 || gws[1].Bridge("chat").Stats().OpenConnections != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("chat knows %d connections; instances hold %d and %d, want one each", chat.connectionCount(),
+				gws[0].Bridge("chat").Stats().OpenConnections, gws[1].Bridge("chat").Stats().OpenConnections)
+		}
+	}
+
+	// Each tab types a message; both tabs show both, in order.
+	for i, text := range []string{"hi from the tab on instance 1", "hi from the tab on instance 2"} {
+		if err := chromedp.Do(tabs[i], chromedp.SendKeys(chromedp.CSS("#msg"), text), chromedp.Click(chromedp.CSS("#send"))); err != nil {
+			t.Fatal(err)
+		}
+		for j, tab := range tabs {
+			sel := fmt.Sprintf("#log li:nth-child(%d)", i+1)
+			if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+				t.Fatalf("tab on instance %d never showed message %d: %v", j+1, i+1, err)
+			}
+			got, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(sel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(got) != text {
+				t.Fatalf("tab on instance %d shows %q as message %d, want %q", j+1, got, i+1, text)
+			}
 		}
 	}
 }

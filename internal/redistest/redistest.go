@@ -135,6 +135,50 @@ func (s *Server) Do(args ...string) (string, error) {
 	return line, nil
 }
 
+// DoArray sends one command whose reply is an array of bulk strings
+// (KEYS, SMEMBERS…) and returns its elements.
+func (s *Server) DoArray(args ...string) ([]string, error) {
+	c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second)) //nolint:errcheck
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := c.Write([]byte(b.String())); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if !strings.HasPrefix(line, "*") {
+		return nil, fmt.Errorf("redis: not an array: %q", line)
+	}
+	n, err := strconv.Atoi(line[1:])
+	if err != nil || n > 100_000 {
+		return nil, fmt.Errorf("redis: array length %q", line)
+	}
+	out := make([]string, 0, max(n, 0))
+	for range n {
+		if _, err := r.ReadString('\n'); err != nil { // $len
+			return nil, err
+		}
+		v, err := r.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, strings.TrimRight(v, "\r\n"))
+	}
+	return out, nil
+}
+
 // Stop ends the server (SIGTERM: it flushes its append-only file) and
 // waits for it.
 func (s *Server) Stop() {
