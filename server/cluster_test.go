@@ -298,7 +298,8 @@ func hammerInstances(t *testing.T, ins []*instance, workers int, d time.Duration
 
 // A route throttle {rate: 100, burst: 20} hammered through three
 // instances admits burst + rate × t in total, within ±10%, as one gateway
-// would. The run is 10 s under make cluster-soak, 4 s in make test.
+// would. The run is 10 s under make cluster-soak; make test's 4 s run
+// allows the documented worst-case overshoot above it instead.
 func TestClusterThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT(t *testing.T) {
 	r := redistest.Start(t)
 	ins := make([]*instance, 3)
@@ -314,8 +315,15 @@ func TestClusterThrottleAcrossThreeInstancesAdmitsBurstPlusRateTimesT(t *testing
 	clusterReport(t, fmt.Sprintf("throttle {rate: 100, burst: 20}, 3 instances, %.1f s", el),
 		fmt.Sprintf("%d admitted (%+.1f%%), p99 %v", l.admitted(), 100*(float64(l.admitted())-want)/want, l.p(0.99).Round(time.Microsecond)),
 		fmt.Sprintf("%.0f ±10%%", want))
-	if got := float64(l.admitted()); got < 0.9*want || got > 1.1*want {
-		t.Fatalf("admitted %d, want within ±10%% of %.0f", l.admitted(), want)
+	lo, hi := 0.9*want, 1.1*want
+	if !clusterSoak() {
+		// A short run is dominated by the burst each instance may spend
+		// before the others hear of it: docs/cluster.md's worst case,
+		// (N−1) × (burst + rate × sync_interval), on top of the ideal.
+		hi = max(hi, want+2*(20+100*0.05))
+	}
+	if got := float64(l.admitted()); got < lo || got > hi {
+		t.Fatalf("admitted %d, want %.0f..%.0f (ideal %.0f)", l.admitted(), lo, hi, want)
 	}
 	if l.fivexx() > 0 || l.status[429] == 0 {
 		t.Fatalf("statuses %v: want only 200 and 429", l.status)
