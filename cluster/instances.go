@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -77,7 +78,7 @@ type Status struct {
 	Instances []Instance `json:"instances"`
 }
 
-// Status lists the live instances, read from Redis now.
+// Status lists the live instances, read from Redis now, by id.
 func (c *Cluster) Status(ctx context.Context) (Status, error) {
 	st := Status{Self: c.opt.InstanceID, RedisUp: c.Up(), SyncLag: c.SyncLag().Round(time.Millisecond).String()}
 	cl := c.conn()
@@ -103,5 +104,8 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 		}
 		st.Instances = append(st.Instances, Instance{ID: ids[i], Info: m})
 	}
+	// Redis orders them by last heartbeat, which changes from one read to
+	// the next; a listing is read by people, in a stable order.
+	slices.SortFunc(st.Instances, func(a, b Instance) int { return strings.Compare(a.ID, b.ID) })
 	return st, nil
 }
