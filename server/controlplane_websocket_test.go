@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
@@ -197,5 +198,54 @@ func TestWebSocketTemplateCallsRefuseWhatAWSRefusesAndChangeNothing(t *testing.T
 				t.Fatalf("the integration changed:\n%s\nwas\n%s", after.body, before.body)
 			}
 		})
+	}
+}
+
+func TestFileWebSocketIntegrationsListTheirTemplatesAndResponsesReadOnly(t *testing.T) {
+	c := startControlPlane(t, t.TempDir(), cpConfig+`
+  wsfile:
+    type: websocket
+    route_selection: "$request.body.action"
+    integrations:
+      ping:
+        type: mock
+        request_templates: {$default: '{"statusCode": 200}'}
+        responses:
+          - selection_pattern: "4\\d\\d"
+            response_templates: {$default: 'no'}
+          - response_templates: {$default: 'pong'}
+    routes:
+      ping: {integration: ping, reply: true}
+`)
+	ints := "/v2/apis/" + config.APIID("wsfile") + "/integrations"
+	var list struct {
+		Items []struct {
+			IntegrationID, IntegrationType, PassthroughBehavior, TemplateSelectionExpression string
+			RequestTemplates                                                                map[string]string
+		}
+	}
+	c.must(t, "GET", ints, "", &list)
+	if len(list.Items) != 1 || list.Items[0].IntegrationType != "MOCK" || list.Items[0].RequestTemplates["$default"] != `{"statusCode": 200}` ||
+		list.Items[0].PassthroughBehavior != "WHEN_NO_MATCH" || list.Items[0].TemplateSelectionExpression != `\$default` {
+		t.Fatalf("get-integrations: %+v", list)
+	}
+	responses := ints + "/" + list.Items[0].IntegrationID + "/integrationresponses"
+	var irs struct {
+		Items []struct {
+			IntegrationResponseID, IntegrationResponseKey string
+			ResponseTemplates                             map[string]string
+		}
+	}
+	c.must(t, "GET", responses, "", &irs)
+	keys := map[string]string{}
+	for _, it := range irs.Items {
+		keys[it.IntegrationResponseKey] = it.ResponseTemplates["$default"]
+	}
+	if len(keys) != 2 || keys["$default"] != "pong" || keys[`/4\d\d/`] != "no" {
+		t.Fatalf("get-integration-responses: %+v", irs)
+	}
+	a := c.call(t, cpCall{method: "DELETE", path: responses + "/" + irs.Items[0].IntegrationResponseID})
+	if a.status != 400 || a.errType != "BadRequestException" || !strings.Contains(string(a.body), "read-only") {
+		t.Fatalf("deleting a file API's integration response: %d %s %s", a.status, a.errType, a.body)
 	}
 }
