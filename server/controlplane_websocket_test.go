@@ -221,7 +221,7 @@ func TestFileWebSocketIntegrationsListTheirTemplatesAndResponsesReadOnly(t *test
 	var list struct {
 		Items []struct {
 			IntegrationID, IntegrationType, PassthroughBehavior, TemplateSelectionExpression string
-			RequestTemplates                                                                map[string]string
+			RequestTemplates                                                                 map[string]string
 		}
 	}
 	c.must(t, "GET", ints, "", &list)
