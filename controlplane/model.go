@@ -24,9 +24,12 @@ const (
 	MaxIntegrationResponses = 50
 	MaxTemplates            = 32
 	MaxTemplateSize         = 32 << 10
-	MaxAPIKeys              = 10000
-	MaxUsagePlans           = 300
-	MaxPlanKeys             = 10000
+	// MaxAPITemplateBytes bounds all the templates of one API (request
+	// and response, keys included).
+	MaxAPITemplateBytes = 256 << 10
+	MaxAPIKeys          = 10000
+	MaxUsagePlans       = 300
+	MaxPlanKeys         = 10000
 )
 
 // State is everything the control plane created, as kept in the state

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"encoding/json"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -779,6 +780,9 @@ var integrationKind = &kind[Integration]{
 		if err := checkTemplated(in, ws); err != nil {
 			return err
 		}
+		if err := checkAPITemplates(rec, in); err != nil {
+			return err
+		}
 		switch in.IntegrationType {
 		case "HTTP_PROXY":
 			if in.IntegrationMethod == "" {
@@ -1059,7 +1063,7 @@ func (s *Service) createIntegrationResponse(ctx *fasthttp.RequestCtx) {
 		for in.IntegrationResponses[ir.IntegrationResponseID] != nil {
 			ir.IntegrationResponseID = newID(6)
 		}
-		if err := checkIntegrationResponse(in, &ir); err != nil {
+		if err := checkIntegrationResponse(rec, in, &ir); err != nil {
 			return nil, err
 		}
 		if in.IntegrationResponses == nil {
@@ -1102,7 +1106,7 @@ func (s *Service) updateIntegrationResponse(ctx *fasthttp.RequestCtx) {
 			ir.ResponseTemplates = old.ResponseTemplates
 		}
 		ir.IntegrationResponseID = id
-		if err := checkIntegrationResponse(in, &ir); err != nil {
+		if err := checkIntegrationResponse(rec, in, &ir); err != nil {
 			return nil, err
 		}
 		in.IntegrationResponses[id] = &ir
@@ -1130,7 +1134,7 @@ func (s *Service) deleteIntegrationResponse(ctx *fasthttp.RequestCtx) {
 // checkIntegrationResponse checks ir, to be kept in in under its id: a
 // key of $default or /regex/, unique in the integration; a response
 // template selection expression frontdesk can evaluate (a fixed key).
-func checkIntegrationResponse(in *Integration, ir *IntegrationResponse) error {
+func checkIntegrationResponse(rec *apiRecord, in *Integration, ir *IntegrationResponse) error {
 	if _, err := selectionPattern(ir.IntegrationResponseKey); err != nil {
 		return err
 	}
@@ -1145,7 +1149,47 @@ func checkIntegrationResponse(in *Integration, ir *IntegrationResponse) error {
 	if e := ir.TemplateSelectionExpression; strings.Contains(strings.ReplaceAll(e, `\$`, ""), "$") {
 		return badRequest("Unsupported TemplateSelectionExpression %q: frontdesk selects response templates by a fixed key such as \\$default", e)
 	}
-	return checkTemplates("ResponseTemplates", ir.ResponseTemplates)
+	if err := checkTemplates("ResponseTemplates", ir.ResponseTemplates); err != nil {
+		return err
+	}
+	c := *in
+	c.IntegrationResponses = maps.Clone(in.IntegrationResponses)
+	if c.IntegrationResponses == nil {
+		c.IntegrationResponses = map[string]*IntegrationResponse{}
+	}
+	c.IntegrationResponses[ir.IntegrationResponseID] = ir
+	return checkAPITemplates(rec, &c)
+}
+
+// checkAPITemplates bounds the templates of rec's API with in (new or
+// changed) in place of the integration of its id (MaxAPITemplateBytes).
+func checkAPITemplates(rec *apiRecord, in *Integration) error {
+	n := templateBytes(in)
+	for id, o := range rec.Integrations {
+		if id != in.IntegrationID {
+			n += templateBytes(o)
+		}
+	}
+	if n > MaxAPITemplateBytes {
+		return badRequest("The templates of an API are at most %d bytes in all, got %d", MaxAPITemplateBytes, n)
+	}
+	return nil
+}
+
+// templateBytes is the size of in's request and response templates.
+func templateBytes(in *Integration) int {
+	size := func(m map[string]string) int {
+		n := 0
+		for k, v := range m {
+			n += len(k) + len(v)
+		}
+		return n
+	}
+	n := size(in.RequestTemplates)
+	for _, ir := range in.IntegrationResponses {
+		n += size(ir.ResponseTemplates)
+	}
+	return n
 }
 
 // selectionPattern is the config's selection_pattern of an integration

@@ -168,6 +168,10 @@ func TestWebSocketTemplateCallsRefuseWhatAWSRefusesAndChangeNothing(t *testing.T
 	responses := ints + "/" + in.IntegrationID + "/integrationresponses"
 	c.must(t, "POST", responses, `{"integrationResponseKey":"$default","responseTemplates":{"$default":"ok"}}`, &ir)
 	before := c.call(t, cpCall{method: "GET", path: ints + "/" + in.IntegrationID})
+	var many []string
+	for i := range 9 {
+		many = append(many, fmt.Sprintf(`"k%d":"%s"`, i, strings.Repeat("x", 30<<10)))
+	}
 
 	for _, tc := range []struct {
 		name         string
@@ -184,6 +188,8 @@ func TestWebSocketTemplateCallsRefuseWhatAWSRefusesAndChangeNothing(t *testing.T
 		{"a request template that does not parse", cpCall{method: "PATCH", path: ints + "/" + in.IntegrationID, body: []byte(`{"requestTemplates":{"$default":"#if("}}`)}, 400, "BadRequestException", "request_templates"},
 		{"a template over 32 KiB", cpCall{method: "PATCH", path: responses + "/" + ir.IntegrationResponseID,
 			body: []byte(`{"responseTemplates":{"$default":"` + strings.Repeat("x", 33<<10) + `"}}`)}, 400, "BadRequestException", "at most 32768 bytes"},
+		{"more than 256 KiB of templates in an API", cpCall{method: "PATCH", path: ints + "/" + in.IntegrationID,
+			body: []byte(`{"requestTemplates":{` + strings.Join(many, ",") + `}}`)}, 400, "BadRequestException", "at most 262144 bytes in all"},
 		{"an unknown integration response id", cpCall{method: "DELETE", path: responses + "/zzzzzz"}, 404, "NotFoundException", "Invalid IntegrationResponse identifier"},
 		{"an unknown route response id", cpCall{method: "PATCH", path: "/v2/apis/" + api.ApiID + "/routes/zzzzzzz/routeresponses/zzzzzz", body: []byte(`{}`)}, 404, "NotFoundException", "Invalid Route identifier"},
 	} {
