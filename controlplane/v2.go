@@ -140,17 +140,17 @@ func (s *Service) updateRouteResponse(ctx *fasthttp.RequestCtx) {
 		if old == nil {
 			return nil, notFound("Invalid RouteResponse identifier specified %s", id)
 		}
-		rr := *old
-		if err := decode(ctx, &rr); err != nil {
+		rr, err := patched(old, ctx, true)
+		if err != nil {
 			return nil, err
 		}
 		rr.RouteResponseID = id
 		if rr.RouteResponseKey != "$default" {
 			return nil, badRequest("Invalid route response key %q: frontdesk supports $default", rr.RouteResponseKey)
 		}
-		r.RouteResponses[id] = &rr
+		r.RouteResponses[id] = rr
 		autoDeploy(rec)
-		return &rr, nil
+		return rr, nil
 	})
 }
 
@@ -1087,31 +1087,17 @@ func (s *Service) updateIntegrationResponse(ctx *fasthttp.RequestCtx) {
 			return nil, notFound("Invalid IntegrationResponse identifier specified %s", id)
 		}
 		// A map in the body replaces the one kept, as AWS's update does.
-		ir := IntegrationResponse{ContentHandlingStrategy: old.ContentHandlingStrategy, IntegrationResponseKey: old.IntegrationResponseKey,
-			TemplateSelectionExpression: old.TemplateSelectionExpression}
-		var maps struct {
-			ResponseParameters *map[string]string `json:"responseParameters"`
-			ResponseTemplates  *map[string]string `json:"responseTemplates"`
-		}
-		if err := decode(ctx, &maps); err != nil {
+		ir, err := patched(old, ctx, true)
+		if err != nil {
 			return nil, err
-		}
-		if err := decode(ctx, &ir); err != nil {
-			return nil, err
-		}
-		if maps.ResponseParameters == nil {
-			ir.ResponseParameters = old.ResponseParameters
-		}
-		if maps.ResponseTemplates == nil {
-			ir.ResponseTemplates = old.ResponseTemplates
 		}
 		ir.IntegrationResponseID = id
-		if err := checkIntegrationResponse(rec, in, &ir); err != nil {
+		if err := checkIntegrationResponse(rec, in, ir); err != nil {
 			return nil, err
 		}
-		in.IntegrationResponses[id] = &ir
+		in.IntegrationResponses[id] = ir
 		autoDeploy(rec)
-		return &ir, nil
+		return ir, nil
 	})
 }
 

@@ -66,7 +66,7 @@ func TestAWSCLIBuildsAWebSocketMockAndHTTPIntegrationWithTemplates(t *testing.T)
 	var httpIn struct{ IntegrationId string }
 	cp(&httpIn, "apigatewayv2", "create-integration", "--api-id", id, "--integration-type", "HTTP",
 		"--integration-method", "POST", "--integration-uri", "http://"+up.addr+"/store",
-		"--request-templates", `{"$default": "{\"say\": $input.json('$.text'), \"route\": \"$context.routeKey\"}"}`)
+		"--request-templates", `{"$default": "{\"say\": $input.json('$.text'), \"route\": \"$context.routeKey\"}", "unused": "{}"}`)
 
 	var def, send struct{ RouteId string }
 	cp(&def, "apigatewayv2", "create-route", "--api-id", id, "--route-key", "$default", "--target", "integrations/"+mock.IntegrationId)
