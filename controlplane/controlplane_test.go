@@ -100,3 +100,33 @@ func TestPagesCoverEveryItemOnce(t *testing.T) {
 		t.Fatal("a malformed token was taken")
 	}
 }
+
+func TestWebSocketIntegrationTemplatesBecomeTheConfigsResponses(t *testing.T) {
+	in := &Integration{IntegrationType: "MOCK", PassthroughBehavior: "WHEN_NO_TEMPLATES", TemplateSelectionExpression: "$request.body.kind",
+		RequestTemplates: map[string]string{"$default": `{"statusCode": 200}`},
+		IntegrationResponses: map[string]*IntegrationResponse{
+			"aaaaaa": {IntegrationResponseKey: "$default", ResponseTemplates: map[string]string{"$default": "ok"}},
+			"bbbbbb": {IntegrationResponseKey: `/5\d\d/`, ResponseTemplates: map[string]string{"$default": "5xx"}},
+			"cccccc": {IntegrationResponseKey: `/4\d\d/`, TemplateSelectionExpression: "short",
+				ResponseTemplates: map[string]string{"$default": "long 4xx", "short": "4xx"}},
+		}}
+	ci := integrationConfig(in, true)
+	if ci.Type != config.IntegrationMock || ci.PassthroughBehavior != config.PassthroughWhenNoTemplates ||
+		ci.TemplateSelectionExpression != "$request.body.kind" || ci.RequestTemplates["$default"] != `{"statusCode": 200}` {
+		t.Fatalf("integration as config: %+v", ci)
+	}
+	var got []string
+	for _, r := range ci.Responses {
+		got = append(got, r.SelectionPattern+"="+r.ResponseTemplates["$default"])
+	}
+	// By id, the default last; a fixed template selection picks its template.
+	if want := `5\d\d=5xx 4\d\d=4xx =ok`; strings.Join(got, " ") != want {
+		t.Fatalf("responses %q, want %q", strings.Join(got, " "), want)
+	}
+	for _, typ := range []string{"HTTP_PROXY", "AWS_PROXY"} {
+		in.IntegrationType, in.IntegrationURI = typ, "http://127.0.0.1:1/"
+		if ci := integrationConfig(in, true); len(ci.RequestTemplates) != 0 || len(ci.Responses) != 0 {
+			t.Errorf("%s: templates were applied to a proxy integration: %+v", typ, ci)
+		}
+	}
+}

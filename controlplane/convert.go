@@ -163,8 +163,50 @@ func integrationConfig(in *Integration, ws bool) *config.Integration {
 	}
 	if ws {
 		ci.PayloadFormat = ""
+		if in.IntegrationType == "HTTP" || in.IntegrationType == "MOCK" {
+			templated(ci, in)
+		}
 	}
 	return ci
+}
+
+// templated gives a WebSocket HTTP or MOCK integration its mapping
+// templates and its integration responses, $default last (the config
+// tries responses in order and takes the one without selection_pattern
+// when none matches).
+func templated(ci *config.Integration, in *Integration) {
+	ci.RequestTemplates = in.RequestTemplates
+	ci.TemplateSelectionExpression = in.TemplateSelectionExpression
+	ci.PassthroughBehavior = config.PassthroughBehavior(strings.ToLower(in.PassthroughBehavior))
+	var def *config.IntegrationResponse
+	for _, id := range sortedIDs(in.IntegrationResponses) {
+		ir := in.IntegrationResponses[id]
+		pattern, err := selectionPattern(ir.IntegrationResponseKey)
+		if err != nil {
+			continue // checked when made: cannot happen
+		}
+		cr := config.IntegrationResponse{SelectionPattern: pattern, ResponseTemplates: responseTemplates(ir)}
+		if pattern == "" {
+			def = &cr
+			continue
+		}
+		ci.Responses = append(ci.Responses, cr)
+	}
+	if def != nil {
+		ci.Responses = append(ci.Responses, *def)
+	}
+}
+
+// responseTemplates are ir's templates as the config takes them: the
+// config uses the $default one, so the template the response's (fixed)
+// TemplateSelectionExpression names becomes $default, as AWS would pick
+// it.
+func responseTemplates(ir *IntegrationResponse) map[string]string {
+	key := strings.ReplaceAll(ir.TemplateSelectionExpression, `\$`, "$")
+	if t, ok := ir.ResponseTemplates[key]; ok && key != "" && key != "$default" {
+		return map[string]string{"$default": t}
+	}
+	return ir.ResponseTemplates
 }
 
 // functionName is the functions: entry a Lambda ARN, an invocation URI

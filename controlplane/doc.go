@@ -1,7 +1,8 @@
 // Package controlplane serves the management API that the AWS CLI's
 // `apigatewayv2` and `apigateway` commands and the AWS SDKs speak (REST
 // and JSON, SigV4-signed for the service "apigateway"): HTTP and WebSocket
-// APIs with their routes, integrations, stages, deployments and
+// APIs with their routes, integrations (a WebSocket API's with mapping
+// templates and integration responses), stages, deployments and
 // authorizers, and API keys and usage plans, created, changed and deleted
 // while frontdesk serves. OpenAPI definitions come in through the
 // importer: import-api makes an HTTP API's records of one, and

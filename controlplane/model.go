@@ -18,9 +18,18 @@ const (
 	MaxStages       = 10
 	MaxAuthorizers  = 10
 	MaxDeployments  = 100 // the oldest are dropped beyond this
-	MaxAPIKeys      = 10000
-	MaxUsagePlans   = 300
-	MaxPlanKeys     = 10000
+	// MaxIntegrationResponses per integration, MaxTemplates per template
+	// map and MaxTemplateSize per template (AWS's own size limit) bound
+	// what a WebSocket integration's templates add to the state.
+	MaxIntegrationResponses = 50
+	MaxTemplates            = 32
+	MaxTemplateSize         = 32 << 10
+	// MaxAPITemplateBytes bounds all the templates of one API (request
+	// and response, keys included).
+	MaxAPITemplateBytes = 256 << 10
+	MaxAPIKeys          = 10000
+	MaxUsagePlans       = 300
+	MaxPlanKeys         = 10000
 )
 
 // State is everything the control plane created, as kept in the state
@@ -173,11 +182,14 @@ type Route struct {
 	RouteResponses map[string]*RouteResponse `json:"routeResponses,omitempty"`
 }
 
-// RouteResponse is a WebSocket route's response.
+// RouteResponse is a WebSocket route's response. ResponseModels and
+// ResponseParameters are kept and returned, not applied.
 type RouteResponse struct {
-	ModelSelectionExpression string `json:"modelSelectionExpression,omitempty"`
-	RouteResponseID          string `json:"routeResponseId"`
-	RouteResponseKey         string `json:"routeResponseKey"`
+	ModelSelectionExpression string                     `json:"modelSelectionExpression,omitempty"`
+	ResponseModels           map[string]string          `json:"responseModels,omitempty"`
+	ResponseParameters       map[string]json.RawMessage `json:"responseParameters,omitempty"`
+	RouteResponseID          string                     `json:"routeResponseId"`
+	RouteResponseKey         string                     `json:"routeResponseKey"`
 }
 
 // Integration is a route's backend.
@@ -196,6 +208,30 @@ type Integration struct {
 	// (append:header.x style keys), as import-api reads them.
 	RequestParameters  map[string]string            `json:"requestParameters,omitempty"`
 	ResponseParameters map[string]map[string]string `json:"responseParameters,omitempty"`
+	// Mapping templates of a WebSocket integration (HTTP and MOCK apply
+	// them; on the proxy types they are kept, unused, as AWS ignores
+	// them there). ContentHandlingStrategy is kept, not applied.
+	ContentHandlingStrategy     string            `json:"contentHandlingStrategy,omitempty"`
+	PassthroughBehavior         string            `json:"passthroughBehavior,omitempty"`
+	RequestTemplates            map[string]string `json:"requestTemplates,omitempty"`
+	TemplateSelectionExpression string            `json:"templateSelectionExpression,omitempty"`
+	// IntegrationResponses of a WebSocket integration, by id; changed
+	// only through the integrationresponses calls.
+	IntegrationResponses map[string]*IntegrationResponse `json:"integrationResponses,omitempty"`
+}
+
+// IntegrationResponse maps a WebSocket integration's answer to the
+// message a two-way route sends back. IntegrationResponseKey is $default
+// or a regular expression between slashes matched against the whole
+// status code (/4\d\d/). ContentHandlingStrategy and ResponseParameters
+// are kept, not applied: a WebSocket message has no headers.
+type IntegrationResponse struct {
+	ContentHandlingStrategy     string            `json:"contentHandlingStrategy,omitempty"`
+	IntegrationResponseID       string            `json:"integrationResponseId"`
+	IntegrationResponseKey      string            `json:"integrationResponseKey"`
+	ResponseParameters          map[string]string `json:"responseParameters,omitempty"`
+	ResponseTemplates           map[string]string `json:"responseTemplates,omitempty"`
+	TemplateSelectionExpression string            `json:"templateSelectionExpression,omitempty"`
 }
 
 // RouteSettings are a stage's default route settings; frontdesk applies

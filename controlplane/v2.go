@@ -2,7 +2,10 @@ package controlplane
 
 import (
 	"encoding/json"
+	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +38,9 @@ func (s *Service) routesV2() {
 	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.getRouteResponses)
 	r.POST("/v2/apis/{apiId}/routes/{routeId}/routeresponses", s.createRouteResponse)
 	r.GET("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.getRouteResponse)
+	r.PATCH("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.updateRouteResponse)
 	r.DELETE("/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", s.deleteRouteResponse)
+	s.routesIntegrationResponses()
 }
 
 // route finds a route of a created API (for a change) or of any API.
@@ -117,6 +122,35 @@ func (s *Service) createRouteResponse(ctx *fasthttp.RequestCtx) {
 		r.RouteResponses[rr.RouteResponseID] = &rr
 		autoDeploy(rec)
 		return &rr, nil
+	})
+}
+
+func (s *Service) updateRouteResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 200, func(st *State, file *config.Config) (any, error) {
+		rec, err := s.created(st, file, param(ctx, "apiId"))
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.route(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		id := param(ctx, "routeResponseId")
+		old := r.RouteResponses[id]
+		if old == nil {
+			return nil, notFound("Invalid RouteResponse identifier specified %s", id)
+		}
+		rr, err := patched(old, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		rr.RouteResponseID = id
+		if rr.RouteResponseKey != "$default" {
+			return nil, badRequest("Invalid route response key %q: frontdesk supports $default", rr.RouteResponseKey)
+		}
+		r.RouteResponses[id] = rr
+		autoDeploy(rec)
+		return rr, nil
 	})
 }
 
@@ -375,6 +409,8 @@ type kind[T any] struct {
 	onDelete func(rec *apiRecord, id string)
 	// noAutoDeploy: a change here is not a change of the API's routes.
 	noAutoDeploy bool
+	// replaceMembers: an update replaces each member its body sets whole.
+	replaceMembers bool
 }
 
 func registerChild[T any](s *Service, k *kind[T]) {
@@ -453,10 +489,8 @@ func registerChild[T any](s *Service, k *kind[T]) {
 			if old == nil {
 				return nil, notFound("Invalid %s identifier specified %s", k.label, id)
 			}
-			b, _ := json.Marshal(old)
-			t := new(T)
-			_ = json.Unmarshal(b, t)
-			if err := decode(ctx, t); err != nil {
+			t, err := patched(old, ctx, k.replaceMembers)
+			if err != nil {
 				return nil, err
 			}
 			*k.id(t) = id
@@ -495,6 +529,35 @@ func registerChild[T any](s *Service, k *kind[T]) {
 			return nil, nil
 		})
 	})
+}
+
+// patched is old updated by the body of ctx: with replace, the members
+// the body sets are replaced whole (a requestTemplates map in the body
+// replaces the one kept rather than adding to it); otherwise the body is
+// decoded over old.
+func patched[T any](old *T, ctx *fasthttp.RequestCtx, replace bool) (*T, error) {
+	if !replace {
+		b, _ := json.Marshal(old)
+		t := new(T)
+		_ = json.Unmarshal(b, t)
+		return t, decode(ctx, t)
+	}
+	var body map[string]json.RawMessage
+	if err := decode(ctx, &body); err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(old)
+	merged := map[string]json.RawMessage{}
+	_ = json.Unmarshal(b, &merged)
+	for k, v := range body {
+		merged[k] = v
+	}
+	b, _ = json.Marshal(merged)
+	t := new(T)
+	if err := json.Unmarshal(b, t); err != nil {
+		return nil, badRequest("Could not parse request body into json: %v", err)
+	}
+	return t, nil
 }
 
 // readable finds an API to read from: a created one, or a file API shown
@@ -537,6 +600,9 @@ func fileRecord(a API, ca *config.API, created time.Time) *apiRecord {
 			v.IntegrationType, v.IntegrationURI = "AWS_PROXY", ci.Function
 		case config.IntegrationMock:
 			v.IntegrationType = "MOCK"
+		}
+		if a.ProtocolType == "WEBSOCKET" {
+			fileTemplated(v, ci, name, in)
 		}
 		rec.Integrations[v.IntegrationID] = v
 	}
@@ -581,6 +647,29 @@ func fileRecord(a API, ca *config.API, created time.Time) *apiRecord {
 		rec.Stages[sn] = v
 	}
 	return rec
+}
+
+// fileTemplated shows a file WebSocket integration's templates and
+// responses as apigatewayv2's fields; an http one with templates is the
+// non-proxy HTTP type.
+func fileTemplated(v *Integration, ci *config.Integration, api, name string) {
+	if len(ci.RequestTemplates) == 0 && len(ci.Responses) == 0 {
+		return
+	}
+	if v.IntegrationType == "HTTP_PROXY" {
+		v.IntegrationType = "HTTP"
+	}
+	v.RequestTemplates, v.TemplateSelectionExpression = ci.RequestTemplates, ci.TemplateSelectionExpression
+	v.PassthroughBehavior = strings.ToUpper(string(ci.PassthroughBehavior))
+	v.IntegrationResponses = map[string]*IntegrationResponse{}
+	for i, r := range ci.Responses {
+		ir := &IntegrationResponse{IntegrationResponseID: fileID("integrationresponse", api, name+"\x00"+strconv.Itoa(i))[:6],
+			IntegrationResponseKey: "$default", ResponseTemplates: r.ResponseTemplates}
+		if r.SelectionPattern != "" {
+			ir.IntegrationResponseKey = "/" + r.SelectionPattern + "/"
+		}
+		v.IntegrationResponses[ir.IntegrationResponseID] = ir
+	}
 }
 
 // autoDeploy deploys the API after a change when a stage auto-deploys,
@@ -632,8 +721,12 @@ var routeKind = &kind[Route]{
 	label: "Route", path: "routes", param: "routeId", idLen: 7, max: MaxRoutes,
 	coll: func(r *apiRecord) map[string]*Route { return r.Routes },
 	id:   func(t *Route) *string { return &t.RouteID },
-	prepare: func(rec *apiRecord, r, _ *Route, _ *State) error {
+	prepare: func(rec *apiRecord, r, old *Route, _ *State) error {
 		r.APIGatewayManaged = false
+		r.RouteResponses = nil
+		if old != nil {
+			r.RouteResponses = old.RouteResponses
+		}
 		if r.RouteKey == "" {
 			return badRequest("RouteKey is required")
 		}
@@ -674,12 +767,22 @@ var routeKind = &kind[Route]{
 }
 
 var integrationKind = &kind[Integration]{
-	label: "Integration", path: "integrations", param: "integrationId", idLen: 7, max: MaxIntegrations,
+	label: "Integration", path: "integrations", param: "integrationId", idLen: 7, max: MaxIntegrations, replaceMembers: true,
 	coll: func(r *apiRecord) map[string]*Integration { return r.Integrations },
 	id:   func(t *Integration) *string { return &t.IntegrationID },
-	prepare: func(rec *apiRecord, in, _ *Integration, _ *State) error {
+	prepare: func(rec *apiRecord, in, old *Integration, _ *State) error {
 		in.APIGatewayManaged = false
+		in.IntegrationResponses = nil
+		if old != nil {
+			in.IntegrationResponses = old.IntegrationResponses
+		}
 		ws := rec.API.ProtocolType == "WEBSOCKET"
+		if err := checkTemplated(in, ws); err != nil {
+			return err
+		}
+		if err := checkAPITemplates(rec, in); err != nil {
+			return err
+		}
 		switch in.IntegrationType {
 		case "HTTP_PROXY":
 			if in.IntegrationMethod == "" {
@@ -836,4 +939,257 @@ func stageNameOK(n string) bool {
 		}
 	}
 	return true
+}
+
+// passthroughBehaviors and contentHandlings are the values apigatewayv2
+// takes.
+var (
+	passthroughBehaviors = []string{"WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"}
+	contentHandlings     = []string{"CONVERT_TO_BINARY", "CONVERT_TO_TEXT"}
+)
+
+// checkTemplated checks an integration's mapping-template fields: AWS
+// takes them on WebSocket APIs only, and defaults a WebSocket
+// integration's PassthroughBehavior to WHEN_NO_MATCH.
+func checkTemplated(in *Integration, ws bool) error {
+	if !ws {
+		if len(in.RequestTemplates) > 0 || in.TemplateSelectionExpression != "" || in.PassthroughBehavior != "" || in.ContentHandlingStrategy != "" {
+			return badRequest("RequestTemplates, TemplateSelectionExpression, PassthroughBehavior and ContentHandlingStrategy are supported only for WebSocket APIs")
+		}
+		return nil
+	}
+	if in.PassthroughBehavior == "" {
+		in.PassthroughBehavior = "WHEN_NO_MATCH"
+	}
+	if !slices.Contains(passthroughBehaviors, in.PassthroughBehavior) {
+		return badRequest("Invalid PassthroughBehavior %q: want WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER", in.PassthroughBehavior)
+	}
+	if in.ContentHandlingStrategy != "" && !slices.Contains(contentHandlings, in.ContentHandlingStrategy) {
+		return badRequest("Invalid ContentHandlingStrategy %q: want CONVERT_TO_BINARY or CONVERT_TO_TEXT", in.ContentHandlingStrategy)
+	}
+	return checkTemplates("RequestTemplates", in.RequestTemplates)
+}
+
+// checkTemplates bounds a template map (MaxTemplates, MaxTemplateSize);
+// the templates themselves are parsed by the config's checks.
+func checkTemplates(field string, m map[string]string) error {
+	if len(m) > MaxTemplates {
+		return badRequest("%s: at most %d templates, got %d", field, MaxTemplates, len(m))
+	}
+	for k, v := range m {
+		if k == "" || len(k) > 128 {
+			return badRequest("%s: want keys of 1 to 128 characters, got %q", field, k)
+		}
+		if len(v) > MaxTemplateSize {
+			return badRequest("%s.%s: a template is at most %d bytes, got %d", field, k, MaxTemplateSize, len(v))
+		}
+	}
+	return nil
+}
+
+func (s *Service) routesIntegrationResponses() {
+	base := "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses"
+	one := base + "/{integrationResponseId}"
+	s.router.GET(base, s.getIntegrationResponses)
+	s.router.POST(base, s.createIntegrationResponse)
+	s.router.GET(one, s.getIntegrationResponse)
+	s.router.PATCH(one, s.updateIntegrationResponse)
+	s.router.DELETE(one, s.deleteIntegrationResponse)
+}
+
+// integration finds an integration of a created API (for a change, with
+// the API's record) or of any API.
+func (s *Service) integration(st *State, file *config.Config, ctx *fasthttp.RequestCtx, change bool) (*apiRecord, *Integration, error) {
+	var rec *apiRecord
+	var err error
+	if change {
+		rec, err = s.created(st, file, param(ctx, "apiId"))
+	} else {
+		rec, err = s.readable(st, file, param(ctx, "apiId"))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if in := rec.Integrations[param(ctx, "integrationId")]; in != nil {
+		return rec, in, nil
+	}
+	return nil, nil, notFound("Invalid Integration identifier specified %s", param(ctx, "integrationId"))
+}
+
+func (s *Service) getIntegrationResponses(ctx *fasthttp.RequestCtx) {
+	s.read(ctx, func(st *State, file *config.Config) (any, error) {
+		_, in, err := s.integration(st, file, ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		out := items[*IntegrationResponse]{Items: []*IntegrationResponse{}}
+		for _, id := range sortedIDs(in.IntegrationResponses) {
+			out.Items = append(out.Items, in.IntegrationResponses[id])
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) getIntegrationResponse(ctx *fasthttp.RequestCtx) {
+	s.read(ctx, func(st *State, file *config.Config) (any, error) {
+		_, in, err := s.integration(st, file, ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		if ir := in.IntegrationResponses[param(ctx, "integrationResponseId")]; ir != nil {
+			return ir, nil
+		}
+		return nil, notFound("Invalid IntegrationResponse identifier specified %s", param(ctx, "integrationResponseId"))
+	})
+}
+
+func (s *Service) createIntegrationResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 201, func(st *State, file *config.Config) (any, error) {
+		rec, in, err := s.integration(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		if rec.API.ProtocolType != "WEBSOCKET" {
+			return nil, badRequest("Integration responses are supported only for WebSocket APIs")
+		}
+		if err := limit(len(in.IntegrationResponses), MaxIntegrationResponses, "integration responses of an integration"); err != nil {
+			return nil, err
+		}
+		var ir IntegrationResponse
+		if err := decode(ctx, &ir); err != nil {
+			return nil, err
+		}
+		ir.IntegrationResponseID = newID(6)
+		for in.IntegrationResponses[ir.IntegrationResponseID] != nil {
+			ir.IntegrationResponseID = newID(6)
+		}
+		if err := checkIntegrationResponse(rec, in, &ir); err != nil {
+			return nil, err
+		}
+		if in.IntegrationResponses == nil {
+			in.IntegrationResponses = map[string]*IntegrationResponse{}
+		}
+		in.IntegrationResponses[ir.IntegrationResponseID] = &ir
+		autoDeploy(rec)
+		return &ir, nil
+	})
+}
+
+func (s *Service) updateIntegrationResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 200, func(st *State, file *config.Config) (any, error) {
+		rec, in, err := s.integration(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		id := param(ctx, "integrationResponseId")
+		old := in.IntegrationResponses[id]
+		if old == nil {
+			return nil, notFound("Invalid IntegrationResponse identifier specified %s", id)
+		}
+		// A map in the body replaces the one kept, as AWS's update does.
+		ir, err := patched(old, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		ir.IntegrationResponseID = id
+		if err := checkIntegrationResponse(rec, in, ir); err != nil {
+			return nil, err
+		}
+		in.IntegrationResponses[id] = ir
+		autoDeploy(rec)
+		return ir, nil
+	})
+}
+
+func (s *Service) deleteIntegrationResponse(ctx *fasthttp.RequestCtx) {
+	s.change(ctx, 204, func(st *State, file *config.Config) (any, error) {
+		rec, in, err := s.integration(st, file, ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		id := param(ctx, "integrationResponseId")
+		if in.IntegrationResponses[id] == nil {
+			return nil, notFound("Invalid IntegrationResponse identifier specified %s", id)
+		}
+		delete(in.IntegrationResponses, id)
+		autoDeploy(rec)
+		return nil, nil
+	})
+}
+
+// checkIntegrationResponse checks ir, to be kept in in under its id: a
+// key of $default or /regex/, unique in the integration; a response
+// template selection expression frontdesk can evaluate (a fixed key).
+func checkIntegrationResponse(rec *apiRecord, in *Integration, ir *IntegrationResponse) error {
+	if _, err := selectionPattern(ir.IntegrationResponseKey); err != nil {
+		return err
+	}
+	for _, o := range in.IntegrationResponses {
+		if o.IntegrationResponseKey == ir.IntegrationResponseKey && o.IntegrationResponseID != ir.IntegrationResponseID {
+			return conflict("Integration response with key %s already exists for this integration", ir.IntegrationResponseKey)
+		}
+	}
+	if ir.ContentHandlingStrategy != "" && !slices.Contains(contentHandlings, ir.ContentHandlingStrategy) {
+		return badRequest("Invalid ContentHandlingStrategy %q: want CONVERT_TO_BINARY or CONVERT_TO_TEXT", ir.ContentHandlingStrategy)
+	}
+	if e := ir.TemplateSelectionExpression; strings.Contains(strings.ReplaceAll(e, `\$`, ""), "$") {
+		return badRequest("Unsupported TemplateSelectionExpression %q: frontdesk selects response templates by a fixed key such as \\$default", e)
+	}
+	if err := checkTemplates("ResponseTemplates", ir.ResponseTemplates); err != nil {
+		return err
+	}
+	c := *in
+	c.IntegrationResponses = maps.Clone(in.IntegrationResponses)
+	if c.IntegrationResponses == nil {
+		c.IntegrationResponses = map[string]*IntegrationResponse{}
+	}
+	c.IntegrationResponses[ir.IntegrationResponseID] = ir
+	return checkAPITemplates(rec, &c)
+}
+
+// checkAPITemplates bounds the templates of rec's API with in (new or
+// changed) in place of the integration of its id (MaxAPITemplateBytes).
+func checkAPITemplates(rec *apiRecord, in *Integration) error {
+	n := templateBytes(in)
+	for id, o := range rec.Integrations {
+		if id != in.IntegrationID {
+			n += templateBytes(o)
+		}
+	}
+	if n > MaxAPITemplateBytes {
+		return badRequest("The templates of an API are at most %d bytes in all, got %d", MaxAPITemplateBytes, n)
+	}
+	return nil
+}
+
+// templateBytes is the size of in's request and response templates.
+func templateBytes(in *Integration) int {
+	size := func(m map[string]string) int {
+		n := 0
+		for k, v := range m {
+			n += len(k) + len(v)
+		}
+		return n
+	}
+	n := size(in.RequestTemplates)
+	for _, ir := range in.IntegrationResponses {
+		n += size(ir.ResponseTemplates)
+	}
+	return n
+}
+
+// selectionPattern is the config's selection_pattern of an integration
+// response key: "" for $default, the regular expression of /regex/.
+func selectionPattern(key string) (string, error) {
+	if key == "$default" {
+		return "", nil
+	}
+	if len(key) < 3 || key[0] != '/' || key[len(key)-1] != '/' {
+		return "", badRequest("Invalid integration response key %q: want $default or a regular expression between slashes, such as /4\\d\\d/", key)
+	}
+	re := key[1 : len(key)-1]
+	if _, err := regexp.Compile(re); err != nil {
+		return "", badRequest("Invalid integration response key %q: %v", key, err)
+	}
+	return re, nil
 }
