@@ -52,7 +52,10 @@ type Round struct {
 	// on processes other than the suite's (and on other machines, as
 	// steal): the noise the round was measured under.
 	OtherCPU float64 `json:"other_cpu"`
-	Err      string  `json:"error,omitempty"`
+	// CPUNotMeasured: a -target given without a pid, whose CPU time the
+	// suite cannot read.
+	CPUNotMeasured bool   `json:"cpu_not_measured,omitempty"`
+	Err            string `json:"error,omitempty"`
 }
 
 // succeeded reports whether the round measured something.
@@ -93,6 +96,8 @@ type Machine struct {
 	Nginx    string `json:"nginx"`
 	Wrk      string `json:"wrk"`
 	Taskset  string `json:"taskset"`
+	Haproxy  string `json:"haproxy,omitempty"`
+	Caddy    string `json:"caddy,omitempty"`
 	ClkTck   int64  `json:"clk_tck"`
 }
 
@@ -185,7 +190,7 @@ func (r *Report) summarize() {
 		if s.Median == nil || ref == nil || ref.Median == nil {
 			continue
 		}
-		if ref.Median.CPUUsPerReq > 0 {
+		if ref.Median.CPUUsPerReq > 0 && !s.Median.CPUNotMeasured {
 			v := s.Median.CPUUsPerReq / ref.Median.CPUUsPerReq
 			s.CPURatio = &v
 		}
@@ -246,13 +251,13 @@ func (r *Report) rows() []row {
 		m := s.Median
 		l := m.Load
 		backend := "—" // direct: the upstream is the measured process
-		if s.Proxy != Direct {
+		if s.Proxy != Direct && s.Proxy != External {
 			backend = fmt.Sprintf("%.2f", m.BackendCPUUsPerReq)
 		}
 		out = append(out, row{
 			name: s.Name, status: string(s.Status),
 			rps: fmt.Sprintf("%.0f", l.RPS), p50: fmtMicros(l.P50Us), p99: fmtMicros(l.P99Us), p999: fmtMicros(l.P999Us),
-			cpu: fmt.Sprintf("%.2f", m.CPUUsPerReq), backend: backend, rss: fmtKiB(m.PeakRSSKiB),
+			cpu: fmtCPU(m), backend: backend, rss: fmtKiB(m.PeakRSSKiB),
 			vs: dash(s.Reference), cpuRatio: fmtRatio(s.CPURatio), rpsRatio: fmtRatio(s.RPSRatio),
 			non2xx: fmt.Sprint(l.Non2xx), errs: fmt.Sprint(l.ErrorCount()),
 			other: fmt.Sprintf("%.0f%%", m.OtherCPU*100),
@@ -392,7 +397,8 @@ func (r *Report) Markdown() string {
 	b.WriteString("| machine | |\n|---|---|\n")
 	for _, kv := range [][2]string{
 		{"CPU", r.Machine.CPUModel}, {"cores", fmt.Sprint(r.Machine.Cores)}, {"kernel", r.Machine.Kernel},
-		{"Go", r.Machine.Go}, {"nginx", r.Machine.Nginx}, {"wrk", r.Machine.Wrk}, {"taskset", r.Machine.Taskset},
+		{"Go", r.Machine.Go}, {"nginx", r.Machine.Nginx}, {"haproxy", dash(r.Machine.Haproxy)}, {"caddy", dash(r.Machine.Caddy)},
+		{"wrk", r.Machine.Wrk}, {"taskset", r.Machine.Taskset},
 		{"clock ticks/s", fmt.Sprint(r.Machine.ClkTck)},
 		{"rounds", fmt.Sprintf("%d × %s (+%s warm-up), order rotated per round, median round reported", r.Settings.Rounds, secs(r.Settings.DurationS), secs(r.Settings.WarmupS))},
 		{"connections", fmt.Sprint(r.Settings.Conns)}, {"placement", r.Settings.Pinning}, {"note", dash(r.Settings.Note)},
