@@ -77,6 +77,7 @@ type ScenarioResult struct {
 	Path      string    `json:"path"`
 	About     string    `json:"about"`
 	Reference string    `json:"reference,omitempty"`
+	Group     string    `json:"group,omitempty"` // scenarios run side by side, compared by the verdict
 	Status    Status    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
 	Median    *Round    `json:"median,omitempty"`
@@ -133,6 +134,7 @@ type Report struct {
 	Scenarios []ScenarioResult `json:"scenarios"`
 	WrkCheck  *WrkCheck        `json:"wrk_check,omitempty"`
 	Budget    []BudgetLine     `json:"budget"`
+	Verdict   string           `json:"verdict,omitempty"` // verdict.go
 }
 
 // Scenario returns the named result, or nil.
@@ -201,6 +203,7 @@ func (r *Report) summarize() {
 	}
 	r.WrkCheck = wrkCheck(r.Scenario("direct"), r.Scenario("direct-wrk"))
 	r.Budget = CheckMacro(r)
+	r.Verdict = r.MakeVerdict()
 }
 
 func wrkCheck(d, w *ScenarioResult) *WrkCheck {
@@ -335,6 +338,9 @@ func (r *Report) writeNotes(b *strings.Builder) {
 	if n := r.noiseNote(); n != "" {
 		notes = append(notes, n)
 	}
+	if n := r.handshakeNote(); n != "" {
+		notes = append(notes, n)
+	}
 	if len(notes) > 0 {
 		fmt.Fprintf(b, "\n%s\n", strings.Join(notes, "\n"))
 	}
@@ -347,6 +353,9 @@ func (r *Report) writeNotes(b *strings.Builder) {
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintf(b, "\nNot installed: %s.\n", strings.Join(r.Missing, ", "))
+	}
+	if r.Verdict != "" {
+		fmt.Fprintf(b, "\nVerdict: %s\n", r.Verdict)
 	}
 }
 
@@ -405,6 +414,9 @@ func (r *Report) Markdown() string {
 	} {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 	}
+	if r.Verdict != "" {
+		b.WriteString("\n## Verdict\n\n" + r.Verdict + "\n")
+	}
 	b.WriteString("\n## Results\n\n")
 	b.WriteString("CPU µs/req and peak RSS are the proxy process's, with its child processes (the upstream's for direct); backend CPU µs/req is the upstream's behind the proxy, so the two add up to what a request cost the machine; ratios are to the `vs` scenario measured in the same run; " +
 		"other load is the CPU the machine spent on anything but the suite's processes during the window (100% = one CPU): rounds measured under other load are less trustworthy.\n\n")
@@ -427,6 +439,9 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n## Checks\n\n")
 	if n := r.noiseNote(); n != "" {
+		b.WriteString(n + "\n\n")
+	}
+	if n := r.handshakeNote(); n != "" {
 		b.WriteString(n + "\n\n")
 	}
 	b.WriteString(r.wrkLine() + "\n\nBudget (`make bench-check` also checks the micro-benchmarks' allocations):\n\n")

@@ -89,7 +89,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	buildErr := s.buildFrontdesk(ctx)
 	var runnable []int
 	for _, sc := range opt.Scenarios {
-		res := ScenarioResult{Name: sc.Name, Proxy: sc.Proxy, Generator: sc.generator(), Path: sc.Path, About: sc.About, Reference: sc.Reference}
+		res := ScenarioResult{Name: sc.Name, Proxy: sc.Proxy, Generator: sc.generator(), Path: sc.Path, About: sc.About, Reference: sc.Reference, Group: sc.Group}
 		res.Status, res.Reason = s.preflight(ctx, sc, buildErr)
 		if res.Status == Measured {
 			runnable = append(runnable, len(rep.Scenarios))
