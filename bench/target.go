@@ -166,7 +166,6 @@ var caddyTemplate = template.Must(template.New("Caddyfile").Parse(`# generated b
 {
 	admin off
 	auto_https off
-	persist_config off
 }
 
 :{{.Port}} {
