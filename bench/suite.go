@@ -155,7 +155,11 @@ func (s *suite) progress(sc Scenario, rd Round, n int) {
 		fmt.Fprintf(s.opt.Out, "%s failed: %s\n", prefix, rd.Err)
 		return
 	}
-	fmt.Fprintf(s.opt.Out, "%s %9.0f req/s  p99 %-9s  %6.2f µs CPU/req  other load %3.0f%%\n", prefix, rd.RPS(), fmtMicros(rd.Load.P99Us), rd.CPUUsPerReq, rd.OtherCPU*100)
+	hs := ""
+	if rd.Load.Handshakes > 0 {
+		hs = fmt.Sprintf("  %.0f handshakes/s (%d%% resumed)", rd.Load.HandshakesPerS, 100*rd.Load.Resumed/rd.Load.Handshakes)
+	}
+	fmt.Fprintf(s.opt.Out, "%s %9.0f req/s  p99 %-9s  %6s µs CPU/req  other load %3.0f%%%s\n", prefix, rd.RPS(), fmtMicros(rd.Load.P99Us), fmtCPU(&rd), rd.OtherCPU*100, hs)
 }
 
 func (s *suite) buildFrontdesk(ctx context.Context) error {
