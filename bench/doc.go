@@ -1,11 +1,13 @@
 // Package bench is frontdesk's macro benchmark suite: it starts an
-// upstream, the proxy under test (frontdesk, or nginx as the reference)
-// and the load generator as separate processes pinned to separate CPUs,
-// runs every scenario for several interleaved rounds, and reports the
-// median round's throughput, latency, CPU time per request and peak RSS,
-// with frontdesk's ratios to nginx measured in the same run. It also
-// checks those figures, and the hot-path micro-benchmarks' allocations,
-// against the performance budget.
+// upstream, the proxy under test (frontdesk, or nginx as the reference,
+// HAProxy or Caddy beside it; over plain HTTP or TLS) and the load
+// generator as separate processes pinned to separate CPUs, adds any
+// running gateway named with -target, runs every scenario for several
+// interleaved rounds, and reports the median round's throughput, latency,
+// CPU time per request and peak RSS, with frontdesk's ratios to nginx
+// measured in the same run and a one-paragraph verdict. It also checks
+// those figures, and the hot-path micro-benchmarks' allocations, against
+// the performance budget.
 //
 // Hot path: none of this package's code runs while load is applied, except
 // the two samples of CPU times from /proc per round that bracket the

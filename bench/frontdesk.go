@@ -27,6 +27,9 @@ func FrontdeskConfig(sc Scenario, d ConfigData) (string, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString(frontdeskServer)
+	if sc.TLS {
+		b.WriteString(frontdeskTLSBlock(d.Cert))
+	}
 	if err := t.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("scenario %s: render config: %w", sc.Name, err)
 	}

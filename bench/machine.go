@@ -38,6 +38,17 @@ func DescribeMachine(ctx context.Context, tools Tools, cores int) Machine {
 	if tools.Taskset != "" {
 		m.Taskset = tools.Taskset
 	}
+	m.Haproxy, m.Caddy = "not installed", "not installed"
+	if tools.Haproxy != "" {
+		// "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+		v := strings.TrimPrefix(firstLine(toolOutput(ctx, tools.Haproxy, "-v")), "HAProxy version ")
+		v, _, _ = strings.Cut(v, " ")
+		m.Haproxy = v
+	}
+	if tools.Caddy != "" {
+		v, _, _ := strings.Cut(firstLine(toolOutput(ctx, tools.Caddy, "version")), " ")
+		m.Caddy = v
+	}
 	return m
 }
 
@@ -47,6 +58,8 @@ type Tools struct {
 	Nginx, Wrk, Taskset string
 	// Redis is redis-server, for the cluster scenario.
 	Redis string
+	// Haproxy and Caddy are the proxies run beside nginx.
+	Haproxy, Caddy string
 }
 
 // FindTools looks the optional programs up in PATH.
@@ -58,13 +71,14 @@ func FindTools() Tools {
 		}
 		return p
 	}
-	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset"), Redis: look("redis-server")}
+	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset"), Redis: look("redis-server"),
+		Haproxy: look("haproxy"), Caddy: look("caddy")}
 }
 
 // Missing names the tools that are not installed.
 func (t Tools) Missing() []string {
 	out := []string{}
-	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}, {"redis-server", t.Redis}} {
+	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}, {"redis-server", t.Redis}, {"haproxy", t.Haproxy}, {"caddy", t.Caddy}} {
 		if x.path == "" {
 			out = append(out, x.name)
 		}

@@ -12,6 +12,9 @@ type nginxData struct {
 	Listen   string // host:port
 	Upstream string // host:port
 	Extra    string // the scenario's directives inside the location
+	// Cert, when set, makes the listener TLS 1.3 with this certificate,
+	// session tickets and a session cache (tls.go).
+	Cert CertFiles
 }
 
 // The reference nginx: one process (no master, no daemon) so that the
@@ -50,7 +53,15 @@ http {
     }
 
     server {
-        listen {{.Listen}};
+        listen {{.Listen}}{{if .Cert.Cert}} ssl{{end}};
+{{- if .Cert.Cert}}
+        ssl_certificate {{.Cert.Cert}};
+        ssl_certificate_key {{.Cert.Key}};
+        ssl_protocols TLSv1.3;
+        ssl_session_cache shared:bench:10m;
+        ssl_session_timeout 1h;
+        ssl_session_tickets on;
+{{- end}}
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;

@@ -52,7 +52,10 @@ type Round struct {
 	// on processes other than the suite's (and on other machines, as
 	// steal): the noise the round was measured under.
 	OtherCPU float64 `json:"other_cpu"`
-	Err      string  `json:"error,omitempty"`
+	// CPUNotMeasured: a -target given without a pid, whose CPU time the
+	// suite cannot read.
+	CPUNotMeasured bool   `json:"cpu_not_measured,omitempty"`
+	Err            string `json:"error,omitempty"`
 }
 
 // succeeded reports whether the round measured something.
@@ -74,6 +77,7 @@ type ScenarioResult struct {
 	Path      string    `json:"path"`
 	About     string    `json:"about"`
 	Reference string    `json:"reference,omitempty"`
+	Group     string    `json:"group,omitempty"` // scenarios run side by side, compared by the verdict
 	Status    Status    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
 	Median    *Round    `json:"median,omitempty"`
@@ -93,6 +97,8 @@ type Machine struct {
 	Nginx    string `json:"nginx"`
 	Wrk      string `json:"wrk"`
 	Taskset  string `json:"taskset"`
+	Haproxy  string `json:"haproxy,omitempty"`
+	Caddy    string `json:"caddy,omitempty"`
 	ClkTck   int64  `json:"clk_tck"`
 }
 
@@ -128,6 +134,7 @@ type Report struct {
 	Scenarios []ScenarioResult `json:"scenarios"`
 	WrkCheck  *WrkCheck        `json:"wrk_check,omitempty"`
 	Budget    []BudgetLine     `json:"budget"`
+	Verdict   string           `json:"verdict,omitempty"` // verdict.go
 }
 
 // Scenario returns the named result, or nil.
@@ -185,7 +192,7 @@ func (r *Report) summarize() {
 		if s.Median == nil || ref == nil || ref.Median == nil {
 			continue
 		}
-		if ref.Median.CPUUsPerReq > 0 {
+		if ref.Median.CPUUsPerReq > 0 && !s.Median.CPUNotMeasured {
 			v := s.Median.CPUUsPerReq / ref.Median.CPUUsPerReq
 			s.CPURatio = &v
 		}
@@ -196,6 +203,7 @@ func (r *Report) summarize() {
 	}
 	r.WrkCheck = wrkCheck(r.Scenario("direct"), r.Scenario("direct-wrk"))
 	r.Budget = CheckMacro(r)
+	r.Verdict = r.MakeVerdict()
 }
 
 func wrkCheck(d, w *ScenarioResult) *WrkCheck {
@@ -246,13 +254,13 @@ func (r *Report) rows() []row {
 		m := s.Median
 		l := m.Load
 		backend := "—" // direct: the upstream is the measured process
-		if s.Proxy != Direct {
+		if s.Proxy != Direct && s.Proxy != External {
 			backend = fmt.Sprintf("%.2f", m.BackendCPUUsPerReq)
 		}
 		out = append(out, row{
 			name: s.Name, status: string(s.Status),
 			rps: fmt.Sprintf("%.0f", l.RPS), p50: fmtMicros(l.P50Us), p99: fmtMicros(l.P99Us), p999: fmtMicros(l.P999Us),
-			cpu: fmt.Sprintf("%.2f", m.CPUUsPerReq), backend: backend, rss: fmtKiB(m.PeakRSSKiB),
+			cpu: fmtCPU(m), backend: backend, rss: fmtKiB(m.PeakRSSKiB),
 			vs: dash(s.Reference), cpuRatio: fmtRatio(s.CPURatio), rpsRatio: fmtRatio(s.RPSRatio),
 			non2xx: fmt.Sprint(l.Non2xx), errs: fmt.Sprint(l.ErrorCount()),
 			other: fmt.Sprintf("%.0f%%", m.OtherCPU*100),
@@ -330,6 +338,9 @@ func (r *Report) writeNotes(b *strings.Builder) {
 	if n := r.noiseNote(); n != "" {
 		notes = append(notes, n)
 	}
+	if n := r.handshakeNote(); n != "" {
+		notes = append(notes, n)
+	}
 	if len(notes) > 0 {
 		fmt.Fprintf(b, "\n%s\n", strings.Join(notes, "\n"))
 	}
@@ -342,6 +353,9 @@ func (r *Report) writeNotes(b *strings.Builder) {
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintf(b, "\nNot installed: %s.\n", strings.Join(r.Missing, ", "))
+	}
+	if r.Verdict != "" {
+		fmt.Fprintf(b, "\nVerdict: %s\n", r.Verdict)
 	}
 }
 
@@ -392,12 +406,16 @@ func (r *Report) Markdown() string {
 	b.WriteString("| machine | |\n|---|---|\n")
 	for _, kv := range [][2]string{
 		{"CPU", r.Machine.CPUModel}, {"cores", fmt.Sprint(r.Machine.Cores)}, {"kernel", r.Machine.Kernel},
-		{"Go", r.Machine.Go}, {"nginx", r.Machine.Nginx}, {"wrk", r.Machine.Wrk}, {"taskset", r.Machine.Taskset},
+		{"Go", r.Machine.Go}, {"nginx", r.Machine.Nginx}, {"haproxy", dash(r.Machine.Haproxy)}, {"caddy", dash(r.Machine.Caddy)},
+		{"wrk", r.Machine.Wrk}, {"taskset", r.Machine.Taskset},
 		{"clock ticks/s", fmt.Sprint(r.Machine.ClkTck)},
 		{"rounds", fmt.Sprintf("%d × %s (+%s warm-up), order rotated per round, median round reported", r.Settings.Rounds, secs(r.Settings.DurationS), secs(r.Settings.WarmupS))},
 		{"connections", fmt.Sprint(r.Settings.Conns)}, {"placement", r.Settings.Pinning}, {"note", dash(r.Settings.Note)},
 	} {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	if r.Verdict != "" {
+		b.WriteString("\n## Verdict\n\n" + r.Verdict + "\n")
 	}
 	b.WriteString("\n## Results\n\n")
 	b.WriteString("CPU µs/req and peak RSS are the proxy process's, with its child processes (the upstream's for direct); backend CPU µs/req is the upstream's behind the proxy, so the two add up to what a request cost the machine; ratios are to the `vs` scenario measured in the same run; " +
@@ -421,6 +439,9 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n## Checks\n\n")
 	if n := r.noiseNote(); n != "" {
+		b.WriteString(n + "\n\n")
+	}
+	if n := r.handshakeNote(); n != "" {
 		b.WriteString(n + "\n\n")
 	}
 	b.WriteString(r.wrkLine() + "\n\nBudget (`make bench-check` also checks the micro-benchmarks' allocations):\n\n")

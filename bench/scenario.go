@@ -66,6 +66,12 @@ type Scenario struct {
 	// Redis starts a redis-server on the load generator's CPUs for the
 	// scenario; its URL is {{.Redis}} in Config.
 	Redis bool
+	// TLS serves the scenario over TLS 1.3 with the suite's certificate
+	// (tls.go); NewConn makes the load a new connection per request.
+	TLS, NewConn bool
+	// Target is a running gateway put into the run with -target
+	// (target.go): Proxy is External and Path its URL's.
+	Target *Target
 	// Unavailable, when set, says why the suite cannot run the scenario
 	// yet, whatever frontdesk supports.
 	Unavailable string
@@ -78,6 +84,7 @@ type ConfigData struct {
 	Dir      string            // the run's scratch directory
 	Bins     map[string]string // built binaries by name
 	Redis    string            // redis://host:port/0 of the scenario's redis-server
+	Cert     CertFiles         // the suite's certificate, for TLS scenarios
 }
 
 // Bodies the upstream and the mock route answer with: ~100 bytes of JSON,
@@ -123,7 +130,7 @@ func Scenarios() []Scenario {
 		return out
 	}
 	gatewayProxy := gatewayBench("BenchmarkProxyGET")
-	return []Scenario{
+	all := []Scenario{
 		{Name: "direct", Proxy: Direct, Path: SmallPath, Group: "direct",
 			About: "load straight to the upstream (~100 B JSON): the ceiling of this machine"},
 		{Name: "direct-wrk", Proxy: Direct, Generator: Wrk, Path: SmallPath, Group: "direct",
@@ -242,6 +249,8 @@ apis:
       "$default": {integration: echo, reply: true}
 `},
 	}
+	all = append(all, peerScenarios()...)
+	return append(all, tlsScenarios(gatewayProxy)...)
 }
 
 // SelectScenarios returns the scenarios named in the comma-separated list,

@@ -37,6 +37,10 @@ func TestScenarioNamesAreUniqueAndReferencesExist(t *testing.T) {
 
 func TestEveryFrontdeskScenarioConfigLoads(t *testing.T) {
 	dir := t.TempDir()
+	cert, err := WriteCertificate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range Scenarios() {
 		if s.Proxy != Frontdesk {
 			continue
@@ -51,7 +55,7 @@ func TestEveryFrontdeskScenarioConfigLoads(t *testing.T) {
 				}
 				bins[name] = p
 			}
-			cfg, err := FrontdeskConfig(s, ConfigData{Upstream: "127.0.0.1:9", Dir: dir, Bins: bins, Redis: "redis://127.0.0.1:9/0"})
+			cfg, err := FrontdeskConfig(s, ConfigData{Upstream: "127.0.0.1:9", Dir: dir, Bins: bins, Redis: "redis://127.0.0.1:9/0", Cert: cert})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,7 @@ type suite struct {
 	clk    int64
 	dir    string          // scratch directory of the run
 	built  map[string]bool // helper binaries built so far, by name
+	cert   CertFiles       // the certificate TLS scenarios serve
 }
 
 // Run measures every scenario of opt and returns the report. Scenarios
@@ -81,10 +83,13 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		defer os.RemoveAll(dir)
 	}
 
+	if s.cert, err = WriteCertificate(filepath.Join(dir, "tls")); err != nil {
+		return nil, err
+	}
 	buildErr := s.buildFrontdesk(ctx)
 	var runnable []int
 	for _, sc := range opt.Scenarios {
-		res := ScenarioResult{Name: sc.Name, Proxy: sc.Proxy, Generator: sc.generator(), Path: sc.Path, About: sc.About, Reference: sc.Reference}
+		res := ScenarioResult{Name: sc.Name, Proxy: sc.Proxy, Generator: sc.generator(), Path: sc.Path, About: sc.About, Reference: sc.Reference, Group: sc.Group}
 		res.Status, res.Reason = s.preflight(ctx, sc, buildErr)
 		if res.Status == Measured {
 			runnable = append(runnable, len(rep.Scenarios))
@@ -150,7 +155,11 @@ func (s *suite) progress(sc Scenario, rd Round, n int) {
 		fmt.Fprintf(s.opt.Out, "%s failed: %s\n", prefix, rd.Err)
 		return
 	}
-	fmt.Fprintf(s.opt.Out, "%s %9.0f req/s  p99 %-9s  %6.2f µs CPU/req  other load %3.0f%%\n", prefix, rd.RPS(), fmtMicros(rd.Load.P99Us), rd.CPUUsPerReq, rd.OtherCPU*100)
+	hs := ""
+	if rd.Load.Handshakes > 0 {
+		hs = fmt.Sprintf("  %.0f handshakes/s (%d%% resumed)", rd.Load.HandshakesPerS, 100*rd.Load.Resumed/rd.Load.Handshakes)
+	}
+	fmt.Fprintf(s.opt.Out, "%s %9.0f req/s  p99 %-9s  %6s µs CPU/req  other load %3.0f%%%s\n", prefix, rd.RPS(), fmtMicros(rd.Load.P99Us), fmtCPU(&rd), rd.OtherCPU*100, hs)
 }
 
 func (s *suite) buildFrontdesk(ctx context.Context) error {
@@ -185,6 +194,10 @@ func (s *suite) preflight(ctx context.Context, sc Scenario, buildErr error) (Sta
 		return Skipped, "nginx not installed"
 	case sc.Redis && s.opt.Tools.Redis == "":
 		return Skipped, "redis-server not installed"
+	case sc.Proxy == Haproxy && s.opt.Tools.Haproxy == "":
+		return Skipped, "haproxy not installed"
+	case sc.Proxy == Caddy && s.opt.Tools.Caddy == "":
+		return Skipped, "caddy not installed"
 	case sc.Proxy != Frontdesk:
 		return Measured, ""
 	case buildErr != nil:
@@ -240,7 +253,7 @@ func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream, redis string) (
 	for name := range sc.Builds {
 		bins[name] = s.binPath(name)
 	}
-	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins, Redis: redis})
+	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins, Redis: redis, Cert: s.cert})
 	if err != nil {
 		return "", err
 	}
@@ -263,6 +276,9 @@ func (s *suite) runOnce(ctx context.Context, sc Scenario, round, pos int) Round 
 }
 
 func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
+	if sc.Target != nil {
+		return s.measureTarget(ctx, sc, rd)
+	}
 	dir := filepath.Join(s.dir, fmt.Sprintf("%s-round%d", sc.Name, rd.Round))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
@@ -295,6 +311,8 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		target, addr, err = s.startNginx(ctx, dir, sc, upAddr)
 	case Frontdesk:
 		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis)
+	case Haproxy, Caddy:
+		target, addr, err = s.startPeer(ctx, dir, sc, upAddr)
 	}
 	if err != nil {
 		return err
@@ -302,7 +320,11 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	if target != up {
 		defer target.stop(5 * time.Second)
 	}
-	if err := probe(ctx, addr, sc, target); err != nil {
+	tlsConf, err := s.probeTLS(sc)
+	if err != nil {
+		return err
+	}
+	if err := probe(ctx, addr, sc, target, tlsConf); err != nil {
 		return err
 	}
 	// The upstream's CPU is the suite's own load, not the machine's
@@ -461,7 +483,11 @@ func (s *suite) startNginx(ctx context.Context, dir string, sc Scenario, upstrea
 	if err != nil {
 		return nil, "", err
 	}
-	conf, err := NginxConf(nginxData{Dir: dir, Listen: addr, Upstream: upstream, Extra: sc.Config})
+	d := nginxData{Dir: dir, Listen: addr, Upstream: upstream, Extra: sc.Config}
+	if sc.TLS {
+		d.Cert = s.cert
+	}
+	conf, err := NginxConf(d)
 	if err != nil {
 		return nil, "", err
 	}
@@ -523,20 +549,31 @@ func waitListening(addr string, c *child, timeout time.Duration) error {
 }
 
 // probe checks that the scenario's request gets a 2xx answer before any
-// load is applied, retrying briefly while the server settles.
-func probe(ctx context.Context, addr string, sc Scenario, target *child) error {
+// load is applied, retrying briefly while the server settles. target is
+// the started server (nil for a -target, which the suite did not start);
+// tlsConf, when set, makes it an HTTPS request.
+func probe(ctx context.Context, addr string, sc Scenario, target *child, tlsConf *tls.Config) error {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + addr + sc.Path)
+	client := &fasthttp.Client{TLSConfig: tlsConf}
+	if tlsConf != nil {
+		req.SetRequestURI("https://" + addr + sc.Path)
+	} else {
+		req.SetRequestURI("http://" + addr + sc.Path)
+	}
+	if sc.Target != nil {
+		req.UseHostHeader = true
+		req.Header.SetHost(sc.Target.Host)
+	}
 	for _, h := range sc.Headers {
 		req.Header.Add(h.Name, h.Value)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	var last string
 	for {
-		err := fasthttp.DoTimeout(req, resp, 2*time.Second)
+		err := client.DoTimeout(req, resp, 2*time.Second)
 		if err == nil && resp.StatusCode()/100 == 2 {
 			return nil
 		}
@@ -545,7 +582,7 @@ func probe(ctx context.Context, addr string, sc Scenario, target *child) error {
 		} else {
 			last = fmt.Sprintf("status %d %q", resp.StatusCode(), truncate(resp.Body()))
 		}
-		if target.exited() {
+		if target != nil && target.exited() {
 			return target.failure()
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -560,6 +597,7 @@ func probe(ctx context.Context, addr string, sc Scenario, target *child) error {
 // measured process) and the suite's other helpers (the load generator).
 type watched struct {
 	target  *child
+	pid     int // a -target's process when target is nil; 0: not read
 	backend *child
 	helpers []*child
 }
@@ -578,11 +616,18 @@ func takeSample(w watched) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	t, err := ReadTreeCPU(w.target.pid())
-	if err != nil {
-		return sample{}, err
+	out := sample{at: time.Now(), system: sys}
+	pid := w.pid
+	if w.target != nil {
+		pid = w.target.pid()
 	}
-	out := sample{at: time.Now(), system: sys, target: t}
+	if pid != 0 {
+		t, err := ReadTreeCPU(pid)
+		if err != nil {
+			return sample{}, err
+		}
+		out.target = t
+	}
 	if w.backend != nil {
 		c, err := ReadCPU(w.backend.pid())
 		if err != nil {
@@ -623,6 +668,7 @@ func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr st
 	for _, h := range sc.Headers {
 		args = append(args, "-header", h.Name+": "+h.Value)
 	}
+	args = append(args, s.loadArgs(sc)...)
 	ctx, cancel := context.WithTimeout(ctx, s.opt.Warmup+s.opt.Duration+time.Minute)
 	defer cancel()
 	logPath := filepath.Join(dir, "load.log")

@@ -1,7 +1,10 @@
 // Package loadgen is the benchmark suite's HTTP/1.1 load generator: a closed
 // loop over N keep-alive connections, one goroutine per connection sending
 // a request and reading its response before sending the next, for a fixed
-// warm-up and measurement window. Latencies go into HDR histograms.
+// warm-up and measurement window. Latencies go into HDR histograms. With
+// Config.TLS it speaks TLS (counting handshakes and resumed sessions), and
+// with Config.NewConnPerRequest it opens a connection per request, for
+// measuring handshakes rather than exchanges.
 //
 // Hot path: Worker.roundTrip. The request is rendered once with
 // fasthttp.Request and written as the same bytes every time; the response
@@ -15,6 +18,7 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +82,22 @@ type Config struct {
 	// exactly that window.
 	OnMeasure func()
 	OnStop    func()
+	// TLS, when set, makes every connection a TLS client with this
+	// configuration; give it a ClientSessionCache (NewSessionCache) for
+	// session resumption.
+	TLS *tls.Config
+	// NewConnPerRequest opens a new connection for every request (which
+	// asks the server to close it: Connection: close) instead of keeping
+	// connections alive; the latency then includes connecting and, with
+	// TLS, the handshake.
+	NewConnPerRequest bool
+}
+
+// NewSessionCache is the client session cache a TLS run shares between
+// its connections: bounded to conns entries (one per server name is what
+// a run uses), so resumption does not grow memory.
+func NewSessionCache(conns int) tls.ClientSessionCache {
+	return tls.NewLRUClientSessionCache(max(conns, 1))
 }
 
 // Result is what one run measured inside its window.
@@ -98,6 +118,11 @@ type Result struct {
 	MaxUs     int64            `json:"max_us"`
 	MeanUs    float64          `json:"mean_us"`
 	BodyBytes int64            `json:"body_bytes"` // response body bytes read in the window
+	// TLS handshakes completed in the window, those of them that resumed
+	// a session, and handshakes per second of window.
+	Handshakes     int64   `json:"handshakes,omitempty"`
+	Resumed        int64   `json:"resumed,omitempty"`
+	HandshakesPerS float64 `json:"handshakes_per_s,omitempty"`
 }
 
 // ErrorCount is the number of failed requests of every kind.
@@ -149,6 +174,9 @@ func RenderRequest(c *Config) ([]byte, error) {
 	if len(c.Body) > 0 {
 		req.SetBody(c.Body)
 	}
+	if c.NewConnPerRequest {
+		req.Header.SetConnectionClose()
+	}
 	var buf bytes.Buffer
 	if _, err := req.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("loadgen: render request: %w", err)
@@ -180,6 +208,8 @@ func Run(c Config) (*Result, error) {
 	workers := make([]*Worker, c.Conns)
 	for i := range workers {
 		workers[i] = NewWorker(c.Addr, raw, timeout)
+		workers[i].tlsConf = c.TLS
+		workers[i].newConn = c.NewConnPerRequest
 	}
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -209,21 +239,25 @@ type Worker struct {
 	addr    string
 	raw     []byte
 	timeout time.Duration
+	tlsConf *tls.Config // nil: plain TCP
+	newConn bool        // a new connection per request
 
 	conn     net.Conn
 	br       *bufio.Reader
 	resp     fasthttp.Response
 	deadline time.Time // the connection's current deadline
 
-	hist      *hdrhistogram.Histogram
-	sent      int64
-	responses int64
-	status2xx int64
-	non2xx    int64
-	statuses  [600]int64 // non-2xx responses by status code; others in statuses[0]
-	errs      [numErrorKinds]int64
-	reconnect int64
-	bodyBytes int64
+	hist       *hdrhistogram.Histogram
+	sent       int64
+	responses  int64
+	status2xx  int64
+	non2xx     int64
+	statuses   [600]int64 // non-2xx responses by status code; others in statuses[0]
+	errs       [numErrorKinds]int64
+	reconnect  int64
+	bodyBytes  int64
+	handshakes int64
+	resumed    int64
 }
 
 // NewWorker prepares a worker that sends raw to addr.
@@ -246,8 +280,10 @@ func (w *Worker) Run(winStart, winEnd time.Time) {
 		if !now.Before(winEnd) {
 			return
 		}
+		start := now
 		if w.conn == nil {
-			if err := w.dial(winEnd); err != nil {
+			resumed, err := w.dial(winEnd)
+			if err != nil {
 				if t := time.Now(); !t.Before(winStart) && t.Before(winEnd) {
 					w.sent++
 					w.errs[ErrConnect]++
@@ -258,13 +294,28 @@ func (w *Worker) Run(winStart, winEnd time.Time) {
 				continue
 			}
 			now = time.Now()
+			if w.tlsConf != nil && !now.Before(winStart) && now.Before(winEnd) {
+				w.handshakes++
+				if resumed {
+					w.resumed++
+				}
+			}
+			if !w.newConn {
+				// Kept-alive connections: a request's latency is its
+				// exchange, not the connection's set-up.
+				start = now
+			}
 		}
 		deadline := now.Add(w.timeout)
 		if deadline.After(winEnd) {
 			deadline = winEnd
 		}
 		lat, kind, ok := w.roundTrip(now, deadline)
-		done := now.Add(lat)
+		if w.newConn {
+			w.close()
+		}
+		lat += now.Sub(start)
+		done := start.Add(lat)
 		if done.Before(winStart) || !done.Before(winEnd) {
 			continue
 		}
@@ -301,7 +352,9 @@ func (w *Worker) roundTrip(start, deadline time.Time) (time.Duration, ErrorKind,
 	lat := time.Since(start)
 	if w.resp.ConnectionClose() {
 		w.close()
-		w.reconnect++
+		if !w.newConn {
+			w.reconnect++
+		}
 	}
 	return lat, 0, true
 }
@@ -331,14 +384,29 @@ func (w *Worker) record(lat time.Duration) {
 	_ = w.hist.RecordValue(us)
 }
 
-func (w *Worker) dial(winEnd time.Time) error {
+// dial connects, and with TLS completes the handshake; resumed says
+// whether the handshake resumed a cached session.
+func (w *Worker) dial(winEnd time.Time) (resumed bool, err error) {
 	d := net.Dialer{Timeout: w.timeout}
 	if left := time.Until(winEnd); left < d.Timeout {
 		d.Timeout = left
 	}
 	conn, err := d.Dial("tcp", w.addr)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", w.addr, err)
+		return false, fmt.Errorf("dial %s: %w", w.addr, err)
+	}
+	if w.tlsConf != nil {
+		tc := tls.Client(conn, w.tlsConf)
+		if err := tc.SetDeadline(time.Now().Add(d.Timeout)); err != nil {
+			_ = conn.Close()
+			return false, fmt.Errorf("tls deadline: %w", err)
+		}
+		if err := tc.Handshake(); err != nil {
+			_ = conn.Close()
+			return false, fmt.Errorf("tls handshake with %s: %w", w.addr, err)
+		}
+		resumed = tc.ConnectionState().DidResume
+		conn = tc
 	}
 	w.conn = conn
 	w.deadline = time.Time{}
@@ -347,7 +415,7 @@ func (w *Worker) dial(winEnd time.Time) error {
 	} else {
 		w.br.Reset(conn)
 	}
-	return nil
+	return resumed, nil
 }
 
 func (w *Worker) close() {
@@ -382,6 +450,8 @@ func Merge(workers []*Worker, window time.Duration) *Result {
 		r.Non2xx += w.non2xx
 		r.Reconnect += w.reconnect
 		r.BodyBytes += w.bodyBytes
+		r.Handshakes += w.handshakes
+		r.Resumed += w.resumed
 		for code, n := range w.statuses {
 			if n > 0 {
 				r.Statuses[code] += n
@@ -395,6 +465,7 @@ func Merge(workers []*Worker, window time.Duration) *Result {
 	}
 	if r.Seconds > 0 {
 		r.RPS = float64(r.Responses) / r.Seconds
+		r.HandshakesPerS = float64(r.Handshakes) / r.Seconds
 	}
 	if all.TotalCount() > 0 {
 		r.P50Us = all.ValueAtQuantile(50)

@@ -186,7 +186,7 @@ func newBenchWorker(tb testing.TB) *Worker {
 		tb.Fatal(err)
 	}
 	w := NewWorker(addr, raw, 5*time.Second)
-	if err := w.dial(time.Now().Add(time.Minute)); err != nil {
+	if _, err := w.dial(time.Now().Add(time.Minute)); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(w.close)

@@ -133,10 +133,15 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	limit := fs.Duration("time-limit", 4*time.Minute+15*time.Second, "shorten each window when the whole run would take longer (0: never)")
 	keep := fs.Bool("keep", false, "keep the scratch directory with configs and logs")
 	list := fs.Bool("list", false, "list the scenarios and exit")
+	var targets targetFlags
+	fs.Var(&targets, "target", "name=url[,pid]: a running gateway loaded beside the proxy scenarios, CPU read from pid (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	all := bench.Scenarios()
+	all, err := bench.AddTargets(bench.Scenarios(), targets)
+	if err != nil {
+		return err
+	}
 	if *list {
 		for _, s := range all {
 			note := ""
@@ -147,7 +152,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		}
 		return nil
 	}
-	selected, err := bench.SelectScenarios(all, *scenarios)
+	selected, err := bench.SelectScenarios(all, withTargets(*scenarios, targets))
 	if err != nil {
 		return err
 	}
@@ -291,6 +296,32 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// targetFlags collects repeated -target name=url[,pid] flags.
+type targetFlags []bench.Target
+
+func (t *targetFlags) String() string { return fmt.Sprint(*t) }
+
+func (t *targetFlags) Set(v string) error {
+	target, err := bench.ParseTarget(v)
+	if err != nil {
+		return err
+	}
+	*t = append(*t, target)
+	return nil
+}
+
+// withTargets adds the targets to an explicit -scenarios list: a target
+// given is a target run.
+func withTargets(list string, targets []bench.Target) string {
+	if strings.TrimSpace(list) == "" {
+		return list
+	}
+	for _, t := range targets {
+		list += "," + t.Name
+	}
+	return list
+}
+
 // headerFlags collects repeated -header "Name: Value" flags.
 type headerFlags []loadgen.Header
 
@@ -321,10 +352,21 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "load before the window")
 	fs.DurationVar(&cfg.Duration, "duration", 8*time.Second, "measured window")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "per request")
+	useTLS := fs.Bool("tls", false, "TLS 1.3, resuming sessions from a cache of -conns entries")
+	tlsCA := fs.String("tls-ca", "", "PEM file of the only root trusted with -tls (default: the system's)")
+	tlsName := fs.String("tls-server-name", bench.TLSServerName, "server name sent and verified with -tls")
+	fs.BoolVar(&cfg.NewConnPerRequest, "new-conn", false, "a new connection per request (Connection: close)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.Headers = headers
+	if *useTLS {
+		c, err := bench.ClientTLSConfig(*tlsCA, *tlsName, loadgen.NewSessionCache(cfg.Conns))
+		if err != nil {
+			return err
+		}
+		cfg.TLS = c
+	}
 	w := bufio.NewWriter(stdout)
 	say := func(s string) func() {
 		return func() {
