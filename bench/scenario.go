@@ -123,7 +123,7 @@ func Scenarios() []Scenario {
 		return out
 	}
 	gatewayProxy := gatewayBench("BenchmarkProxyGET")
-	return []Scenario{
+	return append([]Scenario{
 		{Name: "direct", Proxy: Direct, Path: SmallPath, Group: "direct",
 			About: "load straight to the upstream (~100 B JSON): the ceiling of this machine"},
 		{Name: "direct-wrk", Proxy: Direct, Generator: Wrk, Path: SmallPath, Group: "direct",
@@ -229,19 +229,7 @@ apis:
     routes:
       "GET /hello": {integration: fn}
 `},
-		{Name: "frontdesk-websocket", Proxy: Frontdesk, Path: "/",
-			About:       "WebSocket API, messages echoed by a $default route",
-			Unavailable: "the suite's load generator speaks HTTP only",
-			Config: `apis:
-  chat:
-    type: websocket
-    route_selection: "$request.body.action"
-    integrations:
-      echo: {type: mock, status: 200, body: '{"ok":true}'}
-    routes:
-      "$default": {integration: echo, reply: true}
-`},
-	}
+	}, wsScenarios()...)
 }
 
 // SelectScenarios returns the scenarios named in the comma-separated list,

@@ -32,6 +32,7 @@ type Options struct {
 	Warmup     time.Duration // load before each window
 	Rounds     int
 	Conns      int
+	WSConns    int // connections of the WebSocket broadcast scenarios (DefaultWSConns when 0)
 	Scenarios  []Scenario
 	ProfileDir string // when set, CPU and allocation profiles go there
 	Keep       bool   // keep the scratch directory (configs, logs)
@@ -295,6 +296,8 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		target, addr, err = s.startNginx(ctx, dir, sc, upAddr)
 	case Frontdesk:
 		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis)
+	case WSFloor:
+		target, addr, err = s.startWSFloor(ctx, dir, upAddr)
 	}
 	if err != nil {
 		return err
@@ -302,7 +305,12 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	if target != up {
 		defer target.stop(5 * time.Second)
 	}
-	if err := probe(ctx, addr, sc, target); err != nil {
+	if sc.isWebSocket() {
+		err = probeWS(ctx, addr, sc, target)
+	} else {
+		err = probe(ctx, addr, sc, target)
+	}
+	if err != nil {
 		return err
 	}
 	// The upstream's CPU is the suite's own load, not the machine's
@@ -315,6 +323,8 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	switch sc.generator() {
 	case Wrk:
 		err = s.runWrk(ctx, dir, sc, addr, w, rd)
+	case WSEcho, WSBroadcast:
+		err = s.runWSLoad(ctx, dir, sc, addr, w, rd)
 	default:
 		err = s.runLoadgen(ctx, dir, sc, addr, w, rd)
 	}
