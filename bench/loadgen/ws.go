@@ -112,10 +112,12 @@ func RunWS(c WSConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var recv sync.WaitGroup // the broadcast receivers, ended by closing their connections
 	defer func() {
 		for _, ws := range conns {
 			_ = ws.Close()
 		}
+		recv.Wait()
 	}()
 	start := time.Now()
 	winStart := start.Add(c.Warmup)
@@ -148,7 +150,6 @@ func RunWS(c WSConfig) (*Result, error) {
 			shards[i].h = hdrhistogram.New(histMinMicros, histMaxMicros, histSigFigs)
 			hists = append(hists, shards[i].h)
 		}
-		var recv sync.WaitGroup
 		for i, ws := range conns {
 			n := &wsCounts{}
 			counts = append(counts, n)
@@ -167,7 +168,6 @@ func RunWS(c WSConfig) (*Result, error) {
 				postLoop(c.Addr, c.Path, ids, p, c.Posters, winStart, winEnd, c.Timeout, take, n)
 			}()
 		}
-		defer recv.Wait() // the deferred Close above ends the receivers
 	}
 	notify(winStart, c.OnMeasure)
 	notify(winEnd, c.OnStop)
