@@ -113,12 +113,16 @@ func RunWS(c WSConfig) (*Result, error) {
 		return nil, err
 	}
 	var recv sync.WaitGroup // the broadcast receivers, ended by closing their connections
-	defer func() {
-		for _, ws := range conns {
-			_ = ws.Close()
-		}
-		recv.Wait()
-	}()
+	var closeOnce sync.Once
+	closeAll := func() {
+		closeOnce.Do(func() {
+			for _, ws := range conns {
+				_ = ws.Close()
+			}
+			recv.Wait()
+		})
+	}
+	defer closeAll()
 	start := time.Now()
 	winStart := start.Add(c.Warmup)
 	winEnd := winStart.Add(c.Duration)
@@ -172,6 +176,7 @@ func RunWS(c WSConfig) (*Result, error) {
 	notify(winStart, c.OnMeasure)
 	notify(winEnd, c.OnStop)
 	wg.Wait()
+	closeAll() // the receivers' counts are read next
 
 	var total wsCounts
 	for _, n := range counts {
