@@ -3,7 +3,9 @@
 // and the load generator as separate processes pinned to separate CPUs,
 // runs every scenario for several interleaved rounds, and reports the
 // median round's throughput, latency, CPU time per request and peak RSS,
-// with frontdesk's ratios to nginx measured in the same run. It also
+// with frontdesk's ratios to nginx measured in the same run. WebSocket
+// scenarios (websocket.go) are measured the same way, per message, against
+// a plain fasthttp/websocket server (WSFloorServer) instead of nginx. It also
 // checks those figures, and the hot-path micro-benchmarks' allocations,
 // against the performance budget.
 //
@@ -11,4 +13,7 @@
 // the two samples of CPU times from /proc per round that bracket the
 // measured window (each scans /proc for the measured process's
 // descendants); the request loop is bench/loadgen's, in its own process.
+// WSFloorServer's handler is the floor's hot path when it runs as its own
+// process (frontdesk-bench wsfloor): it keeps to what any such server
+// would do, one read, one backend call or one write per message.
 package bench

@@ -261,6 +261,7 @@ func inWindow(t, winStart, winEnd time.Time) bool { return !t.Before(winStart) &
 // echoLoop sends a message and reads one back until the window ends.
 func echoLoop(ws *websocket.Conn, winStart, winEnd time.Time, timeout time.Duration, take func() bool, n *wsCounts, h *hdrhistogram.Histogram) {
 	msg := []byte(EchoMessage)
+	var buf bytes.Buffer
 	for {
 		now := time.Now()
 		if !now.Before(winEnd) || !take() {
@@ -276,7 +277,7 @@ func echoLoop(ws *websocket.Conn, winStart, winEnd time.Time, timeout time.Durat
 			}
 			return
 		}
-		_, reply, err := ws.ReadMessage()
+		reply, err := readMessage(ws, &buf)
 		done := time.Now()
 		if !inWindow(done, winStart, winEnd) {
 			if err != nil {
@@ -298,6 +299,21 @@ func echoLoop(ws *websocket.Conn, winStart, winEnd time.Time, timeout time.Durat
 	}
 }
 
+// readMessage reads the next message into buf, reused from one message to
+// the next so that the generator's receiving loops do not allocate a
+// message each (ReadMessage would).
+func readMessage(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // latencyShard is a histogram shared by a slice of the receivers.
 type latencyShard struct {
 	mu sync.Mutex
@@ -307,8 +323,9 @@ type latencyShard struct {
 // receiveLoop counts the messages delivered to one connection until it is
 // closed, with their latency from the send time they carry.
 func receiveLoop(ws *websocket.Conn, winStart, winEnd time.Time, n *wsCounts, shard *latencyShard) {
+	var buf bytes.Buffer
 	for {
-		_, msg, err := ws.ReadMessage()
+		msg, err := readMessage(ws, &buf)
 		if err != nil {
 			return
 		}
