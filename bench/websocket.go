@@ -132,19 +132,22 @@ func (s *suite) startWSFloor(ctx context.Context, dir, upstream string) (*child,
 }
 
 // probeWS checks that the scenario's first exchange works before any load
-// is applied: an echo, or a whoami answer.
+// is applied: an echo, or a whoami answer. target (nil in tests) is the
+// process serving it, whose exit ends the wait.
 func probeWS(ctx context.Context, addr string, sc Scenario, target *child) error {
-	msg := loadgen.EchoMessage
+	// An echo must come back with the upstream's answer: proof that the
+	// message went through the backend and not a shortcut.
+	msg, want := loadgen.EchoMessage, SmallBody
 	if sc.generator() == WSBroadcast {
-		msg = loadgen.WhoAmIMessage
+		msg, want = loadgen.WhoAmIMessage, ""
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := wsExchange("ws://"+addr+sc.Path, msg)
+		err := wsExchange("ws://"+addr+sc.Path, msg, want)
 		if err == nil {
 			return nil
 		}
-		if target.exited() {
+		if target != nil && target.exited() {
 			return target.failure()
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -154,7 +157,9 @@ func probeWS(ctx context.Context, addr string, sc Scenario, target *child) error
 	}
 }
 
-func wsExchange(url, msg string) error {
+// wsExchange sends msg on a new connection and reads one reply, which must
+// be want when want is set, and no error frame in any case.
+func wsExchange(url, msg, want string) error {
 	d := websocket.Dialer{HandshakeTimeout: 2 * time.Second}
 	ws, _, err := d.Dial(url, nil)
 	if err != nil {
@@ -171,6 +176,9 @@ func wsExchange(url, msg string) error {
 	}
 	if bytes.Contains(reply, []byte(`"message":`)) {
 		return fmt.Errorf("error frame %s", truncate(reply))
+	}
+	if want != "" && string(reply) != want {
+		return fmt.Errorf("reply %q, want %q", truncate(reply), want)
 	}
 	return nil
 }

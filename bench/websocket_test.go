@@ -2,11 +2,15 @@ package bench
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/bench/loadgen"
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/server"
 	"github.com/valyala/fasthttp"
 )
 
@@ -83,7 +87,7 @@ func TestWebSocketScenariosPairFrontdeskWithItsFloor(t *testing.T) {
 
 func TestWSLoadEchoesThroughTheFloorAndItsBackend(t *testing.T) {
 	addr := startFloor(t)
-	if err := wsExchange("ws://"+addr+WSStage, loadgen.EchoMessage); err != nil {
+	if err := wsExchange("ws://"+addr+WSStage, loadgen.EchoMessage, SmallBody); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	var measured, stopped bool
@@ -124,7 +128,7 @@ func TestWSLoadBroadcastDeliversEveryPostToItsConnection(t *testing.T) {
 func TestWSLoadStopsAtMaxMessages(t *testing.T) {
 	addr := startFloor(t)
 	res, err := loadgen.RunWS(loadgen.WSConfig{Addr: addr, Path: WSStage, Mode: loadgen.ModeEcho, Conns: 2,
-		Duration: 2 * time.Second, Timeout: 5 * time.Second, MaxMessages: 10})
+		Duration: time.Second, Timeout: 5 * time.Second, MaxMessages: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +164,78 @@ func TestWSFloorAnswersGoneForAnUnknownConnection(t *testing.T) {
 	}
 	if resp.StatusCode() != fasthttp.StatusGone {
 		t.Errorf("status %d, want 410", resp.StatusCode())
+	}
+}
+
+// startFrontdeskScenario serves the named scenario's config with the real server
+// on 127.0.0.1:0, in front of the suite's upstream, and returns its address.
+func startFrontdeskScenario(t *testing.T, name string) string {
+	t.Helper()
+	upLn, err := ListenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := NewUpstream()
+	go up.Serve(upLn) //nolint:errcheck // ends with Shutdown
+	sel, err := SelectScenarios(Scenarios(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := FrontdeskConfig(sel[0], ConfigData{Upstream: upLn.Addr().String(), Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Parse(name+".yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, src)
+	}
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := ListenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.UseListener(ln)
+	go srv.Serve() //nolint:errcheck // ends with Shutdown
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = up.ShutdownWithContext(ctx)
+	})
+	return ln.Addr().String()
+}
+
+func TestWSLoadRunsTheFrontdeskScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		cfg      loadgen.WSConfig
+	}{
+		{"frontdesk-ws-echo", loadgen.WSConfig{Mode: loadgen.ModeEcho, Conns: 4}},
+		{"frontdesk-ws-broadcast", loadgen.WSConfig{Mode: loadgen.ModeBroadcast, Conns: 20, Posters: 2}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			addr := startFrontdeskScenario(t, tc.scenario)
+			sc := Scenario{Generator: WSEcho, Path: WSStage}
+			if tc.cfg.Mode == loadgen.ModeBroadcast {
+				sc.Generator = WSBroadcast
+			}
+			// The probe the suite runs first: the echo must carry the
+			// upstream's answer, the whoami an id.
+			if err := probeWS(context.Background(), addr, sc, nil); err != nil {
+				t.Fatal(err)
+			}
+			c := tc.cfg
+			c.Addr, c.Path, c.Duration, c.Timeout, c.MaxMessages = addr, WSStage, 300*time.Millisecond, 5*time.Second, 20000
+			res, err := loadgen.RunWS(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Responses == 0 || res.Non2xx != 0 || res.ErrorCount() != 0 || res.P99Us <= 0 {
+				t.Fatalf("%+v; want messages with latencies and no failures", res)
+			}
+		})
 	}
 }
