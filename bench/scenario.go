@@ -236,19 +236,8 @@ apis:
     routes:
       "GET /hello": {integration: fn}
 `},
-		{Name: "frontdesk-websocket", Proxy: Frontdesk, Path: "/",
-			About:       "WebSocket API, messages echoed by a $default route",
-			Unavailable: "the suite's load generator speaks HTTP only",
-			Config: `apis:
-  chat:
-    type: websocket
-    route_selection: "$request.body.action"
-    integrations:
-      echo: {type: mock, status: 200, body: '{"ok":true}'}
-    routes:
-      "$default": {integration: echo, reply: true}
-`},
 	}
+	all = append(all, wsScenarios()...)
 	all = append(all, peerScenarios()...)
 	return append(all, tlsScenarios(gatewayProxy)...)
 }

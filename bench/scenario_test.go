@@ -24,8 +24,8 @@ func TestScenarioNamesAreUniqueAndReferencesExist(t *testing.T) {
 			continue
 		}
 		ref, ok := names[s.Reference]
-		if !ok || ref.Proxy != Nginx {
-			t.Errorf("%s: reference %q is not an nginx scenario", s.Name, s.Reference)
+		if !ok || (ref.Proxy != Nginx && ref.Proxy != WSFloor) {
+			t.Errorf("%s: reference %q is not an nginx or floor scenario", s.Name, s.Reference)
 		}
 	}
 	for _, b := range Budgets() {

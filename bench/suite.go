@@ -33,6 +33,7 @@ type Options struct {
 	Warmup     time.Duration // load before each window
 	Rounds     int
 	Conns      int
+	WSConns    int // connections of the WebSocket broadcast scenarios (DefaultWSConns when 0)
 	Scenarios  []Scenario
 	ProfileDir string // when set, CPU and allocation profiles go there
 	Keep       bool   // keep the scratch directory (configs, logs)
@@ -313,6 +314,8 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis)
 	case Haproxy, Caddy:
 		target, addr, err = s.startPeer(ctx, dir, sc, upAddr)
+	case WSFloor:
+		target, addr, err = s.startWSFloor(ctx, dir, upAddr)
 	}
 	if err != nil {
 		return err
@@ -320,11 +323,15 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	if target != up {
 		defer target.stop(5 * time.Second)
 	}
-	tlsConf, err := s.probeTLS(sc)
-	if err != nil {
-		return err
+	if sc.isWebSocket() {
+		err = probeWS(ctx, addr, sc, target)
+	} else {
+		var tlsConf *tls.Config
+		if tlsConf, err = s.probeTLS(sc); err == nil {
+			err = probe(ctx, addr, sc, target, tlsConf)
+		}
 	}
-	if err := probe(ctx, addr, sc, target, tlsConf); err != nil {
+	if err != nil {
 		return err
 	}
 	// The upstream's CPU is the suite's own load, not the machine's
@@ -337,6 +344,8 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	switch sc.generator() {
 	case Wrk:
 		err = s.runWrk(ctx, dir, sc, addr, w, rd)
+	case WSEcho, WSBroadcast:
+		err = s.runWSLoad(ctx, dir, sc, addr, w, rd)
 	default:
 		err = s.runLoadgen(ctx, dir, sc, addr, w, rd)
 	}

@@ -1,4 +1,5 @@
-// Package loadgen is the benchmark suite's HTTP/1.1 load generator: a closed
+// Package loadgen is the benchmark suite's load generator (HTTP/1.1 here;
+// WebSocket echo and @connections broadcast in ws.go, RunWS): a closed
 // loop over N keep-alive connections, one goroutine per connection sending
 // a request and reading its response before sending the next, for a fixed
 // warm-up and measurement window. Latencies go into HDR histograms. With

@@ -37,6 +37,8 @@ Usage:
   frontdesk-bench check [flags] [packages]   check results.json and the micro-benchmarks (of packages, else all) against the budget (make bench-check; -micro: allocations only, as make test runs it)
   frontdesk-bench load [flags]    apply load and print the result as JSON (run by the suite)
   frontdesk-bench upstream        serve the benchmark upstream (run by the suite)
+  frontdesk-bench wsload [flags]  apply WebSocket load and print the result as JSON (run by the suite)
+  frontdesk-bench wsfloor -backend ADDR   serve the WebSocket scenarios' floor (run by the suite)
 
 Relative paths are relative to the module root. Run "frontdesk-bench <command> -h" for flags.
 `
@@ -67,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runLoad(args, stdout, stderr)
 	case "upstream":
 		err = runUpstream(ctx, args, stdout, stderr)
+	case "wsload":
+		err = runWSLoad(args, stdout, stderr)
+	case "wsfloor":
+		err = runWSFloor(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -125,6 +131,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	warmup := fs.Duration("warmup", time.Second, "load before each window, not counted")
 	rounds := fs.Int("rounds", 3, "interleaved rounds; the median round is reported")
 	conns := fs.Int("conns", 64, "connections of the load generator")
+	wsConns := fs.Int("ws-conns", bench.DefaultWSConns, "WebSocket connections of the broadcast scenarios (at most 10000)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run (default all; -list shows them)")
 	profile := fs.String("profile", "", "directory for CPU and allocation profiles of the frontdesk scenarios")
 	out := fs.String("out", "bench/results", "where results.json, results.md and chart.svg go")
@@ -174,7 +181,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	}
 	rep, err := bench.Run(ctx, bench.Options{
 		Root: root, Frontdesk: inRoot(root, *frontdesk), Build: *build, GoBin: goBin, Self: self,
-		Duration: *duration, Warmup: *warmup, Rounds: *rounds, Conns: *conns,
+		Duration: *duration, Warmup: *warmup, Rounds: *rounds, Conns: *conns, WSConns: *wsConns,
 		Scenarios: selected, ProfileDir: inRoot(root, *profile), Keep: *keep, TimeLimit: *limit,
 		CPUs: cpus, Tools: bench.FindTools(), Log: log, Out: stdout,
 	})
