@@ -136,7 +136,9 @@ func bridgeOptions(name string, a *config.API, invokers map[string]lambda.Invoke
 // queued for many clients.
 type mockBackend struct{ wsbridge.Reply }
 
-func (m mockBackend) Call(context.Context, []byte, string) (wsbridge.Reply, error) { return m.Reply, nil }
+func (m mockBackend) Call(context.Context, []byte, string) (wsbridge.Reply, error) {
+	return m.Reply, nil
+}
 
 // lambdaBackend hands WebSocket events to a Lambda function; the bridge
 // reads its {"statusCode","body"} result as API Gateway does.
