@@ -314,6 +314,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return cfg, warnings, err
 	}
+	// Signals are caught before the listener opens: a SIGHUP that comes as
+	// soon as the port answers reloads once started instead of ending the
+	// process (Go's default for an uncaught SIGHUP).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	srv, err := server.New(cfg, log, server.Options{WatchFunctions: *watch, Load: reload})
 	if err != nil {
 		log.Error("start", "err", err)
@@ -323,11 +331,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	if *watch {
 		if err := srv.Watch(ctx); err != nil {
 			log.Warn("config file not watched", "err", err)
