@@ -885,119 +885,37 @@ func (p *parser) op(ops ...string) string {
 	return ""
 }
 
-func (p *parser) parseOr() (expr, error) {
-	l, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		pos := p.pos
-		if p.op("||", "or") == "" {
-			return l, nil
-		}
-		r, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: "||", l: l, r: r, pos: pos}
-	}
-}
-
-func (p *parser) parseAnd() (expr, error) {
-	l, err := p.parseEq()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		pos := p.pos
-		if p.op("&&", "and") == "" {
-			return l, nil
-		}
-		r, err := p.parseEq()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: "&&", l: l, r: r, pos: pos}
-	}
-}
-
-var wordOps = map[string]string{"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-
-func (p *parser) parseEq() (expr, error) {
-	l, err := p.parseRel()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		pos := p.pos
-		o := p.op("==", "!=", "eq", "ne")
-		if o == "" {
-			return l, nil
-		}
-		if w, ok := wordOps[o]; ok {
-			o = w
-		}
-		r, err := p.parseRel()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: o, l: l, r: r, pos: pos}
-	}
-}
-
+func (p *parser) parseOr() (expr, error)  { return p.binaryLevel(p.parseAnd, "||", "or") }
+func (p *parser) parseAnd() (expr, error) { return p.binaryLevel(p.parseEq, "&&", "and") }
+func (p *parser) parseEq() (expr, error)  { return p.binaryLevel(p.parseRel, "==", "!=", "eq", "ne") }
 func (p *parser) parseRel() (expr, error) {
-	l, err := p.parseAdd()
+	return p.binaryLevel(p.parseAdd, "<=", ">=", "<", ">", "lt", "le", "gt", "ge")
+}
+func (p *parser) parseAdd() (expr, error) { return p.binaryLevel(p.parseMul, "+", "-") }
+func (p *parser) parseMul() (expr, error) { return p.binaryLevel(p.parseUnary, "*", "/", "%") }
+
+// wordOps are Velocity's word spellings of operators, by the symbol the
+// evaluator knows them as.
+var wordOps = map[string]string{"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "or": "||", "and": "&&"}
+
+// binaryLevel parses one precedence level of left-associative binary
+// operators: next parses the operands (the next tighter level), ops are
+// this level's spellings.
+func (p *parser) binaryLevel(next func() (expr, error), ops ...string) (expr, error) {
+	l, err := next()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		pos := p.pos
-		o := p.op("<=", ">=", "<", ">", "lt", "le", "gt", "ge")
+		o := p.op(ops...)
 		if o == "" {
 			return l, nil
 		}
 		if w, ok := wordOps[o]; ok {
 			o = w
 		}
-		r, err := p.parseAdd()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: o, l: l, r: r, pos: pos}
-	}
-}
-
-func (p *parser) parseAdd() (expr, error) {
-	l, err := p.parseMul()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		pos := p.pos
-		o := p.op("+", "-")
-		if o == "" {
-			return l, nil
-		}
-		r, err := p.parseMul()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: o, l: l, r: r, pos: pos}
-	}
-}
-
-func (p *parser) parseMul() (expr, error) {
-	l, err := p.parseUnary()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		pos := p.pos
-		o := p.op("*", "/", "%")
-		if o == "" {
-			return l, nil
-		}
-		r, err := p.parseUnary()
+		r, err := next()
 		if err != nil {
 			return nil, err
 		}
