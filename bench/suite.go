@@ -678,10 +678,17 @@ func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr st
 		args = append(args, "-header", h.Name+": "+h.Value)
 	}
 	args = append(args, s.loadArgs(sc)...)
+	return s.runGenerator(ctx, dir, "load generator", "load.log", args, w, rd)
+}
+
+// runGenerator runs one of this program's load subcommands (args), takes
+// the CPU samples when the child says the window opens ("measure") and
+// closes ("stop"), and reads the loadgen.Result it prints as JSON.
+func (s *suite) runGenerator(ctx context.Context, dir, name, logName string, args []string, w watched, rd *Round) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opt.Warmup+s.opt.Duration+time.Minute)
 	defer cancel()
-	logPath := filepath.Join(dir, "load.log")
-	lines, c, err := startWithLines(s.layout.command(ctx, s.layout.Load, nil, args...), "load generator", logPath, false)
+	logPath := filepath.Join(dir, logName)
+	lines, c, err := startWithLines(s.layout.command(ctx, s.layout.Load, nil, args...), name, logPath, false)
 	if err != nil {
 		return err
 	}
@@ -703,14 +710,14 @@ func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr st
 	}
 	<-c.done
 	if c.err != nil {
-		return fmt.Errorf("load generator: %w; %s", c.err, logTail(logPath))
+		return fmt.Errorf("%s: %w; %s", name, c.err, logTail(logPath))
 	}
 	if sampleErr != nil {
 		return sampleErr
 	}
 	var res loadgen.Result
 	if err := json.Unmarshal(result, &res); err != nil {
-		return fmt.Errorf("load generator result: %w; %s", err, logTail(logPath))
+		return fmt.Errorf("%s result: %w; %s", name, err, logTail(logPath))
 	}
 	rd.Load = &res
 	s.account(rd, before, after, 0)

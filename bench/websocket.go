@@ -3,8 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -196,43 +194,7 @@ func (s *suite) runWSLoad(ctx context.Context, dir string, sc Scenario, addr str
 	default:
 		args = append(args, "-mode", loadgen.ModeEcho, "-conns", strconv.Itoa(min(s.opt.Conns, maxWSConns)))
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opt.Warmup+s.opt.Duration+time.Minute)
-	defer cancel()
-	logPath := filepath.Join(dir, "wsload.log")
-	lines, c, err := startWithLines(s.layout.command(ctx, s.layout.Load, nil, args...), "ws load generator", logPath, false)
-	if err != nil {
-		return err
-	}
-	defer c.stop(5 * time.Second)
-	w.helpers = append(w.helpers, c)
-	var before, after sample
-	var sampleErr error
-	var result []byte
-	for line := range lines {
-		switch {
-		case line == "measure":
-			before, sampleErr = takeSample(w)
-		case line == "stop":
-			after, err = takeSample(w)
-			sampleErr = errors.Join(sampleErr, err)
-		case strings.HasPrefix(line, "{"):
-			result = []byte(line)
-		}
-	}
-	<-c.done
-	if c.err != nil {
-		return fmt.Errorf("ws load generator: %w; %s", c.err, logTail(logPath))
-	}
-	if sampleErr != nil {
-		return sampleErr
-	}
-	var res loadgen.Result
-	if err := json.Unmarshal(result, &res); err != nil {
-		return fmt.Errorf("ws load generator result: %w; %s", err, logTail(logPath))
-	}
-	rd.Load = &res
-	s.account(rd, before, after, 0)
-	return nil
+	return s.runGenerator(ctx, dir, "ws load generator", "wsload.log", args, w, rd)
 }
 
 // WSFloorServer is the floor of the WebSocket scenarios: the least a Go
