@@ -244,6 +244,23 @@ func isTerm(name string) bool { return name == "end" || name == "else" || name =
 // parseBlock parses text and directives up to a terminating #end, #else or
 // #elseif (returned, with its position; the parser is left after it) or
 // the end of the source.
+// blockToEnd parses the body of directive (opened at start) up to its
+// #end; an #else or #elseif there belongs to no #if.
+func (p *parser) blockToEnd(directive string, start int) ([]node, error) {
+	body, term, termPos, err := p.parseBlock()
+	if err != nil {
+		return nil, err
+	}
+	switch term {
+	case "end":
+		return body, nil
+	case "":
+		return nil, p.errAt(start, "#"+directive+" is not closed by #end")
+	default:
+		return nil, p.errAt(termPos, "#"+term+" without #if")
+	}
+}
+
 func (p *parser) parseBlock() (nodes []node, term string, termPos int, err error) {
 	var lit []byte
 	flush := func() {
@@ -610,16 +627,9 @@ func (p *parser) directive(name string, start int, lit *[]byte) (node, error) {
 			return nil, err
 		}
 		*lit = p.gobble(start, *lit)
-		body, term, termPos, err := p.parseBlock()
+		body, err := p.blockToEnd("foreach", start)
 		if err != nil {
 			return nil, err
-		}
-		switch term {
-		case "end":
-		case "":
-			return nil, p.errAt(start, "#foreach is not closed by #end")
-		default:
-			return nil, p.errAt(termPos, "#"+term+" without #if")
 		}
 		return &foreachNode{name: v, iter: iter, body: body, pos: start}, nil
 	case "define":
@@ -633,16 +643,9 @@ func (p *parser) directive(name string, start int, lit *[]byte) (node, error) {
 			return nil, err
 		}
 		*lit = p.gobble(start, *lit)
-		body, term, termPos, err := p.parseBlock()
+		body, err := p.blockToEnd("define", start)
 		if err != nil {
 			return nil, err
-		}
-		switch term {
-		case "end":
-		case "":
-			return nil, p.errAt(start, "#define is not closed by #end")
-		default:
-			return nil, p.errAt(termPos, "#"+term+" without #if")
 		}
 		return &defineNode{name: v, body: body}, nil
 	case "macro":
@@ -674,16 +677,9 @@ func (p *parser) directive(name string, start int, lit *[]byte) (node, error) {
 			p.pos = j
 		}
 		*lit = p.gobble(start, *lit)
-		body, term, termPos, err := p.parseBlock()
+		body, err := p.blockToEnd("macro", start)
 		if err != nil {
 			return nil, err
-		}
-		switch term {
-		case "end":
-		case "":
-			return nil, p.errAt(start, "#macro is not closed by #end")
-		default:
-			return nil, p.errAt(termPos, "#"+term+" without #if")
 		}
 		if _, dup := p.macros[mname]; dup {
 			return nil, p.errAt(start, "macro #"+mname+" is defined twice")
