@@ -20,6 +20,15 @@ type items[T any] struct {
 	NextToken string `json:"nextToken,omitempty"`
 }
 
+// itemsByID lists m's values in the order of their ids, as one page.
+func itemsByID[T any](m map[string]*T) items[*T] {
+	out := items[*T]{Items: make([]*T, 0, len(m))}
+	for _, id := range sortedIDs(m) {
+		out.Items = append(out.Items, m[id])
+	}
+	return out
+}
+
 func (s *Service) routesV2() {
 	r := s.router
 	r.GET("/v2/apis", s.getAPIs)
@@ -69,11 +78,7 @@ func (s *Service) getRouteResponses(ctx *fasthttp.RequestCtx) {
 		if err != nil {
 			return nil, err
 		}
-		out := items[*RouteResponse]{Items: []*RouteResponse{}}
-		for _, id := range sortedIDs(r.RouteResponses) {
-			out.Items = append(out.Items, r.RouteResponses[id])
-		}
-		return out, nil
+		return itemsByID(r.RouteResponses), nil
 	})
 }
 
@@ -1022,11 +1027,7 @@ func (s *Service) getIntegrationResponses(ctx *fasthttp.RequestCtx) {
 		if err != nil {
 			return nil, err
 		}
-		out := items[*IntegrationResponse]{Items: []*IntegrationResponse{}}
-		for _, id := range sortedIDs(in.IntegrationResponses) {
-			out.Items = append(out.Items, in.IntegrationResponses[id])
-		}
-		return out, nil
+		return itemsByID(in.IntegrationResponses), nil
 	})
 }
 
