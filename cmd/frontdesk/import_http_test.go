@@ -7,9 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,42 +63,8 @@ func TestServeImportedHTTPAPIWithJWTAndCORSOverTCP(t *testing.T) {
 	spec := filepath.Join(dir, "items.json")
 	os.WriteFile(spec, src, 0o600)
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", testdata+"functions.yaml", "-listen", addr, "-admin-listen", "127.0.0.1:0")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("frontdesk did not start:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	call := func(method, path string, headers ...string) (int, string, *fasthttp.ResponseHeader) {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.Header.SetMethod(method)
-		req.SetRequestURI("http://" + addr + path)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		var h fasthttp.ResponseHeader
-		resp.Header.CopyTo(&h)
-		return resp.StatusCode(), string(resp.Body()), &h
-	}
+	addr, _, _ := serveFile(t, spec, "--functions", abs(t, testdata+"functions.yaml"))
+	call := caller(t, addr)
 
 	if code, body, _ := call("GET", "/items/7"); code != 401 || !strings.Contains(body, `"Unauthorized"`) {
 		t.Errorf("no token: %d %s, want 401 Unauthorized", code, body)

@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -187,44 +185,9 @@ api_keys:
   - {name: tester, value: "`+key+`", plan: basic}
 `), 0o600)
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", over, "-listen", addr, "-admin-listen", "127.0.0.1:0")
-	// The process writes its log while the test reads it.
-	logs := &lockedLog{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("frontdesk did not start:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, logs, _ := serveFile(t, spec, "--functions", over)
 
-	call := func(method, path string, headers ...string) (int, string, *fasthttp.ResponseHeader) {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.Header.SetMethod(method)
-		req.SetRequestURI("http://" + addr + path)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		var h fasthttp.ResponseHeader
-		resp.Header.CopyTo(&h)
-		return resp.StatusCode(), string(resp.Body()), &h
-	}
+	call := caller(t, addr)
 	message := func(body string) string {
 		var m struct {
 			Message string `json:"message"`
@@ -306,22 +269,4 @@ func TestReloadReimportsAnOpenAPIFile(t *testing.T) {
 	if code, body := get("/prod/ping"); code != 200 || body != `{"n":2}` {
 		t.Errorf("after reload: GET /prod/ping %d %s", code, body)
 	}
-}
-
-// lockedLog is a log buffer a child process writes while the test reads it.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

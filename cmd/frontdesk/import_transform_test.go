@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,28 +41,7 @@ func TestServeImportedRESTTransformsOverTCP(t *testing.T) {
 	spec := filepath.Join(dir, "orders.yaml")
 	os.WriteFile(spec, bytes.ReplaceAll(src, []byte("orders.example.com"), []byte(up)), 0o600)
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", testdata+"functions.yaml", "-listen", addr, "-admin-listen", "127.0.0.1:0")
-	logs := &lockedLog{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("frontdesk did not start:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, logs, _ := serveFile(t, spec, "--functions", abs(t, testdata+"functions.yaml"))
 
 	call := func(method, path, ct, body string, headers ...string) (int, string, *fasthttp.ResponseHeader) {
 		t.Helper()
@@ -186,28 +163,7 @@ func TestServeImportedHTTPAPIParameterMappingOverTCP(t *testing.T) {
 	}
 	spec := filepath.Join(t.TempDir(), "mapped.yaml")
 	os.WriteFile(spec, bytes.ReplaceAll(src, []byte("backend.example.com"), []byte(up)), 0o600)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "serve", "-c", spec, "--functions", testdata+"functions.yaml", "-listen", addr, "-admin-listen", "127.0.0.1:0")
-	logs := &lockedLog{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("frontdesk did not start:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, logs, _ := serveFile(t, spec, "--functions", abs(t, testdata+"functions.yaml"))
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)

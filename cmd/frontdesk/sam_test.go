@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/valyala/fasthttp"
 	"io"
 	"net"
 	"net/http"
@@ -57,6 +58,38 @@ func serveTemplate(t *testing.T, dir string, args ...string) (string, *lockedBuf
 	}
 	addr, logs, _ := serveFile(t, template, args...)
 	return addr, logs
+}
+
+// caller returns a function that sends a request to addr with headers as
+// name, value pairs, and gives the answer's status, body and header.
+func caller(t *testing.T, addr string) func(method, path string, headers ...string) (int, string, *fasthttp.ResponseHeader) {
+	return func(method, path string, headers ...string) (int, string, *fasthttp.ResponseHeader) {
+		t.Helper()
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.Header.SetMethod(method)
+		req.SetRequestURI("http://" + addr + path)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		var h fasthttp.ResponseHeader
+		resp.Header.CopyTo(&h)
+		return resp.StatusCode(), string(resp.Body()), &h
+	}
+}
+
+// abs is path made absolute, for a frontdesk started in another directory.
+func abs(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // serveFile runs `frontdesk serve -c file` from a directory of its own.
