@@ -26,7 +26,9 @@ type coarseClock struct {
 	once sync.Once
 }
 
-func startClock() *coarseClock {
+// startClock starts the clock; every tick, after the clock moves, it
+// calls each of onTick with the new time (Unix nanoseconds).
+func startClock(onTick ...func(now int64)) *coarseClock {
 	c := &coarseClock{stop: make(chan struct{})}
 	c.now.Store(time.Now().UnixNano())
 	go func() {
@@ -35,7 +37,11 @@ func startClock() *coarseClock {
 		for {
 			select {
 			case now := <-t.C:
-				c.now.Store(now.UnixNano())
+				ns := now.UnixNano()
+				c.now.Store(ns)
+				for _, f := range onTick {
+					f(ns)
+				}
 			case <-c.stop:
 				return
 			}
@@ -51,16 +57,19 @@ func (c *coarseClock) close() { c.once.Do(func() { close(c.stop) }) }
 // makes progress within the send timeout however large the write.
 const maxSendPiece = 64 << 10
 
-// listener gives its connections a send timeout. Its clock runs until it
-// is closed (fasthttp closes it on shutdown).
+// listener gives its connections a send timeout and keeps their read
+// deadlines (readdeadline.go). Its clock runs until it is closed (fasthttp
+// closes it on shutdown).
 type listener struct {
 	net.Listener
 	sendTimeout time.Duration
 	clock       *coarseClock
+	reads       *readDeadlines
 }
 
 func newListener(ln net.Listener, sendTimeout time.Duration) *listener {
-	return &listener{Listener: ln, sendTimeout: sendTimeout, clock: startClock()}
+	reads := newReadDeadlines()
+	return &listener{Listener: ln, sendTimeout: sendTimeout, reads: reads, clock: startClock(reads.sweep)}
 }
 
 func (l *listener) Close() error {
@@ -73,7 +82,8 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &clientConn{Conn: c, sendTimeout: int64(l.sendTimeout), clock: l.clock}
+	cc := &clientConn{Conn: c, sendTimeout: int64(l.sendTimeout), clock: l.clock, reads: l.reads}
+	l.reads.add(cc)
 	if tc, ok := c.(*tls.Conn); ok {
 		// fasthttp recognises a TLS connection by these methods.
 		return &tlsClientConn{clientConn: cc, tls: tc}, nil
@@ -92,6 +102,9 @@ type clientConn struct {
 	net.Conn
 	sendTimeout int64 // nanoseconds
 	clock       *coarseClock
+	// reads keeps the read deadline when set (nil: the runtime does).
+	reads *readDeadlines
+	readDeadlineState
 
 	// refreshed is when the write deadline was last set here (Unix
 	// nanoseconds; 0: set it before the next write).
@@ -192,7 +205,10 @@ func (c *clientConn) SetWriteDeadline(t time.Time) error {
 
 func (c *clientConn) SetDeadline(t time.Time) error {
 	c.fix(t)
-	return c.Conn.SetDeadline(t)
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
 }
 
 // fix records a write deadline set by the connection's user; the next

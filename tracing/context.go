@@ -114,31 +114,51 @@ func parseXRay(v []byte) (in incoming, ok bool) {
 	return in, true
 }
 
-// appendTraceparent writes a W3C traceparent for span id of trace tid.
-func appendTraceparent(dst []byte, tid trace.TraceID, id trace.SpanID, sampled bool) []byte {
+// appendTraceparent writes a W3C traceparent from a trace id and a span
+// id already in lower-case hex.
+func appendTraceparent(dst []byte, tid *[32]byte, id *[16]byte, sampled bool) []byte {
 	dst = append(dst, "00-"...)
-	dst = hex.AppendEncode(dst, tid[:])
+	dst = append(dst, tid[:]...)
 	dst = append(dst, '-')
-	dst = hex.AppendEncode(dst, id[:])
+	dst = append(dst, id[:]...)
 	if sampled {
 		return append(dst, "-01"...)
 	}
 	return append(dst, "-00"...)
 }
 
-// appendXRay writes an X-Ray trace header for span id of trace tid, as
-// API Gateway passes it on: Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=1.
-func appendXRay(dst []byte, tid trace.TraceID, id trace.SpanID, sampled bool) []byte {
+// appendXRay writes an X-Ray trace header from a trace id and a span id
+// already in lower-case hex, as API Gateway passes it on:
+// Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=1.
+func appendXRay(dst []byte, tid *[32]byte, id *[16]byte, sampled bool) []byte {
 	dst = append(dst, "Root=1-"...)
-	dst = hex.AppendEncode(dst, tid[:4])
+	dst = append(dst, tid[:8]...)
 	dst = append(dst, '-')
-	dst = hex.AppendEncode(dst, tid[4:])
+	dst = append(dst, tid[8:]...)
 	dst = append(dst, ";Parent="...)
-	dst = hex.AppendEncode(dst, id[:])
+	dst = append(dst, id[:]...)
 	if sampled {
 		return append(dst, ";Sampled=1"...)
 	}
 	return append(dst, ";Sampled=0"...)
+}
+
+// encodeHex is hex.Encode for ids, two digits per table lookup: a request
+// encodes its trace id and each integration call's span id once, and
+// every header and log line copies the digits.
+func encodeHex(dst, src []byte) {
+	const digits = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+		"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+		"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+		"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+		"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+		"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+		"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+		"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+	_ = dst[2*len(src)-1]
+	for i, b := range src {
+		dst[2*i], dst[2*i+1] = digits[2*int(b)], digits[2*int(b)+1]
+	}
 }
 
 // ratioSampled is the SDK's TraceIDRatioBased rule, so that frontdesk and

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
@@ -121,5 +122,17 @@ func TestUnsampledRequestAllocatesNothing(t *testing.T) {
 	res := testing.Benchmark(BenchmarkUnsampledRequest)
 	if a := res.AllocsPerOp(); a != 0 {
 		t.Errorf("%d allocs per unsampled request, want 0", a)
+	}
+}
+
+func TestEncodeHexMatchesTheStandardEncoding(t *testing.T) {
+	src := make([]byte, 256)
+	for i := range src {
+		src[i] = byte(i)
+	}
+	got := make([]byte, 2*len(src))
+	encodeHex(got, src)
+	if want := hex.EncodeToString(src); string(got) != want {
+		t.Fatalf("encodeHex = %s, want %s", got, want)
 	}
 }

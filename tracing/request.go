@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"context"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -44,8 +43,10 @@ type Request struct {
 	// xray is the X-Amzn-Trace-Id for the integration in progress;
 	// header is scratch for the traceparent written upstream.
 	xray, header []byte
-	// hexID is the trace id in hex, for the access log.
-	hexID [32]byte
+	// hexID is the trace id in hex (the access log's and every header's);
+	// hexSpan is spanID's while an integration call runs.
+	hexID   [32]byte
+	hexSpan [16]byte
 }
 
 // Start begins the trace of the request in ctx: it continues the trace of
@@ -78,7 +79,7 @@ func (t *Tracer) Start(ctx *fasthttp.RequestCtx, start time.Time) *Request {
 	default:
 		r.sampled = ratioSampled(r.traceID, t.bound)
 	}
-	hex.Encode(r.hexID[:], r.traceID[:])
+	encodeHex(r.hexID[:], r.traceID[:])
 	if !r.sampled {
 		r.spanID = randomSpanID()
 		return r
@@ -237,9 +238,10 @@ func (r *Request) StartUpstream(up *fasthttp.RequestHeader) *Span {
 	} else {
 		r.spanID = randomSpanID()
 	}
-	r.header = appendTraceparent(r.header[:0], r.traceID, r.spanID, r.sampled)
+	encodeHex(r.hexSpan[:], r.spanID[:])
+	r.header = appendTraceparent(r.header[:0], &r.hexID, &r.hexSpan, r.sampled)
 	up.SetCanonical(hdrTraceparent, r.header)
-	r.xray = appendXRay(r.xray[:0], r.traceID, r.spanID, r.sampled)
+	r.xray = appendXRay(r.xray[:0], &r.hexID, &r.hexSpan, r.sampled)
 	up.SetCanonical(hdrXRay, r.xray)
 	return s
 }
@@ -270,7 +272,8 @@ func (r *Request) StartFunction(name string) *Span {
 	} else {
 		r.spanID = randomSpanID()
 	}
-	r.xray = appendXRay(r.xray[:0], r.traceID, r.spanID, r.sampled)
+	encodeHex(r.hexSpan[:], r.spanID[:])
+	r.xray = appendXRay(r.xray[:0], &r.hexID, &r.hexSpan, r.sampled)
 	return s
 }
 

@@ -95,7 +95,7 @@ func TestIdleTimeoutDefaultsBelowCommonUpstreamKeepAlives(t *testing.T) {
 func BenchmarkIdleCheck(b *testing.B) {
 	addr := echoServer(b)
 	p := New(Options{Addr: addr})
-	c, _, err := p.acquire(time.Now().Add(time.Minute))
+	c, _, err := p.acquire(time.Now(), time.Now().Add(time.Minute))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -98,6 +98,7 @@ func (p *Pool) usable(c *conn, deadline time.Time) bool {
 	if c.tls {
 		// tls.Conn may hold decrypted bytes, or whole records read from
 		// the socket: a read that may not wait finds them.
+		c.readArmed = 0
 		_ = c.nc.SetReadDeadline(aLongTimeAgo)
 		if _, err := c.br.Peek(1); !isTimeout(err) {
 			if err == nil {

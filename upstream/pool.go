@@ -120,6 +120,30 @@ type conn struct {
 	tls           bool    // nc buffers decrypted bytes of its own
 	lastUse       time.Time
 	writeDeadline bool // a write deadline is set on nc
+	// readArmed is the read deadline armReadDeadline set on nc (Unix
+	// nanoseconds); 0 when it set none or another was set since.
+	readArmed int64
+}
+
+// armReadDeadline gives the exchange starting at now a read deadline no
+// earlier than deadline and at most 1/16 of the timeout (and at most a
+// second) later. Setting a deadline re-arms a runtime timer, a lock and a
+// heap update costing about as much as the rest of the pool's work for a
+// small exchange; a connection busy with back-to-back exchanges keeps the
+// deadline it has for as long as it stays within those bounds, so an
+// upstream timeout fires up to 1/16 late, never early.
+func (c *conn) armReadDeadline(now, deadline time.Time) error {
+	d := deadline.UnixNano()
+	slack := min(deadline.Sub(now)/16, time.Second)
+	if a := c.readArmed; a >= d && a-d <= int64(slack) {
+		return nil
+	}
+	c.readArmed = 0
+	if err := c.nc.SetReadDeadline(deadline.Add(slack)); err != nil {
+		return err
+	}
+	c.readArmed = d + int64(slack)
+	return nil
 }
 
 // New returns an empty pool.
@@ -166,12 +190,13 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 			p.inflight.Add(-1)
 		}
 	}()
+	now := time.Now()
 	for attempt := 0; ; attempt++ {
-		c, reused, err := p.acquire(deadline)
+		c, reused, err := p.acquire(now, deadline)
 		if err != nil {
 			return classify(err)
 		}
-		err = p.exchange(c, req, resp, deadline)
+		err = p.exchange(c, req, resp, now, deadline)
 		if err == nil {
 			// A stream holds the connection, and counts as in flight,
 			// until it is closed; a body read whole does not.
@@ -238,11 +263,11 @@ func isIdempotent(req *fasthttp.Request) bool {
 	return h.IsGet() || h.IsHead() || h.IsPut() || h.IsDelete() || h.IsOptions() || h.IsTrace()
 }
 
-func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response, now, deadline time.Time) error {
 	// The read deadline bounds the wait for the answer. Writes only need
 	// one when the body may not fit the socket buffers; setting fewer
 	// timers per request is measurably cheaper.
-	if err := c.nc.SetReadDeadline(deadline); err != nil {
+	if err := c.armReadDeadline(now, deadline); err != nil {
 		return retryable{err}
 	}
 	if big := len(req.Body()) > 64<<10; big || c.writeDeadline {
@@ -339,8 +364,7 @@ func readBody(br *bufio.Reader, resp *fasthttp.Response, n int) error {
 	return nil
 }
 
-func (p *Pool) acquire(deadline time.Time) (*conn, bool, error) {
-	now := time.Now()
+func (p *Pool) acquire(now, deadline time.Time) (*conn, bool, error) {
 	for {
 		p.mu.Lock()
 		if len(p.idle) == 0 {
@@ -524,6 +548,7 @@ func (p *Pool) newStream(c *conn, resp *fasthttp.Response, n int) *stream {
 	}
 	// The deadline covered the wait for the answer; while the body
 	// streams each read gets its own.
+	c.readArmed = 0
 	_ = c.nc.SetDeadline(time.Time{})
 	return s
 }
@@ -539,6 +564,7 @@ func (s *stream) Read(b []byte) (int, error) {
 	if s.left > 0 && len(b) > s.left {
 		b = b[:s.left]
 	}
+	s.c.readArmed = 0
 	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.StreamReadTimeout))
 	n, err := s.r.Read(b)
 	if s.left > 0 {
@@ -579,6 +605,7 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.p.inflight.Add(-1)
+	s.c.readArmed = 0
 	_ = s.c.nc.SetDeadline(time.Time{})
 	s.p.release(s.c, (s.done || s.left == 0) && !s.closeC, "a streamed body")
 	s.c = nil
