@@ -106,15 +106,15 @@ func checkBudget(r *Report, b Budget) BudgetLine {
 		line.Verdict, line.Detail = NotMeasured, fmt.Sprintf("reference %s used no measurable CPU", b.Reference)
 		return line
 	}
-	ratio := b.cpu(s.Median) / b.cpu(ref.Median)
+	ratio := PairedRatio(s, ref, b.cpu)
 	line.Verdict = Pass
 	if ratio > b.Max {
 		line.Verdict = Fail
 	}
-	line.Detail = fmt.Sprintf("%s %.2f µs vs %s %.2f µs = %.2f× (limit %.2f×)",
+	line.Detail = fmt.Sprintf("%s %.2f µs vs %s %.2f µs (medians); %.2f× (median of the rounds' ratios; limit %.2f×)",
 		b.Scenario, b.cpu(s.Median), b.Reference, b.cpu(ref.Median), ratio, b.Max)
 	if b.WithBackend {
-		line.Detail = fmt.Sprintf("%s %.2f + %.2f µs vs %s %.2f + %.2f µs (gateway + backend) = %.2f× (limit %.2f×)",
+		line.Detail = fmt.Sprintf("%s %.2f + %.2f µs vs %s %.2f + %.2f µs (gateway + backend, medians); %.2f× (median of the rounds' ratios; limit %.2f×)",
 			b.Scenario, s.Median.CPUUsPerReq, s.Median.BackendCPUUsPerReq,
 			b.Reference, ref.Median.CPUUsPerReq, ref.Median.BackendCPUUsPerReq, ratio, b.Max)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -193,7 +194,7 @@ func (r *Report) summarize() {
 			continue
 		}
 		if ref.Median.CPUUsPerReq > 0 && !s.Median.CPUNotMeasured {
-			v := s.Median.CPUUsPerReq / ref.Median.CPUUsPerReq
+			v := PairedRatio(s, ref, func(r *Round) float64 { return r.CPUUsPerReq })
 			s.CPURatio = &v
 		}
 		if ref.Median.RPS() > 0 {
@@ -204,6 +205,32 @@ func (r *Report) summarize() {
 	r.WrkCheck = wrkCheck(r.Scenario("direct"), r.Scenario("direct-wrk"))
 	r.Budget = CheckMacro(r)
 	r.Verdict = r.MakeVerdict()
+}
+
+// PairedRatio is s's figure over ref's: the median of the ratios of the
+// rounds both measured, each taken within one round. The machine drifts
+// between rounds (on a shared host the same scenario's CPU per request
+// moves by a third from one round to the next, every scenario's the same
+// way), and a ratio of medians taken from different rounds carries that
+// drift; a ratio within a round mostly cancels it. Without a round both
+// measured, it is the ratio of the medians.
+func PairedRatio(s, ref *ScenarioResult, fig func(*Round) float64) float64 {
+	var ratios []float64
+	for i := range min(len(s.Rounds), len(ref.Rounds)) {
+		a, b := &s.Rounds[i], &ref.Rounds[i]
+		if a.succeeded() && b.succeeded() && fig(b) > 0 {
+			ratios = append(ratios, fig(a)/fig(b))
+		}
+	}
+	if len(ratios) == 0 {
+		return fig(s.Median) / fig(ref.Median)
+	}
+	slices.Sort(ratios)
+	n := len(ratios)
+	if n%2 == 1 {
+		return ratios[n/2]
+	}
+	return (ratios[n/2-1] + ratios[n/2]) / 2
 }
 
 func wrkCheck(d, w *ScenarioResult) *WrkCheck {

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/xml"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,8 +108,8 @@ func TestBackendBudgetCountsTheUpstreamsCPU(t *testing.T) {
 		verdict, wantInDetail string
 	}{
 		{"hit never reaches the backend", 8, 0.1, 17, 9, Pass, "8.00 + 0.10 µs vs frontdesk-proxy 17.00 + 9.00 µs"},
-		{"hit that calls the backend", 8, 9, 17, 9, Fail, "= 0.65×"},
-		{"gateway alone would pass", 6, 5, 17, 0, Fail, "= 0.65×"},
+		{"hit that calls the backend", 8, 9, 17, 9, Fail, "; 0.65×"},
+		{"gateway alone would pass", 6, 5, 17, 0, Fail, "; 0.65×"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hit, proxy := round(1, 100000, tc.hit), round(1, 50000, tc.proxy)
@@ -287,5 +288,40 @@ func TestNoisyMedianRoundsAreFlagged(t *testing.T) {
 	}
 	if strings.Contains(sampleReport().Markdown(), "under other load:") {
 		t.Error("a quiet run is not flagged")
+	}
+}
+
+// A machine that drifts between rounds moves every scenario the same way;
+// the ratio is taken within each round, so the drift cancels.
+func TestRatiosAreTakenWithinEachRound(t *testing.T) {
+	rounds := func(cpu ...float64) []Round {
+		var out []Round
+		for i, c := range cpu {
+			out = append(out, Round{Round: i + 1, Load: &loadgen.Result{Responses: 1000, RPS: 1000}, CPUUsPerReq: c})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		s, ref   []float64
+		want     float64
+		medianOf float64 // what the ratio of the medians would say
+	}{
+		{"drift cancels", []float64{11, 16, 19}, []float64{10, 15, 20}, 1.0666666666666667, 16.0 / 15},
+		{"a failed reference round is left out", []float64{10, 20, 30}, []float64{5, 0, 15}, 2, 20.0 / 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &ScenarioResult{Name: "s", Rounds: rounds(tc.s...)}
+			ref := &ScenarioResult{Name: "ref", Rounds: rounds(tc.ref...)}
+			for i, c := range tc.ref {
+				if c == 0 {
+					ref.Rounds[i].Err, ref.Rounds[i].Load = "failed", nil
+				}
+			}
+			got := PairedRatio(s, ref, func(r *Round) float64 { return r.CPUUsPerReq })
+			if math.Abs(got-tc.want) > 1e-9 {
+				t.Fatalf("ratio %.4f, want %.4f (the ratio of the medians would be %.4f)", got, tc.want, tc.medianOf)
+			}
+		})
 	}
 }
