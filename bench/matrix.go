@@ -164,9 +164,14 @@ func matrixNginx(plugins string) (http, server string) {
 	return "", ""
 }
 
+// noisyMark follows a matrix cell whose median round ran under other
+// load past the line the report flags.
+const noisyMark = "†"
+
 // MatrixRows is the vendor matrix as a table: a header, then one row per
 // gateway with a cell measured, each cell "CPU µs/req (ratio)", the ratio
-// to nginx's no-plugins, one-route cell. Nil when no cell was measured.
+// to nginx's no-plugins, one-route cell, marked with noisyMark when its
+// median round was noisy. Nil when no cell was measured.
 func (r *Report) MatrixRows() [][]string {
 	cells := map[string]*ScenarioResult{}
 	for i := range r.Scenarios {
@@ -196,7 +201,11 @@ func (r *Report) MatrixRows() [][]string {
 				row = append(row, "not measured")
 			default:
 				measured = true
-				row = append(row, fmt.Sprintf("%.2f (%s)", s.Median.CPUUsPerReq, ratioTo(s.Median.CPUUsPerReq, ref)))
+				cell := fmt.Sprintf("%.2f (%s)", s.Median.CPUUsPerReq, ratioTo(s.Median.CPUUsPerReq, ref))
+				if s.Median.Noisy() {
+					cell += " " + noisyMark
+				}
+				row = append(row, cell)
 			}
 		}
 		if measured {

@@ -322,7 +322,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		title string
 		rows  [][]string
 	}{
-		{"Vendor matrix (CPU µs/req, and × " + matrixReference + "):", r.MatrixRows()},
+		{"Vendor matrix (CPU µs/req, and × " + matrixReference + "; " + noisyMark + ": median round under other load):", r.MatrixRows()},
 		{"Cache hits side by side:", r.cacheHitRows()},
 	} {
 		if t.rows == nil {
@@ -456,7 +456,8 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n## Vendor matrix\n\n" +
 			"The shape API gateway vendors publish: no plugins, a rate limit (per client address, never refusing) or key authentication (X-Api-Key), " +
 			"on a config of 1 route or 1,000 (the loaded one among them). Each cell is the gateway's CPU µs per request in its median round " +
-			"and, in parentheses, its ratio to nginx's no-plugins, 1-route cell (`" + matrixReference + "`), all twelve run back to back in every round.\n\n")
+			"and, in parentheses, its ratio to nginx's no-plugins, 1-route cell (`" + matrixReference + "`), all twelve run back to back in every round; " + noisyMark + " marks a cell whose median round ran under other load above " +
+			fmt.Sprintf("%.0f%%", noisyLoad*100) + ".\n\n")
 		writeMarkdownTable(&b, rows)
 	}
 	if rows := r.cacheHitRows(); rows != nil {
