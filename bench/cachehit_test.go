@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -175,5 +176,23 @@ func TestCachePeersAnswerEveryRequestFromTheCache(t *testing.T) {
 				t.Errorf("config not in the scratch directory: %v", err)
 			}
 		})
+	}
+}
+
+func TestVarnishScenarioRunsOnlyWhereVarnishdIs(t *testing.T) {
+	ctx := context.Background()
+	without := &suite{opt: Options{Tools: Tools{Nginx: "/usr/sbin/nginx"}}}
+	if st, reason := without.preflight(ctx, varnishCacheHit(), nil); st != Skipped || reason != "varnishd not installed" {
+		t.Errorf("without varnishd: %s %q, want skipped, varnishd not installed", st, reason)
+	}
+	if !slices.Contains(without.opt.Tools.Missing(), "varnishd") {
+		t.Errorf("missing tools %v do not name varnishd", without.opt.Tools.Missing())
+	}
+	with := &suite{opt: Options{Tools: Tools{Varnishd: "/usr/sbin/varnishd"}}}
+	if st, reason := with.preflight(ctx, varnishCacheHit(), nil); st != Measured {
+		t.Errorf("with varnishd: %s %q, want measured", st, reason)
+	}
+	if slices.Contains(with.opt.Tools.Missing(), "varnishd") {
+		t.Error("an installed varnishd is reported missing")
 	}
 }
