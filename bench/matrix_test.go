@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/gateway"
 	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 	"github.com/valyala/fasthttp"
 )
@@ -81,6 +82,10 @@ func TestMatrixFrontdeskConfigsPutThePluginOnEveryRoute(t *testing.T) {
 			// would leave the cell not measured.
 			if len(warnings) > 0 {
 				t.Errorf("warnings: %v", warnings)
+			}
+			// The rest of what frontdesk validate checks.
+			if _, err := gateway.Compile(cfg, gateway.Deps{}); err != nil {
+				t.Errorf("config does not compile: %v", err)
 			}
 			routes := cfg.APIs["bench"].Routes
 			if len(routes) != tc.routes {
