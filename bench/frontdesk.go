@@ -36,6 +36,23 @@ func FrontdeskConfig(sc Scenario, d ConfigData) (string, error) {
 	return b.String(), nil
 }
 
+// renderFragment renders a scenario's config fragment (a text/template
+// over ConfigData) for a proxy other than frontdesk; empty stays empty.
+func renderFragment(name, text string, d ConfigData) (string, error) {
+	if text == "" {
+		return "", nil
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: parse template: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("%s: render: %w", name, err)
+	}
+	return b.String(), nil
+}
+
 // errConfigRejected marks a config that `frontdesk validate` refused.
 var errConfigRejected = errors.New("config rejected")
 

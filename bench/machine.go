@@ -49,6 +49,10 @@ func DescribeMachine(ctx context.Context, tools Tools, cores int) Machine {
 		v, _, _ := strings.Cut(firstLine(toolOutput(ctx, tools.Caddy, "version")), " ")
 		m.Caddy = v
 	}
+	m.Varnish = "not installed"
+	if tools.Varnishd != "" {
+		m.Varnish = varnishVersion(toolOutput(ctx, tools.Varnishd, "-V"))
+	}
 	return m
 }
 
@@ -60,6 +64,8 @@ type Tools struct {
 	Redis string
 	// Haproxy and Caddy are the proxies run beside nginx.
 	Haproxy, Caddy string
+	// Varnishd is the cache run beside nginx's and frontdesk's.
+	Varnishd string
 }
 
 // FindTools looks the optional programs up in PATH.
@@ -72,18 +78,30 @@ func FindTools() Tools {
 		return p
 	}
 	return Tools{Nginx: look("nginx"), Wrk: look("wrk"), Taskset: look("taskset"), Redis: look("redis-server"),
-		Haproxy: look("haproxy"), Caddy: look("caddy")}
+		Haproxy: look("haproxy"), Caddy: look("caddy"), Varnishd: look("varnishd")}
 }
 
 // Missing names the tools that are not installed.
 func (t Tools) Missing() []string {
 	out := []string{}
-	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}, {"redis-server", t.Redis}, {"haproxy", t.Haproxy}, {"caddy", t.Caddy}} {
+	for _, x := range []struct{ name, path string }{{"nginx", t.Nginx}, {"wrk", t.Wrk}, {"taskset", t.Taskset}, {"redis-server", t.Redis}, {"haproxy", t.Haproxy}, {"caddy", t.Caddy}, {"varnishd", t.Varnishd}} {
 		if x.path == "" {
 			out = append(out, x.name)
 		}
 	}
 	return out
+}
+
+// varnishVersion reads "varnish-7.1.1" out of `varnishd -V`, whose first
+// line is "varnishd (varnish-7.1.1 revision 7cee1c5...)".
+func varnishVersion(out string) string {
+	line := firstLine(out)
+	_, v, ok := strings.Cut(line, "(")
+	if !ok {
+		return line
+	}
+	v, _, _ = strings.Cut(v, " ")
+	return strings.TrimSuffix(v, ")")
 }
 
 func cpuModel() string {

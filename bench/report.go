@@ -79,10 +79,12 @@ type ScenarioResult struct {
 	About     string    `json:"about"`
 	Reference string    `json:"reference,omitempty"`
 	Group     string    `json:"group,omitempty"` // scenarios run side by side, compared by the verdict
-	Status    Status    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	Median    *Round    `json:"median,omitempty"`
-	Rounds    []Round   `json:"rounds,omitempty"`
+	// Matrix is the scenario's cell of the vendor matrix (matrix.go).
+	Matrix *MatrixCell `json:"matrix,omitempty"`
+	Status Status      `json:"status"`
+	Reason string      `json:"reason,omitempty"`
+	Median *Round      `json:"median,omitempty"`
+	Rounds []Round     `json:"rounds,omitempty"`
 	// Ratios to Reference measured in the same run; absent when either
 	// side was not measured.
 	CPURatio *float64 `json:"cpu_ratio,omitempty"`
@@ -100,6 +102,7 @@ type Machine struct {
 	Taskset  string `json:"taskset"`
 	Haproxy  string `json:"haproxy,omitempty"`
 	Caddy    string `json:"caddy,omitempty"`
+	Varnish  string `json:"varnish,omitempty"`
 	ClkTck   int64  `json:"clk_tck"`
 }
 
@@ -342,6 +345,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
 	}
+	for _, t := range []struct {
+		title string
+		rows  [][]string
+	}{
+		{"Vendor matrix (CPU µs/req, and × " + matrixReference + "; " + noisyMark + ": median round under other load):", r.MatrixRows()},
+		{"Cache hits side by side:", r.cacheHitRows()},
+	} {
+		if t.rows == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", t.title)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, row := range t.rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
+	}
 	var b strings.Builder
 	r.writeNotes(&b)
 	_, err := io.WriteString(w, b.String())
@@ -434,6 +456,7 @@ func (r *Report) Markdown() string {
 	for _, kv := range [][2]string{
 		{"CPU", r.Machine.CPUModel}, {"cores", fmt.Sprint(r.Machine.Cores)}, {"kernel", r.Machine.Kernel},
 		{"Go", r.Machine.Go}, {"nginx", r.Machine.Nginx}, {"haproxy", dash(r.Machine.Haproxy)}, {"caddy", dash(r.Machine.Caddy)},
+		{"varnish", dash(r.Machine.Varnish)},
 		{"wrk", r.Machine.Wrk}, {"taskset", r.Machine.Taskset},
 		{"clock ticks/s", fmt.Sprint(r.Machine.ClkTck)},
 		{"rounds", fmt.Sprintf("%d × %s (+%s warm-up), order rotated per round, median round reported", r.Settings.Rounds, secs(r.Settings.DurationS), secs(r.Settings.WarmupS))},
@@ -455,6 +478,20 @@ func (r *Report) Markdown() string {
 			cells[i] = mdEscape(cells[i])
 		}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	if rows := r.MatrixRows(); rows != nil {
+		b.WriteString("\n## Vendor matrix\n\n" +
+			"The shape API gateway vendors publish: no plugins, a rate limit (per client address, never refusing) or key authentication (X-Api-Key), " +
+			"on a config of 1 route or 1,000 (the loaded one among them). Each cell is the gateway's CPU µs per request in its median round " +
+			"and, in parentheses, its ratio to nginx's no-plugins, 1-route cell (`" + matrixReference + "`), all twelve run back to back in every round; " + noisyMark + " marks a cell whose median round ran under other load above " +
+			fmt.Sprintf("%.0f%%", noisyLoad*100) + ".\n\n")
+		writeMarkdownTable(&b, rows)
+	}
+	if rows := r.cacheHitRows(); rows != nil {
+		b.WriteString("\n## Cache hits\n\n" +
+			"Every cache answering the same ~100 B from memory after a probe saw a hit: CPU µs per request, the upstream's behind it " +
+			"(about 0 when every request is a hit), and each as a multiple of nginx proxying (`nginx`) and of the other caches.\n\n")
+		writeMarkdownTable(&b, rows)
 	}
 	b.WriteString("\n![requests/s and CPU per request by scenario](chart.svg)\n\n## Scenarios\n\n")
 	for _, s := range r.Scenarios {
@@ -479,6 +516,21 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "\nNot installed: %s.\n", strings.Join(r.Missing, ", "))
 	}
 	return b.String()
+}
+
+// writeMarkdownTable writes rows, the first the header, as a Markdown
+// table.
+func writeMarkdownTable(b *strings.Builder, rows [][]string) {
+	for i, row := range rows {
+		cells := make([]string, len(row))
+		for k, c := range row {
+			cells[k] = mdEscape(c)
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+		if i == 0 {
+			fmt.Fprintf(b, "|%s\n", strings.Repeat("---|", len(row)))
+		}
+	}
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }

@@ -211,8 +211,8 @@ func TestSVGIsWellFormedWithABarPerMeasuredScenario(t *testing.T) {
 		}
 	}
 	// direct, direct-wrk, nginx, frontdesk-proxy, frontdesk-cache-hit: two
-	// panels of five bars, plus the background and three legend swatches.
-	if want := 2*5 + 1 + 3; rects != want {
+	// panels of five bars, plus the background and four legend swatches.
+	if want := 2*5 + 1 + 4; rects != want {
 		t.Errorf("%d rects, want %d", rects, want)
 	}
 	for _, want := range []string{"Requests per second", "CPU µs per request", "frontdesk-proxy", "18.00 µs", "44000"} {
@@ -222,6 +222,21 @@ func TestSVGIsWellFormedWithABarPerMeasuredScenario(t *testing.T) {
 	}
 	if strings.Contains(svg, "frontdesk-pipeline") {
 		t.Error("a scenario that was not measured has no bar")
+	}
+}
+
+func TestSVGColoursEveryProxy(t *testing.T) {
+	r := &Report{Scenarios: []ScenarioResult{
+		{Name: "varnish-cache-hit", Proxy: Varnish, Status: Measured, Rounds: []Round{round(1, 1, 1)}},
+		{Name: "kong", Proxy: External, Status: Measured, Rounds: []Round{round(1, 1, 1)}},
+	}}
+	r.summarize()
+	svg := r.SVG()
+	if strings.Contains(svg, `fill=""`) {
+		t.Errorf("a bar without a colour:\n%s", svg)
+	}
+	if !strings.Contains(svg, `fill="`+barColors[otherProxies]+`"`) || !strings.Contains(svg, ">other</text>") {
+		t.Errorf("proxies without their own colour are not drawn and named as the others:\n%s", svg)
 	}
 }
 

@@ -45,7 +45,20 @@ type Scenario struct {
 	// server block (apis, api_keys, cache, ...); for nginx, extra
 	// directives inside its proxying location. It is a text/template over
 	// ConfigData.
-	Config  string
+	Config string
+	// NginxHTTP and NginxServer are, for nginx, directives at the http
+	// and the server level (NginxHTTP is a text/template over ConfigData,
+	// for paths in .Dir); NginxRoutes, when set, are the exact paths
+	// nginx serves, a `location = PATH` each proxied as `location /` is,
+	// in place of `location /`.
+	NginxHTTP, NginxServer string
+	NginxRoutes            []string
+	// HitHeader, when set, is the header a cache's answer carries on a
+	// hit: the first request fills the cache, and the probe asks again
+	// until the answer has it, so the window measures hits only.
+	HitHeader *loadgen.Header
+	// Matrix places the scenario in the vendor matrix (matrix.go).
+	Matrix  *MatrixCell
 	Path    string
 	Headers []loadgen.Header
 	// Reference names the nginx scenario this one's CPU/request and
@@ -212,14 +225,17 @@ usage_plans:
         throttle: {rate: 1000000, burst: 1000000}
 `},
 		{Name: "frontdesk-cache-hit", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx-static", Group: "memory",
-			Profiles: gatewayBench("BenchmarkCacheHit"),
-			About:    "cached route answered from the response cache",
+			Profiles:  gatewayBench("BenchmarkCacheHit"),
+			HitHeader: &loadgen.Header{Name: "X-Cache", Value: "Hit"},
+			About:     "cached route answered from the response cache",
 			Config: `cache:
   max_size: 64MiB
 ` + upstreamAPI + `      "GET ` + SmallPath + `":
         integration: up
         cache: {ttl: 300s}
 `},
+		nginxCacheHit(),
+		varnishCacheHit(),
 		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello",
 			About:  "lambda integration on the local function host (examples/functions/hello)",
 			Builds: map[string]string{"hello": "./examples/functions/hello"},
@@ -239,7 +255,8 @@ apis:
 	}
 	all = append(all, wsScenarios()...)
 	all = append(all, peerScenarios()...)
-	return append(all, tlsScenarios(gatewayProxy)...)
+	all = append(all, tlsScenarios(gatewayProxy)...)
+	return append(all, matrixScenarios()...)
 }
 
 // SelectScenarios returns the scenarios named in the comma-separated list,

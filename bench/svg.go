@@ -18,7 +18,11 @@ const (
 )
 
 // barColors tells the proxies apart in the chart.
-var barColors = map[ProxyKind]string{Direct: "#8c8c8c", Nginx: "#2e8b57", Frontdesk: "#3366cc"}
+var barColors = map[ProxyKind]string{Direct: "#8c8c8c", Nginx: "#2e8b57", Frontdesk: "#3366cc", otherProxies: "#d9822b"}
+
+// otherProxies is the legend's name for every proxy without a colour of
+// its own (HAProxy, Caddy, Varnish, a -target).
+const otherProxies ProxyKind = "other"
 
 type bar struct {
 	label string
@@ -35,7 +39,10 @@ func (r *Report) SVG() string {
 		if s.Median == nil {
 			continue
 		}
-		c := barColors[s.Proxy]
+		c, ok := barColors[s.Proxy]
+		if !ok {
+			c = barColors[otherProxies]
+		}
 		rps = append(rps, bar{s.Name, s.Median.RPS(), fmt.Sprintf("%.0f", s.Median.RPS()), c})
 		cpu = append(cpu, bar{s.Name, s.Median.CPUUsPerReq, fmt.Sprintf("%.2f µs", s.Median.CPUUsPerReq), c})
 	}
@@ -79,7 +86,7 @@ func drawPanel(b *strings.Builder, y int, title string, bars []bar) int {
 
 func drawLegend(b *strings.Builder, y int) {
 	x := labelWidth
-	for _, k := range []ProxyKind{Direct, Nginx, Frontdesk} {
+	for _, k := range []ProxyKind{Direct, Nginx, Frontdesk, otherProxies} {
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`+"\n", x, y, barColors[k])
 		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", x+16, y+11, k)
 		x += 110

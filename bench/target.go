@@ -182,8 +182,11 @@ func renderPeer(t *template.Template, d peerData) (string, error) {
 	return b.String(), nil
 }
 
-// startPeer runs HAProxy or Caddy on a port picked a moment before, as
-// nginx is (neither reports a port it chose itself).
+// startPeer runs HAProxy, Caddy or Varnish on a port picked a moment
+// before, as nginx is (none reports a port it chose itself). Varnish's
+// manager forks the cache child that serves; the suite measures the
+// process it starts with all its descendants, so the child's CPU time
+// and memory are counted.
 func (s *suite) startPeer(ctx context.Context, dir string, sc Scenario, upstream string) (*child, string, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
@@ -204,10 +207,18 @@ func (s *suite) startPeer(ctx context.Context, dir string, sc Scenario, upstream
 		// Caddy's storage and config directories go to the scratch
 		// directory too.
 		env = []string{"GOMAXPROCS=1", "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+	case Varnish:
+		confPath = filepath.Join(dir, "varnish.vcl")
+		argv = varnishArgs(s.opt.Tools.Varnishd, dir, addr, confPath)
 	default:
 		return nil, "", fmt.Errorf("no peer proxy %q", sc.Proxy)
 	}
-	conf, err := renderPeer(tmpl, d)
+	var conf string
+	if sc.Proxy == Varnish {
+		conf, err = VarnishVCL(upstream)
+	} else {
+		conf, err = renderPeer(tmpl, d)
+	}
 	if err != nil {
 		return nil, "", err
 	}

@@ -11,11 +11,15 @@ import (
 // side by side with more than one kind of proxy, which was cheapest in
 // CPU per request and by how much — set against how far the rounds of the
 // two scenarios compared spread, so a margin smaller than the spread is
-// not called a win — and how noisy the machine was.
+// not called a win —, the vendor matrix cell by cell, and how noisy the
+// machine was.
 func (r *Report) MakeVerdict() string {
 	var sentences []string
 	for _, g := range r.comparisonGroups() {
 		sentences = append(sentences, groupVerdict(g))
+	}
+	if m := r.matrixVerdict(); m != "" {
+		sentences = append(sentences, m)
 	}
 	if len(sentences) == 0 {
 		sentences = append(sentences, "No two proxies were measured side by side in this run, so there is nobody to compare"+r.missingPeers()+".")
@@ -32,7 +36,9 @@ func (r *Report) comparisonGroups() [][]*ScenarioResult {
 	byGroup := map[string][]*ScenarioResult{}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		if s.Median == nil || s.Median.CPUNotMeasured || s.Median.CPUUsPerReq <= 0 || s.Proxy == Direct {
+		// The matrix's cells differ in what they do, not only in who
+		// does it: matrixVerdict compares them cell by cell.
+		if s.Median == nil || s.Median.CPUNotMeasured || s.Median.CPUUsPerReq <= 0 || s.Proxy == Direct || s.Matrix != nil {
 			continue
 		}
 		g := s.Group
@@ -145,7 +151,7 @@ func (r *Report) missingPeers() string {
 	var peers []string
 	for _, m := range r.Missing {
 		switch m {
-		case "nginx", "haproxy", "caddy":
+		case "nginx", "haproxy", "caddy", "varnishd":
 			peers = append(peers, m)
 		}
 	}

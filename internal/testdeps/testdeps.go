@@ -21,6 +21,7 @@ var packages = map[string]string{
 	"nginx":        "nginx",
 	"python3":      "python3",
 	"node":         "nodejs",
+	"varnishd":     "varnish",
 }
 
 // InCI reports whether the tests run under .ci/run.

@@ -137,7 +137,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	out := fs.String("out", "bench/results", "where results.json, results.md and chart.svg go")
 	frontdesk := fs.String("frontdesk", "bin/frontdesk", "frontdesk binary")
 	build := fs.Bool("build", true, "go build the frontdesk binary first (skipped by go when up to date)")
-	limit := fs.Duration("time-limit", 4*time.Minute+15*time.Second, "shorten each window when the whole run would take longer (0: never)")
+	limit := fs.Duration("time-limit", bench.DefaultTimeLimit, "shorten each window when the whole run would take longer (0: never)")
 	keep := fs.Bool("keep", false, "keep the scratch directory with configs and logs")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	var targets targetFlags
