@@ -120,8 +120,8 @@ func TestCheckMacroVerdicts(t *testing.T) {
 		want      string // verdict of the plain proxy line
 		detail    string
 	}{
-		{"at nginx's CPU passes", []ScenarioResult{measured("nginx", 20), measured("frontdesk-proxy", 20)}, Pass, "1.00×"},
-		{"over nginx's CPU fails", []ScenarioResult{measured("nginx", 20), measured("frontdesk-proxy", 21)}, Fail, "1.05×"},
+		{"at 0.95× nginx's CPU passes", []ScenarioResult{measured("nginx", 20), measured("frontdesk-proxy", 19)}, Pass, "0.95×"},
+		{"at nginx's CPU fails", []ScenarioResult{measured("nginx", 20), measured("frontdesk-proxy", 20)}, Fail, "1.00×"},
 		{"scenario not run", []ScenarioResult{measured("nginx", 20)}, NotMeasured, "not in this run"},
 		{"nginx not installed", []ScenarioResult{{Name: "nginx", Status: Skipped, Reason: "nginx not installed"}, measured("frontdesk-proxy", 5)}, NotMeasured, "nginx not installed"},
 		{"not yet available", []ScenarioResult{measured("nginx", 20), {Name: "frontdesk-proxy", Status: NotYet, Reason: "later"}}, NotYetLine, "later"},
