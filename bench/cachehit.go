@@ -127,25 +127,25 @@ func (r *Report) cacheHitRows() [][]string {
 		hdr = append(hdr, "× "+o.Name)
 	}
 	rows := [][]string{hdr}
-	var proxy float64
-	if n := r.Scenario("nginx"); n != nil && n.Median != nil {
-		proxy = n.Median.CPUUsPerReq
-	}
+	proxy := r.Scenario("nginx")
 	for _, s := range hits {
 		c := s.Median.CPUUsPerReq
-		row := []string{s.Name, fmt.Sprintf("%.2f", c), fmt.Sprintf("%.2f", s.Median.BackendCPUUsPerReq), ratioTo(c, proxy)}
+		row := []string{s.Name, fmt.Sprintf("%.2f", c), fmt.Sprintf("%.2f", s.Median.BackendCPUUsPerReq), cpuRatio(s, proxy)}
 		for _, o := range hits {
-			row = append(row, ratioTo(c, o.Median.CPUUsPerReq))
+			row = append(row, cpuRatio(s, o))
 		}
 		rows = append(rows, row)
 	}
 	return rows
 }
 
-// ratioTo is a/b as a multiple, "—" when b was not measured.
-func ratioTo(a, b float64) string {
-	if b <= 0 {
+// cpuRatio is s's CPU per request as a multiple of ref's (PairedRatio),
+// "—" when ref was not measured.
+func cpuRatio(s, ref *ScenarioResult) string {
+	if ref == nil || ref.Median == nil || ref.Median.CPUNotMeasured || ref.Median.CPUUsPerReq <= 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%.2f×", a/b)
+	return fmt.Sprintf("%.2f×", PairedRatio(s, ref, roundCPU))
 }
+
+func roundCPU(r *Round) float64 { return r.CPUUsPerReq }

@@ -179,10 +179,7 @@ func (r *Report) MatrixRows() [][]string {
 			cells[s.Name] = s
 		}
 	}
-	var ref float64
-	if s := cells[matrixReference]; s != nil && s.Median != nil && !s.Median.CPUNotMeasured {
-		ref = s.Median.CPUUsPerReq
-	}
+	ref := cells[matrixReference]
 	hdr := []string{"gateway"}
 	for _, col := range matrixColumns {
 		hdr = append(hdr, col.label)
@@ -201,7 +198,7 @@ func (r *Report) MatrixRows() [][]string {
 				row = append(row, "not measured")
 			default:
 				measured = true
-				cell := fmt.Sprintf("%.2f (%s)", s.Median.CPUUsPerReq, ratioTo(s.Median.CPUUsPerReq, ref))
+				cell := fmt.Sprintf("%.2f (%s)", s.Median.CPUUsPerReq, cpuRatio(s, ref))
 				if s.Median.Noisy() {
 					cell += " " + noisyMark
 				}
@@ -230,7 +227,7 @@ func (r *Report) matrixVerdict() string {
 		if f == nil || n == nil || f.Median == nil || n.Median == nil || f.Median.CPUUsPerReq <= 0 || n.Median.CPUUsPerReq <= 0 {
 			continue
 		}
-		ratio := f.Median.CPUUsPerReq / n.Median.CPUUsPerReq
+		ratio := PairedRatio(f, n, roundCPU)
 		if ratio < 1 {
 			cheaper++
 		}

@@ -197,7 +197,7 @@ func (r *Report) summarize() {
 			continue
 		}
 		if ref.Median.CPUUsPerReq > 0 && !s.Median.CPUNotMeasured {
-			v := PairedRatio(s, ref, func(r *Round) float64 { return r.CPUUsPerReq })
+			v := PairedRatio(s, ref, roundCPU)
 			s.CPURatio = &v
 		}
 		if ref.Median.RPS() > 0 {
