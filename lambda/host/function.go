@@ -85,6 +85,12 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = DefaultInitTimeout
 	}
+	switch {
+	case cfg.SchedSlice == 0:
+		cfg.SchedSlice = DefaultSchedSlice
+	case cfg.SchedSlice < 0:
+		cfg.SchedSlice = 0
+	}
 	if cfg.MemorySize <= 0 {
 		cfg.MemorySize = DefaultMemorySize
 	}

@@ -116,7 +116,7 @@ func (f *Function) startInstance() (*instance, error) {
 	setProcessGroup(cmd)
 	inst.cmd = cmd
 
-	err = cmd.Start()
+	err = startProcess(cmd, f.cfg.SchedSlice)
 	// The child holds its own copies; closing ours lets the readers see EOF
 	// when the process (and any child it spawned) is gone.
 	_ = stdout.Close()
