@@ -200,10 +200,20 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	timer := inst.timer
 	defer timer.Stop()
 	// Phase 1: a GET /next must take the event. A warm instance under
-	// load is already blocked in it: the hand-over needs no timer.
+	// load is already blocked in it: the hand-over needs no timer. One
+	// known to have exited goes to deliver, which retries the event on a
+	// fresh instance rather than hand it to a handler nobody reads.
+	delivered := false
 	select {
-	case inst.next <- inv:
+	case <-inst.exited:
 	default:
+		select {
+		case inst.next <- inv:
+			delivered = true
+		default:
+		}
+	}
+	if !delivered {
 		if o, st, ok := inst.deliver(inv, cold); !ok {
 			return o, st
 		}
