@@ -76,6 +76,11 @@ type Scenario struct {
 	// drift of the machine's speed between them does not skew the
 	// comparison. Empty: a group of its own.
 	Group string
+	// Endpoint names a Builds binary served by a local Lambda Invoke API
+	// endpoint (this program's invoke-endpoint subcommand on the lambda/host
+	// function host, on the proxy's CPU), at {{.Endpoint}} in Config; its
+	// CPU time, instances included, counts as the proxy's.
+	Endpoint string
 	// Redis starts a redis-server on the load generator's CPUs for the
 	// scenario; its URL is {{.Redis}} in Config.
 	Redis bool
@@ -97,6 +102,7 @@ type ConfigData struct {
 	Dir      string            // the run's scratch directory
 	Bins     map[string]string // built binaries by name
 	Redis    string            // redis://host:port/0 of the scenario's redis-server
+	Endpoint string            // host:port of the scenario's Invoke endpoint
 	Cert     CertFiles         // the suite's certificate, for TLS scenarios
 }
 
@@ -236,13 +242,28 @@ usage_plans:
 `},
 		nginxCacheHit(),
 		varnishCacheHit(),
-		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello",
+		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello", Group: "lambda",
 			About:  "lambda integration on the local function host (examples/functions/hello)",
 			Builds: map[string]string{"hello": "./examples/functions/hello"},
 			Config: `functions:
   hello:
     command: ["{{index .Bins "hello"}}"]
     concurrency: 4
+    timeout: 10s
+apis:
+  bench:
+    type: http
+    integrations:
+      fn: {type: lambda, function: hello}
+    routes:
+      "GET /hello": {integration: fn}
+`},
+		{Name: "frontdesk-lambda-invoke", Proxy: Frontdesk, Path: "/hello", Endpoint: "hello", Group: "lambda",
+			About:  "lambda integration through the Invoke API client (invoke_url) to a local Invoke endpoint running examples/functions/hello on the local function host; the endpoint's and its instances' CPU count as frontdesk's",
+			Builds: map[string]string{"hello": "./examples/functions/hello"},
+			Config: `functions:
+  hello:
+    invoke_url: "http://{{.Endpoint}}"
     timeout: 10s
 apis:
   bench:

@@ -55,7 +55,7 @@ func TestEveryFrontdeskScenarioConfigLoads(t *testing.T) {
 				}
 				bins[name] = p
 			}
-			cfg, err := FrontdeskConfig(s, ConfigData{Upstream: "127.0.0.1:9", Dir: dir, Bins: bins, Redis: "redis://127.0.0.1:9/0", Cert: cert})
+			cfg, err := FrontdeskConfig(s, ConfigData{Upstream: "127.0.0.1:9", Dir: dir, Bins: bins, Redis: "redis://127.0.0.1:9/0", Endpoint: "127.0.0.1:9", Cert: cert})
 			if err != nil {
 				t.Fatal(err)
 			}

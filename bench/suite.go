@@ -218,7 +218,7 @@ func (s *suite) preflight(ctx context.Context, sc Scenario, buildErr error) (Sta
 		return Failed, buildErr.Error()
 	}
 	dir := filepath.Join(s.dir, "preflight-"+sc.Name)
-	path, err := s.writeFrontdeskConfig(sc, dir, "127.0.0.1:9", "redis://127.0.0.1:9/0")
+	path, err := s.writeFrontdeskConfig(sc, dir, "127.0.0.1:9", "redis://127.0.0.1:9/0", "127.0.0.1:9")
 	if err != nil {
 		return Failed, err.Error()
 	}
@@ -259,7 +259,7 @@ func summarizeList(items []string, n int) string {
 func (s *suite) binPath(name string) string { return filepath.Join(s.dir, "bin", name) }
 
 // writeFrontdeskConfig renders sc's config for an upstream into dir.
-func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream, redis string) (string, error) {
+func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream, redis, endpoint string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("run dir: %w", err)
 	}
@@ -267,7 +267,7 @@ func (s *suite) writeFrontdeskConfig(sc Scenario, dir, upstream, redis string) (
 	for name := range sc.Builds {
 		bins[name] = s.binPath(name)
 	}
-	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins, Redis: redis, Cert: s.cert})
+	cfg, err := FrontdeskConfig(sc, ConfigData{Upstream: upstream, Dir: dir, Bins: bins, Redis: redis, Endpoint: endpoint, Cert: s.cert})
 	if err != nil {
 		return "", err
 	}
@@ -318,13 +318,23 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		defer rc.stop(5 * time.Second)
 		redis = url
 	}
+	var endpoint string
+	var extra []*child
+	if sc.Endpoint != "" {
+		ec, addr, err := s.startInvokeEndpoint(ctx, dir, sc.Endpoint)
+		if err != nil {
+			return err
+		}
+		defer ec.stop(5 * time.Second)
+		endpoint, extra = addr, []*child{ec}
+	}
 
 	target, addr := up, upAddr
 	switch sc.Proxy {
 	case Nginx:
 		target, addr, err = s.startNginx(ctx, dir, sc, upAddr)
 	case Frontdesk:
-		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis)
+		target, addr, err = s.startFrontdesk(ctx, dir, sc, upAddr, redis, endpoint)
 	case Haproxy, Caddy, Varnish:
 		target, addr, err = s.startPeer(ctx, dir, sc, upAddr)
 	case WSFloor:
@@ -350,7 +360,7 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	// The upstream's CPU is the suite's own load, not the machine's
 	// other work, when it is not the measured process; it is also what
 	// the request cost the machine behind the proxy.
-	w := watched{target: target}
+	w := watched{target: target, extra: extra}
 	if target != up {
 		w.backend = up
 	}
@@ -371,6 +381,13 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	rss, err := ReadTreePeakRSS(target.pid())
 	if err != nil {
 		return err
+	}
+	for _, e := range extra {
+		kib, err := ReadTreePeakRSS(e.pid())
+		if err != nil {
+			return err
+		}
+		rss += kib
 	}
 	rd.PeakRSSKiB = rss
 	if rd.Load.Responses > 0 {
@@ -442,8 +459,8 @@ func startWithLines(cmd *exec.Cmd, name, logPath string, fromStderr bool) (<-cha
 
 // startFrontdesk serves the scenario's config on a port the OS picks and
 // reads the bound address from frontdesk's "serving" log line.
-func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, upstream, redis string) (*child, string, error) {
-	path, err := s.writeFrontdeskConfig(sc, dir, upstream, redis)
+func (s *suite) startFrontdesk(ctx context.Context, dir string, sc Scenario, upstream, redis, endpoint string) (*child, string, error) {
+	path, err := s.writeFrontdeskConfig(sc, dir, upstream, redis, endpoint)
 	if err != nil {
 		return nil, "", err
 	}
@@ -623,6 +640,7 @@ type watched struct {
 	pid     int // a -target's process when target is nil; 0: not read
 	backend *child
 	helpers []*child
+	extra   []*child // measured with the target, descendants included (a scenario's Invoke endpoint)
 }
 
 // sample is the CPU time read at one edge of the measured window.
@@ -650,6 +668,13 @@ func takeSample(w watched) (sample, error) {
 			return sample{}, err
 		}
 		out.target = t
+	}
+	for _, e := range w.extra {
+		t, err := ReadTreeCPU(e.pid())
+		if err != nil {
+			return sample{}, err
+		}
+		out.target += t
 	}
 	if w.backend != nil {
 		c, err := ReadCPU(w.backend.pid())

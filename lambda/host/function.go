@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,11 @@ type Function struct {
 
 	queue chan *invocation // capacity cfg.QueueSize
 	done  chan struct{}    // closed by Close
+
+	// ids draws request and trace IDs: a ChaCha8 stream seeded from
+	// crypto/rand, as unpredictable as reading crypto/rand per invocation
+	// at a fraction of its cost. Guarded by mu.
+	ids *mrand.ChaCha8
 
 	mu         sync.Mutex
 	closed     bool
@@ -79,6 +85,12 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = DefaultInitTimeout
 	}
+	switch {
+	case cfg.SchedSlice == 0:
+		cfg.SchedSlice = DefaultSchedSlice
+	case cfg.SchedSlice < 0:
+		cfg.SchedSlice = 0
+	}
 	if cfg.MemorySize <= 0 {
 		cfg.MemorySize = DefaultMemorySize
 	}
@@ -106,7 +118,10 @@ func NewFunction(cfg Config, logger *slog.Logger) (*Function, error) {
 		cfg.Handler = filepath.Base(exe)
 	}
 
+	var seed [32]byte
+	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	f := &Function{
+		ids:        mrand.NewChaCha8(seed),
 		cfg:        cfg,
 		exe:        exe,
 		args:       cfg.Command[1:],
@@ -277,9 +292,6 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (lambda.Result, e
 		return lambda.Result{}, fmt.Errorf("invoke %s: %w", f.cfg.Name, err)
 	}
 	inv := newInvocation(payload)
-	if h := lambda.TraceHeader(ctx); h != "" {
-		inv.traceID = h // the gateway's trace, not a new one
-	}
 
 	f.mu.Lock()
 	if f.closed {
@@ -291,6 +303,9 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (lambda.Result, e
 		return lambda.Result{}, fmt.Errorf("invoke %s: %d waiting: %w", f.cfg.Name, f.cfg.QueueSize, ErrQueueFull)
 	}
 	f.queued++
+	var random [36]byte
+	_, _ = f.ids.Read(random[:]) // never fails
+	inv.setIDs(&random, lambda.TraceHeader(ctx))
 	// Never blocks: len(queue) ≤ queued ≤ QueueSize = cap(queue).
 	f.queue <- inv
 	f.growLocked()
@@ -491,17 +506,25 @@ type outcome struct {
 	err error
 }
 
+// newInvocation copies payload into a new invocation; setIDs names it
+// before it is queued.
 func newInvocation(payload []byte) *invocation {
-	var b [36]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	return &invocation{
-		id:      uuid(b[:16]),
-		traceID: traceID(b[16:]),
 		// The caller may reuse its buffer once Invoke returns, which can be
 		// before the instance reads the event (ctx cancel).
 		payload: append([]byte(nil), payload...),
 		done:    make(chan outcome, 1),
 	}
+}
+
+// setIDs sets the request ID, and the trace ID unless the caller passed
+// one (the gateway's trace, not a new one), from 36 random bytes.
+func (inv *invocation) setIDs(random *[36]byte, trace string) {
+	inv.id = uuid(random[:16])
+	if trace == "" {
+		trace = traceID(random[16:])
+	}
+	inv.traceID = trace
 }
 
 // take claims a queued invocation for execution; false if the caller gave up.

@@ -2,6 +2,7 @@ package host
 
 import (
 	"log/slog"
+	mrand "math/rand/v2"
 	"os/exec"
 	"testing"
 )
@@ -51,8 +52,12 @@ func TestBuildEnvLayersInheritedConfiguredAndReserved(t *testing.T) {
 
 func TestRequestAndTraceIDShapes(t *testing.T) {
 	seen := map[string]bool{}
+	ids := mrand.NewChaCha8([32]byte{1})
 	for i := 0; i < 100; i++ {
 		inv := newInvocation(nil)
+		var random [36]byte
+		_, _ = ids.Read(random[:])
+		inv.setIDs(&random, "")
 		if !uuidRE.MatchString(inv.id) {
 			t.Fatalf("request ID %q is not a v4 UUID", inv.id)
 		}

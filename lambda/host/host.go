@@ -28,7 +28,10 @@
 // Hot path: Function.Invoke on a warm instance. The invocation travels
 // through a buffered channel to an instance's slot goroutine, is handed to
 // the instance's blocked GET /next handler and completed by its POST
-// /response handler; no locks are held while the function runs.
+// /response handler; no locks are held while the function runs. On Linux
+// instances run with a long scheduler slice (Config.SchedSlice), so that
+// these two hand-overs do not preempt frontdesk or the instance in the
+// middle of their work.
 package host
 
 import (
@@ -44,7 +47,10 @@ const (
 	DefaultTimeout     = 3 * time.Second // AWS Lambda's default
 	DefaultInitTimeout = 10 * time.Second
 	DefaultMemorySize  = 128
-	DefaultRegion      = "us-east-1"
+	// DefaultSchedSlice is the instances' scheduler time slice (Linux
+	// 6.12 and later; see Config.SchedSlice).
+	DefaultSchedSlice = 30 * time.Millisecond
+	DefaultRegion     = "us-east-1"
 	// AccountID is the account in the invoked function ARN given to
 	// instances (LocalStack uses the same placeholder).
 	AccountID = "000000000000"
@@ -106,6 +112,20 @@ type Config struct {
 	// RuntimeDir is LAMBDA_RUNTIME_DIR, where the runtime loop lives (empty:
 	// not set).
 	RuntimeDir string
+	// SchedSlice is the time slice the kernel's scheduler gives the
+	// instances' threads (sched_setattr's sched_runtime, Linux 6.12 and
+	// later, clamped there to 0.1–100 ms; elsewhere ignored). Default
+	// DefaultSchedSlice; negative: the kernel's own (0.7–3 ms).
+	//
+	// An instance and frontdesk hand each invocation back and forth twice
+	// (GET /next, POST /response) and share CPUs. With equal short
+	// slices, each wake-up preempts the other mid-request: an instance is
+	// switched out inside the write that woke frontdesk, and its Go
+	// runtime then hands its processor to another thread. A longer slice
+	// makes a woken instance wait until frontdesk blocks instead of
+	// preempting it, and lets the instance finish its own exchange; its
+	// share of CPU time is unchanged (that is the nice value).
+	SchedSlice time.Duration
 	// Build, when set, makes the executable: NewFunction runs it (and
 	// fails when it fails), and a code change (see Watch) runs it again at
 	// once in the background; an instance starting after the change waits

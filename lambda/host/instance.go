@@ -77,8 +77,10 @@ func (f *Function) startInstance() (*instance, error) {
 	}
 	inst.ln = ln
 	inst.srv = &fasthttp.Server{
-		Handler:               inst.serveRuntimeAPI,
-		Name:                  "frontdesk",
+		Handler: inst.serveRuntimeAPI,
+		// No Server header: the runtime parses every header of every
+		// response, twice per invocation, and Lambda's Runtime API sends
+		// none.
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
 		// GET /next blocks while the instance is idle and POST /response
@@ -114,7 +116,7 @@ func (f *Function) startInstance() (*instance, error) {
 	setProcessGroup(cmd)
 	inst.cmd = cmd
 
-	err = cmd.Start()
+	err = startProcess(cmd, f.cfg.SchedSlice)
 	// The child holds its own copies; closing ours lets the readers see EOF
 	// when the process (and any child it spawned) is gone.
 	_ = stdout.Close()
@@ -195,39 +197,26 @@ const (
 func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	f := inst.f
 	name := f.cfg.Name
-
-	// Phase 1: a GET /next must take the event. A new instance has
-	// InitTimeout to get there; a warm one is normally already waiting.
-	wait := f.cfg.Timeout
-	if cold {
-		wait = f.cfg.InitTimeout
-	}
 	timer := inst.timer
-	timer.Reset(wait)
 	defer timer.Stop()
+	// Phase 1: a GET /next must take the event. A warm instance under
+	// load is already blocked in it: the hand-over needs no timer. One
+	// known to have exited goes to deliver, which retries the event on a
+	// fresh instance rather than hand it to a handler nobody reads.
+	delivered := false
 	select {
-	case inst.next <- inv:
-	case body := <-inst.initErr:
-		inst.log.Warn("init error reported", "request_id", inv.id)
-		return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard
 	case <-inst.exited:
-		if !cold {
-			return inst.exitOutcome(inv), notDelivered
+	default:
+		select {
+		case inst.next <- inv:
+			delivered = true
+		default:
 		}
-		inst.log.Warn("instance exited during init", "state", inst.exitDesc, "request_id", inv.id)
-		if body, ok := inst.postedInitError(); ok {
-			return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard
+	}
+	if !delivered {
+		if o, st, ok := inst.deliver(inv, cold); !ok {
+			return o, st
 		}
-		return inst.exitOutcome(inv), discard
-	case <-timer.C:
-		phase := "take the next event"
-		if cold {
-			phase = "initialise"
-		}
-		inst.log.Warn("instance did not "+phase+" in time; killing it", "after", wait, "request_id", inv.id)
-		return outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", name, phase, wait, lambda.ErrTimeout)}, discard
-	case <-f.done:
-		return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard
 	}
 
 	// Phase 2: the function runs with its timeout.
@@ -250,6 +239,46 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 		return outcome{err: fmt.Errorf("invoke %s: request %s: task timed out after %s: %w", name, inv.id, f.cfg.Timeout, lambda.ErrTimeout)}, discard
 	case <-f.done:
 		return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard
+	}
+}
+
+// deliver waits for a GET /next to take inv: a new instance has
+// InitTimeout to get there, a warm one the function timeout. ok is false
+// when the event was not delivered, with the outcome and the instance's
+// state.
+func (inst *instance) deliver(inv *invocation, cold bool) (o outcome, st runState, ok bool) {
+	f := inst.f
+	name := f.cfg.Name
+	wait := f.cfg.Timeout
+	if cold {
+		wait = f.cfg.InitTimeout
+	}
+	timer := inst.timer
+	timer.Reset(wait)
+	select {
+	case inst.next <- inv:
+		return outcome{}, keep, true
+	case body := <-inst.initErr:
+		inst.log.Warn("init error reported", "request_id", inv.id)
+		return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+	case <-inst.exited:
+		if !cold {
+			return inst.exitOutcome(inv), notDelivered, false
+		}
+		inst.log.Warn("instance exited during init", "state", inst.exitDesc, "request_id", inv.id)
+		if body, ok := inst.postedInitError(); ok {
+			return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+		}
+		return inst.exitOutcome(inv), discard, false
+	case <-timer.C:
+		phase := "take the next event"
+		if cold {
+			phase = "initialise"
+		}
+		inst.log.Warn("instance did not "+phase+" in time; killing it", "after", wait, "request_id", inv.id)
+		return outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", name, phase, wait, lambda.ErrTimeout)}, discard, false
+	case <-f.done:
+		return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard, false
 	}
 }
 

@@ -2,8 +2,15 @@
 
 package host
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+	"time"
+)
 
 // setParentDeathSignal is Linux-only; elsewhere an orphaned runtime exits
 // when its next Runtime API call fails.
 func setParentDeathSignal(*syscall.SysProcAttr) {}
+
+// startProcess starts cmd; the scheduler slice is Linux's.
+func startProcess(cmd *exec.Cmd, _ time.Duration) error { return cmd.Start() }

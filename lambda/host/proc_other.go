@@ -2,7 +2,10 @@
 
 package host
 
-import "os/exec"
+import (
+	"os/exec"
+	"time"
+)
 
 // setProcessGroup is a no-op where process groups do not exist.
 func setProcessGroup(*exec.Cmd) {}
@@ -15,3 +18,6 @@ func killProcessGroup(cmd *exec.Cmd) {
 	}
 	_ = cmd.Process.Kill()
 }
+
+// startProcess starts cmd; the scheduler slice is Linux's.
+func startProcess(cmd *exec.Cmd, _ time.Duration) error { return cmd.Start() }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -27,10 +28,15 @@ var (
 	suffixResp    = []byte("/response")
 	suffixError   = []byte("/error")
 
+	hdrRequestID     = []byte("Lambda-Runtime-Aws-Request-Id")
+	hdrDeadline      = []byte("Lambda-Runtime-Deadline-Ms")
+	hdrFunctionArn   = []byte("Lambda-Runtime-Invoked-Function-Arn")
+	hdrTraceID       = []byte("Lambda-Runtime-Trace-Id")
 	hdrErrorType     = []byte("Lambda-Runtime-Function-Error-Type")
 	hdrErrorBodyTrlr = []byte("Lambda-Runtime-Function-Error-Body")
 
-	accepted = []byte(`{"status":"OK"}`)
+	accepted        = []byte(`{"status":"OK"}`)
+	contentTypeJSON = []byte("application/json")
 )
 
 // serveRuntimeAPI implements the Runtime API endpoints for this instance.
@@ -86,12 +92,14 @@ func (inst *instance) handleNext(ctx *fasthttp.RequestCtx) {
 	inst.current.Store(inv)
 	deadline := time.Now().Add(inst.f.cfg.Timeout)
 	h := &ctx.Response.Header
-	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+	// The names are written as Lambda spells them, without normalising
+	// them per invocation.
+	h.SetCanonical(hdrRequestID, s2b(inv.id))
 	var ms [20]byte
-	h.SetBytesV("Lambda-Runtime-Deadline-Ms", strconv.AppendInt(ms[:0], deadline.UnixMilli(), 10))
-	h.Set("Lambda-Runtime-Invoked-Function-Arn", inst.f.arn)
-	h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
-	h.SetContentType("application/json")
+	h.SetCanonical(hdrDeadline, strconv.AppendInt(ms[:0], deadline.UnixMilli(), 10))
+	h.SetCanonical(hdrFunctionArn, s2b(inst.f.arn))
+	h.SetCanonical(hdrTraceID, s2b(inv.traceID))
+	h.SetContentTypeBytes(contentTypeJSON)
 	// The invocation owns a private copy of the payload for its lifetime.
 	ctx.Response.SetBodyRaw(inv.payload)
 }
@@ -127,6 +135,7 @@ func (inst *instance) handleResult(ctx *fasthttp.RequestCtx, id []byte, isError 
 	// never blocks.
 	inst.result <- outcome{res: res}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
+	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.SetBodyRaw(accepted)
 }
 
@@ -165,6 +174,9 @@ func trailerErrorDocument(ctx *fasthttp.RequestCtx) []byte {
 	}
 	return errorDocument("response stream failed", string(ctx.Request.Header.PeekBytes(hdrErrorType)))
 }
+
+// s2b views s as bytes for fasthttp's setters, which copy them.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func apiError(ctx *fasthttp.RequestCtx, status int, errType, msg string) {
 	ctx.SetStatusCode(status)

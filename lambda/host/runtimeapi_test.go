@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -62,7 +63,7 @@ func assign(t *testing.T, inst *instance, inv *invocation) *fasthttp.RequestCtx 
 
 func TestNextDeliversEventWithRuntimeHeaders(t *testing.T) {
 	inst := apiInstance(t)
-	inv := newInvocation([]byte(`{"k":"v"}`))
+	inv := namedInvocation([]byte(`{"k":"v"}`))
 	before := time.Now()
 	ctx := assign(t, inst, inv)
 
@@ -132,7 +133,7 @@ func TestRuntimeAPICompletesInvocations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inst := apiInstance(t)
-			inv := newInvocation([]byte(`{}`))
+			inv := namedInvocation([]byte(`{}`))
 			assign(t, inst, inv)
 			ctx := call(inst, "POST", strings.Replace(tt.path, "%s", inv.id, 1), tt.body, tt.headers...)
 			if ctx.Response.StatusCode() != 202 {
@@ -201,4 +202,14 @@ func TestInitErrorIsRecordedOnce(t *testing.T) {
 	if got := string(<-inst.initErr); !strings.Contains(got, "first") {
 		t.Errorf("recorded init error = %s, want the first one", got)
 	}
+}
+
+// namedInvocation is an invocation with a request and a trace ID, as
+// Function.Invoke queues it.
+func namedInvocation(payload []byte) *invocation {
+	inv := newInvocation(payload)
+	var random [36]byte
+	_, _ = rand.Read(random[:])
+	inv.setIDs(&random, "")
+	return inv
 }

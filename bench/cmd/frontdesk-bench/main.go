@@ -39,6 +39,7 @@ Usage:
   frontdesk-bench upstream        serve the benchmark upstream (run by the suite)
   frontdesk-bench wsload [flags]  apply WebSocket load and print the result as JSON (run by the suite)
   frontdesk-bench wsfloor -backend ADDR   serve the WebSocket scenarios' floor (run by the suite)
+  frontdesk-bench invoke-endpoint -command BIN   serve a function through a local Lambda Invoke API endpoint (run by the suite)
 
 Relative paths are relative to the module root. Run "frontdesk-bench <command> -h" for flags.
 `
@@ -73,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runWSLoad(args, stdout, stderr)
 	case "wsfloor":
 		err = runWSFloor(ctx, args, stdout, stderr)
+	case "invoke-endpoint":
+		err = bench.RunInvokeEndpoint(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
