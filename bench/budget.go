@@ -35,12 +35,13 @@ func (l BudgetLine) String() string {
 }
 
 // Budget is a CPU-per-request promise against a reference measured in the
-// same run (bench/README.md).
+// same run (bench/README.md), or, without a reference, an absolute one.
 type Budget struct {
 	Name      string
 	Scenario  string
-	Reference string
+	Reference string  // "": MaxUs is the limit
 	Max       float64 // largest allowed CPU/request ratio
+	MaxUs     float64 // largest allowed CPU µs/request, without a reference
 	// WithBackend compares the proxy's and the upstream's CPU together:
 	// what a request costs the machine, not only the gateway.
 	WithBackend bool
@@ -60,6 +61,7 @@ func Budgets() []Budget {
 		{Name: "plain proxy CPU/request ≤ 0.95× nginx's", Scenario: "frontdesk-proxy", Reference: "nginx", Max: 0.95},
 		{Name: "full pipeline CPU/request ≤ 1.1× nginx's plain proxy", Scenario: "frontdesk-pipeline", Reference: "nginx", Max: 1.1},
 		{Name: "tracing at sample_ratio 0.01 CPU/request ≤ 1.05× the plain proxy's", Scenario: "frontdesk-tracing", Reference: "frontdesk-proxy", Max: 1.05},
+		{Name: "Lambda on the local function host ≤ 100 µs CPU/request, gateway and function together", Scenario: "frontdesk-lambda", MaxUs: 100},
 		{Name: "cluster mode CPU/request ≤ 1.15× the same pipeline alone", Scenario: "frontdesk-cluster", Reference: "frontdesk-pipeline", Max: 1.15},
 		{Name: "cache hit CPU/request ≤ 0.5× nginx's proxy", Scenario: "frontdesk-cache-hit", Reference: "nginx", Max: 0.5},
 		{Name: "cache hit CPU/request ≤ 1.1× frontdesk's mock route", Scenario: "frontdesk-cache-hit", Reference: "frontdesk-mock", Max: 1.1},
@@ -95,6 +97,14 @@ func checkBudget(r *Report, b Budget) BudgetLine {
 		return line
 	case s.Median == nil:
 		line.Verdict, line.Detail = NotMeasured, fmt.Sprintf("%s %s: %s", b.Scenario, s.Status, s.Reason)
+		return line
+	case b.Reference == "":
+		us := s.Median.CPUUsPerReq
+		line.Verdict = Pass
+		if us > b.MaxUs {
+			line.Verdict = Fail
+		}
+		line.Detail = fmt.Sprintf("%s %.2f µs (median round; limit %.0f µs)", b.Scenario, us, b.MaxUs)
 		return line
 	case ref == nil || ref.Median == nil:
 		why := "was not in this run"

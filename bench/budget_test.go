@@ -166,3 +166,25 @@ func TestBenchPackagesFindsBenchmarkFiles(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestAbsoluteBudgetLinesNeedNoReference(t *testing.T) {
+	measured := func(name string, cpu float64) ScenarioResult {
+		rd := round(1, 1000, cpu)
+		return ScenarioResult{Name: name, Status: Measured, Median: &rd}
+	}
+	for _, tc := range []struct {
+		cpu  float64
+		want string
+	}{{100, Pass}, {123, Fail}} {
+		lines := CheckMacro(&Report{Scenarios: []ScenarioResult{measured("frontdesk-lambda", tc.cpu)}})
+		var got *BudgetLine
+		for i := range lines {
+			if strings.HasPrefix(lines[i].Name, "Lambda") {
+				got = &lines[i]
+			}
+		}
+		if got == nil || got.Verdict != tc.want || !strings.Contains(got.Detail, "limit 100 µs") {
+			t.Errorf("Lambda at %.0f µs: %+v, want %s", tc.cpu, got, tc.want)
+		}
+	}
+}
