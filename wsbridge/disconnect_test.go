@@ -12,6 +12,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
+
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
 // disconnectCounter is a fasthttp backend on 127.0.0.1 that counts the
@@ -243,16 +245,10 @@ func TestHTTPBackendWaitEndsAtTheTimeout(t *testing.T) {
 	}
 }
 
-// closedURL returns the URL of a port nothing listens on any more.
+// closedURL returns the URL of a port that refuses connections.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String() + "/events"
-	_ = ln.Close()
-	return url
+	return "http://" + testdeps.RefusingAddr(t) + "/events"
 }
 
 func TestDisconnectRetriedUntilBackendTakesIt(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/frontdeskgw/frontdesk/auth"
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
 // testKeys are generated once per test binary: RSA generation is slow
@@ -569,9 +570,7 @@ func hangingListener(t *testing.T) string {
 
 func TestUnreachableKeySetFailsFastWith401(t *testing.T) {
 	k := fixtures()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closedURL := closed.URL
-	closed.Close()
+	refusedURL := "http://" + testdeps.RefusingAddr(t)
 	huge := `{"keys":[` + strings.Repeat(`{"kty":"oct","kid":"x"},`, 100) + `{"kty":"oct","kid":"y"}]}`
 	bigSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, huge) }))
 	t.Cleanup(bigSrv.Close)
@@ -584,7 +583,7 @@ func TestUnreachableKeySetFailsFastWith401(t *testing.T) {
 		jwksURL string
 		maxSize int
 	}{
-		{"connection refused", closedURL + "/keys", 0},
+		{"connection refused", refusedURL + "/keys", 0},
 		{"server never answers", hangingListener(t) + "/keys", 0},
 		{"server error", broken.srv.URL + "/keys", 0},
 		{"key set too large", bigSrv.URL, 1000},
