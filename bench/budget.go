@@ -208,6 +208,7 @@ func MicroExclusions() []Exclusion {
 		{Name: "BenchmarkParseTypicalRequestTemplate", Reason: "parsing a REST mapping template, once per config load, not per request (docs/transform.md)"},
 		{Name: "BenchmarkValidatorBody", Reason: "JSON Schema validation of a request body (the validator library decodes the body into Go values); only REST routes whose validator checks bodies run it, routes without one pay nothing (docs/transform.md)"},
 		{Name: "BenchmarkRestConfig", Reason: "the control plane turning an imported REST API's definition back into config, once per change or reload, never per request (docs/control-plane.md)"},
+		{Name: "BenchmarkSampledRequest", Reason: "a request sampled for tracing goes through the OpenTelemetry SDK, which allocates its spans and attributes; at sample_ratio r only that share of requests pays it, and unsampled requests allocate nothing (BenchmarkUnsampledRequest, docs/observability.md)"},
 		{Name: "BenchmarkFlightUncontended", Reason: "once per miss that leads a fetch: its 64 B flight record, which waiters hold after the leader ends, so it is not pooled (docs/cache.md)"},
 	}
 }

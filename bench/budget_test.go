@@ -109,11 +109,13 @@ func TestBaseNameDropsProcsSuffix(t *testing.T) {
 	}
 }
 
+// measured is a scenario whose median round spent cpu µs per request.
+func measured(name string, cpu float64) ScenarioResult {
+	rd := round(1, 1000, cpu)
+	return ScenarioResult{Name: name, Status: Measured, Median: &rd}
+}
+
 func TestCheckMacroVerdicts(t *testing.T) {
-	measured := func(name string, cpu float64) ScenarioResult {
-		rd := round(1, 1000, cpu)
-		return ScenarioResult{Name: name, Status: Measured, Median: &rd}
-	}
 	for _, tc := range []struct {
 		name      string
 		scenarios []ScenarioResult
@@ -168,10 +170,6 @@ func TestBenchPackagesFindsBenchmarkFiles(t *testing.T) {
 }
 
 func TestAbsoluteBudgetLinesNeedNoReference(t *testing.T) {
-	measured := func(name string, cpu float64) ScenarioResult {
-		rd := round(1, 1000, cpu)
-		return ScenarioResult{Name: name, Status: Measured, Median: &rd}
-	}
 	for _, tc := range []struct {
 		cpu  float64
 		want string

@@ -133,20 +133,7 @@ func RunInvokeEndpoint(ctx context.Context, args []string, stdout, stderr io.Wri
 // (GOMAXPROCS=1 as for frontdesk): the endpoint and its function
 // instances are the measured system as much as the gateway is.
 func (s *suite) startInvokeEndpoint(ctx context.Context, dir, bin string) (*child, string, error) {
-	logPath := filepath.Join(dir, "invoke-endpoint.log")
 	cmd := s.layout.command(ctx, s.layout.Proxy, []string{"GOMAXPROCS=1"}, s.opt.Self, "invoke-endpoint",
 		"-command", s.binPath(bin), "-concurrency", strconv.Itoa(host.DefaultConcurrency))
-	lines, c, err := startWithLines(cmd, "invoke endpoint", logPath, false)
-	if err != nil {
-		return nil, "", err
-	}
-	addr, err := waitLine(lines, 10*time.Second, func(l string) (string, bool) {
-		return strings.CutPrefix(l, "listening ")
-	})
-	drain(lines)
-	if err != nil {
-		c.stop(time.Second)
-		return nil, "", fmt.Errorf("invoke endpoint did not start: %w; %s", err, logTail(logPath))
-	}
-	return c, addr, nil
+	return startListening(cmd, "invoke endpoint", filepath.Join(dir, "invoke-endpoint.log"))
 }

@@ -135,6 +135,18 @@ const upstreamAPI = `apis:
     routes:
 `
 
+// lambdaAPI ends the Lambda scenarios' configs: the function's timeout and
+// a route to it.
+const lambdaAPI = `    timeout: 10s
+apis:
+  bench:
+    type: http
+    integrations:
+      fn: {type: lambda, function: hello}
+    routes:
+      "GET /hello": {integration: fn}
+`
+
 const proxyAPI = upstreamAPI + `      "GET ` + SmallPath + `": {integration: up}
       "GET ` + LargePath + `": {integration: up}
 `
@@ -249,30 +261,14 @@ usage_plans:
   hello:
     command: ["{{index .Bins "hello"}}"]
     concurrency: 4
-    timeout: 10s
-apis:
-  bench:
-    type: http
-    integrations:
-      fn: {type: lambda, function: hello}
-    routes:
-      "GET /hello": {integration: fn}
-`},
+` + lambdaAPI},
 		{Name: "frontdesk-lambda-invoke", Proxy: Frontdesk, Path: "/hello", Endpoint: "hello", Group: "lambda",
 			About:  "lambda integration through the Invoke API client (invoke_url) to a local Invoke endpoint running examples/functions/hello on the local function host; the endpoint's and its instances' CPU count as frontdesk's",
 			Builds: map[string]string{"hello": "./examples/functions/hello"},
 			Config: `functions:
   hello:
     invoke_url: "http://{{.Endpoint}}"
-    timeout: 10s
-apis:
-  bench:
-    type: http
-    integrations:
-      fn: {type: lambda, function: hello}
-    routes:
-      "GET /hello": {integration: fn}
-`},
+` + lambdaAPI},
 	}
 	all = append(all, wsScenarios()...)
 	all = append(all, peerScenarios()...)

@@ -404,9 +404,14 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 // startUpstream runs this program's `upstream` subcommand, which prints
 // the address it bound.
 func (s *suite) startUpstream(ctx context.Context, dir, cpus string) (*child, string, error) {
-	logPath := filepath.Join(dir, "upstream.log")
 	cmd := s.layout.command(ctx, cpus, nil, s.opt.Self, "upstream")
-	lines, c, err := startWithLines(cmd, "upstream", logPath, false)
+	return startListening(cmd, "upstream", filepath.Join(dir, "upstream.log"))
+}
+
+// startListening starts one of this program's serving subcommands, which
+// prints "listening ADDR" once it has bound, and returns the address.
+func startListening(cmd *exec.Cmd, name, logPath string) (*child, string, error) {
+	lines, c, err := startWithLines(cmd, name, logPath, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -416,7 +421,7 @@ func (s *suite) startUpstream(ctx context.Context, dir, cpus string) (*child, st
 	drain(lines)
 	if err != nil {
 		c.stop(time.Second)
-		return nil, "", fmt.Errorf("upstream did not start: %w; %s", err, logTail(logPath))
+		return nil, "", fmt.Errorf("%s did not start: %w; %s", name, err, logTail(logPath))
 	}
 	return c, addr, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,21 +111,8 @@ func (s *suite) wsConns() int {
 // startWSFloor runs this program's `wsfloor` subcommand on the proxy's
 // CPU, with GOMAXPROCS=1 as frontdesk gets.
 func (s *suite) startWSFloor(ctx context.Context, dir, upstream string) (*child, string, error) {
-	logPath := filepath.Join(dir, "wsfloor.log")
 	cmd := s.layout.command(ctx, s.layout.Proxy, []string{"GOMAXPROCS=1"}, s.opt.Self, "wsfloor", "-backend", upstream)
-	lines, c, err := startWithLines(cmd, "ws floor", logPath, false)
-	if err != nil {
-		return nil, "", err
-	}
-	addr, err := waitLine(lines, 10*time.Second, func(l string) (string, bool) {
-		return strings.CutPrefix(l, "listening ")
-	})
-	drain(lines)
-	if err != nil {
-		c.stop(time.Second)
-		return nil, "", fmt.Errorf("ws floor did not start: %w; %s", err, logTail(logPath))
-	}
-	return c, addr, nil
+	return startListening(cmd, "ws floor", filepath.Join(dir, "wsfloor.log"))
 }
 
 // probeWS checks that the scenario's first exchange works before any load
