@@ -21,14 +21,17 @@ func TestReadDeadlineIsKeptAcrossBackToBackExchangesNeverEarly(t *testing.T) {
 	base := time.Unix(1_000_000, 0)
 	const timeout = 1600 * time.Millisecond // slack: 100 ms
 	for _, tc := range []struct {
-		name  string
-		after time.Duration // second exchange's start after the first's
-		rearm bool
+		name   string
+		after  time.Duration // second exchange's start after the first's
+		second time.Duration // its timeout
+		rearm  bool
 	}{
-		{"same instant", 0, false},
-		{"within the slack", 99 * time.Millisecond, false},
-		{"at the slack", 100 * time.Millisecond, false},
-		{"past the slack", 101 * time.Millisecond, true},
+		{"same instant", 0, timeout, false},
+		{"within the slack", 99 * time.Millisecond, timeout, false},
+		{"at the slack", 100 * time.Millisecond, timeout, false},
+		{"past the slack", 101 * time.Millisecond, timeout, true},
+		// Armed 150 ms after this one's deadline, over its 1/16 (97 ms).
+		{"a shorter timeout on the same connection", 0, 1550 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := &deadlineConn{}
@@ -37,7 +40,7 @@ func TestReadDeadlineIsKeptAcrossBackToBackExchangesNeverEarly(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := base.Add(tc.after)
-			want := now.Add(timeout)
+			want := now.Add(tc.second)
 			if err := c.armReadDeadline(now, want); err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +51,7 @@ func TestReadDeadlineIsKeptAcrossBackToBackExchangesNeverEarly(t *testing.T) {
 			if armed.Before(want) {
 				t.Fatalf("armed %v, %v before the deadline asked for", armed, want.Sub(armed))
 			}
-			if late := armed.Sub(want); late > timeout/16 {
+			if late := armed.Sub(want); late > tc.second/16 {
 				t.Fatalf("armed %v late, more than 1/16 of the timeout", late)
 			}
 		})
