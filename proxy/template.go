@@ -239,41 +239,12 @@ var contextKeys = []string{"accountId", "apiId", "authorizer", "deploymentId", "
 // Keys lists the fields of $context.
 func (c *contextView) Keys() []string { return contextKeys }
 
-// Get computes one field of $context.
+// Get computes one field of $context: the string fields through
+// GetString (the evaluator asks that first, so both answer alike), the
+// others here.
 func (c *contextView) Get(name string) (any, bool) {
 	ex := c.ex
-	req := &ex.Ctx.Request
-	r := ex.RouteInfo
-	if r == nil {
-		r = &exchange.RouteInfo{}
-	}
 	switch name {
-	case "accountId":
-		return exchange.AccountID, true
-	case "apiId":
-		return r.APIID, true
-	case "stage":
-		return r.Stage, true
-	case "resourcePath":
-		return r.Resource, true
-	case "resourceId":
-		return r.ResourceID, true
-	case "deploymentId":
-		return r.DeploymentID, true
-	case "routeKey":
-		return r.RouteKey, true
-	case "requestId":
-		return string(ex.RequestID), true
-	case "extendedRequestId":
-		return string(ex.ExtendedRequestID), true
-	case "httpMethod":
-		return string(req.Header.Method()), true
-	case "path":
-		return string(req.URI().PathOriginal()), true
-	case "protocol":
-		return "HTTP/1.1", true
-	case "domainName":
-		return string(req.Header.Host()), true
 	case "requestTime":
 		return ex.Start.UTC().Format("02/Jan/2006:15:04:05 -0700"), true
 	case "requestTimeEpoch":
@@ -287,6 +258,9 @@ func (c *contextView) Get(name string) (any, bool) {
 			}
 		}
 		return nil, false
+	}
+	if v, ok := c.GetString(name); ok {
+		return v, true
 	}
 	return nil, false
 }
@@ -359,17 +333,10 @@ func (c *identityView) GetString(name string) (string, bool) {
 	return "", false
 }
 
-// Get computes one field of $context.identity.
+// Get computes one field of $context.identity; all are strings.
 func (c *identityView) Get(name string) (any, bool) {
-	switch name {
-	case "sourceIp":
-		return string(c.ex.SourceIP()), true
-	case "userAgent":
-		return string(c.ex.Ctx.Request.Header.UserAgent()), true
-	case "apiKey":
-		return string(c.ex.APIKey), true
-	case "apiKeyId":
-		return string(c.ex.APIKeyID), true
+	if v, ok := c.GetString(name); ok {
+		return v, true
 	}
 	return nil, false
 }
