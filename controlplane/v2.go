@@ -141,11 +141,7 @@ func (s *Service) updateRouteResponse(ctx *fasthttp.RequestCtx) {
 			return nil, err
 		}
 		id := param(ctx, "routeResponseId")
-		old := r.RouteResponses[id]
-		if old == nil {
-			return nil, notFound("Invalid RouteResponse identifier specified %s", id)
-		}
-		rr, err := patched(old, ctx, true)
+		rr, err := patchedItem(r.RouteResponses, id, "RouteResponse", ctx, true)
 		if err != nil {
 			return nil, err
 		}
@@ -490,11 +486,9 @@ func registerChild[T any](s *Service, k *kind[T]) {
 				return nil, err
 			}
 			id := param(ctx, k.param)
-			old := k.coll(rec)[id]
-			if old == nil {
-				return nil, notFound("Invalid %s identifier specified %s", k.label, id)
-			}
-			t, err := patched(old, ctx, k.replaceMembers)
+			m := k.coll(rec)
+			old := m[id]
+			t, err := patchedItem(m, id, k.label, ctx, k.replaceMembers)
 			if err != nil {
 				return nil, err
 			}
@@ -534,6 +528,16 @@ func registerChild[T any](s *Service, k *kind[T]) {
 			return nil, nil
 		})
 	})
+}
+
+// patchedItem is items[id] patched by the request's body (see patched), or
+// AWS's 404 naming label when there is no such item.
+func patchedItem[T any](items map[string]*T, id, label string, ctx *fasthttp.RequestCtx, replace bool) (*T, error) {
+	old := items[id]
+	if old == nil {
+		return nil, notFound("Invalid %s identifier specified %s", label, id)
+	}
+	return patched(old, ctx, replace)
 }
 
 // patched is old updated by the body of ctx: with replace, the members
@@ -1083,12 +1087,8 @@ func (s *Service) updateIntegrationResponse(ctx *fasthttp.RequestCtx) {
 			return nil, err
 		}
 		id := param(ctx, "integrationResponseId")
-		old := in.IntegrationResponses[id]
-		if old == nil {
-			return nil, notFound("Invalid IntegrationResponse identifier specified %s", id)
-		}
 		// A map in the body replaces the one kept, as AWS's update does.
-		ir, err := patched(old, ctx, true)
+		ir, err := patchedItem(in.IntegrationResponses, id, "IntegrationResponse", ctx, true)
 		if err != nil {
 			return nil, err
 		}
