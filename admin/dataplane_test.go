@@ -1,17 +1,14 @@
 package admin_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/servertest"
 	"github.com/frontdeskgw/frontdesk/server"
 )
 
@@ -23,41 +20,8 @@ func startWithAdmin(t *testing.T, src string) (s *server.Server, data, adm strin
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	cfg.Admin.Listen = "127.0.0.1:0"
-	s, err = server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	s.UseListener(ln)
-	s.UseAdminListener(aln)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve() //nolint:errcheck // ends at cleanup
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx) //nolint:errcheck // nothing in flight
-		<-served
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("server not ready after 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return s, "http://" + ln.Addr().String(), "http://" + aln.Addr().String()
+	in := servertest.Start(t, cfg)
+	return in.Server, in.Data, in.Admin
 }
 
 func send(t *testing.T, method, url string) (int, string) {

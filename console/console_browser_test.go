@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,11 +20,12 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/browsertest"
 	"github.com/frontdeskgw/frontdesk/internal/redistest"
-	"github.com/frontdeskgw/frontdesk/server"
-	"github.com/valyala/fasthttp"
+	"github.com/frontdeskgw/frontdesk/internal/servertest"
 )
 
 const token = "console-test-token"
@@ -84,40 +84,8 @@ func startFrontdesk(t *testing.T, path string) (data, adm string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Admin.Listen = "127.0.0.1:0"
-	s, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UseListener(ln)
-	s.UseAdminListener(aln)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve() //nolint:errcheck // ends at cleanup
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx) //nolint:errcheck // test end
-		<-served
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("frontdesk not ready after 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return "http://" + ln.Addr().String(), "http://" + aln.Addr().String()
+	in := servertest.Start(t, cfg)
+	return in.Data, in.Admin
 }
 
 func adminGet(t *testing.T, url string, v any) {

@@ -2,7 +2,6 @@ package tracing_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -10,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,13 +22,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdeskgw/frontdesk/config"
-	"github.com/frontdeskgw/frontdesk/server"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/valyala/fasthttp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/frontdeskgw/frontdesk/config"
+	"github.com/frontdeskgw/frontdesk/internal/servertest"
 )
 
 // span is one span as the collector received it.
@@ -189,11 +188,14 @@ func (u *upstream) last(t *testing.T) http.Header {
 	return u.seen[len(u.seen)-1]
 }
 
+// frontdesk is a running server: data and adm are its base URLs, stop
+// shuts it down, which sends the spans it holds.
 type frontdesk struct {
-	s         *server.Server
 	data, adm string
-	stopped   bool
+	in        *servertest.Instance
 }
+
+func (f *frontdesk) stop() { f.in.Stop() }
 
 // start serves src (tracing section included) with an admin listener.
 func start(t *testing.T, src string) *frontdesk {
@@ -206,50 +208,8 @@ func start(t *testing.T, src string) *frontdesk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Admin.Listen = "127.0.0.1:0"
-	s, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UseListener(ln)
-	s.UseAdminListener(aln)
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve() //nolint:errcheck // ends at stop
-	}()
-	f := &frontdesk{s: s, data: "http://" + ln.Addr().String(), adm: "http://" + aln.Addr().String()}
-	t.Cleanup(func() {
-		f.stop(t)
-		<-served
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("frontdesk not ready after 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return f
-}
-
-// stop shuts frontdesk down, which sends the spans it holds.
-func (f *frontdesk) stop(t *testing.T) {
-	if f.stopped {
-		return
-	}
-	f.stopped = true
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	f.s.Shutdown(ctx) //nolint:errcheck // the test's own server
+	in := servertest.Start(t, cfg)
+	return &frontdesk{data: in.Data, adm: in.Admin, in: in}
 }
 
 func get(t *testing.T, url string, headers ...string) (int, string) {
@@ -370,7 +330,7 @@ func TestTraceparentContinuesTheTraceToTheUpstream(t *testing.T) {
 		t.Errorf("tracing.headers in /config:\n%s", cfg)
 	}
 
-	f.stop(t) // writes the access log out
+	f.stop() // writes the access log out
 	b, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -499,7 +459,7 @@ func TestSampleRatioZeroSendsNothing(t *testing.T) {
 		t.Errorf("upstream traceparent %q: want a trace, not sampled", up.last(t).Get("Traceparent"))
 	}
 	// Shutting down sends whatever the tracer holds: nothing.
-	f.stop(t)
+	f.stop()
 	if reqs, spans := col.received(); reqs != 0 || spans != 0 {
 		t.Errorf("collector got %d exports, %d spans; want none", reqs, spans)
 	}

@@ -30,7 +30,8 @@ var Floors = []Floor{
 	{Name: "admin API", Packages: []string{"admin"}},
 	{Name: "process", Packages: []string{"server"}},
 	{Name: "command", Packages: []string{"cmd/frontdesk"}},
-	{Name: "tests", Packages: []string{"test/attack"}},
+	// Helpers that start the whole server for other packages' tests.
+	{Name: "tests", Packages: []string{"internal/servertest", "test/attack"}},
 }
 
 // Floor is one level of the code base.
