@@ -377,6 +377,16 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.TLS = c
 	}
+	return report(stdout, func(onMeasure, onStop func()) (any, error) {
+		cfg.OnMeasure, cfg.OnStop = onMeasure, onStop
+		return loadgen.Run(cfg)
+	})
+}
+
+// report runs a load, writing "measure" and "stop" to stdout as its
+// window opens and closes (the suite waits for them), then its result as
+// one JSON line.
+func report(stdout io.Writer, run func(onMeasure, onStop func()) (any, error)) error {
 	w := bufio.NewWriter(stdout)
 	say := func(s string) func() {
 		return func() {
@@ -384,8 +394,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			_ = w.Flush()
 		}
 	}
-	cfg.OnMeasure, cfg.OnStop = say("measure"), say("stop")
-	res, err := loadgen.Run(cfg)
+	res, err := run(say("measure"), say("stop"))
 	if err != nil {
 		return err
 	}

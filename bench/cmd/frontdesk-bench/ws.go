@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -32,25 +30,10 @@ func runWSLoad(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	w := bufio.NewWriter(stdout)
-	say := func(s string) func() {
-		return func() {
-			fmt.Fprintln(w, s)
-			_ = w.Flush()
-		}
-	}
-	cfg.OnMeasure, cfg.OnStop = say("measure"), say("stop")
-	res, err := loadgen.RunWS(cfg)
-	if err != nil {
-		return err
-	}
-	if err := json.NewEncoder(w).Encode(res); err != nil {
-		return fmt.Errorf("write result: %w", err)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write result: %w", err)
-	}
-	return nil
+	return report(stdout, func(onMeasure, onStop func()) (any, error) {
+		cfg.OnMeasure, cfg.OnStop = onMeasure, onStop
+		return loadgen.RunWS(cfg)
+	})
 }
 
 // runWSFloor serves the WebSocket floor on loopback until SIGTERM, after
