@@ -30,6 +30,7 @@ import (
 
 	"github.com/frontdeskgw/frontdesk/config"
 	"github.com/frontdeskgw/frontdesk/internal/servertest"
+	"github.com/frontdeskgw/frontdesk/internal/testdeps"
 )
 
 // span is one span as the collector received it.
@@ -465,37 +466,6 @@ func TestSampleRatioZeroSendsNothing(t *testing.T) {
 	}
 }
 
-// blackhole accepts connections and never answers: a collector that hangs.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // load sends n requests from 4 clients and returns the latencies, sorted.
 func load(t *testing.T, url string, n int) []time.Duration {
 	t.Helper()
@@ -568,7 +538,7 @@ func TestUnreachableCollectorSlowsNoRequest(t *testing.T) {
 	load(t, plain.data+"/items/1", 200) // warm up
 	base := load(t, plain.data+"/items/1", n)
 
-	f := start(t, tracedConfig(blackhole(t), up.addr, "", "1"))
+	f := start(t, tracedConfig("http://"+testdeps.HangingAddr(t), up.addr, "", "1"))
 	load(t, f.data+"/items/1", 200)
 	traced := load(t, f.data+"/items/1", n)
 	t.Logf("p50/p99 without tracing %v/%v, with a hung collector %v/%v",

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -537,37 +536,6 @@ func TestKeysAreFoundByOIDCDiscovery(t *testing.T) {
 	}
 }
 
-// hangingListener accepts connections and never answers.
-func hangingListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String()
-}
-
 func TestUnreachableKeySetFailsFastWith401(t *testing.T) {
 	k := fixtures()
 	refusedURL := "http://" + testdeps.RefusingAddr(t)
@@ -584,7 +552,7 @@ func TestUnreachableKeySetFailsFastWith401(t *testing.T) {
 		maxSize int
 	}{
 		{"connection refused", refusedURL + "/keys", 0},
-		{"server never answers", hangingListener(t) + "/keys", 0},
+		{"server never answers", "http://" + testdeps.HangingAddr(t) + "/keys", 0},
 		{"server error", broken.srv.URL + "/keys", 0},
 		{"key set too large", bigSrv.URL, 1000},
 		{"no usable keys", empty.srv.URL + "/keys", 0},

@@ -4,6 +4,8 @@
 // sets it) a missing program fails the test, because .ci/run installs every
 // one of them and a failed install must not turn into skipped checks. The
 // same holds for npm packages a test's handlers need (RequireNodeModules).
+// It also gives loopback peers that misbehave on purpose: an address that
+// refuses connections, one that accepts and never answers (peers.go).
 package testdeps
 
 import (

@@ -3,6 +3,7 @@ package testdeps
 import (
 	"net"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -29,4 +30,36 @@ func RefusingAddr(tb testing.TB) string {
 	}
 	port := sa.(*syscall.SockaddrInet4).Port
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// HangingAddr returns a loopback host:port that accepts connections and
+// never answers on them, until the test ends: a peer that hangs.
+func HangingAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return ln.Addr().String()
 }
