@@ -183,7 +183,7 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[s
 	resp.Header.DisableNormalizing()
 	span := ex.Trace.StartUpstream(&up.Header)
 	start := time.Now()
-	err := p.client.Do(up, resp, start.Add(p.timeout))
+	err := p.client.Do(up, resp, start, start.Add(p.timeout))
 	ex.IntegrationLatency = time.Since(start)
 	span.End(resp.StatusCode(), err)
 	if err != nil {

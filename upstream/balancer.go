@@ -47,8 +47,8 @@ func NewBalancer(pools []*Pool, policy Policy, retries int, backoff time.Duratio
 // connection is marked down for the back-off; an idempotent request then
 // moves on to the next origin, up to retries times. A request that may have
 // reached an origin is never sent again unless its method is idempotent and
-// the failure happened before any response byte.
-func (b *Balancer) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+// the failure happened before any response byte. start is as for Pool.Do.
+func (b *Balancer) Do(req *fasthttp.Request, resp *fasthttp.Response, start, deadline time.Time) error {
 	if len(b.pools) == 1 {
 		// With a single origin there is nowhere else to go: a passive
 		// back-off would only turn its recovery into errors, so it is
@@ -58,7 +58,7 @@ func (b *Balancer) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline t
 		if p.unhealthy.Load() {
 			return ErrAllDown
 		}
-		return p.Do(req, resp, deadline)
+		return p.Do(req, resp, start, deadline)
 	}
 	var tried uint64 // bit set of origins tried (first 64)
 	for attempt := 0; ; attempt++ {
@@ -67,7 +67,7 @@ func (b *Balancer) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline t
 			return ErrAllDown
 		}
 		tried |= 1 << (uint(i) & 63)
-		err := p.Do(req, resp, deadline)
+		err := p.Do(req, resp, start, deadline)
 		b.observe(p, err)
 		if err == nil {
 			return nil

@@ -28,7 +28,7 @@ func doWithin(p *Pool, d time.Duration) (*fasthttp.Response, error) {
 	req.SetRequestURI("/x")
 	req.Header.SetHost(p.Addr())
 	resp := &fasthttp.Response{}
-	return resp, p.Do(req, resp, time.Now().Add(d))
+	return resp, p.Do(req, resp, time.Now(), time.Now().Add(d))
 }
 
 // A client that does not read its response must not hold the upstream

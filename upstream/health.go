@@ -58,7 +58,8 @@ func (p *Pool) runCheck(ctx context.Context, path string, interval time.Duration
 		req.Header.SetHost(p.o.Addr)
 		req.Header.Set("User-Agent", "frontdesk-health-check")
 		resp.Reset()
-		err := p.Do(req, resp, time.Now().Add(timeout))
+		now := time.Now()
+		err := p.Do(req, resp, now, now.Add(timeout))
 		if err == nil {
 			_ = resp.BodyWriteTo(io.Discard)
 			resp.CloseBodyStream() //nolint:errcheck // releases the connection

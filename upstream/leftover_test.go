@@ -162,7 +162,7 @@ func TestRequestedUpgradeIsReturnedAndItsConnectionNotReused(t *testing.T) {
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
 	resp := &fasthttp.Response{}
-	if err := p.Do(req, resp, time.Now().Add(2*time.Second)); err != nil || resp.StatusCode() != 101 {
+	if err := p.Do(req, resp, time.Now(), time.Now().Add(2*time.Second)); err != nil || resp.StatusCode() != 101 {
 		t.Fatalf("upgrade: %v, status %d", err, resp.StatusCode())
 	}
 	resp, err := get(t, p, "GET")

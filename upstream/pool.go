@@ -178,11 +178,13 @@ func (p *Pool) Addr() string { return p.o.Addr }
 // Do sends req and reads the response head into resp before deadline. The
 // body is either read into resp or set as resp's body stream; the server
 // closes that stream after writing it, which releases the connection.
+// start is the caller's reading of the clock as the exchange begins (it
+// has one already, to time the call).
 //
 // A request that fails on a reused connection before any response byte
 // arrived is retried once on a new connection when its method is
 // idempotent: the upstream may have closed the idle connection.
-func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, start, deadline time.Time) error {
 	p.inflight.Add(1)
 	streaming := false
 	defer func() {
@@ -190,13 +192,12 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.
 			p.inflight.Add(-1)
 		}
 	}()
-	now := time.Now()
 	for attempt := 0; ; attempt++ {
-		c, reused, err := p.acquire(now, deadline)
+		c, reused, err := p.acquire(start, deadline)
 		if err != nil {
 			return classify(err)
 		}
-		err = p.exchange(c, req, resp, now, deadline)
+		err = p.exchange(c, req, resp, start, deadline)
 		if err == nil {
 			// A stream holds the connection, and counts as in flight,
 			// until it is closed; a body read whole does not.

@@ -72,7 +72,7 @@ func get(t *testing.T, p *Pool, method string) (*fasthttp.Response, error) {
 	req.SetRequestURI("/x")
 	req.Header.SetHost(p.Addr())
 	resp := &fasthttp.Response{}
-	err := p.Do(req, resp, time.Now().Add(2*time.Second))
+	err := p.Do(req, resp, time.Now(), time.Now().Add(2*time.Second))
 	return resp, err
 }
 
@@ -152,7 +152,7 @@ func TestTimeoutAndRefusedConnections(t *testing.T) {
 	req := fasthttp.AcquireRequest()
 	req.SetRequestURI("/")
 	req.Header.SetHost("x")
-	err := p.Do(req, &fasthttp.Response{}, time.Now().Add(100*time.Millisecond))
+	err := p.Do(req, &fasthttp.Response{}, time.Now(), time.Now().Add(100*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) {
 		t.Errorf("silent upstream: %v, want ErrTimeout", err)
 	}
@@ -160,7 +160,7 @@ func TestTimeoutAndRefusedConnections(t *testing.T) {
 	addr := dead.Addr().String()
 	dead.Close()
 	p = New(Options{Addr: addr})
-	if err := p.Do(req, &fasthttp.Response{}, time.Now().Add(time.Second)); err == nil || errors.Is(err, ErrTimeout) {
+	if err := p.Do(req, &fasthttp.Response{}, time.Now(), time.Now().Add(time.Second)); err == nil || errors.Is(err, ErrTimeout) {
 		t.Errorf("refused connection: %v", err)
 	}
 }
@@ -180,7 +180,7 @@ func TestSlowAnswerOnAReusedConnectionIsATimeoutNotARetry(t *testing.T) {
 	req := fasthttp.AcquireRequest()
 	req.SetRequestURI("/")
 	req.Header.SetHost("x")
-	err := p.Do(req, &fasthttp.Response{}, time.Now().Add(100*time.Millisecond))
+	err := p.Do(req, &fasthttp.Response{}, time.Now(), time.Now().Add(100*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("got %v, want ErrTimeout", err)
 	}

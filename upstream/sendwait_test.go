@@ -62,7 +62,7 @@ func TestRequestsOfEverySizeReachTheOriginWhole(t *testing.T) {
 					req.SetBody(bytes.Repeat([]byte("b"), tc.body))
 				}
 				resp := &fasthttp.Response{}
-				if err := p.Do(req, resp, time.Now().Add(5*time.Second)); err != nil {
+				if err := p.Do(req, resp, time.Now(), time.Now().Add(5*time.Second)); err != nil {
 					t.Fatal(err)
 				}
 				if got, want := string(resp.Body()), fmt.Sprintf("%d %d", tc.body, tc.pad); got != want {
@@ -166,7 +166,7 @@ func BenchmarkDoLoopback(b *testing.B) {
 			resp := &fasthttp.Response{}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := p.Do(req, resp, time.Now().Add(5*time.Second)); err != nil {
+				if err := p.Do(req, resp, time.Now(), time.Now().Add(5*time.Second)); err != nil {
 					b.Fatal(err)
 				}
 				if n, _ := strconv.Atoi(string(resp.Body()[:1])); n != 0 {
