@@ -103,8 +103,126 @@ func BenchmarkIdleCheck(b *testing.B) {
 	deadline := time.Now().Add(time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
-		if !p.usable(c, deadline) {
+		if !p.usable(c, checkAfter, deadline) {
 			b.Fatal("a fresh idle connection is not usable")
 		}
+	}
+}
+
+// A trusted pool skips the check on a connection reused within checkAfter,
+// except every sampleEvery-th reuse of it; a connection idle longer, or
+// any in a pool not yet trusted, is always checked.
+func TestIdleCheckIsSkippedOnlyOnHotConnectionsOfATrustedOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		clean   int32
+		idle    time.Duration
+		checked int // of 2*sampleEvery reuses
+	}{
+		{"untrusted, reused at once", trustAfter - 1, 0, 2 * sampleEvery},
+		{"trusted, reused at once", trustAfter, 0, 2},
+		{"trusted, reused just under the threshold", trustAfter, checkAfter - 1, 2},
+		{"trusted, idle for the threshold", trustAfter, checkAfter, 2 * sampleEvery},
+		{"trusted, idle for seconds", trustAfter, 3 * time.Second, 2 * sampleEvery},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(Options{Addr: "127.0.0.1:1"})
+			p.clean.Store(tc.clean)
+			c := &conn{}
+			checked := 0
+			for range 2 * sampleEvery {
+				if !p.skipCheck(c, tc.idle) {
+					checked++
+				}
+			}
+			if checked != tc.checked {
+				t.Errorf("checked %d of %d reuses, want %d", checked, 2*sampleEvery, tc.checked)
+			}
+		})
+	}
+}
+
+// trust sends GETs over one connection of p until its pool trusts the
+// origin: the first dials, each of the next trustAfter reuses is checked.
+func trust(t *testing.T, p *Pool) {
+	t.Helper()
+	for i := range trustAfter + 1 {
+		resp, err := get(t, p, "GET")
+		if err != nil {
+			t.Fatalf("GET %d: %v", i, err)
+		}
+		body(t, resp)
+	}
+	if n := p.clean.Load(); n != trustAfter {
+		t.Fatalf("after %d clean exchanges the pool counts %d clean checks, want %d", trustAfter, n, trustAfter)
+	}
+}
+
+// An origin trusted for a while that starts closing connections right
+// after its answer, without saying so, costs at most the request that
+// meets the closed connection (retried when idempotent): from then on
+// every reuse is checked again, and a POST meets no closed connection.
+func TestTrustedOriginThatStartsClosingIsCheckedAgain(t *testing.T) {
+	var closing atomic.Bool
+	var posts atomic.Int32
+	p, _ := poolTo(t, false, func(_ int, c net.Conn, req *fasthttp.Request) bool {
+		if req.Header.IsPost() {
+			posts.Add(1)
+		}
+		_, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		return err == nil && !closing.Load()
+	})
+	trust(t, p)
+	closing.Store(true)
+	for i, method := range []string{"GET", "GET", "POST", "POST", "POST"} {
+		resp, err := get(t, p, method)
+		if err != nil {
+			t.Fatalf("request %d (%s) after the origin began closing: %v", i, method, err)
+		}
+		if got := body(t, resp); got != "ok" {
+			t.Fatalf("request %d answered %q", i, got)
+		}
+	}
+	if n := p.clean.Load(); n >= trustAfter {
+		t.Errorf("the pool still trusts the origin (%d clean checks)", n)
+	}
+	if n := posts.Load(); n != 3 {
+		t.Errorf("origin saw %d POSTs, want 3 (each exactly once)", n)
+	}
+}
+
+// Trust skips the check only on connections reused at once: bytes that
+// reach a trusted origin's connection while it sits idle are still caught.
+func TestTrustedOriginsStrayBytesOnAnIdleConnectionAreCaught(t *testing.T) {
+	var stray atomic.Bool
+	released, late := make(chan struct{}), make(chan struct{})
+	p, _ := poolTo(t, false, func(_ int, c net.Conn, _ *fasthttp.Request) bool {
+		if !stray.Load() {
+			_, err := c.Write([]byte(victim))
+			return err == nil
+		}
+		stray.Store(false)
+		if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")); err != nil {
+			return false
+		}
+		<-released
+		_, err := c.Write([]byte(smuggled))
+		close(late)
+		return err == nil
+	})
+	trust(t, p)
+	stray.Store(true)
+	if resp, err := get(t, p, "GET"); err != nil || body(t, resp) != "ok" {
+		t.Fatalf("request before the stray bytes: %v", err)
+	}
+	close(released)
+	<-late
+	time.Sleep(2 * checkAfter) // idle, not reused at once
+	resp, err := get(t, p, "GET")
+	if err != nil {
+		t.Fatalf("victim request: %v", err)
+	}
+	if got := body(t, resp); got != "victim" {
+		t.Fatalf("victim request answered %q, want its own answer", got)
 	}
 }

@@ -84,16 +84,64 @@ func (pr *prober) peek(fd uintptr) bool {
 	}
 }
 
+// The check is a system call, about 6% of a proxied request's CPU. Under
+// load a connection is reused within microseconds of its answer (the pool
+// hands the last one released to the next request), too soon for an
+// origin's keep-alive timeout to have closed it. So a pool whose origin has
+// shown itself well-behaved skips the check on such connections:
+//
+//   - a connection idle for checkAfter or longer is always checked;
+//   - so is every one until trustAfter checks in a row found nothing, and
+//     again from the first check that finds bytes or a close, and from the
+//     first request that fails unanswered on a reused connection;
+//   - a trusted pool still checks every sampleEvery-th reuse of each
+//     connection, so an origin that starts misbehaving is noticed.
+//
+// What a skipped check could miss, an origin that closes or sends stray
+// bytes within a millisecond of its answer, nginx and HAProxy miss too:
+// they see an idle connection's events only on their event loop's next
+// turn. An origin that does it stops being trusted at its first failure.
+const (
+	checkAfter  = time.Millisecond
+	trustAfter  = 256
+	sampleEvery = 32
+)
+
+// checked records what a check found: trustAfter clean ones in a row make
+// the pool trusted; anything else ends the trust.
+func (p *Pool) checked(clean bool) {
+	if !clean {
+		p.clean.Store(0)
+		return
+	}
+	if p.clean.Load() < trustAfter {
+		p.clean.Add(1)
+	}
+}
+
+// skipCheck reports whether c, idle for the given time, may be reused
+// without a check.
+func (p *Pool) skipCheck(c *conn, idle time.Duration) bool {
+	if idle >= checkAfter || p.clean.Load() < trustAfter {
+		return false
+	}
+	c.reuses++
+	return c.reuses%sampleEvery != 0
+}
+
 // aLongTimeAgo is a read deadline that has passed: a read then returns
 // what is buffered, or a timeout at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// usable reports whether the idle connection c may carry a request; one
-// that may not is closed by the caller.
-func (p *Pool) usable(c *conn, deadline time.Time) bool {
+// usable reports whether the connection c, idle for the given time, may
+// carry a request; one that may not is closed by the caller.
+func (p *Pool) usable(c *conn, idle time.Duration, deadline time.Time) bool {
 	if n := c.br.Buffered(); n > 0 {
 		p.warnLeftover("an idle connection")
 		return false
+	}
+	if p.skipCheck(c, idle) {
+		return true
 	}
 	if c.tls {
 		// tls.Conn may hold decrypted bytes, or whole records read from
@@ -101,6 +149,7 @@ func (p *Pool) usable(c *conn, deadline time.Time) bool {
 		c.readArmed = 0
 		_ = c.nc.SetReadDeadline(aLongTimeAgo)
 		if _, err := c.br.Peek(1); !isTimeout(err) {
+			p.checked(false)
 			if err == nil {
 				p.warnLeftover("an idle connection")
 			}
@@ -127,6 +176,7 @@ func (p *Pool) usable(c *conn, deadline time.Time) bool {
 	if st == idleData {
 		p.warnLeftover("an idle connection")
 	}
+	p.checked(st == idleEmpty)
 	return st == idleEmpty
 }
 

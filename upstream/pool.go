@@ -110,6 +110,7 @@ type Pool struct {
 	inflight  atomic.Int64 // exchanges in progress, for least_conn
 	check     *checker     // guarded by mu
 	warned    atomic.Int64 // unix nanos of the last leftover-bytes warning
+	clean     atomic.Int32 // idle checks in a row that found nothing, up to trustAfter
 }
 
 type conn struct {
@@ -119,7 +120,8 @@ type conn struct {
 	probe         *prober // nil when nc has no socket of its own
 	tls           bool    // nc buffers decrypted bytes of its own
 	lastUse       time.Time
-	writeDeadline bool // a write deadline is set on nc
+	writeDeadline bool   // a write deadline is set on nc
+	reuses        uint32 // reuses without a check, for sampleEvery
 	// readArmed is the read deadline armReadDeadline set on nc (Unix
 	// nanoseconds); 0 when it set none or another was set since.
 	readArmed int64
@@ -206,6 +208,9 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, start, deadlin
 		}
 		p.closeConn(c)
 		err = classify(err)
+		if reused && unanswered(err) {
+			p.checked(false) // the origin closed it: check again
+		}
 		if reused && attempt == 0 && unanswered(err) && isIdempotent(req) {
 			resetKeepingNames(resp)
 			continue
@@ -376,7 +381,7 @@ func (p *Pool) acquire(now, deadline time.Time) (*conn, bool, error) {
 		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
 		p.mu.Unlock()
-		if now.Sub(c.lastUse) < p.o.IdleTimeout && p.usable(c, deadline) {
+		if idle := now.Sub(c.lastUse); idle < p.o.IdleTimeout && p.usable(c, idle, deadline) {
 			return c, true, nil
 		}
 		p.closeConn(c)
