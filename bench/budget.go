@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ type BudgetLine struct {
 	Verdict string `json:"verdict"`
 	Name    string `json:"name"`
 	Detail  string `json:"detail"`
+	// RoundRatios are the ratio of each round, in round order, for a
+	// line judged on a ratio; Best is the lowest of them.
+	RoundRatios []float64 `json:"round_ratios,omitempty"`
+	Best        float64   `json:"best_round_ratio,omitempty"`
 }
 
 func (l BudgetLine) String() string {
@@ -128,6 +133,14 @@ func checkBudget(r *Report, b Budget) BudgetLine {
 		line.Detail = fmt.Sprintf("%s %.2f + %.2f µs vs %s %.2f + %.2f µs (gateway + backend, medians); %.2f× (median of the rounds' ratios; limit %.2f×)",
 			b.Scenario, s.Median.CPUUsPerReq, s.Median.BackendCPUUsPerReq,
 			b.Reference, ref.Median.CPUUsPerReq, ref.Median.BackendCPUUsPerReq, ratio, b.Max)
+	}
+	if rounds := RoundRatios(s, ref, b.cpu); len(rounds) > 1 {
+		line.RoundRatios, line.Best = rounds, slices.Min(rounds)
+		parts := make([]string, len(rounds))
+		for i, r := range rounds {
+			parts[i] = strconv.FormatFloat(r, 'f', 2, 64)
+		}
+		line.Detail += fmt.Sprintf("; rounds %s, best %.2f×", strings.Join(parts, " / "), line.Best)
 	}
 	if s.Median.Noisy() || ref.Median.Noisy() {
 		line.Detail += fmt.Sprintf("; measured under other load (%s %.0f%%, %s %.0f%%)",

@@ -186,3 +186,30 @@ func TestAbsoluteBudgetLinesNeedNoReference(t *testing.T) {
 		}
 	}
 }
+
+// A ratio line shows each round's ratio and the best of them beside the
+// median it is judged on: on a shared host the rounds spread widely.
+func TestRatioLinesShowEachRoundAndTheBest(t *testing.T) {
+	withRounds := func(name string, cpus ...float64) ScenarioResult {
+		s := ScenarioResult{Name: name, Status: Measured}
+		for i, c := range cpus {
+			s.Rounds = append(s.Rounds, round(i+1, 1000, c))
+		}
+		s.Median = &s.Rounds[1]
+		return s
+	}
+	lines := CheckMacro(&Report{Scenarios: []ScenarioResult{
+		withRounds("nginx", 10, 20, 10),
+		withRounds("frontdesk-proxy", 12, 18, 12),
+	}})
+	l := lines[0]
+	if l.Verdict != Fail || !strings.Contains(l.Detail, "1.20× (median") {
+		t.Fatalf("got %s %q, want FAIL at the median round ratio 1.20×", l.Verdict, l.Detail)
+	}
+	if want := "rounds 1.20 / 0.90 / 1.20, best 0.90×"; !strings.Contains(l.Detail, want) {
+		t.Errorf("detail %q lacks %q", l.Detail, want)
+	}
+	if !reflect.DeepEqual(l.RoundRatios, []float64{1.2, 0.9, 1.2}) || l.Best != 0.9 {
+		t.Errorf("round ratios %v, best %v", l.RoundRatios, l.Best)
+	}
+}

@@ -218,13 +218,7 @@ func (r *Report) summarize() {
 // drift; a ratio within a round mostly cancels it. Without a round both
 // measured, it is the ratio of the medians.
 func PairedRatio(s, ref *ScenarioResult, fig func(*Round) float64) float64 {
-	var ratios []float64
-	for i := range min(len(s.Rounds), len(ref.Rounds)) {
-		a, b := &s.Rounds[i], &ref.Rounds[i]
-		if a.succeeded() && b.succeeded() && fig(b) > 0 {
-			ratios = append(ratios, fig(a)/fig(b))
-		}
-	}
+	ratios := RoundRatios(s, ref, fig)
 	if len(ratios) == 0 {
 		return fig(s.Median) / fig(ref.Median)
 	}
@@ -234,6 +228,19 @@ func PairedRatio(s, ref *ScenarioResult, fig func(*Round) float64) float64 {
 		return ratios[n/2]
 	}
 	return (ratios[n/2-1] + ratios[n/2]) / 2
+}
+
+// RoundRatios are s's figure over ref's in each round both measured, in
+// round order.
+func RoundRatios(s, ref *ScenarioResult, fig func(*Round) float64) []float64 {
+	var ratios []float64
+	for i := range min(len(s.Rounds), len(ref.Rounds)) {
+		a, b := &s.Rounds[i], &ref.Rounds[i]
+		if a.succeeded() && b.succeeded() && fig(b) > 0 {
+			ratios = append(ratios, fig(a)/fig(b))
+		}
+	}
+	return ratios
 }
 
 func wrkCheck(d, w *ScenarioResult) *WrkCheck {
