@@ -178,7 +178,24 @@ func (c *Cluster) giveBack(ctx context.Context, q *limiter.Quotas) {
 	if len(execs) == 0 || cl == nil {
 		return
 	}
-	for _, r := range returnScript.ExecMulti(ctx, cl, execs...) {
+	// A give-back that fails is sent once more. Right after Redis comes
+	// back, the first script on a connection can fail with EOF without
+	// having run (the count stays as if nothing was given back); sending
+	// it again then gives the units back. Were a reply lost after the
+	// script ran, the units would be given back twice: the shared count
+	// would be short by at most one block (MaxBlock) until the period
+	// ends, within the best effort API Gateway promises for quotas.
+	res := returnScript.ExecMulti(ctx, cl, execs...)
+	var again []rueidis.LuaExec
+	for i, r := range res {
+		if r.Error() != nil {
+			again = append(again, execs[i])
+		}
+	}
+	if len(again) > 0 {
+		res = returnScript.ExecMulti(ctx, cl, again...)
+	}
+	for _, r := range res {
 		if err := r.Error(); err != nil {
 			c.log.Warn("quota units not given back; they count as used until the period ends", "err", err)
 		}
