@@ -115,7 +115,7 @@ func (r *Report) cacheHitRows() [][]string {
 	var hits []*ScenarioResult
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		if strings.HasSuffix(s.Name, cacheHitSuffix) && s.Median != nil && !s.Median.CPUNotMeasured && s.Median.CPUUsPerReq > 0 {
+		if strings.HasSuffix(s.Name, cacheHitSuffix) && s.cpuMeasured() {
 			hits = append(hits, s)
 		}
 	}
@@ -142,10 +142,16 @@ func (r *Report) cacheHitRows() [][]string {
 // cpuRatio is s's CPU per request as a multiple of ref's (PairedRatio),
 // "—" when ref was not measured.
 func cpuRatio(s, ref *ScenarioResult) string {
-	if ref == nil || ref.Median == nil || ref.Median.CPUNotMeasured || ref.Median.CPUUsPerReq <= 0 {
+	if !ref.cpuMeasured() {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", PairedRatio(s, ref, roundCPU))
 }
 
 func roundCPU(r *Round) float64 { return r.CPUUsPerReq }
+
+// cpuMeasured reports whether s (possibly nil) has a median round whose
+// CPU per request can be compared.
+func (s *ScenarioResult) cpuMeasured() bool {
+	return s != nil && s.Median != nil && !s.Median.CPUNotMeasured && s.Median.CPUUsPerReq > 0
+}

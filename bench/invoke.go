@@ -110,22 +110,7 @@ func RunInvokeEndpoint(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("invoke-endpoint: %w", err)
 	}
 	defer fn.Close()
-	ln, err := ListenLoopback()
-	if err != nil {
-		return err
-	}
-	srv := NewInvokeEndpoint(fn, log)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
-	select {
-	case err := <-done:
-		return fmt.Errorf("invoke-endpoint: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return srv.ShutdownWithContext(sctx)
+	return ServeLoopback(ctx, "invoke-endpoint", NewInvokeEndpoint(fn, log), stdout)
 }
 
 // startInvokeEndpoint runs this program's `invoke-endpoint` subcommand

@@ -2,8 +2,11 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -43,4 +46,29 @@ func ListenLoopback() (net.Listener, error) {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	return ln, nil
+}
+
+// ServeLoopback serves srv on 127.0.0.1, on a port the OS picks, for the
+// suite's serving subcommands: it says "listening ADDR" on stdout once
+// bound, and when ctx ends shuts srv down, letting requests in flight
+// finish for up to 2 s. Errors are name's.
+func ServeLoopback(ctx context.Context, name string, srv *fasthttp.Server, stdout io.Writer) error {
+	ln, err := ListenLoopback()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+	select {
+	case err := <-done:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.ShutdownWithContext(sctx); err != nil {
+		return fmt.Errorf("%s shutdown: %w", name, err)
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func (r *Report) comparisonGroups() [][]*ScenarioResult {
 		s := &r.Scenarios[i]
 		// The matrix's cells differ in what they do, not only in who
 		// does it: matrixVerdict compares them cell by cell.
-		if s.Median == nil || s.Median.CPUNotMeasured || s.Median.CPUUsPerReq <= 0 || s.Proxy == Direct || s.Matrix != nil {
+		if !s.cpuMeasured() || s.Proxy == Direct || s.Matrix != nil {
 			continue
 		}
 		g := s.Group

@@ -234,14 +234,10 @@ func (r *Request) StartUpstream(up *fasthttp.RequestHeader) *Span {
 			semconv.ServerAddress(string(up.Host())),
 			semconv.URLPath(pathOf(up.RequestURI())),
 		)
-		r.spanID = s.span.SpanContext().SpanID()
-	} else {
-		r.spanID = randomSpanID()
 	}
-	encodeHex(r.hexSpan[:], r.spanID[:])
+	r.enter(s)
 	r.header = appendTraceparent(r.header[:0], &r.hexID, &r.hexSpan, r.sampled)
 	up.SetCanonical(hdrTraceparent, r.header)
-	r.xray = appendXRay(r.xray[:0], &r.hexID, &r.hexSpan, r.sampled)
 	up.SetCanonical(hdrXRay, r.xray)
 	return s
 }
@@ -268,13 +264,22 @@ func (r *Request) StartFunction(name string) *Span {
 			attribute.String("faas.invoked_name", name),
 			attribute.String("faas.invoked_provider", "aws"),
 		)
+	}
+	r.enter(s)
+	return s
+}
+
+// enter makes s the integration call in progress, or a fresh span id when
+// the request is not sampled (s nil): the id the call's headers name as
+// its parent, in hex, and its X-Amzn-Trace-Id.
+func (r *Request) enter(s *Span) {
+	if s != nil {
 		r.spanID = s.span.SpanContext().SpanID()
 	} else {
 		r.spanID = randomSpanID()
 	}
 	encodeHex(r.hexSpan[:], r.spanID[:])
 	r.xray = appendXRay(r.xray[:0], &r.hexID, &r.hexSpan, r.sampled)
-	return s
 }
 
 // XRay is the X-Amzn-Trace-Id of the integration call in progress

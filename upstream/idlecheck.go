@@ -146,8 +146,7 @@ func (p *Pool) usable(c *conn, idle time.Duration, deadline time.Time) bool {
 	if c.tls {
 		// tls.Conn may hold decrypted bytes, or whole records read from
 		// the socket: a read that may not wait finds them.
-		c.readArmed = 0
-		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+		_ = c.setReadDeadline(aLongTimeAgo)
 		if _, err := c.br.Peek(1); !isTimeout(err) {
 			p.checked(false)
 			if err == nil {
@@ -155,7 +154,7 @@ func (p *Pool) usable(c *conn, idle time.Duration, deadline time.Time) bool {
 			}
 			return false
 		}
-		if c.nc.SetReadDeadline(deadline) != nil {
+		if c.setReadDeadline(deadline) != nil {
 			return false
 		}
 	}
@@ -166,7 +165,7 @@ func (p *Pool) usable(c *conn, idle time.Duration, deadline time.Time) bool {
 	if err != nil {
 		// The last exchange's read deadline has passed; the next one's
 		// is set now, as the exchange would.
-		if c.nc.SetReadDeadline(deadline) != nil {
+		if c.setReadDeadline(deadline) != nil {
 			return false
 		}
 		if st, err = c.probe.check(); err != nil {

@@ -140,12 +140,24 @@ func (c *conn) armReadDeadline(now, deadline time.Time) error {
 	if a := c.readArmed; a >= d && a-d <= int64(slack) {
 		return nil
 	}
-	c.readArmed = 0
-	if err := c.nc.SetReadDeadline(deadline.Add(slack)); err != nil {
+	if err := c.setReadDeadline(deadline.Add(slack)); err != nil {
 		return err
 	}
 	c.readArmed = d + int64(slack)
 	return nil
+}
+
+// setReadDeadline sets a read deadline on nc, which armReadDeadline then
+// no longer counts as its own.
+func (c *conn) setReadDeadline(t time.Time) error {
+	c.readArmed = 0
+	return c.nc.SetReadDeadline(t)
+}
+
+// clearDeadlines removes nc's read and write deadlines.
+func (c *conn) clearDeadlines() {
+	c.readArmed = 0
+	_ = c.nc.SetDeadline(time.Time{})
 }
 
 // New returns an empty pool.
@@ -210,10 +222,10 @@ func (p *Pool) Do(req *fasthttp.Request, resp *fasthttp.Response, start, deadlin
 		err = classify(err)
 		if reused && unanswered(err) {
 			p.checked(false) // the origin closed it: check again
-		}
-		if reused && attempt == 0 && unanswered(err) && isIdempotent(req) {
-			resetKeepingNames(resp)
-			continue
+			if attempt == 0 && isIdempotent(req) {
+				resetKeepingNames(resp)
+				continue
+			}
 		}
 		return err
 	}
@@ -554,8 +566,7 @@ func (p *Pool) newStream(c *conn, resp *fasthttp.Response, n int) *stream {
 	}
 	// The deadline covered the wait for the answer; while the body
 	// streams each read gets its own.
-	c.readArmed = 0
-	_ = c.nc.SetDeadline(time.Time{})
+	c.clearDeadlines()
 	return s
 }
 
@@ -570,8 +581,7 @@ func (s *stream) Read(b []byte) (int, error) {
 	if s.left > 0 && len(b) > s.left {
 		b = b[:s.left]
 	}
-	s.c.readArmed = 0
-	_ = s.c.nc.SetReadDeadline(time.Now().Add(s.p.o.StreamReadTimeout))
+	_ = s.c.setReadDeadline(time.Now().Add(s.p.o.StreamReadTimeout))
 	n, err := s.r.Read(b)
 	if s.left > 0 {
 		s.left -= n
@@ -611,8 +621,7 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.p.inflight.Add(-1)
-	s.c.readArmed = 0
-	_ = s.c.nc.SetDeadline(time.Time{})
+	s.c.clearDeadlines()
 	s.p.release(s.c, (s.done || s.left == 0) && !s.closeC, "a streamed body")
 	s.c = nil
 	if s.release != nil {

@@ -199,24 +199,9 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	name := f.cfg.Name
 	timer := inst.timer
 	defer timer.Stop()
-	// Phase 1: a GET /next must take the event. A warm instance under
-	// load is already blocked in it: the hand-over needs no timer. One
-	// known to have exited goes to deliver, which retries the event on a
-	// fresh instance rather than hand it to a handler nobody reads.
-	delivered := false
-	select {
-	case <-inst.exited:
-	default:
-		select {
-		case inst.next <- inv:
-			delivered = true
-		default:
-		}
-	}
-	if !delivered {
-		if o, st, ok := inst.deliver(inv, cold); !ok {
-			return o, st
-		}
+	// Phase 1: a GET /next must take the event.
+	if o, st, ok := inst.deliver(inv, cold); !ok {
+		return o, st
 	}
 
 	// Phase 2: the function runs with its timeout.
@@ -247,6 +232,19 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 // when the event was not delivered, with the outcome and the instance's
 // state.
 func (inst *instance) deliver(inv *invocation, cold bool) (o outcome, st runState, ok bool) {
+	// A warm instance under load is already blocked in GET /next: the
+	// hand-over needs no timer. One known to have exited waits below,
+	// which retries the event on a fresh instance rather than hand it to
+	// a handler nobody reads.
+	select {
+	case <-inst.exited:
+	default:
+		select {
+		case inst.next <- inv:
+			return outcome{}, keep, true
+		default:
+		}
+	}
 	f := inst.f
 	name := f.cfg.Name
 	wait := f.cfg.Timeout

@@ -415,23 +415,5 @@ func runUpstream(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ln, err := bench.ListenLoopback()
-	if err != nil {
-		return err
-	}
-	srv := bench.NewUpstream()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
-	select {
-	case err := <-done:
-		return fmt.Errorf("upstream: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil {
-		return fmt.Errorf("upstream shutdown: %w", err)
-	}
-	return nil
+	return bench.ServeLoopback(ctx, "upstream", bench.NewUpstream(), stdout)
 }
