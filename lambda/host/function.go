@@ -437,16 +437,22 @@ func (f *Function) runSlot() {
 		f.idle--
 		f.mu.Unlock()
 
-		if inv.take() {
-			var o outcome
+		var o outcome
+		taken := inv.take()
+		if taken {
 			o, inst = f.execute(inst, inv)
-			inv.complete(o)
 		}
 
+		// The slot is idle before the caller has its outcome: a caller
+		// that invokes again at once finds it, instead of a new slot and
+		// a cold start.
 		f.mu.Lock()
 		f.idle++
 		closed := f.closed
 		f.mu.Unlock()
+		if taken {
+			inv.complete(o)
+		}
 		if closed {
 			return
 		}

@@ -735,3 +735,16 @@ func TestColdStartsCountInstancesStarted(t *testing.T) {
 		t.Errorf("ColdStarts = %d after the instance exited, want 2", s.ColdStarts)
 	}
 }
+
+// A caller that invokes again as soon as it has its answer finds the warm
+// instance idle: the slot is counted idle before the answer is handed
+// over, so sequential invocations never start a second instance.
+func TestSequentialInvocationsStayOnOneWarmInstance(t *testing.T) {
+	f, _ := newFunction(t, Config{Concurrency: 4})
+	for i := range 200 {
+		mustReply(t, f, `{}`)
+		if st := f.Stats(); st.ColdStarts != 1 || st.Idle != 1 {
+			t.Fatalf("invocation %d answered: %d cold starts, %d idle slots; want 1 and 1", i, st.ColdStarts, st.Idle)
+		}
+	}
+}
