@@ -220,6 +220,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	s.gw.Handle(ctx)
+	if ctx.Hijacked() {
+		clientConnOf(ctx).ownDeadlines()
+	}
 }
 
 var nulEscape = []byte("%00")
@@ -234,6 +237,7 @@ func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
 		s.refuse(ctx, fasthttp.ErrBodyTooLarge)
 		return fasthttp.StatusRequestEntityTooLarge
 	}
+	clientConnOf(ctx).continueExpected()
 	return fasthttp.StatusContinue
 }
 

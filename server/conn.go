@@ -57,19 +57,29 @@ func (c *coarseClock) close() { c.once.Do(func() { close(c.stop) }) }
 // makes progress within the send timeout however large the write.
 const maxSendPiece = 64 << 10
 
-// listener gives its connections a send timeout and keeps their read
-// deadlines (readdeadline.go). Its clock runs until it is closed (fasthttp
-// closes it on shutdown).
-type listener struct {
-	net.Listener
-	sendTimeout time.Duration
-	clock       *coarseClock
-	reads       *readDeadlines
+// connTimeouts are a client connection's time limits.
+type connTimeouts struct {
+	send time.Duration // server.send_timeout
+	read time.Duration // server.read_timeout; 0: none
+	idle time.Duration // server.idle_timeout; 0: read
 }
 
-func newListener(ln net.Listener, sendTimeout time.Duration) *listener {
+// listener gives its connections a send timeout and keeps their read
+// deadlines (readdeadline.go), read_timeout and idle_timeout included.
+// Its clock runs until it is closed (fasthttp closes it on shutdown).
+type listener struct {
+	net.Listener
+	timeouts connTimeouts
+	clock    *coarseClock
+	reads    *readDeadlines
+}
+
+func newListener(ln net.Listener, timeouts connTimeouts) *listener {
+	if timeouts.idle == 0 {
+		timeouts.idle = timeouts.read
+	}
 	reads := newReadDeadlines()
-	return &listener{Listener: ln, sendTimeout: sendTimeout, reads: reads, clock: startClock(reads.sweep)}
+	return &listener{Listener: ln, timeouts: timeouts, reads: reads, clock: startClock(reads.sweep)}
 }
 
 func (l *listener) Close() error {
@@ -82,8 +92,16 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &clientConn{Conn: c, sendTimeout: int64(l.sendTimeout), clock: l.clock, reads: l.reads}
+	cc := &clientConn{Conn: c, sendTimeout: int64(l.timeouts.send), clock: l.clock, reads: l.reads,
+		requestTimeouts: requestTimeouts{
+			auto:        l.timeouts.read > 0 || l.timeouts.idle > 0,
+			readTimeout: int64(l.timeouts.read),
+			idleTimeout: int64(l.timeouts.idle),
+		}}
 	l.reads.add(cc)
+	// A new connection's first request, TLS handshake included, has
+	// read_timeout from now.
+	cc.autoReadDeadline(cc.readTimeout)
 	if tc, ok := c.(*tls.Conn); ok {
 		// fasthttp recognises a TLS connection by these methods.
 		return &tlsClientConn{clientConn: cc, tls: tc}, nil
@@ -114,6 +132,7 @@ type clientConn struct {
 	// serving goroutine uses these.
 	readLimited bool
 	readLeft    int
+	requestTimeouts
 
 	// fixed is a write deadline set through SetWriteDeadline or
 	// SetDeadline (fasthttp's write_timeout, a WebSocket's own), as Unix
@@ -122,6 +141,14 @@ type clientConn struct {
 }
 
 func (c *clientConn) Read(p []byte) (int, error) {
+	n, err := c.read(p)
+	if n > 0 && c.awaiting {
+		c.requestStarted()
+	}
+	return n, err
+}
+
+func (c *clientConn) read(p []byte) (int, error) {
 	if !c.readLimited {
 		return c.Conn.Read(p)
 	}
@@ -162,6 +189,9 @@ func clientConnOf(ctx *fasthttp.RequestCtx) *clientConn {
 }
 
 func (c *clientConn) Write(p []byte) (int, error) {
+	if c.auto {
+		c.answering()
+	}
 	written := 0
 	for {
 		piece := p

@@ -15,7 +15,7 @@ func acceptPair(t *testing.T) (*listener, *clientConn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newListener(ln, time.Minute)
+	l := newListener(ln, connTimeouts{send: time.Minute})
 	t.Cleanup(func() { l.Close() })
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -117,7 +117,7 @@ func BenchmarkSetReadDeadline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := newListener(ln, time.Minute)
+	l := newListener(ln, connTimeouts{send: time.Minute})
 	defer l.Close()
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -180,9 +180,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Options) (*Server, error)
 		// default) sends none, as API Gateway does.
 		Name:                  sc.ServerHeader,
 		NoDefaultServerHeader: true,
-		ReadTimeout:           sc.ReadTimeout.D(),
-		WriteTimeout:          sc.WriteTimeout.D(),
-		IdleTimeout:           sc.IdleTimeout.D(),
+		// read_timeout and idle_timeout are kept by the listener
+		// (requestTimeouts in readdeadline.go), not by fasthttp.
+		WriteTimeout: sc.WriteTimeout.D(),
 		// The read buffer holds the request line and headers, so its
 		// size is the header limit (AWS: 10,240 bytes).
 		ReadBufferSize:     sc.MaxHeaderBytes,
@@ -382,16 +382,17 @@ func (s *Server) Serve() error {
 	}
 	s.log.Info("serving", "listen", s.ln.Addr().String(), "tls", s.certs != nil)
 	s.ready.Store(true)
-	sendTimeout := s.cfg.Load().Server.SendTimeout.D()
+	sc := s.cfg.Load().Server
+	timeouts := connTimeouts{send: sc.SendTimeout.D(), read: sc.ReadTimeout.D(), idle: sc.IdleTimeout.D()}
 	if s.localLn != nil && s.local.ca != nil {
 		s.log.Info("serving HTTPS with the local CA", "listen", s.localLn.Addr().String(), "ca", s.local.ca.CAFile)
 		go func() {
-			if err := s.http.Serve(newListener(s.local.localTLSListener(s.localLn), sendTimeout)); err != nil {
+			if err := s.http.Serve(newListener(s.local.localTLSListener(s.localLn), timeouts)); err != nil {
 				s.log.Error("server.local_tls listener", "err", err)
 			}
 		}()
 	}
-	return s.http.Serve(newListener(s.tlsListener(s.ln), sendTimeout))
+	return s.http.Serve(newListener(s.tlsListener(s.ln), timeouts))
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx ends,

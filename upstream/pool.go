@@ -120,8 +120,9 @@ type conn struct {
 	probe         *prober // nil when nc has no socket of its own
 	tls           bool    // nc buffers decrypted bytes of its own
 	lastUse       time.Time
-	writeDeadline bool   // a write deadline is set on nc
-	reuses        uint32 // reuses without a check, for sampleEvery
+	began         time.Time // the current exchange's start, as the caller read it
+	writeDeadline bool      // a write deadline is set on nc
+	reuses        uint32    // reuses without a check, for sampleEvery
 	// readArmed is the read deadline armReadDeadline set on nc (Unix
 	// nanoseconds); 0 when it set none or another was set since.
 	readArmed int64
@@ -282,6 +283,7 @@ func isIdempotent(req *fasthttp.Request) bool {
 }
 
 func (p *Pool) exchange(c *conn, req *fasthttp.Request, resp *fasthttp.Response, now, deadline time.Time) error {
+	c.began = now
 	// The read deadline bounds the wait for the answer. Writes only need
 	// one when the body may not fit the socket buffers; setting fewer
 	// timers per request is measurably cheaper.
@@ -492,7 +494,9 @@ func (p *Pool) warnLeftover(after string) {
 }
 
 func (p *Pool) putIdle(c *conn) {
-	c.lastUse = time.Now()
+	// From the exchange's start on the monotonic clock: one clock read
+	// where time.Now takes two (wall and monotonic).
+	c.lastUse = c.began.Add(time.Since(c.began))
 	p.mu.Lock()
 	if p.retired {
 		p.mu.Unlock()
