@@ -33,6 +33,9 @@ type BudgetLine struct {
 	// line judged on a ratio; Best is the lowest of them.
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
 	Best        float64   `json:"best_round_ratio,omitempty"`
+	// Alternated is the ratio of the pair measured in alternating slices
+	// (alternate.go); when there is one, the verdict is on it.
+	Alternated float64 `json:"alternated_ratio,omitempty"`
 }
 
 func (l BudgetLine) String() string {
@@ -123,30 +126,46 @@ func checkBudget(r *Report, b Budget) BudgetLine {
 		return line
 	}
 	ratio := PairedRatio(s, ref, b.cpu)
-	line.Verdict = Pass
-	if ratio > b.Max {
-		line.Verdict = Fail
-	}
-	line.Detail = fmt.Sprintf("%s %.2f µs vs %s %.2f µs (medians); %.2f× (median of the rounds' ratios; limit %.2f×)",
-		b.Scenario, b.cpu(s.Median), b.Reference, b.cpu(ref.Median), ratio, b.Max)
+	rounds := fmt.Sprintf("%s %.2f µs vs %s %.2f µs (medians); %.2f× (median of the rounds' ratios)",
+		b.Scenario, b.cpu(s.Median), b.Reference, b.cpu(ref.Median), ratio)
 	if b.WithBackend {
-		line.Detail = fmt.Sprintf("%s %.2f + %.2f µs vs %s %.2f + %.2f µs (gateway + backend, medians); %.2f× (median of the rounds' ratios; limit %.2f×)",
+		rounds = fmt.Sprintf("%s %.2f + %.2f µs vs %s %.2f + %.2f µs (gateway + backend, medians); %.2f× (median of the rounds' ratios)",
 			b.Scenario, s.Median.CPUUsPerReq, s.Median.BackendCPUUsPerReq,
-			b.Reference, ref.Median.CPUUsPerReq, ref.Median.BackendCPUUsPerReq, ratio, b.Max)
+			b.Reference, ref.Median.CPUUsPerReq, ref.Median.BackendCPUUsPerReq, ratio)
 	}
-	if rounds := RoundRatios(s, ref, b.cpu); len(rounds) > 1 {
-		line.RoundRatios, line.Best = rounds, slices.Min(rounds)
-		parts := make([]string, len(rounds))
-		for i, r := range rounds {
-			parts[i] = strconv.FormatFloat(r, 'f', 2, 64)
-		}
-		line.Detail += fmt.Sprintf("; rounds %s, best %.2f×", strings.Join(parts, " / "), line.Best)
+	if rr := RoundRatios(s, ref, b.cpu); len(rr) > 1 {
+		line.RoundRatios, line.Best = rr, slices.Min(rr)
+		rounds += fmt.Sprintf("; rounds %s, best %.2f×", joinRatios(rr, " / "), line.Best)
 	}
 	if s.Median.Noisy() || ref.Median.Noisy() {
-		line.Detail += fmt.Sprintf("; measured under other load (%s %.0f%%, %s %.0f%%)",
+		rounds += fmt.Sprintf("; measured under other load (%s %.0f%%, %s %.0f%%)",
 			b.Scenario, s.Median.OtherCPU*100, b.Reference, ref.Median.OtherCPU*100)
 	}
+	judged := ratio
+	line.Detail = fmt.Sprintf("%s; limit %.2f×", rounds, b.Max)
+	if a := r.Alternation(b.Scenario, b.Reference); a != nil {
+		if alt := a.Ratio(b.WithBackend); alt > 0 {
+			judged, line.Alternated = alt, alt
+			sr := a.SliceRatios(b.WithBackend)
+			line.Detail = fmt.Sprintf("alternated %d×%gs: %.2f vs %.2f µs, %.2f× (median slice pair; pairs %.2f–%.2f×; limit %.2f×); in the rounds: %s",
+				a.Slices, a.SliceS, a.Measured.cpu(b.WithBackend), a.Ref.cpu(b.WithBackend), alt, slices.Min(sr), slices.Max(sr), b.Max, rounds)
+		} else if a.Err != "" {
+			line.Detail += "; alternating the pair failed: " + a.Err
+		}
+	}
+	line.Verdict = Pass
+	if judged > b.Max {
+		line.Verdict = Fail
+	}
 	return line
+}
+
+func joinRatios(rs []float64, sep string) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = strconv.FormatFloat(r, 'f', 2, 64)
+	}
+	return strings.Join(parts, sep)
 }
 
 // MicroResult is one benchmark line of `go test -bench -benchmem`.

@@ -346,7 +346,8 @@ func TestCacheHitTableSetsTheCachesSideBySide(t *testing.T) {
 }
 
 func TestDefaultTimeLimitKeepsAFullRunsWindowsMeaningful(t *testing.T) {
-	opt := Options{Rounds: 3, Warmup: time.Second, Duration: 8 * time.Second, TimeLimit: DefaultTimeLimit}
+	opt := Options{Rounds: 3, Warmup: time.Second, Duration: 8 * time.Second, TimeLimit: DefaultTimeLimit,
+		Alternations: DefaultAlternations, Slice: DefaultSlice, Scenarios: Scenarios()}
 	n := len(Scenarios())
 	if d, _ := fitDuration(opt, n); d < MeaningfulWindow {
 		t.Errorf("a default run of all %d scenarios gets %s windows under the %s limit, want at least %s: raise DefaultTimeLimit",

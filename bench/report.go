@@ -113,7 +113,11 @@ type Settings struct {
 	Rounds    int     `json:"rounds"`
 	Conns     int     `json:"conns"`
 	Pinning   string  `json:"pinning"`
-	Note      string  `json:"note,omitempty"` // e.g. a window shortened to fit the time limit
+	// Alternations slices of SliceS seconds per side of each alternated
+	// pair; 0 when pairs were not alternated.
+	Alternations int     `json:"alternations,omitempty"`
+	SliceS       float64 `json:"slice_s,omitempty"`
+	Note         string  `json:"note,omitempty"` // e.g. a window shortened to fit the time limit
 }
 
 // WrkCheck compares the suite's generator with wrk on direct. The two
@@ -137,8 +141,11 @@ type Report struct {
 	Missing   []string         `json:"missing_tools"`
 	Scenarios []ScenarioResult `json:"scenarios"`
 	WrkCheck  *WrkCheck        `json:"wrk_check,omitempty"`
-	Budget    []BudgetLine     `json:"budget"`
-	Verdict   string           `json:"verdict,omitempty"` // verdict.go
+	// Alternated are the budget's pairs measured again in alternating
+	// slices after the rounds (alternate.go).
+	Alternated []Alternated `json:"alternated,omitempty"`
+	Budget     []BudgetLine `json:"budget"`
+	Verdict    string       `json:"verdict,omitempty"` // verdict.go
 }
 
 // Scenario returns the named result, or nil.
@@ -206,6 +213,11 @@ func (r *Report) summarize() {
 		}
 	}
 	r.WrkCheck = wrkCheck(r.Scenario("direct"), r.Scenario("direct-wrk"))
+	r.judge()
+}
+
+// judge sets the budget lines and the verdict from the figures.
+func (r *Report) judge() {
 	r.Budget = CheckMacro(r)
 	r.Verdict = r.MakeVerdict()
 }
@@ -222,12 +234,17 @@ func PairedRatio(s, ref *ScenarioResult, fig func(*Round) float64) float64 {
 	if len(ratios) == 0 {
 		return fig(s.Median) / fig(ref.Median)
 	}
-	slices.Sort(ratios)
-	n := len(ratios)
+	return median(ratios)
+}
+
+// median of a non-empty list, which it sorts.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
 	if n%2 == 1 {
-		return ratios[n/2]
+		return xs[n/2]
 	}
-	return (ratios[n/2-1] + ratios[n/2]) / 2
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // RoundRatios are s's figure over ref's in each round both measured, in
@@ -401,6 +418,13 @@ func (r *Report) writeNotes(b *strings.Builder) {
 		fmt.Fprintf(b, "\n%s\n", strings.Join(notes, "\n"))
 	}
 	fmt.Fprintf(b, "\n%s\n", r.wrkLine())
+	if len(r.Alternated) > 0 {
+		fmt.Fprintf(b, "\nPairs measured again with both sides running, the load moved from one to the other every %gs (%d slices each, AB BA …):\n",
+			r.Settings.SliceS, r.Settings.Alternations)
+		for i := range r.Alternated {
+			fmt.Fprintf(b, "%s\n", alternationLine(&r.Alternated[i]))
+		}
+	}
 	if len(r.Budget) > 0 {
 		b.WriteString("\nBudget:\n")
 		for _, l := range r.Budget {

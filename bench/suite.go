@@ -24,19 +24,24 @@ import (
 
 // Options configure a run of the suite.
 type Options struct {
-	Root       string        // module root: where go build and go test run
-	Frontdesk  string        // the frontdesk binary
-	Build      bool          // build Frontdesk first (go build skips an up-to-date binary)
-	GoBin      string        // the go command
-	Self       string        // this program, started as its `load` and `upstream` subcommands
-	Duration   time.Duration // measured window of each round
-	Warmup     time.Duration // load before each window
-	Rounds     int
-	Conns      int
-	WSConns    int // connections of the WebSocket broadcast scenarios (DefaultWSConns when 0)
-	Scenarios  []Scenario
-	ProfileDir string // when set, CPU and allocation profiles go there
-	Keep       bool   // keep the scratch directory (configs, logs)
+	Root      string        // module root: where go build and go test run
+	Frontdesk string        // the frontdesk binary
+	Build     bool          // build Frontdesk first (go build skips an up-to-date binary)
+	GoBin     string        // the go command
+	Self      string        // this program, started as its `load` and `upstream` subcommands
+	Duration  time.Duration // measured window of each round
+	Warmup    time.Duration // load before each window
+	Rounds    int
+	Conns     int
+	// Alternations is how many slices of Slice each side of a budget pair
+	// gets when the pair is measured again alternately after the rounds
+	// (alternate.go); 0: not at all.
+	Alternations int
+	Slice        time.Duration
+	WSConns      int // connections of the WebSocket broadcast scenarios (DefaultWSConns when 0)
+	Scenarios    []Scenario
+	ProfileDir   string // when set, CPU and allocation profiles go there
+	Keep         bool   // keep the scratch directory (configs, logs)
 	// TimeLimit, when set, bounds the whole run: if the rounds would take
 	// longer, each window is shortened (to 3s at least) and the report
 	// says so.
@@ -116,6 +121,18 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 	}
 	rep.summarize()
+	if opt.Alternations > 0 && opt.Slice > 0 {
+		for _, pair := range AlternatedPairs(rep, opt.Scenarios) {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("bench interrupted: %w", err)
+			}
+			a := s.alternate(ctx, pair[0], pair[1], opt.Alternations, opt.Slice)
+			rep.Alternated = append(rep.Alternated, a)
+			fmt.Fprintln(opt.Out, alternationLine(&a))
+		}
+		rep.Settings.Alternations, rep.Settings.SliceS = opt.Alternations, opt.Slice.Seconds()
+		rep.judge()
+	}
 	if opt.ProfileDir != "" {
 		s.profile(ctx, rep)
 	}
@@ -124,13 +141,14 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 }
 
 // DefaultTimeLimit bounds a default run (3 rounds × 8 s + 1 s warm-up) of
-// every scenario: with all 37 (each peer installed) the windows shrink to
-// about 5.5 s, long enough that a clock tick is 0.2% of the proxy's CPU
+// every scenario, with the budget's pairs alternated after the rounds
+// (about 3.5 minutes): with all 37 scenarios (each peer installed) the
+// windows shrink to about 5.5 s, long enough that a clock tick is 0.2% of the proxy's CPU
 // time and a round's figures steady. MeaningfulWindow is the shortest
 // window a full run may get; a test holds the limit to it, so adding
 // scenarios means raising the limit.
 const (
-	DefaultTimeLimit = 13 * time.Minute
+	DefaultTimeLimit = 16 * time.Minute
 	MeaningfulWindow = 5 * time.Second
 )
 
@@ -145,10 +163,11 @@ func fitDuration(opt Options, scenarios int) (time.Duration, string) {
 		return opt.Duration, ""
 	}
 	runs := time.Duration(opt.Rounds * scenarios)
-	if runs*(opt.Warmup+opt.Duration+runOverhead) <= opt.TimeLimit {
+	limit := opt.TimeLimit - alternationTime(opt)
+	if runs*(opt.Warmup+opt.Duration+runOverhead) <= limit {
 		return opt.Duration, ""
 	}
-	d := (opt.TimeLimit/runs - opt.Warmup - runOverhead).Truncate(100 * time.Millisecond)
+	d := (limit/runs - opt.Warmup - runOverhead).Truncate(100 * time.Millisecond)
 	d = max(d, 3*time.Second)
 	return d, fmt.Sprintf("window shortened from %s to %s so that %d rounds × %d scenarios fit the %s time limit",
 		opt.Duration, d, opt.Rounds, scenarios, opt.TimeLimit)
@@ -293,10 +312,58 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	if sc.Target != nil {
 		return s.measureTarget(ctx, sc, rd)
 	}
-	dir := filepath.Join(s.dir, fmt.Sprintf("%s-round%d", sc.Name, rd.Round))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("run dir: %w", err)
+	st, err := s.start(ctx, sc, filepath.Join(s.dir, fmt.Sprintf("%s-round%d", sc.Name, rd.Round)))
+	if err != nil {
+		return err
 	}
+	defer st.stop()
+	if err := s.drive(ctx, st, s.opt.Warmup, s.opt.Duration, rd); err != nil {
+		return err
+	}
+	rss, err := ReadTreePeakRSS(st.w.target.pid())
+	if err != nil {
+		return err
+	}
+	for _, e := range st.w.extra {
+		kib, err := ReadTreePeakRSS(e.pid())
+		if err != nil {
+			return err
+		}
+		rss += kib
+	}
+	rd.PeakRSSKiB = rss
+	return nil
+}
+
+// setup is a scenario's processes, started and answering.
+type setup struct {
+	sc    Scenario
+	dir   string
+	addr  string
+	w     watched
+	stops []func()
+}
+
+// stop ends the processes, the last started first.
+func (st *setup) stop() {
+	for i := len(st.stops) - 1; i >= 0; i-- {
+		st.stops[i]()
+	}
+}
+
+// start runs sc's upstream, helpers and proxy, with their files in dir,
+// and checks that the proxy answers as sc expects.
+func (s *suite) start(ctx context.Context, sc Scenario, dir string) (_ *setup, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	st := &setup{sc: sc, dir: dir}
+	defer func() {
+		if err != nil {
+			st.stop()
+		}
+	}()
+	stopping := func(c *child) { st.stops = append(st.stops, func() { c.stop(5 * time.Second) }) }
 	// Direct has no proxy: the upstream is the server under test and
 	// takes the proxy's CPU.
 	upCPUs := s.layout.Load
@@ -305,17 +372,17 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	}
 	up, upAddr, err := s.startUpstream(ctx, dir, upCPUs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer up.stop(5 * time.Second)
+	stopping(up)
 
 	var redis string
 	if sc.Redis {
 		rc, url, err := s.startRedis(ctx, dir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer rc.stop(5 * time.Second)
+		stopping(rc)
 		redis = url
 	}
 	var endpoint string
@@ -323,9 +390,9 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 	if sc.Endpoint != "" {
 		ec, addr, err := s.startInvokeEndpoint(ctx, dir, sc.Endpoint)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer ec.stop(5 * time.Second)
+		stopping(ec)
 		endpoint, extra = addr, []*child{ec}
 	}
 
@@ -341,10 +408,10 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		target, addr, err = s.startWSFloor(ctx, dir, upAddr)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if target != up {
-		defer target.stop(5 * time.Second)
+		stopping(target)
 	}
 	if sc.isWebSocket() {
 		err = probeWS(ctx, addr, sc, target)
@@ -355,41 +422,37 @@ func (s *suite) measure(ctx context.Context, sc Scenario, rd *Round) error {
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	st.addr = addr
 	// The upstream's CPU is the suite's own load, not the machine's
 	// other work, when it is not the measured process; it is also what
 	// the request cost the machine behind the proxy.
-	w := watched{target: target, extra: extra}
+	st.w = watched{target: target, extra: extra}
 	if target != up {
-		w.backend = up
+		st.w.backend = up
 	}
-	switch sc.generator() {
+	return st, nil
+}
+
+// drive applies sc's load to a started setup for one window after a
+// warm-up, and sets rd's load and CPU figures.
+func (s *suite) drive(ctx context.Context, st *setup, warmup, window time.Duration, rd *Round) error {
+	var err error
+	switch st.sc.generator() {
 	case Wrk:
-		err = s.runWrk(ctx, dir, sc, addr, w, rd)
+		err = s.runWrk(ctx, st.dir, st.sc, st.addr, st.w, rd)
 	case WSEcho, WSBroadcast:
-		err = s.runWSLoad(ctx, dir, sc, addr, w, rd)
+		err = s.runWSLoad(ctx, st.dir, st.sc, st.addr, st.w, rd)
 	default:
-		err = s.runLoadgen(ctx, dir, sc, addr, w, rd)
+		err = s.runLoadgen(ctx, st.dir, st.sc, st.addr, st.w, rd, warmup, window)
 	}
 	if err != nil {
 		return err
 	}
-	if target.exited() {
-		return target.failure()
+	if st.w.target.exited() {
+		return st.w.target.failure()
 	}
-	rss, err := ReadTreePeakRSS(target.pid())
-	if err != nil {
-		return err
-	}
-	for _, e := range extra {
-		kib, err := ReadTreePeakRSS(e.pid())
-		if err != nil {
-			return err
-		}
-		rss += kib
-	}
-	rd.PeakRSSKiB = rss
 	if rd.Load.Responses > 0 {
 		perReq := 1e6 / float64(s.clk) / float64(rd.Load.Responses)
 		rd.CPUUsPerReq = float64(rd.CPUTicks) * perReq
@@ -715,9 +778,9 @@ func (s *suite) account(rd *Round, before, after sample, extraHelpers uint64) {
 
 // runLoadgen runs this program's `load` subcommand against addr and reads
 // CPU times when the child says the window opens and closes.
-func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr string, w watched, rd *Round) error {
+func (s *suite) runLoadgen(ctx context.Context, dir string, sc Scenario, addr string, w watched, rd *Round, warmup, window time.Duration) error {
 	args := []string{s.opt.Self, "load", "-addr", addr, "-path", sc.Path,
-		"-conns", strconv.Itoa(s.opt.Conns), "-warmup", s.opt.Warmup.String(), "-duration", s.opt.Duration.String()}
+		"-conns", strconv.Itoa(s.opt.Conns), "-warmup", warmup.String(), "-duration", window.String()}
 	for _, h := range sc.Headers {
 		args = append(args, "-header", h.Name+": "+h.Value)
 	}

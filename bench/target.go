@@ -263,7 +263,7 @@ func (s *suite) measureTarget(ctx context.Context, sc Scenario, rd *Round) error
 		return err
 	}
 	w := watched{pid: t.PID}
-	if err := s.runLoadgen(ctx, dir, sc, t.Addr, w, rd); err != nil {
+	if err := s.runLoadgen(ctx, dir, sc, t.Addr, w, rd, s.opt.Warmup, s.opt.Duration); err != nil {
 		return err
 	}
 	if t.PID == 0 {

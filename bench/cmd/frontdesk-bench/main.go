@@ -134,6 +134,8 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	warmup := fs.Duration("warmup", time.Second, "load before each window, not counted")
 	rounds := fs.Int("rounds", 3, "interleaved rounds; the median round is reported")
 	conns := fs.Int("conns", 64, "connections of the load generator")
+	alternations := fs.Int("alternations", bench.DefaultAlternations, "slices per side when each budget pair is measured again, alternately, after the rounds (0: not)")
+	slice := fs.Duration("slice", bench.DefaultSlice, "measured window of each alternated slice")
 	wsConns := fs.Int("ws-conns", bench.DefaultWSConns, "WebSocket connections of the broadcast scenarios (at most 10000)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run (default all; -list shows them)")
 	profile := fs.String("profile", "", "directory for CPU and allocation profiles of the frontdesk scenarios")
@@ -185,6 +187,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	rep, err := bench.Run(ctx, bench.Options{
 		Root: root, Frontdesk: inRoot(root, *frontdesk), Build: *build, GoBin: goBin, Self: self,
 		Duration: *duration, Warmup: *warmup, Rounds: *rounds, Conns: *conns, WSConns: *wsConns,
+		Alternations: *alternations, Slice: *slice,
 		Scenarios: selected, ProfileDir: inRoot(root, *profile), Keep: *keep, TimeLimit: *limit,
 		CPUs: cpus, Tools: bench.FindTools(), Log: log, Out: stdout,
 	})
