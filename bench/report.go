@@ -539,7 +539,16 @@ func (r *Report) Markdown() string {
 	if n := r.handshakeNote(); n != "" {
 		b.WriteString(n + "\n\n")
 	}
-	b.WriteString(r.wrkLine() + "\n\nBudget (`make bench-check` also checks the micro-benchmarks' allocations):\n\n")
+	b.WriteString(r.wrkLine() + "\n\n")
+	if len(r.Alternated) > 0 {
+		fmt.Fprintf(&b, "Pairs measured again with both sides running, the load moved from one to the other every %gs (%d slices each, AB BA …):\n\n",
+			r.Settings.SliceS, r.Settings.Alternations)
+		for i := range r.Alternated {
+			fmt.Fprintf(&b, "- %s\n", mdLine(alternationLine(&r.Alternated[i])))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Budget (`make bench-check` also checks the micro-benchmarks' allocations):\n\n")
 	for _, l := range r.Budget {
 		fmt.Fprintf(&b, "- **%s** %s: %s\n", l.Verdict, l.Name, mdLine(l.Detail))
 	}
