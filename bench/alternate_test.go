@@ -152,3 +152,27 @@ func scenarioNamed(name string) (Scenario, bool) {
 	}
 	return Scenario{}, false
 }
+
+func TestReportsListTheAlternatedPairs(t *testing.T) {
+	rep := &Report{
+		Scenarios: []ScenarioResult{measured("nginx", 20), measured("frontdesk-proxy", 22)},
+		Settings:  Settings{Alternations: 2, SliceS: 1},
+		Alternated: []Alternated{{Scenario: "frontdesk-proxy", Reference: "nginx", Slices: 2, SliceS: 1,
+			Measured: Side{CPUUsPerReq: 18, Slices: []float64{18, 18}, SlicesBackend: []float64{0, 0}},
+			Ref:      Side{CPUUsPerReq: 20, Slices: []float64{20, 20}, SlicesBackend: []float64{0, 0}}}},
+	}
+	rep.judge()
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	want := "alternated frontdesk-proxy      with nginx            2×1s:  18.00 vs  20.00 µs CPU/req, median slice pair 0.90×"
+	for name, out := range map[string]string{"table": table.String(), "results.md": rep.Markdown()} {
+		if !strings.Contains(out, want) || !strings.Contains(out, "every 1s (2 slices each") {
+			t.Errorf("%s lacks the alternated pair:\n%s", name, out)
+		}
+	}
+	if l := rep.Budget[0]; l.Verdict != Pass || l.Alternated != 0.9 {
+		t.Errorf("budget line %s %v", l.Verdict, l.Alternated)
+	}
+}
