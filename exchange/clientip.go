@@ -31,7 +31,7 @@ func (ex *Exchange) SourceIP() []byte {
 // the right: the last address before it stands.
 func AppendClientIP(dst []byte, ctx *fasthttp.RequestCtx, trusted []netip.Prefix) []byte {
 	start := len(dst)
-	dst = AppendPeerIP(dst, ctx.RemoteAddr())
+	dst = AppendPeer(dst, ctx)
 	if len(trusted) == 0 || !isTrusted(dst[start:], trusted) {
 		return dst
 	}

@@ -56,9 +56,9 @@ var hdrTraceID = []byte("X-Amzn-Trace-Id")
 // scheme, and the client's X-Amzn-Trace-Id or a new one.
 func (ex *Exchange) setGatewayHeaders(in *lambda.EventInput) {
 	ctx := ex.Ctx
-	ex.forwarded = AppendForwardedFor(ex.forwarded[:0], &ctx.Request.Header, ctx.RemoteAddr())
+	ex.forwarded = AppendForwardedFor(ex.forwarded[:0], ctx)
 	in.ForwardedFor = ex.forwarded
-	if port, ok := AppendLocalPort(ex.port[:0], ctx.LocalAddr()); ok {
+	if port, ok := AppendLocalPort(ex.port[:0], ctx); ok {
 		ex.port = port
 		in.ForwardedPort = port
 	}

@@ -107,6 +107,10 @@ type Exchange struct {
 	// Scratch is a reusable buffer an integration may use for the
 	// length of its Serve (the upstream URI, header values).
 	Scratch []byte
+	// Upstream is the request an HTTP integration sends on, reused with
+	// the exchange rather than taken from a pool of its own; the
+	// integration resets it when its Serve ends.
+	Upstream fasthttp.Request
 	// Payload and Result are the Lambda integration's reusable event and
 	// parsed result.
 	Payload []byte

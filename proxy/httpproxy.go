@@ -144,8 +144,8 @@ func (p *HTTPProxy) Serve(ex *exchange.Exchange) { p.serve(ex, nil, nil) }
 func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[string]string) {
 	ctx := ex.Ctx
 	in := &ctx.Request
-	up := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(up)
+	up := &ex.Upstream
+	defer up.Reset()
 
 	in.Header.CopyTo(&up.Header)
 	// A body sent without a Content-Type goes on without one: fasthttp
@@ -156,7 +156,7 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[s
 	for k := range in.Header.Trailers() {
 		up.Header.DelBytes(k)
 	}
-	dropRequestHeaders(&up.Header, &in.Header)
+	found := dropRequestHeaders(&up.Header, &in.Header)
 	up.Header.ResetConnectionClose()
 
 	// The request line and Host are set as raw bytes and the URI is never
@@ -168,7 +168,7 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[s
 	up.Header.SetHostBytes(p.host)
 	up.SetBodyRaw(in.Body())
 
-	setForwarded(ctx, &up.Header, &ex.Scratch)
+	setForwarded(ctx, &up.Header, &ex.Scratch, found.own[xffOwn])
 	if r := ex.RouteInfo; r != nil && len(r.APIIDBytes) > 0 {
 		up.Header.SetCanonical(hdrAPIID, r.APIIDBytes)
 	}
@@ -207,7 +207,6 @@ func (p *HTTPProxy) serve(ex *exchange.Exchange, path []byte, pathOverride map[s
 		return
 	}
 	settleResponseHeaders(&resp.Header, ex)
-	dropResponseHopHeaders(&resp.Header)
 	resp.Header.ResetConnectionClose()
 	// An answer without a Content-Type goes on without one: fasthttp
 	// would otherwise label it text/plain.
@@ -293,8 +292,7 @@ func (p *HTTPProxy) appendMappedURI(dst []byte, ex *exchange.Exchange, path []by
 //
 // Every Connection line of the client's request (in) counts: a second line
 // names hop-by-hop headers as much as the first does.
-func dropRequestHeaders(h, in *fasthttp.RequestHeader) {
-	var found requestSet
+func dropRequestHeaders(h, in *fasthttp.RequestHeader) (found requestSet) {
 	for k := range h.All() {
 		found.note(k)
 	}
@@ -306,24 +304,11 @@ func dropRequestHeaders(h, in *fasthttp.RequestHeader) {
 			}
 		}
 	}
+	return found
 }
 
 // connectionHop is Connection's index in hopHeaders.
 const connectionHop = 0
-
-// dropResponseHopHeaders removes the hop-by-hop headers of the upstream's
-// answer.
-func dropResponseHopHeaders(h *fasthttp.ResponseHeader) {
-	var found hopSet
-	for k := range h.All() {
-		found.note(k)
-	}
-	for i, present := range found {
-		if present {
-			headers.DelFold(h, hopHeaders[i])
-		}
-	}
-}
 
 type headerDeleter interface {
 	DelBytes(key []byte)
@@ -350,6 +335,9 @@ func (s *hopSet) drop(h headerDeleter) {
 		}
 	}
 }
+
+// xffOwn is X-Forwarded-For's index in ownHeaders.
+const xffOwn = 0
 
 // ownHeaders are the request headers frontdesk sets toward the upstream,
 // and Forwarded, which would contradict them: the client's lines of these
@@ -406,16 +394,23 @@ func dropNamed(h headerDeleter, connection []byte) {
 	}
 }
 
-// setForwarded sets X-Forwarded-For to the list in *scratch (the
-// client's lines, joined) with the peer appended, and X-Forwarded-Proto,
-// -Port and -Host, like Amazon API Gateway does toward HTTP integrations.
-// The client's lines of these are gone already (dropRequestHeaders), so
-// each is set as one line.
-func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte) {
-	b := exchange.AppendForwardedFor((*scratch)[:0], &ctx.Request.Header, ctx.RemoteAddr())
+// setForwarded sets X-Forwarded-For to the client's lines, joined, with
+// the peer appended (clientXFF says whether the client sent any), and
+// X-Forwarded-Proto, -Port and -Host, like Amazon API Gateway does toward
+// HTTP integrations. The client's lines of these are gone already
+// (dropRequestHeaders), so each is set as one line. (SetCanonical, which
+// looks for the name among the headers, costs half what AddBytesKV does,
+// which normalises the name again.)
+func setForwarded(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, scratch *[]byte, clientXFF bool) {
+	var b []byte
+	if clientXFF {
+		b = exchange.AppendForwardedFor((*scratch)[:0], ctx)
+	} else {
+		b = exchange.AppendPeer((*scratch)[:0], ctx)
+	}
 	h.SetCanonical(hdrXFF, b)
 	h.SetCanonical(hdrXFProto, exchange.Proto(ctx))
-	if port, ok := exchange.AppendLocalPort(b[:0], ctx.LocalAddr()); ok {
+	if port, ok := exchange.AppendLocalPort(b[:0], ctx); ok {
 		h.SetCanonical(hdrXFPort, port)
 		b = port
 	}
@@ -456,8 +451,9 @@ var hdrDate = []byte("Date")
 
 // settleResponseHeaders takes out of an upstream's response the headers
 // the gateway writes itself, in any spelling: Date (fasthttp writes its
-// own, and would repeat an upstream's spelled otherwise) and the API's
-// request id header. On REST APIs the upstream's Connection,
+// own, and would repeat an upstream's spelled otherwise), the API's
+// request id header and the hop-by-hop headers (RFC 9110 §7.6.1). On REST
+// APIs the upstream's Connection,
 // Content-Length, Date and x-amzn-RequestId reach the client as
 // x-amzn-Remapped-* (Connection is then dropped as hop-by-hop).
 func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
@@ -481,8 +477,28 @@ func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
 			}
 		}
 	}
-	headers.DelFold(h, hdrDate)
-	if len(ex.RequestIDHeader) > 0 {
+	// One pass finds which of the headers to take out are there: most
+	// answers have only a Date.
+	var hops hopSet
+	var date, id bool
+	for k := range h.All() {
+		hops.note(k)
+		switch {
+		case len(k) == len(hdrDate) && ascii.EqualFold(k, hdrDate):
+			date = true
+		case len(k) == len(ex.RequestIDHeader) && len(k) > 0 && ascii.EqualFold(k, ex.RequestIDHeader):
+			id = true
+		}
+	}
+	if date {
+		headers.DelFold(h, hdrDate)
+	}
+	if id {
 		headers.DelFold(h, ex.RequestIDHeader)
+	}
+	for i, present := range hops {
+		if present {
+			headers.DelFold(h, hopHeaders[i])
+		}
 	}
 }

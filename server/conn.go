@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/frontdeskgw/frontdesk/exchange"
 )
 
 // A write deadline is set again at most this often: setting one re-arms a
@@ -98,6 +100,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			readTimeout: int64(l.timeouts.read),
 			idleTimeout: int64(l.timeouts.idle),
 		}}
+	cc.keepText()
 	l.reads.add(cc)
 	// A new connection's first request, TLS handshake included, has
 	// read_timeout from now.
@@ -134,11 +137,35 @@ type clientConn struct {
 	readLeft    int
 	requestTimeouts
 
+	// The peer's IP and the listener's port as text (exchange.ConnText),
+	// worked out once: every proxied request sends them on.
+	peerIP    [48]byte
+	peerIPLen uint8
+	localPort [8]byte
+	portLen   uint8
+
 	// fixed is a write deadline set through SetWriteDeadline or
 	// SetDeadline (fasthttp's write_timeout, a WebSocket's own), as Unix
 	// nanoseconds; 0 when none. The send timeout never extends it.
 	fixed atomic.Int64
 }
+
+// keepText formats the connection's peer IP and local port.
+func (c *clientConn) keepText() {
+	c.peerIPLen = uint8(len(exchange.AppendPeerIP(c.peerIP[:0], c.RemoteAddr())))
+	c.portLen = uint8(len(appendPort(c.localPort[:0], c.LocalAddr())))
+}
+
+func appendPort(dst []byte, a net.Addr) []byte {
+	b, _ := exchange.AppendAddrPort(dst, a)
+	return b
+}
+
+// PeerIPText is the peer's IP as text (exchange.ConnText).
+func (c *clientConn) PeerIPText() []byte { return c.peerIP[:c.peerIPLen] }
+
+// LocalPortText is the listener's port as text; empty when not TCP.
+func (c *clientConn) LocalPortText() []byte { return c.localPort[:c.portLen] }
 
 func (c *clientConn) Read(p []byte) (int, error) {
 	n, err := c.read(p)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/frontdeskgw/frontdesk/exchange"
 )
 
 // acceptPair returns a client connection and the listener's side of it.
@@ -142,5 +144,47 @@ func BenchmarkSetReadDeadline(b *testing.B) {
 				_ = bc.set(now.Add(30 * time.Second))
 			}
 		})
+	}
+}
+
+// addrConn is a connection with given addresses and nothing else.
+type addrConn struct {
+	net.Conn
+	remote, local net.Addr
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return c.remote }
+func (c addrConn) LocalAddr() net.Addr  { return c.local }
+
+// A connection formats its peer IP and listener port once, as the
+// per-request code would (exchange.AppendPeerIP, exchange.AppendAddrPort).
+func TestConnectionsKeepTheirPeerAndPortAsText(t *testing.T) {
+	long := net.ParseIP("2001:db8:1234:5678:9abc:def0:1234:5678")
+	for _, tc := range []struct {
+		name          string
+		remote, local net.Addr
+		peer, port    string
+	}{
+		{"IPv4", &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 50000}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}, "192.0.2.7", "8443"},
+		{"IPv6 at its longest", &net.TCPAddr{IP: long, Port: 1}, &net.TCPAddr{IP: net.IPv6loopback, Port: 65535}, "2001:db8:1234:5678:9abc:def0:1234:5678", "65535"},
+		{"not TCP", &net.UnixAddr{Name: "@x", Net: "unix"}, &net.UnixAddr{Name: "@y", Net: "unix"}, "0.0.0.0", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clientConn{Conn: addrConn{remote: tc.remote, local: tc.local}}
+			c.keepText()
+			if string(c.PeerIPText()) != tc.peer || string(c.LocalPortText()) != tc.port {
+				t.Errorf("peer %q port %q, want %q %q", c.PeerIPText(), c.LocalPortText(), tc.peer, tc.port)
+			}
+			if want := string(exchange.AppendPeerIP(nil, tc.remote)); string(c.PeerIPText()) != want {
+				t.Errorf("peer %q, AppendPeerIP says %q", c.PeerIPText(), want)
+			}
+		})
+	}
+	_, c, client := acceptPair(t)
+	if got, want := string(c.PeerIPText()), "127.0.0.1"; got != want {
+		t.Errorf("accepted connection's peer %q, want %q", got, want)
+	}
+	if _, port, _ := net.SplitHostPort(client.RemoteAddr().String()); string(c.LocalPortText()) != port {
+		t.Errorf("accepted connection's port %q, want %q", c.LocalPortText(), port)
 	}
 }
