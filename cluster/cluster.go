@@ -75,6 +75,11 @@ type Cluster struct {
 	givenBack       atomic.Uint64
 	announceDropped atomic.Uint64
 
+	// The quota loop's own: when it last looked at the reservations, and
+	// how long its last reservation took to come back.
+	lastLook    time.Time
+	reserveTime time.Duration
+
 	wake    chan struct{}
 	stop    chan struct{}
 	stopped sync.Once

@@ -412,3 +412,39 @@ func TestThroughSentinelQuotasAreShared(t *testing.T) {
 		t.Fatalf("counter on the primary: %q %v", used, err)
 	}
 }
+
+// A key busier than one block per Redis round trip is not refused while
+// its quota has room: its reservation grows with its demand past
+// MaxBlock, up to a thousandth of a large quota. Here 100,000 requests a
+// second through one instance whose Redis is 20 ms away: blocks of 1,000
+// would supply at most 50,000 a second.
+func TestABusyKeyIsNotRefusedWhileItsLargeQuotaHasRoom(t *testing.T) {
+	r := redistest.Start(t)
+	p := redistest.StartProxy(t, r)
+	p.SetLatency(10 * time.Millisecond)
+	key := limiter.KeyString("busy")
+	c := newCluster(t, p.URL(), "busy", nil)
+	q, _ := limiter.NewQuotas(map[uint64]limiter.Quota{key: {Limit: 1_000_000_000_000, Period: limiter.Month}})
+	c.AttachQuotas(q)
+	const perMs = 100
+	var admitted, refused int64
+	start := time.Now()
+	for sent := 0; time.Since(start) < 2*time.Second; {
+		due := int(time.Since(start)/time.Millisecond+1) * perMs
+		for ; sent < due; sent++ {
+			_, _, _, ok := q.Take(key, time.Now())
+			switch {
+			case time.Since(start) < time.Second: // the reservation grows from one unit
+			case ok:
+				admitted++
+			default:
+				refused++
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Logf("second second: %d admitted, %d refused", admitted, refused)
+	if admitted == 0 || refused > admitted/1000 {
+		t.Fatalf("%d admitted and %d refused with the quota nowhere near its limit", admitted, refused)
+	}
+}

@@ -10,10 +10,24 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// MaxBlock is the most quota units one reservation takes. Blocks follow
-// demand (twice what the key spent since the last look) and shrink near
-// the end of a quota to a fair share of what is left, then to one unit.
-const MaxBlock = 1000
+// MaxBlock is the most quota units one reservation takes, and
+// MaxLargeBlock the most it takes of a quota over a million: a thousandth
+// of the quota, up to that. Blocks follow demand (twice what the key spent
+// since the last look) and shrink near the end of a quota to a fair share
+// of what is left, then to one unit. What an instance holds is what a
+// crash loses until the period ends, so the bound is a share of the
+// quota; a key busier than one block per Redis round trip (1,000 units
+// every 20 ms is 50,000 requests a second) needs the larger blocks a large
+// quota allows, or its requests find the reservation empty and get 429.
+const (
+	MaxBlock      = 1000
+	MaxLargeBlock = 100_000
+)
+
+// blockCap is the most units one reservation of a quota of limit takes.
+func blockCap(limit int64) int64 {
+	return min(max(MaxBlock, limit/1000), MaxLargeBlock)
+}
 
 // reserveScript takes up to ARGV[2] units of a quota of ARGV[1], never
 // more than the remainder divided by ARGV[3] (at least one), and returns
@@ -112,6 +126,18 @@ func (c *Cluster) refillQuotas() {
 	defer cancel()
 	now := time.Now()
 	share := strconv.FormatInt(2*max(1, c.instances.Load()), 10)
+	// A reservation is sized on the key's rate of spending, not on what it
+	// spent since the last look: the hot path wakes this loop as soon as a
+	// reservation is half spent, so looks can be a few requests apart. It
+	// covers the horizon: four sync intervals or four of the last
+	// reservation's round trips, whichever is longer, so that the half
+	// left when the loop is woken outlasts the next round trip.
+	elapsed := c.opt.SyncInterval
+	if !c.lastLook.IsZero() {
+		elapsed = max(now.Sub(c.lastLook), time.Millisecond)
+	}
+	c.lastLook = now
+	horizon := 4 * max(c.opt.SyncInterval, c.reserveTime)
 	for _, q := range qs {
 		var execs []rueidis.LuaExec
 		var leases []limiter.QuotaLease
@@ -125,7 +151,8 @@ func (c *Cluster) refillQuotas() {
 			if l.Wanted {
 				c.leaseMisses.Add(1)
 			}
-			want := min(MaxBlock, max(1, 2*l.Spent))
+			demand := int64(float64(l.Spent) * float64(horizon) / float64(elapsed))
+			want := min(blockCap(l.Quota.Limit), max(1, 2*l.Spent, demand))
 			if l.Held*2 >= want && !l.Wanted && l.Held > 0 || l.Quota.Limit == 0 {
 				return
 			}
@@ -143,7 +170,10 @@ func (c *Cluster) refillQuotas() {
 		if len(execs) == 0 {
 			continue
 		}
-		for i, r := range reserveScript.ExecMulti(ctx, cl, execs...) {
+		sent := time.Now()
+		results := reserveScript.ExecMulti(ctx, cl, execs...)
+		c.reserveTime = time.Since(sent)
+		for i, r := range results {
 			v, err := r.AsIntSlice()
 			if err != nil || len(v) != 2 {
 				c.markDown(fmt.Errorf("reserve quota: %w", err))
@@ -183,7 +213,7 @@ func (c *Cluster) giveBack(ctx context.Context, q *limiter.Quotas) {
 	// having run (the count stays as if nothing was given back); sending
 	// it again then gives the units back. Were a reply lost after the
 	// script ran, the units would be given back twice: the shared count
-	// would be short by at most one block (MaxBlock) until the period
+	// would be short by at most one block (blockCap) until the period
 	// ends, within the best effort API Gateway promises for quotas.
 	res := returnScript.ExecMulti(ctx, cl, execs...)
 	var again []rueidis.LuaExec

@@ -183,3 +183,33 @@ func waitForClose(t *testing.T, c net.Conn, br *bufio.Reader, drip string, limit
 	t.Fatalf("connection still open after %v", limit)
 	return time.Time{}
 }
+
+// A TLS client that stalls in its handshake is cut at read_timeout from
+// the accept: the handshake is part of the first request.
+func TestAStalledTLSHandshakeIsCutAtReadTimeout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	crt, key := newTestCA(t).issue(t, dir, "a.test", 2)
+	_, addr := startServerWith(t, fmt.Sprintf(`
+server:
+  read_timeout: 1s
+  idle_timeout: 10s
+  tls:
+    certs: [{cert: %q, key: %q}]
+apis:
+  a:
+    integrations: {m: {type: mock, body: ok}}
+    routes: {"GET /": {integration: m}}
+`, crt, key), "", nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	write(t, c, "\x16\x03\x01\x02\x00") // a ClientHello record's header, and nothing of the record
+	cut := waitForClose(t, c, bufio.NewReader(c), "", 8*time.Second)
+	if d := cut.Sub(start); d < time.Second || d > 3*time.Second {
+		t.Fatalf("stalled handshake closed after %v, want between read_timeout (1s) and 3s", d.Round(10*time.Millisecond))
+	}
+}
