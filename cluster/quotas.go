@@ -12,9 +12,9 @@ import (
 
 // MaxBlock is the most quota units one reservation takes, and
 // MaxLargeBlock the most it takes of a quota over a million: a thousandth
-// of the quota, up to that. Blocks follow demand (twice what the key spent
-// since the last look) and shrink near the end of a quota to a fair share
-// of what is left, then to one unit. What an instance holds is what a
+// of the quota, up to that. Blocks follow demand (refillQuotas sizes them
+// on the key's rate) and shrink near the end of a quota to a fair share of
+// what is left, then to one unit. What an instance holds is what a
 // crash loses until the period ends, so the bound is a share of the
 // quota; a key busier than one block per Redis round trip (1,000 units
 // every 20 ms is 50,000 requests a second) needs the larger blocks a large
