@@ -99,19 +99,30 @@ func (r *Report) Alternation(scenario, reference string) *Alternated {
 	return nil
 }
 
-// alternatable reports whether a scenario can be measured in slices: a
+// sliceable reports whether a scenario can be measured in slices: a
 // process the suite starts, loaded by its own HTTP load generator (a
 // WebSocket scenario's connections take longer to open than a slice).
-func alternatable(sc *ScenarioResult, s Scenario) bool {
-	return sc != nil && sc.Median != nil && s.Target == nil && s.generator() == Loadgen
+func sliceable(s Scenario) bool {
+	return s.Target == nil && s.generator() == Loadgen
 }
 
 // AlternatedPairs are the budget's pairs that this run can alternate:
 // each once, both sides measured in the rounds.
 func AlternatedPairs(rep *Report, scenarios []Scenario) [][2]Scenario {
+	return budgetPairs(scenarios, func(s Scenario) bool {
+		r := rep.Scenario(s.Name)
+		return sliceable(s) && r != nil && r.Median != nil
+	})
+}
+
+// budgetPairs are the pairs (scenario, reference) the budget compares,
+// each once, among scenarios whose both sides keep accepts.
+func budgetPairs(scenarios []Scenario, keep func(Scenario) bool) [][2]Scenario {
 	byName := map[string]Scenario{}
 	for _, sc := range scenarios {
-		byName[sc.Name] = sc
+		if keep(sc) {
+			byName[sc.Name] = sc
+		}
 	}
 	var out [][2]Scenario
 	seen := map[[2]string]bool{}
@@ -119,8 +130,7 @@ func AlternatedPairs(rep *Report, scenarios []Scenario) [][2]Scenario {
 		key := [2]string{b.Scenario, b.Reference}
 		m, okM := byName[b.Scenario]
 		ref, okR := byName[b.Reference]
-		if b.Reference == "" || seen[key] || !okM || !okR ||
-			!alternatable(rep.Scenario(b.Scenario), m) || !alternatable(rep.Scenario(b.Reference), ref) {
+		if b.Reference == "" || seen[key] || !okM || !okR {
 			continue
 		}
 		seen[key] = true
@@ -183,11 +193,8 @@ func (s *suite) runSlices(ctx context.Context, a *Alternated, n int, slice func(
 		}
 	}
 	for _, sd := range sides {
-		if sd.Responses > 0 {
-			perReq := 1e6 / float64(s.clk) / float64(sd.Responses)
-			sd.CPUUsPerReq = float64(sd.CPUTicks) * perReq
-			sd.BackendCPUUsPerReq = float64(sd.BackendTicks) * perReq
-		}
+		sd.CPUUsPerReq = s.usPerReq(sd.CPUTicks, sd.Responses)
+		sd.BackendCPUUsPerReq = s.usPerReq(sd.BackendTicks, sd.Responses)
 	}
 	return nil
 }
@@ -199,20 +206,15 @@ func alternationTime(opt Options) time.Duration {
 	if opt.Alternations <= 0 || opt.Slice <= 0 {
 		return 0
 	}
-	names := map[string]bool{}
-	for _, sc := range opt.Scenarios {
-		if sc.Target == nil && sc.generator() == Loadgen && sc.Unavailable == "" {
-			names[sc.Name] = true
-		}
-	}
-	pairs := map[[2]string]bool{}
-	for _, b := range Budgets() {
-		if b.Reference != "" && names[b.Scenario] && names[b.Reference] {
-			pairs[[2]string{b.Scenario, b.Reference}] = true
-		}
-	}
+	pairs := budgetPairs(opt.Scenarios, func(s Scenario) bool { return sliceable(s) && s.Unavailable == "" })
 	perPair := time.Duration(2*opt.Alternations)*(opt.Slice+sliceWarmup+runOverhead) + 4*runOverhead
 	return time.Duration(len(pairs)) * perPair
+}
+
+// alternationHeading introduces the alternated pairs in both reports.
+func (r *Report) alternationHeading() string {
+	return fmt.Sprintf("Pairs measured again with both sides running, the load moved from one to the other every %gs (%d slices each, AB BA …):",
+		r.Settings.SliceS, r.Settings.Alternations)
 }
 
 // alternationLine is the progress line of one alternated pair.

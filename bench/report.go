@@ -419,8 +419,7 @@ func (r *Report) writeNotes(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "\n%s\n", r.wrkLine())
 	if len(r.Alternated) > 0 {
-		fmt.Fprintf(b, "\nPairs measured again with both sides running, the load moved from one to the other every %gs (%d slices each, AB BA …):\n",
-			r.Settings.SliceS, r.Settings.Alternations)
+		fmt.Fprintf(b, "\n%s\n", r.alternationHeading())
 		for i := range r.Alternated {
 			fmt.Fprintf(b, "%s\n", alternationLine(&r.Alternated[i]))
 		}
@@ -541,8 +540,7 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString(r.wrkLine() + "\n\n")
 	if len(r.Alternated) > 0 {
-		fmt.Fprintf(&b, "Pairs measured again with both sides running, the load moved from one to the other every %gs (%d slices each, AB BA …):\n\n",
-			r.Settings.SliceS, r.Settings.Alternations)
+		fmt.Fprintf(&b, "%s\n\n", r.alternationHeading())
 		for i := range r.Alternated {
 			fmt.Fprintf(&b, "- %s\n", mdLine(alternationLine(&r.Alternated[i])))
 		}

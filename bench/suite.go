@@ -453,11 +453,8 @@ func (s *suite) drive(ctx context.Context, st *setup, warmup, window time.Durati
 	if st.w.target.exited() {
 		return st.w.target.failure()
 	}
-	if rd.Load.Responses > 0 {
-		perReq := 1e6 / float64(s.clk) / float64(rd.Load.Responses)
-		rd.CPUUsPerReq = float64(rd.CPUTicks) * perReq
-		rd.BackendCPUUsPerReq = float64(rd.BackendTicks) * perReq
-	}
+	rd.CPUUsPerReq = s.usPerReq(rd.CPUTicks, rd.Load.Responses)
+	rd.BackendCPUUsPerReq = s.usPerReq(rd.BackendTicks, rd.Load.Responses)
 	if rd.Load.Status2xx == 0 {
 		return fmt.Errorf("no 2xx response in the window (non-2xx %d, errors %v)", rd.Load.Non2xx, rd.Load.Errors)
 	}
@@ -774,6 +771,15 @@ func (s *suite) account(rd *Round, before, after sample, extraHelpers uint64) {
 	if total > ours && secs > 0 {
 		rd.OtherCPU = float64(total-ours) / float64(s.clk) / secs
 	}
+}
+
+// usPerReq is CPU ticks spread over responses, in µs; 0 without a
+// response.
+func (s *suite) usPerReq(ticks uint64, responses int64) float64 {
+	if responses <= 0 {
+		return 0
+	}
+	return float64(ticks) * 1e6 / float64(s.clk) / float64(responses)
 }
 
 // runLoadgen runs this program's `load` subcommand against addr and reads

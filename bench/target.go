@@ -274,9 +274,7 @@ func (s *suite) measureTarget(ctx context.Context, sc Scenario, rd *Round) error
 			return fmt.Errorf("target %s: %w", t.Name, err)
 		}
 		rd.PeakRSSKiB = rss
-		if rd.Load.Responses > 0 {
-			rd.CPUUsPerReq = float64(rd.CPUTicks) * 1e6 / float64(s.clk) / float64(rd.Load.Responses)
-		}
+		rd.CPUUsPerReq = s.usPerReq(rd.CPUTicks, rd.Load.Responses)
 	}
 	if rd.Load.Status2xx == 0 {
 		return fmt.Errorf("no 2xx response in the window (non-2xx %d, errors %v)", rd.Load.Non2xx, rd.Load.Errors)

@@ -153,12 +153,8 @@ type clientConn struct {
 // keepText formats the connection's peer IP and local port.
 func (c *clientConn) keepText() {
 	c.peerIPLen = uint8(len(exchange.AppendPeerIP(c.peerIP[:0], c.RemoteAddr())))
-	c.portLen = uint8(len(appendPort(c.localPort[:0], c.LocalAddr())))
-}
-
-func appendPort(dst []byte, a net.Addr) []byte {
-	b, _ := exchange.AppendAddrPort(dst, a)
-	return b
+	port, _ := exchange.AppendAddrPort(c.localPort[:0], c.LocalAddr())
+	c.portLen = uint8(len(port))
 }
 
 // PeerIPText is the peer's IP as text (exchange.ConnText).
