@@ -88,9 +88,10 @@ func BenchmarkFormat(b *testing.B) {
 		b.Run(f.String(), func(b *testing.B) {
 			r := sampleRecord()
 			buf := make([]byte, 0, initialLineCap)
+			var tc timeCache
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = appendLine(buf[:0], f, r)
+				buf = appendLine(buf[:0], f, r, &tc)
 			}
 			b.SetBytes(int64(len(buf)))
 		})

@@ -39,7 +39,7 @@ func TestJSONLineCarriesIntegrationAndAuthorizerErrors(t *testing.T) {
 	r.ErrorMessage = []byte("Bad Gateway")
 	r.IntegrationErrorMessage = []byte("dial tcp 127.0.0.1:9: connection refused")
 	r.AuthorizerError = []byte("token is expired")
-	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))
+	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))
 	for k, v := range map[string]string{
 		"errorMessage":            "Bad Gateway",
 		"integrationErrorMessage": "dial tcp 127.0.0.1:9: connection refused",
@@ -69,7 +69,7 @@ func decodeJSONLine(t *testing.T, line []byte) map[string]any {
 }
 
 func TestJSONLineCarriesContextFieldNamesAndValues(t *testing.T) {
-	line := appendLine(nil, FormatJSON, sampleRecord())
+	line := appendLine(nil, FormatJSON, sampleRecord(), nil)
 	got := decodeJSONLine(t, line)
 	want := map[string]any{
 		"requestId":          "LV7fzho-PHcEJPw=",
@@ -104,7 +104,7 @@ func TestJSONLineCarriesContextFieldNamesAndValues(t *testing.T) {
 
 func TestJSONLineOmitsUnsetOptionalFieldsAndDashesEmptyOnes(t *testing.T) {
 	r := &Record{Status: 404, IntegrationLatency: -1}
-	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))
+	got := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))
 	for _, k := range []string{"extendedRequestId", "integrationLatency", "apiKey", "errorMessage", "integrationErrorMessage", "authorizerError"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("%s present (%#v), want omitted", k, v)
@@ -123,7 +123,7 @@ func TestJSONLineOmitsUnsetOptionalFieldsAndDashesEmptyOnes(t *testing.T) {
 func TestJSONLineLogsZeroIntegrationLatency(t *testing.T) {
 	r := sampleRecord()
 	r.IntegrationLatency = 0 // a mock integration answers at once
-	if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r)); got["integrationLatency"] != json.Number("0") {
+	if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil)); got["integrationLatency"] != json.Number("0") {
 		t.Errorf("integrationLatency = %#v, want 0", got["integrationLatency"])
 	}
 }
@@ -152,7 +152,7 @@ func TestJSONEscapesBytesFromTheRequest(t *testing.T) {
 			r := sampleRecord()
 			r.Path = []byte(tt.in)
 			r.UserAgent = []byte(tt.in)
-			line := appendLine(nil, FormatJSON, r)
+			line := appendLine(nil, FormatJSON, r, nil)
 			if !utf8.Valid(line) {
 				t.Fatalf("line is not valid UTF-8: %q", line)
 			}
@@ -171,7 +171,7 @@ func TestJSONEscapesBytesFromTheRequest(t *testing.T) {
 }
 
 func TestCLFLineHasAWSPresetShape(t *testing.T) {
-	got := string(appendLine(nil, FormatCLF, sampleRecord()))
+	got := string(appendLine(nil, FormatCLF, sampleRecord(), nil))
 	want := `192.0.2.7 - - [21/Apr/2020:15:08:21 +0000] "GET GET /pets/{id} HTTP/1.1" 200 1234 LV7fzho-PHcEJPw=` + "\n"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
@@ -205,7 +205,7 @@ func TestCLFEscapesBytesThatWouldBreakTheLine(t *testing.T) {
 			r := sampleRecord()
 			r.RouteKey = []byte(tt.routeKey)
 			r.SourceIP = []byte(tt.ip)
-			line := string(appendLine(nil, FormatCLF, r))
+			line := string(appendLine(nil, FormatCLF, r, nil))
 			if !clfShape.MatchString(line) {
 				t.Fatalf("line does not have the CLF shape: %q", line)
 			}
@@ -244,6 +244,31 @@ func TestRequestTimeIsCLFInUTC(t *testing.T) {
 	}
 }
 
+// TestRequestTimeCacheFollowsTheSecond: the cached text is the second's
+// own, a request in the next second (or an earlier one, from a slow
+// request) gets its own, and a zone other than UTC is converted as
+// without the cache.
+func TestRequestTimeCacheFollowsTheSecond(t *testing.T) {
+	var tc timeCache
+	base := time.Date(2026, time.December, 31, 23, 59, 58, 0, time.UTC)
+	for _, at := range []time.Time{
+		base,
+		base.Add(999 * time.Millisecond),
+		base.Add(time.Second),
+		base.Add(2 * time.Second),
+		base.Add(1500 * time.Millisecond),
+		base.Add(2 * time.Second).In(time.FixedZone("X", 5*3600)),
+	} {
+		want := at.UTC().Format("02/Jan/2006:15:04:05 +0000")
+		if got := string(tc.append(nil, at)); got != want {
+			t.Errorf("%v: got %q, want %q", at, got, want)
+		}
+	}
+	if got := string(tc.append([]byte("x"), time.Time{})); got != "x-" {
+		t.Errorf("zero time: got %q", got)
+	}
+}
+
 func TestLongFieldsAreCutAtACharacterBoundary(t *testing.T) {
 	tests := []struct {
 		name string
@@ -259,7 +284,7 @@ func TestLongFieldsAreCutAtACharacterBoundary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := sampleRecord()
 			r.Path = []byte(tt.path)
-			if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["path"]; got != tt.want {
+			if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["path"]; got != tt.want {
 				t.Errorf("path has %d bytes, want %d", len(got.(string)), len(tt.want))
 			}
 		})
@@ -280,7 +305,7 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 		TraceID:               short,
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
-		if n := len(appendLine(nil, f, r)); n > MaxLineBytes {
+		if n := len(appendLine(nil, f, r, nil)); n > MaxLineBytes {
 			t.Errorf("%v: worst line is %d bytes, over MaxLineBytes %d", f, n, MaxLineBytes)
 		}
 	}
@@ -289,14 +314,14 @@ func TestWorstCaseLineFitsMaxLineBytes(t *testing.T) {
 // traceId is written only for a traced request, and only in JSON.
 func TestTraceIDOnlyWhenTraced(t *testing.T) {
 	r := sampleRecord()
-	if _, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["traceId"]; ok {
+	if _, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["traceId"]; ok {
 		t.Error("traceId written for a request without a trace")
 	}
 	r.TraceID = []byte("4bf92f3577b34da6a3ce929d0e0e4736")
-	if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["traceId"]; got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+	if got := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["traceId"]; got != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("traceId %v", got)
 	}
-	if line := string(appendLine(nil, FormatCLF, r)); strings.Contains(line, "4bf92f35") {
+	if line := string(appendLine(nil, FormatCLF, r, nil)); strings.Contains(line, "4bf92f35") {
 		t.Errorf("CLF line carries the trace id: %s", line)
 	}
 }
@@ -321,7 +346,7 @@ func TestMaskKeyKeepsAtMostFourCharacters(t *testing.T) {
 			}
 			r := sampleRecord()
 			r.APIKey = []byte(tt.key)
-			if v, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["apiKey"]; (tt.key != "" && v != tt.want) || (tt.key == "" && ok) {
+			if v, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["apiKey"]; (tt.key != "" && v != tt.want) || (tt.key == "" && ok) {
 				t.Errorf("logged apiKey = %#v, want %q", v, tt.want)
 			}
 		})

@@ -94,6 +94,7 @@ type Stats struct {
 // and logs nothing: that is what New returns for output "off".
 type Logger struct {
 	format Format
+	times  timeCache
 	limit  int64           // buffers that may exist, = queue capacity
 	made   atomic.Int64    // buffers created so far, at most limit
 	free   chan *lineBuf   // buffers ready for Log
@@ -195,7 +196,7 @@ func (l *Logger) Log(r *Record) {
 		l.dropped.Add(1)
 		return
 	}
-	b.b = appendLine(b.b[:0], l.format, r)
+	b.b = appendLine(b.b[:0], l.format, r, &l.times)
 	// Never blocks: at most limit buffers exist and the queue holds limit.
 	l.queue <- b
 }

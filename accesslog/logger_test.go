@@ -179,7 +179,7 @@ func TestFileOutputAppendsAndReopenStartsAFreshFile(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	line := string(appendLine(nil, FormatCLF, sampleRecord()))
+	line := string(appendLine(nil, FormatCLF, sampleRecord(), nil))
 	old, err := os.ReadFile(rotated)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,12 @@ import "testing"
 // request, escaped like every other field.
 func TestValidationErrorStringIsLoggedOnlyWhenSet(t *testing.T) {
 	r := sampleRecord()
-	if _, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["validationErrorString"]; ok {
+	if _, ok := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["validationErrorString"]; ok {
 		t.Error("logged without a validation error")
 	}
 	detail := `[object has missing required properties (["name"])]`
 	r.ValidationErrorString = []byte(detail)
-	if v := decodeJSONLine(t, appendLine(nil, FormatJSON, r))["validationErrorString"]; v != detail {
+	if v := decodeJSONLine(t, appendLine(nil, FormatJSON, r, nil))["validationErrorString"]; v != detail {
 		t.Errorf("validationErrorString = %#v, want %q", v, detail)
 	}
 }

@@ -62,6 +62,26 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestEveryByteIsSeenAtEveryPlaceInAWord puts each byte value at each
+// offset of a 17-byte plain string, so the eight-bytes-at-a-time skip is
+// checked against encoding/json at every lane of a word and in the tail.
+func TestEveryByteIsSeenAtEveryPlaceInAWord(t *testing.T) {
+	plain := []byte("abcdefghijklmnopq")
+	for c := range 256 {
+		for at := range plain {
+			s := bytes.Clone(plain)
+			s[at] = byte(c)
+			want := marshalString(t, string(s))
+			if got := string(Append(nil, s)); got != want {
+				t.Fatalf("byte %#02x at %d:\n got  %s\n want %s", c, at, got, want)
+			}
+			if NeedsEscape(s) != (want != `"`+string(s)+`"`) {
+				t.Fatalf("NeedsEscape wrong for byte %#02x at %d", c, at)
+			}
+		}
+	}
+}
+
 func FuzzAppend(f *testing.F) {
 	for _, s := range escapeSeeds {
 		f.Add(s)
@@ -74,4 +94,27 @@ func FuzzAppend(f *testing.F) {
 			t.Errorf("NeedsEscape(%q) disagrees with AppendEscaped", s)
 		}
 	})
+}
+
+// BenchmarkAppendEscaped escapes the values an access-log line or an
+// event carries most: a user agent, a path, a request id, all plain ASCII.
+func BenchmarkAppendEscaped(b *testing.B) {
+	values := [][]byte{
+		[]byte("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+		[]byte("/v1/pets/42/owners"),
+		[]byte("Zx0aGWyUoAMEbIw="),
+	}
+	n := 0
+	for _, v := range values {
+		n += len(v)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range values {
+			buf = AppendEscaped(buf, v)
+		}
+	}
 }
