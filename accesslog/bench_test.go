@@ -15,7 +15,7 @@ func BenchmarkLog(b *testing.B) {
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		b.Run(f.String(), func(b *testing.B) {
 			const batch = 4096
-			l, err := New(Options{Writer: io.Discard, Format: f, QueueLength: batch})
+			l, err := New(Options{Writer: io.Discard, Format: f})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func BenchmarkLog(b *testing.B) {
 // and every Log finds no free buffer.
 func BenchmarkLogQueueFull(b *testing.B) {
 	w := newBlockingWriter()
-	l, err := New(Options{Writer: w, QueueLength: 1, FlushInterval: time.Millisecond})
+	l, err := New(Options{Writer: w, QueueBytes: MinQueueBytes, FlushInterval: time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkLogQueueFull(b *testing.B) {
 	for b.Loop() {
 		l.Log(r)
 	}
-	close(w.release)
+	w.unblock()
 	if err := l.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func BenchmarkFormat(b *testing.B) {
 	for _, f := range []Format{FormatJSON, FormatCLF} {
 		b.Run(f.String(), func(b *testing.B) {
 			r := sampleRecord()
-			buf := make([]byte, 0, initialLineCap)
+			buf := make([]byte, 0, MaxLineBytes)
 			var tc timeCache
 			b.ReportAllocs()
 			for b.Loop() {

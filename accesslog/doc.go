@@ -4,14 +4,14 @@
 // the gateway's types: the gateway fills a Record from the request it just
 // served and calls Logger.Log.
 //
-// Hot path: Logger.Log. It takes a line buffer from a fixed free list,
-// formats the record into it with append-style encoders (no fmt, no
-// encoding/json, no strings), and hands the buffer to a bounded queue with a
-// channel send that never blocks. One writer goroutine drains the queue
-// through a 64 KiB bufio.Writer and returns buffers to the free list. When
-// every buffer is queued or being written (the output is slower than the
-// traffic), Log drops the line and counts it instead of waiting: a slow disk
-// costs log lines, never request latency. In steady state Log allocates
-// nothing; with output off the gateway holds a nil *Logger, whose Log returns
-// at once.
+// Hot path: Logger.Log. It locks the first free shard of the queue and
+// formats the record at the end of the shard's buffer with append-style
+// encoders (no fmt, no encoding/json, no strings). One writer goroutine
+// swaps each shard's buffer for an empty one every millisecond while lines
+// come, and writes the lines through a 64 KiB bufio.Writer. When a shard
+// has no room for a line (the output is slower than the traffic), Log
+// drops the line and counts it instead of waiting: a slow disk costs log
+// lines, never request latency. In steady state Log allocates nothing;
+// with output off the gateway holds a nil *Logger, whose Log returns at
+// once.
 package accesslog

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,28 +25,28 @@ const (
 
 // Defaults for the zero Options.
 const (
-	// DefaultQueueLength lines may wait for the writer. With the default,
-	// the queue's memory is bounded by 1024 × MaxLineBytes = 32 MiB, a
-	// bound only a flood of maximal lines reaches; ordinary lines of a few
-	// hundred bytes keep it near 1024 × 1 KiB (the initial line buffer).
-	DefaultQueueLength = 1024
+	// DefaultQueueBytes of formatted lines may wait for the writer: 4 MiB,
+	// at 300–500 bytes a line about 10 ms of a million requests a second,
+	// ten times the writer's polling interval.
+	DefaultQueueBytes = 4 << 20
 	// DefaultFlushInterval is the longest a written line waits in the
 	// write buffer before it reaches the output.
 	DefaultFlushInterval = time.Second
 )
 
+// MinQueueBytes is the smallest Options.QueueBytes: every shard of the
+// queue must hold at least two lines of the longest kind.
+const MinQueueBytes = 2 * MaxLineBytes
+
 const (
 	writeBufferSize = 64 << 10
-	// A line buffer starts at initialLineCap, which holds any ordinary
-	// line. One that grew past keptLineCap for an unusually long line is
-	// replaced by the writer goroutine after use, so a burst of long lines
-	// does not keep its memory once it has been written.
-	initialLineCap = 1 << 10
-	keptLineCap    = 4 << 10
-	fileMode       = 0o644
-	// pollInterval is how long the writer sleeps between drains while lines
-	// keep coming (see run). The queue must absorb this long of traffic:
-	// 1024 lines cover a million requests a second.
+	fileMode        = 0o644
+	// maxShards bounds the queue's shards: enough that Log calls on many
+	// cores rarely wait for each other, few enough that each is large.
+	maxShards = 64
+	// pollInterval is how long the writer sleeps between collections while
+	// lines keep coming (see run). The queue must absorb this long of
+	// traffic.
 	pollInterval = time.Millisecond
 	// errorReportInterval spaces out slog reports of a failing output; the
 	// WriteErrors counter keeps the exact count.
@@ -65,10 +67,10 @@ type Options struct {
 	// Writer, when set, receives the lines instead of Output. Close
 	// flushes it but does not close it, and Reopen does nothing.
 	Writer io.Writer
-	// QueueLength is how many formatted lines may wait for the writer
-	// before Log drops lines; 0 means DefaultQueueLength. Memory held by
-	// the queue is at most QueueLength × MaxLineBytes.
-	QueueLength int
+	// QueueBytes bounds the formatted lines waiting for the writer; when
+	// they would not fit, Log drops the line. 0 means DefaultQueueBytes; at
+	// least MinQueueBytes.
+	QueueBytes int
 	// FlushInterval is how often buffered lines are flushed to the
 	// output; 0 means DefaultFlushInterval.
 	FlushInterval time.Duration
@@ -95,10 +97,8 @@ type Stats struct {
 type Logger struct {
 	format Format
 	times  timeCache
-	limit  int64           // buffers that may exist, = queue capacity
-	made   atomic.Int64    // buffers created so far, at most limit
-	free   chan *lineBuf   // buffers ready for Log
-	queue  chan *lineBuf   // formatted lines waiting for the writer
+	shards []shard
+	kick   chan struct{}   // a line went into an empty shard
 	ctl    chan ctlRequest // Reopen and Close, run by the writer goroutine
 	done   chan struct{}   // closed when the writer goroutine has exited
 
@@ -110,6 +110,7 @@ type Logger struct {
 	writeErrors atomic.Uint64
 
 	// Owned by the writer goroutine once New returns.
+	spare      []byte // swapped with a shard's lines when the writer collects them
 	path       string // file path, "" for stdout, stderr or Options.Writer
 	name       string // output as configured, for reports
 	file       *os.File
@@ -120,7 +121,21 @@ type Logger struct {
 	lastReport time.Time
 }
 
-type lineBuf struct{ b []byte }
+// A shard is one part of the queue: lines formatted end to end in a
+// buffer of fixed capacity, which the writer swaps for an empty one. Log
+// takes the first shard no other Log holds, so concurrent calls rarely
+// wait, and an uncontended caller always gets the first shard: lines leave
+// in the order they came except when logged at once on several processors.
+type shard struct {
+	mu      sync.Mutex
+	pending []byte // whole lines; cap is the shard's share of QueueBytes
+	lines   uint64 // lines in pending
+	_       [cacheLine - 40]byte
+}
+
+// cacheLine keeps shards on separate cache lines (two, against adjacent-line
+// prefetch).
+const cacheLine = 128
 
 type ctlRequest struct {
 	reopen bool // false: close
@@ -135,15 +150,15 @@ func New(o Options) (*Logger, error) {
 	default:
 		return nil, fmt.Errorf("accesslog: unknown format %v", o.Format)
 	}
-	if o.QueueLength < 0 {
-		return nil, fmt.Errorf("accesslog: queue length %d is negative", o.QueueLength)
+	queueBytes := cmp.Or(o.QueueBytes, DefaultQueueBytes)
+	if queueBytes < MinQueueBytes {
+		return nil, fmt.Errorf("accesslog: queue of %d bytes is below the minimum %d", o.QueueBytes, MinQueueBytes)
 	}
 	if o.FlushInterval < 0 {
 		return nil, fmt.Errorf("accesslog: flush interval %v is negative", o.FlushInterval)
 	}
 	l := &Logger{
 		format:     o.Format,
-		limit:      int64(cmp.Or(o.QueueLength, DefaultQueueLength)),
 		flushEvery: cmp.Or(o.FlushInterval, DefaultFlushInterval),
 		log:        o.Logger,
 		name:       o.Output,
@@ -168,8 +183,13 @@ func New(o Options) (*Logger, error) {
 		l.path, l.file, l.out = o.Output, f, f
 	}
 	l.bw = bufio.NewWriterSize(l.out, writeBufferSize)
-	l.free = make(chan *lineBuf, l.limit)
-	l.queue = make(chan *lineBuf, l.limit)
+	n := min(runtime.GOMAXPROCS(0), maxShards, queueBytes/MinQueueBytes)
+	l.shards = make([]shard, n)
+	for i := range l.shards {
+		l.shards[i].pending = make([]byte, 0, queueBytes/n)
+	}
+	l.spare = make([]byte, 0, queueBytes/n)
+	l.kick = make(chan struct{}, 1)
 	l.ctl = make(chan ctlRequest)
 	l.done = make(chan struct{})
 	go l.run()
@@ -187,37 +207,39 @@ func (l *Logger) Log(r *Record) {
 	if l == nil {
 		return
 	}
-	if l.closed.Load() {
+	s := l.lockShard()
+	// Checked under the shard's lock: Close's last collection takes it
+	// after closed is set, so a line is either written or counted dropped.
+	if l.closed.Load() || cap(s.pending)-len(s.pending) < MaxLineBytes {
+		s.mu.Unlock()
 		l.dropped.Add(1)
 		return
 	}
-	b := l.take()
-	if b == nil {
-		l.dropped.Add(1)
-		return
+	wake := len(s.pending) == 0
+	s.pending = appendLine(s.pending, l.format, r, &l.times)
+	s.lines++
+	s.mu.Unlock()
+	if wake {
+		// Only the first line after a collection can find the writer
+		// asleep; while it polls, the kick waits in the channel.
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
 	}
-	b.b = appendLine(b.b[:0], l.format, r, &l.times)
-	// Never blocks: at most limit buffers exist and the queue holds limit.
-	l.queue <- b
 }
 
-// take returns a free line buffer, creating one while fewer than limit
-// exist, or nil when all of them are queued or being written.
-func (l *Logger) take() *lineBuf {
-	select {
-	case b := <-l.free:
-		return b
-	default:
-	}
-	for {
-		n := l.made.Load()
-		if n >= l.limit {
-			return nil
-		}
-		if l.made.CompareAndSwap(n, n+1) {
-			return &lineBuf{b: make([]byte, 0, initialLineCap)}
+// lockShard locks and returns the first shard that is free, or a random one
+// when all are held.
+func (l *Logger) lockShard() *shard {
+	for i := range l.shards {
+		if l.shards[i].mu.TryLock() {
+			return &l.shards[i]
 		}
 	}
+	s := &l.shards[rand.IntN(len(l.shards))]
+	s.mu.Lock()
+	return s
 }
 
 // Stats returns the Logger's counters; zero for a nil *Logger.
@@ -278,13 +300,13 @@ func (l *Logger) request(reopen bool) error {
 	return err
 }
 
-// run is the writer goroutine. While the queue is idle it waits on the
-// queue channel. Once lines arrive it switches to polling: it drains the
-// queue, sleeps pollInterval, and drains again, until a sleep finds the
-// queue empty. The point is who pays for wake-ups: a goroutine parked on a
-// channel is woken by the next send, and that wake-up (a futex call when a
-// processor is idle) is paid by the request goroutine inside Log. While the
-// writer sleeps on its own timer, a send is just a copy into the channel.
+// run is the writer goroutine. While no lines come it waits for a kick.
+// Once they do it switches to polling: it collects the shards' lines,
+// sleeps pollInterval, and collects again, until a collection finds
+// nothing. The point is who pays for wake-ups: a writer woken by every
+// line would be woken on the request path (a futex call when a processor
+// is idle). While the writer sleeps on its own timer, a line costs the
+// request an uncontended lock and the formatting.
 func (l *Logger) run() {
 	defer close(l.done)
 	tick := time.NewTicker(l.flushEvery)
@@ -293,8 +315,7 @@ func (l *Logger) run() {
 	defer poll.Stop()
 	for {
 		select {
-		case b := <-l.queue:
-			l.write(b)
+		case <-l.kick:
 			if !l.poll(poll, tick) {
 				return
 			}
@@ -308,11 +329,10 @@ func (l *Logger) run() {
 	}
 }
 
-// poll drains the queue until it stays empty for pollInterval. It
-// reports false when a Close request ended the writer.
+// poll collects lines until a collection after a pollInterval's sleep
+// finds none. It reports false when a Close request ended the writer.
 func (l *Logger) poll(poll *time.Timer, tick *time.Ticker) bool {
-	for {
-		l.drain()
+	for l.collect() > 0 {
 		poll.Reset(pollInterval)
 		select {
 		case <-poll.C:
@@ -323,10 +343,8 @@ func (l *Logger) poll(poll *time.Timer, tick *time.Ticker) bool {
 				return false
 			}
 		}
-		if len(l.queue) == 0 {
-			return true
-		}
 	}
+	return true
 }
 
 // control runs a Reopen or Close request and reports whether the writer
@@ -346,17 +364,31 @@ func (l *Logger) flushIfBuffered() {
 	}
 }
 
-func (l *Logger) write(b *lineBuf) {
-	if _, err := l.bw.Write(b.b); err != nil {
-		l.failed(err)
-	} else {
-		l.lines.Add(1)
+// collect moves every shard's lines into the write buffer and returns how
+// many it moved. A shard's lock is held only to swap its buffer with the
+// spare one.
+func (l *Logger) collect() uint64 {
+	var moved uint64
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		batch, n := s.pending, s.lines
+		if n > 0 {
+			s.pending, s.lines = l.spare[:0], 0
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			continue
+		}
+		l.spare = batch
+		if _, err := l.bw.Write(batch); err != nil {
+			l.failed(err)
+		} else {
+			l.lines.Add(n)
+		}
+		moved += n
 	}
-	if cap(b.b) > keptLineCap {
-		b.b = make([]byte, 0, initialLineCap)
-	}
-	// Never blocks: free holds limit buffers and at most limit exist.
-	l.free <- b
+	return moved
 }
 
 func (l *Logger) flush() error {
@@ -385,7 +417,7 @@ func (l *Logger) reopen() error {
 		return nil
 	}
 	// Lines logged before Reopen was called belong to the old file.
-	l.drain()
+	l.collect()
 	flushErr := l.flush()
 	f, err := openLogFile(l.path)
 	if err != nil {
@@ -401,18 +433,9 @@ func (l *Logger) reopen() error {
 	return flushErr
 }
 
-// drain writes every queued line to the write buffer. Only the writer
-// goroutine receives from the queue, so a non-zero length means a receive
-// cannot block.
-func (l *Logger) drain() {
-	for len(l.queue) > 0 {
-		l.write(<-l.queue)
-	}
-}
-
 // shutdown writes what is queued, flushes and closes the file.
 func (l *Logger) shutdown() error {
-	l.drain()
+	l.collect()
 	err := l.flush()
 	if l.file != nil {
 		if cerr := l.file.Close(); cerr != nil && err == nil {

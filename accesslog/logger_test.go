@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +40,13 @@ func (b *lockedBuffer) lines() int { return strings.Count(b.String(), "\n") }
 type blockingWriter struct {
 	entered chan struct{}
 	release chan struct{}
+	once    sync.Once
 	out     lockedBuffer
 }
+
+// unblock lets every Write through; a test that fails early calls it too,
+// so its Logger's Close does not wait forever.
+func (w *blockingWriter) unblock() { w.once.Do(func() { close(w.release) }) }
 
 func newBlockingWriter() *blockingWriter {
 	return &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
@@ -126,7 +132,8 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		o    Options
 	}{
 		{"unknown format", Options{Output: "stdout", Format: Format(9)}},
-		{"negative queue length", Options{Output: "stdout", QueueLength: -1}},
+		{"negative queue", Options{Output: "stdout", QueueBytes: -1}},
+		{"queue below the minimum", Options{Output: "stdout", QueueBytes: MinQueueBytes - 1}},
 		{"negative flush interval", Options{Output: "stdout", FlushInterval: -time.Second}},
 		{"path is a directory", Options{Output: dir}},
 		{"missing parent directory", Options{Output: filepath.Join(dir, "no", "such", "access.log")}},
@@ -236,9 +243,13 @@ func TestFailedReopenKeepsWritingToTheOldFile(t *testing.T) {
 }
 
 func TestBlockedWriterNeverBlocksLogAndDropsAreCounted(t *testing.T) {
-	const queue = 8
+	// The smallest queue is one shard; it takes lines while a line of the
+	// longest kind would still fit.
+	lineLen := len(appendLine(nil, FormatJSON, sampleRecord(), nil))
+	queue := uint64((MinQueueBytes-MaxLineBytes)/lineLen + 1)
 	w := newBlockingWriter()
-	l := newLogger(t, Options{Writer: w, QueueLength: queue, FlushInterval: 5 * time.Millisecond})
+	l := newLogger(t, Options{Writer: w, QueueBytes: MinQueueBytes, FlushInterval: 5 * time.Millisecond})
+	t.Cleanup(w.unblock) // runs before the Logger's Close
 
 	// The first line gets the writer goroutine stuck in a flush.
 	l.Log(sampleRecord())
@@ -264,14 +275,17 @@ func TestBlockedWriterNeverBlocksLogAndDropsAreCounted(t *testing.T) {
 	}
 
 	// The queue takes queue lines; the rest are dropped.
+	if n <= queue {
+		t.Fatalf("%d lines fit the queue; the test needs more", queue)
+	}
 	if got := l.Stats(); got.Dropped != n-queue {
 		t.Errorf("Dropped = %d, want %d", got.Dropped, n-queue)
 	}
-	close(w.release)
+	w.unblock()
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if got, want := w.out.lines(), 1+queue; got != want {
+	if got, want := uint64(w.out.lines()), 1+queue; got != want {
 		t.Errorf("output has %d lines, want %d", got, want)
 	}
 	if got := l.Stats(); got.Lines != 1+queue || got.Dropped != n-queue {
@@ -349,7 +363,7 @@ func TestWriteErrorsAreCountedReportedAndSurvived(t *testing.T) {
 
 func TestConcurrentLogAccountsForEveryLine(t *testing.T) {
 	var out lockedBuffer
-	l := newLogger(t, Options{Writer: &out, QueueLength: 16, FlushInterval: time.Millisecond})
+	l := newLogger(t, Options{Writer: &out, QueueBytes: MinQueueBytes, FlushInterval: time.Millisecond})
 	const goroutines, each = 4, 500
 	var wg sync.WaitGroup
 	for range goroutines {
@@ -384,9 +398,7 @@ func TestLogDoesNotAllocateInSteadyState(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	for _, f := range []Format{FormatJSON, FormatCLF} {
-		// Line buffers are created on demand, up to the queue length; a
-		// burst far longer than the queue creates all of them.
-		l := newLogger(t, Options{Writer: io.Discard, Format: f, QueueLength: 64})
+		l := newLogger(t, Options{Writer: io.Discard, Format: f})
 		r := sampleRecord()
 		for range 100_000 {
 			l.Log(r)
@@ -399,5 +411,27 @@ func TestLogDoesNotAllocateInSteadyState(t *testing.T) {
 	r := sampleRecord()
 	if n := testing.AllocsPerRun(1000, func() { off.Log(r) }); n != 0 {
 		t.Errorf("off: Log allocates %.1f times per call", n)
+	}
+}
+
+// TestALineGoesToAFreeShardAndIsWritten: while another Log holds the first
+// shard, a line goes to the next one, and the writer collects every shard.
+func TestALineGoesToAFreeShardAndIsWritten(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var out lockedBuffer
+	l := newLogger(t, Options{Writer: &out, FlushInterval: time.Hour})
+	if len(l.shards) != 4 {
+		t.Fatalf("%d shards, want one per processor (4)", len(l.shards))
+	}
+	l.shards[0].mu.Lock()
+	r := sampleRecord()
+	r.RequestID = []byte("while-shard-0-is-held")
+	l.Log(r)
+	l.shards[0].mu.Unlock()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "while-shard-0-is-held") {
+		t.Errorf("the line in shard 1 was not written: %q", out.String())
 	}
 }

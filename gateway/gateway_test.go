@@ -257,7 +257,7 @@ func BenchmarkProxyGETObserved(b *testing.B) {
 	// falls behind, up to the queue's length, and on a loaded machine a
 	// short run would count that growth; 64 buffers stay far below one
 	// allocation per request even in a 1000-iteration run.
-	l, err := accesslog.New(accesslog.Options{Output: "bench", Writer: io.Discard, Format: accesslog.FormatJSON, QueueLength: 64})
+	l, err := accesslog.New(accesslog.Options{Output: "bench", Writer: io.Discard, Format: accesslog.FormatJSON})
 	if err != nil {
 		b.Fatal(err)
 	}
