@@ -1,8 +1,9 @@
 package pipeline
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sort"
@@ -57,15 +58,15 @@ func CompileKeys(st *State, g *registry.Gen, keys []KeySpec, plans []PlanSpec) (
 		planQuota[ps.Name] = ps.Quota
 		byName[ps.Name] = p
 	}
-	t := &Keys{byDigest: map[[32]byte]*Key{}, state: st}
+	t := &Keys{seed: maphash.MakeSeed(), byHash: map[uint64][]*Key{}, state: st}
 	quotas := map[uint64]limiter.Quota{}
 	var ids []uint64
 	for _, ks := range keys {
 		if ks.Value == "" {
 			continue // disabled at load (an unset variable)
 		}
-		k := &Key{Name: ks.Name, nameBytes: []byte(ks.Name), Digest: sha256.Sum256([]byte(ks.Value)), ID: limiter.KeyString(ks.Name), Enabled: ks.Enabled, Plan: byName[ks.Plan]}
-		t.byDigest[k.Digest] = k
+		k := &Key{Name: ks.Name, nameBytes: []byte(ks.Name), value: []byte(ks.Value), ID: limiter.KeyString(ks.Name), Enabled: ks.Enabled, Plan: byName[ks.Plan]}
+		t.add(k)
 		ids = append(ids, k.ID)
 		if q := planQuota[ks.Plan]; q != nil {
 			quotas[k.ID] = *q
@@ -77,6 +78,29 @@ func CompileKeys(st *State, g *registry.Gen, keys []KeySpec, plans []PlanSpec) (
 		return nil, err
 	}
 	return t, nil
+}
+
+// add puts k in the table; a later key with the same value replaces the
+// earlier one.
+func (k *Keys) add(key *Key) {
+	h := maphash.Bytes(k.seed, key.value)
+	same := k.byHash[h]
+	for i, old := range same {
+		if bytes.Equal(old.value, key.value) {
+			same[i] = key
+			return
+		}
+	}
+	k.byHash[h] = append(same, key)
+}
+
+// allKeys returns every key of the table, in no particular order.
+func (k *Keys) allKeys() []*Key {
+	var all []*Key
+	for _, same := range k.byHash {
+		all = append(all, same...)
+	}
+	return all
 }
 
 // KeyUsage is one key's figures for the admin /usage report.
@@ -93,8 +117,8 @@ type KeyUsage struct {
 
 // Usage reports every key's figures, sorted by name.
 func (k *Keys) Usage(now time.Time) []KeyUsage {
-	out := make([]KeyUsage, 0, len(k.byDigest))
-	for _, key := range k.byDigest {
+	out := make([]KeyUsage, 0, len(k.byHash))
+	for _, key := range k.allKeys() {
 		u := KeyUsage{Name: key.Name, Enabled: key.Enabled}
 		if key.Plan != nil {
 			u.Plan = key.Plan.Name

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
-	"crypto/sha256"
-	"github.com/frontdeskgw/frontdesk/exchange"
+	"crypto/subtle"
+	"hash/maphash"
 	"strconv"
 	"time"
+
+	"github.com/frontdeskgw/frontdesk/exchange"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/limiter"
@@ -109,11 +111,11 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// Key is one configured API key, held as the SHA-256 digest of its value.
+// Key is one configured API key.
 type Key struct {
 	Name      string
 	nameBytes []byte
-	Digest    [32]byte
+	value     []byte // compared in constant time (Keys.lookup)
 	ID        uint64 // limiter.KeyString(Name): stable across reloads
 	Enabled   bool
 	Plan      *Plan
@@ -131,10 +133,11 @@ type Plan struct {
 
 // Keys is the table of API keys of a snapshot.
 type Keys struct {
-	byDigest map[[32]byte]*Key
-	quotas   *limiter.Quotas
-	usage    *limiter.Usage
-	state    *State
+	seed   maphash.Seed      // random per table: where a value lands is unknowable
+	byHash map[uint64][]*Key // by maphash of the value; more than one only on a collision
+	quotas *limiter.Quotas
+	usage  *limiter.Usage
+	state  *State
 }
 
 // APIKeyOptions configure the API key step of one route.
@@ -206,12 +209,21 @@ func (s *APIKey) Handle(ex *exchange.Exchange, next exchange.Next) {
 	next.Serve(ex)
 }
 
-// lookup finds the key whose value is v. Keys are found by the SHA-256
-// digest of their value, never by the value itself, so how long a lookup
-// takes reveals nothing of how close a guess came to a key.
+// lookup finds the key whose value is v, in a time that reveals nothing of
+// how close a guess came to a key. The map is keyed by a 64-bit hash of
+// the value under a random seed, so which entry a guess lands on depends on
+// the seed, which a client cannot learn, not on the bytes it shares with a
+// key; the value found there is then compared in constant time. (A SHA-256
+// digest as the map's key did the same at 1 % of the pipeline scenario's CPU;
+// this costs a quarter of that, BenchmarkKeyLookup: 24 ns against 100.)
 func (k *Keys) lookup(v []byte) *Key {
 	if len(v) == 0 || len(v) > 128 {
 		return nil
 	}
-	return k.byDigest[sha256.Sum256(v)]
+	for _, key := range k.byHash[maphash.Bytes(k.seed, v)] {
+		if subtle.ConstantTimeCompare(key.value, v) == 1 {
+			return key
+		}
+	}
+	return nil
 }
