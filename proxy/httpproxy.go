@@ -478,20 +478,26 @@ func settleResponseHeaders(h *fasthttp.ResponseHeader, ex *exchange.Exchange) {
 		}
 	}
 	// One pass finds which of the headers to take out are there: most
-	// answers have only a Date.
+	// answers have only a Date, spelled so.
 	var hops hopSet
-	var date, id bool
+	var date, dateOtherwise, id bool
 	for k := range h.All() {
 		hops.note(k)
 		switch {
 		case len(k) == len(hdrDate) && ascii.EqualFold(k, hdrDate):
 			date = true
+			dateOtherwise = dateOtherwise || string(k) != string(hdrDate)
 		case len(k) == len(ex.RequestIDHeader) && len(k) > 0 && ascii.EqualFold(k, ex.RequestIDHeader):
 			id = true
 		}
 	}
-	if date {
+	switch {
+	case dateOtherwise:
 		headers.DelFold(h, hdrDate)
+	case date:
+		// Names are kept as spelled (no normalising), so this removes
+		// exactly the "Date" lines, without DelFold's two walks.
+		h.DelBytes(hdrDate)
 	}
 	if id {
 		headers.DelFold(h, ex.RequestIDHeader)

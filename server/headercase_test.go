@@ -180,3 +180,32 @@ apis:
 		})
 	}
 }
+
+// TestTheUpstreamsDateIsReplacedInAnySpelling: the usual spelling, another
+// one, and both at once all leave the client one Date, the gateway's.
+func TestTheUpstreamsDateIsReplacedInAnySpelling(t *testing.T) {
+	for _, tc := range []struct{ name, lines string }{
+		{"Date", "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n"},
+		{"DATE", "DATE: Mon, 01 Jan 2024 00:00:00 GMT\r\n"},
+		{"Date and date", "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\ndate: Tue, 02 Jan 2024 00:00:00 GMT\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := startFixedOrigin(t, "HTTP/1.1 200 OK\r\n"+tc.lines+"Content-Length: 2\r\n\r\nok")
+			_, addr := startServerWith(t, `
+apis:
+  a:
+    type: http
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /x": {integration: up}
+`, up, nil)
+			head := rawResponseHead(t, addr, "GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			if !strings.Contains(head[0], " 200") {
+				t.Fatalf("status line %q", head[0])
+			}
+			if got := headerNamed(head, "Date"); len(got) != 1 || strings.Contains(got[0], "2024") {
+				t.Errorf("Date lines %q, want the gateway's one", got)
+			}
+		})
+	}
+}
