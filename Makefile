@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 build: ## build bin/frontdesk, the demo upstream and the example function
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/frontdesk ./cmd/frontdesk
 	$(GO) build -o $(BIN)/demo-upstream ./examples/upstream
-	$(GO) build -o examples/functions/hello/bootstrap ./examples/functions/hello
+	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -o examples/functions/hello/bootstrap ./examples/functions/hello
 
 run: build ## serve examples/quickstart.yaml with the demo upstream, and print what to try
 	@PORT=$(PORT) UPSTREAM_PORT=$(UPSTREAM_PORT) ADMIN_PORT=$(ADMIN_PORT) BIN=$(BIN) sh scripts/run.sh

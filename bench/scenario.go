@@ -64,9 +64,10 @@ type Scenario struct {
 	// Reference names the nginx scenario this one's CPU/request and
 	// requests/s are divided by.
 	Reference string
-	// Builds lists binaries built into the run directory before the
-	// proxy starts, name → package (e.g. a Lambda function), reachable in
-	// Config as {{index .Bins "name"}}.
+	// Builds lists Lambda functions built into the run directory before
+	// the proxy starts, name → package, reachable in Config as
+	// {{index .Bins "name"}}. They are built as AWS's tools build Go
+	// functions: static, with -tags lambda.norpc (goBuildFunction).
 	Builds map[string]string
 	// Profiles are the micro-benchmarks that drive the scenario's code
 	// path, profiled by -profile.

@@ -9,7 +9,7 @@
 //
 // Build it where frontdesk.yaml expects it:
 //
-//	go build -o examples/functions/hello/bootstrap ./examples/functions/hello
+//	CGO_ENABLED=0 go build -tags lambda.norpc -o examples/functions/hello/bootstrap ./examples/functions/hello
 package main
 
 import (
