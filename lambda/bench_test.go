@@ -1,6 +1,8 @@
 package lambda
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -96,4 +98,11 @@ func BenchmarkParseResponseV2ManyHeaders(b *testing.B) {
 
 func BenchmarkParseResponseV1ManyHeaders(b *testing.B) {
 	benchParse(b, ParseResponseV1, benchManyHeaders(true))
+}
+
+// BenchmarkParseResponseV2Base64Body is a result carrying 4 KiB of binary
+// as base64: one long string without escapes.
+func BenchmarkParseResponseV2Base64Body(b *testing.B) {
+	body := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1024))
+	benchParse(b, ParseResponseV2, []byte(`{"statusCode":200,"headers":{"content-type":"image/png"},"body":"`+body+`","isBase64Encoded":true}`))
 }

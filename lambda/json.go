@@ -123,6 +123,11 @@ func scanLiteral(p []byte, i int, lit string) (int, error) {
 
 func scanString(p []byte, i int) (int, error) {
 	for j := i + 1; j < len(p); {
+		if k := jsonstr.IndexSpecial(p[j:]); k < 0 {
+			break
+		} else {
+			j += k
+		}
 		switch c := p[j]; {
 		case c == '"':
 			return j + 1, nil
@@ -305,57 +310,66 @@ func keyIs(raw []byte, name string) bool {
 // encoding/json does.
 func appendUnquoted(dst, raw []byte) []byte {
 	s := raw[1 : len(raw)-1]
-	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+	for len(s) > 0 {
+		// Text runs to the next escape and is copied whole.
+		n := bytes.IndexByte(s, '\\')
+		if n < 0 {
+			n = len(s)
+		}
+		dst = appendValidUTF8(dst, s[:n])
+		if s = s[n:]; len(s) == 0 {
+			break
+		}
+		switch e := s[1]; e {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[2:])
+			s = s[6:]
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+					r2 = hex4(s[2:])
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					s = s[6:]
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, e)
+		}
+		s = s[2:]
+	}
+	return dst
+}
+
+// appendValidUTF8 appends s with each byte that is not part of a valid
+// UTF-8 sequence replaced by U+FFFD.
+func appendValidUTF8(dst, s []byte) []byte {
+	if utf8.Valid(s) {
 		return append(dst, s...)
 	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			switch e := s[i+1]; e {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := hex4(s[i+2:])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						r2 = hex4(s[i+2:])
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, e)
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		} else {
+			dst = append(dst, s[:size]...)
 		}
+		s = s[size:]
 	}
 	return dst
 }

@@ -52,6 +52,28 @@ func TestAppendUnquotedMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// FuzzAppendUnquoted: every JSON string decodes as encoding/json decodes
+// it; runs of text between escapes are copied whole, so escapes at the
+// edges and text with invalid UTF-8 between them are what to vary.
+func FuzzAppendUnquoted(f *testing.F) {
+	for _, s := range []string{`""`, `"plain text without escapes, long enough for words"`, `"\\a\"b\/"`,
+		`"\u00e9x\ud83d\ude00y"`, "\"bad \xff\\n byte \xc3\"", `"\ud83d\u0041\ude00"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if doc, err := validJSON(raw); err != nil || len(doc) != len(raw) || raw[0] != '"' {
+			return // not one JSON string with nothing around it
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendUnquoted(nil, raw)); got != want {
+			t.Errorf("appendUnquoted(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
+
 func TestObjectIterYieldsMembersInOrder(t *testing.T) {
 	doc, err := validJSON([]byte(` { "a" : 1 , "b\u0063" :[ 2 , 3 ], "d":{"e":"}"} } `))
 	if err != nil {

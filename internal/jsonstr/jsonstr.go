@@ -109,7 +109,7 @@ func NeedsEscape[S Bytes](s S) bool {
 }
 
 // Eight bytes at a time: values are mostly plain ASCII, and a word test
-// skips them about four times faster than a byte loop
+// skips them more than twice as fast as a byte loop
 // (BenchmarkAppendEscaped).
 const (
 	ones  = 0x0101010101010101
@@ -124,17 +124,40 @@ func load8[S Bytes](s S, i int) uint64 {
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
-// plain8 reports whether none of w's bytes needs attention: each is
-// printable ASCII (0x20–0x7f) and neither '"' nor '\\'. A byte below 0x20
-// borrows into its high bit when 0x20 is taken from it, a quote or
-// backslash does when 1 is taken from it XORed with itself; bytes of 0x80
-// and up have the high bit already. A borrow can flag a byte above a real
-// hit too, which only sends that word to the byte loop.
+// plain8 reports whether each of w's bytes is printable ASCII (0x20–0x7f)
+// other than '"' and '\\': bytes AppendEscaped copies as they are.
 func plain8(w uint64) bool {
+	return (w&highs)|specialBits(w) == 0
+}
+
+// specialBits has the high bit set in each byte of w that is a quote, a
+// backslash or below 0x20 (and possibly in bytes above such a one): a byte
+// below 0x20 borrows into its high bit when 0x20 is taken from it, a quote
+// or backslash does when 1 is taken from it XORed with itself. Bytes of
+// 0x80 and up never set their own high bit here (the &^ w and &^ q terms),
+// and a borrow only runs upwards from a real hit, so the result is zero
+// exactly when no byte is special.
+func specialBits(w uint64) uint64 {
 	q := w ^ ('"' * ones)
 	b := w ^ ('\\' * ones)
-	bad := w | (w-0x20*ones)&^w | (q-ones)&^q | (b-ones)&^b
-	return bad&highs == 0
+	return ((w-0x20*ones)&^w | (q-ones)&^q | (b-ones)&^b) & highs
+}
+
+// IndexSpecial returns the index of the first byte of p that a JSON string
+// cannot hold as it is, a quote, a backslash or a control character below
+// 0x20, or -1 if there is none. Other bytes, 0x80 and up included, are
+// skipped eight at a time: it is how a scanner finds a string's end.
+func IndexSpecial(p []byte) int {
+	i := 0
+	for i+8 <= len(p) && specialBits(load8(p, i)) == 0 {
+		i += 8
+	}
+	for ; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 // decodeRune decodes the first UTF-8 sequence of s. The copy into a fixed

@@ -82,6 +82,35 @@ func TestEveryByteIsSeenAtEveryPlaceInAWord(t *testing.T) {
 	}
 }
 
+// TestIndexSpecialFindsTheFirstSpecialByteAtEveryPlace checks every byte
+// value at every offset of a 17-byte string against a byte loop, alone and
+// after a special byte placed later (so a borrow cannot hide the first).
+func TestIndexSpecialFindsTheFirstSpecialByteAtEveryPlace(t *testing.T) {
+	naive := func(p []byte) int {
+		for i, c := range p {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return i
+			}
+		}
+		return -1
+	}
+	plain := []byte("abcdefghijklmnop\xc3")
+	for c := range 256 {
+		for at := range plain {
+			for _, later := range []int{-1, at + 1, len(plain) - 1} {
+				p := bytes.Clone(plain)
+				p[at] = byte(c)
+				if later > at && later < len(p) {
+					p[later] = '"'
+				}
+				if got, want := IndexSpecial(p), naive(p); got != want {
+					t.Fatalf("byte %#02x at %d (quote at %d): got %d, want %d", c, at, later, got, want)
+				}
+			}
+		}
+	}
+}
+
 func FuzzAppend(f *testing.F) {
 	for _, s := range escapeSeeds {
 		f.Add(s)
