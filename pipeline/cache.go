@@ -284,7 +284,17 @@ func (c *Cache) write(ex *exchange.Exchange, e *cache.Entry) {
 	// them as they are skips normalising each one again on every hit.
 	resp.Header.DisableNormalizing()
 	for _, h := range e.Headers {
-		resp.Header.AddBytesKV(h.Name, h.Value)
+		// The two fasthttp keeps in fields of their own (and lists under
+		// these names) are set there directly: AddBytesKV would copy the
+		// pair and compare the name with each special one first.
+		switch string(h.Name) {
+		case "Content-Type":
+			resp.Header.SetContentTypeBytes(h.Value)
+		case "Server":
+			resp.Header.SetServerBytes(h.Value)
+		default:
+			resp.Header.AddBytesKV(h.Name, h.Value)
+		}
 	}
 	resp.Header.EnableNormalizing()
 	resp.SetBody(e.Body)
