@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
 )
 
 // BenchmarkLog measures what a request goroutine pays for a line that is
@@ -88,7 +90,7 @@ func BenchmarkFormat(b *testing.B) {
 		b.Run(f.String(), func(b *testing.B) {
 			r := sampleRecord()
 			buf := make([]byte, 0, MaxLineBytes)
-			var tc timeCache
+			var tc clftime.Cache
 			b.ReportAllocs()
 			for b.Loop() {
 				buf = appendLine(buf[:0], f, r, &tc)

@@ -1,13 +1,12 @@
 package accesslog
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
 	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
@@ -70,8 +69,9 @@ const hexDigits = "0123456789abcdef"
 
 // appendLine formats r as one line in format f, newline included. tc,
 // when not nil, keeps the request time's text for the second it was last
-// asked for.
-func appendLine(dst []byte, f Format, r *Record, tc *timeCache) []byte {
+// asked for, as nginx does: formatting it was an eighth of a JSON line's
+// cost (BenchmarkFormat).
+func appendLine(dst []byte, f Format, r *Record, tc *clftime.Cache) []byte {
 	if f == FormatCLF {
 		return appendCLF(dst, r, tc)
 	}
@@ -82,7 +82,7 @@ func appendLine(dst []byte, f Format, r *Record, tc *timeCache) []byte {
 // then the ones it leaves out. Numbers are JSON numbers, not the quoted
 // strings AWS's template substitution produces, so log tools can compare
 // and sum them without a cast.
-func appendJSON(dst []byte, r *Record, tc *timeCache) []byte {
+func appendJSON(dst []byte, r *Record, tc *clftime.Cache) []byte {
 	dst = append(dst, `{"requestId":"`...)
 	dst = appendJSONField(dst, r.RequestID, MaxShortField)
 	if len(r.ExtendedRequestID) > 0 {
@@ -92,7 +92,7 @@ func appendJSON(dst []byte, r *Record, tc *timeCache) []byte {
 	dst = append(dst, `","ip":"`...)
 	dst = appendJSONField(dst, r.SourceIP, MaxShortField)
 	dst = append(dst, `","requestTime":"`...)
-	dst = tc.append(dst, r.RequestTime)
+	dst = appendRequestTime(dst, r.RequestTime, tc)
 	dst = append(dst, `","httpMethod":"`...)
 	dst = appendJSONField(dst, r.HTTPMethod, MaxShortField)
 	dst = append(dst, `","routeKey":"`...)
@@ -148,10 +148,10 @@ func appendJSON(dst []byte, r *Record, tc *timeCache) []byte {
 // method because AWS's preset uses $context.routeKey, which for HTTP APIs
 // already starts with it ("GET GET /pets HTTP/1.1"); keeping AWS's shape
 // lets parsers written for its logs read these.
-func appendCLF(dst []byte, r *Record, tc *timeCache) []byte {
+func appendCLF(dst []byte, r *Record, tc *clftime.Cache) []byte {
 	dst = appendCLFField(dst, r.SourceIP, MaxShortField, false)
 	dst = append(dst, " - - ["...)
-	dst = tc.append(dst, r.RequestTime)
+	dst = appendRequestTime(dst, r.RequestTime, tc)
 	dst = append(dst, `] "`...)
 	dst = appendCLFField(dst, r.HTTPMethod, MaxShortField, true)
 	dst = append(dst, ' ')
@@ -247,71 +247,14 @@ func appendCLFField(dst, s []byte, limit int, quoted bool) []byte {
 	return dst
 }
 
-// monthNames holds CLF's month abbreviations, three bytes each.
-const monthNames = "JanFebMarAprMayJunJulAugSepOctNovDec"
-
-// A timeCache holds the text of one second's $context.requestTime, as
-// nginx keeps its log time: a server's lines arrive in the same second
-// thousands at a time, and formatting the time was an eighth of a JSON
-// line's cost (BenchmarkFormat). Goroutines that see a new second each
-// format it and the last to store wins; the text is never changed in
-// place, so a reader holding the previous one is not disturbed.
-type timeCache struct {
-	last atomic.Pointer[secondText]
-}
-
-type secondText struct {
-	unix int64
-	text []byte
-}
-
-// append appends t as appendCLFTime does, from the cache when t falls in
-// the second it holds. A nil cache formats every time.
-func (c *timeCache) append(dst []byte, t time.Time) []byte {
-	if c == nil || t.IsZero() {
-		return appendCLFTime(dst, t)
-	}
-	unix := t.Unix()
-	if s := c.last.Load(); s != nil && s.unix == unix {
-		return append(dst, s.text...)
-	}
-	start := len(dst)
-	dst = appendCLFTime(dst, t)
-	c.last.Store(&secondText{unix: unix, text: bytes.Clone(dst[start:])})
-	return dst
-}
-
-// appendCLFTime appends t as API Gateway's $context.requestTime,
-// "02/Jan/2006:15:04:05 +0000", always in UTC. time.Time.AppendFormat
-// would do, but it re-parses the layout on every call; this is a handful of
-// digit writes.
-func appendCLFTime(dst []byte, t time.Time) []byte {
-	if t.IsZero() {
+// appendRequestTime appends t as $context.requestTime, "-" for the zero
+// time, from tc when it is not nil.
+func appendRequestTime(dst []byte, t time.Time, tc *clftime.Cache) []byte {
+	switch {
+	case t.IsZero():
 		return append(dst, '-')
+	case tc == nil:
+		return clftime.Append(dst, t)
 	}
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
-	dst = append2(dst, day)
-	dst = append(dst, '/')
-	dst = append(dst, monthNames[3*(month-1):3*month]...)
-	dst = append(dst, '/')
-	if year >= 0 && year < 10000 {
-		dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10))
-		dst = append2(dst, year%100)
-	} else {
-		dst = strconv.AppendInt(dst, int64(year), 10)
-	}
-	dst = append(dst, ':')
-	dst = append2(dst, hour)
-	dst = append(dst, ':')
-	dst = append2(dst, minute)
-	dst = append(dst, ':')
-	dst = append2(dst, sec)
-	return append(dst, " +0000"...)
-}
-
-// append2 appends n (0..99) as two digits.
-func append2(dst []byte, n int) []byte {
-	return append(dst, byte('0'+n/10), byte('0'+n%10))
+	return tc.Append(dst, t)
 }

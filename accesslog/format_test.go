@@ -232,7 +232,7 @@ func TestRequestTimeIsCLFInUTC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(appendCLFTime(nil, tt.at)); got != tt.want {
+			if got := string(appendRequestTime(nil, tt.at, nil)); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 			if !tt.at.IsZero() {
@@ -241,31 +241,6 @@ func TestRequestTimeIsCLFInUTC(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestRequestTimeCacheFollowsTheSecond: the cached text is the second's
-// own, a request in the next second (or an earlier one, from a slow
-// request) gets its own, and a zone other than UTC is converted as
-// without the cache.
-func TestRequestTimeCacheFollowsTheSecond(t *testing.T) {
-	var tc timeCache
-	base := time.Date(2026, time.December, 31, 23, 59, 58, 0, time.UTC)
-	for _, at := range []time.Time{
-		base,
-		base.Add(999 * time.Millisecond),
-		base.Add(time.Second),
-		base.Add(2 * time.Second),
-		base.Add(1500 * time.Millisecond),
-		base.Add(2 * time.Second).In(time.FixedZone("X", 5*3600)),
-	} {
-		want := at.UTC().Format("02/Jan/2006:15:04:05 +0000")
-		if got := string(tc.append(nil, at)); got != want {
-			t.Errorf("%v: got %q, want %q", at, got, want)
-		}
-	}
-	if got := string(tc.append([]byte("x"), time.Time{})); got != "x-" {
-		t.Errorf("zero time: got %q", got)
 	}
 }
 

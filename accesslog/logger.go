@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
 )
 
 // Output names Options.Output recognises; anything else is a file path.
@@ -96,7 +98,7 @@ type Stats struct {
 // and logs nothing: that is what New returns for output "off".
 type Logger struct {
 	format Format
-	times  timeCache
+	times  clftime.Cache
 	shards []shard
 	kick   chan struct{}   // a line went into an empty shard
 	ctl    chan ctlRequest // Reopen and Close, run by the writer goroutine

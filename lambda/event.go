@@ -7,9 +7,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/frontdeskgw/frontdesk/internal/ascii"
-	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
+
+	"github.com/frontdeskgw/frontdesk/internal/ascii"
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // Param is one named value: a path parameter or a stage variable.
@@ -149,10 +151,6 @@ const (
 	queryStack  = 16
 )
 
-// clfLayout is the common-log-format time API Gateway uses; formatting a UTC
-// time with -0700 yields the "+0000" AWS always shows.
-const clfLayout = "02/Jan/2006:15:04:05 -0700"
-
 // AppendEventV2 appends the payload format 2.0 event (HTTP API) for in to
 // dst. Field by field rules are in docs/lambda-events.md.
 func AppendEventV2(dst []byte, in *EventInput) []byte {
@@ -211,7 +209,7 @@ func AppendEventV2(dst []byte, in *EventInput) []byte {
 	dst = append(dst, `,"stage":`...)
 	dst = jsonstr.Append(dst, in.Stage)
 	dst = append(dst, `,"time":"`...)
-	dst = when.AppendFormat(dst, clfLayout)
+	dst = clftime.Append(dst, when)
 	dst = append(dst, `","timeEpoch":`...)
 	dst = strconv.AppendInt(dst, when.UnixMilli(), 10)
 	dst = append(dst, '}')
@@ -334,7 +332,7 @@ func AppendEventV1(dst []byte, in *EventInput, httpAPI bool) []byte {
 	dst = append(dst, `,"requestId":`...)
 	dst = jsonstr.Append(dst, in.RequestID)
 	dst = append(dst, `,"requestTime":"`...)
-	dst = when.AppendFormat(dst, clfLayout)
+	dst = clftime.Append(dst, when)
 	dst = append(dst, `","requestTimeEpoch":`...)
 	dst = strconv.AppendInt(dst, when.UnixMilli(), 10)
 	dst = append(dst, `,"resourceId":`...)

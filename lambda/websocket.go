@@ -4,8 +4,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 	"github.com/valyala/fasthttp"
+
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // WSEventType is the requestContext.eventType of a WebSocket event.
@@ -116,7 +118,7 @@ func AppendWebSocketEvent(dst []byte, in *WSEventInput) []byte {
 	dst = append(dst, `","extendedRequestId":`...)
 	dst = jsonstr.Append(dst, in.RequestID)
 	dst = append(dst, `,"requestTime":"`...)
-	dst = when.AppendFormat(dst, clfLayout)
+	dst = clftime.Append(dst, when)
 	dst = append(dst, `","messageDirection":"IN"`...)
 	if in.EventType == WSDisconnect {
 		dst = append(dst, `,"disconnectReason":`...)

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/internal/ascii"
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
 	"github.com/frontdeskgw/frontdesk/internal/headers"
-	"github.com/valyala/fasthttp"
 )
 
 // Parameter mapping (HTTP APIs): an integration's request_parameters change
@@ -490,7 +492,7 @@ func (st *mapState) appendContext(dst []byte, ex *exchange.Exchange, part *MapPa
 	case CtxUserAgent:
 		return append(dst, ctx.UserAgent()...)
 	case CtxRequestTime:
-		return ex.Start.UTC().AppendFormat(dst, "02/Jan/2006:15:04:05 -0700")
+		return clftime.Append(dst, ex.Start)
 	case CtxRequestTimeEpoch:
 		return strconv.AppendInt(dst, ex.Start.UnixMilli(), 10)
 	case CtxAccountID:

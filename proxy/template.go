@@ -11,11 +11,13 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
+	"github.com/frontdeskgw/frontdesk/internal/clftime"
 	"github.com/frontdeskgw/frontdesk/lambda"
 	"github.com/frontdeskgw/frontdesk/vtl"
-	"github.com/valyala/fasthttp"
 )
 
 // REST non-proxy integrations: a mapping template reshapes the request
@@ -246,7 +248,7 @@ func (c *contextView) Get(name string) (any, bool) {
 	ex := c.ex
 	switch name {
 	case "requestTime":
-		return ex.Start.UTC().Format("02/Jan/2006:15:04:05 -0700"), true
+		return string(clftime.Append(nil, ex.Start)), true
 	case "requestTimeEpoch":
 		return ex.Start.UnixMilli(), true
 	case "identity":

@@ -13,7 +13,7 @@ package layers
 // the built binary from above everything.
 var Floors = []Floor{
 	{Name: "library", Peers: true, Packages: []string{
-		"console", "internal/ascii", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/redistest", "internal/headers", "internal/layers",
+		"console", "internal/ascii", "internal/clftime", "internal/jsonstr", "internal/localca", "internal/browsertest", "internal/testdeps", "internal/redistest", "internal/headers", "internal/layers",
 		"apierror", "router", "limiter", "cache", "metrics", "accesslog", "upstream", "registry",
 		"auth", "auth/internal/ttlcache", "auth/cors", "auth/jwtauth", "auth/lambdaauth",
 		"auth/sigv4", "lambda", "lambda/invoke", "lambda/host", "wsbridge", "tracing", "vtl", "cluster",
