@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/frontdeskgw/frontdesk/exchange"
-
 	"github.com/frontdeskgw/frontdesk/apierror"
+	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/limiter"
 	"github.com/frontdeskgw/frontdesk/metrics"
 	"github.com/frontdeskgw/frontdesk/registry"
