@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/frontdeskgw/frontdesk/internal/clftime"
 )
@@ -129,10 +130,14 @@ type Logger struct {
 // wait, and an uncontended caller always gets the first shard: lines leave
 // in the order they came except when logged at once on several processors.
 type shard struct {
+	shardFields
+	_ [cacheLine - unsafe.Sizeof(shardFields{})%cacheLine]byte
+}
+
+type shardFields struct {
 	mu      sync.Mutex
 	pending []byte // whole lines; cap is the shard's share of QueueBytes
 	lines   uint64 // lines in pending
-	_       [cacheLine - 40]byte
 }
 
 // cacheLine keeps shards on separate cache lines (two, against adjacent-line
