@@ -28,7 +28,7 @@ func BenchmarkLog(b *testing.B) {
 					runtime.Gosched()
 				}
 			}
-			// Warm up: bursts create the line buffers, as traffic would.
+			// Warm up: bursts fill and empty the shards, as traffic would.
 			for range 4 * batch {
 				l.Log(r)
 				if logged++; logged%batch == 0 {
