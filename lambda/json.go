@@ -123,11 +123,11 @@ func scanLiteral(p []byte, i int, lit string) (int, error) {
 
 func scanString(p []byte, i int) (int, error) {
 	for j := i + 1; j < len(p); {
-		if k := jsonstr.IndexSpecial(p[j:]); k < 0 {
+		k := jsonstr.IndexSpecial(p[j:])
+		if k < 0 {
 			break
-		} else {
-			j += k
 		}
+		j += k
 		switch c := p[j]; {
 		case c == '"':
 			return j + 1, nil
@@ -135,17 +135,17 @@ func scanString(p []byte, i int) (int, error) {
 			if j+1 >= len(p) {
 				return j, syntaxError(p, len(p))
 			}
-			switch p[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			if _, ok := jsonstr.Unescape(p[j+1]); ok {
 				j += 2
-			case 'u':
-				if len(p)-j < 6 || !isHex(p[j+2]) || !isHex(p[j+3]) || !isHex(p[j+4]) || !isHex(p[j+5]) {
-					return j, syntaxError(p, j)
-				}
-				j += 6
-			default:
+				continue
+			}
+			if p[j+1] != 'u' {
 				return j, syntaxError(p, j+1)
 			}
+			if len(p)-j < 6 || !isHex(p[j+2]) || !isHex(p[j+3]) || !isHex(p[j+4]) || !isHex(p[j+5]) {
+				return j, syntaxError(p, j)
+			}
+			j += 6
 		case c < 0x20:
 			return j, syntaxError(p, j)
 		default:
@@ -320,38 +320,28 @@ func appendUnquoted(dst, raw []byte) []byte {
 		if s = s[n:]; len(s) == 0 {
 			break
 		}
-		switch e := s[1]; e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hex4(s[2:])
-			s = s[6:]
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-					r2 = hex4(s[2:])
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-					s = s[6:]
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
+		if c, ok := jsonstr.Unescape(s[1]); ok {
+			dst = append(dst, c)
+			s = s[2:]
 			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, e)
 		}
-		s = s[2:]
+		// The only other escape of a validated string: \uXXXX, perhaps
+		// the first of a surrogate pair.
+		r := hex4(s[2:])
+		s = s[6:]
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+				r2 = hex4(s[2:])
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+				s = s[6:]
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		dst = utf8.AppendRune(dst, r)
 	}
 	return dst
 }

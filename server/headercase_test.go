@@ -132,6 +132,26 @@ func startFixedOrigin(t *testing.T, resp string) string {
 	return ln.Addr().String()
 }
 
+// relayedHead answers GET /p/x from origin through a one-route API of type
+// typ and returns the response head the client gets, which must be a 200.
+func relayedHead(t *testing.T, typ, origin string) []string {
+	t.Helper()
+	_, addr := startServerWith(t, `
+apis:
+  a:
+    type: `+typ+`
+    stages: {p: {}}
+    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
+    routes:
+      "GET /x": {integration: up}
+`, origin, nil)
+	head := rawResponseHead(t, addr, "GET /p/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+	if !strings.Contains(head[0], " 200") {
+		t.Fatalf("status line %q", head[0])
+	}
+	return head
+}
+
 // The headers the gateway writes itself are its own whatever the upstream
 // sent: one Date and one request id. A REST API passes the upstream's
 // Connection, Content-Length, Date and x-amzn-RequestId on as
@@ -149,19 +169,7 @@ func TestRESTRemapsTheUpstreamsConnectionLengthDateAndRequestID(t *testing.T) {
 		{"http", nil, "apigw-requestid"},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
-			_, addr := startServerWith(t, `
-apis:
-  a:
-    type: `+tc.typ+`
-    stages: {p: {}}
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes:
-      "GET /x": {integration: up}
-`, up, nil)
-			head := rawResponseHead(t, addr, "GET /p/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-			if !strings.Contains(head[0], " 200") {
-				t.Fatalf("status line %q", head[0])
-			}
+			head := relayedHead(t, tc.typ, up)
 			for _, want := range tc.remapped {
 				name := strings.SplitN(want, ":", 2)[0]
 				if got := headerNamed(head, name); len(got) != 1 || got[0] != want {
@@ -190,19 +198,7 @@ func TestTheUpstreamsDateIsReplacedInAnySpelling(t *testing.T) {
 		{"Date and date", "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\ndate: Tue, 02 Jan 2024 00:00:00 GMT\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := startFixedOrigin(t, "HTTP/1.1 200 OK\r\n"+tc.lines+"Content-Length: 2\r\n\r\nok")
-			_, addr := startServerWith(t, `
-apis:
-  a:
-    type: http
-    integrations: {up: {type: http_proxy, url: "http://{{UP}}"}}
-    routes:
-      "GET /x": {integration: up}
-`, up, nil)
-			head := rawResponseHead(t, addr, "GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-			if !strings.Contains(head[0], " 200") {
-				t.Fatalf("status line %q", head[0])
-			}
+			head := relayedHead(t, "http", startFixedOrigin(t, "HTTP/1.1 200 OK\r\n"+tc.lines+"Content-Length: 2\r\n\r\nok"))
 			if got := headerNamed(head, "Date"); len(got) != 1 || strings.Contains(got[0], "2024") {
 				t.Errorf("Date lines %q, want the gateway's one", got)
 			}

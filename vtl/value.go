@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/frontdeskgw/frontdesk/internal/jsonstr"
 )
 
 // The values a template works with: nil (Java null), string, int64,
@@ -374,36 +376,26 @@ func (d *jsonDec) str() (string, error) {
 		}
 		e := d.s[d.i+1]
 		d.i += 2
-		switch e {
-		case '"', '\\', '/':
-			b = append(b, e)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, ok := d.hex4()
+		if c, ok := jsonstr.Unescape(e); ok {
+			b = append(b, c)
+			continue
+		}
+		if e != 'u' {
+			return "", errJSON
+		}
+		r, ok := d.hex4()
+		if !ok {
+			return "", errJSON
+		}
+		if r >= 0xd800 && r < 0xdc00 && d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
+			d.i += 2
+			r2, ok := d.hex4()
 			if !ok {
 				return "", errJSON
 			}
-			if r >= 0xd800 && r < 0xdc00 && d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
-				d.i += 2
-				r2, ok := d.hex4()
-				if !ok {
-					return "", errJSON
-				}
-				r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			return "", errJSON
+			r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
 		}
+		b = utf8.AppendRune(b, r)
 	}
 	return "", errJSON
 }

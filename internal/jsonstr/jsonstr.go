@@ -162,6 +162,28 @@ func IndexSpecial(p []byte) int {
 	return -1
 }
 
+// Unescape returns the byte a one-letter JSON escape \e stands for, and
+// false for any other letter ('u' included: its four hex digits are the
+// caller's to read). The decoders of Lambda results and of mapping
+// templates' JSON share it.
+func Unescape(e byte) (byte, bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
+}
+
 // decodeRune decodes the first UTF-8 sequence of s. The copy into a fixed
 // array keeps the string instantiation allocation-free.
 func decodeRune[S Bytes](s S) (rune, int) {

@@ -147,3 +147,17 @@ func BenchmarkAppendEscaped(b *testing.B) {
 		}
 	}
 }
+
+// TestUnescapeMatchesEncodingJSON decodes "\e" for every byte e with
+// encoding/json: Unescape accepts exactly the one-letter escapes it
+// accepts, and gives the same byte.
+func TestUnescapeMatchesEncodingJSON(t *testing.T) {
+	for e := range 256 {
+		var want string
+		err := json.Unmarshal([]byte{'"', '\\', byte(e), '"'}, &want)
+		got, ok := Unescape(byte(e))
+		if ok != (err == nil) || (ok && string(got) != want) {
+			t.Errorf("Unescape(%q) = %q, %v; encoding/json gives %q, %v", byte(e), got, ok, want, err)
+		}
+	}
+}
