@@ -498,7 +498,9 @@ type invocation struct {
 	traceID string
 	payload []byte
 	state   atomic.Int32
-	done    chan outcome // buffered: completing never blocks
+	// deadline is set (unix ns) when a GET /next takes the event.
+	deadline atomic.Int64
+	done     chan outcome // buffered: completing never blocks
 }
 
 const (

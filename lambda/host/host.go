@@ -27,8 +27,10 @@
 //
 // Hot path: Function.Invoke on a warm instance. The invocation travels
 // through a buffered channel to an instance's slot goroutine, is handed to
-// the instance's blocked GET /next handler and completed by its POST
-// /response handler; no locks are held while the function runs. On Linux
+// the instance's blocked GET /next handler (or left in the instance's
+// one-place pending box for its next GET /next, when the runtime is still
+// reading its last answer) and completed by its POST /response handler;
+// no locks are held while the function runs. On Linux
 // instances run with a long scheduler slice (Config.SchedSlice), so that
 // these two hand-overs do not preempt frontdesk or the instance in the
 // middle of their work.

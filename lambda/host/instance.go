@@ -34,6 +34,7 @@ type instance struct {
 	srv *fasthttp.Server
 
 	next    chan *invocation // GET /next handlers receive here
+	pending chan *invocation // buffered (1): an event for the next GET /next
 	result  chan outcome     // POST /response and /error send here
 	initErr chan []byte      // POST /init/error sends here
 	current atomic.Pointer[invocation]
@@ -64,6 +65,7 @@ func (f *Function) startInstance() (*instance, error) {
 		gen:     gen,
 		log:     f.log.With("instance", id),
 		next:    make(chan *invocation),
+		pending: make(chan *invocation, 1),
 		result:  make(chan outcome, 1),
 		initErr: make(chan []byte, 1),
 		timer:   time.NewTimer(f.cfg.InitTimeout), // run resets it before each wait
@@ -199,50 +201,88 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	name := f.cfg.Name
 	timer := inst.timer
 	defer timer.Stop()
-	// Phase 1: a GET /next must take the event.
-	if o, st, ok := inst.deliver(inv, cold); !ok {
+	// Phase 1: a GET /next takes the event, or it waits in pending.
+	pending, o, st, ok := inst.deliver(inv, cold)
+	if !ok {
 		return o, st
 	}
 
 	// Phase 2: the function runs with its timeout.
 	timer.Reset(f.cfg.Timeout)
-	select {
-	case o := <-inst.result:
-		return o, keep
-	case <-inst.exited:
-		// A runtime that reports an error and then exits (aws-lambda-go
-		// after a panic) has already delivered the outcome.
+	for {
 		select {
 		case o := <-inst.result:
-			return o, discard
-		default:
+			return o, keep
+		case <-inst.exited:
+			if pending && inst.reclaim() {
+				return inst.exitOutcome(inv), notDelivered
+			}
+			// A runtime that reports an error and then exits (aws-lambda-go
+			// after a panic) has already delivered the outcome.
+			select {
+			case o := <-inst.result:
+				return o, discard
+			default:
+			}
+			inst.log.Warn("instance exited during invocation", "state", inst.exitDesc, "request_id", inv.id)
+			return inst.exitOutcome(inv), discard
+		case <-timer.C:
+			if pending {
+				pending = false
+				if inst.reclaim() {
+					inst.log.Warn("instance did not take the next event in time; killing it", "after", f.cfg.Timeout, "request_id", inv.id)
+					return outcome{err: fmt.Errorf("invoke %s: instance did not take the next event within %s: %w", name, f.cfg.Timeout, lambda.ErrTimeout)}, discard
+				}
+				// Taken meanwhile: the function's time runs from then.
+				rest := f.cfg.Timeout
+				if d := inv.deadline.Load(); d != 0 {
+					rest = time.Until(time.Unix(0, d))
+				}
+				if rest > 0 {
+					timer.Reset(rest)
+					continue
+				}
+			}
+			inst.log.Warn("invocation timed out; killing instance", "timeout", f.cfg.Timeout, "request_id", inv.id)
+			return outcome{err: fmt.Errorf("invoke %s: request %s: task timed out after %s: %w", name, inv.id, f.cfg.Timeout, lambda.ErrTimeout)}, discard
+		case <-f.done:
+			return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard
 		}
-		inst.log.Warn("instance exited during invocation", "state", inst.exitDesc, "request_id", inv.id)
-		return inst.exitOutcome(inv), discard
-	case <-timer.C:
-		inst.log.Warn("invocation timed out; killing instance", "timeout", f.cfg.Timeout, "request_id", inv.id)
-		return outcome{err: fmt.Errorf("invoke %s: request %s: task timed out after %s: %w", name, inv.id, f.cfg.Timeout, lambda.ErrTimeout)}, discard
-	case <-f.done:
-		return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard
 	}
 }
 
-// deliver waits for a GET /next to take inv: a new instance has
-// InitTimeout to get there, a warm one the function timeout. ok is false
-// when the event was not delivered, with the outcome and the instance's
-// state.
-func (inst *instance) deliver(inv *invocation, cold bool) (o outcome, st runState, ok bool) {
-	// A warm instance under load is already blocked in GET /next: the
-	// hand-over needs no timer. One known to have exited waits below,
-	// which retries the event on a fresh instance rather than hand it to
-	// a handler nobody reads.
+// reclaim takes back an event no GET /next has taken yet.
+func (inst *instance) reclaim() bool {
+	select {
+	case <-inst.pending:
+		return true
+	default:
+		return false
+	}
+}
+
+// deliver hands inv to the instance. A warm instance gets it at once: to
+// its GET /next when one is waiting, else in pending, where its next GET
+// /next finds it (pending true), so the slot need not wait for that
+// request. A new instance must take it from a GET /next within
+// InitTimeout. ok is false when the event was not delivered, with the
+// outcome and the instance's state.
+func (inst *instance) deliver(inv *invocation, cold bool) (pending bool, o outcome, st runState, ok bool) {
 	select {
 	case <-inst.exited:
+		// Known to have exited: wait below, which retries the event on a
+		// fresh instance rather than hand it to a handler nobody reads.
 	default:
 		select {
 		case inst.next <- inv:
-			return outcome{}, keep, true
+			return false, outcome{}, keep, true
 		default:
+		}
+		if !cold {
+			// Under load the runtime is still reading its last answer;
+			// its GET /next follows.
+			inst.pending <- inv // one invocation at a time: never blocks
+			return true, outcome{}, keep, true
 		}
 	}
 	f := inst.f
@@ -255,28 +295,28 @@ func (inst *instance) deliver(inv *invocation, cold bool) (o outcome, st runStat
 	timer.Reset(wait)
 	select {
 	case inst.next <- inv:
-		return outcome{}, keep, true
+		return false, outcome{}, keep, true
 	case body := <-inst.initErr:
 		inst.log.Warn("init error reported", "request_id", inv.id)
-		return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+		return false, outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
 	case <-inst.exited:
 		if !cold {
-			return inst.exitOutcome(inv), notDelivered, false
+			return false, inst.exitOutcome(inv), notDelivered, false
 		}
 		inst.log.Warn("instance exited during init", "state", inst.exitDesc, "request_id", inv.id)
 		if body, ok := inst.postedInitError(); ok {
-			return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+			return false, outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
 		}
-		return inst.exitOutcome(inv), discard, false
+		return false, inst.exitOutcome(inv), discard, false
 	case <-timer.C:
 		phase := "take the next event"
 		if cold {
 			phase = "initialise"
 		}
 		inst.log.Warn("instance did not "+phase+" in time; killing it", "after", wait, "request_id", inv.id)
-		return outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", name, phase, wait, lambda.ErrTimeout)}, discard, false
+		return false, outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", name, phase, wait, lambda.ErrTimeout)}, discard, false
 	case <-f.done:
-		return outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard, false
+		return false, outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard, false
 	}
 }
 

@@ -84,13 +84,15 @@ func (inst *instance) handleNext(ctx *fasthttp.RequestCtx) {
 	var inv *invocation
 	select {
 	case inv = <-inst.next:
+	case inv = <-inst.pending:
 	case <-inst.stop:
 		// The instance is being torn down; the runtime should exit.
 		apiError(ctx, fasthttp.StatusInternalServerError, "Runtime.Stopped", "instance stopped")
 		return
 	}
-	inst.current.Store(inv)
 	deadline := time.Now().Add(inst.f.cfg.Timeout)
+	inv.deadline.Store(deadline.UnixNano())
+	inst.current.Store(inv)
 	h := &ctx.Response.Header
 	// The names are written as Lambda spells them, without normalising
 	// them per invocation.

@@ -27,6 +27,7 @@ func apiInstance(t *testing.T) *instance {
 		f:       f,
 		log:     f.log,
 		next:    make(chan *invocation),
+		pending: make(chan *invocation, 1),
 		result:  make(chan outcome, 1),
 		initErr: make(chan []byte, 1),
 		stop:    make(chan struct{}),
