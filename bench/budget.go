@@ -72,6 +72,7 @@ func Budgets() []Budget {
 		{Name: "Lambda on the local function host ≤ 100 µs CPU/request, gateway and function together", Scenario: "frontdesk-lambda", MaxUs: 100},
 		{Name: "cluster mode CPU/request ≤ 1.15× the same pipeline alone", Scenario: "frontdesk-cluster", Reference: "frontdesk-pipeline", Max: 1.15},
 		{Name: "cache hit CPU/request ≤ 0.5× nginx's proxy", Scenario: "frontdesk-cache-hit", Reference: "nginx", Max: 0.5},
+		{Name: "cache hit with the JSON access log on, CPU/request ≤ 0.5× nginx's proxy", Scenario: "frontdesk-cache-hit-log", Reference: "nginx", Max: 0.5},
 		{Name: "cache hit CPU/request ≤ 1.1× frontdesk's mock route", Scenario: "frontdesk-cache-hit", Reference: "frontdesk-mock", Max: 1.1},
 		{Name: "cache hit, gateway and backend CPU/request ≤ 0.4× a proxied request's", Scenario: "frontdesk-cache-hit", Reference: "frontdesk-proxy", Max: 0.4, WithBackend: true},
 		// WebSocket, against a plain fasthttp/websocket server doing the

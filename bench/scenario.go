@@ -253,6 +253,18 @@ usage_plans:
         integration: up
         cache: {ttl: 300s}
 `},
+		{Name: "frontdesk-cache-hit-log", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx-static", Group: "memory",
+			HitHeader: &loadgen.Header{Name: "X-Cache", Value: "Hit"},
+			About:     "frontdesk-cache-hit with the JSON access log written to a file",
+			Config: `access_log:
+  output: "{{.Dir}}/access.log"
+  format: json
+cache:
+  max_size: 64MiB
+` + upstreamAPI + `      "GET ` + SmallPath + `":
+        integration: up
+        cache: {ttl: 300s}
+`},
 		nginxCacheHit(),
 		varnishCacheHit(),
 		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello", Group: "lambda",
