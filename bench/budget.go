@@ -235,7 +235,6 @@ func MicroExclusions() []Exclusion {
 		{Name: "BenchmarkSet1KiB6Headers", Reason: "storing after a miss; the allocation is bigcache's own \"queue full\" error value, made inside Set whenever a full shard drops its oldest bytes; the per-request path of a cached route is BenchmarkCacheHit (docs/cache.md)"},
 		{Name: "BenchmarkSetEvicting", Reason: "storing after a miss into a full cache; bigcache copies the evicted key and value to call the eviction callback that counts evictions (docs/cache.md)"},
 		{Name: "BenchmarkServeSmallPOST", Reason: "fasthttp, not frontdesk: after every request with a streamed body it drains the rest with io.CopyN, whose io.LimitReader escapes (24 B); bodies are streamed so that one is held only as it arrives (docs/architecture.md, docs/config.md)"},
-		{Name: "BenchmarkLambdaRoute", Reason: "a Lambda integration's invoke deadline is a context.WithTimeout per request (4 allocations, 272 B); the Invoker seam takes a context, and a reusable deadline context per exchange is not built yet"},
 		{Name: "BenchmarkClientInvoke", Reason: "one Invoke API call per request through the remote client, which allocates its result (docs/functions.md)"},
 		{Name: "BenchmarkInvokeWarm", Reason: "one invocation through the local function host's Runtime API (docs/functions.md); the host allocates per invocation"},
 		{Name: "BenchmarkParseTypicalRequestTemplate", Reason: "parsing a REST mapping template, once per config load, not per request (docs/transform.md)"},

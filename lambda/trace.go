@@ -16,8 +16,12 @@ func WithTraceHeader(ctx context.Context, header string) context.Context {
 	return context.WithValue(ctx, traceHeaderKey{}, header)
 }
 
-// TraceHeader is the trace header WithTraceHeader put in ctx, or "".
+// TraceHeader is the trace header WithTraceHeader or Context.Arm put in
+// ctx, or "".
 func TraceHeader(ctx context.Context) string {
+	if c, ok := ctx.(*Context); ok {
+		return c.traceHeader() // without boxing the string in an any
+	}
 	h, _ := ctx.Value(traceHeaderKey{}).(string)
 	return h
 }

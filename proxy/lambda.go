@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
@@ -23,12 +24,17 @@ type Lambda struct {
 	rest    bool
 	timeout time.Duration
 	binary  *lambda.BinaryTypes // a REST API's binary media types
+	// ctxs holds the invocations' contexts (*lambda.Context), re-armed
+	// for each so that an invocation allocates none.
+	ctxs sync.Pool
 }
 
 // NewLambda compiles a lambda integration. format is "1.0" or "2.0"; rest
 // selects the REST event and error dialect.
 func NewLambda(inv lambda.Invoker, format string, rest bool, timeout time.Duration) *Lambda {
-	return &Lambda{inv: inv, v1: format == "1.0", rest: rest, timeout: timeout}
+	l := &Lambda{inv: inv, v1: format == "1.0", rest: rest, timeout: timeout}
+	l.ctxs.New = func() any { return lambda.NewContext() }
+	return l
 }
 
 // WithBinaryTypes sets a REST API's binary media types (nil: none), which
@@ -55,13 +61,16 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	} else {
 		ex.Payload = lambda.AppendEventV2(ex.Payload[:0], in)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	var trace string
 	if ex.Trace != nil {
-		ctx = lambda.WithTraceHeader(ctx, string(ex.Trace.XRay()))
+		trace = string(ex.Trace.XRay())
 	}
+	ctx := l.ctxs.Get().(*lambda.Context)
+	ctx.Arm(l.timeout, trace)
 	start := time.Now()
 	res, err := l.inv.Invoke(ctx, ex.Payload)
-	cancel()
+	ctx.Disarm()
+	l.ctxs.Put(ctx)
 	ex.IntegrationLatency = time.Since(start)
 	if err == nil {
 		err = res.Err()

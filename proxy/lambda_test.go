@@ -7,11 +7,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/frontdeskgw/frontdesk/apierror"
 	"github.com/frontdeskgw/frontdesk/exchange"
 	"github.com/frontdeskgw/frontdesk/lambda"
-	"github.com/valyala/fasthttp"
 )
 
 // failingInvoker answers every invocation with a fixed result or error.
@@ -156,5 +158,63 @@ func TestRESTLambdaFollowsBinaryMediaTypes(t *testing.T) {
 				t.Errorf("answer %q, want %q", got, tt.wantAnswer)
 			}
 		})
+	}
+}
+
+// stallInvoker waits for its context to end (the integration timeout)
+// while stall is set, else answers at once; it records the deadline it
+// was given.
+type stallInvoker struct {
+	stall    *bool
+	deadline *time.Duration
+}
+
+func (s stallInvoker) Invoke(ctx context.Context, _ []byte) (lambda.Result, error) {
+	d, _ := ctx.Deadline()
+	*s.deadline = time.Until(d)
+	if *s.stall {
+		select {
+		case <-ctx.Done():
+			return lambda.Result{}, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return lambda.Result{}, errors.New("the integration timeout never came")
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return lambda.Result{}, err
+	}
+	return lambda.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
+}
+
+// The integration timeout ends a stalled invocation (504 on a REST API),
+// and the invocations after it get a fresh deadline, though their context
+// is the one that expired, armed again.
+func TestLambdaIntegrationTimeoutEndsTheWaitAndTheNextInvocationRunsAfresh(t *testing.T) {
+	stall := true
+	var deadline time.Duration
+	l := NewLambda(stallInvoker{&stall, &deadline}, "1.0", true, 100*time.Millisecond)
+	serve := func() *fasthttp.RequestCtx {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/items")
+		l.Serve(&exchange.Exchange{Ctx: &ctx, Dialect: apierror.REST, Path: []byte("/items"),
+			RouteInfo: &exchange.RouteInfo{RouteKey: "GET /items", REST: true}})
+		return &ctx
+	}
+
+	start := time.Now()
+	if ctx := serve(); ctx.Response.StatusCode() != 504 {
+		t.Fatalf("stalled invocation: %d %s, want 504", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the 100ms integration timeout took %s", d)
+	}
+	stall = false
+	for i := range 3 {
+		if ctx := serve(); ctx.Response.StatusCode() != 200 {
+			t.Fatalf("invocation %d after the timeout: %d %s, want 200", i, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		if deadline <= 0 || deadline > 100*time.Millisecond {
+			t.Errorf("invocation %d got a deadline %s away, want within the 100ms timeout", i, deadline)
+		}
 	}
 }
