@@ -148,6 +148,14 @@ apis:
       "GET /hello": {integration: fn}
 `
 
+// cachedAPI is the cache-hit scenarios' cache and cached route.
+const cachedAPI = `cache:
+  max_size: 64MiB
+` + upstreamAPI + `      "GET ` + SmallPath + `":
+        integration: up
+        cache: {ttl: 300s}
+`
+
 const proxyAPI = upstreamAPI + `      "GET ` + SmallPath + `": {integration: up}
       "GET ` + LargePath + `": {integration: up}
 `
@@ -247,24 +255,14 @@ usage_plans:
 			Profiles:  gatewayBench("BenchmarkCacheHit"),
 			HitHeader: &loadgen.Header{Name: "X-Cache", Value: "Hit"},
 			About:     "cached route answered from the response cache",
-			Config: `cache:
-  max_size: 64MiB
-` + upstreamAPI + `      "GET ` + SmallPath + `":
-        integration: up
-        cache: {ttl: 300s}
-`},
+			Config:    cachedAPI},
 		{Name: "frontdesk-cache-hit-log", Proxy: Frontdesk, Path: SmallPath, Reference: "nginx-static", Group: "memory",
 			HitHeader: &loadgen.Header{Name: "X-Cache", Value: "Hit"},
 			About:     "frontdesk-cache-hit with the JSON access log written to a file",
 			Config: `access_log:
   output: "{{.Dir}}/access.log"
   format: json
-cache:
-  max_size: 64MiB
-` + upstreamAPI + `      "GET ` + SmallPath + `":
-        integration: up
-        cache: {ttl: 300s}
-`},
+` + cachedAPI},
 		nginxCacheHit(),
 		varnishCacheHit(),
 		{Name: "frontdesk-lambda", Proxy: Frontdesk, Path: "/hello", Group: "lambda",
