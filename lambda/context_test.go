@@ -103,3 +103,16 @@ func TestArmingAContextAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per invocation, want 0", allocs)
 	}
 }
+
+func TestAContextDerivedFromOneKeepsItsTraceHeader(t *testing.T) {
+	c := NewContext()
+	c.Arm(time.Hour, "Root=1-5759e988-bd862e3fe1be46a994272793")
+	derived, cancel := context.WithCancel(c)
+	defer cancel()
+	if got := TraceHeader(derived); got != "Root=1-5759e988-bd862e3fe1be46a994272793" {
+		t.Errorf("TraceHeader(derived) = %q", got)
+	}
+	if got := TraceHeader(context.Background()); got != "" {
+		t.Errorf("TraceHeader(Background) = %q", got)
+	}
+}
