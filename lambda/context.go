@@ -35,16 +35,17 @@ func NewContext() *Context {
 	return c
 }
 
-// Arm starts an invocation's deadline, timeout from now, with trace as
+// Arm starts an invocation's deadline, timeout from now (the caller's
+// clock reading, which it also times the invocation with), with trace as
 // its trace header ("" for none).
-func (c *Context) Arm(timeout time.Duration, trace string) {
+func (c *Context) Arm(now time.Time, timeout time.Duration, trace string) {
 	c.mu.Lock()
 	if c.expired {
 		// The last invocation ran out of time and closed the channel.
 		c.done = make(chan struct{})
 		c.expired = false
 	}
-	c.deadline = time.Now().Add(timeout)
+	c.deadline = now.Add(timeout)
 	c.trace = trace
 	c.mu.Unlock()
 	c.timer.Reset(timeout)

@@ -10,7 +10,7 @@ import (
 func TestContextExpiresAtItsDeadline(t *testing.T) {
 	c := NewContext()
 	before := time.Now()
-	c.Arm(50*time.Millisecond, "")
+	c.Arm(before, 50*time.Millisecond, "")
 	if d, ok := c.Deadline(); !ok || d.Sub(before) < 50*time.Millisecond || d.Sub(before) > time.Second {
 		t.Errorf("Deadline = %v, %v; want about 50ms from Arm", d.Sub(before), ok)
 	}
@@ -31,10 +31,10 @@ func TestContextExpiresAtItsDeadline(t *testing.T) {
 // deadline and an open Done.
 func TestARearmedContextIsLiveAgain(t *testing.T) {
 	c := NewContext()
-	c.Arm(time.Millisecond, "")
+	c.Arm(time.Now(), time.Millisecond, "")
 	<-c.Done()
 	c.Disarm()
-	c.Arm(time.Hour, "")
+	c.Arm(time.Now(), time.Hour, "")
 	select {
 	case <-c.Done():
 		t.Fatal("Done closed after Arm")
@@ -49,7 +49,7 @@ func TestARearmedContextIsLiveAgain(t *testing.T) {
 // stopped its timer, leaves the re-armed Context alone.
 func TestALateFiringClosesNothing(t *testing.T) {
 	c := NewContext()
-	c.Arm(time.Hour, "")
+	c.Arm(time.Now(), time.Hour, "")
 	c.expire()
 	if c.Err() != nil {
 		t.Errorf("Err = %v after a firing before the deadline", c.Err())
@@ -58,7 +58,7 @@ func TestALateFiringClosesNothing(t *testing.T) {
 
 func TestDisarmStopsTheDeadline(t *testing.T) {
 	c := NewContext()
-	c.Arm(20*time.Millisecond, "")
+	c.Arm(time.Now(), 20*time.Millisecond, "")
 	c.Disarm()
 	time.Sleep(100 * time.Millisecond)
 	if c.Err() != nil {
@@ -69,7 +69,7 @@ func TestDisarmStopsTheDeadline(t *testing.T) {
 func TestContextCarriesTheTraceHeaderOfItsInvocation(t *testing.T) {
 	c := NewContext()
 	const h = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-	c.Arm(time.Hour, h)
+	c.Arm(time.Now(), time.Hour, h)
 	if got := TraceHeader(c); got != h {
 		t.Errorf("TraceHeader = %q, want %q", got, h)
 	}
@@ -80,7 +80,7 @@ func TestContextCarriesTheTraceHeaderOfItsInvocation(t *testing.T) {
 		t.Errorf("Value(other key) = %v", v)
 	}
 	c.Disarm()
-	c.Arm(time.Hour, "")
+	c.Arm(time.Now(), time.Hour, "")
 	if got := TraceHeader(c); got != "" {
 		t.Errorf("TraceHeader after Arm without one = %q", got)
 	}
@@ -92,7 +92,7 @@ func TestContextCarriesTheTraceHeaderOfItsInvocation(t *testing.T) {
 func TestArmingAContextAllocatesNothing(t *testing.T) {
 	c := NewContext()
 	allocs := testing.AllocsPerRun(100, func() {
-		c.Arm(time.Hour, "Root=1-5759e988-bd862e3fe1be46a994272793")
+		c.Arm(time.Now(), time.Hour, "Root=1-5759e988-bd862e3fe1be46a994272793")
 		_ = TraceHeader(c)
 		_, _ = c.Deadline()
 		_ = c.Done()
@@ -106,7 +106,7 @@ func TestArmingAContextAllocatesNothing(t *testing.T) {
 
 func TestAContextDerivedFromOneKeepsItsTraceHeader(t *testing.T) {
 	c := NewContext()
-	c.Arm(time.Hour, "Root=1-5759e988-bd862e3fe1be46a994272793")
+	c.Arm(time.Now(), time.Hour, "Root=1-5759e988-bd862e3fe1be46a994272793")
 	derived, cancel := context.WithCancel(c)
 	defer cancel()
 	if got := TraceHeader(derived); got != "Root=1-5759e988-bd862e3fe1be46a994272793" {

@@ -65,9 +65,9 @@ func (l *Lambda) Serve(ex *exchange.Exchange) {
 	if ex.Trace != nil {
 		trace = string(ex.Trace.XRay())
 	}
-	ctx := l.ctxs.Get().(*lambda.Context)
-	ctx.Arm(l.timeout, trace)
 	start := time.Now()
+	ctx := l.ctxs.Get().(*lambda.Context)
+	ctx.Arm(start, l.timeout, trace)
 	res, err := l.inv.Invoke(ctx, ex.Payload)
 	ctx.Disarm()
 	l.ctxs.Put(ctx)

@@ -202,9 +202,11 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 	timer := inst.timer
 	defer timer.Stop()
 	// Phase 1: a GET /next takes the event, or it waits in pending.
-	pending, o, st, ok := inst.deliver(inv, cold)
-	if !ok {
-		return o, st
+	pending, handed := inst.handOver(inv, cold)
+	if !handed {
+		if o, st, ok := inst.deliver(inv, cold); !ok {
+			return o, st
+		}
 	}
 
 	// Phase 2: the function runs with its timeout.
@@ -230,8 +232,7 @@ func (inst *instance) run(inv *invocation, cold bool) (outcome, runState) {
 			if pending {
 				pending = false
 				if inst.reclaim() {
-					inst.log.Warn("instance did not take the next event in time; killing it", "after", f.cfg.Timeout, "request_id", inv.id)
-					return outcome{err: fmt.Errorf("invoke %s: instance did not take the next event within %s: %w", name, f.cfg.Timeout, lambda.ErrTimeout)}, discard
+					return inst.notTaken(inv, false, f.cfg.Timeout), discard
 				}
 				// Taken meanwhile: the function's time runs from then.
 				rest := f.cfg.Timeout
@@ -261,32 +262,39 @@ func (inst *instance) reclaim() bool {
 	}
 }
 
-// deliver hands inv to the instance. A warm instance gets it at once: to
-// its GET /next when one is waiting, else in pending, where its next GET
-// /next finds it (pending true), so the slot need not wait for that
-// request. A new instance must take it from a GET /next within
-// InitTimeout. ok is false when the event was not delivered, with the
-// outcome and the instance's state.
-func (inst *instance) deliver(inv *invocation, cold bool) (pending bool, o outcome, st runState, ok bool) {
+// handOver gives a warm instance inv without waiting: to its GET /next
+// when one is waiting, else in pending, where its next GET /next finds it
+// (pending true), so the slot need not wait for that request. handed is
+// false when inv must go through deliver: the instance is new or known to
+// have exited.
+func (inst *instance) handOver(inv *invocation, cold bool) (pending, handed bool) {
 	select {
 	case <-inst.exited:
-		// Known to have exited: wait below, which retries the event on a
-		// fresh instance rather than hand it to a handler nobody reads.
+		// deliver then retries the event on a fresh instance rather than
+		// hand it to a handler nobody reads.
+		return false, false
 	default:
-		select {
-		case inst.next <- inv:
-			return false, outcome{}, keep, true
-		default:
-		}
-		if !cold {
-			// Under load the runtime is still reading its last answer;
-			// its GET /next follows.
-			inst.pending <- inv // one invocation at a time: never blocks
-			return true, outcome{}, keep, true
-		}
 	}
+	select {
+	case inst.next <- inv:
+		return false, true
+	default:
+	}
+	if cold {
+		return false, false
+	}
+	// Under load the runtime is still reading its last answer; its GET
+	// /next follows.
+	inst.pending <- inv // one invocation at a time: never blocks
+	return true, true
+}
+
+// deliver waits for a GET /next to take inv: a new instance has
+// InitTimeout to get there, a warm one the function timeout. ok is false
+// when the event was not delivered, with the outcome and the instance's
+// state.
+func (inst *instance) deliver(inv *invocation, cold bool) (o outcome, st runState, ok bool) {
 	f := inst.f
-	name := f.cfg.Name
 	wait := f.cfg.Timeout
 	if cold {
 		wait = f.cfg.InitTimeout
@@ -295,29 +303,35 @@ func (inst *instance) deliver(inv *invocation, cold bool) (pending bool, o outco
 	timer.Reset(wait)
 	select {
 	case inst.next <- inv:
-		return false, outcome{}, keep, true
+		return outcome{}, keep, true
 	case body := <-inst.initErr:
 		inst.log.Warn("init error reported", "request_id", inv.id)
-		return false, outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+		return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
 	case <-inst.exited:
 		if !cold {
-			return false, inst.exitOutcome(inv), notDelivered, false
+			return inst.exitOutcome(inv), notDelivered, false
 		}
 		inst.log.Warn("instance exited during init", "state", inst.exitDesc, "request_id", inv.id)
 		if body, ok := inst.postedInitError(); ok {
-			return false, outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
+			return outcome{res: lambda.Result{Payload: body, FunctionError: "Unhandled"}}, discard, false
 		}
-		return false, inst.exitOutcome(inv), discard, false
+		return inst.exitOutcome(inv), discard, false
 	case <-timer.C:
-		phase := "take the next event"
-		if cold {
-			phase = "initialise"
-		}
-		inst.log.Warn("instance did not "+phase+" in time; killing it", "after", wait, "request_id", inv.id)
-		return false, outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", name, phase, wait, lambda.ErrTimeout)}, discard, false
+		return inst.notTaken(inv, cold, wait), discard, false
 	case <-f.done:
-		return false, outcome{err: fmt.Errorf("invoke %s: %w", name, ErrClosed)}, discard, false
+		return outcome{err: fmt.Errorf("invoke %s: %w", f.cfg.Name, ErrClosed)}, discard, false
 	}
+}
+
+// notTaken is the timeout of an instance that did not take inv within
+// wait: a new one did not initialise, a warm one did not ask for it.
+func (inst *instance) notTaken(inv *invocation, cold bool, wait time.Duration) outcome {
+	phase := "take the next event"
+	if cold {
+		phase = "initialise"
+	}
+	inst.log.Warn("instance did not "+phase+" in time; killing it", "after", wait, "request_id", inv.id)
+	return outcome{err: fmt.Errorf("invoke %s: instance did not %s within %s: %w", inst.f.cfg.Name, phase, wait, lambda.ErrTimeout)}
 }
 
 func (inst *instance) postedInitError() ([]byte, bool) {
